@@ -1,0 +1,2 @@
+// Placeholder until the service lands.
+process.stdout.write('halow\n');

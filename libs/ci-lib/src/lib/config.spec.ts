@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_WORKSPACE_CONFIG,
+  deployTargetFor,
+  parseWorkspaceConfig,
+  resolveServiceConfig,
+} from './config.js';
+import { ConfigError } from './errors.js';
+
+const halow = { name: '@engex/halow', root: 'apps/halow', tags: ['engex:service'] };
+
+describe('parseWorkspaceConfig', () => {
+  it('defaults reproduce the seed pipeline', () => {
+    const config = parseWorkspaceConfig({});
+    expect(config).toEqual(DEFAULT_WORKSPACE_CONFIG);
+    const service = resolveServiceConfig(config, halow);
+    expect(service).toMatchObject({
+      repository: 'engex/halow',
+      source: 'https://github.com/highspot/halow',
+      opsRepo: 'https://github.com/highspot/halow-ops.git',
+      deployImageName: '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow',
+    });
+  });
+
+  it('reports every problem with its file and path', () => {
+    let error: unknown;
+    try {
+      parseWorkspaceConfig({
+        registry: { account: '4602', region: 'moon' },
+        deployTargets: [{ branch: 'main' }],
+        trivy: { failOn: ['HIGH', 'SEVERE'] },
+        colour: 'blue',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = (error as ConfigError).issues.map((i) => `${i.file}: ${i.path}: ${i.message}`);
+    expect(issues).toEqual([
+      'engex.config.json: colour: unknown key; allowed keys are $schema, registry, source, vendor, licenses, opsRepo, deployTargets, tags, slack, agents, plugins, trivy, nodeImage',
+      'engex.config.json: registry.account: expected a 12-digit AWS account id, got "4602"',
+      'engex.config.json: registry.region: expected an AWS region such as us-east-1, got "moon"',
+      'engex.config.json: deployTargets[0].overlay: is required',
+      'engex.config.json: trivy.failOn[1]: expected one of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL, got "SEVERE"',
+    ]);
+  });
+
+  it('rejects a non-object document', () => {
+    expect(() => parseWorkspaceConfig([])).toThrow(/expected a JSON object, got \[\]/);
+  });
+});
+
+describe('resolveServiceConfig', () => {
+  it('ignores projects without the service tag', () => {
+    expect(resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { ...halow, tags: [] })).toBeUndefined();
+  });
+
+  it('applies per-project overrides from nx.metadata.engex', () => {
+    const service = resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, {
+      ...halow,
+      metadata: { engex: { port: 8080, repository: 'engex/halow-api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] } },
+    });
+    expect(service).toMatchObject({ port: 8080, repository: 'engex/halow-api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] });
+  });
+
+  it('names the package.json and path of a bad override', () => {
+    expect(() =>
+      resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { ...halow, metadata: { engex: { port: 70000, repository: 'Engex/Halow' } } }),
+    ).toThrow(/apps\/halow\/package\.json: nx\.metadata\.engex\.repository: expected an ECR repository name[^\n]*\n.*nx\.metadata\.engex\.port: expected an integer from 1 to 65535, got 70000/s);
+  });
+});
+
+describe('deployTargetFor', () => {
+  const targets = DEFAULT_WORKSPACE_CONFIG.deployTargets;
+  it.each([
+    ['main', 'overlays/staging'],
+    ['release/2026.11', 'overlays/production'],
+    ['release/a/b', undefined],
+    ['feature/x', undefined],
+    ['mainline', undefined],
+  ])('%s deploys to %s', (branch, overlay) => {
+    expect(deployTargetFor(branch, targets)?.overlay).toBe(overlay);
+  });
+});

@@ -1,0 +1,294 @@
+import { ConfigError } from './errors.js';
+import {
+  Issues,
+  describe,
+  isRecord,
+  readBoolean,
+  readObject,
+  readString,
+  rejectUnknownKeys,
+} from './validate.js';
+
+/** The workspace-wide defaults file, at the workspace root. */
+export const WORKSPACE_CONFIG_FILE = 'engex.config.json';
+
+/** The Nx tag that marks a project as a deployable engex service (image, scan, deploy). */
+export const SERVICE_TAG = 'engex:service';
+
+export type Severity = 'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
+export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
+
+export interface DeployTarget {
+  /** Branch name or glob (`*` matches within one path segment, `**` across segments). */
+  branch: string;
+  /** Overlay folder in the ops repo; the bump edits `<overlay>/kustomization.yaml`. */
+  overlay: string;
+}
+
+export interface TagConfig {
+  /** Also tag the 7-character short sha. Default false. */
+  short: boolean;
+  /** Also tag the sanitized branch name. Default false (branch tags move, and ECR is IMMUTABLE). */
+  branch: boolean;
+  /** Also tag `pr-<n>` on pull-request builds. Default false. */
+  pullRequest: boolean;
+  /** Also tag the semver of a `v1.2.3` git tag build. Default true. */
+  semver: boolean;
+}
+
+export interface WorkspaceConfig {
+  registry: {
+    /** AWS account id that owns the ECR registry. Default 460210468233. */
+    account: string;
+    /** AWS region of the registry. Default us-east-1. */
+    region: string;
+    /** Prefix of every service's repository. Default `engex/`. */
+    repoPrefix: string;
+  };
+  /** URL of the source repository (OCI `source` label). Default https://github.com/highspot/halow. */
+  source: string;
+  /** OCI `vendor` label. Default Highspot. */
+  vendor: string;
+  /** OCI `licenses` label (SPDX). Default UNLICENSED. */
+  licenses: string;
+  /** Ops repo holding the kustomizations; `{service}` is replaced. Default https://github.com/highspot/{service}-ops.git. */
+  opsRepo: string;
+  /** Which branches deploy where. Default main → overlays/staging, release/* → overlays/production. */
+  deployTargets: DeployTarget[];
+  tags: TagConfig;
+  slack: { channel: string };
+  agents: { queue: string };
+  /** Pinned Buildkite plugins. */
+  plugins: { ecr: string; docker: string };
+  trivy: { version: string; failOn: Severity[]; ignoreUnfixed: boolean };
+  /** Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg). */
+  nodeImage: string;
+}
+
+export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
+  registry: { account: '460210468233', region: 'us-east-1', repoPrefix: 'engex/' },
+  source: 'https://github.com/highspot/halow',
+  vendor: 'Highspot',
+  licenses: 'UNLICENSED',
+  opsRepo: 'https://github.com/highspot/{service}-ops.git',
+  deployTargets: [
+    { branch: 'main', overlay: 'overlays/staging' },
+    { branch: 'release/*', overlay: 'overlays/production' },
+  ],
+  tags: { short: false, branch: false, pullRequest: false, semver: true },
+  slack: { channel: '#engex-builds' },
+  agents: { queue: 'default' },
+  plugins: { ecr: 'ecr#v2.10.0', docker: 'docker#v5.12.0' },
+  trivy: { version: '0.58.2', failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true },
+  nodeImage: 'node:24.11.1-alpine3.22',
+};
+
+const ACCOUNT = { pattern: /^\d{12}$/, expected: 'a 12-digit AWS account id' };
+const REGION = { pattern: /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, expected: 'an AWS region such as us-east-1' };
+const PREFIX = { pattern: /^([a-z0-9]+(?:[._-][a-z0-9]+)*\/)*$/, expected: 'empty or lowercase path segments ending in "/", such as "engex/"' };
+const URL_RULE = { pattern: /^(https:\/\/|ssh:\/\/|git@|file:\/\/|\/)\S+$/, expected: 'an https://, ssh://, git@ or file:// URL' };
+const OVERLAY = { pattern: /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, expected: 'a relative folder such as overlays/staging' };
+const BRANCH_GLOB = { pattern: /^[^\s~^:?\\[]+$/, expected: 'a branch name or glob such as main or release/*' };
+const PLUGIN = { pattern: /^[a-z0-9-]+(\/[a-z0-9-]+)?#v\d+\.\d+\.\d+$/, expected: 'a plugin pinned to an exact version, such as ecr#v2.10.0' };
+const VERSION = { pattern: /^\d+\.\d+\.\d+$/, expected: 'an exact version such as 0.58.2' };
+const CHANNEL = { pattern: /^#[a-z0-9._-]{1,80}$/, expected: 'a Slack channel such as #engex-builds' };
+const QUEUE = { pattern: /^[A-Za-z0-9._-]{1,100}$/, expected: 'an agent queue name such as default' };
+const IMAGE = { pattern: /^[a-z0-9./_:@-]+$/, expected: 'an image reference such as node:24.11.1-alpine3.22' };
+const TEXT = { pattern: /^[^\n\r]{1,200}$/, expected: 'one line of text' };
+
+/** Validates the parsed JSON of engex.config.json, merging it over the defaults. */
+export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE): WorkspaceConfig {
+  const issues = new Issues(file);
+  const d = DEFAULT_WORKSPACE_CONFIG;
+  if (!isRecord(raw)) {
+    issues.add('', `expected a JSON object, got ${describe(raw)}`);
+    throw new ConfigError(issues.list);
+  }
+  rejectUnknownKeys(issues, raw, '', [
+    '$schema', 'registry', 'source', 'vendor', 'licenses', 'opsRepo', 'deployTargets', 'tags',
+    'slack', 'agents', 'plugins', 'trivy', 'nodeImage',
+  ]);
+  const registry = readObject(issues, raw, 'registry', '');
+  rejectUnknownKeys(issues, registry, 'registry', ['account', 'region', 'repoPrefix']);
+  const tags = readObject(issues, raw, 'tags', '');
+  rejectUnknownKeys(issues, tags, 'tags', ['short', 'branch', 'pullRequest', 'semver']);
+  const slack = readObject(issues, raw, 'slack', '');
+  const agents = readObject(issues, raw, 'agents', '');
+  const plugins = readObject(issues, raw, 'plugins', '');
+  rejectUnknownKeys(issues, plugins, 'plugins', ['ecr', 'docker']);
+  const trivy = readObject(issues, raw, 'trivy', '');
+  rejectUnknownKeys(issues, trivy, 'trivy', ['version', 'failOn', 'ignoreUnfixed']);
+
+  const config: WorkspaceConfig = {
+    registry: {
+      account: readString(issues, registry, 'account', 'registry', d.registry.account, ACCOUNT),
+      region: readString(issues, registry, 'region', 'registry', d.registry.region, REGION),
+      repoPrefix: readString(issues, registry, 'repoPrefix', 'registry', d.registry.repoPrefix, PREFIX),
+    },
+    source: readString(issues, raw, 'source', '', d.source, URL_RULE),
+    vendor: readString(issues, raw, 'vendor', '', d.vendor, TEXT),
+    licenses: readString(issues, raw, 'licenses', '', d.licenses, TEXT),
+    opsRepo: readString(issues, raw, 'opsRepo', '', d.opsRepo, URL_RULE),
+    deployTargets: readDeployTargets(issues, raw['deployTargets'], 'deployTargets', d.deployTargets),
+    tags: {
+      short: readBoolean(issues, tags, 'short', 'tags', d.tags.short),
+      branch: readBoolean(issues, tags, 'branch', 'tags', d.tags.branch),
+      pullRequest: readBoolean(issues, tags, 'pullRequest', 'tags', d.tags.pullRequest),
+      semver: readBoolean(issues, tags, 'semver', 'tags', d.tags.semver),
+    },
+    slack: { channel: readString(issues, slack, 'channel', 'slack', d.slack.channel, CHANNEL) },
+    agents: { queue: readString(issues, agents, 'queue', 'agents', d.agents.queue, QUEUE) },
+    plugins: {
+      ecr: readString(issues, plugins, 'ecr', 'plugins', d.plugins.ecr, PLUGIN),
+      docker: readString(issues, plugins, 'docker', 'plugins', d.plugins.docker, PLUGIN),
+    },
+    trivy: {
+      version: readString(issues, trivy, 'version', 'trivy', d.trivy.version, VERSION),
+      failOn: readSeverities(issues, trivy['failOn'], 'trivy.failOn', d.trivy.failOn),
+      ignoreUnfixed: readBoolean(issues, trivy, 'ignoreUnfixed', 'trivy', d.trivy.ignoreUnfixed),
+    },
+    nodeImage: readString(issues, raw, 'nodeImage', '', d.nodeImage, IMAGE),
+  };
+  if (issues.list.length > 0) throw new ConfigError(issues.list);
+  return config;
+}
+
+function readDeployTargets(issues: Issues, value: unknown, path: string, fallback: DeployTarget[]): DeployTarget[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value)) {
+    issues.add(path, `expected an array of { branch, overlay }, got ${describe(value)}`);
+    return fallback;
+  }
+  return value.map((entry: unknown, i) => {
+    const at = `${path}[${i}]`;
+    if (!isRecord(entry)) {
+      issues.add(at, `expected { branch, overlay }, got ${describe(entry)}`);
+      return { branch: '', overlay: '' };
+    }
+    rejectUnknownKeys(issues, entry, at, ['branch', 'overlay']);
+    if (entry['branch'] === undefined) issues.add(`${at}.branch`, 'is required');
+    if (entry['overlay'] === undefined) issues.add(`${at}.overlay`, 'is required');
+    return {
+      branch: readString(issues, entry, 'branch', at, '', BRANCH_GLOB),
+      overlay: readString(issues, entry, 'overlay', at, '', OVERLAY),
+    };
+  });
+}
+
+function readSeverities(issues: Issues, value: unknown, path: string, fallback: Severity[]): Severity[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || value.length === 0) {
+    issues.add(path, `expected a non-empty array of ${SEVERITIES.join(', ')}, got ${describe(value)}`);
+    return fallback;
+  }
+  const out: Severity[] = [];
+  value.forEach((s: unknown, i) => {
+    if (typeof s === 'string' && (SEVERITIES as readonly string[]).includes(s)) out.push(s as Severity);
+    else issues.add(`${path}[${i}]`, `expected one of ${SEVERITIES.join(', ')}, got ${describe(s)}`);
+  });
+  return out;
+}
+
+/** What the Nx project graph says about a project; the input to `resolveServiceConfig`. */
+export interface ProjectInfo {
+  /** Nx project name, e.g. `@engex/halow`. */
+  name: string;
+  /** Project root relative to the workspace, e.g. `apps/halow`. */
+  root: string;
+  tags: readonly string[];
+  /** The project's `nx.metadata` (only `metadata.engex` is read). */
+  metadata?: Record<string, unknown>;
+}
+
+/** A deployable service with every default applied: nothing downstream re-applies one. */
+export interface ServiceConfig {
+  project: string;
+  root: string;
+  /** Short service name: the last segment of the project root, e.g. `halow`. */
+  service: string;
+  /** ECR repository name, e.g. `engex/halow`. */
+  repository: string;
+  description: string;
+  ownerTeam: string;
+  port: number;
+  source: string;
+  /** Bundle that the shared Dockerfile copies, relative to the workspace root. */
+  bundle: string;
+  opsRepo: string;
+  /** `images[].name` in the ops kustomizations. Default: the full ECR image name without tag. */
+  deployImageName: string;
+  deployTargets: DeployTarget[];
+}
+
+const SERVICE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const REPO_NAME = { pattern: /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, expected: 'an ECR repository name such as engex/halow' };
+
+export function isService(project: Pick<ProjectInfo, 'tags'>): boolean {
+  return project.tags.includes(SERVICE_TAG);
+}
+
+/**
+ * Per-project overrides live in the project's package.json under `nx.metadata.engex`; this
+ * merges them over the workspace defaults. Returns undefined for a project that is not a service.
+ */
+export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo): ServiceConfig | undefined {
+  if (!isService(project)) return undefined;
+  const file = `${project.root}/package.json`;
+  const issues = new Issues(file);
+  const service = project.root.split('/').filter(Boolean).pop() ?? '';
+  if (!SERVICE_NAME.test(service)) {
+    issues.add('', `service folder name ${describe(service)} must be kebab-case (a-z, 0-9 and single dashes)`);
+  }
+  const meta = project.metadata ?? {};
+  const engex = readObject(issues, meta, 'engex', 'nx.metadata');
+  const at = 'nx.metadata.engex';
+  rejectUnknownKeys(issues, engex, at, ['description', 'ownerTeam', 'port', 'repository', 'source', 'opsRepo', 'deployImageName', 'deployTargets']);
+  const repository = readString(issues, engex, 'repository', at, `${ws.registry.repoPrefix}${service}`, REPO_NAME);
+  if (repository.length < 2 || repository.length > 256) {
+    issues.add(`${at}.repository`, `must be 2-256 characters, got ${repository.length}`);
+  }
+  let port = 3000;
+  if (engex['port'] !== undefined) {
+    const p = engex['port'];
+    if (typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535) port = p;
+    else issues.add(`${at}.port`, `expected an integer from 1 to 65535, got ${describe(p)}`);
+  }
+  const config: ServiceConfig = {
+    project: project.name,
+    root: project.root,
+    service,
+    repository,
+    description: readString(issues, engex, 'description', at, `${service} service`, TEXT),
+    ownerTeam: readString(issues, engex, 'ownerTeam', at, 'engex', { pattern: /^[a-z0-9-]{1,64}$/, expected: 'a kebab-case team name' }),
+    port,
+    source: readString(issues, engex, 'source', at, ws.source, URL_RULE),
+    bundle: `${project.root}/dist`,
+    opsRepo: readString(issues, engex, 'opsRepo', at, ws.opsRepo, URL_RULE).replaceAll('{service}', service),
+    deployImageName: readString(
+      issues, engex, 'deployImageName', at,
+      `${ws.registry.account}.dkr.ecr.${ws.registry.region}.amazonaws.com/${repository}`,
+      { pattern: /^[a-z0-9./_:-]+$/, expected: 'an image name without tag' },
+    ),
+    deployTargets: readDeployTargets(issues, engex['deployTargets'], `${at}.deployTargets`, ws.deployTargets),
+  };
+  if (issues.list.length > 0) throw new ConfigError(issues.list);
+  return config;
+}
+
+/** Matches a branch against the configured targets; the first match wins. */
+export function deployTargetFor(branch: string, targets: readonly DeployTarget[]): DeployTarget | undefined {
+  return targets.find((t) => globToRegExp(t.branch).test(branch));
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .split('**')
+    .map((part) =>
+      part
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*'),
+    )
+    .join('.*');
+  return new RegExp(`^${body}$`);
+}
