@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_WORKSPACE_CONFIG } from './config.js';
+import { isLoopbackHost, parseRegistryOverride, planImageRefs, registryTargetFor } from './image-ref.js';
+
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+
+describe('planImageRefs', () => {
+  it('reproduces the seed env for ECR', () => {
+    const refs = planImageRefs(registryTargetFor(DEFAULT_WORKSPACE_CONFIG), 'engex/halow', { primary: SHA, extra: ['1.4.0'] });
+    expect(refs.env).toEqual({
+      VERSION: SHA,
+      ECR_HOST: '460210468233.dkr.ecr.us-east-1.amazonaws.com',
+      REPO_NAME: 'engex/halow',
+      IMAGE_LOCAL: `engex/halow:${SHA}`,
+      IMAGE_DEST: `460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow:${SHA}`,
+    });
+    expect(refs.tags).toEqual([SHA, '1.4.0']);
+    expect(refs.registry).toMatchObject({ kind: 'ecr', protocol: 'https' });
+  });
+
+  it('uses a plain registry from REGISTRY=host:port', () => {
+    const refs = planImageRefs(registryTargetFor(DEFAULT_WORKSPACE_CONFIG, '127.0.0.1:5000'), 'engex/halow', { primary: SHA, extra: [] });
+    expect(refs.dest).toBe(`127.0.0.1:5000/engex/halow:${SHA}`);
+    expect(refs.registry).toEqual({ kind: 'plain', host: '127.0.0.1:5000', protocol: 'http' });
+  });
+
+  it('rejects a bad repository name', () => {
+    expect(() => planImageRefs(registryTargetFor(DEFAULT_WORKSPACE_CONFIG), 'Engex/Halow', { primary: SHA, extra: [] })).toThrow(
+      /repository: segment "Engex"/,
+    );
+  });
+});
+
+describe('registry overrides', () => {
+  it.each([
+    ['127.0.0.1:5000', 'http'],
+    ['localhost:5000', 'http'],
+    ['[::1]:5000', 'http'],
+    ['registry.internal:443', 'https'],
+    ['registry.internal', 'https'],
+  ])('%s speaks %s', (value, protocol) => {
+    expect(parseRegistryOverride(value).protocol).toBe(protocol);
+  });
+
+  it.each(['http://127.0.0.1:5000', '127.0.0.1:99999', 'host:port', '', 'a b:1', '127.0.0.1:5000/path'])('rejects %j', (value) => {
+    expect(() => parseRegistryOverride(value)).toThrow(/^REGISTRY: expected host:port of a plain OCI registry/);
+  });
+
+  it('only loopback hosts count as loopback', () => {
+    expect(isLoopbackHost('127.10.0.1:1')).toBe(true);
+    expect(isLoopbackHost('128.0.0.1:1')).toBe(false);
+    expect(isLoopbackHost('localhost.evil.com')).toBe(false);
+  });
+});
