@@ -1,1 +1,1 @@
-export {};
+export { routes, service } from './app.js';

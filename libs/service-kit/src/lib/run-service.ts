@@ -1,0 +1,146 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { parseServiceConfig, type Env, type ServiceConfig } from './config.js';
+import { createServiceApp, type HttpLimits } from './create-service-app.js';
+import { ServiceConfigError, ServiceStartError } from './errors.js';
+import { createServiceLogger } from './logger.js';
+import type { ProcessProbe } from './metrics.js';
+import type { ServiceDefinition } from './service.js';
+
+export type ShutdownSignal = 'SIGTERM' | 'SIGINT';
+export const SHUTDOWN_SIGNALS: readonly ShutdownSignal[] = ['SIGTERM', 'SIGINT'];
+
+/** Where shutdown signals arrive: `process` in the executable, an EventEmitter in tests. */
+export interface SignalSource {
+  on(event: ShutdownSignal, listener: (signal: ShutdownSignal) => void): unknown;
+  off(event: ShutdownSignal, listener: (signal: ShutdownSignal) => void): unknown;
+}
+
+export interface RunServiceOptions {
+  /** The environment to read the config from: `process.env` in the executable. */
+  env: Env;
+  signals: SignalSource;
+  /** Process figures for /metrics: `nodeProcessProbe(process, Date.now())`. Stopped on exit. */
+  probe: ProcessProbe;
+  /** Where JSON log lines go. Default: stdout. */
+  logDestination?: DestinationStream;
+  /** Overrides for the server limits (see DEFAULT_HTTP_LIMITS). */
+  limits?: Partial<HttpLimits>;
+}
+
+/** Exit codes the promise from `stopped` / `runService` resolves with. */
+export const EXIT_OK = 0;
+export const EXIT_FORCED = 1;
+
+export interface RunningService {
+  app: FastifyInstance;
+  config: ServiceConfig;
+  /** The bound port (the config's PORT). */
+  port: number;
+  /**
+   * Resolves once the service stopped, with the exit code to use: 0 after a graceful drain,
+   * 1 when a second signal or SHUTDOWN_TIMEOUT_MS forced it (in-flight requests are abandoned).
+   */
+  stopped: Promise<number>;
+  /** Starts the graceful shutdown as if `signal` had arrived; a second call forces it. */
+  shutdown(signal: ShutdownSignal): void;
+}
+
+/**
+ * Validates the config, builds the app, listens, and wires graceful shutdown:
+ * first signal → /readyz turns 503, keep serving SHUTDOWN_DELAY_MS, then stop accepting, close idle
+ * keep-alive sockets and let in-flight requests finish; second signal or SHUTDOWN_TIMEOUT_MS → give up.
+ *
+ * @throws ServiceConfigError for a bad environment, ServiceStartError when it cannot listen.
+ */
+export async function startService(
+  service: ServiceDefinition,
+  options: RunServiceOptions,
+): Promise<RunningService> {
+  const config = parseServiceConfig(options.env, { port: service.defaultPort });
+  const logger = createServiceLogger({
+    service: service.name,
+    level: config.logLevel,
+    destination: options.logDestination,
+  });
+  const lifecycle = { draining: false };
+  const app = createServiceApp(service, {
+    config,
+    logger,
+    probe: options.probe,
+    lifecycle,
+    limits: options.limits,
+  });
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    options.probe.stop();
+    throw new ServiceStartError(config.host, config.port, error);
+  }
+
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  const timers: NodeJS.Timeout[] = [];
+  let finished = false;
+  const finish = (code: number) => {
+    if (finished) return;
+    finished = true;
+    timers.forEach(clearTimeout);
+    for (const s of SHUTDOWN_SIGNALS) options.signals.off(s, shutdown);
+    options.probe.stop();
+    resolveStopped(code);
+  };
+
+  const shutdown = (signal: ShutdownSignal) => {
+    if (finished) return;
+    if (lifecycle.draining) {
+      logger.warn({ signal }, 'second signal during shutdown; forcing exit');
+      finish(EXIT_FORCED);
+      return;
+    }
+    lifecycle.draining = true;
+    logger.info(
+      { signal, shutdownDelayMs: config.shutdownDelayMs, shutdownTimeoutMs: config.shutdownTimeoutMs },
+      'draining',
+    );
+    timers.push(
+      setTimeout(() => {
+        logger.error({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; forcing exit');
+        finish(EXIT_FORCED);
+      }, config.shutdownTimeoutMs),
+    );
+    new Promise<void>((resolve) => timers.push(setTimeout(resolve, config.shutdownDelayMs)))
+      .then(() => app.close())
+      .then(
+        () => {
+          logger.info('stopped');
+          finish(EXIT_OK);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'close failed; forcing exit');
+          finish(EXIT_FORCED);
+        },
+      );
+  };
+  for (const s of SHUTDOWN_SIGNALS) options.signals.on(s, shutdown);
+
+  const port = (app.server.address() as AddressInfo).port;
+  return { app, config, port, stopped, shutdown };
+}
+
+/** `startService`, then wait: resolves with the exit code once the service stopped. */
+export async function runService(service: ServiceDefinition, options: RunServiceOptions): Promise<number> {
+  const running = await startService(service, options);
+  return running.stopped;
+}
+
+/** What the executable prints and exits with when `runService` rejects. */
+export function describeStartupFailure(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof ServiceConfigError) return { message: error.message, exitCode: 2 };
+  if (error instanceof ServiceStartError) return { message: error.message, exitCode: 1 };
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return { message: `Service failed to start: ${detail}`, exitCode: 1 };
+}
