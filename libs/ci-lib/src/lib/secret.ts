@@ -1,0 +1,38 @@
+import { inspect } from 'node:util';
+
+const REDACTED = '[redacted]';
+
+/**
+ * Holds a credential so that every accidental way of printing it (template strings, JSON,
+ * console.log / util.inspect, error messages) shows `[redacted]`; only `reveal()` gives the value,
+ * and the only callers are the Authorization header and `docker login --password-stdin`.
+ */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toString(): string {
+    return REDACTED;
+  }
+  toJSON(): string {
+    return REDACTED;
+  }
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+/** Replaces every occurrence of the given secrets (and their base64 forms) in text from a child process. */
+export function redact(text: string, secrets: readonly Secret[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    const value = secret.reveal();
+    if (value.length < 4) continue;
+    for (const form of [value, Buffer.from(value).toString('base64')]) out = out.split(form).join(REDACTED);
+  }
+  return out;
+}

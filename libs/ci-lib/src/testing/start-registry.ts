@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findFreePort } from '../lib/free-port.js';
+
+/** Debian's docker-registry 2.8 (`apt-get install docker-registry`). */
+export const REGISTRY_BINARY = '/usr/bin/docker-registry';
+
+export interface RunningRegistry {
+  /** `127.0.0.1:<port>`: use as REGISTRY and as an image host. */
+  host: string;
+  /** Filesystem storage root. */
+  storageDir: string;
+  /** Everything the registry printed so far (for failure messages). */
+  log(): string;
+  /** Stops the process; removes the storage unless it was passed in. */
+  stop(): Promise<void>;
+}
+
+export interface StartRegistryOptions {
+  binary?: string;
+  /** Keep images here (not removed on stop). Default: a fresh mkdtemp dir, removed on stop. */
+  storageDir?: string;
+  /** How long to wait for `GET /v2/` to answer. Default 10 s. */
+  readyTimeoutMs?: number;
+}
+
+export function registryBinaryAvailable(binary = REGISTRY_BINARY): boolean {
+  return existsSync(binary);
+}
+
+/**
+ * Starts a real OCI registry on a free 127.0.0.1 port with filesystem storage and waits until it
+ * answers. Used by tests and by local runs; the caller must `stop()` it (also on failure paths).
+ */
+export async function startRegistry(options: StartRegistryOptions = {}): Promise<RunningRegistry> {
+  const binary = options.binary ?? REGISTRY_BINARY;
+  if (!registryBinaryAvailable(binary)) {
+    throw new Error(`${binary} not found: install Debian's registry with \`apt-get install docker-registry\``);
+  }
+  const workDir = await mkdtemp(join(tmpdir(), 'engex-registry-'));
+  const ownsStorage = options.storageDir === undefined;
+  const storageDir = options.storageDir ?? join(workDir, 'data');
+  await mkdir(storageDir, { recursive: true });
+  const port = await findFreePort();
+  const host = `127.0.0.1:${port}`;
+  const configFile = join(workDir, 'config.yml');
+  await writeFile(
+    configFile,
+    [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      '  accesslog:',
+      '    disabled: true',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${JSON.stringify(storageDir)}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: ${host}`,
+      `  secret: ${randomBytes(16).toString('hex')}`,
+      '',
+    ].join('\n'),
+  );
+
+  let output = '';
+  const child: ChildProcess = spawn(binary, ['serve', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(ownsStorage ? workDir : configFile, { recursive: true, force: true });
+    if (!ownsStorage) await rm(workDir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
+  while (!(await answers(host))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`docker-registry did not start on ${host}:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { host, storageDir, log: () => output, stop };
+}
+
+function answers(host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request(`http://${host}/v2/`, { method: 'GET', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
