@@ -1,0 +1,283 @@
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { REDACTED } from './logger.js';
+import { defineService } from './service.js';
+import { createTestApp } from './testing.js';
+
+const SECRET = 'Bearer s3cr3t-t0ken';
+const COOKIE = 'session=c00kie-value';
+
+const routes: FastifyPluginAsync = async (app) => {
+  app.post<{ Body: { name: string; tags?: string[] } }>(
+    '/items',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          properties: { name: { type: 'string', minLength: 1 }, tags: { type: 'array', items: { type: 'string', maxLength: 3 } } },
+          required: ['name'],
+        },
+      },
+    },
+    async (request, reply) => reply.code(201).send({ name: request.body.name }),
+  );
+  app.get('/boom', async () => {
+    throw new Error('connection to db.internal:5432 failed for user admin');
+  });
+  app.get('/teapot', async () => {
+    throw Object.assign(new Error('short and stout'), { statusCode: 418 });
+  });
+  app.get('/log-headers', async (request) => {
+    // What a careless handler might do; redaction must still hide credentials.
+    request.log.info({ headers: request.headers, request: { headers: request.headers } }, 'debugging headers');
+    return { ok: true };
+  });
+  app.get('/stuck', { handlerTimeout: 50 }, () => new Promise(() => undefined));
+};
+
+const service = defineService({ name: 'demo', defaultPort: 8080, routes });
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+function captureLogs() {
+  const lines: string[] = [];
+  return {
+    lines,
+    destination: { write: (line: string) => void lines.push(line) },
+    records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
+}
+
+describe('shared routes', () => {
+  it('GET /healthz is always ok', async () => {
+    app = createTestApp(service, { lifecycle: { draining: true } });
+    const res = await app.inject({ url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz is 200 while serving and 503 once draining', async () => {
+    const lifecycle = { draining: false };
+    app = createTestApp(service, { lifecycle });
+    const ready = await app.inject({ url: '/readyz' });
+    expect([ready.statusCode, ready.json()]).toEqual([200, { status: 'ready' }]);
+    lifecycle.draining = true;
+    const draining = await app.inject({ url: '/readyz' });
+    expect([draining.statusCode, draining.json()]).toEqual([503, { status: 'draining' }]);
+  });
+
+  it("GET /version says 'unknown' when the build env is unset", async () => {
+    app = createTestApp(service);
+    expect((await app.inject({ url: '/version' })).json()).toEqual({
+      revision: 'unknown',
+      created: 'unknown',
+      buildUrl: 'unknown',
+      source: 'unknown',
+      version: 'unknown',
+    });
+  });
+
+  it('GET /version returns what the image build set', async () => {
+    app = createTestApp(service, {
+      env: {
+        APP_REVISION: '0123456789abcdef0123456789abcdef01234567',
+        APP_CREATED: '2024-05-06T07:08:09Z',
+        APP_SOURCE: 'https://github.com/example/repo',
+        APP_BUILD_URL: 'https://buildkite.com/example/builds/42',
+        APP_VERSION: '1.4.0',
+      },
+    });
+    expect((await app.inject({ url: '/version' })).json()).toEqual({
+      revision: '0123456789abcdef0123456789abcdef01234567',
+      created: '2024-05-06T07:08:09Z',
+      buildUrl: 'https://buildkite.com/example/builds/42',
+      source: 'https://github.com/example/repo',
+      version: '1.4.0',
+    });
+  });
+
+  it('GET /metrics exposes request counts and latency by route and status, plus process metrics', async () => {
+    app = createTestApp(service);
+    await app.inject({ url: '/healthz' });
+    await app.inject({ url: '/healthz' });
+    await app.inject({ method: 'POST', url: '/items', payload: {} });
+    await app.inject({ url: '/no/such/thing' });
+    await app.inject({ url: '/boom' });
+    const res = await app.inject({ url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const text = res.body;
+    expect(text).toContain('http_requests_total{method="GET",route="/healthz",status_code="200"} 2');
+    expect(text).toContain('http_requests_total{method="POST",route="/items",status_code="400"} 1');
+    expect(text).toContain('http_requests_total{method="GET",route="(unmatched)",status_code="404"} 1');
+    expect(text).toContain('http_requests_total{method="GET",route="/boom",status_code="500"} 1');
+    expect(text).toContain('# TYPE http_request_duration_seconds histogram');
+    expect(text).toContain('http_request_duration_seconds_count{method="GET",route="/healthz",status_code="200"} 2');
+    expect(text).toMatch(/http_request_duration_seconds_bucket\{method="GET",route="\/healthz",status_code="200",le="\+Inf"\} 2/);
+    expect(text).toContain('process_resident_memory_bytes 50000000');
+    expect(text).toContain('process_cpu_seconds_total 2');
+  });
+});
+
+describe('errors', () => {
+  it('answers an unknown route with a JSON 404', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ url: '/nope?token=abc' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'No route for GET /nope',
+      requestId: res.headers['x-request-id'],
+    });
+  });
+
+  it('answers a missing body field with a 400 naming it', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ method: 'POST', url: '/items', payload: { tags: [] } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: "body.name: must have required property 'name'",
+      issues: [{ field: 'body.name', message: "must have required property 'name'" }],
+    });
+  });
+
+  it('names a nested bad field by its path', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ method: 'POST', url: '/items', payload: { name: 'x', tags: ['ok', 'too long'] } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().issues).toEqual([{ field: 'body.tags.1', message: 'must NOT have more than 3 characters' }]);
+  });
+
+  it('answers malformed JSON with a 400 JSON body', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({
+      method: 'POST',
+      url: '/items',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"name":',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+  });
+
+  it('refuses a body over the limit with a 413', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ method: 'POST', url: '/items', payload: { name: 'x'.repeat(1024 * 1024 + 1) } });
+    expect(res.statusCode).toBe(413);
+    expect(res.json()).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
+  });
+
+  it('passes deliberate 4xx errors through', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ url: '/teapot' });
+    expect(res.statusCode).toBe(418);
+    expect(res.json()).toMatchObject({ error: "I'm a Teapot", message: 'short and stout' });
+  });
+
+  it('never leaks a 5xx error message to the client, but logs it with the request id', async () => {
+    const logs = captureLogs();
+    app = createTestApp(service, { logDestination: logs.destination });
+    const res = await app.inject({ url: '/boom', headers: { 'x-request-id': 'trace-me-1' } });
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain('db.internal');
+    expect(res.body).not.toContain('admin');
+    expect(res.json()).toEqual({
+      statusCode: 500,
+      error: 'Internal Server Error',
+      message: 'The server failed to handle this request; quote the requestId when reporting it.',
+      requestId: 'trace-me-1',
+    });
+    const failure = logs.records().find((r) => r['msg'] === 'request failed');
+    expect(failure).toMatchObject({ level: 'error', reqId: 'trace-me-1', service: 'demo' });
+    expect(JSON.stringify(failure)).toContain('db.internal:5432');
+  });
+
+  it('answers a handler that overruns its timeout with a generic 503', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ url: '/stuck' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().message).toBe('The server failed to handle this request; quote the requestId when reporting it.');
+  });
+});
+
+describe('request ids and logs', () => {
+  it('honours a well-formed x-request-id and echoes it back', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'abc-123.def' } });
+    expect(res.headers['x-request-id']).toBe('abc-123.def');
+  });
+
+  it('replaces a malformed x-request-id with a fresh uuid', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ url: '/healthz', headers: { 'x-request-id': 'evil\nid {"level":"fatal"}' } });
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  });
+
+  it('writes one JSON access line per request, with the path but not the query string', async () => {
+    const logs = captureLogs();
+    app = createTestApp(service, { logDestination: logs.destination });
+    await app.inject({ method: 'POST', url: '/items?api_key=hidden', payload: { name: 'a' }, headers: { 'x-request-id': 'r1' } });
+    const access = logs.records().filter((r) => r['msg'] === 'request completed');
+    expect(access).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        service: 'demo',
+        reqId: 'r1',
+        method: 'POST',
+        path: '/items',
+        route: '/items',
+        statusCode: 201,
+        responseTimeMs: expect.any(Number),
+      }),
+    ]);
+    expect(logs.lines.join('')).not.toContain('hidden');
+  });
+
+  it('leaves probe and scrape routes out of the access log', async () => {
+    const logs = captureLogs();
+    app = createTestApp(service, { logDestination: logs.destination });
+    await app.inject({ url: '/healthz' });
+    await app.inject({ url: '/readyz' });
+    await app.inject({ url: '/metrics' });
+    expect(logs.records().filter((r) => r['msg'] === 'request completed')).toEqual([]);
+  });
+
+  it('never writes authorization, cookie or api-key values to the logs', async () => {
+    const logs = captureLogs();
+    app = createTestApp(service, { env: { LOG_LEVEL: 'trace' }, logDestination: logs.destination });
+    const headers = { authorization: SECRET, cookie: COOKIE, 'x-api-key': 'k3y-value', 'proxy-authorization': SECRET };
+    await app.inject({ url: '/log-headers', headers });
+    await app.inject({ url: '/boom', headers });
+    await app.inject({ url: '/nope', headers });
+    const all = logs.lines.join('');
+    expect(logs.lines.length).toBeGreaterThan(3);
+    for (const secret of ['s3cr3t-t0ken', 'c00kie-value', 'k3y-value']) expect(all).not.toContain(secret);
+    const debug = logs.records().find((r) => r['msg'] === 'debugging headers') as {
+      headers: Record<string, string>;
+      request: { headers: Record<string, string> };
+    };
+    expect(debug.headers.authorization).toBe(REDACTED);
+    expect(debug.headers.cookie).toBe(REDACTED);
+    expect(debug.request.headers['x-api-key']).toBe(REDACTED);
+    expect(debug.request.headers['proxy-authorization']).toBe(REDACTED);
+  });
+});
+
+describe('server limits', () => {
+  it('keeps idle connections longer than an ALB and bounds header, request and body time', async () => {
+    app = createTestApp(service);
+    await app.ready();
+    expect(app.server.keepAliveTimeout).toBe(65_000);
+    expect(app.server.headersTimeout).toBe(66_000);
+    expect(app.server.requestTimeout).toBe(90_000);
+    expect(app.initialConfig.bodyLimit).toBe(1024 * 1024);
+  });
+});
