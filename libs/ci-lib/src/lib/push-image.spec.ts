@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildScratchImage } from '../testing/scratch-image.js';
+import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
+import { startRegistry, type RunningRegistry } from '../testing/start-registry.js';
+import { createDocker } from './docker.js';
+import { ImmutableTagError, exitCodeFor } from './errors.js';
+import { planImageRefs, type ImageRefs } from './image-ref.js';
+import { OCI } from './labels.js';
+import { decidePush, pushImage, renderPushResult } from './push-image.js';
+import { createRegistryClient, type RemoteImage } from './registry-client.js';
+
+const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+const OTHER = 'ffffffffffffffffffffffffffffffffffffffff';
+
+describe('decidePush', () => {
+  const remote = (configDigest: string, revision?: string): RemoteImage => ({
+    manifestDigest: 'sha256:m',
+    configDigest,
+    labels: revision ? { [OCI.revision]: revision } : {},
+    size: 1,
+  });
+  const local = { configDigest: 'sha256:local', revision: SHA };
+
+  it.each([
+    ['absent', undefined, 'push'],
+    ['same image id', remote('sha256:local', SHA), 'unchanged'],
+    ['same image id, no label', remote('sha256:local'), 'unchanged'],
+    ['rebuild of the same commit', remote('sha256:other', SHA), 'kept-earlier-build'],
+    ['another commit', remote('sha256:other', OTHER), 'conflict'],
+    ['unknown source', remote('sha256:other'), 'conflict'],
+  ] as const)('%s → %s', (_name, state, expected) => {
+    expect(decidePush(local, state)).toBe(expected);
+  });
+});
+
+describe('pushImage against a real engine and registry', () => {
+  const docker = dockerRequirement();
+  const reg = registryRequirement();
+  const skip = docker.skip || reg.skip;
+  const engine = createDocker();
+  let registry: RunningRegistry;
+  let refs: ImageRefs;
+  const created: string[] = [];
+  const log: string[] = [];
+
+  const client = () => createRegistryClient({ registry: { host: registry.host, protocol: 'http' } });
+  const build = async (content: string, revision: string) => {
+    await buildScratchImage(engine, [refs.dest], { files: { '/app.txt': content }, labels: { [OCI.revision]: revision } });
+    created.push(refs.dest, ...refs.tags.map((t) => `${refs.name}:${t}`));
+  };
+  const push = () => pushImage({ refs, revision: SHA, docker: engine, registry: client(), log: (l) => log.push(l) });
+
+  beforeAll(async () => {
+    docker.assertAvailable();
+    reg.assertAvailable();
+    registry = await startRegistry();
+    refs = planImageRefs({ kind: 'plain', host: registry.host, protocol: 'http' }, `engex/push-${randomBytes(4).toString('hex')}`, { primary: SHA, extra: ['1.4.0'] });
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const ref of new Set(created)) await engine.removeImage(ref);
+    await registry?.stop();
+  });
+
+  it.skipIf(skip)(`pushes an absent tag, then is a no-op for the same image ${docker.reason}${reg.reason}`, async () => {
+    await build('one', SHA);
+    const local = (await engine.inspectImage(refs.dest))!;
+    const first = await push();
+    expect(first.map((r) => [r.tag, r.status, r.configDigest])).toEqual([
+      [SHA, 'push', local.id],
+      ['1.4.0', 'push', local.id],
+    ]);
+    const head = await client().headManifest(refs.repository, SHA);
+    expect(head).toMatchObject({ exists: true, digest: first[0]!.manifestDigest });
+    expect(renderPushResult(first[0]!)).toBe(`pushed ${refs.dest}@${first[0]!.manifestDigest} image=${local.id} size=${first[0]!.size}`);
+
+    const second = await push();
+    expect(second.map((r) => [r.tag, r.status, r.manifestDigest])).toEqual([
+      [SHA, 'unchanged', first[0]!.manifestDigest],
+      ['1.4.0', 'unchanged', first[1]!.manifestDigest],
+    ]);
+    expect(renderPushResult(second[0]!)).toMatch(/^unchanged .* \(already in the registry; nothing pushed\)$/);
+  });
+
+  it.skipIf(skip)('refuses a different image under the same tag, naming both digests, and pushes nothing', async () => {
+    // Someone pushed an image of other source under the sha this job builds.
+    const sha2 = 'b'.repeat(40);
+    const refs2 = planImageRefs(refs.registry, refs.repository, { primary: sha2, extra: [] });
+    await buildScratchImage(engine, [refs2.dest], { files: { '/app.txt': 'foreign' }, labels: { [OCI.revision]: OTHER } });
+    created.push(refs2.dest);
+    await engine.push(refs2.dest);
+    const before = await client().headManifest(refs.repository, sha2);
+    const foreign = await client().inspectImage(refs.repository, sha2);
+
+    await buildScratchImage(engine, [refs2.dest], { files: { '/app.txt': 'ours' }, labels: { [OCI.revision]: sha2 } });
+    const local = (await engine.inspectImage(refs2.dest))!;
+    const error = await pushImage({ refs: refs2, revision: sha2, docker: engine, registry: client() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImmutableTagError);
+    expect(exitCodeFor(error)).toBe(3);
+    const message = (error as Error).message;
+    expect(message).toContain(`${refs2.dest} already exists with a different image`);
+    expect(message).toContain(`registry: manifest ${foreign!.manifestDigest}, image id ${foreign!.configDigest}, revision label ${OTHER}`);
+    expect(message).toContain(`local:    image id ${local.id}, revision ${sha2}`);
+    expect(message).toContain('Nothing was pushed');
+    expect(await client().headManifest(refs.repository, sha2)).toEqual(before);
+    expect(await client().inspectImage(refs.repository, sha2)).toEqual(foreign);
+  });
+
+  it.skipIf(skip)('keeps the earlier image when a retry rebuilt the same commit differently', async () => {
+    const before = await client().inspectImage(refs.repository, SHA);
+    await build('rebuilt with another timestamp', SHA);
+    const rebuilt = (await engine.inspectImage(refs.dest))!;
+    expect(rebuilt.id).not.toBe(before!.configDigest);
+    const results = await push();
+    expect(results.map((r) => [r.status, r.manifestDigest])).toEqual([
+      ['kept-earlier-build', before!.manifestDigest],
+      ['unchanged', expect.any(String)],
+    ]);
+    expect(results[0]!.discardedLocalId).toBe(rebuilt.id);
+    expect(renderPushResult(results[0]!)).toContain('an earlier build of the same commit pushed it');
+    // The local tag now names the registry's image, so a smoke test on this agent tests what was pushed.
+    expect((await engine.inspectImage(refs.dest))!.id).toBe(before!.configDigest);
+    expect(log.some((l) => l.includes('keeping it and pulling it'))).toBe(true);
+    expect(await client().inspectImage(refs.repository, SHA)).toEqual(before);
+  });
+
+  it.skipIf(skip)('says to build first when the local image is missing', async () => {
+    const missing = { ...refs, dest: `${refs.name}:${OTHER}` };
+    await expect(pushImage({ refs: missing, revision: SHA, docker: engine, registry: client() })).rejects.toThrow(/no local image .* run `engex-ci image build`/);
+  });
+});

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildScratchImage } from '../testing/scratch-image.js';
+import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
+import { startRegistry, type RunningRegistry } from '../testing/start-registry.js';
+import { createDocker } from './docker.js';
+import { SmokeTestError, exitCodeFor } from './errors.js';
+import { findFreePort } from './free-port.js';
+import { runCommand } from './run-command.js';
+import { smokeImage } from './smoke-image.js';
+
+const SHA = 'c0ffee0000000000000000000000000000c0ffee';
+const BUSYBOX = '/bin/busybox';
+
+describe('smokeImage against a real engine', () => {
+  const docker = dockerRequirement();
+  const reg = registryRequirement();
+  const busybox = existsSync(BUSYBOX);
+  const skip = docker.skip || reg.skip || (!busybox && process.env['CI'] !== 'true');
+  const engine = createDocker();
+  let registry: RunningRegistry;
+  let name: string;
+  const created: string[] = [];
+
+  /** A scratch image whose static busybox httpd serves /healthz and /version like a service. */
+  const serviceImage = async (tag: string, version: Record<string, string>, entrypoint?: string[]) => {
+    const ref = `${name}:${tag}`;
+    await buildScratchImage(engine, [ref], {
+      copies: { '/bin/busybox': BUSYBOX },
+      files: { '/www/healthz': '{"status":"ok"}', '/www/version': JSON.stringify(version) },
+      entrypoint: entrypoint ?? ['/bin/busybox', 'sh', '-c', 'exec /bin/busybox httpd -f -p "$HOST:$PORT" -h /www'],
+    });
+    created.push(ref);
+    await engine.push(ref);
+    return ref;
+  };
+
+  const containersFrom = async (ref: string) =>
+    (await runCommand('docker', ['ps', '--all', '--quiet', '--filter', `ancestor=${ref}`])).stdout.trim();
+
+  beforeAll(async () => {
+    docker.assertAvailable();
+    reg.assertAvailable();
+    if (!busybox) throw new Error(`${BUSYBOX} missing (apt-get install busybox-static)`);
+    registry = await startRegistry();
+    name = `${registry.host}/engex/smoke-${randomBytes(4).toString('hex')}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const ref of created) await engine.removeImage(ref);
+    await registry?.stop();
+  });
+
+  it.skipIf(skip)(`passes when /healthz answers and /version reports the commit ${docker.reason}${reg.reason}`, async () => {
+    const ref = await serviceImage('good', { revision: SHA, version: SHA });
+    const port = await findFreePort();
+    const log: string[] = [];
+    const result = await smokeImage({ docker: engine, reference: ref, revision: SHA, port, intervalMs: 100, log: (l) => log.push(l) });
+    expect(result).toMatchObject({ reference: ref, port, version: { revision: SHA } });
+    expect(log[0]).toMatch(new RegExp(`^started [0-9a-f]{12} from ${ref.replace(/[.]/g, '\\.')} on 127\\.0\\.0\\.1:${port}$`));
+    expect(await containersFrom(ref)).toBe('');
+  });
+
+  it.skipIf(skip)('fails when /version reports another revision, and removes the container', async () => {
+    const ref = await serviceImage('wrong', { revision: 'f'.repeat(40) });
+    const error = await smokeImage({ docker: engine, reference: ref, revision: SHA, port: await findFreePort(), intervalMs: 100 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SmokeTestError);
+    expect(exitCodeFor(error)).toBe(1);
+    expect((error as Error).message).toContain(`/version reports revision "${'f'.repeat(40)}", expected ${SHA}`);
+    expect(await containersFrom(ref)).toBe('');
+  });
+
+  it.skipIf(skip)('fails fast with the container output when the process exits', async () => {
+    const ref = await serviceImage('crash', { revision: SHA }, ['/bin/busybox', 'sh', '-c', 'echo "config: PORT is invalid" >&2; exit 3']);
+    const error = await smokeImage({ docker: engine, reference: ref, revision: SHA, port: await findFreePort(), intervalMs: 100 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SmokeTestError);
+    expect((error as Error).message).toMatch(/exited before answering \/healthz[\s\S]*config: PORT is invalid/);
+    expect(await containersFrom(ref)).toBe('');
+  });
+});
