@@ -1,0 +1,64 @@
+/**
+ * Every failure the workspace plugin reports. Nx prints the message of whatever a generator
+ * throws, so each message says what was wrong and how to fix it; nothing is written on error.
+ */
+
+export type WorkspacePluginErrorCode = 'INVALID_OPTIONS' | 'ECR_LOCALS_SECTION_NOT_FOUND' | 'ECR_LOCALS_UNSUPPORTED';
+
+export abstract class WorkspacePluginError extends Error {
+  abstract readonly code: WorkspacePluginErrorCode;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = this.constructor.name;
+  }
+}
+
+/** One problem with a generator option, e.g. `{ option: 'name', message: 'is reserved: ...' }`. */
+export interface OptionIssue {
+  option: string;
+  message: string;
+}
+
+/** The generator options cannot produce a valid service; lists every problem, not only the first. */
+export class InvalidServiceOptionsError extends WorkspacePluginError {
+  readonly code = 'INVALID_OPTIONS';
+  constructor(readonly issues: readonly OptionIssue[]) {
+    super(
+      `Cannot generate the service (${issues.length} problem${issues.length === 1 ? '' : 's'}); nothing was written:\n` +
+        issues.map((i) => `  --${i.option}: ${i.message}`).join('\n'),
+    );
+  }
+}
+
+/** The Terraform file has no `engex = { ... }` map inside a `locals { }` block (or more than one). */
+export class EcrLocalsSectionNotFoundError extends WorkspacePluginError {
+  readonly code = 'ECR_LOCALS_SECTION_NOT_FOUND';
+  constructor(
+    readonly file: string,
+    readonly found: number,
+  ) {
+    super(
+      found === 0
+        ? `${file}: no \`engex = { ... }\` map inside a \`locals { }\` block. Nothing was written. ` +
+            'Point --terraform-locals at terraform/aws_sharedart/us-east-1/ecr-private/service-ecr-locals.tf, ' +
+            'or add the block printed by the generator by hand.'
+        : `${file}: ${found} \`engex = { ... }\` maps inside \`locals { }\` blocks, expected exactly one. ` +
+            'Nothing was written; add the block printed by the generator by hand.',
+    );
+  }
+}
+
+/** The `engex` section is written in a shape this plugin does not edit safely (it never guesses). */
+export class EcrLocalsUnsupportedError extends WorkspacePluginError {
+  readonly code = 'ECR_LOCALS_UNSUPPORTED';
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    problem: string,
+  ) {
+    super(
+      `${file}:${line}: ${problem}. Nothing was written; run \`terraform fmt\` on the file and retry, ` +
+        'or add the block printed by the generator by hand.',
+    );
+  }
+}
