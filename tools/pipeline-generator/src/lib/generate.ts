@@ -1,0 +1,168 @@
+import { readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { deployTargetFor, readWorkspaceConfig, type WorkspaceConfig } from '@engex/ci-lib';
+import { readNxJson } from 'nx/src/config/nx-json.js';
+import { workspaceRoot } from 'nx/src/utils/workspace-root.js';
+import type { AffectedAnalysis, WorkspaceProject } from './affected.js';
+import { fetchHttpGet, type HttpGet } from './buildkite-api.js';
+import { parseBuildkiteEnv } from './buildkite-env.js';
+import { UsageError } from './errors.js';
+import { Git } from './git.js';
+import type { Pipeline, StepCommand } from './pipeline.js';
+import {
+  normalizePlanOptions,
+  planDetailed,
+  type BaseSummary,
+  type BuildContext,
+  type PlanOptionsInput,
+} from './plan.js';
+import { readAffected, readProjectGraph } from './read-affected.js';
+import { MAX_JOBS_PER_UPLOAD, splitPipeline } from './render.js';
+import { selectBase, type BaseSelection } from './select-base.js';
+import { renderSummary, type ServicePlan } from './summary.js';
+import { assertValidPipeline } from './validate.js';
+
+export interface GenerateOptions {
+  /** The environment to read Buildkite's variables and NX_BASE/NX_HEAD from (the CLI passes `process.env`). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Compare with this ref; wins over NX_BASE and every automatic rule. */
+  base?: string;
+  /** Compare up to this ref instead of HEAD (on Buildkite) or the working tree (locally). */
+  head?: string;
+  /** Run every project, whatever changed. */
+  all?: boolean;
+  /** Fail instead of running everything when no base can be established. Default false. */
+  strictBase?: boolean;
+  /** Buildkite REST client; default uses `fetch`. Tests inject a fake. */
+  http?: HttpGet;
+  /** Buildkite API base URL. Default https://api.buildkite.com. */
+  apiUrl?: string;
+  /** Planner options (targets, setup commands, timeouts); defaults in `normalizePlanOptions`. */
+  plan?: PlanOptionsInput;
+  /** Default 500, Buildkite's per-upload job limit. */
+  maxJobsPerUpload?: number;
+}
+
+export interface GenerateResult {
+  /** The whole pipeline, as a local runner executes it. */
+  pipeline: Pipeline;
+  /** The same steps in Buildkite-sized uploads, in upload order (usually one). */
+  uploads: Pipeline[];
+  base: BaseSelection | (BaseSummary & { rule: 'all'; commit: string });
+  context: BuildContext;
+  analysis: AffectedAnalysis;
+  services: ServicePlan[];
+  config: WorkspaceConfig;
+  projects: WorkspaceProject[];
+  /** Number of command steps (jobs) in `pipeline`. */
+  jobs: number;
+  /** Workspace root the pipeline was generated for. */
+  root: string;
+  /** The human summary; `explain` adds files and dependency paths per project. */
+  summary: (explain: boolean) => string;
+}
+
+/** Reads the workspace, git and Buildkite's context, plans, splits and validates the pipeline. */
+export async function generate(options: GenerateOptions): Promise<GenerateResult> {
+  const root = workspaceRoot;
+  const env = parseBuildkiteEnv(options.env);
+  const git = new Git(root, options.env);
+  const config = await readWorkspaceConfig(root);
+  const nxJson = readNxJson();
+  const defaultBranch = env.defaultBranch ?? nxJson.defaultBase ?? 'main';
+
+  // Git work and the project graph are independent: overlap them.
+  const [base, { graph }] = await Promise.all([
+    options.all
+      ? allBase(git, options, env.nxHead)
+      : selectBase({
+          ...(options.base !== undefined ? { base: options.base } : {}),
+          ...(options.head !== undefined ? { head: options.head } : {}),
+          env,
+          defaultBranch,
+          isDeployBranch: (b) => deployTargetFor(b, config.deployTargets) !== undefined,
+          strict: options.strictBase ?? false,
+          git,
+          http: options.http ?? fetchHttpGet,
+          ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
+        }),
+    readProjectGraph(),
+  ]);
+
+  const planOptions = normalizePlanOptions({ ...(await engexCiFor(root, graph.nodes)), ...options.plan });
+  const everything = base.rule === 'all' || base.rule === 'none';
+  const { projects, analysis } = await readAffected(graph, nxJson, {
+    ...(everything || base.base === undefined ? {} : { base: base.base }),
+    ...(base.head !== undefined ? { head: base.head } : {}),
+    targets: planOptions.targets,
+    allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,
+  });
+
+  const branch = env.branch ?? (await currentBranch(git));
+  const context: BuildContext = {
+    commit: base.commit,
+    ...(branch !== undefined ? { branch } : {}),
+    ...(env.pullRequest !== undefined ? { pullRequest: env.pullRequest } : {}),
+    ...(env.tag !== undefined ? { tag: env.tag } : {}),
+    defaultBranch,
+  };
+  const baseSummary: BaseSummary = {
+    rule: base.rule,
+    ...(base.base !== undefined ? { base: base.base } : {}),
+    reason: base.reason,
+    notes: base.notes,
+  };
+  const planned = planDetailed({ context, base: baseSummary, config, projects, analysis, options: planOptions });
+  const uploads = splitPipeline(planned.pipeline, options.maxJobsPerUpload ?? MAX_JOBS_PER_UPLOAD);
+  assertValidPipeline(uploads, options.maxJobsPerUpload ?? MAX_JOBS_PER_UPLOAD);
+
+  return {
+    pipeline: planned.pipeline,
+    uploads,
+    base,
+    context,
+    analysis,
+    services: planned.services,
+    config,
+    projects,
+    jobs: planned.jobs,
+    root,
+    summary: (explain) =>
+      renderSummary({ base: baseSummary, context, analysis, services: planned.services, jobs: planned.jobs, uploads: uploads.length, explain }),
+  };
+}
+
+async function allBase(git: Git, options: GenerateOptions, nxHead: string | undefined): Promise<BaseSummary & { rule: 'all'; commit: string; head?: string }> {
+  const headRef = options.head ?? nxHead;
+  const commit = await git.resolveCommit(headRef ?? 'HEAD');
+  if (commit === undefined) throw new UsageError(`${headRef ?? 'HEAD'} names no commit in this checkout.`);
+  return { rule: 'all', commit, ...(headRef !== undefined ? { head: commit } : {}), reason: '--all: every project runs.', notes: [] };
+}
+
+async function currentBranch(git: Git): Promise<string | undefined> {
+  const r = await git.tryRun(['symbolic-ref', '--short', '-q', 'HEAD']);
+  return r.ok ? r.stdout.trim() || undefined : undefined;
+}
+
+/**
+ * In a workspace that contains ci-lib itself, steps build its bundle and run it with node; in
+ * one that installs it, `npx --no engex-ci` runs the installed bin.
+ */
+async function engexCiFor(
+  root: string,
+  nodes: Record<string, { name: string; data: { root: string; metadata?: Record<string, unknown>; targets?: Record<string, unknown> } }>,
+): Promise<PlanOptionsInput> {
+  const lib = Object.values(nodes).find((n) => (n.data.metadata?.['js'] as { packageName?: string } | undefined)?.packageName === '@engex/ci-lib');
+  if (!lib) return {};
+  let bin: unknown;
+  try {
+    bin = (JSON.parse(await readFile(join(root, lib.data.root, 'package.json'), 'utf8')) as { bin?: Record<string, unknown> }).bin?.['engex-ci'];
+  } catch {
+    return {};
+  }
+  if (typeof bin !== 'string') return {};
+  const setup: StepCommand[] = lib.data.targets?.['build']
+    ? [{ argv: ['npx', 'nx', 'run', `${lib.name}:build`, '--outputStyle=static'], role: 'setup' }]
+    : [];
+  return { engexCi: ['node', posix.join(lib.data.root, bin)], engexCiSetup: setup };
+}

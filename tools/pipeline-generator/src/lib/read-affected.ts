@@ -1,0 +1,143 @@
+import { createProjectGraphAsync } from 'nx/src/project-graph/project-graph.js';
+import { readNxJson, type NxJsonConfiguration } from 'nx/src/config/nx-json.js';
+import type { ProjectGraph, ProjectGraphProjectNode } from 'nx/src/config/project-graph.js';
+import type { TaskGraph } from 'nx/src/config/task-graph.js';
+import { calculateFileChanges, readPackageJson, type FileChange } from 'nx/src/project-graph/file-utils.js';
+import { parseFiles } from 'nx/src/utils/command-line-utils.js';
+import { createProjectRootMappings, findProjectForPath } from 'nx/src/project-graph/utils/find-project-for-path.js';
+import { getImplicitlyTouchedProjects } from 'nx/src/project-graph/affected/locators/workspace-projects.js';
+import { getTouchedProjectsFromProjectGlobChanges } from 'nx/src/project-graph/affected/locators/project-glob-changes.js';
+import { getTouchedProjects as getTouchedJsProjects } from 'nx/src/plugins/js/project-graph/affected/touched-projects.js';
+import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
+import { WorkspaceError } from './errors.js';
+import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from './affected.js';
+import { filterFiles, namedInputFilesets, toInputSpec } from './inputs.js';
+
+export interface ReadAffectedOptions {
+  /** Absent: every project is affected (`--all`, or no base could be established). */
+  base?: string;
+  /** Absent: the working tree, uncommitted and untracked files included (as `nx affected`). */
+  head?: string;
+  /** The CI targets to consider, e.g. lint, typecheck, test, build. */
+  targets: readonly string[];
+  /** Why everything runs, when `base` is absent. */
+  allReason?: string;
+}
+
+/** The Nx project graph, read in-process (no daemon, no `nx` child process). */
+export async function readProjectGraph(): Promise<{ graph: ProjectGraph; nxJson: NxJsonConfiguration }> {
+  try {
+    const graph = await createProjectGraphAsync({ exitOnError: false });
+    return { graph, nxJson: readNxJson() };
+  } catch (error) {
+    throw new WorkspaceError(
+      `Could not read the Nx project graph: ${(error as Error).message}\nRun \`npx nx show projects\` to see the underlying error.`,
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Everything the planner needs from Nx: the projects, the changed files, which projects Nx
+ * considers affected and why, and the task graph of their CI targets. All of it comes from
+ * Nx's own functions, so the answer matches `nx show projects --affected`.
+ */
+export async function readAffected(
+  graph: ProjectGraph,
+  nxJson: NxJsonConfiguration,
+  options: ReadAffectedOptions,
+): Promise<{ projects: WorkspaceProject[]; analysis: AffectedAnalysis }> {
+  const nodes = graph.nodes;
+  const projects = Object.values(nodes).map(toWorkspaceProject);
+  const all = options.base === undefined;
+
+  let changedFiles: string[] = [];
+  const touchedBy = new Map<string, string[]>();
+  const addTouch = (names: readonly string[], why: string): void => {
+    for (const name of names) {
+      const list = touchedBy.get(name) ?? [];
+      if (!list.includes(why)) list.push(why);
+      touchedBy.set(name, list);
+    }
+  };
+  let owner = new Map<string, string>();
+
+  if (!all) {
+    changedFiles = [...(parseFiles({ base: options.base, head: options.head } as Parameters<typeof parseFiles>[0])?.files ?? [])];
+    const changes = calculateFileChanges(changedFiles, { base: options.base, head: options.head } as Parameters<typeof calculateFileChanges>[1]);
+    // Ignored files (by .nxignore/.gitignore) are not changes for Nx; keep the same list.
+    changedFiles = changes.map((c) => c.file);
+    const rootMap = createProjectRootMappings(nodes);
+    owner = new Map();
+    for (const f of changedFiles) {
+      const p = findProjectForPath(f, rootMap);
+      if (p) owner.set(f, p);
+    }
+    const globalFiles = changedFiles.filter((f) => !owner.has(f));
+    const packageJson = readPackageJson();
+    if (globalFiles.includes('nx.json')) addTouch(Object.keys(nodes), 'nx.json changed');
+    const implicit = await getImplicitlyTouchedProjects(changes, nodes, nxJson, packageJson, graph);
+    if (!globalFiles.includes('nx.json')) addTouch(implicit, 'workspace file in its inputs changed');
+    const glob = await getTouchedProjectsFromProjectGlobChanges(changes, nodes, nxJson, packageJson, graph, true);
+    addTouch(glob, 'a project was deleted');
+    const js = await getTouchedJsProjects(changes as FileChange[], nodes, nxJson, packageJson, graph);
+    addTouch(js, 'npm dependencies or tsconfig paths changed');
+  }
+
+  const analysis = analyzeAffected({
+    projects,
+    dependencies: projectDependencies(graph),
+    changedFiles,
+    fileOwners: owner,
+    touchedBy,
+    all,
+    ...(options.allReason !== undefined ? { allReason: options.allReason } : {}),
+    targets: options.targets,
+    inputSpec: (project, target) => toInputSpec(nxJson, nodeOf(nodes, project), target),
+    namedInputFilesets: (project, input) => namedInputFilesets(nxJson, nodeOf(nodes, project), input),
+    filterFiles,
+    taskGraph: (names) => toTaskNodes(createTaskGraph(graph, {}, [...names], [...options.targets], undefined, {})),
+  });
+  return { projects, analysis };
+}
+
+function nodeOf(nodes: ProjectGraph['nodes'], name: string): ProjectGraphProjectNode {
+  const node = nodes[name];
+  if (!node) throw new WorkspaceError(`Project ${name} is not in the Nx project graph; run \`npx nx reset\` and try again.`);
+  return node;
+}
+
+function toWorkspaceProject(node: ProjectGraphProjectNode): WorkspaceProject {
+  const targets: Record<string, { executor?: string; command?: string; cwd?: string }> = {};
+  for (const [name, t] of Object.entries(node.data.targets ?? {})) {
+    const opts = (t.options ?? {}) as Record<string, unknown>;
+    targets[name] = {
+      ...(t.executor ? { executor: t.executor } : {}),
+      ...(typeof opts['command'] === 'string' ? { command: opts['command'] } : {}),
+      ...(typeof opts['cwd'] === 'string' ? { cwd: opts['cwd'] } : {}),
+    };
+  }
+  return {
+    name: node.name,
+    root: node.data.root,
+    tags: node.data.tags ?? [],
+    metadata: (node.data.metadata ?? {}) as Record<string, unknown>,
+    targets,
+  };
+}
+
+function projectDependencies(graph: ProjectGraph): Map<string, string[]> {
+  const deps = new Map<string, string[]>();
+  for (const [source, edges] of Object.entries(graph.dependencies)) {
+    deps.set(source, edges.map((e) => e.target));
+  }
+  return deps;
+}
+
+function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {
+  const out = new Map<string, TaskNode>();
+  for (const [id, task] of Object.entries(tg.tasks)) {
+    out.set(id, { project: task.target.project, target: task.target.target, deps: [...(tg.dependencies[id] ?? [])] });
+  }
+  return out;
+}

@@ -1,0 +1,119 @@
+import type { AffectedAnalysis, AffectedProject } from './affected.js';
+import type { BaseSummary, BuildContext } from './plan.js';
+
+export interface ServicePlan {
+  project: string;
+  /** Keys of its image, scan, smoke and deploy steps. */
+  steps: readonly string[];
+  skipped?: string;
+}
+
+export interface AnnotationInput {
+  base: BaseSummary;
+  context: BuildContext;
+  analysis: AffectedAnalysis;
+  services: readonly ServicePlan[];
+  jobs: number;
+}
+
+/** Buildkite annotations are limited to 1 MiB; a table this long is unreadable anyway. */
+const MAX_ROWS = 200;
+
+/** Markdown for the plan step's annotation: the base and why, what runs and why, what not. */
+export function planAnnotation(input: AnnotationInput): string {
+  const { base, analysis } = input;
+  const lines: string[] = ['### engex pipeline plan', ''];
+  lines.push(`**Base:** ${base.base ? code(base.base.slice(0, 12)) : 'none, so everything runs'} (${base.rule}): ${inline(base.reason)}`);
+  for (const note of base.notes) lines.push(`- ${inline(note)}`);
+  lines.push('');
+  if (analysis.affected.length === 0) {
+    lines.push(`**Nothing affected.** ${analysis.changedFiles.length} changed file(s) reach no project of ${analysis.projectCount}.`);
+    for (const f of analysis.changedFiles.slice(0, 20)) lines.push(`- ${code(f)}`);
+    return lines.join('\n');
+  }
+  lines.push(`**Affected:** ${analysis.affected.length} of ${analysis.projectCount} projects, ${input.jobs} jobs.`, '');
+  lines.push('| Project | Why |', '| --- | --- |');
+  for (const p of analysis.affected.slice(0, MAX_ROWS)) lines.push(`| ${cell(p.name)} | ${cell(projectWhy(p, analysis))} |`);
+  if (analysis.affected.length > MAX_ROWS) lines.push(`| … | ${analysis.affected.length - MAX_ROWS} more |`);
+  const skipped = [
+    ...analysis.skipped.map((s) => `${code(`${s.project}:${s.target}`)}: ${inline(s.why)}`),
+    ...input.services.filter((s) => s.skipped).map((s) => `${code(s.project)} ${inline(s.skipped as string)}`),
+  ];
+  if (skipped.length > 0) {
+    lines.push('', '**Skipped:**');
+    for (const s of skipped.slice(0, MAX_ROWS)) lines.push(`- ${s}`);
+    if (skipped.length > MAX_ROWS) lines.push(`- … ${skipped.length - MAX_ROWS} more`);
+  }
+  const unaffected = analysis.projectCount - analysis.affected.length;
+  if (unaffected > 0) lines.push('', `${unaffected} unaffected project(s) do not run.`);
+  return lines.join('\n');
+}
+
+export function projectWhy(p: AffectedProject, analysis: Pick<AffectedAnalysis, 'all' | 'allReason'>): string {
+  if (analysis.all) return analysis.allReason ?? 'every project runs';
+  const parts: string[] = [];
+  if (p.files.length > 0) parts.push(`changed: ${sample(p.files)}`);
+  if (p.touchedBy.length > 0) parts.push(p.touchedBy.join('; '));
+  if (p.via) parts.push(`depends on ${p.via.slice(1).join(' → ')}`);
+  return parts.join('; ') || 'touched by Nx';
+}
+
+export interface SummaryInput extends AnnotationInput {
+  uploads: number;
+  explain: boolean;
+}
+
+/** The human summary for stderr; `explain` adds each project's files and dependency path. */
+export function renderSummary(input: SummaryInput): string {
+  const { base, analysis } = input;
+  const out: string[] = [];
+  out.push(`engex-pipeline: base ${base.base ? base.base.slice(0, 12) : '(none: everything runs)'} [${base.rule}] ${base.reason}`);
+  for (const n of base.notes) out.push(`  note: ${n}`);
+  if (analysis.affected.length === 0) {
+    out.push(`Nothing affected: ${analysis.changedFiles.length} changed file(s), ${analysis.projectCount} projects, one step that says so.`);
+    return `${out.join('\n')}\n`;
+  }
+  out.push(
+    `${analysis.affected.length} of ${analysis.projectCount} projects affected; ${analysis.tasks.length} Nx tasks; ` +
+      `${input.jobs} jobs in ${input.uploads} upload(s).`,
+  );
+  for (const p of analysis.affected) {
+    const targets = analysis.tasks.filter((t) => t.project === p.name).map((t) => t.target);
+    const service = input.services.find((s) => s.project === p.name);
+    const ci = service?.steps.map((k) => k.slice(k.lastIndexOf(':') + 1)) ?? [];
+    out.push(`  ${p.name}: ${[...targets, ...ci].join(', ') || '(nothing to run)'}`);
+    if (input.explain) {
+      if (analysis.all) out.push(`    why: ${analysis.allReason ?? 'every project runs'}`);
+      for (const f of p.files) out.push(`    changed: ${f}`);
+      for (const t of p.touchedBy) out.push(`    touched: ${t}`);
+      if (p.via) out.push(`    via: ${p.via.join(' -> ')}`);
+      for (const t of analysis.tasks.filter((x) => x.project === p.name)) out.push(`    ${t.target}: ${t.why}`);
+      for (const s of analysis.skipped.filter((x) => x.project === p.name)) out.push(`    skipped ${s.target}: ${s.why}`);
+      if (service?.skipped) out.push(`    skipped ${service.skipped}`);
+    }
+  }
+  if (!input.explain) {
+    const skipped = analysis.skipped.length + input.services.filter((s) => s.skipped).length;
+    if (skipped > 0) out.push(`${skipped} task(s)/step(s) skipped; --explain says which and why.`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function sample(items: readonly string[]): string {
+  return items.length <= 3 ? items.join(', ') : `${items.slice(0, 3).join(', ')} and ${items.length - 3} more`;
+}
+
+/** Inline code that survives any content (backticks, pipes, newlines). */
+function code(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  const fence = flat.includes('`') ? '``' : '`';
+  return `${fence}${flat.includes('`') ? ` ${flat} ` : flat}${fence}`.replaceAll('|', '\\|');
+}
+
+function inline(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ');
+}
+
+function cell(text: string): string {
+  return inline(text).replaceAll('|', '\\|');
+}

@@ -1,0 +1,98 @@
+import { PipelineInvalidError, type PipelineIssue } from './errors.js';
+import { isValidKey } from './keys.js';
+import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
+import { MAX_JOBS_PER_UPLOAD, jobCount } from './render.js';
+
+/**
+ * Checks the uploads, in upload order, before anything is printed: valid and unique keys,
+ * `depends_on` naming a step of the same or an earlier upload, no dependency cycle, no upload
+ * over Buildkite's job limit, and no empty upload. Returns every problem found.
+ */
+export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOBS_PER_UPLOAD): PipelineIssue[] {
+  const issues: PipelineIssue[] = [];
+  if (uploads.length === 0) issues.push({ path: '', message: 'no upload at all; even "nothing affected" has one step' });
+  const seen = new Set<string>();
+  const all = new Map<string, CommandStep>();
+
+  uploads.forEach((upload, u) => {
+    const at = uploads.length > 1 ? `uploads[${u}].` : '';
+    const jobs = jobCount(upload);
+    if (upload.steps.length === 0 || jobs === 0) issues.push({ path: `${at}steps`, message: 'an upload must contain at least one step' });
+    if (jobs > maxJobs) issues.push({ path: `${at}steps`, message: `${jobs} jobs exceed Buildkite's ${maxJobs} per upload; split the pipeline` });
+    const key = (k: string, path: string): void => {
+      if (!isValidKey(k)) issues.push({ path, message: `key ${JSON.stringify(k)} breaks Buildkite's key rules` });
+      if (seen.has(k)) issues.push({ path, message: `duplicate key ${JSON.stringify(k)}` });
+      seen.add(k);
+    };
+    const own = new Set(commandSteps(upload).map((s) => s.key));
+    const check = (step: CommandStep, path: string): void => {
+      key(step.key, `${path}.key`);
+      if (step.label.trim() === '') issues.push({ path: `${path}.label`, message: 'is empty' });
+      if (step.commands.length === 0) issues.push({ path: `${path}.commands`, message: 'is empty' });
+      step.commands.forEach((c, i) => {
+        if (c.argv.length === 0 || c.argv[0] === '') issues.push({ path: `${path}.commands[${i}]`, message: 'has no program' });
+        if (c.argv.some((a) => a.includes('\u0000'))) issues.push({ path: `${path}.commands[${i}]`, message: 'contains a NUL byte' });
+      });
+      if (!(step.timeoutInMinutes > 0)) issues.push({ path: `${path}.timeout_in_minutes`, message: 'must be positive' });
+      if (step.concurrency && (step.concurrency.limit < 1 || step.concurrency.group === '')) {
+        issues.push({ path: `${path}.concurrency`, message: 'needs a group and a limit of at least 1' });
+      }
+      step.dependsOn.forEach((d, i) => {
+        if (d === step.key) issues.push({ path: `${path}.depends_on[${i}]`, message: 'a step cannot depend on itself' });
+        else if (!own.has(d) && !all.has(d)) {
+          issues.push({ path: `${path}.depends_on[${i}]`, message: `${JSON.stringify(d)} is not a step of this or an earlier upload` });
+        }
+      });
+    };
+    upload.steps.forEach((step, i) => {
+      const path = `${at}steps[${i}]`;
+      if (step.type === 'group') {
+        key(step.key, `${path}.key`);
+        if (step.steps.length === 0) issues.push({ path: `${path}.steps`, message: 'a group needs at least one step' });
+        step.steps.forEach((s, j) => check(s, `${path}.steps[${j}]`));
+      } else {
+        check(step, path);
+      }
+    });
+    for (const s of commandSteps(upload)) all.set(s.key, s);
+  });
+
+  const cycle = findCycle(all);
+  if (cycle) issues.push({ path: 'depends_on', message: `dependency cycle: ${cycle.join(' -> ')}` });
+  return issues;
+}
+
+export function assertValidPipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOBS_PER_UPLOAD): void {
+  const issues = validatePipeline(uploads, maxJobs);
+  if (issues.length > 0) throw new PipelineInvalidError(issues);
+}
+
+function findCycle(steps: ReadonlyMap<string, CommandStep>): string[] | undefined {
+  const state = new Map<string, 1 | 2>();
+  for (const start of steps.keys()) {
+    if (state.has(start)) continue;
+    const path: string[] = [];
+    const work: [string, number][] = [[start, 0]];
+    state.set(start, 1);
+    path.push(start);
+    while (work.length > 0) {
+      const frame = work[work.length - 1] as [string, number];
+      const deps = steps.get(frame[0])?.dependsOn ?? [];
+      const next = deps[frame[1]++];
+      if (next === undefined) {
+        state.set(frame[0], 2);
+        work.pop();
+        path.pop();
+        continue;
+      }
+      if (!steps.has(next)) continue;
+      if (state.get(next) === 1) return [...path.slice(path.indexOf(next)), next];
+      if (state.get(next) === undefined) {
+        state.set(next, 1);
+        path.push(next);
+        work.push([next, 0]);
+      }
+    }
+  }
+  return undefined;
+}
