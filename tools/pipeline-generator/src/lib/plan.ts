@@ -123,6 +123,11 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   for (const task of analysis.tasks) {
     tasksByProject.set(task.project, [...(tasksByProject.get(task.project) ?? []), task]);
   }
+  const rank = (target: string): number => {
+    const i = options.targets.indexOf(target);
+    return i === -1 ? options.targets.length : i;
+  };
+  for (const tasks of tasksByProject.values()) tasks.sort((a, b) => rank(a.target) - rank(b.target));
   for (const [project, tasks] of tasksByProject) {
     const used = new Set(['image', 'scan', 'smoke', 'deploy']);
     for (const t of tasks) {
@@ -153,7 +158,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       const hasBuild = project.targets['build'] !== undefined;
       const imageNeeded = analysis.all || build !== undefined || imageInputsChanged.length > 0 || !hasBuild;
       if (!imageNeeded) {
-        services.push({ service, steps: [], skipped: 'its build inputs did not change (production files only)' });
+        services.push({ service, steps: [], skipped: 'image: no build input changed (only non-production files did)' });
       } else {
         const ci = { steps: [] as CommandStep[] };
         const image: ImageRef = {
@@ -182,6 +187,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     if (steps.length > 0) groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps });
   }
 
+  orderGroups(groups);
   const nothing = groups.length === 0;
   const annotation = planAnnotation({
     base: input.base,
@@ -214,6 +220,36 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     services: services.map((s) => ({ project: s.service.project, steps: s.steps, ...(s.skipped ? { skipped: s.skipped } : {}) })),
     jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
   };
+}
+
+/** Groups a group depends on come first (ties keep name order), so the YAML reads top-down. */
+function orderGroups(groups: GroupStep[]): void {
+  const groupOf = new Map<string, number>();
+  groups.forEach((g, i) => g.steps.forEach((s) => groupOf.set(s.key, i)));
+  const waiting = groups.map(() => 0);
+  const dependents = groups.map(() => [] as number[]);
+  groups.forEach((g, i) => {
+    const deps = new Set(g.steps.flatMap((s) => s.dependsOn.map((d) => groupOf.get(d))).filter((d): d is number => d !== undefined && d !== i));
+    waiting[i] = deps.size;
+    for (const d of deps) (dependents[d] as number[]).push(i);
+  });
+  const ready = groups.map((_, i) => i).filter((i) => waiting[i] === 0);
+  const done = new Set<number>();
+  const order: GroupStep[] = [];
+  while (order.length < groups.length) {
+    // A project-graph cycle leaves nothing ready: take the first remaining group.
+    const next = ready.length > 0 ? (ready.shift() as number) : groups.findIndex((_, i) => !done.has(i));
+    if (done.has(next)) continue;
+    done.add(next);
+    order.push(groups[next] as GroupStep);
+    for (const d of dependents[next] as number[]) {
+      if (--(waiting[d] as number) === 0 && !done.has(d)) {
+        const at = ready.findIndex((r) => r > d);
+        ready.splice(at === -1 ? ready.length : at, 0, d);
+      }
+    }
+  }
+  groups.splice(0, groups.length, ...order);
 }
 
 function deployContext(context: BuildContext): { ok: true; branch: string } | { ok: false; why: string } {

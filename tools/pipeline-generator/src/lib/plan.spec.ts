@@ -1,0 +1,582 @@
+import { describe, expect, it } from 'vitest';
+import { BASE_SHA, analyze, planInput } from '../../test/fixtures.js';
+import { commandSteps } from './pipeline.js';
+import { planPipeline } from './plan.js';
+import { renderPipeline } from './render.js';
+import { validatePipeline } from './validate.js';
+
+const lastPassed = { rule: 'last-passed-build' as const, base: BASE_SHA, reason: 'last passed build on "main" was at ba5e00000000.', notes: [] };
+
+function yaml(input: Parameters<typeof planPipeline>[0]): string {
+  const pipeline = planPipeline(input);
+  expect(validatePipeline([pipeline])).toEqual([]);
+  return renderPipeline(pipeline, 'yaml');
+}
+
+function outline(input: Parameters<typeof planPipeline>[0]): string[] {
+  return commandSteps(planPipeline(input)).map((s) => `${s.key}${s.dependsOn.length ? ` <- ${s.dependsOn.join(' ')}` : ''}`);
+}
+
+describe('planPipeline', () => {
+  it('pull request: the service change builds, scans and smoke-tests its image, and never deploys', () => {
+    expect(yaml(planInput({ branch: 'feat/login', pullRequest: 42 }, analyze(['apps/api/src/main.ts'])))).toMatchInlineSnapshot(`
+      "steps:
+        - label: ":pipeline: Plan"
+          key: engex-plan
+          commands:
+            - |-
+              buildkite-agent annotate --style info --context engex-plan '### engex pipeline plan
+
+              **Base:** \`ba5e00000000\` (pull-request): pull request #42: merge-base of origin/main and HEAD.
+
+              **Affected:** 1 of 2 projects, 7 jobs.
+
+              | Project | Why |
+              | --- | --- |
+              | @acme/api | changed: apps/api/src/main.ts |
+
+              **Skipped:**
+              - \`@acme/api\` deploy: pull request #42 builds never deploy
+
+              1 unaffected project(s) do not run.'
+          agents:
+            queue: default
+          timeout_in_minutes: 5
+          retry:
+            automatic:
+              - exit_status: -1
+                limit: 2
+              - exit_status: 255
+                limit: 2
+        - group: "@acme/api"
+          key: acme-api
+          steps:
+            - label: lint @acme/api
+              key: acme-api:lint
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/api:lint --outputStyle=static
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: test @acme/api
+              key: acme-api:test
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              artifact_paths:
+                - reports/junit/acme-api-test.xml
+            - label: build @acme/api
+              key: acme-api:build
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/api:build --outputStyle=static
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: ":docker: image api"
+              key: acme-api:image
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - npx nx run @acme/api:build --outputStyle=static
+                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api
+              depends_on:
+                - acme-api:build
+              plugins:
+                - ecr#v2.10.0:
+                    login: true
+                    account_ids: "460210468233"
+                    region: us-east-1
+              agents:
+                queue: default
+              timeout_in_minutes: 20
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: ":shield: scan api"
+              key: acme-api:scan
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/trivy
+                - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
+                - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
+                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
+                - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
+                - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
+              depends_on:
+                - acme-api:image
+              plugins:
+                - ecr#v2.10.0:
+                    login: true
+                    account_ids: "460210468233"
+                    region: us-east-1
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              artifact_paths:
+                - reports/trivy/api.json
+                - reports/trivy/api.md
+            - label: ":fire_engine: smoke api"
+              key: acme-api:smoke
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api
+              depends_on:
+                - acme-api:image
+              plugins:
+                - ecr#v2.10.0:
+                    login: true
+                    account_ids: "460210468233"
+                    region: us-east-1
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+      notify:
+        - slack:
+            channels:
+              - "#engex-builds"
+          if: build.state == "failed"
+      "
+    `);
+  });
+
+  it('default branch: a library change reaches the service through its dependency and deploys to staging', () => {
+    expect(yaml(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed))).toMatchInlineSnapshot(`
+      "steps:
+        - label: ":pipeline: Plan"
+          key: engex-plan
+          commands:
+            - |-
+              buildkite-agent annotate --style info --context engex-plan '### engex pipeline plan
+
+              **Base:** \`ba5e00000000\` (last-passed-build): last passed build on "main" was at ba5e00000000.
+
+              **Affected:** 2 of 2 projects, 10 jobs.
+
+              | Project | Why |
+              | --- | --- |
+              | @acme/api | depends on @acme/util |
+              | @acme/util | changed: libs/util/src/index.ts |
+
+              **Skipped:**
+              - \`@acme/api:lint\`: no change reaches its inputs'
+          agents:
+            queue: default
+          timeout_in_minutes: 5
+          retry:
+            automatic:
+              - exit_status: -1
+                limit: 2
+              - exit_status: 255
+                limit: 2
+        - group: "@acme/util"
+          key: acme-util
+          steps:
+            - label: lint @acme/util
+              key: acme-util:lint
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/util:lint --outputStyle=static
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: test @acme/util
+              key: acme-util:test
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/util:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-util-test.xml
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              artifact_paths:
+                - reports/junit/acme-util-test.xml
+            - label: build @acme/util
+              key: acme-util:build
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/util:build --outputStyle=static
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+        - group: "@acme/api"
+          key: acme-api
+          steps:
+            - label: test @acme/api
+              key: acme-api:test
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              artifact_paths:
+                - reports/junit/acme-api-test.xml
+            - label: build @acme/api
+              key: acme-api:build
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @acme/api:build --outputStyle=static
+              depends_on:
+                - acme-util:build
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: ":docker: image api"
+              key: acme-api:image
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - npx nx run @acme/api:build --outputStyle=static
+                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api
+              depends_on:
+                - acme-api:build
+              plugins:
+                - ecr#v2.10.0:
+                    login: true
+                    account_ids: "460210468233"
+                    region: us-east-1
+              agents:
+                queue: default
+              timeout_in_minutes: 20
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: ":shield: scan api"
+              key: acme-api:scan
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/trivy
+                - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
+                - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
+                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
+                - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
+                - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
+              depends_on:
+                - acme-api:image
+              plugins:
+                - ecr#v2.10.0:
+                    login: true
+                    account_ids: "460210468233"
+                    region: us-east-1
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              artifact_paths:
+                - reports/trivy/api.json
+                - reports/trivy/api.md
+            - label: ":fire_engine: smoke api"
+              key: acme-api:smoke
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api
+              depends_on:
+                - acme-api:image
+              plugins:
+                - ecr#v2.10.0:
+                    login: true
+                    account_ids: "460210468233"
+                    region: us-east-1
+              agents:
+                queue: default
+              timeout_in_minutes: 10
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: ":rocket: deploy api to overlays/staging"
+              key: acme-api:deploy
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --path overlays/staging/kustomization.yaml --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001
+              depends_on:
+                - acme-api:test
+                - acme-api:build
+                - acme-api:scan
+                - acme-api:smoke
+              agents:
+                queue: default
+              timeout_in_minutes: 5
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
+              concurrency: 1
+      notify:
+        - slack:
+            channels:
+              - "#engex-builds"
+          if: build.state == "failed"
+      "
+    `);
+  });
+
+  it('release branch: deploys to the production overlay, one bump at a time per ops repo', () => {
+    const input = planInput({ branch: 'release/1.4' }, analyze(['apps/api/src/main.ts']), { ...lastPassed, reason: 'last passed build on "release/1.4" was at ba5e00000000.' });
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-api:lint",
+        "acme-api:test",
+        "acme-api:build",
+        "acme-api:image <- acme-api:build",
+        "acme-api:scan <- acme-api:image",
+        "acme-api:smoke <- acme-api:image",
+        "acme-api:deploy <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke",
+      ]
+    `);
+    const deploy = commandSteps(planPipeline(input)).find((s) => s.meta.kind === 'deploy');
+    expect(renderPipeline({ steps: deploy ? [deploy] : [], notify: [] }, 'yaml')).toMatchInlineSnapshot(`
+      "steps:
+        - label: ":rocket: deploy api to overlays/production"
+          key: acme-api:deploy
+          commands:
+            - npm ci --no-audit --no-fund
+            - npx nx run @engex/ci-lib:build --outputStyle=static
+            - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --path overlays/production/kustomization.yaml --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001
+          depends_on:
+            - acme-api:lint
+            - acme-api:test
+            - acme-api:build
+            - acme-api:scan
+            - acme-api:smoke
+          agents:
+            queue: default
+          timeout_in_minutes: 5
+          retry:
+            automatic:
+              - exit_status: -1
+                limit: 2
+              - exit_status: 255
+                limit: 2
+          concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
+          concurrency: 1
+      "
+    `);
+  });
+
+  it('tag build: everything runs and nothing deploys', () => {
+    const input = planInput(
+      { branch: 'v1.4.0', tag: 'v1.4.0' },
+      analyze([], { all: 'no base: tag build ("v1.4.0"): a release rebuilds and tags every service.' }),
+      { rule: 'none', reason: 'tag build ("v1.4.0"): a release rebuilds and tags every service.', notes: [] },
+    );
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-util:lint",
+        "acme-util:test",
+        "acme-util:build",
+        "acme-api:lint",
+        "acme-api:test",
+        "acme-api:build <- acme-util:build",
+        "acme-api:image <- acme-api:build",
+        "acme-api:scan <- acme-api:image",
+        "acme-api:smoke <- acme-api:image",
+      ]
+    `);
+    expect(yaml(input).split('\n').slice(0, 30).join('\n')).toMatchInlineSnapshot(`
+      "steps:
+        - label: ":pipeline: Plan"
+          key: engex-plan
+          commands:
+            - |-
+              buildkite-agent annotate --style info --context engex-plan '### engex pipeline plan
+
+              **Base:** none, so everything runs (none): tag build ("v1.4.0"): a release rebuilds and tags every service.
+
+              **Affected:** 2 of 2 projects, 10 jobs.
+
+              | Project | Why |
+              | --- | --- |
+              | @acme/api | no base: tag build ("v1.4.0"): a release rebuilds and tags every service. |
+              | @acme/util | no base: tag build ("v1.4.0"): a release rebuilds and tags every service. |
+
+              **Skipped:**
+              - \`@acme/api\` deploy: tag builds never deploy'
+          agents:
+            queue: default
+          timeout_in_minutes: 5
+          retry:
+            automatic:
+              - exit_status: -1
+                limit: 2
+              - exit_status: 255
+                limit: 2
+        - group: "@acme/util"
+          key: acme-util
+          steps:"
+    `);
+  });
+
+  it('nothing affected: one valid step that says so', () => {
+    expect(yaml(planInput({ branch: 'feat/docs', pullRequest: 7 }, analyze(['README.md'])))).toMatchInlineSnapshot(`
+      "steps:
+        - label: ":white_check_mark: Nothing affected"
+          key: engex-plan
+          commands:
+            - |-
+              buildkite-agent annotate --style info --context engex-plan '### engex pipeline plan
+
+              **Base:** \`ba5e00000000\` (pull-request): pull request #42: merge-base of origin/main and HEAD.
+
+              **Nothing affected.** 1 changed file(s) reach no project of 2.
+              - \`README.md\`'
+            - "echo 'Nothing affected by this change: no project, task or image to run.'"
+          agents:
+            queue: default
+          timeout_in_minutes: 5
+          retry:
+            automatic:
+              - exit_status: -1
+                limit: 2
+              - exit_status: 255
+                limit: 2
+      notify:
+        - slack:
+            channels:
+              - "#engex-builds"
+          if: build.state == "failed"
+      "
+    `);
+  });
+
+  it('everything (--all on the default branch): every task, every image, and the deploy', () => {
+    const input = planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all: every project runs.', notes: [] });
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-util:lint",
+        "acme-util:test",
+        "acme-util:build",
+        "acme-api:lint",
+        "acme-api:test",
+        "acme-api:build <- acme-util:build",
+        "acme-api:image <- acme-api:build",
+        "acme-api:scan <- acme-api:image",
+        "acme-api:smoke <- acme-api:image",
+        "acme-api:deploy <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke",
+      ]
+    `);
+  });
+
+  it('a spec-only change runs the tests but builds no image: production inputs did not change', () => {
+    const input = planInput({ branch: 'main' }, analyze(['apps/api/src/main.spec.ts']), lastPassed);
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-api:lint",
+        "acme-api:test",
+      ]
+    `);
+    const annotation = commandSteps(planPipeline(input))[0]?.commands[0]?.argv.at(-1);
+    expect(annotation).toContain('`@acme/api:build`: no change reaches its inputs');
+    expect(annotation).toContain('`@acme/api` image: no build input changed (only non-production files did)');
+  });
+
+  it('a Dockerfile change rebuilds images even when no build input changed', () => {
+    const input = planInput({ branch: 'feat/base-image', pullRequest: 9 }, analyze(['docker/Dockerfile', 'apps/api/src/main.spec.ts']));
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-api:lint",
+        "acme-api:test",
+        "acme-api:image",
+        "acme-api:scan <- acme-api:image",
+        "acme-api:smoke <- acme-api:image",
+      ]
+    `);
+  });
+
+  it('is deterministic', () => {
+    const input = planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed);
+    expect(renderPipeline(planPipeline(input), 'json')).toBe(renderPipeline(planPipeline(input), 'json'));
+  });
+});

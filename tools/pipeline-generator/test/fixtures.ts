@@ -1,0 +1,93 @@
+import { DEFAULT_WORKSPACE_CONFIG, SERVICE_TAG } from '@engex/ci-lib';
+import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from '../src/lib/affected.js';
+import { filterFiles } from '../src/lib/inputs.js';
+import { normalizePlanOptions, type BaseSummary, type BuildContext, type PlanPipelineInput } from '../src/lib/plan.js';
+
+export const SHA = 'c0ffee0000000000000000000000000000000001';
+export const BASE_SHA = 'ba5e000000000000000000000000000000000002';
+
+const vitest = { executor: 'nx:run-commands', command: 'vitest run' };
+
+/** A small workspace: a library, and a service that depends on it. */
+export const PROJECTS: WorkspaceProject[] = [
+  {
+    name: '@acme/util',
+    root: 'libs/util',
+    tags: [],
+    metadata: {},
+    targets: { lint: { executor: 'nx:run-commands' }, test: { ...vitest, cwd: 'libs/util' }, build: { executor: '@nx/esbuild:esbuild' } },
+  },
+  {
+    name: '@acme/api',
+    root: 'apps/api',
+    tags: [SERVICE_TAG],
+    metadata: { engex: { port: 3000 } },
+    targets: { lint: { executor: 'nx:run-commands' }, test: { ...vitest, cwd: 'apps/api' }, build: { executor: '@nx/esbuild:esbuild' } },
+  },
+];
+
+const DEPENDENCIES = new Map([['@acme/api', ['@acme/util']]]);
+const DEFAULT = ['{projectRoot}/**/*', '{workspaceRoot}/tsconfig.base.json'];
+const PRODUCTION = [...DEFAULT, '!{projectRoot}/**/*.spec.ts'];
+
+/** Nx semantics of this workspace's nx.json: build uses production + ^production and ^build. */
+export function analyze(changedFiles: string[], options: { all?: string; projects?: WorkspaceProject[] } = {}): AffectedAnalysis {
+  const projects = options.projects ?? PROJECTS;
+  const owners = new Map<string, string>();
+  for (const f of changedFiles) {
+    const p = projects.find((x) => f.startsWith(`${x.root}/`));
+    if (p) owners.set(f, p.name);
+  }
+  return analyzeAffected({
+    projects,
+    dependencies: DEPENDENCIES,
+    changedFiles,
+    fileOwners: owners,
+    touchedBy: new Map(),
+    all: options.all !== undefined,
+    ...(options.all !== undefined ? { allReason: options.all } : {}),
+    targets: ['lint', 'typecheck', 'test', 'build'],
+    inputSpec: (_project, target) =>
+      target === 'build'
+        ? { self: PRODUCTION, dependencyInputs: ['production'], dependencyFilesets: [], dependencyOutputs: false, otherProjects: [] }
+        : target === 'test'
+          ? { self: DEFAULT, dependencyInputs: ['production'], dependencyFilesets: [], dependencyOutputs: false, otherProjects: [] }
+          : { self: DEFAULT, dependencyInputs: [], dependencyFilesets: [], dependencyOutputs: false, otherProjects: [] },
+    namedInputFilesets: (_p, input) => (input === 'production' ? PRODUCTION : DEFAULT),
+    filterFiles,
+    taskGraph: (names) => {
+      const graph = new Map<string, TaskNode>();
+      for (const name of names) {
+        const project = projects.find((p) => p.name === name) as WorkspaceProject;
+        for (const target of ['lint', 'test', 'build']) {
+          if (!project.targets[target]) continue;
+          const deps = target === 'build' ? (DEPENDENCIES.get(name) ?? []).map((d) => `${d}:build`) : [];
+          graph.set(`${name}:${target}`, { project: name, target, deps });
+          for (const d of deps) {
+            const [dp] = d.split(':build') as [string];
+            if (!graph.has(d)) graph.set(d, { project: dp, target: 'build', deps: [] });
+          }
+        }
+      }
+      return graph;
+    },
+  });
+}
+
+export function planInput(
+  context: Partial<BuildContext>,
+  analysis: AffectedAnalysis,
+  base: BaseSummary = { rule: 'pull-request', base: BASE_SHA, reason: 'pull request #42: merge-base of origin/main and HEAD.', notes: [] },
+): PlanPipelineInput {
+  return {
+    context: { commit: SHA, defaultBranch: 'main', ...context },
+    base,
+    config: DEFAULT_WORKSPACE_CONFIG,
+    projects: PROJECTS,
+    analysis,
+    options: normalizePlanOptions({
+      engexCi: ['node', 'libs/ci-lib/dist/engex-ci.cjs'],
+      engexCiSetup: [{ argv: ['npx', 'nx', 'run', '@engex/ci-lib:build', '--outputStyle=static'], role: 'setup' }],
+    }),
+  };
+}
