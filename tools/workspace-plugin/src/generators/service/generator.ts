@@ -43,7 +43,9 @@ export async function serviceGenerator(tree: Tree, schema: ServiceGeneratorSchem
 
 export default serviceGenerator;
 
-export function templateVariables(options: NormalizedServiceOptions): Record<string, unknown> {
+export function templateVariables(
+  options: Pick<NormalizedServiceOptions, 'name' | 'projectName' | 'description' | 'ownerTeam' | 'port'>,
+): Record<string, unknown> {
   return {
     tmpl: '',
     name: options.name,
