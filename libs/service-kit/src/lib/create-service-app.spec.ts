@@ -30,6 +30,7 @@ const routes: FastifyPluginAsync = async (app) => {
   app.get('/log-headers', async (request) => {
     // What a careless handler might do; redaction must still hide credentials.
     request.log.info({ headers: request.headers, request: { headers: request.headers } }, 'debugging headers');
+    request.log.info({ response: { headers: { 'Set-Cookie': COOKIE, Authorization: SECRET } } }, 'upstream answered');
     return { ok: true };
   });
   app.get('/stuck', { handlerTimeout: 50 }, () => new Promise(() => undefined));
@@ -268,6 +269,9 @@ describe('request ids and logs', () => {
     expect(debug.headers.cookie).toBe(REDACTED);
     expect(debug.request.headers['x-api-key']).toBe(REDACTED);
     expect(debug.request.headers['proxy-authorization']).toBe(REDACTED);
+    expect(logs.records().find((r) => r['msg'] === 'upstream answered')).toMatchObject({
+      response: { headers: { 'Set-Cookie': REDACTED, Authorization: REDACTED } },
+    });
   });
 });
 

@@ -111,11 +111,13 @@ export function createServiceApp(service: ServiceDefinition, options: ServiceApp
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = limits.headersTimeoutMs;
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: they run on every request, and async hooks cost a promise each.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    done();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
     metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
@@ -129,6 +131,7 @@ export function createServiceApp(service: ServiceDefinition, options: ServiceApp
       },
       'request completed',
     );
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

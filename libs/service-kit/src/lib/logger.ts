@@ -15,16 +15,21 @@ export const SECRET_HEADERS: readonly string[] = [
 
 export const REDACTED = '[Redacted]';
 
+/** Where headers end up in log objects: `log.info({ headers })`, `{ req: { headers } }`, an axios error... */
+const HEADER_HOLDERS = ['', 'req.', 'request.', 'res.', 'reply.', 'response.', 'err.config.', 'err.response.'];
+
 /**
- * pino redaction paths covering the shapes headers get logged in: `{ headers }`, `{ req: { headers } }`,
- * `{ request: { headers } }`, `{ res: { headers } }`, and one level deeper via the wildcard.
+ * pino redaction paths for the secret headers, lowercase (how Node receives them) and capitalized
+ * (how clients often send them). Every path starts with a named key, never a wildcard: pino then
+ * pays for redaction only on lines that carry that key, instead of walking every access-log line
+ * (a leading `*` cost ~10% of throughput in bench/halow-http).
  */
 export function redactPaths(headers: readonly string[] = SECRET_HEADERS): string[] {
-  return headers.flatMap((h) => [
-    `headers["${h}"]`,
-    `*.headers["${h}"]`,
-    `*.*.headers["${h}"]`,
-  ]);
+  const spellings = headers.flatMap((h) => {
+    const capitalized = h.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+    return capitalized === h ? [h] : [h, capitalized];
+  });
+  return HEADER_HOLDERS.flatMap((holder) => spellings.map((h) => `${holder}headers["${h}"]`));
 }
 
 export interface ServiceLoggerOptions {
