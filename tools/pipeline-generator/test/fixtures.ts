@@ -3,6 +3,22 @@ import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspacePr
 import { filterFiles } from '../src/lib/inputs.js';
 import { normalizePlanOptions, type BaseSummary, type BuildContext, type PlanPipelineInput } from '../src/lib/plan.js';
 
+/** Branch, tag and project names that must stay inert all the way to the shell. */
+export const HOSTILE = [
+  'feat/$(id)',
+  'feat/`touch /tmp/pwned`',
+  "it's; rm -rf / #",
+  'a"b\'c',
+  'line1\nline2',
+  '${HOME}',
+  '$$',
+  'back\\slash',
+  'ünïcødé/ブランチ/🚀',
+  '-rf',
+  '*',
+  '',
+];
+
 export const SHA = 'c0ffee0000000000000000000000000000000001';
 export const BASE_SHA = 'ba5e000000000000000000000000000000000002';
 
@@ -43,7 +59,10 @@ export function analyze(changedFiles: string[], options: { all?: string; project
     dependencies: DEPENDENCIES,
     changedFiles,
     fileOwners: owners,
-    touchedBy: new Map(),
+    // What Nx's implicit-dependency locator does for a workspace file in the projects' inputs.
+    touchedBy: new Map(
+      changedFiles.includes('tsconfig.base.json') ? projects.map((p) => [p.name, ['workspace file in its inputs changed']]) : [],
+    ),
     all: options.all !== undefined,
     ...(options.all !== undefined ? { allReason: options.all } : {}),
     targets: ['lint', 'typecheck', 'test', 'build'],

@@ -85,7 +85,7 @@ function findCycle(steps: ReadonlyMap<string, CommandStep>): string[] | undefine
         path.pop();
         continue;
       }
-      if (!steps.has(next)) continue;
+      if (!steps.has(next) || next === frame[0]) continue;
       if (state.get(next) === 1) return [...path.slice(path.indexOf(next)), next];
       if (state.get(next) === undefined) {
         state.set(next, 1);
