@@ -1,0 +1,145 @@
+import { chmod, mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from './config.js';
+import { deployBump, planDeploy, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
+import { CommandFailedError, ManifestError, exitCodeFor } from './errors.js';
+import { runCommand } from './run-command.js';
+
+const IMAGE = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow';
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+const PATH = 'overlays/staging/kustomization.yaml';
+const KUSTOMIZATION = `# halow staging. engex-ci deploy bump edits newTag below; keep the comments.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+
+resources:
+  - ../../base # shared deployment and service
+
+images:
+  # the service image, bumped by CI on every main build
+  - name: ${IMAGE}
+    newTag: ${'0'.repeat(40)} # bumped by CI
+`;
+const ENV = { ...process.env, GIT_AUTHOR_NAME: 'seed', GIT_AUTHOR_EMAIL: 'seed@example.com', GIT_COMMITTER_NAME: 'seed', GIT_COMMITTER_EMAIL: 'seed@example.com' };
+
+describe('planDeploy and the commit message', () => {
+  const halow = resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { name: '@engex/halow', root: 'apps/halow', tags: ['engex:service'] })!;
+
+  it('picks the overlay per branch from config', () => {
+    expect(planDeploy(halow, 'main')).toEqual({ repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', path: PATH, image: IMAGE });
+    expect(planDeploy(halow, 'release/2026.11')?.path).toBe('overlays/production/kustomization.yaml');
+    expect(planDeploy(halow, 'feature/x')).toBeUndefined();
+  });
+
+  it('carries the revision, the build and the source commit link', () => {
+    expect(
+      renderBumpCommitMessage({ image: IMAGE, tag: SHA, path: PATH, revision: SHA, buildUrl: 'https://buildkite.com/highspot/engex/builds/812', sourceUrl: 'https://github.com/highspot/halow.git' }),
+    ).toMatchInlineSnapshot(`
+      "Deploy halow 0123456789ab to overlays/staging
+
+      Set images[name=460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow].newTag to 0123456789abcdef0123456789abcdef01234567 in overlays/staging/kustomization.yaml.
+
+      Revision: 0123456789abcdef0123456789abcdef01234567
+      Build: https://buildkite.com/highspot/engex/builds/812
+      Source: https://github.com/highspot/halow/commit/0123456789abcdef0123456789abcdef01234567
+      "
+    `);
+  });
+});
+
+describe('deployBump against a real bare repository', () => {
+  let dir: string;
+  let bare: string;
+  const git = async (cwd: string, ...args: string[]) => (await runCommand('git', args, { cwd, env: ENV })).stdout.trim();
+  const commits = () => git(bare, 'rev-list', '--count', 'main').then(Number);
+  const show = (path = PATH) => git(bare, 'show', `main:${path}`).then((t) => `${t}\n`);
+  const options = (over: Partial<DeployBumpOptions> = {}): DeployBumpOptions => ({
+    repo: bare,
+    path: PATH,
+    image: IMAGE,
+    tag: SHA,
+    message: { revision: SHA, buildUrl: 'https://buildkite.com/highspot/engex/builds/812', sourceUrl: 'https://github.com/highspot/halow' },
+    author: { name: 'engex-ci', email: 'engex-ci@example.com' },
+    retry: { attempts: 20, baseDelayMs: 20, maxDelayMs: 200 },
+    ...over,
+  });
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'engex-bump-spec-'));
+    bare = join(dir, 'halow-ops.git');
+    await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare], { env: ENV });
+    const seed = join(dir, 'seed');
+    await runCommand('git', ['clone', '--quiet', bare, seed], { env: ENV });
+    await mkdir(join(seed, 'overlays/staging'), { recursive: true });
+    await mkdir(join(seed, 'overlays/production'), { recursive: true });
+    await writeFile(join(seed, PATH), KUSTOMIZATION);
+    await writeFile(join(seed, 'overlays/production/deployment.yaml'), 'apiVersion: apps/v1\nkind: Deployment\n');
+    await git(seed, 'checkout', '--quiet', '-b', 'main');
+    await git(seed, 'add', '.');
+    await git(seed, 'commit', '--quiet', '-m', 'seed');
+    await git(seed, 'push', '--quiet', 'origin', 'main');
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('bumps newTag in one commit that touches only that line, then is a no-op', async () => {
+    const result = await deployBump(options());
+    expect(result).toMatchObject({ status: 'bumped', branch: 'main', previousTag: '0'.repeat(40), attempts: 1 });
+    expect(await show()).toBe(KUSTOMIZATION.replace('0'.repeat(40), SHA));
+    expect(await commits()).toBe(2);
+    expect(await git(bare, 'log', '-1', '--format=%an <%ae>%n%B', 'main')).toContain('engex-ci <engex-ci@example.com>\nDeploy halow 0123456789ab to overlays/staging');
+    expect(await git(bare, 'log', '-1', '--format=%B', 'main')).toContain(`Source: https://github.com/highspot/halow/commit/${SHA}`);
+    expect(result.status === 'bumped' && result.commit).toBe(await git(bare, 'rev-parse', 'main'));
+
+    const again = await deployBump(options());
+    expect(again).toMatchObject({ status: 'already', commit: await git(bare, 'rev-parse', 'main') });
+    expect(await commits()).toBe(2);
+  });
+
+  it.each([
+    ['the file is missing', { path: 'overlays/dev/kustomization.yaml' }, /overlays\/dev\/kustomization\.yaml does not exist in .* \(branch main\)/],
+    ['the file is not a kustomization', { path: 'overlays/production/deployment.yaml' }, /is not a kustomization: kind is "Deployment"/],
+  ])('fails clearly and pushes nothing when %s', async (_name, over, message) => {
+    const error = await deployBump(options(over)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ManifestError);
+    expect((error as Error).message).toMatch(message);
+    expect(exitCodeFor(error)).toBe(2);
+    expect(await commits()).toBe(1);
+  });
+
+  it('does not retry a push refused by the server for another reason', async () => {
+    await writeFile(join(bare, 'hooks/pre-receive'), '#!/bin/sh\necho "main is protected" >&2\nexit 1\n');
+    await chmod(join(bare, 'hooks/pre-receive'), 0o755);
+    const log: string[] = [];
+    const error = await deployBump(options({ log: (l) => log.push(l) })).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandFailedError);
+    expect((error as Error).message).toMatch(/main is protected/);
+    expect(exitCodeFor(error)).toBe(4);
+    expect(log).toEqual([]);
+    expect(await commits()).toBe(1);
+  });
+
+  it('lands 8 concurrent bumps with distinct tags: none lost, comments intact', async () => {
+    const tags = Array.from({ length: 8 }, (_, i) => `${String(i + 1).repeat(7)}${'a'.repeat(33)}`);
+    const retries: string[] = [];
+    const results = await Promise.all(
+      tags.map((tag) => deployBump(options({ tag, message: { revision: tag, sourceUrl: 'https://github.com/highspot/halow' }, log: (l) => retries.push(l) }))),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(8).fill('bumped'));
+    expect(await commits()).toBe(9);
+    const messages = await git(bare, 'log', '--format=%s', 'main');
+    for (const tag of tags) expect(messages.split('\n').filter((s) => s.includes(tag.slice(0, 12)))).toHaveLength(1);
+    const text = await show();
+    const final = parse(text);
+    const head = (await git(bare, 'log', '-1', '--format=%B', 'main')).match(/newTag to (\w+)/)![1];
+    expect(final.images).toEqual([{ name: IMAGE, newTag: head }]);
+    expect(text).toBe(KUSTOMIZATION.replace('0'.repeat(40), head!));
+    // Some of them must have lost a race and re-applied; otherwise this test proved nothing.
+    expect(retries.length).toBeGreaterThan(0);
+  }, 120_000);
+});
