@@ -1,10 +1,31 @@
-// Placeholder entry; the engex-ci issue fills in the commands.
-import { readWorkspaceConfig } from './index.js';
+import { parseArgs } from './cli/args.js';
+import { HANDLERS, type CliIo } from './cli/handlers.js';
+import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
+import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
 
-readWorkspaceConfig(process.cwd()).then(
-  (config) => process.stdout.write(`${JSON.stringify(config, null, 2)}\n`),
-  (error: Error) => {
-    process.stderr.write(`${error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+export type { CliIo } from './cli/handlers.js';
+
+/**
+ * The whole `engex-ci` executable as a function: parse, run one command, and map any error to
+ * the exit-code contract in this one catch (libraries only throw).
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  try {
+    const parsed = parseArgs(argv);
+    if (parsed.kind === 'help') {
+      io.stdout(parsed.command ? renderCommandHelp(parsed.command) : parsed.group ? renderGroupHelp(parsed.group) : renderRootHelp());
+      return 0;
+    }
+    const handler = HANDLERS[parsed.command.name]!;
+    return await handler({ flags: parsed.flags, positionals: parsed.positionals, ...(parsed.workspace !== undefined ? { workspace: parsed.workspace } : {}) }, io);
+  } catch (error) {
+    const code = exitCodeFor(error);
+    if (error instanceof EngexError) {
+      io.stderr(`engex-ci: ${error.message}\n`);
+      if (error instanceof UsageError) io.stderr('Run `engex-ci --help` or `engex-ci <command> --help` for usage.\n');
+    } else {
+      io.stderr(`engex-ci: unexpected error (treated as infrastructure failure, exit ${code}):\n${(error as Error)?.stack ?? String(error)}\n`);
+    }
+    return code;
+  }
+}

@@ -19,6 +19,8 @@ export interface Finding {
 export interface TrivyReport {
   artifactName: string;
   artifactType: string;
+  /** `Trivy.Version`, which newer Trivy releases write into the report. */
+  scannerVersion?: string;
   findings: Finding[];
 }
 
@@ -88,7 +90,9 @@ export function parseTrivyReport(raw: unknown, file: string): TrivyReport {
     });
   });
   if (problems.length > 0) throw new ScanReportError(file, problems);
-  return { artifactName, artifactType, findings };
+  const trivy = raw['Trivy'];
+  const scannerVersion = isRecord(trivy) && typeof trivy['Version'] === 'string' ? trivy['Version'] : undefined;
+  return { artifactName, artifactType, ...(scannerVersion ? { scannerVersion } : {}), findings };
 }
 
 /** OS advisories often have no Title; the start of the Description stands in for it. */

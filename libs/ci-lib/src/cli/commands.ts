@@ -1,0 +1,171 @@
+import { CONTEXT_ENV } from '../lib/context.js';
+
+export interface FlagSpec {
+  name: string;
+  type: 'string' | 'boolean';
+  /** Placeholder in help, e.g. `<p>`. */
+  value?: string;
+  required?: boolean;
+  /** Boolean flags that also accept `--no-<name>`. */
+  negatable?: boolean;
+  description: string;
+}
+
+export interface CommandSpec {
+  /** `image build`. */
+  name: string;
+  summary: string;
+  /** Short form for the command list, e.g. `--project <p>`. */
+  synopsis: string;
+  details: string[];
+  flags: FlagSpec[];
+  positionals: { name: string; description: string }[];
+  /** What it prints on stdout. */
+  output: string[];
+  /** Env variables it reads. */
+  env: readonly string[];
+  exit: string;
+}
+
+const PROJECT: FlagSpec = { name: 'project', type: 'string', value: '<p>', required: true, description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag' };
+const IMAGE_ENV = CONTEXT_ENV;
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'image build',
+    summary: 'Build the service image with every tag, OCI label and build arg computed here',
+    synopsis: '--project <p>',
+    details: [
+      'Runs `docker build` on docker/Dockerfile with the workspace root as context, after `nx build` produced',
+      "the service bundle (<service root>/dist). Tags: <repo>:<sha> and <registry>/<repo>:<tag> for the full sha",
+      'plus the optional tags enabled in engex.config.json `tags`. Uses the legacy builder (DOCKER_BUILDKIT=0)',
+      'when the buildx plugin is missing, unless DOCKER_BUILDKIT is set.',
+    ],
+    flags: [PROJECT],
+    positionals: [],
+    output: ['built <registry>/<repo>:<sha> image=<sha256:id> size=<bytes> (<human>)', 'tagged <reference>   (one line per tag, and the local <repo>:<sha>)'],
+    env: IMAGE_ENV,
+    exit: '0 built, 2 usage/config (bundle or Dockerfile missing, bad env), 4 docker failed',
+  },
+  {
+    name: 'image push',
+    summary: 'Push every tag idempotently to the IMMUTABLE repository',
+    synopsis: '--project <p>',
+    details: [
+      'Checks every tag in the registry before pushing anything, comparing image ids (config digests):',
+      '  same image              -> "unchanged", nothing pushed',
+      '  absent                  -> docker push, then the registry is asked again',
+      '  other image, same commit (a retried/rebuilt job) -> "kept": the earlier image stays, nothing pushed,',
+      '                             the local tag is re-pointed at it (docker pull)',
+      '  other image, other or unknown commit -> immutability conflict, exit 3, nothing pushed',
+      'Auth: ECR GetAuthorizationToken (AWS credentials of the agent); none for REGISTRY=host:port.',
+    ],
+    flags: [PROJECT],
+    positionals: [],
+    output: [
+      'pushed <ref>@<manifest digest> image=<sha256:id> size=<bytes>',
+      'unchanged <ref>@<digest> image=<id> size=<bytes> (already in the registry; nothing pushed)',
+      'kept <ref>@<digest> image=<id> size=<bytes> (an earlier build of the same commit pushed it; ...)',
+    ],
+    env: IMAGE_ENV,
+    exit: '0 pushed or already there, 2 usage/config (no local image), 3 immutability conflict, 4 registry/docker failure',
+  },
+  {
+    name: 'image exists',
+    summary: 'Ask the registry whether <registry>/<repo>:<sha> exists',
+    synopsis: '--project <p>',
+    details: ['HEAD /v2/<repo>/manifests/<sha> through the OCI distribution API.'],
+    flags: [PROJECT],
+    positionals: [],
+    output: ['exists <ref>@<digest>', 'absent <ref>'],
+    env: IMAGE_ENV,
+    exit: '0 exists, 1 absent, 2 usage/config, 4 registry unreachable',
+  },
+  {
+    name: 'image smoke',
+    summary: 'Run the pushed image; check /healthz and that /version.revision is the commit',
+    synopsis: '--project <p>',
+    details: [
+      'docker pull <ref>, then docker run -d --network host -e PORT=<free port> -e HOST=127.0.0.1 <ref>;',
+      'polls GET /healthz for up to 30 s, then GET /version. The container is always removed.',
+    ],
+    flags: [PROJECT],
+    positionals: [],
+    output: ['smoke ok <ref> revision=<sha> port=<port>'],
+    env: IMAGE_ENV,
+    exit: '0 ok, 1 smoke test failed, 2 usage/config, 4 docker failure',
+  },
+  {
+    name: 'image env',
+    summary: "Print the seed pipeline's image variables for this build",
+    synopsis: '--project <p>',
+    details: ['The same values build/push/smoke use, computed in one place.'],
+    flags: [PROJECT],
+    positionals: [],
+    output: ['VERSION=<sha>', 'ECR_HOST=<registry host>', 'REPO_NAME=<repo>', 'IMAGE_LOCAL=<repo>:<sha>', 'IMAGE_DEST=<registry host>/<repo>:<sha>'],
+    env: IMAGE_ENV,
+    exit: '0 ok, 2 usage/config',
+  },
+  {
+    name: 'scan report',
+    summary: 'Gate a Trivy JSON report and write a Markdown annotation',
+    synopsis: '<trivy.json> [--fail-on ...] [--annotation <out.md>]',
+    details: [
+      'Reads `trivy image --format json` output (SchemaVersion 2). An unreadable or wrong-schema report is an',
+      'error (exit 2), never a pass. Defaults come from engex.config.json `trivy`. .trivyignore entries may',
+      'carry exp:YYYY-MM-DD; they stop applying at the start of that day (UTC), as in Trivy.',
+    ],
+    flags: [
+      { name: 'fail-on', type: 'string', value: '<severities>', description: 'Comma-separated severities that fail the gate (default: config trivy.failOn, HIGH,CRITICAL)' },
+      { name: 'ignore-unfixed', type: 'boolean', negatable: true, description: 'Findings without a fixed version never fail the gate (default: config trivy.ignoreUnfixed, true); --no-ignore-unfixed counts them' },
+      { name: 'trivyignore', type: 'string', value: '<file>', description: 'Ignore file (default: <workspace>/.trivyignore when it exists)' },
+      { name: 'annotation', type: 'string', value: '<out.md>', description: 'Write the Markdown here instead of stdout (for buildkite-agent annotate)' },
+    ],
+    positionals: [{ name: 'trivy.json', description: 'The Trivy JSON report' }],
+    output: ['The Markdown annotation (stdout unless --annotation); one summary line on stderr'],
+    env: [],
+    exit: '0 policy passed, 1 policy failed, 2 unreadable/invalid report or bad flags',
+  },
+  {
+    name: 'deploy bump',
+    summary: "Set an image's newTag in an ops repo kustomization, commit and push",
+    synopsis: '--repo <git-url> --path <overlay>/kustomization.yaml --image <name> --tag <sha>',
+    details: [
+      'Shallow-clones the repo into a temp dir, edits images[name=<image>].newTag in place (comments and',
+      'formatting kept; the entry is created if absent), commits with the revision, build URL and source',
+      'commit link, and pushes. A push that loses a race is re-applied on the new tip (8 attempts, jittered).',
+      'A tag that is already current makes no commit.',
+    ],
+    flags: [
+      { name: 'repo', type: 'string', value: '<git-url>', required: true, description: 'The ops repository (any URL git can clone)' },
+      { name: 'path', type: 'string', value: '<overlay>/kustomization.yaml', required: true, description: 'File to edit, relative to the repo root' },
+      { name: 'image', type: 'string', value: '<name>', required: true, description: 'images[].name to set' },
+      { name: 'tag', type: 'string', value: '<sha>', required: true, description: 'The new tag (the full commit sha)' },
+      { name: 'branch', type: 'string', value: '<name>', description: "Branch to push (default: the repo's default branch)" },
+      { name: 'project', type: 'string', value: '<p>', description: "Take the source URL for the commit link from this service (default: config source)" },
+    ],
+    positionals: [],
+    output: ['bumped <path> <image> <old> -> <tag> in <repo> (<branch>) commit=<sha> attempts=<n>', 'already at <tag>: <path> <image> in <repo> (<branch>); no commit'],
+    env: ['BUILDKITE_COMMIT', 'BUILDKITE_BUILD_URL', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL'],
+    exit: '0 bumped or already current, 2 usage / file missing / not a kustomization / ambiguous image, 4 git failure',
+  },
+  {
+    name: 'ecr login',
+    summary: 'docker login to the ECR registry with a GetAuthorizationToken password',
+    synopsis: '',
+    details: [
+      'The password goes to `docker login --username AWS --password-stdin <host>` and is never printed.',
+      'With REGISTRY=host:port set there is nothing to log in to.',
+    ],
+    flags: [],
+    positionals: [],
+    output: ['logged in to <host> (token expires <time>)', 'no login needed for plain registry <host>'],
+    env: ['REGISTRY', 'AWS_* (the SDK default credential chain)'],
+    exit: '0 ok, 2 config, 4 AWS or docker failure',
+  },
+];
+
+export const GLOBAL_FLAGS: readonly FlagSpec[] = [
+  { name: 'workspace', type: 'string', value: '<dir>', description: 'Workspace root (default: nearest directory at or above cwd with nx.json)' },
+  { name: 'help', type: 'boolean', description: 'Show help for engex-ci or for a command' },
+];

@@ -1,0 +1,279 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js';
+import type { ServiceConfig, WorkspaceConfig } from '../lib/config.js';
+import { parseBuildContext, type BuildContext } from '../lib/context.js';
+import { deployBump } from '../lib/deploy-bump.js';
+import { createDocker, type Docker } from '../lib/docker.js';
+import { createEcrClient, readEcrCredentials, type EcrClientLike } from '../lib/ecr-credentials.js';
+import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
+import { findFreePort } from '../lib/free-port.js';
+import { planImageRefs, registryTargetFor, type ImageRefs, type RegistryTarget } from '../lib/image-ref.js';
+import { planImageMetadata } from '../lib/labels.js';
+import { pushImage, renderPushResult } from '../lib/push-image.js';
+import { readWorkspaceConfig } from '../lib/read-config.js';
+import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
+import type { RetryOptions } from '../lib/retry.js';
+import { renderScanMarkdown, renderScanSummary } from '../lib/render-scan-markdown.js';
+import { runCommand } from '../lib/run-command.js';
+import { evaluateScan, parseSeverityList, parseTrivyIgnore, utcDate } from '../lib/scan-policy.js';
+import { smokeImage } from '../lib/smoke-image.js';
+import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
+import { parseTrivyReportText } from '../lib/trivy-report.js';
+import { findWorkspaceRoot, readServiceConfig } from '../lib/workspace.js';
+
+/** Everything a command may touch, injected so tests can capture output and fake AWS. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  now(): Date;
+  /** Default: the docker CLI, progress to stderr. */
+  docker?: Docker;
+  /** Default: the AWS SDK's ECRClient for the region. The one thing tests replace. */
+  ecrClient?: (region: string) => Promise<EcrClientLike>;
+  /** Registry and push retry timing. */
+  retry?: Partial<RetryOptions>;
+}
+
+export interface Invocation {
+  flags: Record<string, string | boolean>;
+  positionals: string[];
+  workspace?: string;
+}
+
+type Handler = (inv: Invocation, io: CliIo) => Promise<ExitCode>;
+
+const line = (io: CliIo, text: string) => io.stdout(`${text}\n`);
+const note = (io: CliIo, text: string) => io.stderr(`${text}\n`);
+const str = (inv: Invocation, name: string): string | undefined => (typeof inv.flags[name] === 'string' ? (inv.flags[name] as string) : undefined);
+
+function workspaceRoot(inv: Invocation, io: CliIo): string {
+  if (inv.workspace === undefined) return findWorkspaceRoot(io.cwd);
+  const root = resolve(io.cwd, inv.workspace);
+  if (!existsSync(join(root, 'nx.json'))) throw new UsageError(`--workspace ${inv.workspace}: no nx.json in ${root}`);
+  return root;
+}
+
+/** BUILDKITE_COMMIT, or the workspace HEAD when it is unset or `HEAD` (manual builds, local runs). */
+async function resolveCommit(ctx: BuildContext, root: string): Promise<string> {
+  if (ctx.commit !== undefined && ctx.commit !== 'HEAD') return assertFullSha(ctx.commit, 'BUILDKITE_COMMIT');
+  const head = await runCommand('git', ['rev-parse', 'HEAD'], { cwd: root, allowFailure: true }).catch(() => undefined);
+  if (!head || head.exitCode !== 0) throw new UsageError(`BUILDKITE_COMMIT is ${ctx.commit ? 'HEAD' : 'not set'} and \`git rev-parse HEAD\` failed in ${root}; set BUILDKITE_COMMIT to the full sha`);
+  return assertFullSha(head.stdout.trim(), 'git rev-parse HEAD');
+}
+
+interface ImageSetup {
+  root: string;
+  config: WorkspaceConfig;
+  ctx: BuildContext;
+  service: ServiceConfig;
+  sha: string;
+  refs: ImageRefs;
+  docker: Docker;
+}
+
+async function imageSetup(inv: Invocation, io: CliIo): Promise<ImageSetup> {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const ctx = parseBuildContext(io.env);
+  const service = await readServiceConfig(root, config, str(inv, 'project')!);
+  const sha = await resolveCommit(ctx, root);
+  const tags = planTags(
+    {
+      sha,
+      ...(ctx.branch !== undefined ? { branch: ctx.branch } : {}),
+      ...(ctx.pullRequest !== undefined ? { pullRequest: ctx.pullRequest } : {}),
+      ...(ctx.gitTag !== undefined ? { gitTag: ctx.gitTag } : {}),
+    },
+    config.tags,
+  );
+  const registry: RegistryTarget = ctx.registry ?? registryTargetFor(config);
+  const refs = planImageRefs(registry, service.repository, tags);
+  const docker = io.docker ?? createDocker({ env: { ...io.env }, onOutput: (t) => io.stderr(t) });
+  return { root, config, ctx, service, sha, refs, docker };
+}
+
+function registryClient(registry: RegistryTarget, io: CliIo): RegistryClient {
+  return createRegistryClient({
+    registry,
+    ...(registry.kind === 'ecr'
+      ? { credentials: async () => readEcrCredentials(await (io.ecrClient ?? createEcrClient)(registry.ecr.region)) }
+      : {}),
+    ...(io.retry ? { retry: io.retry } : {}),
+    log: (l) => {
+      if (l.startsWith('retrying')) note(io, `registry: ${l}`);
+    },
+  });
+}
+
+const imageBuild: Handler = async (inv, io) => {
+  const { root, config, ctx, service, sha, refs, docker } = await imageSetup(inv, io);
+  const bundle = join(root, service.bundle);
+  if (!existsSync(bundle) || !statSync(bundle).isDirectory()) {
+    throw new UsageError(`${service.bundle} does not exist; build the bundle first: npx nx run ${service.project}:build`);
+  }
+  if (!existsSync(join(root, DOCKERFILE))) throw new UsageError(`${DOCKERFILE} not found in ${root}; the shared Dockerfile is required`);
+  const nodeImage = ctx.nodeImage ?? config.nodeImage;
+  const base = await docker.inspectImage(nodeImage);
+  const baseDigest = base?.repoDigests[0]?.split('@')[1];
+  const metadata = planImageMetadata({
+    service,
+    workspace: config,
+    sha,
+    buildTime: io.now(),
+    ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+    ...(ctx.gitTag && semverFromGitTag(ctx.gitTag) ? { version: semverFromGitTag(ctx.gitTag)! } : {}),
+    ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}),
+    ...(ctx.buildNumber !== undefined ? { buildNumber: ctx.buildNumber } : {}),
+    ...(ctx.pipelineSlug !== undefined ? { pipelineSlug: ctx.pipelineSlug } : {}),
+    ...(ctx.branch !== undefined ? { branch: ctx.branch } : {}),
+    baseImage: { name: nodeImage, ...(baseDigest ? { digest: baseDigest } : {}) },
+  });
+  const plan = planDockerBuild({
+    root,
+    service,
+    refs,
+    metadata,
+    nodeImage,
+    ...(io.env['DOCKER_BUILDKIT'] !== undefined ? { dockerBuildkit: io.env['DOCKER_BUILDKIT'] } : {}),
+    buildxAvailable: io.env['DOCKER_BUILDKIT'] !== undefined || (await docker.buildxAvailable()),
+  });
+  note(io, `building ${refs.dest} from ${service.bundle} on ${nodeImage}${plan.env['DOCKER_BUILDKIT'] === '0' ? ' (legacy builder: buildx not installed)' : ''}`);
+  await docker.build(plan.args, plan.env);
+  const image = await docker.inspectImage(refs.dest);
+  if (!image) throw new UsageError(`docker build finished but ${refs.dest} is not in the local engine`);
+  line(io, `built ${refs.dest} image=${image.id} size=${image.size} (${formatBytes(image.size)})`);
+  for (const ref of [refs.local, ...refs.tags.map((t) => `${refs.name}:${t}`)]) line(io, `tagged ${ref}`);
+  return 0;
+};
+
+const imagePush: Handler = async (inv, io) => {
+  const { sha, refs, docker } = await imageSetup(inv, io);
+  const results = await pushImage({ refs, revision: sha, docker, registry: registryClient(refs.registry, io), log: (l) => note(io, l) });
+  for (const result of results) line(io, renderPushResult(result));
+  return 0;
+};
+
+const imageExists: Handler = async (inv, io) => {
+  const { sha, refs } = await imageSetup(inv, io);
+  const head = await registryClient(refs.registry, io).headManifest(refs.repository, sha);
+  if (head.exists) {
+    line(io, `exists ${refs.dest}@${head.digest}`);
+    return 0;
+  }
+  line(io, `absent ${refs.dest}`);
+  return 1;
+};
+
+const imageSmoke: Handler = async (inv, io) => {
+  const { sha, refs, docker } = await imageSetup(inv, io);
+  const port = await findFreePort();
+  const result = await smokeImage({ docker, reference: refs.dest, revision: sha, port, log: (l) => note(io, l) });
+  line(io, `smoke ok ${result.reference} revision=${sha} port=${result.port}`);
+  return 0;
+};
+
+const imageEnv: Handler = async (inv, io) => {
+  const { refs } = await imageSetup(inv, io);
+  for (const [key, value] of Object.entries(refs.env)) line(io, `${key}=${value}`);
+  return 0;
+};
+
+const scanReport: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const reportArg = inv.positionals[0]!;
+  const reportFile = resolve(io.cwd, reportArg);
+  let text: string;
+  try {
+    text = await readFile(reportFile, 'utf8');
+  } catch (error) {
+    throw new ScanReportError(reportArg, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  const report = parseTrivyReportText(text, reportArg);
+  const failOn = str(inv, 'fail-on') !== undefined ? parseSeverityList(str(inv, 'fail-on')!) : config.trivy.failOn;
+  const ignoreUnfixed = typeof inv.flags['ignore-unfixed'] === 'boolean' ? inv.flags['ignore-unfixed'] : config.trivy.ignoreUnfixed;
+  const ignoreArg = str(inv, 'trivyignore');
+  const ignoreFile = ignoreArg !== undefined ? resolve(io.cwd, ignoreArg) : join(root, '.trivyignore');
+  let ignores: ReturnType<typeof parseTrivyIgnore> = [];
+  if (ignoreArg !== undefined || existsSync(ignoreFile)) {
+    let ignoreText: string;
+    try {
+      ignoreText = await readFile(ignoreFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--trivyignore ${ignoreArg}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+    ignores = parseTrivyIgnore(ignoreText, ignoreArg ?? '.trivyignore');
+  }
+  const evaluation = evaluateScan(report, { failOn, ignoreUnfixed, ignores, today: utcDate(io.now()) });
+  const markdown = renderScanMarkdown(evaluation, { trivyVersion: report.scannerVersion ?? `${config.trivy.version} (pinned)` });
+  const annotation = str(inv, 'annotation');
+  if (annotation !== undefined) {
+    await writeFile(resolve(io.cwd, annotation), markdown);
+    note(io, `annotation written to ${annotation}`);
+  } else io.stdout(markdown);
+  const summary = renderScanSummary(evaluation);
+  if (!evaluation.passed) throw new PolicyFailedError(summary);
+  note(io, summary);
+  return 0;
+};
+
+const deployBumpHandler: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const ctx = parseBuildContext(io.env);
+  const tag = str(inv, 'tag')!;
+  const project = str(inv, 'project');
+  const sourceUrl = project !== undefined ? (await readServiceConfig(root, config, project)).source : config.source;
+  const revision = ctx.commit !== undefined && ctx.commit !== 'HEAD' ? ctx.commit : FULL_SHA_PATTERN.test(tag) ? tag : await resolveCommit(ctx, root);
+  const branch = str(inv, 'branch');
+  const result = await deployBump({
+    repo: str(inv, 'repo')!,
+    path: str(inv, 'path')!,
+    image: str(inv, 'image')!,
+    tag,
+    message: { revision, sourceUrl, ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}) },
+    ...(branch !== undefined ? { branch } : {}),
+    author: { name: io.env['GIT_AUTHOR_NAME'] || 'engex-ci', email: io.env['GIT_AUTHOR_EMAIL'] || 'engex-ci@noreply.hspt.io' },
+    env: { ...io.env },
+    ...(io.retry ? { retry: io.retry } : {}),
+    log: (l) => note(io, l),
+  });
+  if (result.status === 'already') {
+    line(io, `already at ${result.tag}: ${result.path} ${result.image} in ${result.repo} (${result.branch}); no commit`);
+  } else {
+    line(io, `bumped ${result.path} ${result.image} ${result.previousTag ?? '(new entry)'} -> ${result.tag} in ${result.repo} (${result.branch}) commit=${result.commit} attempts=${result.attempts}`);
+  }
+  return 0;
+};
+
+const ecrLogin: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const ctx = parseBuildContext(io.env);
+  if (ctx.registry) {
+    line(io, `no login needed for plain registry ${ctx.registry.host}`);
+    return 0;
+  }
+  const target = registryTargetFor(config);
+  if (target.kind !== 'ecr') return 0;
+  const credentials = await readEcrCredentials(await (io.ecrClient ?? createEcrClient)(target.ecr.region));
+  const docker = io.docker ?? createDocker({ env: { ...io.env } });
+  await docker.login(target.host, credentials.username, credentials.password);
+  line(io, `logged in to ${target.host}${credentials.expiresAt ? ` (token expires ${credentials.expiresAt.toISOString()})` : ''}`);
+  return 0;
+};
+
+export const HANDLERS: Readonly<Record<string, Handler>> = {
+  'image build': imageBuild,
+  'image push': imagePush,
+  'image exists': imageExists,
+  'image smoke': imageSmoke,
+  'image env': imageEnv,
+  'scan report': scanReport,
+  'deploy bump': deployBumpHandler,
+  'ecr login': ecrLogin,
+};
