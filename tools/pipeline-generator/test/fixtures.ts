@@ -110,3 +110,46 @@ export function planInput(
     }),
   };
 }
+
+/**
+ * A planner input for `n` projects, everything affected: a tree of libraries (each depends on
+ * its parent, build on ^build) whose last three are services. No Nx needed.
+ */
+export function syntheticPlanInput(n: number): PlanPipelineInput {
+  const projects: WorkspaceProject[] = Array.from({ length: n }, (_, i) => {
+    const service = i >= n - 3;
+    const name = `@syn/${service ? `svc-${n - i}` : `lib-${String(i).padStart(4, '0')}`}`;
+    return {
+      name,
+      root: `${service ? 'apps' : 'libs'}/${name.slice(5)}`,
+      tags: service ? [SERVICE_TAG] : [],
+      metadata: {},
+      targets: { lint: {}, test: vitest, build: {} },
+    };
+  });
+  const parent = (i: number): number | undefined => (i === 0 ? undefined : Math.floor((i - 1) / 4));
+  const analysis = analyzeAffected({
+    projects,
+    dependencies: new Map(projects.map((p, i) => [p.name, parent(i) === undefined ? [] : [(projects[parent(i) as number] as WorkspaceProject).name]])),
+    changedFiles: [],
+    fileOwners: new Map(),
+    touchedBy: new Map(),
+    all: true,
+    allReason: '--all',
+    targets: ['lint', 'typecheck', 'test', 'build'],
+    inputSpec: () => ({ self: DEFAULT, dependencyInputs: [], dependencyFilesets: [], dependencyOutputs: false, otherProjects: [] }),
+    namedInputFilesets: () => DEFAULT,
+    filterFiles,
+    taskGraph: () => {
+      const graph = new Map<string, TaskNode>();
+      projects.forEach((p, i) => {
+        const up = parent(i);
+        graph.set(`${p.name}:lint`, { project: p.name, target: 'lint', deps: [] });
+        graph.set(`${p.name}:test`, { project: p.name, target: 'test', deps: [] });
+        graph.set(`${p.name}:build`, { project: p.name, target: 'build', deps: up === undefined ? [] : [`${(projects[up] as WorkspaceProject).name}:build`] });
+      });
+      return graph;
+    },
+  });
+  return { ...planInput({ branch: 'main' }, analysis, { rule: 'all', reason: '--all', notes: [] }), projects };
+}

@@ -1,0 +1,172 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { createSyntheticWorkspace, git, type SyntheticWorkspace } from '../../../bench/pipeline-generator/synthetic-workspace.mjs';
+import { REPO_ROOT, SCHEMA_PRESENT, schemaErrors } from './schema.js';
+
+const CLI = join(REPO_ROOT, 'tools/pipeline-generator/src/cli.ts');
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI from source (no build needed), in `cwd`, with only the variables given. */
+function run(cwd: string, args: string[], env: Record<string, string> = {}): Run {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('BUILDKITE') && !k.startsWith('NX_') && k !== 'CI'),
+  ) as Record<string, string>;
+  const r = spawnSync(process.execPath, ['--conditions=@engex/source', '--import', 'tsx', CLI, ...args], {
+    cwd,
+    env: { ...clean, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', ...env },
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Doc = { steps: Record<string, unknown>[]; notify?: unknown[] };
+const keys = (doc: Doc): string[] =>
+  doc.steps.flatMap((s) => ('group' in s ? (s['steps'] as Record<string, unknown>[]).map((c) => c['key'] as string) : [s['key'] as string]));
+
+function expectSchemaValid(doc: unknown): void {
+  if (SCHEMA_PRESENT) expect(schemaErrors(doc)).toEqual([]);
+}
+
+// Each run builds an Nx project graph in a child process; generous timeouts, no timing assertions.
+describe('engex-pipeline generate, end to end in a synthetic workspace', { timeout: 240_000 }, () => {
+  let ws: SyntheticWorkspace;
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-'));
+
+  beforeAll(() => {
+    ws = createSyntheticWorkspace({ projects: 12, services: 2, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+
+  it('--strict-base fails (exit 1) where no base exists; without it everything runs and the summary says why', () => {
+    const env = { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' };
+    const strict = run(ws.root, ['generate', '--strict-base'], env);
+    expect(strict.status).toBe(1);
+    expect(strict.stdout).toBe('');
+    expect(strict.stderr).toContain('No base commit could be established');
+    const loose = run(ws.root, ['generate'], env);
+    expect(loose.status).toBe(0);
+    expect(loose.stderr).toContain('[none]');
+    expect(loose.stderr).toContain('12 of 12 projects affected');
+    const doc = parse(loose.stdout) as Doc;
+    expect(keys(doc)).toContain('syn-svc-1:deploy');
+    expectSchemaValid(doc);
+  });
+
+  it('a spec-only change in a service runs its tests, and builds no image', () => {
+    const svc = ws.roots.at(-1) as string;
+    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+    ws.commitChange(`${svc}/src/index.spec.js`);
+    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
+    expect(r.status).toBe(0);
+    const doc = parse(r.stdout) as Doc;
+    expect(keys(doc)).toEqual(['engex-plan', `${slug}:lint`, `${slug}:test`]);
+    expect(r.stderr).toContain('skipped build: no change reaches its inputs');
+    expect(r.stderr).toContain('skipped image: no build input changed');
+    expectSchemaValid(doc);
+  });
+
+  it('a root library change reaches every project; --explain prints files and dependency paths', () => {
+    ws.commitChange(ws.rootLib.source);
+    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('12 of 12 projects affected');
+    expect(r.stderr).toContain(`changed: ${ws.rootLib.source}`);
+    expect(r.stderr).toMatch(/via: @syn\/svc-1 -> @syn\/lib-\d{4} -> .*@syn\/lib-0000/);
+    const doc = parse(r.stdout) as Doc;
+    expect(keys(doc)).toEqual(expect.arrayContaining(['syn-svc-1:image', 'syn-svc-1:scan', 'syn-svc-1:smoke', 'syn-svc-2:image']));
+    // Locally the branch is git's (main here), so the preview includes main's staging deploy.
+    expect(keys(doc)).toContain('syn-svc-1:deploy');
+    expectSchemaValid(doc);
+  });
+
+  it('nothing affected: one step that says so, valid for upload', () => {
+    writeFileSync(join(ws.root, 'NOTES.md'), 'notes\n');
+    git(ws.root, 'add', 'NOTES.md');
+    git(ws.root, 'commit', '-q', '-m', 'notes');
+    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json']);
+    expect(r.status).toBe(0);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(keys(doc)).toEqual(['engex-plan']);
+    expect(JSON.stringify(doc)).toContain('Nothing affected');
+    expect(r.stderr).toContain('Nothing affected');
+    expectSchemaValid(doc);
+  });
+
+  it('working tree: uncommitted and untracked files count, like nx affected', () => {
+    writeFileSync(join(ws.root, ws.leaf.source), 'export const changed = true;\n');
+    const r = run(ws.root, ['generate', '--base', 'HEAD']);
+    git(ws.root, 'checkout', '--', ws.leaf.source);
+    expect(r.status).toBe(0);
+    expect(keys(parse(r.stdout) as Doc)).toContain(`${ws.leaf.name.replace('@', '').replace('/', '-')}:build`);
+  });
+
+  it('a hostile branch name on the default-branch rules yields a valid pipeline that carries it inertly', () => {
+    const branch = 'feat/$(touch pwned)`id`\'"\n🚀';
+    const env = { BUILDKITE: 'true', BUILDKITE_BRANCH: branch, BUILDKITE_PIPELINE_DEFAULT_BRANCH: branch };
+    expect(run(ws.root, ['generate'], env).stderr).toContain('[parent-commit]');
+    // --all, so the "no deploy target" note carries the branch name into the annotation.
+    const r = run(ws.root, ['generate', '--all'], env);
+    expect(r.status).toBe(0);
+    const doc = parse(r.stdout) as Doc;
+    expect(r.stdout).toContain('$$(touch pwned)');
+    expect(readdirSync(ws.root)).not.toContain('pwned');
+    expectSchemaValid(doc);
+  });
+
+  it('--out-dir writes one file per upload and removes stale ones', () => {
+    const out = join(parent, 'generated');
+    const first = run(ws.root, ['generate', '--all', '--out-dir', out]);
+    expect(first.status).toBe(0);
+    writeFileSync(join(out, 'pipeline-009.yml'), 'stale');
+    const second = run(ws.root, ['generate', '--all', '--out-dir', out]);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toBe('');
+    expect(readdirSync(out)).toEqual(['pipeline-001.yml']);
+    expectSchemaValid(parse(readFileSync(join(out, 'pipeline-001.yml'), 'utf8')));
+  });
+
+  it('bad usage exits 2 and prints help; bad env exits 2 naming the variable', () => {
+    const usage = run(ws.root, ['generate', '--format', 'xml']);
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('--format must be yaml or json');
+    expect(run(ws.root, ['frobnicate']).status).toBe(2);
+    const env = run(ws.root, ['generate'], { BUILDKITE: 'true', BUILDKITE_PULL_REQUEST: 'yes' });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('BUILDKITE_PULL_REQUEST: expected "false" or a pull request number');
+  });
+});
+
+describe('engex-pipeline generate --all at 1,000 projects', { timeout: 600_000 }, () => {
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-1000-'));
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 120_000);
+
+  it('stays under Buildkite limits: several uploads, each valid, depends_on only backwards', () => {
+    const ws = createSyntheticWorkspace({ projects: 1000, services: 3, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+    const out = join(parent, 'generated');
+    const r = run(ws.root, ['generate', '--all', '--out-dir', out]);
+    expect(r.stderr).toContain('1000 of 1000 projects affected');
+    expect(r.status).toBe(0);
+    const files = readdirSync(out).sort();
+    expect(files.length).toBeGreaterThan(6);
+    const seen = new Set<string>();
+    for (const f of files) {
+      const doc = parse(readFileSync(join(out, f), 'utf8')) as Doc;
+      const steps = doc.steps.flatMap((s) => ('group' in s ? (s['steps'] as Record<string, unknown>[]) : [s]));
+      expect(steps.length).toBeLessThanOrEqual(500);
+      for (const s of steps) seen.add(s['key'] as string);
+      for (const s of steps) for (const d of (s['depends_on'] as string[] | undefined) ?? []) expect(seen.has(d)).toBe(true);
+      expectSchemaValid(doc);
+    }
+    expect(seen.size).toBe(1 + 1000 * 3 + 3 * 4);
+  });
+});

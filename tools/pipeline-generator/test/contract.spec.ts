@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { commandSteps } from '../src/lib/pipeline.js';
+import { planPipeline } from '../src/lib/plan.js';
+import { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline, toBuildkite } from '../src/lib/render.js';
+import { validatePipeline } from '../src/lib/validate.js';
+import { BASE_SHA, HOSTILE, analyze, planInput, syntheticPlanInput } from './fixtures.js';
+import { SCHEMA_MISSING_REASON, SCHEMA_PATH, SCHEMA_PRESENT, schemaErrors } from './schema.js';
+
+const lastPassed = { rule: 'last-passed-build' as const, base: BASE_SHA, reason: 'last passed build.', notes: [] };
+
+const scenarios = {
+  'pull request': planInput({ branch: 'feat/x', pullRequest: 42 }, analyze(['apps/api/src/main.ts'])),
+  'default branch': planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed),
+  'release branch': planInput({ branch: 'release/2.0' }, analyze(['apps/api/src/main.ts']), lastPassed),
+  tag: planInput({ branch: 'v2.0.0', tag: 'v2.0.0' }, analyze([], { all: 'tag build' }), { rule: 'none', reason: 'tag build', notes: [] }),
+  'nothing affected': planInput({ branch: 'feat/docs', pullRequest: 3 }, analyze(['README.md'])),
+  everything: planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] }),
+  'hostile branch names': planInput({ branch: HOSTILE.join('|') }, analyze(['apps/api/src/main.ts']), { rule: 'branch-point', base: BASE_SHA, reason: HOSTILE.join(' '), notes: HOSTILE }),
+};
+
+describe('the schema file', () => {
+  it(`is present when CI=true (${SCHEMA_PATH})`, () => {
+    if (process.env['CI'] === 'true') expect(SCHEMA_PRESENT, SCHEMA_MISSING_REASON).toBe(true);
+    else expect(typeof SCHEMA_PRESENT).toBe('boolean');
+  });
+});
+
+describe.skipIf(!SCHEMA_PRESENT)(`Buildkite's pipeline schema${SCHEMA_PRESENT ? '' : ` (skipped: ${SCHEMA_MISSING_REASON})`}`, () => {
+  it.each(Object.entries(scenarios))('%s: valid against the schema and our own checks', (_name, input) => {
+    const pipeline = planPipeline(input);
+    expect(validatePipeline([pipeline])).toEqual([]);
+    expect(schemaErrors(toBuildkite(pipeline))).toEqual([]);
+  });
+
+  it('1,000 projects, everything: split into uploads that each pass the schema and stay under 500 jobs', () => {
+    const pipeline = planPipeline(syntheticPlanInput(1000));
+    const uploads = splitPipeline(pipeline);
+    expect(jobCount(pipeline)).toBeGreaterThan(3000);
+    expect(uploads.length).toBeGreaterThan(6);
+    expect(validatePipeline(uploads)).toEqual([]);
+    for (const upload of uploads) {
+      expect(jobCount(upload)).toBeLessThanOrEqual(MAX_JOBS_PER_UPLOAD);
+      expect(schemaErrors(toBuildkite(upload))).toEqual([]);
+    }
+    expect(uploads.flatMap((u) => commandSteps(u)).length).toBe(jobCount(pipeline));
+  });
+
+  it('rejects what Buildkite would reject (the check has teeth)', () => {
+    const bad = toBuildkite(planPipeline(scenarios['pull request']));
+    const steps = bad['steps'] as Record<string, unknown>[];
+    (steps[0] as Record<string, unknown>)['key'] = 'has spaces';
+    (steps[0] as Record<string, unknown>)['retry'] = { automatic: { limit: 99 } };
+    expect(schemaErrors(bad).length).toBeGreaterThan(0);
+  });
+});
