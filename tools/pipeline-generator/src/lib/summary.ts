@@ -16,6 +16,9 @@ export interface AnnotationInput {
   jobs: number;
 }
 
+/** Projects listed in the stderr summary without --explain. */
+const SUMMARY_PROJECTS = 25;
+
 /** Buildkite annotations are limited to 1 MiB; a table this long is unreadable anyway. */
 const MAX_ROWS = 200;
 
@@ -77,7 +80,9 @@ export function renderSummary(input: SummaryInput): string {
     `${analysis.affected.length} of ${analysis.projectCount} projects affected; ${analysis.tasks.length} Nx tasks; ` +
       `${input.jobs} jobs in ${input.uploads} upload(s).`,
   );
-  for (const p of analysis.affected) {
+  // Without --explain, a 1,000-project run should not bury the headline.
+  const listed = input.explain ? analysis.affected : analysis.affected.slice(0, SUMMARY_PROJECTS);
+  for (const p of listed) {
     const targets = analysis.tasks.filter((t) => t.project === p.name).map((t) => t.target);
     const service = input.services.find((s) => s.project === p.name);
     const ci = service?.steps.map((k) => k.slice(k.lastIndexOf(':') + 1)) ?? [];
@@ -91,6 +96,9 @@ export function renderSummary(input: SummaryInput): string {
       for (const s of analysis.skipped.filter((x) => x.project === p.name)) out.push(`    skipped ${s.target}: ${s.why}`);
       if (service?.skipped) out.push(`    skipped ${service.skipped}`);
     }
+  }
+  if (listed.length < analysis.affected.length) {
+    out.push(`  … and ${analysis.affected.length - listed.length} more (--explain lists every project).`);
   }
   if (!input.explain) {
     const skipped = analysis.skipped.length + input.services.filter((s) => s.skipped).length;
