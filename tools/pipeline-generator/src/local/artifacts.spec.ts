@@ -1,0 +1,34 @@
+import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { collectArtifacts, globBase, globToRegExp } from './artifacts.js';
+
+describe('globToRegExp', () => {
+  it('matches like Buildkite artifact_paths', () => {
+    const re = globToRegExp('reports/**/*.xml');
+    expect(['reports/a.xml', 'reports/x/y/b.xml', 'reports/a.json', 'other/reports/a.xml'].map((p) => re.test(p))).toEqual([true, true, false, false]);
+    expect(globToRegExp('reports/trivy/halow.json').test('reports/trivy/halow.json')).toBe(true);
+    expect(globToRegExp('a/*.md').test('a/b/c.md')).toBe(false);
+  });
+
+  it('walks only below the fixed prefix', () => {
+    expect([globBase('reports/junit/*.xml'), globBase('**/*.xml'), globBase('a/b.txt')]).toEqual(['reports/junit', '', 'a']);
+  });
+});
+
+describe('collectArtifacts', () => {
+  const dirs: string[] = [];
+  afterEach(async () => Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true }))));
+
+  it('copies the matching files, keeping their paths', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'engex-artifacts-'));
+    dirs.push(root);
+    await mkdir(join(root, 'ws/reports/junit'), { recursive: true });
+    await writeFile(join(root, 'ws/reports/junit/halow.xml'), '<x/>');
+    await writeFile(join(root, 'ws/reports/junit/notes.txt'), '');
+    const copied = await collectArtifacts(join(root, 'ws'), ['reports/junit/*.xml', 'missing/*.xml'], join(root, 'out'));
+    expect(copied).toEqual(['reports/junit/halow.xml']);
+    expect(await readdir(join(root, 'out/reports/junit'))).toEqual(['halow.xml']);
+  });
+});

@@ -1,0 +1,203 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import type { LocalAction, LocalStep } from './plan-local-run.js';
+import type { StepStatus } from './render-summary.js';
+
+export interface StepOutcome {
+  status: Extract<StepStatus, 'passed' | 'failed' | 'interrupted'>;
+  exitCode?: number;
+  note?: string;
+  /** Annotation files written by the step. */
+  annotations: string[];
+}
+
+/** The step being run, so a signal handler can end its whole process group. */
+export class StepSupervisor {
+  private child: ChildProcess | undefined;
+  interrupted = false;
+
+  attach(child: ChildProcess): void {
+    this.child = child;
+  }
+
+  detach(): void {
+    this.child = undefined;
+  }
+
+  /** Sends `signal` to the running command and everything it started (its process group). */
+  kill(signal: NodeJS.Signals): void {
+    const pid = this.child?.pid;
+    if (pid === undefined || this.child?.exitCode !== null) return;
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  interrupt(): void {
+    this.interrupted = true;
+    this.kill('SIGTERM');
+    const child = this.child;
+    setTimeout(() => {
+      if (child && child === this.child) this.kill('SIGKILL');
+    }, 5000).unref();
+  }
+}
+
+export interface ExecuteStepOptions {
+  cwd: string;
+  env: Record<string, string>;
+  logFile: string;
+  annotationsDir: string;
+  supervisor: StepSupervisor;
+  /** Also copy the output here as it comes (verbose mode). */
+  echo?: NodeJS.WritableStream;
+  /** `once` commands that already passed in this run (argv joined by NUL); updated here. */
+  ranOnce: Set<string>;
+}
+
+const TAIL_BYTES = 8192;
+
+function lastLine(text: string): string | undefined {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const line = lines.pop();
+  if (line === undefined) return undefined;
+  return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+}
+
+export async function executeStep(step: LocalStep, options: ExecuteStepOptions): Promise<StepOutcome> {
+  await mkdir(dirname(options.logFile), { recursive: true });
+  const log = createWriteStream(options.logFile, { flags: 'a' });
+  const annotations: string[] = [];
+  let note: string | undefined;
+  let deferred: { exitCode: number; note?: string } | undefined;
+  try {
+    const deadline = Date.now() + step.timeoutMs;
+    for (const action of step.actions) {
+      if (options.supervisor.interrupted) return { status: 'interrupted', annotations };
+      if (action.kind === 'omit') {
+        log.write(`[local] skipped \`${action.command}\`: ${action.reason}\n`);
+        continue;
+      }
+      if (action.kind === 'annotate') {
+        const file = await writeAnnotation(action, options);
+        annotations.push(file);
+        log.write(`[local] annotation ${action.context} written to ${file}\n`);
+        continue;
+      }
+      const onceKey = action.argv.join('\u0000');
+      if (action.once && options.ranOnce.has(onceKey)) {
+        log.write(`[local] skipped \`${action.argv.join(' ')}\`: already ran in this run\n`);
+        continue;
+      }
+      log.write(`[local] $ ${action.argv.map(shellQuote).join(' ')}${action.stdin ? ` < ${action.stdin}` : ''}${action.stdout ? ` > ${action.stdout}` : ''}\n`);
+      const result = await execAction(action, options, log, deadline - Date.now());
+      if (action.reportsOutcome) note = lastLine(result.tail) ?? note;
+      if (action.once && result.code === 0 && !result.timedOut && !result.interrupted) options.ranOnce.add(onceKey);
+      if (result.interrupted) return { status: 'interrupted', annotations, ...(note ? { note } : {}) };
+      if (result.timedOut) {
+        return { status: 'failed', exitCode: 124, note: `timed out after ${Math.round(step.timeoutMs / 60_000)} min`, annotations };
+      }
+      if (result.code !== 0) {
+        // An engex-ci failure names its cause on its last line; other tools bury it in the log.
+        const failure = {
+          exitCode: result.code,
+          note: (action.reportsOutcome ? lastLine(result.tail) : undefined) ?? `\`${action.argv.slice(0, 4).join(' ')}\` failed`,
+        };
+        if (!action.deferFailure) return { status: 'failed', ...failure, annotations };
+        deferred ??= failure;
+      }
+    }
+    if (deferred) return { status: 'failed', ...deferred, annotations };
+    return { status: 'passed', annotations, ...(note ? { note } : {}) };
+  } finally {
+    await new Promise<void>((resolve) => log.end(resolve));
+  }
+}
+
+interface ExecResult {
+  code: number;
+  tail: string;
+  timedOut: boolean;
+  interrupted: boolean;
+}
+
+function execAction(action: Extract<LocalAction, { kind: 'exec' }>, options: ExecuteStepOptions, log: WriteStream, timeoutMs: number): Promise<ExecResult> {
+  return new Promise((resolve) => {
+    const fds: number[] = [];
+    const open = (file: string, flags: string): number => {
+      const fd = openSync(resolvePath(options.cwd, file), flags);
+      fds.push(fd);
+      return fd;
+    };
+    let tail = '';
+    const keep = (chunk: Buffer): void => {
+      log.write(chunk);
+      options.echo?.write(chunk);
+      tail = (tail + chunk.toString()).slice(-TAIL_BYTES);
+    };
+    let child: ChildProcess;
+    try {
+      // Buildkite commands that redirect stdout expect the parent folder to exist.
+      if (action.stdout) mkdirSync(dirname(resolvePath(options.cwd, action.stdout)), { recursive: true });
+      child = spawn(action.argv[0]!, action.argv.slice(1), {
+        cwd: options.cwd,
+        env: options.env,
+        // Its own process group: a timeout or Ctrl-C ends everything the command started.
+        detached: true,
+        stdio: [action.stdin ? open(action.stdin, 'r') : 'ignore', action.stdout ? open(action.stdout, 'w') : 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      fds.forEach((fd) => closeSync(fd));
+      const message = `[local] cannot start ${action.argv[0]}: ${(error as Error).message}\n`;
+      log.write(message);
+      resolve({ code: 127, tail: message, timedOut: false, interrupted: false });
+      return;
+    }
+    options.supervisor.attach(child);
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      options.supervisor.kill('SIGTERM');
+      setTimeout(() => options.supervisor.kill('SIGKILL'), 10_000).unref();
+    }, Math.max(timeoutMs, 1));
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      const message = error.code === 'ENOENT' ? `[local] ${action.argv[0]}: command not found on PATH\n` : `[local] ${error.message}\n`;
+      keep(Buffer.from(message));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      options.supervisor.detach();
+      fds.forEach((fd) => closeSync(fd));
+      resolve({
+        code: code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1),
+        tail,
+        timedOut,
+        interrupted: options.supervisor.interrupted,
+      });
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal];
+}
+
+async function writeAnnotation(action: Extract<LocalAction, { kind: 'annotate' }>, options: ExecuteStepOptions): Promise<string> {
+  const body = action.bodyFile !== undefined ? await readFile(resolvePath(options.cwd, action.bodyFile), 'utf8') : (action.body ?? '');
+  const file = join(options.annotationsDir, `${action.context.replace(/[^A-Za-z0-9._-]/g, '_')}.md`);
+  await mkdir(options.annotationsDir, { recursive: true });
+  const header = action.append ? '' : `<!-- style: ${action.style} -->\n`;
+  if (action.append) await appendFile(file, body);
+  else await writeFile(file, header + body);
+  return file;
+}
+
+export function shellQuote(token: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(token) ? token : `'${token.replace(/'/g, `'\\''`)}'`;
+}

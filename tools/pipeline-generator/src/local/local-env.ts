@@ -1,0 +1,67 @@
+/**
+ * The environment of a local step: the caller's env, then what a Buildkite agent would set, then
+ * the local overrides, then the step's own env. Pure.
+ */
+
+export interface LocalBuild {
+  workspaceRoot: string;
+  /** Full sha of HEAD. */
+  commit: string;
+  /** The checked-out branch (`HEAD` when detached). */
+  branch: string;
+  defaultBranch: string;
+  /** Committer time of HEAD in Unix seconds: SOURCE_DATE_EPOCH, so a re-run builds the same image. */
+  commitTime: string;
+  registry: string;
+  /** NODE_IMAGE override for the shared Dockerfile; absent: the configured default. */
+  nodeImage?: string;
+  /** False when `docker buildx` is absent, i.e. `docker build` needs the legacy builder. */
+  buildx: boolean;
+  /** Folder of this run (logs, annotations, artifacts). */
+  runDir: string;
+}
+
+/** Pipeline slug reported by local runs (labels, annotations). */
+export const LOCAL_PIPELINE_SLUG = 'local';
+
+/**
+ * Stable per commit on purpose: the URL is an image label, so a re-run of the same commit must
+ * produce the same image (and digest) for the push to be an idempotent no-op.
+ */
+export function localBuildUrl(commit: string): string {
+  return `local://${LOCAL_PIPELINE_SLUG}/${commit}`;
+}
+
+export function buildStepEnv(
+  base: Readonly<Record<string, string | undefined>>,
+  build: LocalBuild,
+  step: { key: string; label: string; env: Readonly<Record<string, string>> },
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) {
+    // A local run inside a Buildkite job must not inherit that job's identity.
+    if (v !== undefined && !k.startsWith('BUILDKITE')) env[k] = v;
+  }
+  const bin = `${build.workspaceRoot}/node_modules/.bin`;
+  Object.assign(env, {
+    CI: 'true',
+    BUILDKITE_BRANCH: build.branch,
+    BUILDKITE_COMMIT: build.commit,
+    BUILDKITE_BUILD_URL: localBuildUrl(build.commit),
+    BUILDKITE_PIPELINE_SLUG: LOCAL_PIPELINE_SLUG,
+    BUILDKITE_PIPELINE_DEFAULT_BRANCH: build.defaultBranch,
+    BUILDKITE_PULL_REQUEST: 'false',
+    BUILDKITE_STEP_KEY: step.key,
+    BUILDKITE_LABEL: step.label,
+    BUILDKITE_BUILD_CHECKOUT_PATH: build.workspaceRoot,
+    ENGEX_LOCAL_RUN_DIR: build.runDir,
+    REGISTRY: build.registry,
+    NX_DAEMON: base['NX_DAEMON'] ?? 'false',
+    SOURCE_DATE_EPOCH: base['SOURCE_DATE_EPOCH'] ?? build.commitTime,
+    PATH: base['PATH'] ? `${bin}:${base['PATH']}` : bin,
+  });
+  if (build.nodeImage !== undefined) env['NODE_IMAGE'] = build.nodeImage;
+  if (!build.buildx && base['DOCKER_BUILDKIT'] === undefined) env['DOCKER_BUILDKIT'] = '0';
+  Object.assign(env, step.env);
+  return env;
+}

@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandStep, ImageRef, Pipeline } from '../lib/pipeline.js';
+import { LocalPlanError, orderSteps, planLocalRun, type LocalRunContext } from './plan-local-run.js';
+
+const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
+const SHA = 'a'.repeat(40);
+const image: ImageRef = { registry: ECR, repository: 'engex/halow', tag: SHA };
+const ecrPlugin = { ref: 'ecr#v2.10.0', config: { login: true } };
+
+function step(key: string, over: Partial<CommandStep>): CommandStep {
+  return {
+    type: 'command',
+    key,
+    label: key,
+    commands: [],
+    dependsOn: [],
+    plugins: [],
+    timeoutInMinutes: 10,
+    agents: { queue: 'default' },
+    retry: [],
+    env: {},
+    artifactPaths: [],
+    meta: { kind: 'plan' },
+    ...over,
+  };
+}
+
+const setup = { argv: ['npm', 'ci', '--no-audit', '--no-fund'], role: 'setup' } as const;
+const engexCi = (...args: string[]) => ({ argv: ['npx', '--no', 'engex-ci', ...args], role: 'engex-ci' as const });
+
+const pipeline: Pipeline = {
+  notify: [{ channel: '#engex-builds', if: 'build.state == "failed"' }],
+  steps: [
+    step('engex-plan', {
+      commands: [{ argv: ['buildkite-agent', 'annotate', '--style', 'info', '--context', 'engex-plan', '# Plan'], role: 'annotate' }],
+    }),
+    {
+      type: 'group',
+      key: 'halow',
+      label: '@engex/halow',
+      project: '@engex/halow',
+      steps: [
+        step('halow:deploy', {
+          dependsOn: ['halow:test', 'halow:scan', 'halow:smoke'],
+          commands: [setup, engexCi('deploy', 'bump', '--repo', 'https://github.com/highspot/halow-ops.git', '--path', 'overlays/staging/kustomization.yaml', '--image', `${ECR}/engex/halow`, '--tag', SHA)],
+          meta: { kind: 'deploy', project: '@engex/halow', service: 'halow', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', image },
+        }),
+        step('halow:test', {
+          commands: [setup, { argv: ['npx', 'nx', 'run', '@engex/halow:test', '--outputStyle=static'], role: 'nx' }],
+          artifactPaths: ['reports/junit/halow-test.xml'],
+          meta: { kind: 'nx-task', project: '@engex/halow', target: 'test', taskId: '@engex/halow:test' },
+        }),
+        step('halow:build', {
+          commands: [setup, { argv: ['npx', 'nx', 'run', '@engex/halow:build', '--outputStyle=static'], role: 'nx' }],
+          meta: { kind: 'nx-task', project: '@engex/halow', target: 'build', taskId: '@engex/halow:build' },
+        }),
+        step('halow:image', {
+          dependsOn: ['halow:build'],
+          plugins: [ecrPlugin],
+          commands: [
+            setup,
+            { argv: ['npx', 'nx', 'run', '@engex/ci-lib:build', '--outputStyle=static'], role: 'setup' },
+            engexCi('image', 'build', '--project', '@engex/halow'),
+            engexCi('image', 'push', '--project', '@engex/halow'),
+          ],
+          meta: { kind: 'image', project: '@engex/halow', service: 'halow', image },
+        }),
+        step('halow:scan', {
+          dependsOn: ['halow:image'],
+          plugins: [ecrPlugin],
+          commands: [
+            { argv: ['mkdir', '-p', 'reports/trivy'], role: 'prepare' },
+            { argv: ['docker', 'pull', '--quiet', `${ECR}/engex/halow:${SHA}`], role: 'docker-pull' },
+            { argv: ['docker', 'run', '--rm', 'aquasec/trivy:0.58.2', 'image', '--format', 'json', `${ECR}/engex/halow:${SHA}`], stdout: 'reports/trivy/halow.json', role: 'trivy' },
+            { ...engexCi('scan', 'report', 'reports/trivy/halow.json', '--annotation', 'reports/trivy/halow.md'), deferFailure: true },
+            { argv: ['buildkite-agent', 'annotate', '--style', 'warning', '--context', 'trivy-halow'], stdin: 'reports/trivy/halow.md', role: 'annotate' },
+          ],
+          meta: {
+            kind: 'scan',
+            project: '@engex/halow',
+            service: 'halow',
+            image,
+            trivy: { version: '0.58.2', containerImage: 'aquasec/trivy:0.58.2', args: ['image', '--format', 'json', `${ECR}/engex/halow:${SHA}`], output: 'reports/trivy/halow.json' },
+          },
+        }),
+        step('halow:smoke', {
+          dependsOn: ['halow:image'],
+          plugins: [ecrPlugin],
+          commands: [engexCi('image', 'smoke', '--project', '@engex/halow')],
+          meta: { kind: 'smoke', project: '@engex/halow', service: 'halow', image },
+        }),
+      ],
+    },
+    step('after-halow', { dependsOn: ['halow'], commands: [{ argv: ['echo', 'done'], role: 'echo' }] }),
+  ],
+};
+
+const ctx: LocalRunContext = { registry: '127.0.0.1:5000', opsRepos: { halow: '/state/ops/halow-ops.git' } };
+
+describe('planLocalRun', () => {
+  it('orders by depends_on, maps Buildkite-only parts and skips Trivy when it is absent', () => {
+    const plan = planLocalRun(pipeline, ctx);
+    const view = plan.steps.map((s) => ({
+      key: s.key,
+      after: s.dependsOn.join(' '),
+      ...(s.skip ? { skip: s.skip } : {}),
+      ...(s.notes.length ? { notes: s.notes } : {}),
+      actions: s.actions.map((a) =>
+        a.kind === 'exec'
+          ? `${a.argv.join(' ')}${a.stdin ? ` < ${a.stdin}` : ''}${a.stdout ? ` > ${a.stdout}` : ''}${a.deferFailure ? ' (deferred failure)' : ''}${a.once ? ' (once per run)' : ''}`
+          : a.kind === 'omit'
+            ? `omit: ${a.command} (${a.reason})`
+            : `annotate ${a.context} [${a.style}] ${a.bodyFile ?? JSON.stringify(a.body)}`,
+      ),
+    }));
+    expect(view).toMatchInlineSnapshot(`
+      [
+        {
+          "actions": [
+            "annotate engex-plan [info] "# Plan"",
+          ],
+          "after": "",
+          "key": "engex-plan",
+        },
+        {
+          "actions": [
+            "omit: npm ci --no-audit --no-fund (the local checkout is already installed)",
+            "npx nx run @engex/halow:test --outputStyle=static",
+          ],
+          "after": "",
+          "key": "halow:test",
+        },
+        {
+          "actions": [
+            "omit: npm ci --no-audit --no-fund (the local checkout is already installed)",
+            "npx nx run @engex/halow:build --outputStyle=static",
+          ],
+          "after": "",
+          "key": "halow:build",
+        },
+        {
+          "actions": [
+            "omit: npm ci --no-audit --no-fund (the local checkout is already installed)",
+            "npx nx run @engex/ci-lib:build --outputStyle=static (once per run)",
+            "npx --no engex-ci image build --project @engex/halow",
+            "npx --no engex-ci image push --project @engex/halow",
+          ],
+          "after": "halow:build",
+          "key": "halow:image",
+          "notes": [
+            "ECR login skipped: pushing to the local registry 127.0.0.1:5000",
+          ],
+        },
+        {
+          "actions": [],
+          "after": "halow:image",
+          "key": "halow:scan",
+          "notes": [
+            "ECR login skipped: pushing to the local registry 127.0.0.1:5000",
+          ],
+          "skip": "trivy is not on PATH: install Trivy 0.58.2 (https://trivy.dev) to scan locally; not scanned, not passed",
+        },
+        {
+          "actions": [
+            "npx --no engex-ci image smoke --project @engex/halow",
+          ],
+          "after": "halow:image",
+          "key": "halow:smoke",
+          "notes": [
+            "ECR login skipped: pushing to the local registry 127.0.0.1:5000",
+          ],
+        },
+        {
+          "actions": [
+            "omit: npm ci --no-audit --no-fund (the local checkout is already installed)",
+            "npx --no engex-ci deploy bump --repo /state/ops/halow-ops.git --path overlays/staging/kustomization.yaml --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow --tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+          ],
+          "after": "halow:test halow:scan halow:smoke",
+          "key": "halow:deploy",
+          "notes": [
+            "deploys to the local ops repo /state/ops/halow-ops.git instead of https://github.com/highspot/halow-ops.git",
+          ],
+        },
+        {
+          "actions": [
+            "echo done",
+          ],
+          "after": "halow:deploy halow:test halow:build halow:image halow:scan halow:smoke",
+          "key": "after-halow",
+        },
+      ]
+    `);
+  });
+
+  it('runs a local trivy with the image on the local registry', () => {
+    const plan = planLocalRun(pipeline, { ...ctx, trivy: '/usr/local/bin/trivy' });
+    const scan = plan.steps.find((s) => s.key === 'halow:scan')!;
+    expect(scan.skip).toBeUndefined();
+    expect(scan.actions.map((a) => (a.kind === 'exec' ? a.argv.join(' ') : a.kind))).toMatchInlineSnapshot(`
+      [
+        "mkdir -p reports/trivy",
+        "docker pull --quiet 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "/usr/local/bin/trivy image --format json 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "npx --no engex-ci scan report reports/trivy/halow.json --annotation reports/trivy/halow.md",
+        "annotate",
+      ]
+    `);
+  });
+
+  it('prints Slack notifications instead of sending them', () => {
+    expect(planLocalRun(pipeline, ctx).notify).toEqual(pipeline.notify);
+  });
+
+  it('skips a step whose plugin has no local equivalent, with the reason', () => {
+    const odd: Pipeline = { notify: [], steps: [step('x', { plugins: [{ ref: 'custom/thing#v1.0.0', config: {} }] })] };
+    expect(planLocalRun(odd, ctx).steps[0]!.skip).toBe('plugin custom/thing#v1.0.0 has no local equivalent');
+  });
+});
+
+describe('orderSteps', () => {
+  it('keeps pipeline order among ready steps', () => {
+    const order = orderSteps([
+      { key: 'c', dependsOn: ['b'] },
+      { key: 'a', dependsOn: [] },
+      { key: 'b', dependsOn: ['a'] },
+      { key: 'd', dependsOn: [] },
+    ]);
+    expect(order.map((s) => s.key)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('rejects cycles and unknown dependencies', () => {
+    expect(() => orderSteps([{ key: 'a', dependsOn: ['b'] }, { key: 'b', dependsOn: ['a'] }])).toThrow(LocalPlanError);
+    expect(() => orderSteps([{ key: 'a', dependsOn: ['zz'] }])).toThrow(/unknown step zz/);
+  });
+});
