@@ -1,4 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
   generateFiles,
@@ -9,8 +8,7 @@ import {
   type GeneratorCallback,
   type Tree,
 } from '@nx/devkit';
-import { ECR_LOCALS_FILE, insertEcrLocal } from '../../lib/ecr-locals.js';
-import { InvalidServiceOptionsError } from '../../lib/errors.js';
+import { readEcrLocalsEdit, renderEcrInstructions, writeEcrLocalsEdit } from '../../lib/read-ecr-locals.js';
 import { normalizeServiceOptions, type NormalizedServiceOptions } from './normalize-options.js';
 import type { ServiceGeneratorSchema } from './schema.js';
 
@@ -28,14 +26,15 @@ export const SERVICE_TEMPLATES = fileURLToPath(new URL('./files', import.meta.ur
  */
 export async function serviceGenerator(tree: Tree, schema: ServiceGeneratorSchema): Promise<GeneratorCallback> {
   const options = normalizeServiceOptions(tree, schema, process.cwd());
-  const terraform = options.terraformLocals === null ? null : planTerraformEdit(options.terraformLocals, options);
+  const terraform =
+    options.terraformLocals === null ? null : readEcrLocalsEdit(options.terraformLocals, options.name, options.source);
 
   generateFiles(tree, SERVICE_TEMPLATES, options.projectRoot, templateVariables(options));
   registerInWorkspace(tree, options);
 
-  logger.info(renderEcrInstructions(options, terraform));
+  logger.info(renderEcrInstructions(options.repository, options.ecrLocal, terraform));
   return () => {
-    if (terraform?.changed) writeFileSync(terraform.path, terraform.text);
+    if (terraform) writeEcrLocalsEdit(terraform);
     if (!options.skipInstall) installPackagesTask(tree, true);
     logger.info(renderNextSteps(options));
   };
@@ -78,47 +77,11 @@ function registerInWorkspace(tree: Tree, options: NormalizedServiceOptions): voi
   }
 }
 
-interface TerraformEdit {
-  path: string;
-  text: string;
-  changed: boolean;
-}
-
-function planTerraformEdit(path: string, options: NormalizedServiceOptions): TerraformEdit {
-  let before: string;
-  try {
-    before = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = error instanceof Error && 'code' in error ? String(error.code) : String(error);
-    throw new InvalidServiceOptionsError([
-      { option: 'terraform-locals', message: `cannot read ${path} (${reason}); pass the path of ${ECR_LOCALS_FILE} in your Terraform checkout` },
-    ]);
-  }
-  const text = insertEcrLocal(before, options.name, options.source, path);
-  return { path, text, changed: text !== before };
-}
-
-export function renderEcrInstructions(options: NormalizedServiceOptions, terraform: TerraformEdit | null): string {
-  if (terraform === null) {
-    return [
-      '',
-      `The ECR repository ${options.repository} is declared in the Terraform repo. Add this line to the`,
-      `engex section of ${ECR_LOCALS_FILE}`,
-      '(or run again with --terraform-locals <path to that file> to have it inserted):',
-      '',
-      `    ${options.ecrLocal}`,
-      '',
-    ].join('\n');
-  }
-  return terraform.changed
-    ? `\nECR repository ${options.repository}: adding to the engex section of ${terraform.path}:\n\n    ${options.ecrLocal}\n`
-    : `\nECR repository ${options.repository}: already in the engex section of ${terraform.path}; left as is.\n`;
-}
-
 function renderNextSteps(options: NormalizedServiceOptions): string {
   return [
     '',
     `${options.projectName} is ready in ${options.projectRoot}. Next:`,
+    ...(options.skipInstall ? ['  npm install            # links the new workspace package and records it in package-lock.json'] : []),
     `  npx nx test ${options.name}     # route tests and the graceful-shutdown test on the bundle`,
     `  npx nx build ${options.name}    # ${options.projectRoot}/dist/main.cjs, what docker/Dockerfile packs with APP=${options.name}`,
     `  git add ${options.projectRoot} package-lock.json tsconfig.json && git commit`,
