@@ -185,6 +185,7 @@ const imageEnv: Handler = async (inv, io) => {
 const scanReport: Handler = async (inv, io) => {
   const root = workspaceRoot(inv, io);
   const config = await readWorkspaceConfig(root);
+  const failOn = str(inv, 'fail-on') !== undefined ? parseSeverityList(str(inv, 'fail-on')!) : config.trivy.failOn;
   const reportArg = inv.positionals[0]!;
   const reportFile = resolve(io.cwd, reportArg);
   let text: string;
@@ -194,7 +195,6 @@ const scanReport: Handler = async (inv, io) => {
     throw new ScanReportError(reportArg, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
   }
   const report = parseTrivyReportText(text, reportArg);
-  const failOn = str(inv, 'fail-on') !== undefined ? parseSeverityList(str(inv, 'fail-on')!) : config.trivy.failOn;
   const ignoreUnfixed = typeof inv.flags['ignore-unfixed'] === 'boolean' ? inv.flags['ignore-unfixed'] : config.trivy.ignoreUnfixed;
   const ignoreArg = str(inv, 'trivyignore');
   const ignoreFile = ignoreArg !== undefined ? resolve(io.cwd, ignoreArg) : join(root, '.trivyignore');

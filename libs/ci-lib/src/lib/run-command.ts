@@ -59,7 +59,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
       if (code === 0 || options.allowFailure) resolve(result);
       else {
         const both = `${result.stderr}\n${result.stdout}`.trim();
-        reject(new CommandFailedError(`${command} ${args.slice(0, 2).join(' ')}`.trim(), code, both.length > TAIL ? `...${both.slice(-TAIL)}` : both));
+        reject(new CommandFailedError(`${command} ${args[0] ?? ''}`.trim(), code, both.length > TAIL ? `...${both.slice(-TAIL)}` : both));
       }
     });
     child.stdin.on('error', () => {

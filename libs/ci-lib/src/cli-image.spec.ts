@@ -1,0 +1,162 @@
+import { copyFile, chmod } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from './cli.js';
+import { createDocker } from './lib/docker.js';
+import { OCI } from './lib/labels.js';
+import { createRegistryClient } from './lib/registry-client.js';
+import { dockerRequirement, registryRequirement } from './testing/requirements.js';
+import { buildScratchImage } from './testing/scratch-image.js';
+import { startRegistry, type RunningRegistry } from './testing/start-registry.js';
+import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
+
+const SHA = 'feedfacefeedfacefeedfacefeedfacefeedface';
+const SHA2 = 'decafbaddecafbaddecafbaddecafbaddecafbad';
+
+/**
+ * Stands in for the shared docker/Dockerfile with the same build-arg contract (NODE_IMAGE, APP,
+ * PORT, REVISION, CREATED, SOURCE, BUILD_URL, VERSION → APP_* env); NODE_IMAGE=scratch and a static
+ * busybox httpd keep it free of any base image, which these machines cannot pull.
+ */
+const DOCKERFILE = `ARG NODE_IMAGE=node:24
+FROM \${NODE_IMAGE}
+ARG APP
+ARG PORT=3000
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG BUILD_URL=unknown
+ARG SOURCE=unknown
+ARG VERSION=unknown
+COPY docker/busybox /bin/busybox
+COPY docker/start.sh /start.sh
+COPY apps/\${APP}/dist/ /www/
+ENV APP_REVISION=\${REVISION} APP_BUILD_URL=\${BUILD_URL} PORT=\${PORT}
+ENTRYPOINT ["/bin/busybox", "sh", "/start.sh"]
+`;
+const START = 'echo "{\\"revision\\":\\"$APP_REVISION\\"}" > /www/version\nexec /bin/busybox httpd -f -p "$HOST:$PORT" -h /www\n';
+
+describe('engex-ci image build/push/exists/smoke on a real engine and registry', () => {
+  const docker = dockerRequirement();
+  const reg = registryRequirement();
+  const skip = docker.skip || reg.skip;
+  const engine = createDocker();
+  let registry: RunningRegistry;
+  let ws: TempWorkspace;
+  const refsToRemove: string[] = [];
+
+  const cli = async (argv: string[], env: Record<string, string>) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(argv, {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: hermeticEnv({ REGISTRY: registry.host, NODE_IMAGE: 'scratch', SOURCE_DATE_EPOCH: '1767225600', ...env }),
+      cwd: ws.root,
+      now: () => new Date('2026-11-27T10:00:00Z'),
+    });
+    return { code, stdout, stderr };
+  };
+  const project = ['--project', 'demo'];
+
+  beforeAll(async () => {
+    docker.assertAvailable();
+    reg.assertAvailable();
+    registry = await startRegistry();
+    ws = await createTempWorkspace({
+      config: { tags: { short: true, branch: false, pullRequest: false, semver: true } },
+      packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },
+      files: { 'docker/Dockerfile': DOCKERFILE, 'docker/start.sh': START, 'apps/demo/dist/healthz': '{"status":"ok"}' },
+    });
+    await copyFile('/bin/busybox', join(ws.root, 'docker/busybox'));
+    await chmod(join(ws.root, 'docker/busybox'), 0o755);
+    const name = `${registry.host}/engex/demo`;
+    refsToRemove.push(`engex/demo:${SHA}`, `${name}:${SHA}`, `${name}:${SHA.slice(0, 7)}`, `engex/demo:${SHA2}`, `${name}:${SHA2}`, `${name}:${SHA2.slice(0, 7)}`);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const ref of refsToRemove) await engine.removeImage(ref);
+    await registry?.stop();
+    await ws?.cleanup();
+  });
+
+  it.skipIf(skip)(`builds with every label, pushes once, then is idempotent ${docker.reason}${reg.reason}`, async () => {
+    const env = { BUILDKITE_COMMIT: SHA, BUILDKITE_BUILD_URL: 'https://buildkite.com/highspot/engex/builds/1', BUILDKITE_BUILD_NUMBER: '1', BUILDKITE_PIPELINE_SLUG: 'engex', BUILDKITE_BRANCH: 'main' };
+    const dest = `${registry.host}/engex/demo:${SHA}`;
+
+    const absent = await cli(['image', 'exists', ...project], env);
+    expect(absent).toMatchObject({ code: 1, stdout: `absent ${dest}\n` });
+
+    const built = await cli(['image', 'build', ...project], env);
+    expect(built.code, built.stderr).toBe(0);
+    const image = (await engine.inspectImage(dest))!;
+    expect(built.stdout).toBe(
+      [
+        `built ${dest} image=${image.id} size=${image.size} (${image.size < 1000 ? `${image.size} B` : `${(image.size / 1e6).toFixed(1)} MB`})`,
+        `tagged engex/demo:${SHA}`,
+        `tagged ${dest}`,
+        `tagged ${registry.host}/engex/demo:${SHA.slice(0, 7)}`,
+        '',
+      ].join('\n'),
+    );
+    expect(built.stderr).toContain('(legacy builder: buildx not installed)');
+    expect(image.labels).toMatchObject({
+      [OCI.revision]: SHA,
+      [OCI.created]: '2026-01-01T00:00:00Z',
+      [OCI.source]: 'https://github.com/highspot/halow',
+      [OCI.version]: SHA,
+      [OCI.title]: 'demo',
+      [OCI.description]: 'demo service',
+      [OCI.vendor]: 'Highspot',
+      [OCI.licenses]: 'UNLICENSED',
+      [OCI.baseName]: 'docker.io/library/scratch',
+      'io.hspt.build.url': 'https://buildkite.com/highspot/engex/builds/1',
+      'io.hspt.buildkite.build-number': '1',
+      'io.hspt.buildkite.pipeline': 'engex',
+      'io.hspt.buildkite.branch': 'main',
+    });
+
+    const pushed = await cli(['image', 'push', ...project], env);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stdout).toMatch(new RegExp(`^pushed ${dest.replace(/\./g, '\\.')}@sha256:[0-9a-f]{64} image=${image.id} size=\\d+\\npushed .*:${SHA.slice(0, 7)}@sha256:`));
+
+    const exists = await cli(['image', 'exists', ...project], env);
+    const remote = await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA);
+    expect(exists).toMatchObject({ code: 0, stdout: `exists ${dest}@${(remote as { digest: string }).digest}\n` });
+
+    const again = await cli(['image', 'push', ...project], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout.split('\n').filter(Boolean).every((l) => l.startsWith('unchanged ') && l.endsWith('(already in the registry; nothing pushed)'))).toBe(true);
+
+    const smoke = await cli(['image', 'smoke', ...project], env);
+    expect(smoke.code, smoke.stderr).toBe(0);
+    expect(smoke.stdout).toMatch(new RegExp(`^smoke ok ${dest.replace(/\./g, '\\.')} revision=${SHA} port=\\d+\\n$`));
+
+    // A rebuild of the same commit in a new Buildkite build differs in its labels: kept, not pushed.
+    const rebuiltEnv = { ...env, BUILDKITE_BUILD_URL: 'https://buildkite.com/highspot/engex/builds/2', BUILDKITE_BUILD_NUMBER: '2' };
+    expect((await cli(['image', 'build', ...project], rebuiltEnv)).code).toBe(0);
+    const kept = await cli(['image', 'push', ...project], rebuiltEnv);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toMatch(/^kept .* \(an earlier build of the same commit pushed it; this rebuild sha256:[0-9a-f]{64} differs only in build metadata and was not pushed: the tag is immutable\)\n/);
+    expect(await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA)).toEqual(remote);
+  }, 300_000);
+
+  it.skipIf(skip)('fails with exit 3 and both digests when the sha tag holds a foreign image', async () => {
+    const dest = `${registry.host}/engex/demo:${SHA2}`;
+    await buildScratchImage(engine, [dest], { files: { '/x': 'foreign' }, labels: { [OCI.revision]: 'someone else' } });
+    await engine.push(dest);
+    const client = createRegistryClient({ registry: { host: registry.host, protocol: 'http' } });
+    const foreign = await client.inspectImage('engex/demo', SHA2);
+
+    const env = { BUILDKITE_COMMIT: SHA2 };
+    expect((await cli(['image', 'build', ...project], env)).code).toBe(0);
+    const ours = (await engine.inspectImage(dest))!;
+    const result = await cli(['image', 'push', ...project], env);
+    expect(result.code).toBe(3);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`Immutable tag conflict: ${dest} already exists with a different image.`);
+    expect(result.stderr).toContain(`registry: manifest ${foreign!.manifestDigest}, image id ${foreign!.configDigest}, revision label someone else`);
+    expect(result.stderr).toContain(`local:    image id ${ours.id}, revision ${SHA2}`);
+    expect(await client.inspectImage('engex/demo', SHA2)).toEqual(foreign);
+    expect((await client.headManifest('engex/demo', SHA2.slice(0, 7))).exists).toBe(false);
+  }, 180_000);
+});

@@ -1,0 +1,295 @@
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main, type CliIo } from './cli.js';
+import type { Docker } from './lib/docker.js';
+import type { EcrClientLike } from './lib/ecr-credentials.js';
+import { runCommand } from './lib/run-command.js';
+import type { Secret } from './lib/secret.js';
+import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
+import { findRepoRoot, sharedRequirement } from './testing/requirements.js';
+
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function run(argv: string[], options: { cwd: string; env?: Record<string, string>; now?: Date; docker?: Docker; ecrClient?: CliIo['ecrClient'] }): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: options.env ?? hermeticEnv(),
+    cwd: options.cwd,
+    now: () => options.now ?? new Date('2026-11-27T10:00:00Z'),
+    retry: { sleep: async () => {}, random: () => 0.5 },
+    ...(options.docker ? { docker: options.docker } : {}),
+    ...(options.ecrClient ? { ecrClient: options.ecrClient } : {}),
+  });
+  return { code, stdout, stderr };
+}
+
+let ws: TempWorkspace;
+beforeAll(async () => {
+  ws = await createTempWorkspace({
+    git: true,
+    packages: {
+      'apps/halow': servicePackage('@engex/halow', { description: 'halow HTTP service', port: 3000 }),
+      'apps/billing': servicePackage('@engex/billing', { repository: 'engex/billing-api' }),
+      'libs/ci-lib': { name: '@engex/ci-lib', nx: { tags: [] } },
+    },
+  });
+});
+afterAll(async () => ws?.cleanup());
+
+describe('engex-ci help and usage errors', () => {
+  it('--help exits 0 and lists every command', async () => {
+    const result = await run(['--help'], { cwd: ws.root });
+    expect(result.code).toBe(0);
+    for (const command of ['image build', 'image push', 'image exists', 'image smoke', 'scan report', 'deploy bump', 'ecr login']) {
+      expect(result.stdout).toContain(`engex-ci ${command}`);
+    }
+    expect(result.stderr).toBe('');
+  });
+
+  it('each subcommand has its own help', async () => {
+    const result = await run(['deploy', 'bump', '--help'], { cwd: ws.root });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: engex-ci deploy bump --repo <git-url> --path/);
+  });
+
+  it.each([
+    [['image', 'build', '--projct', 'halow'], 'engex-ci: image build: unknown flag --projct; did you mean --project?'],
+    [['image', 'push'], 'engex-ci: image push: missing --project <p>'],
+    [['scan', 'report', 'x.json', '--fail-on', 'SEVERE'], 'engex-ci: --fail-on: expected a comma-separated list of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL, got "SEVERE"'],
+    [['image', 'env', '--project', 'nope'], 'engex-ci: --project "nope": no such project; services in this workspace: @engex/billing, @engex/halow'],
+    [['image', 'env', '--project', 'ci-lib'], 'engex-ci: --project "ci-lib": @engex/ci-lib is not a deployable service (no "engex:service" tag in libs/ci-lib/package.json)'],
+    [['image', 'env', '--project', 'halow', '--workspace', '/nonexistent'], 'engex-ci: --workspace /nonexistent: no nx.json in /nonexistent'],
+  ])('%j exits 2 naming the bad flag or value', async (argv, message) => {
+    const result = await run(argv, { cwd: ws.root });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('names every bad environment variable (exit 2)', async () => {
+    const result = await run(['image', 'env', '--project', 'halow'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: 'abc', SOURCE_DATE_EPOCH: 'now' }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('environment: BUILDKITE_COMMIT: expected a full 40-character lowercase commit sha (or HEAD), got "abc"');
+    expect(result.stderr).toContain('environment: SOURCE_DATE_EPOCH: expected whole seconds since 1970-01-01 UTC, got "now"');
+  });
+
+  it('reports an invalid engex.config.json with its path (exit 2)', async () => {
+    const bad = await createTempWorkspace({ config: { registry: { account: '4602' } }, packages: { 'apps/halow': servicePackage('@engex/halow') } });
+    const result = await run(['image', 'env', '--project', 'halow'], { cwd: join(bad.root, 'apps/halow'), env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('engex.config.json: registry.account: expected a 12-digit AWS account id, got "4602"');
+    await bad.cleanup();
+  });
+
+  it('maps an unexpected error to exit 4 with its stack', async () => {
+    const broken = { inspectImage: async () => Promise.reject(new TypeError('engine exploded')), buildxAvailable: async () => true } as unknown as Docker;
+    const withBundle = await createTempWorkspace({ packages: { 'apps/halow': servicePackage('@engex/halow') }, files: { 'apps/halow/dist/main.cjs': '', 'docker/Dockerfile': 'FROM scratch\n' } });
+    const result = await run(['image', 'build', '--project', 'halow'], { cwd: withBundle.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }), docker: broken });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/unexpected error \(treated as infrastructure failure, exit 4\):\nTypeError: engine exploded/);
+    await withBundle.cleanup();
+  });
+});
+
+describe('engex-ci image env', () => {
+  it('prints the seed variables for ECR, finding the service by folder or project name', async () => {
+    const byFolder = await run(['image', 'env', '--project', 'halow'], { cwd: join(ws.root, 'apps'), env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    expect(byFolder).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: [`VERSION=${SHA}`, `ECR_HOST=${ECR}`, 'REPO_NAME=engex/halow', `IMAGE_LOCAL=engex/halow:${SHA}`, `IMAGE_DEST=${ECR}/engex/halow:${SHA}`, ''].join('\n'),
+    });
+    const byName = await run(['image', 'env', '--project', '@engex/billing'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA, REGISTRY: '127.0.0.1:5000' }) });
+    expect(byName.stdout).toContain(`IMAGE_DEST=127.0.0.1:5000/engex/billing-api:${SHA}`);
+  });
+
+  it('uses the workspace HEAD when BUILDKITE_COMMIT is unset or HEAD', async () => {
+    for (const env of [hermeticEnv(), hermeticEnv({ BUILDKITE_COMMIT: 'HEAD' })]) {
+      const result = await run(['image', 'env', '--project', 'halow', '--workspace', ws.root], { cwd: tmpdir(), env });
+      expect(result.stdout).toContain(`VERSION=${ws.head}\n`);
+    }
+  });
+
+  it('refuses to build without the bundle', async () => {
+    const result = await run(['image', 'build', '--project', 'halow'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('apps/halow/dist does not exist; build the bundle first: npx nx run @engex/halow:build');
+  });
+});
+
+describe('engex-ci scan report', () => {
+  const fixtures = sharedRequirement('fixtures/trivy');
+  beforeAll(() => fixtures.assertAvailable());
+  const alpine = () => join(fixtures.path, 'alpine-39-high-critical.json');
+
+  it.skipIf(fixtures.skip)(`exits 1 on a failing report, writing the annotation ${fixtures.reason}`, async () => {
+    const out = join(ws.root, 'annotation.md');
+    const result = await run(['scan', 'report', alpine(), '--annotation', 'annotation.md'], { cwd: ws.root });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('annotation written to annotation.md');
+    expect(result.stderr).toContain('engex-ci: scan: FAILED testdata/fixtures/images/alpine-39.tar.gz: 2 findings at HIGH,CRITICAL (2 CRITICAL, 0 HIGH)');
+    const markdown = await readFile(out, 'utf8');
+    expect(markdown).toContain('### :x: Trivy: 2 findings fail the policy');
+    expect(markdown).toContain('**Trivy:** 0.58.2 \\(pinned\\)');
+  });
+
+  it.skipIf(fixtures.skip)('exits 0 on a passing report, Markdown on stdout', async () => {
+    const result = await run(['scan', 'report', join(fixtures.path, 'npm-lockfile-medium.json')], { cwd: ws.root });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^### :white_check_mark: Trivy: passed\n/);
+    expect(result.stderr).toBe('scan: passed testdata/fixtures/repo/npm (no unwaived findings at HIGH,CRITICAL)\n');
+  });
+
+  it.skipIf(fixtures.skip)('honours the workspace .trivyignore until its expiry date (the date passed in)', async () => {
+    await writeFile(join(ws.root, '.trivyignore'), 'CVE-2019-14697 exp:2026-12-01\n');
+    try {
+      expect((await run(['scan', 'report', alpine()], { cwd: ws.root, now: new Date('2026-11-30T23:00:00Z') })).code).toBe(0);
+      expect((await run(['scan', 'report', alpine()], { cwd: ws.root, now: new Date('2026-12-01T00:00:00Z') })).code).toBe(1);
+    } finally {
+      await rm(join(ws.root, '.trivyignore'));
+    }
+  });
+
+  it('an unreadable or invalid report is exit 2, never a pass', async () => {
+    const missing = await run(['scan', 'report', 'missing.json'], { cwd: ws.root });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('missing.json is not a usable Trivy report (1 problem):\n  cannot be read: ENOENT');
+    await writeFile(join(ws.root, 'v1.json'), JSON.stringify({ SchemaVersion: 1, Results: [] }));
+    const v1 = await run(['scan', 'report', 'v1.json'], { cwd: ws.root });
+    expect(v1.code).toBe(2);
+    expect(v1.stderr).toContain('SchemaVersion: expected 2');
+  });
+});
+
+describe('engex-ci deploy bump', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'engex-cli-ops-'));
+    const env = hermeticEnv({ GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@example.com', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@example.com' });
+    await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', join(dir, 'ops.git')], { env });
+    const seed = await createTempWorkspace({ files: { 'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n` } });
+    await runCommand('git', ['init', '--quiet', '--initial-branch=main'], { cwd: seed.root, env });
+    await runCommand('git', ['add', 'overlays'], { cwd: seed.root, env });
+    await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed.root, env });
+    await runCommand('git', ['push', '--quiet', join(dir, 'ops.git'), 'main'], { cwd: seed.root, env });
+    await seed.cleanup();
+  });
+  afterAll(async () => rm(dir, { recursive: true, force: true }));
+
+  it('bumps, then reports "already at" without a commit', async () => {
+    const argv = ['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--path', 'overlays/staging/kustomization.yaml', '--image', `${ECR}/engex/halow`, '--tag', SHA, '--project', 'halow'];
+    const env = hermeticEnv({ BUILDKITE_BUILD_URL: 'https://buildkite.com/highspot/engex/builds/9' });
+    const first = await run(argv, { cwd: ws.root, env });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(new RegExp(`^bumped overlays/staging/kustomization\\.yaml ${ECR.replace(/\./g, '\\.')}/engex/halow old -> ${SHA} in .*ops\\.git \\(main\\) commit=[0-9a-f]{40} attempts=1\\n$`));
+    const message = (await runCommand('git', ['log', '-1', '--format=%B', 'main'], { cwd: join(dir, 'ops.git') })).stdout;
+    expect(message).toContain('Build: https://buildkite.com/highspot/engex/builds/9');
+    expect(message).toContain(`Source: https://github.com/highspot/halow/commit/${SHA}`);
+    const second = await run(argv, { cwd: ws.root, env });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^already at 0123456789abcdef0123456789abcdef01234567: overlays\/staging\/kustomization\.yaml .* \(main\); no commit\n$/);
+  });
+
+  it('a path outside the repo is exit 2 and pushes nothing', async () => {
+    const before = (await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout;
+    const result = await run(['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--path', '../escape.yaml', '--image', 'x', '--tag', SHA], { cwd: ws.root });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--path "../escape.yaml" must be a relative path inside the ops repo');
+    expect((await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout).toBe(before);
+  });
+});
+
+describe('engex-ci ecr login', () => {
+  const password = 'eyJwYXlsb2FkIjoiRUNSLUxPR0lOLVNFQ1JFVCJ9-do-not-print';
+  const token = Buffer.from(`AWS:${password}`).toString('base64');
+  const fakeEcr = (regions: string[]): CliIo['ecrClient'] => async (region) => {
+    regions.push(region);
+    const client: EcrClientLike = { send: async () => ({ authorizationData: [{ authorizationToken: token, expiresAt: new Date('2026-11-27T22:00:00Z') }], $metadata: {} }) };
+    return client;
+  };
+
+  it('hands the token to docker login on stdin and never prints it', async () => {
+    const logins: { host: string; username: string; password: Secret }[] = [];
+    const docker = { login: async (host: string, username: string, secret: Secret) => void logins.push({ host, username, password: secret }) } as unknown as Docker;
+    const regions: string[] = [];
+    const result = await run(['ecr', 'login'], { cwd: ws.root, docker, ecrClient: fakeEcr(regions) });
+    expect(result).toEqual({ code: 0, stdout: `logged in to ${ECR} (token expires 2026-11-27T22:00:00.000Z)\n`, stderr: '' });
+    expect(regions).toEqual(['us-east-1']);
+    expect(logins.map((l) => [l.host, l.username, l.password.reveal()])).toEqual([[ECR, 'AWS', password]]);
+    const everything = [result.stdout, result.stderr, JSON.stringify(logins), inspect(logins), String(logins[0]!.password)].join('\n');
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(token);
+  });
+
+  it('sends the password through stdin, not argv, of the real docker CLI path', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'engex-fake-docker-'));
+    const fake = join(dir, 'docker');
+    await writeFile(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/argv"\ncat > "${dir}/stdin"\necho "Login Succeeded"\n`);
+    await chmod(fake, 0o755);
+    const { createDocker } = await import('./lib/docker.js');
+    const output: string[] = [];
+    const docker = createDocker({ binary: fake, onOutput: (t) => output.push(t) });
+    const result = await run(['ecr', 'login'], { cwd: ws.root, docker, ecrClient: fakeEcr([]) });
+    expect(result.code).toBe(0);
+    expect(await readFile(join(dir, 'argv'), 'utf8')).toBe(`login\n--username\nAWS\n--password-stdin\n${ECR}\n`);
+    expect(await readFile(join(dir, 'stdin'), 'utf8')).toBe(password);
+    expect([...output, result.stdout, result.stderr].join('')).not.toContain(password);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a failing docker login is exit 4 and its message carries no secret', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'engex-fake-docker-'));
+    const fake = join(dir, 'docker');
+    // A hostile tool that echoes its stdin: the runner's redaction must still hide it.
+    await writeFile(fake, '#!/bin/sh\necho "Error response from daemon: login attempt with password $(cat) failed" >&2\nexit 1\n');
+    await chmod(fake, 0o755);
+    const { createDocker } = await import('./lib/docker.js');
+    const result = await run(['ecr', 'login'], { cwd: ws.root, docker: createDocker({ binary: fake }), ecrClient: fakeEcr([]) });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('docker login failed (exit 1)');
+    expect(result.stderr).toContain('login attempt with password [redacted] failed');
+    expect(result.stderr).not.toContain(password);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a plain REGISTRY needs no login', async () => {
+    const result = await run(['ecr', 'login'], { cwd: ws.root, env: hermeticEnv({ REGISTRY: '127.0.0.1:5000' }) });
+    expect(result).toEqual({ code: 0, stdout: 'no login needed for plain registry 127.0.0.1:5000\n', stderr: '' });
+  });
+
+  it('an AWS failure is exit 4 with the SDK error name', async () => {
+    const failing: CliIo['ecrClient'] = async () => ({ send: async () => Promise.reject(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' })) });
+    const result = await run(['ecr', 'login'], { cwd: ws.root, ecrClient: failing, docker: {} as Docker });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('ECR GetAuthorizationToken failed: ExpiredTokenException: The security token included in the request is expired');
+  });
+});
+
+describe('the engex-ci process', () => {
+  it('exits with the code main returns (help 0, usage 2)', () => {
+    const root = findRepoRoot();
+    const bin = join(root, 'libs/ci-lib/src/bin.ts');
+    const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', '--conditions', '@engex/source', bin, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const help = node(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage: engex-ci <command> [flags]');
+    const bad = node(['image', 'build', '--nope']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('engex-ci: image build: unknown flag --nope');
+  });
+});
