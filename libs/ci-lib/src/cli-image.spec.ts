@@ -6,7 +6,7 @@ import { createDocker } from './lib/docker.js';
 import { OCI } from './lib/labels.js';
 import { createRegistryClient } from './lib/registry-client.js';
 import { dockerRequirement, registryRequirement } from './testing/requirements.js';
-import { buildScratchImage } from './testing/scratch-image.js';
+import { buildScratchImage, removeRegistryImages } from './testing/scratch-image.js';
 import { startRegistry, type RunningRegistry } from './testing/start-registry.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
@@ -42,7 +42,6 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
   const engine = createDocker();
   let registry: RunningRegistry;
   let ws: TempWorkspace;
-  const refsToRemove: string[] = [];
 
   const cli = async (argv: string[], env: Record<string, string>) => {
     let stdout = '';
@@ -69,12 +68,10 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
     });
     await copyFile('/bin/busybox', join(ws.root, 'docker/busybox'));
     await chmod(join(ws.root, 'docker/busybox'), 0o755);
-    const name = `${registry.host}/engex/demo`;
-    refsToRemove.push(`engex/demo:${SHA}`, `${name}:${SHA}`, `${name}:${SHA.slice(0, 7)}`, `engex/demo:${SHA2}`, `${name}:${SHA2}`, `${name}:${SHA2.slice(0, 7)}`);
   }, 60_000);
 
   afterAll(async () => {
-    for (const ref of refsToRemove) await engine.removeImage(ref);
+    if (registry) await removeRegistryImages(registry.host, [`engex/demo:${SHA}`, `engex/demo:${SHA2}`]);
     await registry?.stop();
     await ws?.cleanup();
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildScratchImage } from '../testing/scratch-image.js';
+import { buildScratchImage, removeRegistryImages } from '../testing/scratch-image.js';
 import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
 import { startRegistry, type RunningRegistry } from '../testing/start-registry.js';
 import { createDocker } from './docker.js';
@@ -41,13 +41,11 @@ describe('pushImage against a real engine and registry', () => {
   const engine = createDocker();
   let registry: RunningRegistry;
   let refs: ImageRefs;
-  const created: string[] = [];
   const log: string[] = [];
 
   const client = () => createRegistryClient({ registry: { host: registry.host, protocol: 'http' } });
   const build = async (content: string, revision: string) => {
     await buildScratchImage(engine, [refs.dest], { files: { '/app.txt': content }, labels: { [OCI.revision]: revision } });
-    created.push(refs.dest, ...refs.tags.map((t) => `${refs.name}:${t}`));
   };
   const push = () => pushImage({ refs, revision: SHA, docker: engine, registry: client(), log: (l) => log.push(l) });
 
@@ -59,7 +57,7 @@ describe('pushImage against a real engine and registry', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const ref of new Set(created)) await engine.removeImage(ref);
+    if (registry) await removeRegistryImages(registry.host);
     await registry?.stop();
   });
 
@@ -88,7 +86,6 @@ describe('pushImage against a real engine and registry', () => {
     const sha2 = 'b'.repeat(40);
     const refs2 = planImageRefs(refs.registry, refs.repository, { primary: sha2, extra: [] });
     await buildScratchImage(engine, [refs2.dest], { files: { '/app.txt': 'foreign' }, labels: { [OCI.revision]: OTHER } });
-    created.push(refs2.dest);
     await engine.push(refs2.dest);
     const before = await client().headManifest(refs.repository, sha2);
     const foreign = await client().inspectImage(refs.repository, sha2);

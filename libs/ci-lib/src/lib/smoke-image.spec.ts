@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildScratchImage } from '../testing/scratch-image.js';
+import { buildScratchImage, removeRegistryImages } from '../testing/scratch-image.js';
 import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
 import { startRegistry, type RunningRegistry } from '../testing/start-registry.js';
 import { createDocker } from './docker.js';
@@ -21,7 +21,6 @@ describe('smokeImage against a real engine', () => {
   const engine = createDocker();
   let registry: RunningRegistry;
   let name: string;
-  const created: string[] = [];
 
   /** A scratch image whose static busybox httpd serves /healthz and /version like a service. */
   const serviceImage = async (tag: string, version: Record<string, string>, entrypoint?: string[]) => {
@@ -31,7 +30,6 @@ describe('smokeImage against a real engine', () => {
       files: { '/www/healthz': '{"status":"ok"}', '/www/version': JSON.stringify(version) },
       entrypoint: entrypoint ?? ['/bin/busybox', 'sh', '-c', 'exec /bin/busybox httpd -f -p "$HOST:$PORT" -h /www'],
     });
-    created.push(ref);
     await engine.push(ref);
     return ref;
   };
@@ -48,7 +46,7 @@ describe('smokeImage against a real engine', () => {
   }, 60_000);
 
   afterAll(async () => {
-    for (const ref of created) await engine.removeImage(ref);
+    if (registry) await removeRegistryImages(registry.host);
     await registry?.stop();
   });
 

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile, copyFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Docker } from '../lib/docker.js';
+import { runCommand } from '../lib/run-command.js';
 
 export interface ScratchImageOptions {
   /** Path in the image → text content. */
@@ -39,4 +40,17 @@ export async function buildScratchImage(docker: Docker, tags: string[], options:
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes every local image named after a test registry (tags and pulled digests alike), so a
+ * test leaves the shared engine as it found it. `host` is unique per started registry.
+ */
+export async function removeRegistryImages(host: string, extraRefs: readonly string[] = []): Promise<void> {
+  const ids = new Set<string>();
+  for (const pattern of [`${host}/*`, `${host}/*/*`, ...extraRefs]) {
+    const listed = await runCommand('docker', ['image', 'ls', '--quiet', '--no-trunc', '--filter', `reference=${pattern}`], { allowFailure: true });
+    for (const id of listed.stdout.split('\n').filter(Boolean)) ids.add(id);
+  }
+  if (ids.size > 0) await runCommand('docker', ['image', 'rm', '--force', ...ids], { allowFailure: true });
 }
