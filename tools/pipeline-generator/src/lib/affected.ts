@@ -314,23 +314,25 @@ function transitiveDeps(task: TaskNode, graph: ReadonlyMap<string, TaskNode>): s
 
 /** Dependencies first; ties by project name, then by the order of `targets`. */
 function topologicalOrder(graph: ReadonlyMap<string, TaskNode>, targets: readonly string[]): string[] {
-  const rank = (id: string): [string, number, string] => {
-    const t = graph.get(id) as TaskNode;
+  const rank = new Map<string, number>();
+  for (const [id, t] of graph) {
     const i = targets.indexOf(t.target);
-    return [t.project, i === -1 ? targets.length : i, t.target];
-  };
+    rank.set(id, i === -1 ? targets.length : i);
+  }
   const compare = (a: string, b: string): number => {
-    const [pa, ia, ta] = rank(a);
-    const [pb, ib, tb] = rank(b);
-    return pa < pb ? -1 : pa > pb ? 1 : ia - ib || (ta < tb ? -1 : ta > tb ? 1 : 0);
+    const ta = graph.get(a) as TaskNode;
+    const tb = graph.get(b) as TaskNode;
+    if (ta.project !== tb.project) return ta.project < tb.project ? -1 : 1;
+    return (rank.get(a) as number) - (rank.get(b) as number) || (ta.target < tb.target ? -1 : ta.target > tb.target ? 1 : 0);
   };
   const ids = [...graph.keys()].sort(compare);
   const out: string[] = [];
   const state = new Map<string, 1 | 2>();
   const visit = (id: string): void => {
-    if (state.get(id) === 2 || state.get(id) === 1) return;
+    if (state.has(id)) return;
     state.set(id, 1);
-    for (const d of [...(graph.get(id)?.deps ?? [])].sort(compare)) if (graph.has(d)) visit(d);
+    const deps = graph.get(id)?.deps ?? [];
+    for (const d of deps.length > 1 ? [...deps].sort(compare) : deps) if (graph.has(d)) visit(d);
     state.set(id, 2);
     out.push(id);
   };

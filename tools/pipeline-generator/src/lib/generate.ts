@@ -72,7 +72,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const defaultBranch = env.defaultBranch ?? nxJson.defaultBase ?? 'main';
 
   // Git work and the project graph are independent: overlap them.
-  const [base, { graph }] = await Promise.all([
+  const [base, { graph }, gitBranch] = await Promise.all([
     options.all
       ? allBase(git, options, env.nxHead)
       : selectBase({
@@ -87,6 +87,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
         }),
     readProjectGraph(),
+    env.branch === undefined ? currentBranch(git) : Promise.resolve(undefined),
   ]);
 
   const planOptions = normalizePlanOptions({ ...(await engexCiFor(root, graph.nodes)), ...options.plan });
@@ -98,7 +99,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,
   });
 
-  const branch = env.branch ?? (await currentBranch(git));
+  const branch = env.branch ?? gitBranch;
   const context: BuildContext = {
     commit: base.commit,
     ...(branch !== undefined ? { branch } : {}),

@@ -10,7 +10,7 @@ import { getTouchedProjectsFromProjectGlobChanges } from 'nx/src/project-graph/a
 import { getTouchedProjects as getTouchedJsProjects } from 'nx/src/plugins/js/project-graph/affected/touched-projects.js';
 import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
 import { WorkspaceError } from './errors.js';
-import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from './affected.js';
+import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject } from './affected.js';
 import { filterFiles, namedInputFilesets, toInputSpec } from './inputs.js';
 
 export interface ReadAffectedOptions {
@@ -84,6 +84,7 @@ export async function readAffected(
     addTouch(js, 'npm dependencies or tsconfig paths changed');
   }
 
+  const specs = new Map<string, TargetInputSpec>();
   const analysis = analyzeAffected({
     projects,
     dependencies: projectDependencies(graph),
@@ -93,7 +94,14 @@ export async function readAffected(
     all,
     ...(options.allReason !== undefined ? { allReason: options.allReason } : {}),
     targets: options.targets,
-    inputSpec: (project, target) => toInputSpec(nxJson, nodeOf(nodes, project), target),
+    inputSpec: (project, target) => {
+      // Most projects share their inputs (target defaults, nx.json named inputs): convert once.
+      const node = nodeOf(nodes, project);
+      const key = `${target}\u0000${JSON.stringify(node.data.targets?.[target]?.inputs ?? null)}\u0000${JSON.stringify(node.data.namedInputs ?? null)}`;
+      let spec = specs.get(key);
+      if (!spec) specs.set(key, (spec = toInputSpec(nxJson, node, target)));
+      return spec;
+    },
     namedInputFilesets: (project, input) => namedInputFilesets(nxJson, nodeOf(nodes, project), input),
     filterFiles,
     taskGraph: (names) => toTaskNodes(createTaskGraph(graph, {}, [...names], [...options.targets], undefined, {})),

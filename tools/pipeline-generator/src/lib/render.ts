@@ -1,6 +1,6 @@
-import { stringify } from 'yaml';
 import { commandSteps, type CommandStep, type Pipeline, type PipelineStep } from './pipeline.js';
 import { renderShellCommands } from './shell.js';
+import { emitYaml } from './yaml-emit.js';
 
 export type PipelineFormat = 'yaml' | 'json';
 
@@ -21,54 +21,62 @@ export function escapeInterpolation(text: string): string {
 export function toBuildkite(pipeline: Pipeline): Record<string, unknown> {
   const out: Record<string, unknown> = { steps: pipeline.steps.map(stepToBuildkite) };
   if (pipeline.notify.length > 0) {
-    out['notify'] = pipeline.notify.map((n) => ({ slack: { channels: [n.channel] }, if: n.if }));
+    out['notify'] = pipeline.notify.map((n) => ({ slack: { channels: [e(n.channel)] }, if: e(n.if) }));
   }
-  return escapeDeep(out) as Record<string, unknown>;
+  return out;
+}
+
+/** `escapeInterpolation`, skipping the common case of no `$` at all. */
+function e(text: string): string {
+  return text.includes('$') ? escapeInterpolation(text) : text;
 }
 
 function stepToBuildkite(step: PipelineStep): Record<string, unknown> {
   if (step.type === 'group') {
-    return { group: step.label, key: step.key, steps: step.steps.map(commandToBuildkite) };
+    return { group: e(step.label), key: e(step.key), steps: step.steps.map(commandToBuildkite) };
   }
   return commandToBuildkite(step);
 }
 
 function commandToBuildkite(step: CommandStep): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    label: step.label,
-    key: step.key,
-    commands: renderShellCommands(step.commands),
+    label: e(step.label),
+    key: e(step.key),
+    commands: renderShellCommands(step.commands).map(e),
   };
-  if (step.dependsOn.length > 0) out['depends_on'] = [...step.dependsOn];
-  if (step.plugins.length > 0) out['plugins'] = step.plugins.map((p) => ({ [p.ref]: p.config }));
-  out['agents'] = { ...step.agents };
+  if (step.dependsOn.length > 0) out['depends_on'] = step.dependsOn.map(e);
+  if (step.plugins.length > 0) out['plugins'] = step.plugins.map((p) => ({ [e(p.ref)]: escapeDeep(p.config) }));
+  out['agents'] = escapeDeep(step.agents);
   out['timeout_in_minutes'] = step.timeoutInMinutes;
   if (step.retry.length > 0) {
     out['retry'] = { automatic: step.retry.map((r) => ({ exit_status: r.exitStatus, limit: r.limit })) };
   }
-  if (Object.keys(step.env).length > 0) out['env'] = { ...step.env };
-  if (step.artifactPaths.length > 0) out['artifact_paths'] = [...step.artifactPaths];
+  if (Object.keys(step.env).length > 0) out['env'] = escapeDeep(step.env);
+  if (step.artifactPaths.length > 0) out['artifact_paths'] = step.artifactPaths.map(e);
   if (step.concurrency) {
-    out['concurrency_group'] = step.concurrency.group;
+    out['concurrency_group'] = e(step.concurrency.group);
     out['concurrency'] = step.concurrency.limit;
   }
   return out;
 }
 
 function escapeDeep(value: unknown): unknown {
-  if (typeof value === 'string') return escapeInterpolation(value);
+  if (typeof value === 'string') return e(value);
   if (Array.isArray(value)) return value.map(escapeDeep);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeInterpolation(k), escapeDeep(v)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [e(k), escapeDeep(v)]));
   }
   return value;
 }
 
-/** One upload as text. No anchors or aliases, no folded lines: what you read is what runs. */
+/**
+ * One upload as text. No anchors or aliases, no folded lines: what you read is what runs. YAML
+ * is written by `emitYaml` (see yaml-emit.ts for why not the `yaml` library's stringify).
+ */
 export function renderPipeline(pipeline: Pipeline, format: PipelineFormat): string {
   const data = toBuildkite(pipeline);
   if (format === 'json') return `${JSON.stringify(data, null, 2)}\n`;
-  return stringify(data, { aliasDuplicateObjects: false, lineWidth: 0 });
+  return emitYaml(data as Parameters<typeof emitYaml>[0]);
 }
 
 /** Several uploads as one text: YAML documents separated by `---`, or a JSON array. */

@@ -1,0 +1,131 @@
+/**
+ * A small block-style YAML emitter for the pipeline's plain data (objects, arrays, strings,
+ * numbers, booleans). The `yaml` library builds a full Document first, which costs about as much
+ * as Nx's whole affected computation at 1,000 projects; this writes text directly. It never
+ * emits anchors, aliases, tags or folded lines, and it only writes a string plain when the
+ * string is unambiguous in every YAML parser (no specials, no indicators, no spaces); anything
+ * else is double-quoted with explicit escapes, or a literal block for readable multi-line text.
+ * Every output is checked against `yaml`'s parser in yaml-emit.spec.ts.
+ */
+
+type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json | undefined };
+
+/** Characters a plain scalar may hold: no backslash, backtick, tab or square brackets. */
+const SAFE = `[A-Za-z0-9@_/.:=+,'"$<>|(){}%?~^#-]`;
+/**
+ * Plain only: starts with a letter, `_` or `/` (never an indicator such as `@`, `-`, `&`), single
+ * spaces between words, no `: ` and no trailing `:` (either would start a mapping), and no word
+ * starting with `#` (a comment).
+ */
+const PLAIN = new RegExp(`^[A-Za-z_/]${SAFE}*(?: ${SAFE}+)*$`);
+/** YAML 1.1 and 1.2 words that would not read back as strings. */
+const RESERVED = /^(?:y|n|yes|no|on|off|true|false|null|nan|inf)$/i;
+
+export function emitYaml(value: Json): string {
+  const out: string[] = [];
+  if (isObject(value)) writeMap(value, 0, out);
+  else if (Array.isArray(value)) writeSeq(value as readonly Json[], 0, out);
+  else out.push(scalar(value as string | number | boolean | null, 0));
+  return `${out.join('\n')}\n`;
+}
+
+function isObject(v: unknown): v is { readonly [key: string]: Json | undefined } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isEmpty(v: Json): boolean {
+  return (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+}
+
+function writeMap(map: { readonly [key: string]: Json | undefined }, indent: number, out: string[], firstPrefix?: string): void {
+  const pad = ' '.repeat(indent);
+  let first = true;
+  for (const [k, v] of Object.entries(map)) {
+    if (v === undefined) continue;
+    const lead = first && firstPrefix !== undefined ? firstPrefix : pad;
+    first = false;
+    const key = `${lead}${quoteString(k, indent, false)}:`;
+    if (isEmpty(v)) out.push(`${key} ${Array.isArray(v) ? '[]' : '{}'}`);
+    else if (isObject(v)) {
+      out.push(key);
+      writeMap(v, indent + 2, out);
+    } else if (Array.isArray(v)) {
+      out.push(key);
+      writeSeq(v as readonly Json[], indent + 2, out);
+    } else out.push(`${key} ${scalar(v as string | number | boolean | null, indent + 2)}`);
+  }
+  if (first) out.push(`${firstPrefix ?? pad}{}`);
+}
+
+function writeSeq(seq: readonly Json[], indent: number, out: string[]): void {
+  const pad = ' '.repeat(indent);
+  for (const item of seq) {
+    if (isEmpty(item)) out.push(`${pad}- ${Array.isArray(item) ? '[]' : '{}'}`);
+    else if (isObject(item)) writeMap(item, indent + 2, out, `${pad}- `);
+    else if (Array.isArray(item)) {
+      out.push(`${pad}-`);
+      writeSeq(item as readonly Json[], indent + 2, out);
+    } else out.push(`${pad}- ${scalar(item as string | number | boolean | null, indent + 2)}`);
+  }
+}
+
+function scalar(v: string | number | boolean | null, indent: number): string {
+  if (v === null) return 'null';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new TypeError(`cannot emit ${v} as YAML`);
+    return String(v);
+  }
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return quoteString(v, indent, true);
+}
+
+function quoteString(s: string, indent: number, allowBlock: boolean): string {
+  if (PLAIN.test(s) && !RESERVED.test(s) && !s.includes(': ') && !s.endsWith(':') && !s.includes(' #')) return s;
+  if (allowBlock && literalSafe(s)) {
+    const pad = ' '.repeat(indent);
+    return `|-\n${s.split('\n').map((line) => (line === '' ? '' : pad + line)).join('\n')}`;
+  }
+  return doubleQuoted(s);
+}
+
+/** Characters that may appear raw in output: printable ASCII, and printable non-ASCII. */
+function printable(code: number): boolean {
+  return (
+    (code >= 0x20 && code <= 0x7e) ||
+    (code >= 0xa0 && code <= 0xd7ff && code !== 0x2028 && code !== 0x2029) ||
+    (code >= 0xe000 && code <= 0xfffd && code !== 0xfeff) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
+}
+
+/**
+ * A literal block keeps multi-line text readable. Only used when the text round-trips with no
+ * indentation indicator or chomping subtleties: no leading space or blank first line, no trailing
+ * newline or whitespace on any line, and nothing that would need an escape.
+ */
+function literalSafe(s: string): boolean {
+  if (!s.includes('\n') || s.startsWith(' ') || s.startsWith('\n') || s.endsWith('\n')) return false;
+  for (const line of s.split('\n')) {
+    if (/[ \t]$/.test(line)) return false;
+    for (const ch of line) if (!printable(ch.codePointAt(0) as number)) return false;
+  }
+  return true;
+}
+
+function doubleQuoted(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const code = ch.codePointAt(0) as number;
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (code >= 0xd800 && code <= 0xdfff) out += '\\uFFFD';
+    else if (printable(code)) out += ch;
+    else if (code <= 0xff) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else if (code <= 0xffff) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += `\\U${code.toString(16).padStart(8, '0')}`;
+  }
+  return `${out}"`;
+}
