@@ -50,6 +50,7 @@ describe('pushImage against a real engine and registry', () => {
   const push = () => pushImage({ refs, revision: SHA, docker: engine, registry: client(), log: (l) => log.push(l) });
 
   beforeAll(async () => {
+    if (skip) return;
     docker.assertAvailable();
     reg.assertAvailable();
     registry = await startRegistry();

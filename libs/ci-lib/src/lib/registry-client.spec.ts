@@ -44,6 +44,7 @@ describe('registry client against a real docker-registry', () => {
   let registry: RunningRegistry;
 
   beforeAll(async () => {
+    if (need.skip) return;
     need.assertAvailable();
     registry = await startRegistry();
   });
