@@ -156,7 +156,7 @@ describe('the bundled server (dist/main.cjs)', () => {
   });
 
   it('answers /readyz with 503 while draining (SHUTDOWN_DELAY_MS) and still exits 0', async () => {
-    const server = await start({ SHUTDOWN_DELAY_MS: '2000' });
+    const server = await start({ SHUTDOWN_DELAY_MS: '3000' });
     expect(await get(server.port, '/readyz')).toEqual({ status: 200, body: '{"status":"ready"}' });
     const request = await slowPost(server.port, 'during-drain');
     server.child.kill('SIGTERM');

@@ -25,7 +25,14 @@ export {
   ServiceStartError,
   type EnvIssue,
 } from './lib/errors.js';
-export { REDACTED, SECRET_HEADERS, createServiceLogger, type ServiceLoggerOptions } from './lib/logger.js';
+export {
+  LOG_BUFFER_BYTES,
+  LOG_MAX_BUFFER_BYTES,
+  REDACTED,
+  SECRET_HEADERS,
+  createServiceLogger,
+  type ServiceLoggerOptions,
+} from './lib/logger.js';
 export {
   DEFAULT_LATENCY_BUCKETS,
   HttpMetrics,
@@ -37,6 +44,7 @@ export {
 export {
   EXIT_FORCED,
   EXIT_OK,
+  LOG_FLUSH_INTERVAL_MS,
   SHUTDOWN_SIGNALS,
   describeStartupFailure,
   runService,

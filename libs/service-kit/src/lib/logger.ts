@@ -32,10 +32,22 @@ export function redactPaths(headers: readonly string[] = SECRET_HEADERS): string
   return HEADER_HOLDERS.flatMap((holder) => spellings.map((h) => `${holder}headers["${h}"]`));
 }
 
+/**
+ * Log lines are written in batches of this many bytes (or every LOG_FLUSH_INTERVAL_MS, see
+ * startService), not one write per line: per-line writes cost more CPU than the rest of a request.
+ */
+export const LOG_BUFFER_BYTES = 4096;
+/** Past this much unwritten log (stdout blocked), lines are dropped rather than memory exhausted. */
+export const LOG_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
+
 export interface ServiceLoggerOptions {
   service: string;
   level: LogLevel;
-  /** Where the JSON lines go. Default: stdout, written asynchronously (flushed on exit). */
+  /**
+   * Where the JSON lines go. Default: stdout, buffered up to LOG_BUFFER_BYTES and written
+   * asynchronously; pino flushes what is left when the process exits, even on a crash (not on
+   * SIGKILL or an OOM kill, which can lose the last buffer).
+   */
   destination?: DestinationStream;
 }
 
@@ -53,6 +65,7 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactPaths(), censor: REDACTED },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ??
+      pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, maxLength: LOG_MAX_BUFFER_BYTES }),
   );
 }

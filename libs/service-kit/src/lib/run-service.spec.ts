@@ -86,7 +86,7 @@ describe('startService', () => {
   });
 
   it('drains on SIGTERM: /readyz turns 503 while it still serves, then it stops with 0', async () => {
-    const svc = await start({ SHUTDOWN_DELAY_MS: '1500' });
+    const svc = await start({ SHUTDOWN_DELAY_MS: '3000' });
     signals.emit('SIGTERM', 'SIGTERM');
     expect(await get(svc.port, '/readyz')).toMatchObject({ status: 503, body: '{"status":"draining"}' });
     expect(await get(svc.port, '/healthz')).toMatchObject({ status: 200 });

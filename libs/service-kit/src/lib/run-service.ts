@@ -29,6 +29,9 @@ export interface RunServiceOptions {
   limits?: Partial<HttpLimits>;
 }
 
+/** Quiet services still show their log lines within this long, despite the write buffer. */
+export const LOG_FLUSH_INTERVAL_MS = 1000;
+
 /** Exit codes the promise from `stopped` / `runService` resolves with. */
 export const EXIT_OK = 0;
 export const EXIT_FORCED = 1;
@@ -76,10 +79,14 @@ export async function startService(
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
+    logger.flush();
     await app.close().catch(() => undefined);
     options.probe.stop();
     throw new ServiceStartError(config.host, config.port, error);
   }
+
+  const flushTimer = setInterval(() => logger.flush(), LOG_FLUSH_INTERVAL_MS);
+  flushTimer.unref();
 
   let resolveStopped!: (code: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
@@ -89,6 +96,8 @@ export async function startService(
     if (finished) return;
     finished = true;
     timers.forEach(clearTimeout);
+    clearInterval(flushTimer);
+    logger.flush();
     for (const s of SHUTDOWN_SIGNALS) options.signals.off(s, shutdown);
     options.probe.stop();
     resolveStopped(code);
