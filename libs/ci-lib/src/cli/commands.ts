@@ -65,7 +65,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     output: [
       'pushed <ref>@<manifest digest> image=<sha256:id> size=<bytes>',
       'unchanged <ref>@<digest> image=<id> size=<bytes> (already in the registry; nothing pushed)',
-      'kept <ref>@<digest> image=<id> size=<bytes> (an earlier build of the same commit pushed it; ...)',
+      'kept <ref>@<digest> image=<id> size=<bytes> (an earlier build of this commit pushed it; this rebuild <id> was not pushed ...)',
     ],
     env: IMAGE_ENV,
     exit: '0 pushed or already there, 2 usage/config (no local image), 3 immutability conflict, 4 registry/docker failure',

@@ -116,7 +116,7 @@ describe('pushImage against a real engine and registry', () => {
       ['unchanged', expect.any(String)],
     ]);
     expect(results[0]!.discardedLocalId).toBe(rebuilt.id);
-    expect(renderPushResult(results[0]!)).toContain('an earlier build of the same commit pushed it');
+    expect(renderPushResult(results[0]!)).toContain('an earlier build of this commit pushed it');
     // The local tag now names the registry's image, so a smoke test on this agent tests what was pushed.
     expect((await engine.inspectImage(refs.dest))!.id).toBe(before!.configDigest);
     expect(log.some((l) => l.includes('keeping it and pulling it'))).toBe(true);

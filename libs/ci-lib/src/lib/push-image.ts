@@ -151,8 +151,8 @@ export function renderPushResult(result: PushResult): string {
       return `unchanged ${where} image=${result.configDigest} size=${result.size} (already in the registry; nothing pushed)`;
     case 'kept-earlier-build':
       return (
-        `kept ${where} image=${result.configDigest} size=${result.size} (an earlier build of the same commit pushed it; ` +
-        `this rebuild${result.discardedLocalId ? ` ${result.discardedLocalId}` : ''} differs only in build metadata and was not pushed: the tag is immutable)`
+        `kept ${where} image=${result.configDigest} size=${result.size} (an earlier build of this commit pushed it; ` +
+        `this rebuild${result.discardedLocalId ? ` ${result.discardedLocalId}` : ''} was not pushed because the tag is immutable)`
       );
   }
 }
