@@ -4,8 +4,10 @@ import { ConfigError } from '@engex/ci-lib';
 import { generate } from './lib/generate.js';
 import { GeneratorError, UsageError } from './lib/errors.js';
 import { renderPipeline, renderUploads, type PipelineFormat } from './lib/render.js';
+import { LocalSetupError, runLocalCommand } from './local/index.js';
 
 const USAGE = `Usage: engex-pipeline generate [options]
+       engex-pipeline run --local [options]   (runs it on this machine; see run --help)
 
 Prints the Buildkite pipeline for what the change affects (stdout) and a summary (stderr).
 
@@ -91,6 +93,7 @@ async function runGenerate(argv: readonly string[], stdout: (text: string) => vo
 /** Subcommands; `run` (the local runner) registers here. */
 const SUBCOMMANDS: Record<string, (argv: readonly string[], stdout: (text: string) => void) => Promise<void>> = {
   generate: runGenerate,
+  run: runLocalCommand,
 };
 
 function exitCodeFor(error: unknown): number {
@@ -130,7 +133,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`engex-pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (!(error instanceof GeneratorError) && !(error instanceof ConfigError) && error instanceof Error && error.stack) {
+  if (!(error instanceof GeneratorError) && !(error instanceof ConfigError) && !(error instanceof LocalSetupError) && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
   }
   process.exitCode = exitCodeFor(error);

@@ -65,7 +65,8 @@ function lastLine(text: string): string | undefined {
   const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
   const line = lines.pop();
   if (line === undefined) return undefined;
-  return line.length > 160 ? `${line.slice(0, 157)}...` : line;
+  // engex-ci puts the verdict at both ends ("unchanged <ref>@<digest> ... (already in the registry)").
+  return line.length > 200 ? `${line.slice(0, 90)} … ${line.slice(-105)}` : line;
 }
 
 export async function executeStep(step: LocalStep, options: ExecuteStepOptions): Promise<StepOutcome> {
