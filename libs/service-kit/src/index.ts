@@ -27,7 +27,6 @@ export {
 } from './lib/errors.js';
 export {
   LOG_BUFFER_BYTES,
-  LOG_MAX_BUFFER_BYTES,
   REDACTED,
   SECRET_HEADERS,
   createServiceLogger,

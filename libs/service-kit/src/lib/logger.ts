@@ -33,20 +33,21 @@ export function redactPaths(headers: readonly string[] = SECRET_HEADERS): string
 }
 
 /**
- * Log lines are written in batches of this many bytes (or every LOG_FLUSH_INTERVAL_MS, see
- * startService), not one write per line: per-line writes cost more CPU than the rest of a request.
+ * Log lines are written in batches of this many bytes (and every LOG_FLUSH_INTERVAL_MS and on
+ * shutdown, see startService). Measured in bench/halow-http: one write per access-log line cost
+ * more CPU than the rest of the request.
  */
 export const LOG_BUFFER_BYTES = 4096;
-/** Past this much unwritten log (stdout blocked), lines are dropped rather than memory exhausted. */
-export const LOG_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
 
 export interface ServiceLoggerOptions {
   service: string;
   level: LogLevel;
   /**
-   * Where the JSON lines go. Default: stdout, buffered up to LOG_BUFFER_BYTES and written
-   * asynchronously; pino flushes what is left when the process exits, even on a crash (not on
-   * SIGKILL or an OOM kill, which can lose the last buffer).
+   * Where the JSON lines go. Default: stdout, LOG_BUFFER_BYTES at a time with synchronous writes.
+   * Synchronous, because an async write per batch costs a thread-pool round trip (several times
+   * the write itself on a busy VM) and because a stdout that cannot keep up should slow the
+   * service down rather than grow its memory. What is still buffered when the process crashes or is
+   * SIGKILLed (under a second of lines) is lost; a normal shutdown flushes it.
    */
   destination?: DestinationStream;
 }
@@ -65,7 +66,6 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactPaths(), censor: REDACTED },
     },
-    options.destination ??
-      pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, maxLength: LOG_MAX_BUFFER_BYTES }),
+    options.destination ?? pino.destination({ dest: 1, sync: true, minLength: LOG_BUFFER_BYTES }),
   );
 }

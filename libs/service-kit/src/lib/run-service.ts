@@ -85,6 +85,8 @@ export async function startService(
     throw new ServiceStartError(config.host, config.port, error);
   }
 
+  // Lifecycle lines go out at once; access lines wait for a full buffer or the next tick.
+  logger.flush();
   const flushTimer = setInterval(() => logger.flush(), LOG_FLUSH_INTERVAL_MS);
   flushTimer.unref();
 
@@ -115,6 +117,7 @@ export async function startService(
       { signal, shutdownDelayMs: config.shutdownDelayMs, shutdownTimeoutMs: config.shutdownTimeoutMs },
       'draining',
     );
+    logger.flush();
     timers.push(
       setTimeout(() => {
         logger.error({ shutdownTimeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; forcing exit');
