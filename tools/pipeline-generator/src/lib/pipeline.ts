@@ -94,7 +94,8 @@ export interface CommandStep {
   dependsOn: readonly string[];
   plugins: readonly PluginUse[];
   timeoutInMinutes: number;
-  agents: { queue: string };
+  /** Agent query rules; `renderPipeline` hoists them to the pipeline when every step shares them. */
+  agents: Readonly<Record<string, string>>;
   retry: readonly AutomaticRetry[];
   env: Readonly<Record<string, string>>;
   artifactPaths: readonly string[];

@@ -20,7 +20,9 @@ function outline(input: Parameters<typeof planPipeline>[0]): string[] {
 describe('planPipeline', () => {
   it('pull request: the service change builds, scans and smoke-tests its image, and never deploys', () => {
     expect(yaml(planInput({ branch: 'feat/login', pullRequest: 42 }, analyze(['apps/api/src/main.ts'])))).toMatchInlineSnapshot(`
-      "steps:
+      "agents:
+        queue: default
+      steps:
         - label: ":pipeline: Plan"
           key: engex-plan
           commands:
@@ -39,8 +41,6 @@ describe('planPipeline', () => {
               - \`@acme/api\` deploy: pull request #42 builds never deploy
 
               1 unaffected project(s) do not run.'
-          agents:
-            queue: default
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -56,8 +56,6 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @acme/api:lint --outputStyle=static
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -70,8 +68,6 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -86,8 +82,6 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @acme/api:build --outputStyle=static
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -110,8 +104,6 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
-              agents:
-                queue: default
               timeout_in_minutes: 20
               retry:
                 automatic:
@@ -137,8 +129,6 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -162,8 +152,6 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -182,7 +170,9 @@ describe('planPipeline', () => {
 
   it('default branch: a library change reaches the service through its dependency and deploys to staging', () => {
     expect(yaml(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed))).toMatchInlineSnapshot(`
-      "steps:
+      "agents:
+        queue: default
+      steps:
         - label: ":pipeline: Plan"
           key: engex-plan
           commands:
@@ -200,8 +190,6 @@ describe('planPipeline', () => {
 
               **Skipped:**
               - \`@acme/api:lint\`: no change reaches its inputs'
-          agents:
-            queue: default
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -217,8 +205,6 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @acme/util:lint --outputStyle=static
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -231,8 +217,6 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @acme/util:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-util-test.xml
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -247,8 +231,6 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @acme/util:build --outputStyle=static
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -264,8 +246,6 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -282,8 +262,6 @@ describe('planPipeline', () => {
                 - npx nx run @acme/api:build --outputStyle=static
               depends_on:
                 - acme-util:build
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -306,8 +284,6 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
-              agents:
-                queue: default
               timeout_in_minutes: 20
               retry:
                 automatic:
@@ -333,8 +309,6 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -358,8 +332,6 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
-              agents:
-                queue: default
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -378,8 +350,6 @@ describe('planPipeline', () => {
                 - acme-api:build
                 - acme-api:scan
                 - acme-api:smoke
-              agents:
-                queue: default
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -414,7 +384,9 @@ describe('planPipeline', () => {
     `);
     const deploy = commandSteps(planPipeline(input)).find((s) => s.meta.kind === 'deploy');
     expect(renderPipeline({ steps: deploy ? [deploy] : [], notify: [] }, 'yaml')).toMatchInlineSnapshot(`
-      "steps:
+      "agents:
+        queue: default
+      steps:
         - label: ":rocket: deploy api to overlays/production"
           key: acme-api:deploy
           commands:
@@ -427,8 +399,6 @@ describe('planPipeline', () => {
             - acme-api:build
             - acme-api:scan
             - acme-api:smoke
-          agents:
-            queue: default
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -463,7 +433,9 @@ describe('planPipeline', () => {
       ]
     `);
     expect(yaml(input).split('\n').slice(0, 30).join('\n')).toMatchInlineSnapshot(`
-      "steps:
+      "agents:
+        queue: default
+      steps:
         - label: ":pipeline: Plan"
           key: engex-plan
           commands:
@@ -481,8 +453,6 @@ describe('planPipeline', () => {
 
               **Skipped:**
               - \`@acme/api\` deploy: tag builds never deploy'
-          agents:
-            queue: default
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -498,7 +468,9 @@ describe('planPipeline', () => {
 
   it('nothing affected: one valid step that says so', () => {
     expect(yaml(planInput({ branch: 'feat/docs', pullRequest: 7 }, analyze(['README.md'])))).toMatchInlineSnapshot(`
-      "steps:
+      "agents:
+        queue: default
+      steps:
         - label: ":white_check_mark: Nothing affected"
           key: engex-plan
           commands:
@@ -510,8 +482,6 @@ describe('planPipeline', () => {
               **Nothing affected.** 1 changed file(s) reach no project of 2.
               - \`README.md\`'
             - "echo 'Nothing affected by this change: no project, task or image to run.'"
-          agents:
-            queue: default
           timeout_in_minutes: 5
           retry:
             automatic:

@@ -85,6 +85,7 @@ export async function readAffected(
   }
 
   const specs = new Map<string, TargetInputSpec>();
+  const named = new Map<string, string[]>();
   const analysis = analyzeAffected({
     projects,
     dependencies: projectDependencies(graph),
@@ -102,9 +103,14 @@ export async function readAffected(
       if (!spec) specs.set(key, (spec = toInputSpec(nxJson, node, target)));
       return spec;
     },
-    namedInputFilesets: (project, input) => namedInputFilesets(nxJson, nodeOf(nodes, project), input),
+    namedInputFilesets: (project, input) => {
+      const key = `${project}\u0000${input}`;
+      let filesets = named.get(key);
+      if (!filesets) named.set(key, (filesets = namedInputFilesets(nxJson, nodeOf(nodes, project), input)));
+      return filesets;
+    },
     filterFiles,
-    taskGraph: (names) => toTaskNodes(createTaskGraph(graph, {}, [...names], [...options.targets], undefined, {})),
+    taskGraph: (names) => taskNodes(graph, names, options.targets),
   });
   return { projects, analysis };
 }
@@ -142,7 +148,29 @@ function projectDependencies(graph: ProjectGraph): Map<string, string[]> {
   return deps;
 }
 
-function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {
+/**
+ * Nx's task graph for `targets` of `names`. Only targets that some of these projects give a
+ * `dependsOn` go through `createTaskGraph` (it pulls in their dependency tasks, whatever target
+ * those have); every other task has no dependencies, so it is added as it is. At 1,000
+ * projects this skips most of the graph construction for lint- and test-like targets.
+ */
+export function taskNodes(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> {
+  const withDeps = targets.filter((t) => names.some((n) => (graph.nodes[n]?.data.targets?.[t]?.dependsOn?.length ?? 0) > 0));
+  const out = withDeps.length > 0 ? toTaskNodes(createTaskGraph(graph, {}, [...names], withDeps, undefined, {})) : new Map<string, TaskNode>();
+  const present = new Set([...out.values()].map((t) => `${t.project}\u0000${t.target}`));
+  for (const name of names) {
+    for (const target of targets) {
+      const config = graph.nodes[name]?.data.targets?.[target];
+      if (!config || present.has(`${name}\u0000${target}`)) continue;
+      // The id Nx would give it: with the default configuration, when the target has one.
+      const conf = config.defaultConfiguration && config.configurations?.[config.defaultConfiguration] ? `:${config.defaultConfiguration}` : '';
+      out.set(`${name}:${target}${conf}`, { project: name, target, deps: [] });
+    }
+  }
+  return out;
+}
+
+export function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {
   const out = new Map<string, TaskNode>();
   for (const [id, task] of Object.entries(tg.tasks)) {
     out.set(id, { project: task.target.project, target: task.target.target, deps: [...(tg.dependencies[id] ?? [])] });

@@ -52,6 +52,17 @@ describe('renderPipeline', () => {
     expect(parse(yaml)).toEqual(toBuildkite(planPipeline(planInput({ branch: 'main' }, analyze([], { all: '--all' })))));
   });
 
+  it('states shared agents once at the top, and per step only when steps differ', () => {
+    const pipeline = planPipeline(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])));
+    const same = toBuildkite(pipeline);
+    expect(same['agents']).toEqual({ queue: 'default' });
+    expect(JSON.stringify(same['steps'])).not.toContain('"agents"');
+    const [plan, ...rest] = pipeline.steps;
+    const mixed = toBuildkite({ ...pipeline, steps: [{ ...(plan as CommandStep), agents: { queue: 'small' } }, ...rest] });
+    expect(mixed['agents']).toBeUndefined();
+    expect(uploadedSteps(mixed as { steps: Record<string, unknown>[] }).every((s) => s['agents'] !== undefined)).toBe(true);
+  });
+
   it('renders JSON with the same content', () => {
     const pipeline = planPipeline(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])));
     expect(JSON.parse(renderPipeline(pipeline, 'json'))).toEqual(parse(renderPipeline(pipeline, 'yaml')));

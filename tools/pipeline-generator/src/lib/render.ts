@@ -19,7 +19,13 @@ export function escapeInterpolation(text: string): string {
 
 /** The pipeline in Buildkite's schema (snake_case), every string escaped for interpolation. */
 export function toBuildkite(pipeline: Pipeline): Record<string, unknown> {
-  const out: Record<string, unknown> = { steps: pipeline.steps.map(stepToBuildkite) };
+  // Steps that all target the same agents say so once, as the pipeline default.
+  const steps = commandSteps(pipeline);
+  const first = steps[0]?.agents;
+  const shared = first !== undefined && steps.every((s) => sameAgents(s.agents, first)) ? first : undefined;
+  const out: Record<string, unknown> = {};
+  if (shared) out['agents'] = escapeDeep(shared);
+  out['steps'] = pipeline.steps.map((s) => stepToBuildkite(s, shared === undefined));
   if (pipeline.notify.length > 0) {
     out['notify'] = pipeline.notify.map((n) => ({ slack: { channels: [e(n.channel)] }, if: e(n.if) }));
   }
@@ -31,14 +37,19 @@ function e(text: string): string {
   return text.includes('$') ? escapeInterpolation(text) : text;
 }
 
-function stepToBuildkite(step: PipelineStep): Record<string, unknown> {
-  if (step.type === 'group') {
-    return { group: e(step.label), key: e(step.key), steps: step.steps.map(commandToBuildkite) };
-  }
-  return commandToBuildkite(step);
+function sameAgents(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-function commandToBuildkite(step: CommandStep): Record<string, unknown> {
+function stepToBuildkite(step: PipelineStep, withAgents: boolean): Record<string, unknown> {
+  if (step.type === 'group') {
+    return { group: e(step.label), key: e(step.key), steps: step.steps.map((s) => commandToBuildkite(s, withAgents)) };
+  }
+  return commandToBuildkite(step, withAgents);
+}
+
+function commandToBuildkite(step: CommandStep, withAgents: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {
     label: e(step.label),
     key: e(step.key),
@@ -46,7 +57,7 @@ function commandToBuildkite(step: CommandStep): Record<string, unknown> {
   };
   if (step.dependsOn.length > 0) out['depends_on'] = step.dependsOn.map(e);
   if (step.plugins.length > 0) out['plugins'] = step.plugins.map((p) => ({ [e(p.ref)]: escapeDeep(p.config) }));
-  out['agents'] = escapeDeep(step.agents);
+  if (withAgents) out['agents'] = escapeDeep(step.agents);
   out['timeout_in_minutes'] = step.timeoutInMinutes;
   if (step.retry.length > 0) {
     out['retry'] = { automatic: step.retry.map((r) => ({ exit_status: r.exitStatus, limit: r.limit })) };

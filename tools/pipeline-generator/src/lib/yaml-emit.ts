@@ -22,11 +22,11 @@ const PLAIN = new RegExp(`^[A-Za-z_/]${SAFE}*(?: ${SAFE}+)*$`);
 const RESERVED = /^(?:y|n|yes|no|on|off|true|false|null|nan|inf)$/i;
 
 export function emitYaml(value: Json): string {
-  const out: string[] = [];
-  if (isObject(value)) writeMap(value, 0, out);
-  else if (Array.isArray(value)) writeSeq(value as readonly Json[], 0, out);
-  else out.push(scalar(value as string | number | boolean | null, 0));
-  return `${out.join('\n')}\n`;
+  const w = new Writer();
+  if (isObject(value)) w.map(value, 0);
+  else if (Array.isArray(value)) w.seq(value as readonly Json[], 0);
+  else w.out.push(w.scalar(value as string | number | boolean | null, 0));
+  return `${w.out.join('\n')}\n`;
 }
 
 function isObject(v: unknown): v is { readonly [key: string]: Json | undefined } {
@@ -34,49 +34,73 @@ function isObject(v: unknown): v is { readonly [key: string]: Json | undefined }
 }
 
 function isEmpty(v: Json): boolean {
-  return (Array.isArray(v) && v.length === 0) || (isObject(v) && Object.keys(v).length === 0);
+  if (Array.isArray(v)) return v.length === 0;
+  if (!isObject(v)) return false;
+  for (const _ in v) return false;
+  return true;
 }
 
-function writeMap(map: { readonly [key: string]: Json | undefined }, indent: number, out: string[], firstPrefix?: string): void {
-  const pad = ' '.repeat(indent);
-  let first = true;
-  for (const [k, v] of Object.entries(map)) {
-    if (v === undefined) continue;
-    const lead = first && firstPrefix !== undefined ? firstPrefix : pad;
-    first = false;
-    const key = `${lead}${quoteString(k, indent, false)}:`;
-    if (isEmpty(v)) out.push(`${key} ${Array.isArray(v) ? '[]' : '{}'}`);
-    else if (isObject(v)) {
-      out.push(key);
-      writeMap(v, indent + 2, out);
-    } else if (Array.isArray(v)) {
-      out.push(key);
-      writeSeq(v as readonly Json[], indent + 2, out);
-    } else out.push(`${key} ${scalar(v as string | number | boolean | null, indent + 2)}`);
-  }
-  if (first) out.push(`${firstPrefix ?? pad}{}`);
-}
+/** Pipelines repeat the same strings thousands of times (commands, queues); quote each once. */
+class Writer {
+  readonly out: string[] = [];
+  private readonly quoted = new Map<string, string>();
+  private readonly pads: string[] = [];
 
-function writeSeq(seq: readonly Json[], indent: number, out: string[]): void {
-  const pad = ' '.repeat(indent);
-  for (const item of seq) {
-    if (isEmpty(item)) out.push(`${pad}- ${Array.isArray(item) ? '[]' : '{}'}`);
-    else if (isObject(item)) writeMap(item, indent + 2, out, `${pad}- `);
-    else if (Array.isArray(item)) {
-      out.push(`${pad}-`);
-      writeSeq(item as readonly Json[], indent + 2, out);
-    } else out.push(`${pad}- ${scalar(item as string | number | boolean | null, indent + 2)}`);
+  pad(indent: number): string {
+    return (this.pads[indent] ??= ' '.repeat(indent));
   }
-}
 
-function scalar(v: string | number | boolean | null, indent: number): string {
-  if (v === null) return 'null';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new TypeError(`cannot emit ${v} as YAML`);
-    return String(v);
+  map(map: { readonly [key: string]: Json | undefined }, indent: number, firstPrefix?: string): void {
+    const pad = this.pad(indent);
+    let first = true;
+    for (const k in map) {
+      const v = map[k];
+      if (v === undefined) continue;
+      const lead = first && firstPrefix !== undefined ? firstPrefix : pad;
+      first = false;
+      const key = `${lead}${this.string(k, indent, false)}:`;
+      if (isEmpty(v)) this.out.push(`${key} ${Array.isArray(v) ? '[]' : '{}'}`);
+      else if (Array.isArray(v)) {
+        this.out.push(key);
+        this.seq(v as readonly Json[], indent + 2);
+      } else if (isObject(v)) {
+        this.out.push(key);
+        this.map(v, indent + 2);
+      } else this.out.push(`${key} ${this.scalar(v as string | number | boolean | null, indent + 2)}`);
+    }
+    if (first) this.out.push(`${firstPrefix ?? pad}{}`);
   }
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  return quoteString(v, indent, true);
+
+  seq(seq: readonly Json[], indent: number): void {
+    const pad = this.pad(indent);
+    for (const item of seq) {
+      if (isEmpty(item)) this.out.push(`${pad}- ${Array.isArray(item) ? '[]' : '{}'}`);
+      else if (Array.isArray(item)) {
+        this.out.push(`${pad}-`);
+        this.seq(item as readonly Json[], indent + 2);
+      } else if (isObject(item)) this.map(item, indent + 2, `${pad}- `);
+      else this.out.push(`${pad}- ${this.scalar(item as string | number | boolean | null, indent + 2)}`);
+    }
+  }
+
+  scalar(v: string | number | boolean | null, indent: number): string {
+    if (v === null) return 'null';
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) throw new TypeError(`cannot emit ${v} as YAML`);
+      return String(v);
+    }
+    if (typeof v === 'boolean') return v ? 'true' : 'false';
+    return this.string(v, indent, true);
+  }
+
+  /** Block scalars depend on the indent, so only single-line results are shared. */
+  string(s: string, indent: number, allowBlock: boolean): string {
+    const hit = this.quoted.get(s);
+    if (hit !== undefined) return hit;
+    const text = quoteString(s, indent, allowBlock);
+    if (!text.startsWith('|')) this.quoted.set(s, text);
+    return text;
+  }
 }
 
 function quoteString(s: string, indent: number, allowBlock: boolean): string {
