@@ -49,7 +49,7 @@ const SCHEMA = join(ROOT, '..', 'shared', 'buildkite', 'pipeline-schema.json');
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(NX_|VITEST|npm_|INIT_CWD$|NODE_OPTIONS$|BUILDKITE)/.test(k)) env[k] = v;
+    if (!/^(NX_|VITEST|npm_|INIT_CWD$|NODE_OPTIONS$|BUILDKITE|FORCE_COLOR$)/.test(k)) env[k] = v;
   }
   return { ...env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', NX_SKIP_NX_CACHE: 'false', ...extra };
 }
@@ -62,7 +62,9 @@ interface Result {
 
 function sh(cwd: string, command: string, args: readonly string[], env: Record<string, string> = {}): Result {
   const r = spawnSync(command, args, { cwd, env: cleanEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  // Colour codes would split the words the assertions look for.
+  const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
+  return { status: r.status, stdout: plain(r.stdout), stderr: plain(r.stderr) };
 }
 
 /** Runs and requires exit 0, showing the output in the failure message otherwise. */
