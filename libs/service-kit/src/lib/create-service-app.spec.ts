@@ -285,3 +285,17 @@ describe('server limits', () => {
     expect(app.initialConfig.bodyLimit).toBe(1024 * 1024);
   });
 });
+
+describe('schema checks', () => {
+  it('tests reject a malformed route schema that production would skip checking', async () => {
+    const broken = defineService({
+      name: 'broken',
+      defaultPort: 8080,
+      routes: async (instance) => {
+        instance.get('/x', { schema: { querystring: { type: 'object', properties: { q: { type: 'string', minLength: 'one' } } } } }, async () => ({}));
+      },
+    });
+    app = createTestApp(broken);
+    await expect(app.ready()).rejects.toThrow(/minLength/);
+  });
+});

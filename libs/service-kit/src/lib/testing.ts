@@ -32,5 +32,11 @@ export function createTestApp(service: ServiceDefinition, options: TestAppOption
   const logger = options.logDestination
     ? createServiceLogger({ service: service.name, level: config.logLevel, destination: options.logDestination })
     : pino({ level: 'silent' });
-  return createServiceApp(service, { config, logger, probe: fixedProcessProbe(), lifecycle: options.lifecycle });
+  return createServiceApp(service, {
+    config,
+    logger,
+    probe: fixedProcessProbe(),
+    lifecycle: options.lifecycle,
+    validateSchemas: true,
+  });
 }
