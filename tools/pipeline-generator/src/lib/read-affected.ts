@@ -9,6 +9,7 @@ import { getImplicitlyTouchedProjects } from 'nx/src/project-graph/affected/loca
 import { getTouchedProjectsFromProjectGlobChanges } from 'nx/src/project-graph/affected/locators/project-glob-changes.js';
 import { getTouchedProjects as getTouchedJsProjects } from 'nx/src/plugins/js/project-graph/affected/touched-projects.js';
 import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
+import { createTaskId, getDependencyConfigs } from 'nx/src/tasks-runner/utils.js';
 import { WorkspaceError } from './errors.js';
 import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject } from './affected.js';
 import { filterFiles, namedInputFilesets, toInputSpec } from './inputs.js';
@@ -149,25 +150,113 @@ function projectDependencies(graph: ProjectGraph): Map<string, string[]> {
 }
 
 /**
- * Nx's task graph for `targets` of `names`. Only targets that some of these projects give a
- * `dependsOn` go through `createTaskGraph` (it pulls in their dependency tasks, whatever target
- * those have); every other task has no dependencies, so it is added as it is. At 1,000
- * projects this skips most of the graph construction for lint- and test-like targets.
+ * Nx's task graph for `targets` of `names`, reduced to ids and dependencies. It walks the same
+ * rules as Nx's `ProcessTasks` (dependsOn read through Nx's own `getDependencyConfigs`, default
+ * configurations in ids, targetless projects looked through like Nx's dummy tasks) but builds no
+ * task objects: `createTaskGraph` also computes every task's outputs and then prunes its dummy
+ * tasks, which at 1,000 projects costs more than the rest of the generator. read-affected.spec.ts
+ * checks the result equals `createTaskGraph`.
  */
 export function taskNodes(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> {
-  const withDeps = targets.filter((t) => names.some((n) => (graph.nodes[n]?.data.targets?.[t]?.dependsOn?.length ?? 0) > 0));
-  const out = withDeps.length > 0 ? toTaskNodes(createTaskGraph(graph, {}, [...names], withDeps, undefined, {})) : new Map<string, TaskNode>();
-  const present = new Set([...out.values()].map((t) => `${t.project}\u0000${t.target}`));
-  for (const name of names) {
-    for (const target of targets) {
-      const config = graph.nodes[name]?.data.targets?.[target];
-      if (!config || present.has(`${name}\u0000${target}`)) continue;
-      // The id Nx would give it: with the default configuration, when the target has one.
-      const conf = config.defaultConfiguration && config.configurations?.[config.defaultConfiguration] ? `:${config.defaultConfiguration}` : '';
-      out.set(`${name}:${target}${conf}`, { project: name, target, deps: [] });
+  return walkTaskGraph(graph, names, targets) ?? toTaskNodes(createTaskGraph(graph, {}, [...names], [...targets], undefined, {}));
+}
+
+/**
+ * The walk behind `taskNodes`; undefined where Nx's answer depends on its dummy-task cycle
+ * handling (a dependency cycle through a project without the target), which it does not imitate.
+ */
+export function walkTaskGraph(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> | undefined {
+  if (hasProjectCycle(graph)) return undefined;
+  const nodes = graph.nodes;
+  const allTargetNames = [...new Set(Object.values(nodes).flatMap((n) => Object.keys(n.data.targets ?? {})))];
+  const out = new Map<string, { project: string; target: string; deps: Set<string> }>();
+  const seen = new Set<string>();
+
+  const idOf = (project: ProjectGraphProjectNode, target: string): string => {
+    const config = project.data.targets?.[target];
+    const conf = config?.defaultConfiguration !== undefined && config.configurations?.[config.defaultConfiguration] !== undefined ? config.defaultConfiguration : undefined;
+    return createTaskId(project.name, target, conf);
+  };
+  const ensure = (project: ProjectGraphProjectNode, target: string): string => {
+    const id = idOf(project, target);
+    if (!out.has(id)) {
+      out.set(id, { project: project.name, target, deps: new Set() });
+      walk(id, project.name, target, project.name);
+    }
+    return id;
+  };
+  // Nx links a dummy task to its own task when dependsOn names the target itself: a cycle.
+  let dummySelfLink = false;
+  const link = (from: string, to: string, viaDummy: boolean): void => {
+    if (from !== to) out.get(from)?.deps.add(to);
+    else if (viaDummy) dummySelfLink = true;
+  };
+  // `deriveFrom` differs from `project` when looking through a dependency without the target.
+  function walk(id: string, project: string, target: string, deriveFrom: string): void {
+    const key = `${id}\u0000${deriveFrom}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const viaDummy = deriveFrom !== project;
+    for (const config of getDependencyConfigs({ project, target }, {}, graph, allTargetNames) ?? []) {
+      if (config.projects) {
+        for (const p of config.projects) {
+          const node = nodes[p];
+          if (node?.data.targets?.[config.target]) link(id, ensure(node, config.target), viaDummy);
+        }
+      } else if (config.dependencies) {
+        for (const dep of graph.dependencies[deriveFrom] ?? []) {
+          const node = nodes[dep.target];
+          if (!node) continue;
+          if (node.data.targets?.[config.target]) link(id, ensure(node, config.target), viaDummy);
+          else walk(id, project, target, node.name);
+        }
+      } else {
+        const node = nodes[project];
+        if (node?.data.targets?.[config.target]) link(id, ensure(node, config.target), viaDummy);
+      }
     }
   }
-  return out;
+
+  for (const name of names) {
+    const node = nodes[name];
+    if (!node) continue;
+    for (const target of targets) if (node.data.targets?.[target]) ensure(node, target);
+  }
+  const result = new Map([...out].map(([id, t]) => [id, { project: t.project, target: t.target, deps: [...t.deps] }]));
+  return dummySelfLink || hasCycle(result) ? undefined : result;
+}
+
+function hasProjectCycle(graph: ProjectGraph): boolean {
+  return cyclic(Object.keys(graph.nodes), (n) => (graph.dependencies[n] ?? []).map((e) => e.target).filter((t) => graph.nodes[t] !== undefined));
+}
+
+function hasCycle(tasks: ReadonlyMap<string, TaskNode>): boolean {
+  return cyclic([...tasks.keys()], (id) => tasks.get(id)?.deps ?? []);
+}
+
+function cyclic(ids: readonly string[], next: (id: string) => readonly string[]): boolean {
+  const state = new Map<string, 1 | 2>();
+  for (const start of ids) {
+    if (state.has(start)) continue;
+    const stack: [string, readonly string[], number][] = [[start, next(start), 0]];
+    state.set(start, 1);
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1] as [string, readonly string[], number];
+      const to = frame[1][frame[2]++];
+      if (to === undefined) {
+        state.set(frame[0], 2);
+        stack.pop();
+        continue;
+      }
+      const s = state.get(to);
+      if (s === 1) return true;
+      if (s === undefined) {
+        state.set(to, 1);
+        stack.push([to, next(to), 0]);
+      }
+    }
+  }
+  return false;
 }
 
 export function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {
