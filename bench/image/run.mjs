@@ -50,6 +50,9 @@ const ws = join(tmp, 'ws');
 const naive = join(tmp, 'naive');
 const OURS = 'engex-bench/halow-ours:bench';
 const NAIVE = 'engex-bench/halow-naive:bench';
+// Every image id a build printed: a rebuild untags the previous one, which would stay behind.
+const built = new Set();
+const track = (id) => (built.add(id), id);
 try {
   // Hard links keep the 300 MB of node_modules cheap to "copy"; the naive image needs real files.
   sh('git', ['clone', '--quiet', root, ws]);
@@ -70,9 +73,9 @@ try {
   const sha = sh('git', ['rev-parse', 'HEAD'], { cwd: ws });
   const bundle = () => sh('npx', ['nx', 'run', '@engex/halow:build', '--outputStyle=static', '--skip-nx-cache'], { cwd: ws, env: nxEnv });
   const buildOurs = (extra = []) =>
-    sh('docker', ['build', ...extra, '-q', '-f', join(ws, 'docker/Dockerfile'), '--build-arg', `NODE_IMAGE=${base}`, '--build-arg', 'APP=halow', '--build-arg', `REVISION=${sha}`, '-t', OURS, ws], { env: dockerEnv });
+    track(sh('docker', ['build', ...extra, '-q', '-f', join(ws, 'docker/Dockerfile'), '--build-arg', `NODE_IMAGE=${base}`, '--build-arg', 'APP=halow', '--build-arg', `REVISION=${sha}`, '-t', OURS, ws], { env: dockerEnv }));
   const buildNaive = (extra = []) =>
-    sh('docker', ['build', ...extra, '-q', '-f', join(root, 'bench/image/Dockerfile.naive'), '--build-arg', `NODE_IMAGE=${base}`, '-t', NAIVE, naive], { env: dockerEnv });
+    track(sh('docker', ['build', ...extra, '-q', '-f', join(root, 'bench/image/Dockerfile.naive'), '--build-arg', `NODE_IMAGE=${base}`, '-t', NAIVE, naive], { env: dockerEnv }));
 
   log('cold builds (no cache)');
   const coldBundle = timed(bundle).ms;
@@ -156,6 +159,8 @@ the two columns, not the numbers with another machine.
   await writeFile(join(root, 'bench/image/RESULTS.md'), results);
   process.stdout.write(results);
 } finally {
-  spawnSync('docker', ['image', 'rm', '-f', OURS, NAIVE]);
+  spawnSync('docker', ['image', 'rm', '-f', OURS, NAIVE, ...built]);
+  // Multi-stage builds leave the first stage's image untagged; it still carries the base's title label.
+  spawnSync('docker', ['image', 'prune', '-f', '--filter', 'label=org.opencontainers.image.title=engex-local/node-base']);
   await rm(tmp, { recursive: true, force: true });
 }

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { findRepoRoot, startRegistry, uploadTestImage, type RunningRegistry } from '@engex/ci-lib/testing';
-import { buildLocalBase, probeDocker } from '../src/index.js';
+import { LOCAL_BASE_REPOSITORY, buildLocalBase, probeDocker } from '../src/index.js';
 import { cloneWorkspace, type TempWorkspace } from '../src/lib/temp-workspace.js';
 
 /**
@@ -127,6 +127,12 @@ describe.skipIf(!docker.available && !ci)(
     }, 10 * MINUTES);
 
     afterAll(async () => {
+      // The image steps tag every build locally too; untag them, and prune the first-stage leftovers
+      // of the multi-stage build (untagged, still labelled with the local base's title).
+      const shas = ws ? (await ws.git(['log', '--format=%H', '-5'])).split('\n') : [];
+      const refs = shas.flatMap((sha) => [`${REPOSITORY}:${sha}`, ...(registry ? [`${registry.host}/${REPOSITORY}:${sha}`] : [])]);
+      await run('docker', ['image', 'rm', '-f', ...refs]).catch(() => undefined);
+      await run('docker', ['image', 'prune', '-f', '--filter', `label=org.opencontainers.image.title=${LOCAL_BASE_REPOSITORY}`]).catch(() => undefined);
       await registry?.stop();
       if (tmp) await rm(tmp, { recursive: true, force: true });
     });
