@@ -89,8 +89,16 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
   const generated = await options.generate(options.flags, env);
   if (generated.summary) say(generated.summary.trimEnd());
 
+  const head = await git(['rev-parse', 'HEAD'], root);
+  if (generated.commit !== head) {
+    throw new LocalSetupError(
+      `The pipeline is for ${generated.commit.slice(0, 12)} but this checkout is at ${head.slice(0, 12)}: the steps run in this checkout, ` +
+        'so the images would carry the wrong commit. Check out that commit first, or drop --head.',
+    );
+  }
   const commitTime = await git(['log', '-1', '--format=%ct', generated.commit], root);
-  const dirty = (await git(['status', '--porcelain', '--untracked-files=normal'], root)) !== '';
+  const buildsImages = generated.pipeline.steps.some((s) => s.type === 'group' && s.steps.some((c) => c.meta.kind === 'image'));
+  const dirty = buildsImages && (await git(['status', '--porcelain', '--untracked-files=normal'], root)) !== '';
   if (dirty) {
     say(
       `Note: uncommitted changes are built too, and tagged ${generated.commit.slice(0, 12)} like HEAD. Registry tags are immutable: ` +
