@@ -16,6 +16,10 @@ const root = join(here, '..', '..');
 const HALOW = join(root, 'apps', 'halow', 'dist', 'main.cjs');
 const BARE = join(here, 'bare-server.mjs');
 
+// Run the bundle the way the image does: the node flags from docker/Dockerfile's exec-form CMD.
+const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'docker', 'Dockerfile'), 'utf8'));
+const NODE_FLAGS = cmd ? JSON.parse(cmd[1]).filter((arg) => arg.startsWith('--')) : [];
+
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WARMUP_SECONDS = 3;
@@ -43,7 +47,7 @@ async function freePort() {
 async function start(script, extraEnv = {}) {
   const port = await freePort();
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [script], {
+  const child = spawn(process.execPath, [...(script === HALOW ? NODE_FLAGS : []), script], {
     env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), ...extraEnv },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -191,7 +195,7 @@ const perRound = (name) =>
   rounds[name].map((r) => `${Math.round(r.rps)} req/s, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req`).join('; ');
 const md = `# halow HTTP benchmark
 
-\`GET ${PATH}\` on the bundled halow (\`apps/halow/dist/main.cjs\`, production settings: LOG_LEVEL=info,
+\`GET ${PATH}\` on the bundled halow (\`node ${[...NODE_FLAGS, 'apps/halow/dist/main.cjs'].join(' ')}\`, as the image runs it; LOG_LEVEL=info,
 one JSON access-log line per request to stdout, which goes to /dev/null here, metrics on) against
 a bare \`node:http\` server returning the same JSON (\`bench/halow-http/bare-server.mjs\`).
 autocannon, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${SECONDS} s per server after a ${WARMUP_SECONDS} s warm-up each; medians.
