@@ -212,6 +212,11 @@ machine hardly moves it (it is printed inverted so that, like throughput, higher
 
 ${table}
 
+${
+  b.cpu / h.cpu < TARGETS.throughput
+    ? `Caveat: halow used ${(h.cpu / b.cpu).toFixed(2)}x the CPU per request of bare node:http, so with a core each its throughput would be about ${(b.cpu / h.cpu).toFixed(2)}x bare, below the ${TARGETS.throughput}x target, whatever the req/s row says on this shared machine.\n`
+    : ''
+}
 Per round: halow ${perRound('halow')}. bare ${perRound('bare')}.
 Cold starts (wall ms): halow ${halowCold.times.map((t) => t.toFixed(0)).join(', ')}; bare ${bareCold.times.map((t) => t.toFixed(0)).join(', ')}.
 `;
