@@ -160,6 +160,18 @@ export function analyzeAffected(input: AnalyzeAffectedInput): AffectedAnalysis {
   const touchedDeps = everything ? new Map<string, Set<string>>() : reachedFrom(touched, dependents);
 
   const reach = makeReach(input, ownFiles, globalFiles);
+  // What a dependency's changes show a target through its `^` inputs; most targets share specs.
+  const viaDep = new Map<TargetInputSpec, Map<string, string[]>>();
+  const reachDep = (spec: TargetInputSpec, dep: WorkspaceProject): string[] => {
+    let byDep = viaDep.get(spec);
+    if (!byDep) viaDep.set(spec, (byDep = new Map()));
+    let files = byDep.get(dep.name);
+    if (!files) {
+      const patterns = [...spec.dependencyInputs.flatMap((n) => input.namedInputFilesets(dep.name, n)), ...spec.dependencyFilesets];
+      byDep.set(dep.name, (files = reach(patterns, dep)));
+    }
+    return files;
+  };
   for (const id of order) {
     const task = graph.get(id) as TaskNode;
     if (!affectedNames.has(task.project)) continue;
@@ -167,7 +179,7 @@ export function analyzeAffected(input: AnalyzeAffectedInput): AffectedAnalysis {
       kept.set(id, input.all ? (input.allReason ?? 'every project runs') : 'nx.json changed');
       continue;
     }
-    const why = taskReason(input, task, byName, reach, touchedDeps.get(task.project), affectedNames, graph, kept);
+    const why = taskReason(input, task, byName, reach, reachDep, touchedDeps.get(task.project), affectedNames, graph, kept);
     if (why.run) kept.set(id, why.text);
     else skipped.push({ project: task.project, target: task.target, why: why.text });
   }
@@ -196,6 +208,7 @@ function taskReason(
   task: TaskNode,
   byName: ReadonlyMap<string, WorkspaceProject>,
   reach: Reach,
+  reachDep: (spec: TargetInputSpec, dep: WorkspaceProject) => string[],
   deps: ReadonlySet<string> | undefined,
   affectedNames: ReadonlySet<string>,
   graph: ReadonlyMap<string, TaskNode>,
@@ -218,11 +231,7 @@ function taskReason(
     if (!depProject) return { run: true, text: `dependency ${dep} changed` };
     const depStrong = (input.touchedBy.get(dep) ?? []).filter((r) => r !== IMPLICIT);
     if (depStrong.length > 0) return { run: true, text: `dependency ${dep}: ${depStrong.join('; ')}` };
-    const patterns = [
-      ...spec.dependencyInputs.flatMap((n) => input.namedInputFilesets(dep, n)),
-      ...spec.dependencyFilesets,
-    ];
-    const files = reach(patterns, depProject);
+    const files = reachDep(spec, depProject);
     if (files.length > 0) return { run: true, text: `dependency ${dep} inputs changed: ${list(files)}` };
   }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { HOSTILE, PROJECTS, analyze, planInput } from '../../test/fixtures.js';
+import { HOSTILE, PROJECTS, analyze, planInput, syntheticPlanInput } from '../../test/fixtures.js';
 import type { WorkspaceProject } from './affected.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
 import { planPipeline } from './plan.js';
@@ -61,6 +61,21 @@ describe('renderPipeline', () => {
     const mixed = toBuildkite({ ...pipeline, steps: [{ ...(plan as CommandStep), agents: { queue: 'small' } }, ...rest] });
     expect(mixed['agents']).toBeUndefined();
     expect(uploadedSteps(mixed as { steps: Record<string, unknown>[] }).every((s) => s['agents'] !== undefined)).toBe(true);
+  });
+
+  it('writes YAML that reads back exactly as toBuildkite, for every shape of step', () => {
+    const hostile = planPipeline(planInput({ branch: HOSTILE.join('$') }, analyze([], { all: HOSTILE.join('\n') })));
+    const [plan, ...rest] = hostile.steps;
+    const odd: Pipeline = {
+      ...hostile,
+      steps: [
+        { ...(plan as CommandStep), agents: { queue: 'a$b', 'os': 'linux #1' }, env: { 'X$Y': '${Z}', EMPTY: '' }, concurrency: { group: 'g: $x', limit: 1 } },
+        ...rest,
+      ],
+    };
+    for (const pipeline of [hostile, odd, planPipeline(syntheticPlanInput(300))]) {
+      expect(parse(renderPipeline(pipeline, 'yaml'))).toEqual(toBuildkite(pipeline));
+    }
   });
 
   it('renders JSON with the same content', () => {

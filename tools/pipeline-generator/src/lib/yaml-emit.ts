@@ -8,7 +8,7 @@
  * Every output is checked against `yaml`'s parser in yaml-emit.spec.ts.
  */
 
-type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json | undefined };
+export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json | undefined };
 
 /** Characters a plain scalar may hold: no backslash, backtick, tab or square brackets. */
 const SAFE = `[A-Za-z0-9@_/.:=+,'"$<>|(){}%?~^#-]`;
@@ -40,8 +40,12 @@ function isEmpty(v: Json): boolean {
   return true;
 }
 
-/** Pipelines repeat the same strings thousands of times (commands, queues); quote each once. */
-class Writer {
+/**
+ * Line-by-line YAML writer. Pipelines repeat the same strings thousands of times (commands,
+ * queues); each is quoted once. `renderPipeline` drives it directly for the pipeline's known
+ * shape; `emitYaml` walks arbitrary data with it.
+ */
+export class Writer {
   readonly out: string[] = [];
   private readonly quoted = new Map<string, string>();
   private readonly pads: string[] = [];
@@ -81,6 +85,30 @@ class Writer {
       } else if (isObject(item)) this.map(item, indent + 2, `${pad}- `);
       else this.out.push(`${pad}- ${this.scalar(item as string | number | boolean | null, indent + 2)}`);
     }
+  }
+
+  /** Any plain data (plugin configs, env) under `key:` at `indent`. */
+  field(key: string, v: Json, indent: number): void {
+    this.map({ [key]: v }, indent);
+  }
+
+  /** A `- value` sequence item holding a scalar. */
+  item(v: string | number | boolean | null, indent: number): void {
+    this.out.push(`${this.pad(indent)}- ${this.scalar(v, indent + 2)}`);
+  }
+
+  /** `key: value` for a scalar; `prefix` replaces the indentation (e.g. `  - ` for a first key). */
+  pair(key: string, v: string | number | boolean | null, indent: number, prefix?: string): void {
+    this.out.push(`${prefix ?? this.pad(indent)}${this.string(key, indent, false)}: ${this.scalar(v, indent + 2)}`);
+  }
+
+  /** `key:` opening a nested block. */
+  open(key: string, indent: number, prefix?: string): void {
+    this.out.push(`${prefix ?? this.pad(indent)}${this.string(key, indent, false)}:`);
+  }
+
+  text(): string {
+    return `${this.out.join('\n')}\n`;
   }
 
   scalar(v: string | number | boolean | null, indent: number): string {
