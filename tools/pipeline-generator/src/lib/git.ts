@@ -11,7 +11,7 @@ export interface GitResult {
 export class Git {
   constructor(
     readonly cwd: string,
-    private readonly env: Readonly<Record<string, string | undefined>> = process.env,
+    private readonly env: Readonly<Record<string, string | undefined>>,
   ) {}
 
   /** Runs git; never throws for a non-zero exit. */

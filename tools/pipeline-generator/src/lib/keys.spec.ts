@@ -13,6 +13,10 @@ describe('projectSlugs', () => {
     expect(projectSlugs(['@a/b', 'a-b']).get('@a/b')).toBe(slugs.get('@a/b'));
   });
 
+  it('never takes a key the pipeline reserves for itself', () => {
+    expect(projectSlugs(['engex-plan', '@engex/plan'], ['engex-plan']).get('engex-plan')).toMatch(/^engex-plan-[0-9a-f]{8}$/);
+  });
+
   it('shortens long names, and never yields something that looks like a UUID', () => {
     const long = `@scope/${'x'.repeat(200)}`;
     const uuid = '123e4567-e89b-12d3-a456-426614174000';

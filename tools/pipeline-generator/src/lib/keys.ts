@@ -16,13 +16,14 @@ function clean(text: string): string {
 }
 
 /**
- * A key-safe slug for every project, unique across the workspace. `@engex/halow` becomes
+ * A key-safe slug for every project, unique across the workspace and distinct from `reserved`
+ * (keys the pipeline uses for itself). `@engex/halow` becomes
  * `engex-halow`; a name that had to be shortened, or that collides with another, gets a short
  * hash of the full name so keys stay stable between runs.
  */
-export function projectSlugs(names: readonly string[]): Map<string, string> {
+export function projectSlugs(names: readonly string[], reserved: readonly string[] = []): Map<string, string> {
   const base = new Map<string, string>();
-  const count = new Map<string, number>();
+  const count = new Map<string, number>(reserved.map((r) => [r.toLowerCase(), 1]));
   for (const name of names) {
     let slug = clean(name) || 'project';
     if (slug.length > SLUG_MAX || UUID.test(slug)) slug = `${slug.slice(0, SLUG_MAX - 9)}-${hash8(name)}`;

@@ -109,7 +109,7 @@ export function planPipeline(input: PlanPipelineInput): Pipeline {
 export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; services: ServicePlan[]; jobs: number } {
   const { analysis, config, context, options } = input;
   const byName = new Map(input.projects.map((p) => [p.name, p]));
-  const slugs = projectSlugs(input.projects.map((p) => p.name));
+  const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY]);
   const common = {
     agents: { queue: config.agents.queue },
     retry: AGENT_LOST_RETRY,
