@@ -71,6 +71,8 @@ async function tags(host: string): Promise<string[]> {
   return ((await res.json()) as { tags: string[] | null }).tags ?? [];
 }
 
+if (!docker.available && !ci) console.warn(`e2e SKIPPED: no Docker engine (${docker.reason}); with CI=true this fails instead.`);
+
 describe.skipIf(!docker.available && !ci)(
   `engex-pipeline run --local, end to end${docker.available ? '' : ` (SKIPPED: no Docker engine: ${docker.reason})`}`,
   () => {
