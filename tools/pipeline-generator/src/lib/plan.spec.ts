@@ -545,6 +545,21 @@ describe('planPipeline', () => {
     `);
   });
 
+  it('the shared Dockerfile, in no project\'s inputs, rebuilds every service image on its own', () => {
+    const input = planInput({ branch: 'main' }, analyze(['docker/Dockerfile']), lastPassed);
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-api:image",
+        "acme-api:scan <- acme-api:image",
+        "acme-api:smoke <- acme-api:image",
+        "acme-api:deploy <- acme-api:scan acme-api:smoke",
+      ]
+    `);
+    const annotation = commandSteps(planPipeline(input))[0]?.commands[0]?.argv.at(-1);
+    expect(annotation).toContain('| @acme/api | image only: image inputs changed: docker/Dockerfile |');
+  });
+
   it('is deterministic', () => {
     const input = planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed);
     expect(renderPipeline(planPipeline(input), 'json')).toBe(renderPipeline(planPipeline(input), 'json'));

@@ -141,8 +141,41 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   const deployable = deployContext(context);
   const imageInputsChanged = analysis.changedFiles.filter((f) => IMAGE_WORKSPACE_INPUTS.some((re) => re.test(f)));
   const groups: GroupStep[] = [];
-  const services: { service: ServiceConfig; steps: string[]; skipped?: string }[] = [];
 
+  const services: ServicePlan[] = [];
+  const ecr: PluginUse = {
+    ref: config.plugins.ecr,
+    config: { login: true, account_ids: config.registry.account, region: config.registry.region },
+  };
+  /** Image, scan, smoke and (per branch) deploy steps of one service, after `taskSteps`. */
+  const serviceSteps = (service: ServiceConfig, slug: string, taskSteps: readonly CommandStep[], why?: string): CommandStep[] => {
+    const project = byName.get(service.project) as WorkspaceProject;
+    const build = (tasksByProject.get(service.project) ?? []).find((t) => t.target === 'build');
+    const hasBuild = project.targets['build'] !== undefined;
+    const image: ImageRef = {
+      registry: `${config.registry.account}.dkr.ecr.${config.registry.region}.amazonaws.com`,
+      repository: service.repository,
+      tag: context.commit,
+    };
+    const steps = [
+      imageStep(service, slug, image, ecr, build ? taskKeys.get(build.id) : undefined, hasBuild, options, common),
+      scanStep(service, slug, image, ecr, config, options, common),
+      smokeStep(service, slug, image, ecr, options, common),
+    ];
+    const target = deployable.ok ? deployTargetFor(deployable.branch, service.deployTargets) : undefined;
+    if (target) {
+      const waitFor = [...taskSteps.map((s) => s.key), `${slug}:scan`, `${slug}:smoke`];
+      steps.push(deployStep(service, slug, image, target.overlay, waitFor, options, common));
+    }
+    const skippedDeploy = target ? undefined : deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why;
+    services.push({ project: service.project, steps: steps.map((s) => s.key), ...(why ? { why } : {}), ...(skippedDeploy ? { skipped: `deploy: ${skippedDeploy}` } : {}) });
+    return steps;
+  };
+  const serviceOf = (project: WorkspaceProject): ServiceConfig | undefined =>
+    resolveServiceConfig(config, { name: project.name, root: project.root, tags: project.tags, metadata: project.metadata as Record<string, unknown> });
+  const imageWhy = imageInputsChanged.length > 0 ? `image inputs changed: ${imageInputsChanged.slice(0, 3).join(', ')}${imageInputsChanged.length > 3 ? ` and ${imageInputsChanged.length - 3} more` : ''}` : undefined;
+
+  const affectedNames = new Set(analysis.affected.map((a) => a.name));
   for (const affected of analysis.affected) {
     const project = byName.get(affected.name);
     if (!project) continue;
@@ -151,40 +184,25 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     for (const task of tasksByProject.get(project.name) ?? []) {
       steps.push(taskStep(task, project, taskKeys, options, common));
     }
-
-    const service = resolveServiceConfig(config, { name: project.name, root: project.root, tags: project.tags, metadata: project.metadata as Record<string, unknown> });
+    const service = serviceOf(project);
     if (service) {
       const build = (tasksByProject.get(project.name) ?? []).find((t) => t.target === 'build');
       const hasBuild = project.targets['build'] !== undefined;
-      const imageNeeded = analysis.all || build !== undefined || imageInputsChanged.length > 0 || !hasBuild;
-      if (!imageNeeded) {
-        services.push({ service, steps: [], skipped: 'image: no build input changed (only non-production files did)' });
-      } else {
-        const ci = { steps: [] as CommandStep[] };
-        const image: ImageRef = {
-          registry: `${config.registry.account}.dkr.ecr.${config.registry.region}.amazonaws.com`,
-          repository: service.repository,
-          tag: context.commit,
-        };
-        const ecr: PluginUse = {
-          ref: config.plugins.ecr,
-          config: { login: true, account_ids: config.registry.account, region: config.registry.region },
-        };
-        const buildKey = build ? taskKeys.get(build.id) : undefined;
-        ci.steps.push(imageStep(service, slug, image, ecr, buildKey, hasBuild, options, common));
-        ci.steps.push(scanStep(service, slug, image, ecr, config, options, common));
-        ci.steps.push(smokeStep(service, slug, image, ecr, options, common));
-        const target = deployable.ok ? deployTargetFor(deployable.branch, service.deployTargets) : undefined;
-        if (target) {
-          const waitFor = [...steps.map((s) => s.key), `${slug}:scan`, `${slug}:smoke`];
-          ci.steps.push(deployStep(service, slug, image, target.overlay, waitFor, options, common));
-        }
-        const skippedDeploy = target ? undefined : deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why;
-        services.push({ service, steps: ci.steps.map((s) => s.key), ...(skippedDeploy ? { skipped: `deploy: ${skippedDeploy}` } : {}) });
-        steps.push(...ci.steps);
-      }
+      if (analysis.all || build !== undefined || !hasBuild) steps.push(...serviceSteps(service, slug, steps));
+      else if (imageWhy) steps.push(...serviceSteps(service, slug, steps, imageWhy));
+      else services.push({ project: service.project, steps: [], skipped: 'image: no build input changed (only non-production files did)' });
     }
     if (steps.length > 0) groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps });
+  }
+  // The shared Dockerfile is in no project's Nx inputs: its change rebuilds every service's image.
+  if (imageWhy && !analysis.all) {
+    for (const project of input.projects) {
+      if (affectedNames.has(project.name)) continue;
+      const service = serviceOf(project);
+      if (!service) continue;
+      const slug = slugs.get(project.name) as string;
+      groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps: serviceSteps(service, slug, [], imageWhy) });
+    }
   }
 
   orderGroups(groups);
@@ -193,7 +211,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     base: input.base,
     context,
     analysis,
-    services: services.map((s) => ({ project: s.service.project, steps: s.steps, ...(s.skipped ? { skipped: s.skipped } : {}) })),
+    services,
     jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
   });
   const planStep: CommandStep = {
@@ -217,7 +235,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   };
   return {
     pipeline,
-    services: services.map((s) => ({ project: s.service.project, steps: s.steps, ...(s.skipped ? { skipped: s.skipped } : {}) })),
+    services,
     jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
   };
 }

@@ -5,6 +5,8 @@ export interface ServicePlan {
   project: string;
   /** Keys of its image, scan, smoke and deploy steps. */
   steps: readonly string[];
+  /** Why its image is rebuilt when Nx did not say so (e.g. the shared Dockerfile changed). */
+  why?: string;
   skipped?: string;
 }
 
@@ -29,14 +31,19 @@ export function planAnnotation(input: AnnotationInput): string {
   lines.push(`**Base:** ${base.base ? code(base.base.slice(0, 12)) : 'none, so everything runs'} (${base.rule}): ${inline(base.reason)}`);
   for (const note of base.notes) lines.push(`- ${inline(note)}`);
   lines.push('');
-  if (analysis.affected.length === 0) {
+  const imageOnly = input.services.filter((s) => s.why !== undefined && !analysis.affected.some((a) => a.name === s.project));
+  if (analysis.affected.length === 0 && imageOnly.length === 0) {
     lines.push(`**Nothing affected.** ${analysis.changedFiles.length} changed file(s) reach no project of ${analysis.projectCount}.`);
     for (const f of analysis.changedFiles.slice(0, 20)) lines.push(`- ${code(f)}`);
     return lines.join('\n');
   }
   lines.push(`**Affected:** ${analysis.affected.length} of ${analysis.projectCount} projects, ${input.jobs} jobs.`, '');
   lines.push('| Project | Why |', '| --- | --- |');
-  for (const p of analysis.affected.slice(0, MAX_ROWS)) lines.push(`| ${cell(p.name)} | ${cell(projectWhy(p, analysis))} |`);
+  for (const s of imageOnly) lines.push(`| ${cell(s.project)} | ${cell(`image only: ${s.why as string}`)} |`);
+  for (const p of analysis.affected.slice(0, MAX_ROWS)) {
+    const why = input.services.find((s) => s.project === p.name)?.why;
+    lines.push(`| ${cell(p.name)} | ${cell(projectWhy(p, analysis))}${why ? `; ${cell(why)}` : ''} |`);
+  }
   if (analysis.affected.length > MAX_ROWS) lines.push(`| … | ${analysis.affected.length - MAX_ROWS} more |`);
   const skipped = [
     ...analysis.skipped.map((s) => `${code(`${s.project}:${s.target}`)}: ${inline(s.why)}`),
@@ -72,7 +79,8 @@ export function renderSummary(input: SummaryInput): string {
   const out: string[] = [];
   out.push(`engex-pipeline: base ${base.base ? base.base.slice(0, 12) : '(none: everything runs)'} [${base.rule}] ${base.reason}`);
   for (const n of base.notes) out.push(`  note: ${n}`);
-  if (analysis.affected.length === 0) {
+  const imageOnly = input.services.filter((s) => s.why !== undefined && !analysis.affected.some((a) => a.name === s.project));
+  if (analysis.affected.length === 0 && imageOnly.length === 0) {
     out.push(`Nothing affected: ${analysis.changedFiles.length} changed file(s), ${analysis.projectCount} projects, one step that says so.`);
     return `${out.join('\n')}\n`;
   }
@@ -80,6 +88,10 @@ export function renderSummary(input: SummaryInput): string {
     `${analysis.affected.length} of ${analysis.projectCount} projects affected; ${analysis.tasks.length} Nx tasks; ` +
       `${input.jobs} jobs in ${input.uploads} upload(s).`,
   );
+  for (const s of imageOnly) {
+    out.push(`  ${s.project}: ${s.steps.map((k) => k.slice(k.lastIndexOf(':') + 1)).join(', ')} (${s.why as string})`);
+    if (input.explain && s.skipped) out.push(`    skipped ${s.skipped}`);
+  }
   // Without --explain, a 1,000-project run should not bury the headline.
   const listed = input.explain ? analysis.affected : analysis.affected.slice(0, SUMMARY_PROJECTS);
   for (const p of listed) {
@@ -94,6 +106,7 @@ export function renderSummary(input: SummaryInput): string {
       if (p.via) out.push(`    via: ${p.via.join(' -> ')}`);
       for (const t of analysis.tasks.filter((x) => x.project === p.name)) out.push(`    ${t.target}: ${t.why}`);
       for (const s of analysis.skipped.filter((x) => x.project === p.name)) out.push(`    skipped ${s.target}: ${s.why}`);
+      if (service?.why) out.push(`    image: ${service.why}`);
       if (service?.skipped) out.push(`    skipped ${service.skipped}`);
     }
   }
