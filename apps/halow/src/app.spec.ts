@@ -1,4 +1,5 @@
-import { createTestApp, type FastifyInstance } from '@engex/service-kit';
+import type { FastifyInstance } from '@engex/service-kit';
+import { createTestApp } from '@engex/service-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { service } from './app.js';
 

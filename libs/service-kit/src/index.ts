@@ -62,4 +62,3 @@ export type {
   FastifyRequest,
   FastifySchema,
 } from 'fastify';
-export { createTestApp, fixedProcessProbe, type TestAppOptions } from './lib/testing.js';

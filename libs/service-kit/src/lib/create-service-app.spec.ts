@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDACTED } from './logger.js';
 import { defineService } from './service.js';
-import { createTestApp } from './testing.js';
+import { createTestApp } from './test-app.js';
 
 const SECRET = 'Bearer s3cr3t-t0ken';
 const COOKIE = 'session=c00kie-value';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HttpMetrics, nodeProcessProbe, renderProcessMetrics } from './metrics.js';
-import { fixedProcessProbe } from './testing.js';
+import { fixedProcessProbe } from './test-app.js';
 
 describe('HttpMetrics', () => {
   it('renders counts and a cumulative histogram per method, route and status', () => {

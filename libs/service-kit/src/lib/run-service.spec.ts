@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ServiceConfigError, ServiceStartError } from './errors.js';
 import { describeStartupFailure, startService, type RunningService } from './run-service.js';
 import { defineService } from './service.js';
-import { fixedProcessProbe } from './testing.js';
+import { fixedProcessProbe } from './test-app.js';
 
 /** A request the test holds open: the route answers only when `release()` is called. */
 function gate() {

@@ -237,7 +237,7 @@ describe('service generator', () => {
       "
     `);
     expect(tree.read('apps/order-history/vitest.config.ts', 'utf8')).toContain("name: '@engex/order-history'");
-    expect(tree.read('apps/order-history/src/main.spec.ts', 'utf8')).toContain('npx nx run @engex/order-history:build');
+    expect(tree.read('apps/order-history/src/main.spec.ts', 'utf8')).toContain("project: '@engex/order-history'");
   });
 
   it('defaults to "<name> HTTP service", port 3000 and team engex', async () => {
