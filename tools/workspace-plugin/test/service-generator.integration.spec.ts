@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
+  appendFileSync,
   copyFileSync,
   existsSync,
   lstatSync,
@@ -226,5 +227,12 @@ describe('nx g @engex/workspace-plugin:service billing, on a temp copy of the re
     git(work, 'commit', '-q', '-am', 'touch billing');
     const affected = ok(work, 'npx', ['nx', 'show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD', '--json']);
     expect(JSON.parse(affected)).toEqual(['@engex/billing']);
+  }, 5 * MINUTES);
+
+  it('6. a change to the shared Dockerfile affects every service, billing included', () => {
+    appendFileSync(join(work, 'docker/Dockerfile'), '\n# a base image bump\n');
+    git(work, 'commit', '-q', '-am', 'touch the Dockerfile');
+    const affected = ok(work, 'npx', ['nx', 'show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD', '--json']);
+    expect(JSON.parse(affected)).toEqual(expect.arrayContaining(['@engex/billing', '@engex/halow']));
   }, 5 * MINUTES);
 });

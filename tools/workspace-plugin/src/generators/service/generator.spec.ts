@@ -125,6 +125,11 @@ describe('service generator', () => {
           "targets": {
             "build": {
               "executor": "@nx/esbuild:esbuild",
+              "inputs": [
+                "production",
+                "^production",
+                "image"
+              ],
               "outputs": [
                 "{options.outputPath}"
               ],
