@@ -79,7 +79,11 @@ async function compare(ws, label, file) {
   for (let i = 0; i < ROUNDS; i++) {
     // Alternate which goes first, so neither always gets the warmer page cache.
     const order = i % 2 === 0 ? ['bare', 'generate'] : ['generate', 'bare'];
-    for (const which of order) runs[which].push(await measure(ws.root, which === 'bare' ? bare(base, head) : generate(base, head)));
+    for (const which of order) {
+      const r = await measure(ws.root, which === 'bare' ? bare(base, head) : generate(base, head));
+      runs[which].push(r);
+      if (process.env.BENCH_VERBOSE) console.log(`  ${which}: ${r.ms.toFixed(0)} ms wall, ${r.cpuMs?.toFixed(0)} ms CPU, ${r.rssMb.toFixed(0)} MiB`);
+    }
   }
   const affected = execFileSync(process.execPath, [NX, 'show', 'projects', '--affected', `--base=${base}`, `--head=${head}`, '--json'], { cwd: ws.root, env, encoding: 'utf8' });
   const row = {
@@ -134,6 +138,7 @@ async function checkAll(ws) {
   }
 }
 
+const loadAtStart = os.loadavg();
 const rows = [];
 const allRows = [];
 const parent = mkdtempSync(join(os.tmpdir(), 'engex-bench-'));
@@ -160,7 +165,8 @@ const lines = [
   'Command: `npm run bench:pipeline` (builds `@engex/pipeline-generator`, then runs `node bench/pipeline-generator/run.mjs`).',
   `Knobs: \`BENCH_ROUNDS\` (default 5), \`BENCH_SIZES\` (default 300,1000).`,
   '',
-  `Machine: ${os.cpus().length} × ${cpu}, Node ${process.version}, load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}. ` +
+  `Machine: ${os.cpus().length} × ${cpu}, Node ${process.version}; load average (1, 5, 15 min) at the start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, ` +
+    `at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work shares this machine). ` +
     `Peak RSS from ${TIME ? '`/usr/bin/time -v`' : "Node's resource usage"}.`,
   '',
   'Each workspace is a temp git repo of N package.json projects (a 4-ary tree where every project depends on its parent, plus seeded cross-links to lower-numbered projects; the last 3 are `engex:service` apps), with nx symlinked from this repo. One commit changes a leaf library, the next the root library; both commands compare `HEAD~1..HEAD`, Nx daemon off, alternating order, median of ' +

@@ -8,6 +8,7 @@ import { createProjectRootMappings, findProjectForPath } from 'nx/src/project-gr
 import { getImplicitlyTouchedProjects } from 'nx/src/project-graph/affected/locators/workspace-projects.js';
 import { getTouchedProjectsFromProjectGlobChanges } from 'nx/src/project-graph/affected/locators/project-glob-changes.js';
 import { getTouchedProjects as getTouchedJsProjects } from 'nx/src/plugins/js/project-graph/affected/touched-projects.js';
+import { cleanupPlugins } from 'nx/src/project-graph/plugins/get-plugins.js';
 import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
 import { createTaskId, getDependencyConfigs } from 'nx/src/tasks-runner/utils.js';
 import { WorkspaceError } from './errors.js';
@@ -85,6 +86,9 @@ export async function readAffected(
     addTouch(js, 'npm dependencies or tsconfig paths changed');
   }
 
+  // Nx keeps its plugin workers (one node process per plugin) until exit, and they stay busy for
+  // a while; the graph is built and the locators ran, so stop them now rather than pay for them.
+  cleanupPlugins();
   const specs = new Map<string, TargetInputSpec>();
   const named = new Map<string, string[]>();
   const analysis = analyzeAffected({
