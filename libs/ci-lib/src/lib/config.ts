@@ -58,8 +58,8 @@ export interface WorkspaceConfig {
   tags: TagConfig;
   slack: { channel: string };
   agents: { queue: string };
-  /** Pinned Buildkite plugins. */
-  plugins: { ecr: string; docker: string };
+  /** Pinned Buildkite plugins. Trivy runs as a pinned container (`trivy.version`), not a plugin. */
+  plugins: { ecr: string };
   trivy: { version: string; failOn: Severity[]; ignoreUnfixed: boolean };
   /** Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg). */
   nodeImage: string;
@@ -78,7 +78,7 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   tags: { short: false, branch: false, pullRequest: false, semver: true },
   slack: { channel: '#engex-builds' },
   agents: { queue: 'default' },
-  plugins: { ecr: 'ecr#v2.10.0', docker: 'docker#v5.12.0' },
+  plugins: { ecr: 'ecr#v2.10.0' },
   trivy: { version: '0.58.2', failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true },
   nodeImage: 'node:24.11.1-alpine3.22',
 };
@@ -115,7 +115,7 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   const slack = readObject(issues, raw, 'slack', '');
   const agents = readObject(issues, raw, 'agents', '');
   const plugins = readObject(issues, raw, 'plugins', '');
-  rejectUnknownKeys(issues, plugins, 'plugins', ['ecr', 'docker']);
+  rejectUnknownKeys(issues, plugins, 'plugins', ['ecr']);
   const trivy = readObject(issues, raw, 'trivy', '');
   rejectUnknownKeys(issues, trivy, 'trivy', ['version', 'failOn', 'ignoreUnfixed']);
 
@@ -140,7 +140,6 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
     agents: { queue: readString(issues, agents, 'queue', 'agents', d.agents.queue, QUEUE) },
     plugins: {
       ecr: readString(issues, plugins, 'ecr', 'plugins', d.plugins.ecr, PLUGIN),
-      docker: readString(issues, plugins, 'docker', 'plugins', d.plugins.docker, PLUGIN),
     },
     trivy: {
       version: readString(issues, trivy, 'version', 'trivy', d.trivy.version, VERSION),
