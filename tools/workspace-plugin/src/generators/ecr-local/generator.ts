@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { getProjects, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
-import { SERVICE_TAG, WORKSPACE_CONFIG_FILE, parseWorkspaceConfig, resolveServiceConfig } from '@engex/ci-lib';
+import { SERVICE_TAG, WORKSPACE_CONFIG_FILE, parseWorkspaceConfig, resolveServiceConfig } from '@engex/workspace-config';
 import { renderEcrLocal } from '../../lib/ecr-locals.js';
 import { InvalidServiceOptionsError } from '../../lib/errors.js';
 import { readEcrLocalsEdit, renderEcrInstructions, writeEcrLocalsEdit } from '../../lib/read-ecr-locals.js';

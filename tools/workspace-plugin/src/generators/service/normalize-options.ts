@@ -7,7 +7,7 @@ import {
   parseWorkspaceConfig,
   resolveServiceConfig,
   type ConfigIssue,
-} from '@engex/ci-lib';
+} from '@engex/workspace-config';
 import { renderEcrLocal } from '../../lib/ecr-locals.js';
 import { InvalidServiceOptionsError, type OptionIssue } from '../../lib/errors.js';
 import { validateServiceName } from '../../lib/service-name.js';
