@@ -58,6 +58,8 @@ export function createSyntheticWorkspace(options) {
     workspaces: ['libs/*', 'apps/*'],
   });
   writeJson(join(root, 'nx.json'), NX_JSON);
+  // engex refuses a workspace without its config; an empty one means every default.
+  writeJson(join(root, 'engex.config.json'), {});
   writeFileSync(join(root, '.gitignore'), 'node_modules/\n.nx/\ndist/\nreports/\n');
   symlinkSync(nodeModules, join(root, 'node_modules'), 'dir');
 

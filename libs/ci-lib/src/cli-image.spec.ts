@@ -7,7 +7,7 @@ import { OCI } from './lib/labels.js';
 import { createRegistryClient } from './lib/registry-client.js';
 import { dockerRequirement, registryRequirement } from './testing/requirements.js';
 import { buildScratchImage, removeRegistryImages } from './testing/scratch-image.js';
-import { startRegistry, type RunningRegistry } from './testing/start-registry.js';
+import { startLocalRegistry, type LocalRegistry } from './lib/local-registry.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
 const SHA = 'feedfacefeedfacefeedfacefeedfacefeedface';
@@ -40,7 +40,7 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
   const reg = registryRequirement();
   const skip = docker.skip || reg.skip;
   const engine = createDocker();
-  let registry: RunningRegistry;
+  let registry: LocalRegistry;
   let ws: TempWorkspace;
 
   const cli = async (argv: string[], env: Record<string, string>) => {
@@ -61,7 +61,7 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
     if (skip) return;
     docker.assertAvailable();
     reg.assertAvailable();
-    registry = await startRegistry();
+    registry = await startLocalRegistry();
     ws = await createTempWorkspace({
       config: { tags: { short: true, branch: false, pullRequest: false, semver: true } },
       packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },

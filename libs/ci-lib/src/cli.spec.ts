@@ -95,6 +95,24 @@ describe('engex-ci help and usage errors', () => {
     await bad.cleanup();
   });
 
+  it('refuses a workspace without engex.config.json, naming the file (exit 2, no stack)', async () => {
+    const none = await createTempWorkspace({ config: null, packages: { 'apps/halow': servicePackage('@engex/halow') } });
+    const result = await run(['image', 'env', '--project', 'halow'], { cwd: none.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`engex.config.json: (root): not found in ${none.root}`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    await none.cleanup();
+  });
+
+  it('reports a config path that is a directory cleanly (exit 2, no stack)', async () => {
+    const dirConfig = await createTempWorkspace({ config: null, files: { 'engex.config.json/.keep': '' }, packages: { 'apps/halow': servicePackage('@engex/halow') } });
+    const result = await run(['image', 'env', '--project', 'halow'], { cwd: dirConfig.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('engex.config.json: (root): is a directory, expected a JSON file');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    await dirConfig.cleanup();
+  });
+
   it('maps an unexpected error to exit 4 with its stack', async () => {
     const broken = { inspectImage: async () => Promise.reject(new TypeError('engine exploded')), buildxAvailable: async () => true } as unknown as Docker;
     const withBundle = await createTempWorkspace({ packages: { 'apps/halow': servicePackage('@engex/halow') }, files: { 'apps/halow/dist/main.cjs': '', 'docker/Dockerfile': 'FROM scratch\n' } });
@@ -115,6 +133,18 @@ describe('engex-ci image env', () => {
     });
     const byName = await run(['image', 'env', '--project', '@engex/billing'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA, REGISTRY: '127.0.0.1:5000' }) });
     expect(byName.stdout).toContain(`IMAGE_DEST=127.0.0.1:5000/engex/billing-api:${SHA}`);
+  });
+
+  it.each([
+    ['cn-north-1', '460210468233.dkr.ecr.cn-north-1.amazonaws.com.cn'],
+    ['us-gov-west-1', '460210468233.dkr.ecr.us-gov-west-1.amazonaws.com'],
+  ])('puts a %s registry on its partition host (the host the pipeline YAML names)', async (region, host) => {
+    const partition = await createTempWorkspace({ config: { registry: { region } }, packages: { 'apps/halow': servicePackage('@engex/halow') } });
+    const result = await run(['image', 'env', '--project', 'halow'], { cwd: partition.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    expect(result.stdout).toBe(
+      [`VERSION=${SHA}`, `ECR_HOST=${host}`, 'REPO_NAME=engex/halow', `IMAGE_LOCAL=engex/halow:${SHA}`, `IMAGE_DEST=${host}/engex/halow:${SHA}`, ''].join('\n'),
+    );
+    await partition.cleanup();
   });
 
   it('uses the workspace HEAD when BUILDKITE_COMMIT is unset or HEAD', async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { findRepoRoot, startRegistry, uploadTestImage, type RunningRegistry } from '@engex/ci-lib/testing';
+import { findRepoRoot, startLocalRegistry, uploadTestImage, type LocalRegistry } from '@engex/ci-lib/testing';
 import { LOCAL_BASE_REPOSITORY, buildLocalBase, probeDocker } from '../src/index.js';
 import { cloneWorkspace, type TempWorkspace } from '../src/lib/temp-workspace.js';
 
@@ -78,7 +78,7 @@ describe.skipIf(!docker.available && !ci)(
   () => {
     let tmp: string;
     let ws: TempWorkspace;
-    let registry: RunningRegistry;
+    let registry: LocalRegistry;
     let nodeImage: string;
     let ops: string;
     let firstSha: string;
@@ -118,7 +118,7 @@ describe.skipIf(!docker.available && !ci)(
       if (!existsSync(join(repo, BUNDLE))) throw new Error(`${BUNDLE} is missing: run \`npx nx run-many -t build\` first (the test target depends on it).`);
       tmp = await mkdtemp(join(tmpdir(), 'engex-e2e-'));
       nodeImage = (await buildLocalBase({ env: process.env })).tag;
-      registry = await startRegistry({ storageDir: join(tmp, 'registry') });
+      registry = await startLocalRegistry({ storageDir: join(tmp, 'registry') });
       ws = await cloneWorkspace(repo, join(tmp, 'ws'));
       // The clone runs its own copy of the runner bundle: a rebuild in this checkout must not pull it away mid-test.
       await mkdir(join(ws.root, dirname(BUNDLE)), { recursive: true });

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ConfigError } from '@engex/ci-lib';
+import { EngexError } from '@engex/workspace-config';
 import { generate } from './lib/generate.js';
 import { GeneratorError, UsageError } from './lib/errors.js';
 import { renderPipeline, renderUploads, type PipelineFormat } from './lib/render.js';
@@ -97,7 +97,8 @@ const SUBCOMMANDS: Record<string, (argv: readonly string[], stdout: (text: strin
 };
 
 function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError || error instanceof ConfigError) return 2;
+  if (error instanceof UsageError) return 2;
+  if (error instanceof EngexError) return error.exitCode;
   if (error instanceof GeneratorError) {
     switch (error.code) {
       case 'ENV_INVALID':
@@ -133,7 +134,7 @@ async function main(argv: readonly string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   process.stderr.write(`engex-pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (!(error instanceof GeneratorError) && !(error instanceof ConfigError) && !(error instanceof LocalSetupError) && error instanceof Error && error.stack) {
+  if (!(error instanceof GeneratorError) && !(error instanceof EngexError) && !(error instanceof LocalSetupError) && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
   }
   process.exitCode = exitCodeFor(error);

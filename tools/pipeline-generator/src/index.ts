@@ -39,7 +39,7 @@ export {
 export { assertValidPipeline, validatePipeline } from './lib/validate.js';
 export { DEFERRED_STATUS, quoteShellArg, renderShellCommand, renderShellCommands } from './lib/shell.js';
 export { analyzeAffected, type AffectedAnalysis, type AffectedProject, type AffectedTask, type SkippedTask, type WorkspaceProject } from './lib/affected.js';
-export { parseBuildkiteEnv, type BuildkiteApiConfig, type BuildkiteEnv } from './lib/buildkite-env.js';
+export { parseBuildkiteEnv, type BuildkiteApiConfig, type BuildkiteEnv } from '@engex/workspace-config';
 export { readLastPassedCommit, type HttpGet } from './lib/buildkite-api.js';
 export { selectBase, type BaseRule, type BaseSelection, type SelectBaseOptions } from './lib/select-base.js';
 export { planAnnotation, renderSummary, type ServicePlan } from './lib/summary.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_WORKSPACE_CONFIG, SERVICE_TAG } from '@engex/ci-lib';
+import { DEFAULT_WORKSPACE_CONFIG, SERVICE_TAG } from '@engex/workspace-config';
 import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from '../src/lib/affected.js';
 import { filterFiles } from '../src/lib/inputs.js';
 import { normalizePlanOptions, type BaseSummary, type BuildContext, type PlanPipelineInput } from '../src/lib/plan.js';

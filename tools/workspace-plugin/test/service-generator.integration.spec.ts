@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
+import { findWorkspaceRoot } from '@engex/workspace-config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -33,17 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const MINUTES = 60_000;
 
-function workspaceRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'nx.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no nx.json above this test: it must run inside the workspace');
-    dir = parent;
-  }
-  return dir;
-}
-
-const ROOT = workspaceRoot();
+const ROOT = findWorkspaceRoot(dirname(fileURLToPath(import.meta.url)));
 const SCHEMA = join(ROOT, '..', 'shared', 'buildkite', 'pipeline-schema.json');
 
 /** The inner Nx must not inherit the outer Nx task's or vitest's environment. */

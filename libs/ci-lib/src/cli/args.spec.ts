@@ -47,11 +47,15 @@ describe('parseArgs', () => {
     [['image', 'build', '--project', 'a', '--project', 'b'], 'image build: --project given twice'],
     [['image', 'build', '--project', 'a', 'extra'], 'image build: unexpected argument "extra"'],
     [['image', 'build', '-p', 'a'], 'image build: unknown flag -p; flags are --long only'],
+    [['image', 'build', '-xyz'], 'image build: unknown flag -xyz; flags are --long only'],
+    [['image', 'build', '--project', 'a', '--no-project'], 'image build: unknown flag --no-project; did you mean --project? (flags: --project)'],
+    [['scan', 'report', 'a.json', '--ignore-unfixed', '--no-ignore-unfixed'], 'scan report: --ignore-unfixed given twice'],
     [['scan', 'report'], 'scan report: missing <trivy.json>'],
     [['scan', 'report', 'a.json', '--ignore-unfixed=yes'], 'scan report: --ignore-unfixed takes no value'],
     [['scan', 'report', 'a.json', '--no-fail-on'], 'scan report: unknown flag --no-fail-on'],
     [['deploy', 'bump', '--repo', 'r'], 'deploy bump: missing --path <overlay>/kustomization.yaml, --image <name>, --tag <sha>'],
     [['--workspace'], '--workspace needs a directory'],
+    [['--workspace='], '--workspace needs a directory'],
     [['--verbose', 'image'], 'unknown flag --verbose before a command'],
   ])('%j is a usage error naming the problem', (argv, message) => {
     let error: unknown;

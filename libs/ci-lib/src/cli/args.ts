@@ -1,3 +1,4 @@
+import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from '../lib/errors.js';
 import { COMMANDS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './commands.js';
 
@@ -26,23 +27,54 @@ function suggest(input: string, candidates: readonly string[]): string {
 
 const GROUPS = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))];
 
+type Token = NonNullable<ReturnType<typeof tokenize>['tokens']>[number];
+
+/**
+ * node:util's parser splits argv (long/short options, `--x=v`, `--no-x`, `--`); the checks below
+ * turn each token into our messages (unknown flag with a suggestion, twice, missing value...).
+ * Not strict: node's own errors cannot name the command or suggest a flag.
+ */
+function tokenize(args: readonly string[], flags: readonly FlagSpec[]) {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const f of flags) options[f.name] = { type: f.type };
+  return nodeParseArgs({ args: [...args], options, strict: false, allowPositionals: true, allowNegative: true, tokens: true });
+}
+
+const GLOBALS: readonly FlagSpec[] = [
+  { name: 'help', type: 'boolean', description: '' },
+  { name: 'workspace', type: 'string', description: '' },
+];
+
 /** Pure: argv (without node and script) → a command to run or help to show. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
+  // Pass 1: the global flags, anywhere, and the command words before any other flag.
   let help = false;
   let workspace: string | undefined;
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]!;
-    if (token === '-h' || token === '--help') help = true;
-    else if (token === '--workspace' || token.startsWith('--workspace=')) {
-      const value = token.includes('=') ? token.slice('--workspace='.length) : argv[++i];
-      if (value === undefined || value === '' || (!token.includes('=') && value.startsWith('--'))) throw new UsageError('--workspace needs a directory');
-      workspace = value;
-    } else rest.push(token);
-  }
-
+  const consumed = new Set<number>();
   const words: string[] = [];
-  while (rest.length > 0 && !rest[0]!.startsWith('-') && words.length < 2) words.push(rest.shift()!);
+  let flagSeen = false;
+  for (const token of tokenize(argv, GLOBALS).tokens) {
+    if (token.kind === 'option-terminator') break;
+    if (token.kind === 'positional') {
+      if (!flagSeen && words.length < 2) {
+        words.push(token.value);
+        consumed.add(token.index);
+      }
+      continue;
+    }
+    if (token.rawName === '-h' || token.rawName === '--help') {
+      help = true;
+      consumed.add(token.index);
+    } else if (token.rawName === '--workspace') {
+      const value = token.value;
+      if (value === undefined || value === '' || (!token.inlineValue && value.startsWith('--'))) throw new UsageError('--workspace needs a directory');
+      workspace = value;
+      consumed.add(token.index);
+      if (!token.inlineValue) consumed.add(token.index + 1);
+    } else flagSeen = true;
+  }
+  const rest = argv.filter((_, i) => !consumed.has(i));
+
   if (words.length === 0) {
     if (help) return { kind: 'help' };
     if (rest.length > 0) throw new UsageError(`unknown flag ${rest[0]} before a command; run engex-ci --help`);
@@ -59,23 +91,16 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (!command) throw new UsageError(`unknown command "engex-ci ${group} ${words[1]}"${suggest(words[1]!, subs)}; subcommands: ${subs.join(', ')}`);
   if (help) return { kind: 'help', command };
 
+  // Pass 2: the command's own flags and positionals.
   const flags: Record<string, string | boolean> = {};
   const positionals: string[] = [];
   const known = command.flags;
   const name = command.name;
-  for (let i = 0; i < rest.length; i++) {
-    const token = rest[i]!;
-    if (!token.startsWith('--') || token === '--') {
-      if (token === '--') {
-        positionals.push(...rest.slice(i + 1));
-        break;
-      }
-      if (token.startsWith('-') && token !== '-') throw new UsageError(`${name}: unknown flag ${token}; flags are --long only (see engex-ci ${command.name} --help)`);
-      positionals.push(token);
-      continue;
+  const readFlag = (token: Extract<Token, { kind: 'option' }>): void => {
+    if (!token.rawName.startsWith('--')) {
+      throw new UsageError(`${name}: unknown flag ${rest[token.index]}; flags are --long only (see engex-ci ${command.name} --help)`);
     }
-    const eq = token.indexOf('=');
-    const key = token.slice(2, eq === -1 ? undefined : eq);
+    const key = token.rawName.slice(2);
     let spec: FlagSpec | undefined = known.find((f) => f.name === key);
     let negated = false;
     if (!spec && key.startsWith('no-')) {
@@ -88,14 +113,18 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
     if (flags[spec.name] !== undefined) throw new UsageError(`${name}: --${spec.name} given twice`);
     if (spec.type === 'boolean') {
-      if (eq !== -1) throw new UsageError(`${name}: --${key} takes no value`);
+      if (token.inlineValue) throw new UsageError(`${name}: --${key} takes no value`);
       flags[spec.name] = !negated;
-      continue;
+      return;
     }
-    const value = eq !== -1 ? token.slice(eq + 1) : rest[++i];
-    if (value === undefined || (eq === -1 && value.startsWith('--'))) throw new UsageError(`${name}: --${spec.name} needs a value ${spec.value ?? ''}`.trimEnd());
+    const value = token.value;
+    if (value === undefined || (!token.inlineValue && value.startsWith('--'))) throw new UsageError(`${name}: --${spec.name} needs a value ${spec.value ?? ''}`.trimEnd());
     if (value === '') throw new UsageError(`${name}: --${spec.name} must not be empty`);
     flags[spec.name] = value;
+  };
+  for (const token of tokenize(rest, known).tokens) {
+    if (token.kind === 'option') readFlag(token);
+    else if (token.kind === 'positional') positionals.push(token.value);
   }
   const missing = known.filter((f) => f.required && flags[f.name] === undefined);
   if (missing.length > 0) throw new UsageError(`${name}: missing ${missing.map((f) => `--${f.name} ${f.value ?? ''}`.trim()).join(', ')}`);

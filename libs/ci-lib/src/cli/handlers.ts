@@ -2,17 +2,18 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js';
-import type { ServiceConfig, WorkspaceConfig } from '../lib/config.js';
+import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
 import { createDocker, type Docker } from '../lib/docker.js';
 import { createEcrClient, readEcrCredentials, type EcrClientLike } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
 import { findFreePort } from '../lib/free-port.js';
-import { planImageRefs, registryTargetFor, type ImageRefs, type RegistryTarget } from '../lib/image-ref.js';
+import { registryTargetFor, type RegistryTarget } from '@engex/workspace-config';
+import { planImageRefs, type ImageRefs } from '../lib/image-ref.js';
 import { planImageMetadata } from '../lib/labels.js';
 import { pushImage, renderPushResult } from '../lib/push-image.js';
-import { readWorkspaceConfig } from '../lib/read-config.js';
+import { readWorkspaceConfig } from '@engex/workspace-config';
 import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
 import type { RetryOptions } from '../lib/retry.js';
 import { renderScanMarkdown, renderScanSummary } from '../lib/render-scan-markdown.js';
@@ -21,7 +22,7 @@ import { evaluateScan, parseSeverityList, parseTrivyIgnore, utcDate } from '../l
 import { smokeImage } from '../lib/smoke-image.js';
 import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
 import { parseTrivyReportText } from '../lib/trivy-report.js';
-import { findWorkspaceRoot, readServiceConfig } from '../lib/workspace.js';
+import { findWorkspaceRoot, readServiceConfig } from '@engex/workspace-config';
 
 /** Everything a command may touch, injected so tests can capture output and fake AWS. */
 export interface CliIo {
@@ -86,7 +87,7 @@ async function imageSetup(inv: Invocation, io: CliIo): Promise<ImageSetup> {
       sha,
       ...(ctx.branch !== undefined ? { branch: ctx.branch } : {}),
       ...(ctx.pullRequest !== undefined ? { pullRequest: ctx.pullRequest } : {}),
-      ...(ctx.gitTag !== undefined ? { gitTag: ctx.gitTag } : {}),
+      ...(ctx.tag !== undefined ? { gitTag: ctx.tag } : {}),
     },
     config.tags,
   );
@@ -125,7 +126,7 @@ const imageBuild: Handler = async (inv, io) => {
     sha,
     buildTime: io.now(),
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
-    ...(ctx.gitTag && semverFromGitTag(ctx.gitTag) ? { version: semverFromGitTag(ctx.gitTag)! } : {}),
+    ...(ctx.tag && semverFromGitTag(ctx.tag) ? { version: semverFromGitTag(ctx.tag)! } : {}),
     ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}),
     ...(ctx.buildNumber !== undefined ? { buildNumber: ctx.buildNumber } : {}),
     ...(ctx.pipelineSlug !== undefined ? { pipelineSlug: ctx.pipelineSlug } : {}),

@@ -1,4 +1,4 @@
-import type { ServiceConfig } from './config.js';
+import type { ServiceConfig } from '@engex/workspace-config';
 import type { ImageRefs } from './image-ref.js';
 import { renderBuildArgs, renderLabelArgs, type ImageMetadata } from './labels.js';
 

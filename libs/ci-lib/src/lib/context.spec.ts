@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBuildContext } from './context.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '@engex/workspace-config';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
@@ -14,6 +14,7 @@ describe('parseBuildContext', () => {
         BUILDKITE_BUILD_NUMBER: '812',
         BUILDKITE_PIPELINE_SLUG: 'engex',
         BUILDKITE_PULL_REQUEST: '42',
+        BUILDKITE_PULL_REQUEST_BASE_BRANCH: 'main',
         BUILDKITE_TAG: 'v1.2.3',
         SOURCE_DATE_EPOCH: '1767225600',
         REGISTRY: '127.0.0.1:5000',
@@ -21,13 +22,15 @@ describe('parseBuildContext', () => {
         UNRELATED: 'x',
       }),
     ).toEqual({
+      onBuildkite: false,
       commit: SHA,
       branch: 'feat/$(id)',
       buildUrl: 'https://buildkite.com/highspot/engex/builds/812',
       buildNumber: 812,
       pipelineSlug: 'engex',
       pullRequest: 42,
-      gitTag: 'v1.2.3',
+      pullRequestBaseBranch: 'main',
+      tag: 'v1.2.3',
       sourceDateEpoch: '1767225600',
       registry: { kind: 'plain', host: '127.0.0.1:5000', protocol: 'http' },
       nodeImage: 'engex/node-base:local',
@@ -35,7 +38,7 @@ describe('parseBuildContext', () => {
   });
 
   it('treats empty values and PULL_REQUEST=false as unset', () => {
-    expect(parseBuildContext({ BUILDKITE_PULL_REQUEST: 'false', BUILDKITE_TAG: '', REGISTRY: '' })).toEqual({});
+    expect(parseBuildContext({ BUILDKITE_PULL_REQUEST: 'false', BUILDKITE_TAG: '', REGISTRY: '' })).toEqual({ onBuildkite: false });
   });
 
   it('reports every bad variable at once, by name', () => {
@@ -56,7 +59,7 @@ describe('parseBuildContext', () => {
     expect((error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       'BUILDKITE_COMMIT: expected a full 40-character lowercase commit sha (or HEAD), got "abc123"',
       'BUILDKITE_BUILD_URL: expected an http(s):// or local:// URL, got "javascript:alert(1)"',
-      'BUILDKITE_PULL_REQUEST: expected a pull request number or false, got "yes"',
+      'BUILDKITE_PULL_REQUEST: expected "false" or a pull request number, got "yes"',
       'SOURCE_DATE_EPOCH: expected whole seconds since 1970-01-01 UTC, got "now"',
       'REGISTRY: expected host:port of a plain OCI registry, such as 127.0.0.1:5000, got "http://localhost:5000"',
       'NODE_IMAGE: expected an image reference such as node:24.11.1-alpine3.22, got "Node 24"',

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from './config.js';
+import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from '@engex/workspace-config';
 import { deployBump, planDeploy, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
 import { CommandFailedError, ManifestError, exitCodeFor } from './errors.js';
 import { runCommand } from './run-command.js';

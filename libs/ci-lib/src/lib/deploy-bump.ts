@@ -1,8 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
-import type { DeployTarget, ServiceConfig } from './config.js';
-import { deployTargetFor } from './config.js';
+import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
+import { deployTargetFor } from '@engex/workspace-config';
 import { CommandFailedError, InfrastructureError, ManifestError, UsageError } from './errors.js';
 import { setImageTag } from './kustomization.js';
 import { backoffDelay, normalizeRetryOptions, type RetryOptions } from './retry.js';

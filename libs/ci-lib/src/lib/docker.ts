@@ -1,7 +1,7 @@
 import { InfrastructureError } from './errors.js';
 import { runCommand } from './run-command.js';
 import type { Secret } from './secret.js';
-import { isRecord } from './validate.js';
+import { isRecord } from '@engex/workspace-config';
 
 export interface LocalImage {
   /** Image id = config digest, e.g. sha256:64401d... */

@@ -1,65 +1,20 @@
 /**
- * Every failure ci-lib can report. Each is a small named class that carries its data and says
- * how to fix the problem; executables map them to exit codes in their one catch.
+ * ci-lib's domain failures (image, scan, deploy). Each is a small named class that carries its
+ * data and says how to fix the problem; the base, the shared usage/config/input errors and the
+ * exit-code table come from @engex/workspace-config, and engex-ci maps them in its one catch.
  */
+import { EXIT_CODES, EngexError } from '@engex/workspace-config';
 
-export type EngexErrorCode =
-  | 'CONFIG_INVALID'
-  | 'USAGE'
-  | 'INVALID_INPUT'
-  | 'IMMUTABLE_TAG_CONFLICT'
-  | 'INFRASTRUCTURE'
-  | 'POLICY_FAILED'
-  | 'SMOKE_FAILED'
-  | 'MANIFEST_INVALID'
-  | 'SCAN_REPORT_INVALID';
-
-export abstract class EngexError extends Error {
-  abstract readonly code: EngexErrorCode;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
-  }
-}
-
-export interface ConfigIssue {
-  /** The file the bad value came from, relative to the workspace root. */
-  file: string;
-  /** Dotted path inside the file, e.g. `registry.account`. */
-  path: string;
-  message: string;
-}
-
-export class ConfigError extends EngexError {
-  readonly code = 'CONFIG_INVALID';
-  constructor(readonly issues: readonly ConfigIssue[]) {
-    super(
-      `Invalid engex configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
-        issues.map((i) => `  ${i.file}: ${i.path || '(root)'}: ${i.message}`).join('\n') +
-        '\nFix the values above; the allowed forms are documented in README.md#configuration.',
-    );
-  }
-}
-
-/** A bad flag, argument or value given to an engex executable. */
-export class UsageError extends EngexError {
-  readonly code = 'USAGE';
-}
-
-/**
- * A value from the build context (commit, branch, tag, registry host, repository name...) that
- * cannot be used as given. `subject` names where it came from, e.g. `BUILDKITE_COMMIT`.
- */
-export class InvalidInputError extends EngexError {
-  readonly code = 'INVALID_INPUT';
-  constructor(
-    readonly subject: string,
-    readonly value: string,
-    problem: string,
-  ) {
-    super(`${subject}: ${problem}, got ${JSON.stringify(value.length > 140 ? `${value.slice(0, 137)}...` : value)}`);
-  }
-}
+export {
+  ConfigError,
+  EXIT_CODES,
+  EngexError,
+  InvalidInputError,
+  UsageError,
+  exitCodeFor,
+  type ConfigIssue,
+  type ExitCode,
+} from '@engex/workspace-config';
 
 /**
  * The registry already holds a different image under an IMMUTABLE tag. Nothing was pushed;
@@ -67,6 +22,7 @@ export class InvalidInputError extends EngexError {
  */
 export class ImmutableTagError extends EngexError {
   readonly code = 'IMMUTABLE_TAG_CONFLICT';
+  readonly exitCode = EXIT_CODES.conflict;
   constructor(
     readonly reference: string,
     readonly remote: { manifestDigest: string; configDigest?: string; revision?: string },
@@ -85,6 +41,7 @@ export class ImmutableTagError extends EngexError {
 /** Docker, git, the registry or AWS failed or is unreachable. Usually worth a retry of the job. */
 export class InfrastructureError extends EngexError {
   readonly code = 'INFRASTRUCTURE';
+  readonly exitCode = EXIT_CODES.infrastructure;
 }
 
 /** A registry answered with an error we do not retry, or kept failing after retries. */
@@ -102,31 +59,36 @@ export class RegistryError extends InfrastructureError {
 export class CommandFailedError extends InfrastructureError {
   constructor(
     readonly command: string,
-    readonly exitCode: number | null,
+    /** The child's exit status; null when a signal ended it. */
+    readonly status: number | null,
     readonly output: string,
   ) {
-    super(`${command} failed (exit ${exitCode ?? 'signal'}):\n${output.trimEnd() || '(no output)'}`);
+    super(`${command} failed (exit ${status ?? 'signal'}):\n${output.trimEnd() || '(no output)'}`);
   }
 }
 
 /** The scan gate rejected the image. The annotation lists the failing findings. */
 export class PolicyFailedError extends EngexError {
   readonly code = 'POLICY_FAILED';
+  readonly exitCode = EXIT_CODES.checkFailed;
 }
 
 /** The built image did not answer /healthz or reported the wrong revision. */
 export class SmokeTestError extends EngexError {
   readonly code = 'SMOKE_FAILED';
+  readonly exitCode = EXIT_CODES.checkFailed;
 }
 
 /** A deploy manifest is missing, is not a kustomization, or cannot be edited unambiguously. */
 export class ManifestError extends EngexError {
   readonly code = 'MANIFEST_INVALID';
+  readonly exitCode = EXIT_CODES.usage;
 }
 
 /** A Trivy JSON report that cannot be read or is not the schema we gate on: never a pass. */
 export class ScanReportError extends EngexError {
   readonly code = 'SCAN_REPORT_INVALID';
+  readonly exitCode = EXIT_CODES.usage;
   constructor(
     readonly file: string,
     readonly problems: readonly string[],
@@ -137,24 +99,4 @@ export class ScanReportError extends EngexError {
         '\nProduce it with `trivy image --format json --output <file>` (SchemaVersion 2).',
     );
   }
-}
-
-export type ExitCode = 0 | 1 | 2 | 3 | 4;
-
-/** 0 ok, 1 a check failed (scan policy, smoke), 2 usage/config/input, 3 immutability conflict, 4 infrastructure. */
-export const EXIT_CODES: Readonly<Record<EngexErrorCode, ExitCode>> = {
-  POLICY_FAILED: 1,
-  SMOKE_FAILED: 1,
-  USAGE: 2,
-  CONFIG_INVALID: 2,
-  INVALID_INPUT: 2,
-  MANIFEST_INVALID: 2,
-  SCAN_REPORT_INVALID: 2,
-  IMMUTABLE_TAG_CONFLICT: 3,
-  INFRASTRUCTURE: 4,
-};
-
-/** Unknown errors are bugs or environment failures; they map to 4 so a retry is possible. */
-export function exitCodeFor(error: unknown): ExitCode {
-  return error instanceof EngexError ? EXIT_CODES[error.code] : 4;
 }

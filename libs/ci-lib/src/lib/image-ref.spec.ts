@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKSPACE_CONFIG } from './config.js';
-import { isLoopbackHost, parseRegistryOverride, planImageRefs, registryTargetFor } from './image-ref.js';
+import { DEFAULT_WORKSPACE_CONFIG, registryTargetFor } from '@engex/workspace-config';
+import { planImageRefs } from './image-ref.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
@@ -28,27 +28,5 @@ describe('planImageRefs', () => {
     expect(() => planImageRefs(registryTargetFor(DEFAULT_WORKSPACE_CONFIG), 'Engex/Halow', { primary: SHA, extra: [] })).toThrow(
       /repository: segment "Engex"/,
     );
-  });
-});
-
-describe('registry overrides', () => {
-  it.each([
-    ['127.0.0.1:5000', 'http'],
-    ['localhost:5000', 'http'],
-    ['[::1]:5000', 'http'],
-    ['registry.internal:443', 'https'],
-    ['registry.internal', 'https'],
-  ])('%s speaks %s', (value, protocol) => {
-    expect(parseRegistryOverride(value).protocol).toBe(protocol);
-  });
-
-  it.each(['http://127.0.0.1:5000', '127.0.0.1:99999', 'host:port', '', 'a b:1', '127.0.0.1:5000/path'])('rejects %j', (value) => {
-    expect(() => parseRegistryOverride(value)).toThrow(/^REGISTRY: expected host:port of a plain OCI registry/);
-  });
-
-  it('only loopback hosts count as loopback', () => {
-    expect(isLoopbackHost('127.10.0.1:1')).toBe(true);
-    expect(isLoopbackHost('128.0.0.1:1')).toBe(false);
-    expect(isLoopbackHost('localhost.evil.com')).toBe(false);
   });
 });

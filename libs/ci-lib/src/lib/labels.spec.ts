@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from './config.js';
+import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from '@engex/workspace-config';
 import {
   formatRfc3339,
   planImageMetadata,

@@ -1,4 +1,4 @@
-import type { ServiceConfig, WorkspaceConfig } from './config.js';
+import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import { InvalidInputError } from './errors.js';
 import { assertFullSha } from './tags.js';
 

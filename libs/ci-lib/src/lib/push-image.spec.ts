@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScratchImage, removeRegistryImages } from '../testing/scratch-image.js';
 import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
-import { startRegistry, type RunningRegistry } from '../testing/start-registry.js';
+import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { createDocker } from './docker.js';
 import { ImmutableTagError, exitCodeFor } from './errors.js';
 import { planImageRefs, type ImageRefs } from './image-ref.js';
@@ -39,7 +39,7 @@ describe('pushImage against a real engine and registry', () => {
   const reg = registryRequirement();
   const skip = docker.skip || reg.skip;
   const engine = createDocker();
-  let registry: RunningRegistry;
+  let registry: LocalRegistry;
   let refs: ImageRefs;
   const log: string[] = [];
 
@@ -53,7 +53,7 @@ describe('pushImage against a real engine and registry', () => {
     if (skip) return;
     docker.assertAvailable();
     reg.assertAvailable();
-    registry = await startRegistry();
+    registry = await startLocalRegistry();
     refs = planImageRefs({ kind: 'plain', host: registry.host, protocol: 'http' }, `engex/push-${randomBytes(4).toString('hex')}`, { primary: SHA, extra: ['1.4.0'] });
   }, 60_000);
 

@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadTestImage, putManifest } from '../testing/oci-upload.js';
 import { registryRequirement } from '../testing/requirements.js';
-import { startRegistry, type RunningRegistry } from '../testing/start-registry.js';
+import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { readEcrCredentials, type EcrClientLike } from './ecr-credentials.js';
 import { RegistryError } from './errors.js';
 import { findFreePort } from './free-port.js';
@@ -41,12 +41,12 @@ const DIGEST = `sha256:${'d'.repeat(64)}`;
 
 describe('registry client against a real docker-registry', () => {
   const need = registryRequirement();
-  let registry: RunningRegistry;
+  let registry: LocalRegistry;
 
   beforeAll(async () => {
     if (need.skip) return;
     need.assertAvailable();
-    registry = await startRegistry();
+    registry = await startLocalRegistry();
   });
   afterAll(async () => registry?.stop());
 

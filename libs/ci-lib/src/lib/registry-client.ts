@@ -3,7 +3,7 @@ import { RegistryError } from './errors.js';
 import { TRANSIENT_CODES, TransportError, httpRequest, type HttpResponse } from './http-request.js';
 import { normalizeRetryOptions, withRetry, type RetryOptions } from './retry.js';
 import type { Secret } from './secret.js';
-import { isRecord } from './validate.js';
+import { isRecord } from '@engex/workspace-config';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',

@@ -1,4 +1,4 @@
-import { SEVERITIES, type Severity } from './config.js';
+import { SEVERITIES, type Severity } from '@engex/workspace-config';
 import type { ScanEvaluation } from './scan-policy.js';
 
 export interface RenderScanOptions {

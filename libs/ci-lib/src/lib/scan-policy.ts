@@ -1,4 +1,4 @@
-import { SEVERITIES, type Severity } from './config.js';
+import { SEVERITIES, type Severity } from '@engex/workspace-config';
 import { UsageError } from './errors.js';
 import type { Finding, TrivyReport } from './trivy-report.js';
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sharedRequirement } from '../testing/requirements.js';
-import { DEFAULT_WORKSPACE_CONFIG } from './config.js';
+import { DEFAULT_WORKSPACE_CONFIG } from '@engex/workspace-config';
 import { ScanReportError, UsageError, exitCodeFor } from './errors.js';
 import { escapeMarkdown, renderScanMarkdown, renderScanSummary } from './render-scan-markdown.js';
 import { evaluateScan, parseSeverityList, parseTrivyIgnore, utcDate, type ScanPolicy } from './scan-policy.js';

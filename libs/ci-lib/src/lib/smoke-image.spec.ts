@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScratchImage, removeRegistryImages } from '../testing/scratch-image.js';
 import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
-import { startRegistry, type RunningRegistry } from '../testing/start-registry.js';
+import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { createDocker } from './docker.js';
 import { SmokeTestError, exitCodeFor } from './errors.js';
 import { findFreePort } from './free-port.js';
@@ -19,7 +19,7 @@ describe('smokeImage against a real engine', () => {
   const busybox = existsSync(BUSYBOX);
   const skip = docker.skip || reg.skip || (!busybox && process.env['CI'] !== 'true');
   const engine = createDocker();
-  let registry: RunningRegistry;
+  let registry: LocalRegistry;
   let name: string;
 
   /** A scratch image whose static busybox httpd serves /healthz and /version like a service. */
@@ -42,7 +42,7 @@ describe('smokeImage against a real engine', () => {
     docker.assertAvailable();
     reg.assertAvailable();
     if (!busybox) throw new Error(`${BUSYBOX} missing (apt-get install busybox-static)`);
-    registry = await startRegistry();
+    registry = await startLocalRegistry();
     name = `${registry.host}/engex/smoke-${randomBytes(4).toString('hex')}`;
   }, 60_000);
 

@@ -1,7 +1,7 @@
 import type { Docker } from './docker.js';
 import { SmokeTestError } from './errors.js';
 import { httpRequest } from './http-request.js';
-import { isRecord } from './validate.js';
+import { isRecord } from '@engex/workspace-config';
 
 export interface SmokeImageOptions {
   docker: Docker;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKSPACE_CONFIG, type TagConfig } from './config.js';
+import { DEFAULT_WORKSPACE_CONFIG, type TagConfig } from '@engex/workspace-config';
 import { InvalidInputError } from './errors.js';
 import { DOCKER_TAG_PATTERN, assertFullSha, planTags, sanitizeTag, semverFromGitTag } from './tags.js';
 

@@ -1,4 +1,4 @@
-import type { TagConfig } from './config.js';
+import type { TagConfig } from '@engex/workspace-config';
 import { InvalidInputError } from './errors.js';
 
 /** Docker's tag grammar: https://github.com/distribution/reference (tag = [\w][\w.-]{0,127}). */

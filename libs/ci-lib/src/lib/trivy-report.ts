@@ -1,6 +1,6 @@
-import { SEVERITIES, type Severity } from './config.js';
+import { SEVERITIES, type Severity } from '@engex/workspace-config';
 import { ScanReportError } from './errors.js';
-import { describe, isRecord } from './validate.js';
+import { describeValue as describe, isRecord } from '@engex/workspace-config';
 
 export interface Finding {
   id: string;

@@ -1,5 +1,5 @@
-// Test helpers shared with other projects' tests (and the local runner's registry start-up).
-export { REGISTRY_BINARY, registryBinaryAvailable, startRegistry, type RunningRegistry, type StartRegistryOptions } from './start-registry.js';
+// Test helpers shared with other projects' tests; production code never imports this entry.
+export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from '../lib/local-registry.js';
 export { dockerRequirement, findRepoRoot, registryRequirement, sharedRequirement, type Requirement } from './requirements.js';
 export { putManifest, uploadTestImage, type UploadedImage } from './oci-upload.js';
 export { buildScratchImage, type ScratchImageOptions } from './scratch-image.js';

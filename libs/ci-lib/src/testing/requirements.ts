@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { registryBinaryAvailable } from './start-registry.js';
+import { resolve } from 'node:path';
+import { findWorkspaceRoot } from '@engex/workspace-config';
+import { registryBinaryAvailable } from '../lib/local-registry.js';
 
 /**
  * Whether a test's outside dependency is here. Outside CI a missing one skips the test visibly
@@ -38,15 +39,9 @@ export function registryRequirement(): Requirement {
   return requirement(registryBinaryAvailable(), '/usr/bin/docker-registry missing; apt-get install docker-registry');
 }
 
-/** The workspace root: the nearest parent with nx.json. */
+/** The workspace root of the running tests: the nearest parent with nx.json. */
 export function findRepoRoot(from: string = process.cwd()): string {
-  let dir = resolve(from);
-  while (!existsSync(join(dir, 'nx.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no nx.json above ${from}`);
-    dir = parent;
-  }
-  return dir;
+  return findWorkspaceRoot(from);
 }
 
 /** `../shared/<path>` next to the checkout, as the shared README prescribes. */

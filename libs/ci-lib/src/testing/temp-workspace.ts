@@ -11,7 +11,10 @@ export interface TempWorkspace {
 }
 
 export interface TempWorkspaceOptions {
-  /** Contents of engex.config.json; omitted means no file (the defaults). */
+  /**
+   * Contents of engex.config.json. Default `{}` (every default applies); `null` writes no file,
+   * which engex refuses.
+   */
   config?: unknown;
   /** Extra files, path → content. */
   files?: Record<string, string>;
@@ -29,7 +32,7 @@ export async function createTempWorkspace(options: TempWorkspaceOptions = {}): P
     'package.json': `${JSON.stringify({ name: '@engex/source', private: true, workspaces: ['apps/*', 'libs/*'] }, null, 2)}\n`,
     ...options.files,
   };
-  if (options.config !== undefined) files['engex.config.json'] = `${JSON.stringify(options.config, null, 2)}\n`;
+  if (options.config !== null) files['engex.config.json'] = `${JSON.stringify(options.config ?? {}, null, 2)}\n`;
   for (const [folder, pkg] of Object.entries(options.packages ?? {})) files[`${folder}/package.json`] = `${JSON.stringify(pkg, null, 2)}\n`;
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(root, path)), { recursive: true });

@@ -1,4 +1,4 @@
-import type { BuildkiteApiConfig } from './buildkite-env.js';
+import type { BuildkiteApiConfig } from '@engex/workspace-config';
 import { BuildkiteApiError } from './errors.js';
 
 /** The one HTTP call the generator makes; injected so tests never reach Buildkite. */

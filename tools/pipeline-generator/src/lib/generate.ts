@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { deployTargetFor, readWorkspaceConfig, type WorkspaceConfig } from '@engex/ci-lib';
+import { deployTargetFor, parseBuildkiteEnv, readWorkspaceConfig, type WorkspaceConfig } from '@engex/workspace-config';
 import { readNxJson } from 'nx/src/config/nx-json.js';
 import { workspaceRoot } from 'nx/src/utils/workspace-root.js';
 import type { AffectedAnalysis, WorkspaceProject } from './affected.js';
 import { fetchHttpGet, type HttpGet } from './buildkite-api.js';
-import { parseBuildkiteEnv } from './buildkite-env.js';
 import { UsageError } from './errors.js';
 import { Git } from './git.js';
 import type { Pipeline, StepCommand } from './pipeline.js';

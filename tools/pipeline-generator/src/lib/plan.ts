@@ -1,9 +1,10 @@
 import {
   deployTargetFor,
+  ecrHostFor,
   resolveServiceConfig,
   type ServiceConfig,
   type WorkspaceConfig,
-} from '@engex/ci-lib';
+} from '@engex/workspace-config';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
 import { keyPart, projectSlugs } from './keys.js';
 import type {
@@ -153,7 +154,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     const build = (tasksByProject.get(service.project) ?? []).find((t) => t.target === 'build');
     const hasBuild = project.targets['build'] !== undefined;
     const image: ImageRef = {
-      registry: `${config.registry.account}.dkr.ecr.${config.registry.region}.amazonaws.com`,
+      registry: ecrHostFor(config.registry),
       repository: service.repository,
       tag: context.commit,
     };

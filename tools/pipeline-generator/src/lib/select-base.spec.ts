@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpGet } from './buildkite-api.js';
-import type { BuildkiteEnv } from './buildkite-env.js';
+import type { BuildkiteEnv } from '@engex/workspace-config';
 import { BaseUnavailableError } from './errors.js';
 import { Git } from './git.js';
 import { selectBase, type SelectBaseOptions } from './select-base.js';

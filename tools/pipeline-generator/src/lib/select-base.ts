@@ -1,5 +1,5 @@
 import { readLastPassedCommit, type HttpGet } from './buildkite-api.js';
-import type { BuildkiteEnv } from './buildkite-env.js';
+import type { BuildkiteEnv } from '@engex/workspace-config';
 import { BaseUnavailableError, UsageError } from './errors.js';
 import { isSafeRef, type Git } from './git.js';
 

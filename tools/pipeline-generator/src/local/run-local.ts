@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { startRegistry, type RunningRegistry } from '@engex/ci-lib/testing';
+import { startLocalRegistry as startRegistry, type LocalRegistry as RunningRegistry } from '@engex/ci-lib';
+import { findWorkspaceRoot } from '@engex/workspace-config';
 import type { Pipeline } from '../lib/pipeline.js';
 import { collectArtifacts } from './artifacts.js';
 import { StepSupervisor, executeStep } from './execute-step.js';
@@ -57,16 +57,6 @@ export interface RunLocalOptions {
 /** Folder for the registry storage, the ops repos and every run's logs; gitignored. */
 export const STATE_DIR = '.engex-local';
 
-function findWorkspaceRoot(from: string): string {
-  let dir = resolve(from);
-  while (!existsSync(join(dir, 'nx.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new LocalSetupError(`No nx.json in ${from} or above: run \`engex-pipeline run --local\` inside the workspace.`);
-    dir = parent;
-  }
-  return dir;
-}
-
 async function git(args: string[], cwd: string): Promise<string> {
   return (await run('git', args, { cwd })).stdout.trim();
 }
@@ -79,7 +69,7 @@ async function git(args: string[], cwd: string): Promise<string> {
 export async function runLocal(options: RunLocalOptions): Promise<number> {
   const { env, stderr } = options;
   const say = (line: string): void => void stderr.write(`${line}\n`);
-  const root = findWorkspaceRoot(options.cwd);
+  const root = findWorkspaceRoot(options.cwd, 'Run `engex-pipeline run --local` inside the workspace.');
   const state = env['ENGEX_LOCAL_STATE'] ? resolve(options.cwd, env['ENGEX_LOCAL_STATE']) : join(root, STATE_DIR);
   const started = options.now();
 

@@ -2,15 +2,14 @@
  * Every failure the workspace plugin reports. Nx prints the message of whatever a generator
  * throws, so each message says what was wrong and how to fix it; nothing is written on error.
  */
+import { EXIT_CODES, EngexError } from '@engex/workspace-config';
 
 export type WorkspacePluginErrorCode = 'INVALID_OPTIONS' | 'ECR_LOCALS_SECTION_NOT_FOUND' | 'ECR_LOCALS_UNSUPPORTED';
 
-export abstract class WorkspacePluginError extends Error {
-  abstract readonly code: WorkspacePluginErrorCode;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
-  }
+/** Every plugin failure is a bad option or a file it will not edit: fix the input (exit 2). */
+export abstract class WorkspacePluginError extends EngexError {
+  abstract override readonly code: WorkspacePluginErrorCode;
+  readonly exitCode = EXIT_CODES.usage;
 }
 
 /** One problem with a generator option, e.g. `{ option: 'name', message: 'is reserved: ...' }`. */

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { getProjects, logger, readJson, type GeneratorCallback, type Tree } from '@nx/devkit';
-import { SERVICE_TAG, WORKSPACE_CONFIG_FILE, parseWorkspaceConfig, resolveServiceConfig } from '@engex/ci-lib';
+import { SERVICE_TAG, resolveServiceConfig } from '@engex/workspace-config';
 import { renderEcrLocal } from '../../lib/ecr-locals.js';
+import { readTreeWorkspaceConfig } from '../../lib/read-workspace-config.js';
 import { InvalidServiceOptionsError } from '../../lib/errors.js';
 import { readEcrLocalsEdit, renderEcrInstructions, writeEcrLocalsEdit } from '../../lib/read-ecr-locals.js';
 import type { EcrLocalGeneratorSchema } from './schema.js';
@@ -32,7 +33,7 @@ export async function ecrLocalGenerator(tree: Tree, schema: EcrLocalGeneratorSch
 export default ecrLocalGenerator;
 
 export function normalizeEcrLocalOptions(tree: Tree, schema: EcrLocalGeneratorSchema, cwd: string): NormalizedEcrLocalOptions {
-  const workspace = parseWorkspaceConfig(tree.exists(WORKSPACE_CONFIG_FILE) ? readJson(tree, WORKSPACE_CONFIG_FILE) : {});
+  const workspace = readTreeWorkspaceConfig(tree);
   const name = schema.name ?? '';
   const terraformLocals = schema.terraformLocals ?? '';
   if (terraformLocals === '') {

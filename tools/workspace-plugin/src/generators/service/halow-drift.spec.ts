@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateFiles } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
+import { findWorkspaceRoot } from '@engex/workspace-config';
 import { describe, expect, it } from 'vitest';
 import { SERVICE_TEMPLATES, templateVariables } from './generator.js';
 
@@ -14,17 +15,7 @@ import { SERVICE_TEMPLATES, templateVariables } from './generator.js';
  */
 const SERVICE_OWN_FILES = ['src/app.ts', 'src/app.spec.ts'];
 
-function workspaceRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'nx.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('no nx.json above this test: it must run inside the workspace');
-    dir = parent;
-  }
-  return dir;
-}
-
-const ROOT = workspaceRoot();
+const ROOT = findWorkspaceRoot(dirname(fileURLToPath(import.meta.url)));
 const HALOW = 'apps/halow';
 
 /** halow's source files: tracked or new, never build output (dist, out-tsc are git-ignored). */

@@ -1,15 +1,14 @@
 import { resolve } from 'node:path';
-import { getProjects, readJson, type Tree } from '@nx/devkit';
+import { getProjects, type Tree } from '@nx/devkit';
 import {
   ConfigError,
   SERVICE_TAG,
-  WORKSPACE_CONFIG_FILE,
-  parseWorkspaceConfig,
   resolveServiceConfig,
   type ConfigIssue,
-} from '@engex/ci-lib';
+} from '@engex/workspace-config';
 import { renderEcrLocal } from '../../lib/ecr-locals.js';
 import { InvalidServiceOptionsError, type OptionIssue } from '../../lib/errors.js';
+import { readTreeWorkspaceConfig } from '../../lib/read-workspace-config.js';
 import { validateServiceName } from '../../lib/service-name.js';
 import type { ServiceGeneratorSchema } from './schema.js';
 
@@ -45,15 +44,13 @@ export const DEFAULT_OWNER_TEAM = 'engex';
 
 /**
  * Applies the defaults and validates every option, reporting all problems at once. The service is
- * also put through ci-lib's `resolveServiceConfig`, the exact check the pipeline will apply to it,
+ * also put through workspace-config's `resolveServiceConfig`, the exact check the pipeline will apply to it,
  * so a service this accepts is one the pipeline accepts. `cwd` resolves `--terraform-locals`.
  *
  * @throws InvalidServiceOptionsError before anything is written.
  */
 export function normalizeServiceOptions(tree: Tree, schema: ServiceGeneratorSchema, cwd: string): NormalizedServiceOptions {
-  const workspace = tree.exists(WORKSPACE_CONFIG_FILE)
-    ? parseWorkspaceConfig(readJson(tree, WORKSPACE_CONFIG_FILE))
-    : parseWorkspaceConfig({});
+  const workspace = readTreeWorkspaceConfig(tree);
   const name = typeof schema.name === 'string' ? schema.name : '';
   const projectRoot = `apps/${name}`;
   const projects = [...getProjects(tree).entries()];

@@ -81,4 +81,15 @@ describe('deployTargetFor', () => {
   ])('%s deploys to %s', (branch, overlay) => {
     expect(deployTargetFor(branch, targets)?.overlay).toBe(overlay);
   });
+
+  it.each([
+    ['hotfix/**', 'hotfix/a/b', true],
+    ['hotfix/**', 'hotfix', true],
+    ['hotfix/*', 'hotfix/a/b', false],
+    ['team-*/release', 'team-a/release', true],
+    ['*', '.hidden', true],
+    ['main', 'Main', false],
+  ])('%s matches %s: %s (picomatch, as in the generator)', (branch, name, matches) => {
+    expect(deployTargetFor(name, [{ branch, overlay: 'o' }]) !== undefined).toBe(matches);
+  });
 });

@@ -1,4 +1,6 @@
+import picomatch from 'picomatch';
 import { ConfigError } from './errors.js';
+import { ecrImageName } from './registry.js';
 import {
   Issues,
   describe,
@@ -19,7 +21,7 @@ export type Severity = 'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 
 export interface DeployTarget {
-  /** Branch name or glob (`*` matches within one path segment, `**` across segments). */
+  /** Branch name or glob, picomatch semantics (`*` matches within one path segment, `**` across segments). */
   branch: string;
   /** Overlay folder in the ops repo; the bump edits `<overlay>/kustomization.yaml`. */
   overlay: string;
@@ -83,18 +85,22 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   nodeImage: 'node:24.11.1-alpine3.22',
 };
 
-const ACCOUNT = { pattern: /^\d{12}$/, expected: 'a 12-digit AWS account id' };
-const REGION = { pattern: /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, expected: 'an AWS region such as us-east-1' };
-const PREFIX = { pattern: /^([a-z0-9]+(?:[._-][a-z0-9]+)*\/)*$/, expected: 'empty or lowercase path segments ending in "/", such as "engex/"' };
-const URL_RULE = { pattern: /^(https:\/\/|ssh:\/\/|git@|file:\/\/|\/)\S+$/, expected: 'an https://, ssh://, git@ or file:// URL' };
-const OVERLAY = { pattern: /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, expected: 'a relative folder such as overlays/staging' };
-const BRANCH_GLOB = { pattern: /^[^\s~^:?\\[]+$/, expected: 'a branch name or glob such as main or release/*' };
-const PLUGIN = { pattern: /^[a-z0-9-]+(\/[a-z0-9-]+)?#v\d+\.\d+\.\d+$/, expected: 'a plugin pinned to an exact version, such as ecr#v2.10.0' };
-const VERSION = { pattern: /^\d+\.\d+\.\d+$/, expected: 'an exact version such as 0.58.2' };
-const CHANNEL = { pattern: /^#[a-z0-9._-]{1,80}$/, expected: 'a Slack channel such as #engex-builds' };
-const QUEUE = { pattern: /^[A-Za-z0-9._-]{1,100}$/, expected: 'an agent queue name such as default' };
-const IMAGE = { pattern: /^[a-z0-9./_:@-]+$/, expected: 'an image reference such as node:24.11.1-alpine3.22' };
-const TEXT = { pattern: /^[^\n\r]{1,200}$/, expected: 'one line of text' };
+/** The value rules of engex.config.json; parseWorkspaceConfig and the published JSON Schema share them. */
+export const CONFIG_RULES = {
+  ACCOUNT: { pattern: /^\d{12}$/, expected: 'a 12-digit AWS account id' },
+  REGION: { pattern: /^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, expected: 'an AWS region such as us-east-1' },
+  PREFIX: { pattern: /^([a-z0-9]+(?:[._-][a-z0-9]+)*\/)*$/, expected: 'empty or lowercase path segments ending in "/", such as "engex/"' },
+  URL_RULE: { pattern: /^(https:\/\/|ssh:\/\/|git@|file:\/\/|\/)\S+$/, expected: 'an https://, ssh://, git@ or file:// URL' },
+  OVERLAY: { pattern: /^(?!\/)(?!.*\.\.)[A-Za-z0-9._/-]+$/, expected: 'a relative folder such as overlays/staging' },
+  BRANCH_GLOB: { pattern: /^[^\s~^:?\\[]+$/, expected: 'a branch name or glob such as main or release/*' },
+  PLUGIN: { pattern: /^[a-z0-9-]+(\/[a-z0-9-]+)?#v\d+\.\d+\.\d+$/, expected: 'a plugin pinned to an exact version, such as ecr#v2.10.0' },
+  VERSION: { pattern: /^\d+\.\d+\.\d+$/, expected: 'an exact version such as 0.58.2' },
+  CHANNEL: { pattern: /^#[a-z0-9._-]{1,80}$/, expected: 'a Slack channel such as #engex-builds' },
+  QUEUE: { pattern: /^[A-Za-z0-9._-]{1,100}$/, expected: 'an agent queue name such as default' },
+  IMAGE: { pattern: /^[a-z0-9./_:@-]+$/, expected: 'an image reference such as node:24.11.1-alpine3.22' },
+  TEXT: { pattern: /^[^\n\r]{1,200}$/, expected: 'one line of text' },
+} as const;
+const { ACCOUNT, REGION, PREFIX, URL_RULE, OVERLAY, BRANCH_GLOB, PLUGIN, VERSION, CHANNEL, QUEUE, IMAGE, TEXT } = CONFIG_RULES;
 
 /** Validates the parsed JSON of engex.config.json, merging it over the defaults. */
 export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE): WorkspaceConfig {
@@ -113,7 +119,9 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   const tags = readObject(issues, raw, 'tags', '');
   rejectUnknownKeys(issues, tags, 'tags', ['short', 'branch', 'pullRequest', 'semver']);
   const slack = readObject(issues, raw, 'slack', '');
+  rejectUnknownKeys(issues, slack, 'slack', ['channel']);
   const agents = readObject(issues, raw, 'agents', '');
+  rejectUnknownKeys(issues, agents, 'agents', ['queue']);
   const plugins = readObject(issues, raw, 'plugins', '');
   rejectUnknownKeys(issues, plugins, 'plugins', ['ecr']);
   const trivy = readObject(issues, raw, 'trivy', '');
@@ -265,7 +273,7 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
     opsRepo: readString(issues, engex, 'opsRepo', at, ws.opsRepo, URL_RULE).replaceAll('{service}', service),
     deployImageName: readString(
       issues, engex, 'deployImageName', at,
-      `${ws.registry.account}.dkr.ecr.${ws.registry.region}.amazonaws.com/${repository}`,
+      ecrImageName(ws.registry, repository),
       { pattern: /^[a-z0-9./_:-]+$/, expected: 'an image name without tag' },
     ),
     deployTargets: readDeployTargets(issues, engex['deployTargets'], `${at}.deployTargets`, ws.deployTargets),
@@ -274,20 +282,10 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
   return config;
 }
 
-/** Matches a branch against the configured targets; the first match wins. */
+/**
+ * Matches a branch against the configured targets; the first match wins. picomatch semantics, the
+ * same the pipeline generator uses: `*` stays inside one path segment, `**` crosses segments.
+ */
 export function deployTargetFor(branch: string, targets: readonly DeployTarget[]): DeployTarget | undefined {
-  return targets.find((t) => globToRegExp(t.branch).test(branch));
-}
-
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split('**')
-    .map((part) =>
-      part
-        .split('*')
-        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-        .join('[^/]*'),
-    )
-    .join('.*');
-  return new RegExp(`^${body}$`);
+  return targets.find((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
 }

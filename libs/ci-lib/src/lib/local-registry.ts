@@ -5,12 +5,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort } from '../lib/free-port.js';
+import { InfrastructureError } from './errors.js';
+import { findFreePort } from './free-port.js';
 
 /** Debian's docker-registry 2.8 (`apt-get install docker-registry`). */
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
 
-export interface RunningRegistry {
+export interface LocalRegistry {
   /** `127.0.0.1:<port>`: use as REGISTRY and as an image host. */
   host: string;
   /** Filesystem storage root. */
@@ -21,7 +22,7 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-export interface StartRegistryOptions {
+export interface LocalRegistryOptions {
   binary?: string;
   /** Keep images here (not removed on stop). Default: a fresh mkdtemp dir, removed on stop. */
   storageDir?: string;
@@ -35,12 +36,13 @@ export function registryBinaryAvailable(binary = REGISTRY_BINARY): boolean {
 
 /**
  * Starts a real OCI registry on a free 127.0.0.1 port with filesystem storage and waits until it
- * answers. Used by tests and by local runs; the caller must `stop()` it (also on failure paths).
+ * answers. `engex-pipeline run --local` pushes its images here, and tests use it; the caller must
+ * `stop()` it (also on failure paths).
  */
-export async function startRegistry(options: StartRegistryOptions = {}): Promise<RunningRegistry> {
+export async function startLocalRegistry(options: LocalRegistryOptions = {}): Promise<LocalRegistry> {
   const binary = options.binary ?? REGISTRY_BINARY;
   if (!registryBinaryAvailable(binary)) {
-    throw new Error(`${binary} not found: install Debian's registry with \`apt-get install docker-registry\``);
+    throw new InfrastructureError(`${binary} not found`, { hint: "Install Debian's registry: `apt-get install docker-registry`." });
   }
   const workDir = await mkdtemp(join(tmpdir(), 'engex-registry-'));
   const ownsStorage = options.storageDir === undefined;
@@ -90,7 +92,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   while (!(await answers(host))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(`docker-registry did not start on ${host}:\n${output}`);
+      throw new InfrastructureError(`docker-registry did not start on ${host}:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }

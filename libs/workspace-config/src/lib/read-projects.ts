@@ -1,20 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { isService, resolveServiceConfig, type ProjectInfo, type ServiceConfig, type WorkspaceConfig } from './config.js';
 import { ConfigError, UsageError } from './errors.js';
 import { isRecord } from './validate.js';
-
-/** The nearest directory at or above `start` that holds nx.json. */
-export function findWorkspaceRoot(start: string): string {
-  let dir = resolve(start);
-  for (;;) {
-    if (existsSync(join(dir, 'nx.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new UsageError(`no nx.json in ${start} or any parent; run inside the workspace or pass --workspace <dir>`);
-    dir = parent;
-  }
-}
 
 async function readJson(file: string, label: string): Promise<unknown> {
   try {

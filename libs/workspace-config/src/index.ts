@@ -1,0 +1,58 @@
+// The public surface of @engex/workspace-config: the config model and its validation, ECR
+// naming, the Buildkite environment, the workspace root, and the errors every engex package
+// shares. It imports no other engex package.
+
+export {
+  EXIT_CODES,
+  ConfigError,
+  EngexError,
+  InvalidInputError,
+  UsageError,
+  exitCodeFor,
+  type ConfigIssue,
+  type EngexErrorOptions,
+  type ExitCode,
+} from './lib/errors.js';
+export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
+
+export {
+  DEFAULT_WORKSPACE_CONFIG,
+  SERVICE_TAG,
+  SEVERITIES,
+  WORKSPACE_CONFIG_FILE,
+  deployTargetFor,
+  isService,
+  parseWorkspaceConfig,
+  resolveServiceConfig,
+  type DeployTarget,
+  type ProjectInfo,
+  type ServiceConfig,
+  type Severity,
+  type TagConfig,
+  type WorkspaceConfig,
+} from './lib/config.js';
+export { WORKSPACE_CONFIG_SCHEMA } from './lib/config-schema.js';
+export { readWorkspaceConfig } from './lib/read-config.js';
+export { findServiceProject, readServiceConfig, readWorkspaceProjects } from './lib/read-projects.js';
+export { WORKSPACE_MARKER, findWorkspaceRoot } from './lib/workspace-root.js';
+
+export { ecrHostFor, parseEcrHost, validateRepositoryName, type EcrRegistry } from './lib/ecr.js';
+export {
+  ecrImageName,
+  isLoopbackHost,
+  parseRegistryOverride,
+  registryTargetFor,
+  type RegistryConfig,
+  type RegistryTarget,
+} from './lib/registry.js';
+
+export {
+  BUILDKITE_ENV,
+  ENV_HINT,
+  collectBuildkiteEnv,
+  parseBuildkiteEnv,
+  readEnv,
+  type BuildkiteApiConfig,
+  type BuildkiteEnv,
+  type Env,
+} from './lib/buildkite-env.js';

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_WORKSPACE_CONFIG, parseWorkspaceConfig } from './config.js';
+import { WORKSPACE_CONFIG_SCHEMA } from './config-schema.js';
+
+const packageDir = join(import.meta.dirname, '..', '..');
+const readJson = (file: string): unknown => JSON.parse(readFileSync(file, 'utf8'));
+const validate = new Ajv({ strict: true, allErrors: true }).compile(WORKSPACE_CONFIG_SCHEMA);
+
+function parserAccepts(doc: unknown): boolean {
+  try {
+    parseWorkspaceConfig(doc);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('engex.config.schema.json', () => {
+  it('is the published copy of WORKSPACE_CONFIG_SCHEMA (regenerate it when this fails)', () => {
+    expect(readJson(join(packageDir, 'engex.config.schema.json'))).toEqual(WORKSPACE_CONFIG_SCHEMA);
+  });
+
+  it("accepts the workspace's own engex.config.json, which references it", () => {
+    const doc = readJson(join(packageDir, '..', '..', 'engex.config.json')) as Record<string, unknown>;
+    expect(doc['$schema']).toBe('./libs/workspace-config/engex.config.schema.json');
+    expect(validate(doc)).toBe(true);
+    expect(parserAccepts(doc)).toBe(true);
+  });
+
+  it('accepts the defaults', () => {
+    expect(validate(JSON.parse(JSON.stringify(DEFAULT_WORKSPACE_CONFIG)))).toBe(true);
+  });
+
+  it.each([
+    ['an empty document', {}],
+    ['cn and GovCloud regions', { registry: { region: 'cn-north-1' }, deployTargets: [{ branch: '**', overlay: 'o' }] }],
+    ['a GovCloud region', { registry: { region: 'us-gov-west-1', repoPrefix: '' } }],
+    ['an empty prefix and file URLs', { registry: { repoPrefix: '' }, opsRepo: 'file:///srv/ops.git', trivy: { failOn: ['LOW'] } }],
+  ])('agrees with the parser on %s (valid)', (_name, doc) => {
+    expect(validate(doc)).toBe(true);
+    expect(parserAccepts(doc)).toBe(true);
+  });
+
+  it.each([
+    ['a bad account', { registry: { account: '4602' } }],
+    ['a bad region', { registry: { region: 'moon' } }],
+    ['an unknown top-level key', { colour: 'blue' }],
+    ['an unknown nested key', { slack: { channel: '#x', webhook: 'y' } }],
+    ['an unknown agents key', { agents: { queue: 'q', size: 2 } }],
+    ['a number where a string belongs', { vendor: 123 }],
+    ['a string where a boolean belongs', { tags: { short: 'true' } }],
+    ['a deploy target without overlay', { deployTargets: [{ branch: 'main' }] }],
+    ['an escaping overlay', { deployTargets: [{ branch: 'main', overlay: '../prod' }] }],
+    ['an unknown severity', { trivy: { failOn: ['SEVERE'] } }],
+    ['no severity', { trivy: { failOn: [] } }],
+    ['an unpinned plugin', { plugins: { ecr: 'ecr#latest' } }],
+    ['a multi-line vendor', { vendor: 'a\nb' }],
+    ['a non-object document', []],
+  ])('agrees with the parser on %s (invalid)', (_name, doc) => {
+    expect(validate(doc)).toBe(false);
+    expect(parserAccepts(doc)).toBe(false);
+  });
+});

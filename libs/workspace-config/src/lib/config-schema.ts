@@ -1,0 +1,83 @@
+import { CONFIG_RULES, DEFAULT_WORKSPACE_CONFIG as D, SEVERITIES } from './config.js';
+
+type Rule = { pattern: RegExp; expected: string };
+type JsonSchema = Record<string, unknown>;
+
+const text = (rule: Rule, description: string, fallback?: string): JsonSchema => ({
+  type: 'string',
+  pattern: rule.pattern.source,
+  description: `${description} Expected: ${rule.expected}.`,
+  ...(fallback !== undefined ? { default: fallback } : {}),
+});
+const flag = (description: string, fallback: boolean): JsonSchema => ({ type: 'boolean', description, default: fallback });
+const object = (description: string, properties: Record<string, JsonSchema>): JsonSchema => ({
+  type: 'object',
+  description,
+  additionalProperties: false,
+  properties,
+});
+
+const R = CONFIG_RULES;
+
+/**
+ * The JSON Schema of engex.config.json, built from the same rules as `parseWorkspaceConfig`, for
+ * editors (completion and checks through `"$schema"`). The published
+ * engex.config.schema.json is this object; a test keeps the two equal and checks with ajv that
+ * schema and parser accept and reject the same documents. The parser stays the runtime check:
+ * it merges defaults and names the bad value and what is allowed, and keeps ajv out of bundles.
+ */
+export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://engex.local/engex.config.schema.json',
+  title: 'engex workspace config (engex.config.json)',
+  description: 'Workspace-wide defaults for engex-pipeline and engex-ci. Every key is optional; absent keys take the default shown.',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string', description: 'The schema of this file, for editors; ignored by engex.' },
+    registry: object('The ECR registry every service image is pushed to.', {
+      account: text(R.ACCOUNT, 'AWS account id that owns the ECR registry.', D.registry.account),
+      region: text(R.REGION, 'AWS region of the registry; cn-* regions use the .amazonaws.com.cn hosts.', D.registry.region),
+      repoPrefix: text(R.PREFIX, "Prefix of every service's repository.", D.registry.repoPrefix),
+    }),
+    source: text(R.URL_RULE, 'URL of the source repository (OCI `source` label).', D.source),
+    vendor: text(R.TEXT, 'OCI `vendor` label.', D.vendor),
+    licenses: text(R.TEXT, 'OCI `licenses` label (SPDX).', D.licenses),
+    opsRepo: text(R.URL_RULE, 'Ops repo holding the kustomizations; `{service}` is replaced by the service name.', D.opsRepo),
+    deployTargets: {
+      type: 'array',
+      description: 'Which branches deploy where; the first matching branch glob wins.',
+      default: D.deployTargets,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['branch', 'overlay'],
+        properties: {
+          branch: text(R.BRANCH_GLOB, 'Branch name or glob (`*` within one path segment, `**` across segments).'),
+          overlay: text(R.OVERLAY, 'Overlay folder in the ops repo; the bump edits `<overlay>/kustomization.yaml`.'),
+        },
+      },
+    },
+    tags: object('Which tags to push besides the commit sha.', {
+      short: flag('Also tag the 7-character short sha.', D.tags.short),
+      branch: flag('Also tag the sanitized branch name (branch tags move, and ECR is IMMUTABLE).', D.tags.branch),
+      pullRequest: flag('Also tag `pr-<n>` on pull-request builds.', D.tags.pullRequest),
+      semver: flag('Also tag the semver of a `v1.2.3` git tag build.', D.tags.semver),
+    }),
+    slack: object('Build notifications.', { channel: text(R.CHANNEL, 'Slack channel.', D.slack.channel) }),
+    agents: object('Buildkite agents.', { queue: text(R.QUEUE, 'Agent queue of every step.', D.agents.queue) }),
+    plugins: object('Pinned Buildkite plugins.', { ecr: text(R.PLUGIN, 'The ECR login plugin.', D.plugins.ecr) }),
+    trivy: object('The image scan.', {
+      version: text(R.VERSION, 'Trivy version, run as a pinned container.', D.trivy.version),
+      failOn: {
+        type: 'array',
+        minItems: 1,
+        items: { enum: [...SEVERITIES] },
+        description: 'Severities that fail the scan.',
+        default: D.trivy.failOn,
+      },
+      ignoreUnfixed: flag('Ignore findings without a fixed version.', D.trivy.ignoreUnfixed),
+    }),
+    nodeImage: text(R.IMAGE, 'Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg).', D.nodeImage),
+  },
+};
