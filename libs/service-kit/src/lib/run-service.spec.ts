@@ -128,18 +128,31 @@ function keepAliveLoad(port: number, options: { clients: number; maxRequestsPerC
   return { warmedUp, done, signalled: () => (signalledAt = performance.now()) };
 }
 
-const silent = { write: () => undefined };
+const silent = { write: (_line: string) => undefined };
+const PLANTED_TOKEN = 'pl4nted-b34rer-t0ken';
+const PLANTED_COOKIE = 'pl4nted-c00kie';
+
+/** Writes `chunks` on a raw socket and resolves with everything read until the server closes it. */
+function rawExchange(port: number, chunks: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => chunks.forEach((c) => socket.write(c)));
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? undefined : reject(error)));
+    socket.on('close', () => resolve(answer));
+  });
+}
 let running: RunningService | undefined;
 let signals: EventEmitter;
 
-async function start(env: Record<string, string> = {}): Promise<RunningService> {
+async function start(env: Record<string, string> = {}, logDestination = silent): Promise<RunningService> {
   signals = new EventEmitter();
   const port = await freePort();
   running = await startService(service, {
     env: { HOST: '127.0.0.1', PORT: String(port), ...env },
     signals: signals as never,
     probe: fixedProcessProbe(),
-    logDestination: silent,
+    logDestination,
   });
   return running;
 }
@@ -256,6 +269,61 @@ describe('startService', () => {
     signals.emit('SIGTERM', 'SIGTERM');
     expect((await get(svc.port, '/healthz', agent)).headers['connection']).toBe('close');
     expect((await get(svc.port, '/version', agent)).headers['connection']).toBe('close');
+    agent.destroy();
+  });
+
+  it.each([
+    ['headers over the size limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: ${'f'.repeat(20_000)}\r\n`, 431],
+    ['a malformed header line', 'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\u0001: y\r\n', 400],
+  ])('never logs the raw bytes of a request with %s, even at trace', async (_case, head, status) => {
+    const lines: string[] = [];
+    const svc = await start({ LOG_LEVEL: 'trace' }, { write: (line: string) => void lines.push(line) });
+    const request =
+      head + `Authorization: Bearer ${PLANTED_TOKEN}\r\nCookie: session=${PLANTED_COOKIE}\r\n\r\n`;
+    const answer = await rawExchange(svc.port, [request]);
+    expect(answer).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    expect(lines.find((l) => l.includes('"client error"'))).toBeDefined();
+    const all = lines.join('');
+    expect(all).not.toContain(PLANTED_TOKEN);
+    expect(all).not.toContain(PLANTED_COOKIE);
+    expect(all).not.toContain('rawPacket');
+  });
+
+  it('closes a socket that drips its headers a byte at a time once HEADERS_TIMEOUT_MS passes', async () => {
+    const svc = await start({ HEADERS_TIMEOUT_MS: '500', REQUEST_TIMEOUT_MS: '1000' });
+    const socket = net.connect(svc.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const started = performance.now();
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now() - started)));
+    socket.on('error', () => undefined);
+    const head = `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ${'s'.repeat(200)}`;
+    let sent = 0;
+    const drip = setInterval(() => {
+      if (!socket.destroyed && sent < head.length) socket.write(head[sent++]!);
+    }, 20);
+    try {
+      // 500 ms allowed, checked every 125 ms; 5 s leaves room for a loaded machine, not for Node's 30 s check.
+      expect(await closed).toBeLessThan(5000);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(answer).toMatch(/^HTTP\/1.1 408 /);
+    // It was still sending: the header had not ended when the server gave up.
+    expect(sent).toBeLessThan(head.length);
+  });
+
+  it('lets an idle keep-alive connection outlive HEADERS_TIMEOUT_MS', async () => {
+    const svc = await start({ HEADERS_TIMEOUT_MS: '200', REQUEST_TIMEOUT_MS: '200' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    await get(svc.port, '/healthz', agent);
+    const [socket] = Object.values(agent.freeSockets).flat();
+    let closed = false;
+    socket!.once('close', () => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(closed).toBe(false);
+    expect((await get(svc.port, '/healthz', agent)).status).toBe(200);
     agent.destroy();
   });
 
