@@ -242,7 +242,7 @@ function answerClientError(error: ClientError, socket: Socket, logger: Logger): 
   const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const message =
     status === 408 ? 'Client Timeout' : status === 431 ? 'Exceeded maximum allowed HTTP header size' : 'Client Error';
-  logger.trace({ err: { type: error.name, code: error.code, message: error.message }, statusCode: status }, 'client error');
+  logger.trace({ code: error.code, reason: error.message, statusCode: status }, 'client error');
   if (socket.writable) {
     const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
     socket.write(
