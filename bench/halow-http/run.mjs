@@ -10,6 +10,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { ROLLOUT_SCENARIOS, rollout } from './rollout.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -161,6 +162,14 @@ const loadRss = rounds.halow.flatMap((r) => r.rssSamples);
 await halow.stop();
 await bare.stop();
 
+console.error('rollouts (SIGTERM under load)...');
+const rollouts = [];
+for (const scenario of ROLLOUT_SCENARIOS) {
+  const result = await rollout({ ...scenario, nodeFlags: NODE_FLAGS });
+  rollouts.push({ scenario, result });
+  console.error(`rollout ${scenario.name}: ${result.failed} of ${result.sent} failed, exit ${result.exitCode}`);
+}
+
 const summarize = (rs) => ({
   rps: median(rs.map((r) => r.rps)),
   p99: median(rs.map((r) => r.p99)),
@@ -182,6 +191,14 @@ const rows = [
   ['RSS idle after start (MB)', idleRssMb.toFixed(1), '', '', '', null],
   ['cold start, spawn to first 200 /healthz (ms, median)', cold.toFixed(0), median(bareCold.times).toFixed(0), '', `< ${TARGETS.coldStartMs}`, cold < TARGETS.coldStartMs],
   ['cold start CPU time until ready (ms, median)', median(halowCold.cpu).toFixed(0), median(bareCold.cpu).toFixed(0), '', '', null],
+  ...rollouts.map(({ scenario, result }) => [
+    `requests failed during a rollout, ${scenario.name}`,
+    `${result.failed} of ${result.sent}`,
+    '',
+    '',
+    scenario.target === null ? '' : String(scenario.target),
+    scenario.target === null ? null : result.failed <= scenario.target && result.exitCode === 0,
+  ]),
 ];
 const verdict = (ok) => (ok === null ? '' : ok ? 'met' : 'MISSED');
 const header = ['metric', 'halow', 'bare node:http', 'ratio', 'target', 'result'];
@@ -217,6 +234,10 @@ ${
     ? `Caveat: halow used ${(h.cpu / b.cpu).toFixed(2)}x the CPU per request of bare node:http, so with a core each its throughput would be about ${(b.cpu / h.cpu).toFixed(2)}x bare, below the ${TARGETS.throughput}x target, whatever the req/s row says on this shared machine.\n`
     : ''
 }
+Rollouts (\`bench/halow-http/rollout.mjs\`): halow with 100 keep-alive clients looping \`GET ${PATH}\` for 2 s, then SIGTERM. A request failed when it was written to a socket and got no complete 200; one never sent (ECONNREFUSED, or a client the balancer moved elsewhere) did not. ${rollouts
+  .map(({ scenario, result }) => `${scenario.name}: exit ${result.exitCode}, ${result.ok} answered (${result.closeAnswers} with Connection: close), ${result.failed} failed${result.failed ? ` (${JSON.stringify(result.failures)})` : ''}, ${result.refused} clients refused, ${result.moved} moved`)
+  .join('; ')}.
+
 Per round: halow ${perRound('halow')}. bare ${perRound('bare')}.
 Cold starts (wall ms): halow ${halowCold.times.map((t) => t.toFixed(0)).join(', ')}; bare ${bareCold.times.map((t) => t.toFixed(0)).join(', ')}.
 `;

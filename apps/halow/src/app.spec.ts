@@ -58,6 +58,19 @@ describe('POST /hello', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().issues).toEqual([{ field: 'body.name', message: "must have required property 'name'" }]);
   });
+
+  it('refuses a name that is not a JSON string instead of coercing it', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ method: 'POST', url: '/hello', payload: { name: 123 } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'body.name: must be string',
+      issues: [{ field: 'body.name', message: 'must be string' }],
+      requestId: res.headers['x-request-id'],
+    });
+  });
 });
 
 describe('the shared routes', () => {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import net from 'node:net';
 import { serviceBundle, type ServiceProcess } from '@engex/service-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -71,6 +72,51 @@ describe('the bundled server (dist/main.cjs)', () => {
     await closed;
     expect(await server.exited).toBe(0);
     agent.destroy();
+  });
+
+  it('answers with Connection: close once SIGTERM arrives, so keep-alive clients move elsewhere', async () => {
+    const server = await bundle.start({ SHUTDOWN_DELAY_MS: '3000' });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const connectionHeader = () =>
+      new Promise<string | undefined>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: server.port, path: '/hello?name=x', agent }, (res) => {
+            res.resume().on('end', () => resolve(res.headers['connection']));
+          })
+          .on('error', reject);
+      });
+    expect(await connectionHeader()).toBe('keep-alive');
+    server.child.kill('SIGTERM');
+    await server.waitForLog('draining');
+    expect(await connectionHeader()).toBe('close');
+    agent.destroy();
+    expect(await server.exited).toBe(0);
+  });
+
+  it('answers an undecodable path with the JSON 400 and a request id, and logs it', async () => {
+    const server = await bundle.start();
+    const res = await server.get('/hello/%zz');
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: expect.any(String) });
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.logs.find((r) => r['msg'] === 'request completed')).toMatchObject({ path: '/hello/%zz', statusCode: 400 });
+  });
+
+  it('never logs the credentials of a request with oversized headers, even at LOG_LEVEL=trace', async () => {
+    const server = await bundle.start({ LOG_LEVEL: 'trace' });
+    const token = 'pl4nted-b34rer-t0ken';
+    const socket = net.connect(server.port, '127.0.0.1');
+    socket.on('error', () => undefined).resume();
+    socket.write(
+      `GET /hello?name=x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nCookie: sid=${token}\r\n` +
+        `X-Filler: ${'f'.repeat(20_000)}\r\n\r\n`,
+    );
+    await new Promise((resolve) => socket.once('close', resolve));
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.logs.some((r) => r['msg'] === 'client error')).toBe(true);
+    expect(JSON.stringify(server.logs)).not.toContain(token);
   });
 
   it('exits non-zero at once on a second signal', async () => {

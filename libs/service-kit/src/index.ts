@@ -1,5 +1,7 @@
 export {
+  DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_HOST,
+  DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   LOG_LEVELS,
   UNKNOWN,
@@ -19,6 +21,7 @@ export {
   type Lifecycle,
   type ServiceAppOptions,
 } from './lib/create-service-app.js';
+export { DEFAULT_DRAIN_IDLE_MS } from './lib/connection-drain.js';
 export {
   ServiceConfigError,
   ServiceDefinitionError,

@@ -22,6 +22,8 @@ describe('parseServiceConfig', () => {
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
       shutdownDelayMs: 0,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
       build: { revision: 'unknown', created: 'unknown', source: 'unknown', buildUrl: 'unknown', version: 'unknown' },
     });
   });
@@ -37,8 +39,40 @@ describe('parseServiceConfig', () => {
       LOG_LEVEL: 'debug',
       SHUTDOWN_TIMEOUT_MS: '2500',
       SHUTDOWN_DELAY_MS: '1000',
+      HEADERS_TIMEOUT_MS: '500',
+      REQUEST_TIMEOUT_MS: '500',
     });
-    expect(config).toMatchObject({ port: 65535, host: '::', logLevel: 'debug', shutdownTimeoutMs: 2500, shutdownDelayMs: 1000 });
+    expect(config).toMatchObject({
+      port: 65535,
+      host: '::',
+      logLevel: 'debug',
+      shutdownTimeoutMs: 2500,
+      shutdownDelayMs: 1000,
+      headersTimeoutMs: 500,
+      requestTimeoutMs: 500,
+    });
+  });
+
+  it.each([['HEADERS_TIMEOUT_MS'], ['REQUEST_TIMEOUT_MS']])('rejects %s=0 and non-numbers', (variable) => {
+    expect(issuesOf({ [variable]: '0' }).issues.map((i) => i.variable)).toEqual([variable]);
+    expect(issuesOf({ [variable]: '10s' }).issues.map((i) => i.variable)).toEqual([variable]);
+  });
+
+  it('rejects a request timeout shorter than the headers timeout, naming the variable that was set', () => {
+    expect(issuesOf({ REQUEST_TIMEOUT_MS: '5000' }).issues).toEqual([
+      {
+        variable: 'REQUEST_TIMEOUT_MS',
+        value: '5000',
+        expected: 'at least HEADERS_TIMEOUT_MS (10000): the request includes its headers',
+      },
+    ]);
+    expect(issuesOf({ HEADERS_TIMEOUT_MS: '60000' }).issues).toEqual([
+      {
+        variable: 'HEADERS_TIMEOUT_MS',
+        value: '60000',
+        expected: 'at most REQUEST_TIMEOUT_MS (30000): the request includes its headers',
+      },
+    ]);
   });
 
   it.each([['0'], ['65536'], ['70000'], ['-1'], ['3000.5'], [' 80'], ['abc'], ['1e3']])(

@@ -31,6 +31,17 @@ export interface ServiceConfig {
    * so a load balancer or Kubernetes endpoints can stop routing here first. Default 0.
    */
   shutdownDelayMs: number;
+  /**
+   * HEADERS_TIMEOUT_MS: time a client has to send its request headers, from its first byte (an idle
+   * keep-alive connection is not on this clock). Then it gets a 408 and the socket is closed, so a
+   * client dripping a header byte at a time cannot hold a socket. Default 10000.
+   */
+  headersTimeoutMs: number;
+  /**
+   * REQUEST_TIMEOUT_MS: time a client has to send its whole request, body included; the handler's
+   * own time is not counted. At least HEADERS_TIMEOUT_MS. Default 30000.
+   */
+  requestTimeoutMs: number;
   build: BuildInfo;
 }
 
@@ -39,6 +50,8 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export const UNKNOWN = 'unknown';
 export const DEFAULT_HOST = '0.0.0.0';
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** setTimeout fires at once for anything larger, so a bigger "timeout" would be a lie. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -112,8 +125,44 @@ export function parseServiceConfig(env: Env, defaults: { port: number }): Servic
     });
   }
 
+  const headersTimeoutMs = integer(
+    'HEADERS_TIMEOUT_MS',
+    1,
+    MAX_TIMER_MS,
+    DEFAULT_HEADERS_TIMEOUT_MS,
+    `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+  );
+  const requestTimeoutMs = integer(
+    'REQUEST_TIMEOUT_MS',
+    1,
+    MAX_TIMER_MS,
+    DEFAULT_REQUEST_TIMEOUT_MS,
+    `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
+  );
+  if (requestTimeoutMs < headersTimeoutMs) {
+    // Blame the variable that was set; when both were, the request timeout is the one too short.
+    const variable = read('REQUEST_TIMEOUT_MS') !== undefined ? 'REQUEST_TIMEOUT_MS' : 'HEADERS_TIMEOUT_MS';
+    issues.push({
+      variable,
+      value: read(variable)!,
+      expected:
+        variable === 'REQUEST_TIMEOUT_MS'
+          ? `at least HEADERS_TIMEOUT_MS (${headersTimeoutMs}): the request includes its headers`
+          : `at most REQUEST_TIMEOUT_MS (${requestTimeoutMs}): the request includes its headers`,
+    });
+  }
+
   if (issues.length > 0) throw new ServiceConfigError(issues);
-  return { port, host, logLevel, shutdownTimeoutMs, shutdownDelayMs, build: readBuildInfo(env) };
+  return {
+    port,
+    host,
+    logLevel,
+    shutdownTimeoutMs,
+    shutdownDelayMs,
+    headersTimeoutMs,
+    requestTimeoutMs,
+    build: readBuildInfo(env),
+  };
 }
 
 /** The build stamp the image bakes into env (see docker/Dockerfile); never fails. */

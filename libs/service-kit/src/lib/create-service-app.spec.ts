@@ -34,6 +34,11 @@ const routes: FastifyPluginAsync = async (app) => {
     return { ok: true };
   });
   app.get('/stuck', { handlerTimeout: 50 }, () => new Promise(() => undefined));
+  app.get<{ Querystring: { limit: number } }>(
+    '/page',
+    { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer' } }, required: ['limit'] } } },
+    async (request) => ({ limit: request.query.limit }),
+  );
 };
 
 const service = defineService({ name: 'demo', defaultPort: 8080, routes });
@@ -155,6 +160,49 @@ describe('errors', () => {
     const res = await app.inject({ method: 'POST', url: '/items', payload: { name: 'x', tags: ['ok', 'too long'] } });
     expect(res.statusCode).toBe(400);
     expect(res.json().issues).toEqual([{ field: 'body.tags.1', message: 'must NOT have more than 3 characters' }]);
+  });
+
+  it('refuses a body field of the wrong JSON type instead of coercing it', async () => {
+    app = createTestApp(service);
+    const res = await app.inject({ method: 'POST', url: '/items', payload: { name: 123 } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'body.name: must be string',
+      issues: [{ field: 'body.name', message: 'must be string' }],
+      requestId: res.headers['x-request-id'],
+    });
+    const array = await app.inject({ method: 'POST', url: '/items', payload: { name: 'x', tags: 'abc' } });
+    expect(array.json().issues).toEqual([{ field: 'body.tags', message: 'must be array' }]);
+  });
+
+  it('still reads typed query strings, which arrive as text', async () => {
+    app = createTestApp(service);
+    expect((await app.inject({ url: '/page?limit=5' })).json()).toEqual({ limit: 5 });
+    expect((await app.inject({ url: '/page?limit=five' })).json().issues).toEqual([
+      { field: 'querystring.limit', message: 'must be integer' },
+    ]);
+  });
+
+  it('answers an undecodable path with the JSON 400, a request id, an access line and a metric', async () => {
+    const logs = captureLogs();
+    app = createTestApp(service, { logDestination: logs.destination });
+    const res = await app.inject({ url: '/items/%zz?token=abc', headers: { 'x-request-id': 'bad-url-1' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers['x-request-id']).toBe('bad-url-1');
+    expect(res.json()).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: expect.stringContaining('is not a valid url component'),
+      requestId: 'bad-url-1',
+    });
+    expect(logs.records().filter((r) => r['msg'] === 'request completed')).toEqual([
+      expect.objectContaining({ reqId: 'bad-url-1', path: '/items/%zz', route: '(unmatched)', statusCode: 400 }),
+    ]);
+    expect(logs.lines.join('')).not.toContain('token=abc');
+    const metrics = (await app.inject({ url: '/metrics' })).body;
+    expect(metrics).toContain('http_requests_total{method="GET",route="(unmatched)",status_code="400"} 1');
   });
 
   it('answers malformed JSON with a 400 JSON body', async () => {
@@ -280,9 +328,15 @@ describe('server limits', () => {
     app = createTestApp(service);
     await app.ready();
     expect(app.server.keepAliveTimeout).toBe(65_000);
-    expect(app.server.headersTimeout).toBe(66_000);
-    expect(app.server.requestTimeout).toBe(90_000);
+    expect(app.server.headersTimeout).toBe(10_000);
+    expect(app.server.requestTimeout).toBe(30_000);
     expect(app.initialConfig.bodyLimit).toBe(1024 * 1024);
+  });
+
+  it('takes the header and request timeouts from the environment', async () => {
+    app = createTestApp(service, { env: { HEADERS_TIMEOUT_MS: '2000', REQUEST_TIMEOUT_MS: '4000' } });
+    await app.ready();
+    expect([app.server.headersTimeout, app.server.requestTimeout]).toEqual([2000, 4000]);
   });
 });
 

@@ -33,6 +33,27 @@ export function redactPaths(headers: readonly string[] = SECRET_HEADERS): string
 }
 
 /**
+ * pino's error serializer copies every enumerable field, and Node's HTTP parser errors carry the
+ * raw request bytes (`rawPacket`: Authorization and Cookie headers included). Bytes never reach
+ * a log line, at any level: `rawPacket` and every Buffer or typed array are dropped, here and in
+ * nested causes.
+ */
+export function serializeError(error: unknown): unknown {
+  return withoutRawBytes(pino.stdSerializers.err(error as Error), 0);
+}
+
+function withoutRawBytes(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((v) => withoutRawBytes(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'rawPacket' || ArrayBuffer.isView(v) || v instanceof ArrayBuffer) continue;
+    out[key] = withoutRawBytes(v, depth + 1);
+  }
+  return out;
+}
+
+/**
  * Log lines are written in batches of this many bytes (and every LOG_FLUSH_INTERVAL_MS and on
  * shutdown, see startService). Measured in bench/halow-http: one write per access-log line cost
  * more CPU than the rest of the request.
@@ -65,6 +86,7 @@ export function createServiceLogger(options: ServiceLoggerOptions): Logger {
       // Level names, not numbers: log pipelines and humans grep for "error", not 50.
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactPaths(), censor: REDACTED },
+      serializers: { err: serializeError },
     },
     options.destination ?? pino.destination({ dest: 1, sync: true, minLength: LOG_BUFFER_BYTES }),
   );
