@@ -54,3 +54,24 @@ export function sharedRequirement(relativePath: string): Requirement & { path: s
   const path = resolve(findRepoRoot(), '..', 'shared', relativePath);
   return { ...requirement(existsSync(path), `../shared/${relativePath} not found next to the checkout`), path };
 }
+
+/**
+ * `kubectl kustomize` for render tests. kubectl cannot be installed from any package registry
+ * here, so where it is absent the tests skip visibly, on CI agents too; `.ci/run`, whose machine
+ * image ships it, sets ENGEX_REQUIRE_KUBECTL=1 so a missing one fails there instead.
+ */
+export function kubectlRequirement(): Requirement {
+  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: 15_000 });
+  const available = probe.status === 0;
+  const required = process.env['ENGEX_REQUIRE_KUBECTL'] === '1';
+  const reason = available ? '' : `kubectl not found (${(probe.error?.message || probe.stderr || '').trim().split('\n')[0]}); render tests need \`kubectl kustomize\``;
+  return {
+    available,
+    skip: !available && !required,
+    reason,
+    assertAvailable() {
+      if (!available && required) throw new Error(`ENGEX_REQUIRE_KUBECTL=1 requires it: ${reason}`);
+    },
+  };
+}
+
