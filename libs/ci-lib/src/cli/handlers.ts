@@ -5,6 +5,7 @@ import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js'
 import type { ServiceConfig, WorkspaceConfig } from '../lib/config.js';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
+import { readCommitRelation } from '../lib/deploy-guard.js';
 import { createDocker, type Docker } from '../lib/docker.js';
 import { createEcrClient, readEcrCredentials, type EcrClientLike } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
@@ -227,15 +228,31 @@ const deployBumpHandler: Handler = async (inv, io) => {
   const ctx = parseBuildContext(io.env);
   const tag = str(inv, 'tag')!;
   const project = str(inv, 'project');
-  const sourceUrl = project !== undefined ? (await readServiceConfig(root, config, project)).source : config.source;
+  const service = project !== undefined ? await readServiceConfig(root, config, project) : undefined;
+  const overlay = str(inv, 'overlay') ?? str(inv, 'path');
+  if (overlay === undefined) throw new UsageError('deploy bump needs --overlay <dir> (the overlay directory in the ops repo)');
+  const digest = str(inv, 'digest');
   const revision = ctx.commit !== undefined && ctx.commit !== 'HEAD' ? ctx.commit : FULL_SHA_PATTERN.test(tag) ? tag : await resolveCommit(ctx, root);
+  const allowRollback = inv.flags['allow-rollback'] === true || io.env['ENGEX_ALLOW_ROLLBACK'] === '1' || io.env['ENGEX_ALLOW_ROLLBACK'] === 'true';
+  const image = str(inv, 'image')!;
   const branch = str(inv, 'branch');
   const result = await deployBump({
     repo: str(inv, 'repo')!,
-    path: str(inv, 'path')!,
-    image: str(inv, 'image')!,
+    overlay,
+    image,
     tag,
-    message: { revision, sourceUrl, ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}) },
+    ...(service && service.deployImageName !== image ? { aliases: [service.deployImageName] } : {}),
+    ...(digest !== undefined ? { digest } : {}),
+    ...(inv.flags['pin-digest'] === true ? { pinDigest: true } : {}),
+    ...(inv.flags['create'] === true ? { create: true } : {}),
+    relation: (current) => readCommitRelation(current, tag, { cwd: root, env: { ...io.env } }),
+    allowRollback,
+    message: {
+      service: service?.service ?? image.split('/').pop()!,
+      revision,
+      sourceUrl: service?.source ?? config.source,
+      ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}),
+    },
     ...(branch !== undefined ? { branch } : {}),
     author: { name: io.env['GIT_AUTHOR_NAME'] || 'engex-ci', email: io.env['GIT_AUTHOR_EMAIL'] || 'engex-ci@noreply.hspt.io' },
     env: { ...io.env },
@@ -245,7 +262,8 @@ const deployBumpHandler: Handler = async (inv, io) => {
   if (result.status === 'already') {
     line(io, `already at ${result.tag}: ${result.path} ${result.image} in ${result.repo} (${result.branch}); no commit`);
   } else {
-    line(io, `bumped ${result.path} ${result.image} ${result.previousTag ?? '(new entry)'} -> ${result.tag} in ${result.repo} (${result.branch}) commit=${result.commit} attempts=${result.attempts}`);
+    const change = result.created ? `created entry with newTag ${result.tag}` : `${result.previousTag ?? '(no tag)'} → ${result.tag}`;
+    line(io, `bumped ${result.path} ${result.image}: ${change} in ${result.repo} (${result.branch}) commit=${result.commit} attempts=${result.attempts}`);
   }
   return 0;
 };
