@@ -88,6 +88,8 @@ describe('help', () => {
             Gate a Trivy JSON report and write a Markdown annotation
         engex-ci deploy bump --repo <git-url> --overlay <dir> --image <name> --tag <sha>
             Set an image's newTag in an ops repo overlay, commit and push
+        engex-ci deploy verify --url <base-url> [--argocd-server <url> --argocd-app <name>] [--revision <sha>]
+            Wait until the environment serves the new revision (and ArgoCD reports it Synced and Healthy)
         engex-ci ecr login
             docker login to the ECR registry with a GetAuthorizationToken password
 

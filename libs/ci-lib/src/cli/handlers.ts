@@ -6,6 +6,8 @@ import type { ServiceConfig, WorkspaceConfig } from '../lib/config.js';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
 import { readCommitRelation } from '../lib/deploy-guard.js';
+import { verifyDeployment } from '../lib/deploy-verify.js';
+import { Secret } from '../lib/secret.js';
 import { createDocker, type Docker } from '../lib/docker.js';
 import { createEcrClient, readEcrCredentials, type EcrClientLike } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
@@ -268,6 +270,36 @@ const deployBumpHandler: Handler = async (inv, io) => {
   return 0;
 };
 
+/** `10m`, `90s`, `1500ms` or plain milliseconds. */
+function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(value);
+  if (!m) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration; use e.g. 10m, 90s or 1500ms`);
+  return Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : 1);
+}
+
+const deployVerify: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const ctx = parseBuildContext(io.env);
+  const revision = str(inv, 'revision') ?? (await resolveCommit(ctx, root));
+  assertFullSha(revision, '--revision');
+  const url = str(inv, 'url');
+  const server = str(inv, 'argocd-server');
+  const application = str(inv, 'argocd-app');
+  if ((server === undefined) !== (application === undefined)) throw new UsageError('--argocd-server and --argocd-app go together');
+  const token = io.env['ARGOCD_AUTH_TOKEN'];
+  if (server !== undefined && !token) throw new UsageError('ArgoCD needs a token: set ARGOCD_AUTH_TOKEN in the agent environment (never in the pipeline YAML)');
+  const opsCommit = str(inv, 'ops-commit');
+  const result = await verifyDeployment({
+    ...(url !== undefined ? { url } : {}),
+    revision,
+    ...(server !== undefined && application !== undefined ? { argocd: { server, application, token: new Secret(token!), ...(opsCommit !== undefined ? { opsCommit } : {}) } } : {}),
+    deadlineMs: parseDuration('timeout', str(inv, 'timeout') ?? '10m'),
+    log: (l) => note(io, l),
+  });
+  line(io, `verified ${revision} after ${Math.round(result.elapsedMs / 1000)} s (${result.rounds} round${result.rounds === 1 ? '' : 's'}): ${result.observations.map((o) => `${o.source} ${o.detail}`).join('; ')}`);
+  return 0;
+};
+
 const ecrLogin: Handler = async (inv, io) => {
   const root = workspaceRoot(inv, io);
   const config = await readWorkspaceConfig(root);
@@ -293,5 +325,6 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   'image env': imageEnv,
   'scan report': scanReport,
   'deploy bump': deployBumpHandler,
+  'deploy verify': deployVerify,
   'ecr login': ecrLogin,
 };
