@@ -1,5 +1,14 @@
 // Test helpers shared with other projects' tests (and the local runner's registry start-up).
 export { REGISTRY_BINARY, registryBinaryAvailable, startRegistry, type RunningRegistry, type StartRegistryOptions } from './start-registry.js';
-export { dockerRequirement, findRepoRoot, kubectlRequirement, registryRequirement, sharedRequirement, type Requirement } from './requirements.js';
+export {
+  dockerRequirement,
+  findRepoRoot,
+  kubectlRequirement,
+  registryRequirement,
+  requiredDependencies,
+  sharedRequirement,
+  type Requirement,
+  type RequirementName,
+} from './requirements.js';
 export { putManifest, uploadTestImage, type UploadedImage } from './oci-upload.js';
 export { buildScratchImage, type ScratchImageOptions } from './scratch-image.js';
