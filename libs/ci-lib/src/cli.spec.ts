@@ -63,7 +63,7 @@ describe('engex-ci help and usage errors', () => {
   it('each subcommand has its own help', async () => {
     const result = await run(['deploy', 'bump', '--help'], { cwd: ws.root });
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^Usage: engex-ci deploy bump --repo <git-url> --path/);
+    expect(result.stdout).toMatch(/^Usage: engex-ci deploy bump --repo <git-url> \[--overlay <dir>\] \[--path <file>\] --image <name>/);
   });
 
   it.each([
@@ -222,13 +222,15 @@ describe('engex-ci deploy bump', () => {
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
   it('bumps, then reports "already at" without a commit', async () => {
-    const argv = ['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--path', 'overlays/staging/kustomization.yaml', '--image', `${ECR}/engex/halow`, '--tag', SHA, '--project', 'halow'];
+    const argv = ['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--overlay', 'overlays/staging', '--image', `${ECR}/engex/halow`, '--tag', SHA, '--project', 'halow'];
     const env = hermeticEnv({ BUILDKITE_BUILD_URL: 'https://buildkite.com/highspot/engex/builds/9' });
     const first = await run(argv, { cwd: ws.root, env });
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`^bumped overlays/staging/kustomization\\.yaml ${ECR.replace(/\./g, '\\.')}/engex/halow old -> ${SHA} in .*ops\\.git \\(main\\) commit=[0-9a-f]{40} attempts=1\\n$`));
+    expect(first.stdout).toMatch(new RegExp(`^bumped overlays/staging/kustomization\\.yaml ${ECR.replace(/\./g, '\\.')}/engex/halow: old → ${SHA} in .*ops\\.git \\(main\\) commit=[0-9a-f]{40} attempts=1\\n$`));
     const message = (await runCommand('git', ['log', '-1', '--format=%B', 'main'], { cwd: join(dir, 'ops.git') })).stdout;
     expect(message).toContain('Build: https://buildkite.com/highspot/engex/builds/9');
+    expect(message).toContain(`Service: halow\nChange: old -> ${SHA}`);
+    expect(first.stderr).toContain('runs old: its tag is not a commit sha; cannot tell whether');
     expect(message).toContain(`Source: https://github.com/highspot/halow/commit/${SHA}`);
     const second = await run(argv, { cwd: ws.root, env });
     expect(second.code).toBe(0);
@@ -239,7 +241,7 @@ describe('engex-ci deploy bump', () => {
     const before = (await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout;
     const result = await run(['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--path', '../escape.yaml', '--image', 'x', '--tag', SHA], { cwd: ws.root });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--path "../escape.yaml" must be a relative path inside the ops repo');
+    expect(result.stderr).toContain('overlay "../escape.yaml" must be a relative path inside the ops repo');
     expect((await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout).toBe(before);
   });
 });

@@ -53,7 +53,7 @@ describe('parseArgs', () => {
     [['scan', 'report'], 'scan report: missing <trivy.json>'],
     [['scan', 'report', 'a.json', '--ignore-unfixed=yes'], 'scan report: --ignore-unfixed takes no value'],
     [['scan', 'report', 'a.json', '--no-fail-on'], 'scan report: unknown flag --no-fail-on'],
-    [['deploy', 'bump', '--repo', 'r'], 'deploy bump: missing --path <overlay>/kustomization.yaml, --image <name>, --tag <sha>'],
+    [['deploy', 'bump', '--repo', 'r'], 'deploy bump: missing --image <name>, --tag <sha>'],
     [['--workspace'], '--workspace needs a directory'],
     [['--workspace='], '--workspace needs a directory'],
     [['--verbose', 'image'], 'unknown flag --verbose before a command'],
@@ -90,8 +90,10 @@ describe('help', () => {
             Print the seed pipeline's image variables for this build
         engex-ci scan report <trivy.json> [--fail-on ...] [--annotation <out.md>]
             Gate a Trivy JSON report and write a Markdown annotation
-        engex-ci deploy bump --repo <git-url> --path <overlay>/kustomization.yaml --image <name> --tag <sha>
-            Set an image's newTag in an ops repo kustomization, commit and push
+        engex-ci deploy bump --repo <git-url> --overlay <dir> --image <name> --tag <sha>
+            Set an image's newTag in an ops repo overlay, commit and push
+        engex-ci deploy verify --url <base-url> [--argocd-server <url> --argocd-app <name>] [--revision <sha>]
+            Wait until the environment serves the new revision (and ArgoCD reports it Synced and Healthy)
         engex-ci ecr login
             docker login to the ECR registry with a GetAuthorizationToken password
 
@@ -129,7 +131,7 @@ describe('help', () => {
 
   it('shows the deploy bump contract', () => {
     expect(renderCommandHelp(COMMANDS.find((c) => c.name === 'deploy bump')!).split('\n')[0]).toBe(
-      'Usage: engex-ci deploy bump --repo <git-url> --path <overlay>/kustomization.yaml --image <name> --tag <sha> [--branch <name>] [--project <p>]',
+      'Usage: engex-ci deploy bump --repo <git-url> [--overlay <dir>] [--path <file>] --image <name> --tag <sha> [--digest <sha256:…>] [--pin-digest] [--create] [--allow-rollback] [--branch <name>] [--project <p>]',
     );
   });
 });

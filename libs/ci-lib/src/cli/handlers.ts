@@ -5,6 +5,9 @@ import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js'
 import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
+import { readCommitRelation } from '../lib/deploy-guard.js';
+import { verifyDeployment } from '../lib/deploy-verify.js';
+import { Secret } from '../lib/secret.js';
 import { createDocker, type Docker } from '../lib/docker.js';
 import { createEcrClient, readEcrCredentials, type EcrClientLike } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
@@ -228,15 +231,31 @@ const deployBumpHandler: Handler = async (inv, io) => {
   const ctx = parseBuildContext(io.env);
   const tag = str(inv, 'tag')!;
   const project = str(inv, 'project');
-  const sourceUrl = project !== undefined ? (await readServiceConfig(root, config, project)).source : config.source;
+  const service = project !== undefined ? await readServiceConfig(root, config, project) : undefined;
+  const overlay = str(inv, 'overlay') ?? str(inv, 'path');
+  if (overlay === undefined) throw new UsageError('deploy bump needs --overlay <dir> (the overlay directory in the ops repo)');
+  const digest = str(inv, 'digest');
   const revision = ctx.commit !== undefined && ctx.commit !== 'HEAD' ? ctx.commit : FULL_SHA_PATTERN.test(tag) ? tag : await resolveCommit(ctx, root);
+  const allowRollback = inv.flags['allow-rollback'] === true || io.env['ENGEX_ALLOW_ROLLBACK'] === '1' || io.env['ENGEX_ALLOW_ROLLBACK'] === 'true';
+  const image = str(inv, 'image')!;
   const branch = str(inv, 'branch');
   const result = await deployBump({
     repo: str(inv, 'repo')!,
-    path: str(inv, 'path')!,
-    image: str(inv, 'image')!,
+    overlay,
+    image,
     tag,
-    message: { revision, sourceUrl, ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}) },
+    ...(service && service.deployImageName !== image ? { aliases: [service.deployImageName] } : {}),
+    ...(digest !== undefined ? { digest } : {}),
+    ...(inv.flags['pin-digest'] === true ? { pinDigest: true } : {}),
+    ...(inv.flags['create'] === true ? { create: true } : {}),
+    relation: (current) => readCommitRelation(current, tag, { cwd: root, env: { ...io.env } }),
+    allowRollback,
+    message: {
+      service: service?.service ?? image.split('/').pop()!,
+      revision,
+      sourceUrl: service?.source ?? config.source,
+      ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}),
+    },
     ...(branch !== undefined ? { branch } : {}),
     author: { name: io.env['GIT_AUTHOR_NAME'] || 'engex-ci', email: io.env['GIT_AUTHOR_EMAIL'] || 'engex-ci@noreply.hspt.io' },
     env: { ...io.env },
@@ -246,8 +265,39 @@ const deployBumpHandler: Handler = async (inv, io) => {
   if (result.status === 'already') {
     line(io, `already at ${result.tag}: ${result.path} ${result.image} in ${result.repo} (${result.branch}); no commit`);
   } else {
-    line(io, `bumped ${result.path} ${result.image} ${result.previousTag ?? '(new entry)'} -> ${result.tag} in ${result.repo} (${result.branch}) commit=${result.commit} attempts=${result.attempts}`);
+    const change = result.created ? `created entry with newTag ${result.tag}` : `${result.previousTag ?? '(no tag)'} → ${result.tag}`;
+    line(io, `bumped ${result.path} ${result.image}: ${change} in ${result.repo} (${result.branch}) commit=${result.commit} attempts=${result.attempts}`);
   }
+  return 0;
+};
+
+/** `10m`, `90s`, `1500ms` or plain milliseconds. */
+function parseDuration(flag: string, value: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(value);
+  if (!m) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration; use e.g. 10m, 90s or 1500ms`);
+  return Number(m[1]) * (m[2] === 'm' ? 60_000 : m[2] === 's' ? 1000 : 1);
+}
+
+const deployVerify: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const ctx = parseBuildContext(io.env);
+  const revision = str(inv, 'revision') ?? (await resolveCommit(ctx, root));
+  assertFullSha(revision, '--revision');
+  const url = str(inv, 'url');
+  const server = str(inv, 'argocd-server');
+  const application = str(inv, 'argocd-app');
+  if ((server === undefined) !== (application === undefined)) throw new UsageError('--argocd-server and --argocd-app go together');
+  const token = io.env['ARGOCD_AUTH_TOKEN'];
+  if (server !== undefined && !token) throw new UsageError('ArgoCD needs a token: set ARGOCD_AUTH_TOKEN in the agent environment (never in the pipeline YAML)');
+  const opsCommit = str(inv, 'ops-commit');
+  const result = await verifyDeployment({
+    ...(url !== undefined ? { url } : {}),
+    revision,
+    ...(server !== undefined && application !== undefined ? { argocd: { server, application, token: new Secret(token!), ...(opsCommit !== undefined ? { opsCommit } : {}) } } : {}),
+    deadlineMs: parseDuration('timeout', str(inv, 'timeout') ?? '10m'),
+    log: (l) => note(io, l),
+  });
+  line(io, `verified ${revision} after ${Math.round(result.elapsedMs / 1000)} s (${result.rounds} round${result.rounds === 1 ? '' : 's'}): ${result.observations.map((o) => `${o.source} ${o.detail}`).join('; ')}`);
   return 0;
 };
 
@@ -276,5 +326,6 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   'image env': imageEnv,
   'scan report': scanReport,
   'deploy bump': deployBumpHandler,
+  'deploy verify': deployVerify,
   'ecr login': ecrLogin,
 };

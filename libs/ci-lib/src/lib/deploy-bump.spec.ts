@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from '@engex/workspace-config';
 import { deployBump, planDeploy, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
+import { readCommitRelation, RollbackRefusedError } from './deploy-guard.js';
 import { CommandFailedError, ManifestError, exitCodeFor } from './errors.js';
 import { runCommand } from './run-command.js';
 
@@ -29,19 +30,32 @@ describe('planDeploy and the commit message', () => {
   const halow = resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { name: '@engex/halow', root: 'apps/halow', tags: ['engex:service'] })!;
 
   it('picks the overlay per branch from config', () => {
-    expect(planDeploy(halow, 'main')).toEqual({ repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', path: PATH, image: IMAGE });
-    expect(planDeploy(halow, 'release/2026.11')?.path).toBe('overlays/production/kustomization.yaml');
+    expect(planDeploy(halow, 'main')).toEqual({ repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', image: IMAGE });
+    expect(planDeploy(halow, 'release/2026.11')?.overlay).toBe('overlays/production');
     expect(planDeploy(halow, 'feature/x')).toBeUndefined();
   });
 
-  it('carries the revision, the build and the source commit link', () => {
+  it('carries the service, old -> new, the digest, the build and the source commit link', () => {
     expect(
-      renderBumpCommitMessage({ image: IMAGE, tag: SHA, path: PATH, revision: SHA, buildUrl: 'https://buildkite.com/highspot/engex/builds/812', sourceUrl: 'https://github.com/highspot/halow.git' }),
+      renderBumpCommitMessage({
+        service: 'halow',
+        image: IMAGE,
+        tag: SHA,
+        previousTag: 'f'.repeat(40),
+        digest: `sha256:${'d'.repeat(64)}`,
+        path: PATH,
+        revision: SHA,
+        buildUrl: 'https://buildkite.com/highspot/engex/builds/812',
+        sourceUrl: 'https://github.com/highspot/halow.git',
+      }),
     ).toMatchInlineSnapshot(`
       "Deploy halow 0123456789ab to overlays/staging
 
-      Set images[name=460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow].newTag to 0123456789abcdef0123456789abcdef01234567 in overlays/staging/kustomization.yaml.
+      Set the newTag of 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow to 0123456789abcdef0123456789abcdef01234567 in overlays/staging/kustomization.yaml.
 
+      Service: halow
+      Change: ffffffffffffffffffffffffffffffffffffffff -> 0123456789abcdef0123456789abcdef01234567
+      Digest: sha256:dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd
       Revision: 0123456789abcdef0123456789abcdef01234567
       Build: https://buildkite.com/highspot/engex/builds/812
       Source: https://github.com/highspot/halow/commit/0123456789abcdef0123456789abcdef01234567
@@ -58,10 +72,10 @@ describe('deployBump against a real bare repository', () => {
   const show = (path = PATH) => git(bare, 'show', `main:${path}`).then((t) => `${t}\n`);
   const options = (over: Partial<DeployBumpOptions> = {}): DeployBumpOptions => ({
     repo: bare,
-    path: PATH,
+    overlay: 'overlays/staging',
     image: IMAGE,
     tag: SHA,
-    message: { revision: SHA, buildUrl: 'https://buildkite.com/highspot/engex/builds/812', sourceUrl: 'https://github.com/highspot/halow' },
+    message: { service: 'halow', revision: SHA, buildUrl: 'https://buildkite.com/highspot/engex/builds/812', sourceUrl: 'https://github.com/highspot/halow' },
     author: { name: 'engex-ci', email: 'engex-ci@example.com' },
     retry: { attempts: 20, baseDelayMs: 20, maxDelayMs: 200 },
     ...over,
@@ -102,8 +116,10 @@ describe('deployBump against a real bare repository', () => {
   });
 
   it.each([
-    ['the file is missing', { path: 'overlays/dev/kustomization.yaml' }, /overlays\/dev\/kustomization\.yaml does not exist in .* \(branch main\)/],
-    ['the file is not a kustomization', { path: 'overlays/production/deployment.yaml' }, /is not a kustomization: kind is "Deployment"/],
+    ['the overlay is missing', { overlay: 'overlays/dev' }, /overlays\/dev does not exist in .* \(branch main\)/],
+    ['the overlay has no kustomization', { overlay: 'overlays/production' }, /overlays\/production has no kustomization: expected one of/],
+    ['the file is not a kustomization', { overlay: 'overlays/production/deployment.yaml' }, /is not a kustomization: kind is "Deployment"/],
+    ['no entry deploys the image', { image: 'registry.example.com/engex/halw' }, /no images\[\] entry deploys registry.example.com\/engex\/halw .*\n.*The file has:\n  images\[0\]: name=460210468233/s],
   ])('fails clearly and pushes nothing when %s', async (_name, over, message) => {
     const error = await deployBump(options(over)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ManifestError);
@@ -124,11 +140,96 @@ describe('deployBump against a real bare repository', () => {
     expect(await commits()).toBe(1);
   });
 
+  it.each(['kustomization.yaml', 'kustomization.yml', 'Kustomization'])('finds the overlay kustomization named %s', async (name) => {
+    const seed = join(dir, 'seed');
+    await mkdir(join(seed, 'overlays/eu'), { recursive: true });
+    await writeFile(join(seed, 'overlays/eu', name), KUSTOMIZATION);
+    await git(seed, 'add', '.');
+    await git(seed, 'commit', '--quiet', '-m', `eu overlay as ${name}`);
+    await git(seed, 'push', '--quiet', 'origin', 'main');
+    const result = await deployBump(options({ overlay: 'overlays/eu' }));
+    expect(result).toMatchObject({ status: 'bumped', path: `overlays/eu/${name}` });
+    expect(await show(`overlays/eu/${name}`)).toBe(KUSTOMIZATION.replace('0'.repeat(40), SHA));
+  });
+
+  it('refuses an overlay with two kustomization files, as kustomize does', async () => {
+    const seed = join(dir, 'seed');
+    await writeFile(join(seed, 'overlays/staging/Kustomization'), KUSTOMIZATION);
+    await git(seed, 'add', '.');
+    await git(seed, 'commit', '--quiet', '-m', 'second file');
+    await git(seed, 'push', '--quiet', 'origin', 'main');
+    await expect(deployBump(options())).rejects.toThrow(/overlays\/staging has 2 kustomization files \(kustomization.yaml, Kustomization\)/);
+    expect(await commits()).toBe(2);
+  });
+
+  it('writes newTag and digest together when the target pins digests', async () => {
+    const digest = `sha256:${'e'.repeat(64)}`;
+    await expect(deployBump(options({ pinDigest: true }))).rejects.toThrow(/pinDigest needs the pushed digest/);
+    await deployBump(options({ pinDigest: true, digest }));
+    expect(parse(await show()).images).toEqual([{ name: IMAGE, newTag: SHA, digest }]);
+    expect(await git(bare, 'log', '-1', '--format=%B', 'main')).toContain(`Digest: ${digest}`);
+  });
+
+  describe('never backwards, unless asked', () => {
+    let source: string;
+    let history: string[];
+
+    beforeEach(async () => {
+      source = join(dir, 'source');
+      await runCommand('git', ['init', '--quiet', '--initial-branch=main', source], { env: ENV });
+      for (let i = 0; i < 6; i++) {
+        await writeFile(join(source, 'file.txt'), `${i}\n`);
+        await git(source, 'add', '.');
+        await runCommand('git', ['commit', '--quiet', '-m', `commit ${i}`, '--date', `2026-11-0${i + 1}T12:00:00Z`], {
+          cwd: source,
+          env: { ...ENV, GIT_COMMITTER_DATE: `2026-11-0${i + 1}T12:00:00Z` },
+        });
+      }
+      history = (await git(source, 'rev-list', '--reverse', 'main')).split('\n');
+    });
+
+    const relation = (next: string) => (current: string | undefined) => readCommitRelation(current, next, { cwd: source, env: ENV });
+    const bump = (tag: string, over: Partial<DeployBumpOptions> = {}) =>
+      deployBump(options({ tag, message: { service: 'halow', revision: tag, sourceUrl: 'https://github.com/highspot/halow' }, relation: relation(tag), ...over }));
+
+    it('refuses HEAD~5 after HEAD with exit 1, naming both commits and dates, and pushes nothing', async () => {
+      const head = history[5]!;
+      const old = history[0]!;
+      await bump(head);
+      const error = await bump(old).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RollbackRefusedError);
+      expect(exitCodeFor(error)).toBe(1);
+      expect((error as Error).message).toContain(`it runs ${head} (committed 2026-11-06T12:00:00Z), and ${old} (committed 2026-11-01T12:00:00Z) is an older commit`);
+      expect((error as Error).message).toContain('--allow-rollback');
+      expect(parse(await show()).images[0].newTag).toBe(head);
+      expect(await commits()).toBe(2);
+    });
+
+    it('rolls back on purpose with allowRollback, and says so', async () => {
+      await bump(history[5]!);
+      const log: string[] = [];
+      const result = await bump(history[0]!, { allowRollback: true, log: (l) => log.push(l) });
+      expect(result).toMatchObject({ status: 'bumped', previousTag: history[5] });
+      expect(log.join('\n')).toMatch(/rolling overlays\/staging\/kustomization.yaml back from \w{40} \(2026-11-06T12:00:00Z\) to \w{40} \(2026-11-01T12:00:00Z\) on purpose/);
+    });
+
+    it('goes forward silently, and over a tag the repository does not know with a note', async () => {
+      const log: string[] = [];
+      // The seeded tag is 40 zeros: a sha in form, but no commit of this repository.
+      await bump(history[1]!, { log: (l) => log.push(l) });
+      expect(log.join('\n')).toMatch(/runs 0{40}: that commit is not in this repository/);
+      log.length = 0;
+      await bump(history[4]!, { log: (l) => log.push(l) });
+      expect(log).toEqual([]);
+      expect(parse(await show()).images[0].newTag).toBe(history[4]);
+    });
+  });
+
   it('lands 8 concurrent bumps with distinct tags: none lost, comments intact', async () => {
     const tags = Array.from({ length: 8 }, (_, i) => `${String(i + 1).repeat(7)}${'a'.repeat(33)}`);
     const retries: string[] = [];
     const results = await Promise.all(
-      tags.map((tag) => deployBump(options({ tag, message: { revision: tag, sourceUrl: 'https://github.com/highspot/halow' }, log: (l) => retries.push(l) }))),
+      tags.map((tag) => deployBump(options({ tag, message: { service: 'halow', revision: tag, sourceUrl: 'https://github.com/highspot/halow' }, log: (l) => retries.push(l) }))),
     );
     expect(results.map((r) => r.status)).toEqual(Array(8).fill('bumped'));
     expect(await commits()).toBe(9);
@@ -136,7 +237,7 @@ describe('deployBump against a real bare repository', () => {
     for (const tag of tags) expect(messages.split('\n').filter((s) => s.includes(tag.slice(0, 12)))).toHaveLength(1);
     const text = await show();
     const final = parse(text);
-    const head = (await git(bare, 'log', '-1', '--format=%B', 'main')).match(/newTag to (\w+)/)![1];
+    const head = (await git(bare, 'log', '-1', '--format=%B', 'main')).match(/Change: \w+ -> (\w+)/)![1];
     expect(final.images).toEqual([{ name: IMAGE, newTag: head }]);
     expect(text).toBe(KUSTOMIZATION.replace('0'.repeat(40), head!));
     // Some of them must have lost a race and re-applied; otherwise this test proved nothing.

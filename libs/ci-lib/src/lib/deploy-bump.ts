@@ -1,20 +1,20 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
 import { deployTargetFor } from '@engex/workspace-config';
 import { CommandFailedError, InfrastructureError, ManifestError, UsageError } from './errors.js';
-import { setImageTag } from './kustomization.js';
+import { decideDirection, type CommitRelation } from './deploy-guard.js';
+import { pickKustomizationFile, setImageTag, type ImageEditRequest } from './kustomization.js';
 import { backoffDelay, normalizeRetryOptions, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
 
 export interface DeployPlan {
   /** The ops repo to clone. */
   repo: string;
+  /** The overlay directory; its kustomization may have any of kustomize's file names. */
   overlay: string;
-  /** `<overlay>/kustomization.yaml`. */
-  path: string;
-  /** `images[].name` to set. */
+  /** The image whose `images[]` entry is bumped. */
   image: string;
 }
 
@@ -22,12 +22,19 @@ export interface DeployPlan {
 export function planDeploy(service: Pick<ServiceConfig, 'opsRepo' | 'deployImageName' | 'deployTargets'>, branch: string): DeployPlan | undefined {
   const target: DeployTarget | undefined = deployTargetFor(branch, service.deployTargets);
   if (!target) return undefined;
-  return { repo: service.opsRepo, overlay: target.overlay, path: posix.join(target.overlay, 'kustomization.yaml'), image: service.deployImageName };
+  return { repo: service.opsRepo, overlay: target.overlay, image: service.deployImageName };
 }
 
 export interface BumpMessageInputs {
+  /** The service, e.g. `halow`. */
+  service: string;
   image: string;
   tag: string;
+  /** The tag the overlay ran before, when it had one. */
+  previousTag?: string;
+  /** The pushed manifest digest, when known. */
+  digest?: string;
+  /** The kustomization file that was edited, relative to the ops repo root. */
   path: string;
   /** The source commit being deployed. */
   revision: string;
@@ -36,16 +43,18 @@ export interface BumpMessageInputs {
   sourceUrl: string;
 }
 
-/** Pure: the ops commit message, carrying the revision, the build and the source commit link. */
+/** Pure: the ops commit message: what changed, from which build, and what exactly now runs. */
 export function renderBumpCommitMessage(inputs: BumpMessageInputs): string {
-  const name = inputs.image.split('/').pop()!.split(':')[0];
   const overlay = posix.dirname(inputs.path);
   const source = inputs.sourceUrl.replace(/\.git$/, '').replace(/\/+$/, '');
   return [
-    `Deploy ${name} ${inputs.tag.slice(0, 12)} to ${overlay}`,
+    `Deploy ${inputs.service} ${inputs.tag.slice(0, 12)} to ${overlay}`,
     '',
-    `Set images[name=${inputs.image}].newTag to ${inputs.tag} in ${inputs.path}.`,
+    `Set the newTag of ${inputs.image} to ${inputs.tag} in ${inputs.path}.`,
     '',
+    `Service: ${inputs.service}`,
+    `Change: ${inputs.previousTag ?? '(no tag)'} -> ${inputs.tag}`,
+    `Digest: ${inputs.digest ?? '(not recorded)'}`,
     `Revision: ${inputs.revision}`,
     `Build: ${inputs.buildUrl ?? '(local run)'}`,
     `Source: ${source}/commit/${inputs.revision}`,
@@ -55,11 +64,28 @@ export function renderBumpCommitMessage(inputs: BumpMessageInputs): string {
 
 export interface DeployBumpOptions {
   repo: string;
-  /** `<overlay>/kustomization.yaml`, relative to the repo root. */
-  path: string;
+  /**
+   * The overlay directory, relative to the repo root; its kustomization is found under any of
+   * kustomize's file names. A path to the file itself is accepted too.
+   */
+  overlay: string;
   image: string;
   tag: string;
-  message: Omit<BumpMessageInputs, 'image' | 'tag' | 'path'>;
+  /** Other names the `images[]` entry may carry (the service's `deployImageName`). */
+  aliases?: readonly string[];
+  /** The pushed digest: written with newTag when the target pins digests (`pinDigest`), else only recorded in the commit. */
+  digest?: string;
+  pinDigest?: boolean;
+  /** Add an `images[]` entry when none matches (default: refuse). */
+  create?: boolean;
+  /**
+   * How the deployed commit relates to what runs now (read in the source repo); called with the
+   * current tag before anything is pushed. Without it, no direction check is made.
+   */
+  relation?: (currentTag: string | undefined) => Promise<CommitRelation>;
+  /** Deploy an older commit on purpose. */
+  allowRollback?: boolean;
+  message: Omit<BumpMessageInputs, 'image' | 'tag' | 'path' | 'previousTag' | 'digest'>;
   /** Default: the remote's default branch. */
   branch?: string;
   author: { name: string; email: string };
@@ -71,7 +97,7 @@ export interface DeployBumpOptions {
 }
 
 export type DeployBumpResult =
-  | { status: 'bumped'; repo: string; branch: string; path: string; image: string; tag: string; previousTag?: string; commit: string; attempts: number }
+  | { status: 'bumped'; repo: string; branch: string; path: string; image: string; tag: string; previousTag?: string; created: boolean; commit: string; attempts: number }
   | { status: 'already'; repo: string; branch: string; path: string; image: string; tag: string; commit: string };
 
 /** A push lost a race with another writer; anything else (auth, hooks, network) is not retried. */
@@ -83,8 +109,9 @@ const RACE = /\(fetch first\)|\(non-fast-forward\)|failed to update ref|cannot l
  * (bounded, jittered). A tag already current makes no commit. The temp clone is always removed.
  */
 export async function deployBump(options: DeployBumpOptions): Promise<DeployBumpResult> {
-  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(options.path) || options.path.split('/').includes('..')) {
-    throw new UsageError(`--path ${JSON.stringify(options.path)} must be a relative path inside the ops repo, such as overlays/staging/kustomization.yaml`);
+  const overlay = options.overlay.replace(/\/+$/, '');
+  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(overlay) || overlay.split('/').includes('..')) {
+    throw new UsageError(`overlay ${JSON.stringify(options.overlay)} must be a relative path inside the ops repo, such as overlays/staging`);
   }
   const retry = normalizeRetryOptions({ attempts: 8, baseDelayMs: 500, maxDelayMs: 8000, ...options.retry });
   const log = options.log ?? (() => {});
@@ -99,29 +126,42 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     GIT_COMMITTER_EMAIL: options.author.email,
   };
   const git = (args: string[], allowFailure = false) => runCommand('git', args, { cwd: work, env, allowFailure });
+  const request: ImageEditRequest = {
+    image: options.image,
+    tag: options.tag,
+    ...(options.pinDigest && options.digest !== undefined ? { digest: options.digest } : {}),
+    ...(options.aliases ? { aliases: options.aliases } : {}),
+    ...(options.create ? { create: true } : {}),
+  };
+  if (options.pinDigest && options.digest === undefined) throw new UsageError('pinDigest needs the pushed digest (--digest sha256:…)');
   try {
     await runCommand('git', ['clone', '--quiet', '--depth', '1', '--no-tags', ...(options.branch ? ['--branch', options.branch] : []), '--', options.repo, work], { env, cwd: dir });
     const branch = options.branch ?? (await git(['symbolic-ref', '--short', 'HEAD'])).stdout.trim();
-    const file = join(work, options.path);
-    const message = renderBumpCommitMessage({ ...options.message, image: options.image, tag: options.tag, path: options.path });
+    const path = await resolveKustomization(work, overlay, options.repo, branch);
+    const file = join(work, path);
 
     for (let attempt = 1; ; attempt++) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new ManifestError(`${options.path} does not exist in ${options.repo} (branch ${branch}); create the overlay first or fix deployTargets`);
-        }
-        throw error;
+      const text = await readFile(file, 'utf8');
+      const edit = setImageTag(text, request, path);
+      // Checked on every attempt: a newer deploy may have landed while this one waited.
+      if (options.relation && edit.changed) {
+        const verdict = decideDirection({ overlay: path, current: edit.previous.tag, next: options.tag, relation: await options.relation(edit.previous.tag), allowRollback: options.allowRollback ?? false });
+        if (verdict.note) log(verdict.note);
       }
-      const edit = setImageTag(text, options.image, options.tag, options.path);
+      const message = renderBumpCommitMessage({
+        ...options.message,
+        image: options.image,
+        tag: options.tag,
+        path,
+        ...(edit.previous.tag !== undefined ? { previousTag: edit.previous.tag } : {}),
+        ...(options.digest !== undefined ? { digest: options.digest } : {}),
+      });
       const head = (await git(['rev-parse', 'HEAD'])).stdout.trim();
       if (!edit.changed) {
-        return { status: 'already', repo: options.repo, branch, path: options.path, image: options.image, tag: options.tag, commit: head };
+        return { status: 'already', repo: options.repo, branch, path, image: options.image, tag: options.tag, commit: head };
       }
       await writeFile(file, edit.text);
-      await git(['add', '--', options.path]);
+      await git(['add', '--', path]);
       await git(['commit', '--quiet', '--no-verify', '-m', message]);
       const push = await git(['push', '--porcelain', 'origin', `HEAD:refs/heads/${branch}`], true);
       if (push.exitCode === 0) {
@@ -130,10 +170,11 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
           status: 'bumped',
           repo: options.repo,
           branch,
-          path: options.path,
+          path,
           image: options.image,
           tag: options.tag,
-          ...(edit.previousTag ? { previousTag: edit.previousTag } : {}),
+          ...(edit.previous.tag !== undefined ? { previousTag: edit.previous.tag } : {}),
+          created: edit.created,
           commit,
           attempts: attempt,
         };
@@ -141,7 +182,7 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
       const output = `${push.stderr}\n${push.stdout}`;
       if (!RACE.test(output)) throw new CommandFailedError('git push', push.exitCode, output.trim());
       if (attempt >= retry.attempts) {
-        throw new InfrastructureError(`gave up bumping ${options.path} after ${attempt} attempts: other pushes to ${options.repo} ${branch} kept landing first`);
+        throw new InfrastructureError(`gave up bumping ${path} after ${attempt} attempts: other pushes to ${options.repo} ${branch} kept landing first`);
       }
       const delay = backoffDelay(attempt, retry);
       log(`push to ${branch} lost a race (attempt ${attempt}/${retry.attempts}); re-applying on the new tip in ${delay} ms`);
@@ -152,4 +193,19 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The kustomization of `overlay` in the clone, under whichever of kustomize's names it has. */
+async function resolveKustomization(work: string, overlay: string, repo: string, branch: string): Promise<string> {
+  let entries: string[];
+  try {
+    entries = await readdir(join(work, overlay));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // A path to the file itself names the overlay by its kustomization.
+    if (code === 'ENOTDIR') return overlay;
+    if (code === 'ENOENT') throw new ManifestError(`${overlay} does not exist in ${repo} (branch ${branch}); create the overlay first or fix deployTargets`);
+    throw error;
+  }
+  return posix.join(overlay, pickKustomizationFile(overlay, entries));
 }

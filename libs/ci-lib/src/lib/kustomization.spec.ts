@@ -1,7 +1,7 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from './errors.js';
-import { setImageTag } from './kustomization.js';
+import { ImageNotFoundError, StaleDigestError, pickKustomizationFile, setImageTag, withoutRegistry } from './kustomization.js';
 
 const IMAGE = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow';
 const OLD = '0000000000000000000000000000000000000000';
@@ -24,25 +24,31 @@ images:
 
 describe('setImageTag', () => {
   it('replaces only the newTag bytes, keeping every comment and blank line', () => {
-    const edit = setImageTag(SEED, IMAGE, NEW);
-    expect(edit).toMatchObject({ changed: true, previousTag: OLD, created: false });
+    const edit = setImageTag(SEED, { image: IMAGE, tag: NEW });
+    expect(edit).toMatchObject({ changed: true, previous: { tag: OLD }, created: false, entry: { index: 0, matchedBy: 'name' } });
     expect(edit.text).toBe(SEED.replace(OLD, NEW));
   });
 
   it('keeps quoting, and quotes a tag YAML would read as a number', () => {
-    expect(setImageTag(SEED, 'busybox', '1.37').text).toContain('newTag: "1.37"');
+    expect(setImageTag(SEED, { image: 'busybox', tag: '1.37' }).text).toContain('newTag: "1.37"');
     const plain = SEED.replace(OLD, 'abc');
-    expect(setImageTag(plain, IMAGE, '1234567').text).toContain(`newTag: "1234567" # bumped by CI`);
-    expect(parse(setImageTag(plain, IMAGE, '1234567').text).images[0].newTag).toBe('1234567');
+    expect(setImageTag(plain, { image: IMAGE, tag: '1234567' }).text).toContain(`newTag: "1234567" # bumped by CI`);
+    expect(parse(setImageTag(plain, { image: IMAGE, tag: '1234567' }).text).images[0].newTag).toBe('1234567');
   });
 
   it('is a no-op when the tag is already current', () => {
-    const current = setImageTag(SEED, IMAGE, NEW).text;
-    expect(setImageTag(current, IMAGE, NEW)).toEqual({ text: current, changed: false, previousTag: NEW, created: false });
+    const current = setImageTag(SEED, { image: IMAGE, tag: NEW }).text;
+    expect(setImageTag(current, { image: IMAGE, tag: NEW })).toEqual({
+      text: current,
+      changed: false,
+      previous: { tag: NEW },
+      created: false,
+      entry: { index: 0, name: IMAGE, matchedBy: 'name' },
+    });
   });
 
-  it('creates the entry when absent, keeping comments', () => {
-    const edit = setImageTag(SEED, 'engex/other', NEW);
+  it('creates the entry when absent only with create, keeping comments', () => {
+    const edit = setImageTag(SEED, { image: 'engex/other', tag: NEW, create: true });
     expect(edit.created).toBe(true);
     expect(edit.text).toMatchInlineSnapshot(`
       "# Staging overlay for halow. Managed by humans AND engex-ci.
@@ -65,7 +71,7 @@ describe('setImageTag', () => {
   });
 
   it('creates the images list when there is none', () => {
-    const edit = setImageTag('apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n# no images yet\nresources: [../../base]\n', IMAGE, NEW);
+    const edit = setImageTag('apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n# no images yet\nresources: [../../base]\n', { image: IMAGE, tag: NEW, create: true });
     expect(parse(edit.text)).toEqual({
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
@@ -75,20 +81,64 @@ describe('setImageTag', () => {
     expect(edit.text).toContain('# no images yet');
   });
 
-  it('drops a digest, which kustomize would prefer over newTag', () => {
-    const pinned = SEED.replace(`newTag: ${OLD} # bumped by CI`, `digest: sha256:${'a'.repeat(64)}`);
-    const edit = setImageTag(pinned, IMAGE, NEW);
-    expect(parse(edit.text).images[0]).toEqual({ name: IMAGE, newTag: NEW });
+  it('refuses a digest that would keep the old image, unless the target pins digests', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const pinned = SEED.replace(`newTag: ${OLD} # bumped by CI`, `newTag: ${OLD} # bumped by CI\n    digest: ${digest}`);
+    expect(() => setImageTag(pinned, { image: IMAGE, tag: NEW })).toThrow(StaleDigestError);
+    expect(() => setImageTag(pinned, { image: IMAGE, tag: NEW })).toThrow(/images\[0\] .* pins digest sha256:a{64}, .* set pinDigest: true/);
+
+    const next = `sha256:${'c'.repeat(64)}`;
+    const edit = setImageTag(pinned, { image: IMAGE, tag: NEW, digest: next });
+    expect(edit).toMatchObject({ changed: true, previous: { tag: OLD, digest } });
+    expect(edit.text).toBe(pinned.replace(OLD, NEW).replace(digest, next));
+    expect(setImageTag(edit.text, { image: IMAGE, tag: NEW, digest: next }).changed).toBe(false);
+  });
+
+  it('adds the digest next to newTag when pinning an entry that had none', () => {
+    const next = `sha256:${'c'.repeat(64)}`;
+    const edit = setImageTag(SEED, { image: IMAGE, tag: NEW, digest: next });
+    expect(parse(edit.text).images[0]).toEqual({ name: IMAGE, newTag: NEW, digest: next });
     expect(edit.text).toContain('# The service image');
+  });
+
+  it('never edits nothing: without a matching entry it lists what the file has', () => {
+    const bootstrap = SEED.replace(`name: ${IMAGE}`, 'name: engex/halw');
+    const attempt = () => setImageTag(bootstrap, { image: IMAGE, tag: NEW }, 'overlays/staging/kustomization.yaml');
+    expect(attempt).toThrow(ImageNotFoundError);
+    expect(attempt).toThrowErrorMatchingInlineSnapshot(`
+      [ImageNotFoundError: overlays/staging/kustomization.yaml: no images[] entry deploys 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow (compared name, name without registry host, and newName with 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow).
+      The file has:
+        images[0]: name=engex/halw newTag=0000000000000000000000000000000000000000
+        images[1]: name=busybox newTag=1.36
+      Fix the entry's name or the service's deployImageName, or pass --create to add an entry (it only takes effect if a container uses that name).]
+    `);
+  });
+
+  it('matches the name without registry host, as the base Deployment may name the container', () => {
+    const short = SEED.replace(`name: ${IMAGE}`, 'name: engex/halow').replace(`newTag: ${OLD}`, 'newTag: old');
+    const edit = setImageTag(short, { image: IMAGE, tag: NEW });
+    expect(edit.entry).toEqual({ index: 0, name: 'engex/halow', matchedBy: 'name-without-registry' });
+    expect(edit.text).toBe(short.replace('newTag: old', `newTag: ${NEW}`));
+  });
+
+  it("matches the service's deployImageName given as an alias", () => {
+    const aliased = SEED.replace(`name: ${IMAGE}`, 'name: registry.example.com/halow');
+    expect(setImageTag(aliased, { image: IMAGE, tag: NEW, aliases: ['registry.example.com/halow'] }).entry.matchedBy).toBe('name');
+    expect(() => setImageTag(aliased, { image: IMAGE, tag: NEW })).toThrow(ImageNotFoundError);
+  });
+
+  it('refuses two entries that would both apply, by name and by newName', () => {
+    const both = SEED + `  - name: halow\n    newName: ${IMAGE}\n    newTag: x\n`;
+    expect(() => setImageTag(both, { image: IMAGE, tag: NEW })).toThrow(/images\[0\] \(by name\), images\[2\] \(by newName\) all match/);
   });
 
   it('matches by newName when no entry has the name', () => {
     const renamed = SEED.replace(`name: ${IMAGE}`, `name: halow\n    newName: ${IMAGE}`);
-    expect(parse(setImageTag(renamed, IMAGE, NEW).text).images[0]).toEqual({ name: 'halow', newName: IMAGE, newTag: NEW });
+    expect(parse(setImageTag(renamed, { image: IMAGE, tag: NEW }).text).images[0]).toEqual({ name: 'halow', newName: IMAGE, newTag: NEW });
   });
 
   it.each([
-    ['an ambiguous image', SEED + `  - name: ${IMAGE}\n    newTag: x\n`, IMAGE, /image .* is ambiguous: images\[0\], images\[2\] all match by name/],
+    ['an ambiguous image', SEED + `  - name: ${IMAGE}\n    newTag: x\n`, IMAGE, /image .* is ambiguous: images\[0\] \(by name\), images\[2\] \(by name\) all match/],
     ['another kind', 'apiVersion: apps/v1\nkind: Deployment\n', IMAGE, /is not a kustomization: kind is "Deployment"/],
     ['a foreign apiVersion', 'apiVersion: v1\nkind: Kustomization\n', IMAGE, /apiVersion is "v1", expected kustomize\.config\.k8s\.io/],
     ['a random mapping', 'hello: world\n', IMAGE, /no kind, apiVersion or any of resources/],
@@ -97,14 +147,38 @@ describe('setImageTag', () => {
     ['two documents', 'kind: Kustomization\n---\nkind: Kustomization\n', IMAGE, /holds 2 YAML documents/],
     ['images not a list', 'kind: Kustomization\nimages: {a: 1}\n', IMAGE, /images must be a list/],
   ])('rejects %s', (_name, text, image, message) => {
-    expect(() => setImageTag(text, image, NEW, 'overlays/staging/kustomization.yaml')).toThrow(ManifestError);
-    expect(() => setImageTag(text, image, NEW, 'overlays/staging/kustomization.yaml')).toThrow(message);
+    expect(() => setImageTag(text, { image, tag: NEW }, 'overlays/staging/kustomization.yaml')).toThrow(ManifestError);
+    expect(() => setImageTag(text, { image, tag: NEW }, 'overlays/staging/kustomization.yaml')).toThrow(message);
   });
 
   it('rejects a tag or image that cannot be written safely', () => {
-    expect(() => setImageTag(SEED, IMAGE, 'a b')).toThrow(/--tag "a b" is not a valid image tag/);
-    expect(() => setImageTag(SEED, IMAGE, '-x')).toThrow(ManifestError);
-    expect(() => setImageTag(SEED, 'x #y', NEW)).toThrow(/--image "x #y" is not an image name/);
+    expect(() => setImageTag(SEED, { image: IMAGE, tag: 'a b' })).toThrow(/--tag "a b" is not a valid image tag/);
+    expect(() => setImageTag(SEED, { image: IMAGE, tag: '-x' })).toThrow(ManifestError);
+    expect(() => setImageTag(SEED, { image: 'x #y', tag: NEW })).toThrow(/--image "x #y" is not an image name/);
+    expect(() => setImageTag(SEED, { image: `${IMAGE}:old`, tag: NEW })).toThrow(/is not an image name \(no tag, no digest\)/);
+    expect(() => setImageTag(SEED, { image: IMAGE, tag: NEW, digest: 'sha256:abc' })).toThrow(/--digest "sha256:abc" is not a sha256 digest/);
+  });
+});
+
+describe('withoutRegistry', () => {
+  it.each([
+    [IMAGE, 'engex/halow'],
+    ['127.0.0.1:5000/engex/halow', 'engex/halow'],
+    ['localhost/halow', 'halow'],
+    ['engex/halow', 'engex/halow'],
+    ['halow', 'halow'],
+  ])('%s -> %s', (name, expected) => expect(withoutRegistry(name)).toBe(expected));
+});
+
+describe('pickKustomizationFile', () => {
+  it('accepts any one of the names kustomize reads', () => {
+    expect(pickKustomizationFile('overlays/staging', ['README.md', 'kustomization.yml'])).toBe('kustomization.yml');
+    expect(pickKustomizationFile('overlays/staging', ['Kustomization', 'patch.yaml'])).toBe('Kustomization');
+  });
+
+  it('refuses none, and two at once as kustomize does', () => {
+    expect(() => pickKustomizationFile('overlays/staging', ['deploy.yaml'])).toThrow(/overlays\/staging has no kustomization: expected one of kustomization.yaml, kustomization.yml, Kustomization/);
+    expect(() => pickKustomizationFile('overlays/staging', ['kustomization.yaml', 'Kustomization'])).toThrow(/has 2 kustomization files \(kustomization.yaml, Kustomization\)/);
   });
 });
 
@@ -122,7 +196,8 @@ images:
 - name: ${IMAGE}
   digest: sha256:${'b'.repeat(64)}
 `;
-    expect(setImageTag(flush, IMAGE, NEW).text).toBe(`apiVersion: kustomize.config.k8s.io/v1beta1
+    const digest = `sha256:${'c'.repeat(64)}`;
+    expect(setImageTag(flush, { image: IMAGE, tag: NEW, digest }).text).toBe(`apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 replicas:
 - name: halow
@@ -132,6 +207,7 @@ commonAnnotations:
 images:
 # pinned by digest until the first bump
 - name: ${IMAGE}
+  digest: ${digest}
   newTag: ${NEW}
 `);
   });

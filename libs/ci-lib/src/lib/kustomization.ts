@@ -2,31 +2,86 @@ import { Document, Scalar, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseAllDoc
 import { ManifestError } from './errors.js';
 import { isValidDockerTag } from './tags.js';
 
+/** What `deploy bump` asks of one kustomization. */
+export interface ImageEditRequest {
+  /** The pushed repository, without tag, e.g. `460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow`. */
+  image: string;
+  tag: string;
+  /**
+   * The pushed manifest digest (`sha256:…`), written next to newTag when the deploy target pins
+   * digests. Without it, an entry that still pins a digest is an error: kustomize renders
+   * `name:tag@digest`, so the digest would keep the old image running.
+   */
+  digest?: string;
+  /** Other names the entry may carry for the same image, e.g. the service's `deployImageName`. */
+  aliases?: readonly string[];
+  /** Add an entry when none matches. Off by default: an unmatched bump deploys nothing. */
+  create?: boolean;
+}
+
+/** How an `images[]` entry was found; kustomize itself compares `name` with the container image name. */
+export type ImageMatch = 'name' | 'name-without-registry' | 'newName';
+
 export interface ImageTagEdit {
   /** The new file text (identical to the input when nothing changed). */
   text: string;
   changed: boolean;
-  /** newTag before the edit, when there was one. */
-  previousTag?: string;
-  /** An `images[]` entry (or the list itself) had to be created. */
+  /** The entry that was edited or created. */
+  entry: { index: number; name: string; newName?: string; matchedBy: ImageMatch | 'created' };
+  /** newTag and digest before the edit, when there were any. */
+  previous: { tag?: string; digest?: string };
+  /** An `images[]` entry (or the list itself) had to be created (only with `create`). */
   created: boolean;
 }
 
+/** The file names kustomize accepts in a directory, in its own order. */
+export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
+
+/**
+ * Pure: which of `entries` (a directory listing of `dir`) is the kustomization. Like kustomize,
+ * two of them in one directory is an error rather than a silent pick.
+ */
+export function pickKustomizationFile(dir: string, entries: readonly string[]): string {
+  const found = KUSTOMIZATION_FILE_NAMES.filter((name) => entries.includes(name));
+  if (found.length === 1) return found[0]!;
+  if (found.length === 0) {
+    throw new ManifestError(`${dir} has no kustomization: expected one of ${KUSTOMIZATION_FILE_NAMES.join(', ')}; check deployTargets[].overlay`);
+  }
+  throw new ManifestError(`${dir} has ${found.length} kustomization files (${found.join(', ')}); kustomize refuses that too, keep one`);
+}
+
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const KUSTOMIZE_API = /^kustomize\.config\.k8s\.io\/v\d+(?:(?:alpha|beta)\d+)?$/;
 const LEGACY_KEYS = ['resources', 'bases', 'components', 'images', 'patches', 'patchesStrategicMerge'];
 
 /**
- * Pure: sets `images[name=<image>].newTag` in a kustomization.yaml.
- *
- * When the entry already has a `newTag`, only that scalar's bytes are replaced (located through
- * the yaml Document's source ranges), so comments, quoting, indentation and blank lines are
- * untouched by construction. Creating an entry or removing a `digest` (which kustomize prefers
- * over newTag, so leaving it would silently pin the old image) are structural edits done through
- * the Document API, which keeps comments.
+ * The repository part of an image name without its registry host, as Docker reads references:
+ * the first path component is a host when it has a dot or a port, or is `localhost`.
  */
-export function setImageTag(text: string, image: string, tag: string, file = 'kustomization.yaml'): ImageTagEdit {
+export function withoutRegistry(name: string): string {
+  const slash = name.indexOf('/');
+  if (slash < 0) return name;
+  const first = name.slice(0, slash);
+  return first.includes('.') || first.includes(':') || first === 'localhost' ? name.slice(slash + 1) : name;
+}
+
+/**
+ * Pure: sets newTag (and, when pinning, digest) of the `images[]` entry that deploys `image`.
+ *
+ * The entry is found the way kustomize applies it: by `name` (the full name or the name without
+ * registry host, since the base may name the container either way) or by `newName` (the entry
+ * rewrites some other name into our image). Nothing matching is an error listing the entries the
+ * file has, unless `create` is set: a bump that edits nothing would deploy nothing and pass.
+ *
+ * Scalars that exist are replaced byte for byte (located through the yaml Document's source
+ * ranges), so comments, quoting, indentation and blank lines are untouched by construction.
+ * Adding a key or an entry is a structural edit through the Document API, which keeps comments.
+ */
+export function setImageTag(text: string, request: ImageEditRequest, file = 'kustomization.yaml'): ImageTagEdit {
+  const { image, tag, digest } = request;
   if (!isValidDockerTag(tag)) throw new ManifestError(`--tag ${JSON.stringify(tag)} is not a valid image tag`);
-  if (!/^[^\s#]+$/.test(image)) throw new ManifestError(`--image ${JSON.stringify(image)} is not an image name`);
+  if (!/^[^\s#@:/]+(?::\d+)?(?:\/[^\s#@:/]+)*$/.test(image)) throw new ManifestError(`--image ${JSON.stringify(image)} is not an image name (no tag, no digest)`);
+  if (digest !== undefined && !DIGEST.test(digest)) throw new ManifestError(`--digest ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`);
   const docs = parseAllDocuments(text, { keepSourceTokens: true, prettyErrors: true, customTags: keepNumberSource });
   if (!Array.isArray(docs)) throw new ManifestError(`${file} is empty; expected a kustomization`);
   if (docs.length !== 1) throw new ManifestError(`${file} holds ${docs.length} YAML documents; a kustomization is exactly one`);
@@ -41,42 +96,114 @@ export function setImageTag(text: string, image: string, tag: string, file = 'ku
     throw new ManifestError(`${file}: images must be a list of { name, newTag }`);
   }
   const entries = isSeq(images) ? images.items : [];
-  const byName = entries.filter((e): e is YAMLMap => isMap(e) && e.get('name') === image);
-  const byNewName = byName.length === 0 ? entries.filter((e): e is YAMLMap => isMap(e) && e.get('newName') === image) : [];
-  const matches = byName.length > 0 ? byName : byNewName;
+  const names = [image, ...(request.aliases ?? [])];
+  const matches = entries.flatMap((e, index) => {
+    const matchedBy = isMap(e) ? matchEntry(e, names) : undefined;
+    return matchedBy ? [{ entry: e as YAMLMap, index, matchedBy }] : [];
+  });
   if (matches.length > 1) {
-    const at = matches.map((m) => `images[${entries.indexOf(m)}]`).join(', ');
-    throw new ManifestError(`${file}: image ${image} is ambiguous: ${at} all match by ${byName.length > 0 ? 'name' : 'newName'}; keep one entry per image`);
+    const at = matches.map((m) => `images[${m.index}] (by ${m.matchedBy})`).join(', ');
+    throw new ManifestError(`${file}: image ${image} is ambiguous: ${at} all match; keep one entry per image`);
   }
 
-  const entry = matches[0];
-  if (entry) {
-    const current = entry.get('newTag', true);
-    const previousTag = isScalar(current) && current.value !== null ? (typeof current.value === 'string' ? current.value : (current.source ?? String(current.value))) : undefined;
-    const hasDigest = entry.has('digest');
-    // An unquoted numeric newTag is not "current": kustomize would read a number, not a tag.
-    const isCurrent = isScalar(current) && current.value === tag;
-    if (isCurrent && !hasDigest) return { text, changed: false, previousTag: tag, created: false };
-    if (isScalar(current) && current.range && !hasDigest) {
-      const [start, end] = current.range;
-      const replacement = scalarSource(tag, current);
-      return { text: text.slice(0, start) + replacement + text.slice(end), changed: true, ...(previousTag ? { previousTag } : {}), created: false };
+  const match = matches[0];
+  if (!match) {
+    if (!request.create) throw new ImageNotFoundError(file, image, names, entries.map(describeEntry));
+    const created = new YAMLMap();
+    created.set('name', image);
+    created.set('newTag', tag);
+    if (digest !== undefined) created.set('digest', digest);
+    if (isSeq(images)) images.items.push(created);
+    else {
+      const list = new YAMLSeq();
+      list.items.push(created);
+      (root as YAMLMap).set('images', list);
     }
-    entry.delete('digest');
-    entry.set('newTag', new Scalar(tag));
-    return { text: render(doc, text), changed: true, ...(previousTag ? { previousTag } : {}), created: false };
+    return { text: render(doc, text), changed: true, entry: { index: entries.length, name: image, matchedBy: 'created' }, previous: {}, created: true };
   }
 
-  const created = new YAMLMap();
-  created.set('name', image);
-  created.set('newTag', tag);
-  if (isSeq(images)) images.items.push(created);
-  else {
-    const list = new YAMLSeq();
-    list.items.push(created);
-    (root as YAMLMap).set('images', list);
+  const { entry, index, matchedBy } = match;
+  const previous = { ...optional('tag', scalarText(entry.get('newTag', true))), ...optional('digest', scalarText(entry.get('digest', true))) };
+  const where = { index, name: String(entry.get('name')), ...optional('newName', scalarText(entry.get('newName', true))), matchedBy };
+  if (digest === undefined && previous.digest !== undefined) throw new StaleDigestError(file, index, where.name, previous.digest);
+
+  const wanted: Array<[key: string, value: string]> = [['newTag', tag], ...(digest !== undefined ? [['digest', digest] as [string, string]] : [])];
+  // An unquoted numeric newTag is not "current": kustomize would read a number, not a tag.
+  const pending = wanted.filter(([key, value]) => {
+    const node = entry.get(key, true);
+    return !(isScalar(node) && node.value === value);
+  });
+  if (pending.length === 0) return { text, changed: false, entry: where, previous, created: false };
+
+  const splices = pending.map(([key, value]) => ({ node: entry.get(key, true), value }));
+  if (splices.every((s) => isScalar(s.node) && s.node.range)) {
+    let out = text;
+    for (const { node, value } of splices.sort((a, b) => (b.node as Scalar).range![0] - (a.node as Scalar).range![0])) {
+      const [start, end] = (node as Scalar).range!;
+      out = out.slice(0, start) + scalarSource(value, node as Scalar) + out.slice(end);
+    }
+    return { text: out, changed: true, entry: where, previous, created: false };
   }
-  return { text: render(doc, text), changed: true, created: true };
+  for (const [key, value] of pending) entry.set(key, new Scalar(value));
+  return { text: render(doc, text), changed: true, entry: where, previous, created: false };
+}
+
+function matchEntry(entry: YAMLMap, names: readonly string[]): ImageMatch | undefined {
+  const name = entry.get('name');
+  const newName = entry.get('newName');
+  if (typeof name === 'string' && names.includes(name)) return 'name';
+  if (typeof newName === 'string' && names.includes(newName)) return 'newName';
+  if (typeof name === 'string' && names.some((n) => withoutRegistry(n) === name)) return 'name-without-registry';
+  return undefined;
+}
+
+function scalarText(node: unknown): string | undefined {
+  if (!isScalar(node) || node.value === null) return undefined;
+  return typeof node.value === 'string' ? node.value : (node.source ?? String(node.value));
+}
+
+function optional<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, string>);
+}
+
+function describeEntry(entry: unknown, index: number): string {
+  if (!isMap(entry)) return `images[${index}]: not a mapping`;
+  const fields = ['name', 'newName', 'newTag', 'digest'].flatMap((k) => {
+    const v = scalarText(entry.get(k, true));
+    return v === undefined ? [] : [`${k}=${v}`];
+  });
+  return `images[${index}]: ${fields.join(' ') || '(empty)'}`;
+}
+
+/** No `images[]` entry deploys the image: editing nothing would deploy nothing. */
+export class ImageNotFoundError extends ManifestError {
+  constructor(
+    readonly file: string,
+    readonly image: string,
+    readonly compared: readonly string[],
+    readonly entries: readonly string[],
+  ) {
+    super(
+      `${file}: no images[] entry deploys ${image} (compared name, name without registry host, and newName with ${compared.join(', ')}).\n` +
+        (entries.length > 0 ? `The file has:\n${entries.map((e) => `  ${e}`).join('\n')}\n` : 'The file has no images[] entries.\n') +
+        "Fix the entry's name or the service's deployImageName, or pass --create to add an entry (it only takes effect if a container uses that name).",
+    );
+  }
+}
+
+/** The entry pins a digest, which kustomize applies over newTag: bumping the tag alone changes nothing. */
+export class StaleDigestError extends ManifestError {
+  constructor(
+    readonly file: string,
+    readonly index: number,
+    readonly entryName: string,
+    readonly digest: string,
+  ) {
+    super(
+      `${file}: images[${index}] (${entryName}) pins digest ${digest}, which kustomize renders over any newTag, so this bump would deploy nothing. ` +
+        'Remove the digest from the overlay, or set pinDigest: true on the deploy target so engex-ci writes newTag and digest together.',
+    );
+  }
 }
 
 function assertKustomization(root: YAMLMap, file: string): void {
@@ -118,11 +245,11 @@ function keepNumberSource(tags: Tags): Tags {
   });
 }
 
-/** Keeps the old scalar's quoting; plain style is quoted only if YAML would read the tag as non-string. */
-function scalarSource(tag: string, old: Scalar): string {
-  if (old.type === 'QUOTE_DOUBLE') return `"${tag}"`;
-  if (old.type === 'QUOTE_SINGLE') return `'${tag}'`;
-  return stringify(tag).trimEnd();
+/** Keeps the old scalar's quoting; plain style is quoted only if YAML would read the value as non-string. */
+function scalarSource(value: string, old: Scalar): string {
+  if (old.type === 'QUOTE_DOUBLE') return `"${value}"`;
+  if (old.type === 'QUOTE_SINGLE') return `'${value}'`;
+  return stringify(value).trimEnd();
 }
 
 /** Re-prints after a structural edit, keeping the file's own sequence indentation style. */

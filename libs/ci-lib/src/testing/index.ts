@@ -1,5 +1,14 @@
 // Test helpers shared with other projects' tests; production code never imports this entry.
 export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from '../lib/local-registry.js';
-export { dockerRequirement, findRepoRoot, registryRequirement, sharedRequirement, type Requirement } from './requirements.js';
+export {
+  dockerRequirement,
+  findRepoRoot,
+  kubectlRequirement,
+  registryRequirement,
+  requiredDependencies,
+  sharedRequirement,
+  type Requirement,
+  type RequirementName,
+} from './requirements.js';
 export { putManifest, uploadTestImage, type UploadedImage } from './oci-upload.js';
 export { buildScratchImage, type ScratchImageOptions } from './scratch-image.js';

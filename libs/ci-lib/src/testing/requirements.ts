@@ -5,38 +5,47 @@ import { findWorkspaceRoot } from '@engex/workspace-config';
 import { registryBinaryAvailable } from '../lib/local-registry.js';
 
 /**
- * Whether a test's outside dependency is here. Outside CI a missing one skips the test visibly
- * (with the reason in its name); with CI=true the test runs and fails on `assertAvailable()`.
+ * Whether a test's outside dependency is here. A missing one skips the test visibly (with the
+ * reason in its name), on a laptop and on a Buildkite agent alike. Where the dependency is part
+ * of the contract, the runner names it in ENGEX_REQUIRE (a comma list: `.ci/run` sets
+ * `docker,registry,shared,kubectl`), and then a missing one fails on `assertAvailable()`.
+ * CI=true alone decides nothing: Buildkite sets it on every agent, with or without Docker.
  */
 export interface Requirement {
   available: boolean;
-  /** true when the tests should be skipped (missing, and not in CI). */
+  /** true when the tests should be skipped (missing, and not required). */
   skip: boolean;
   reason: string;
-  /** Call in beforeAll: throws the reason when missing and not skipping (that is, in CI). */
+  /** Call in beforeAll: throws the reason when missing and required. */
   assertAvailable(): void;
 }
 
-const inCi = (): boolean => process.env['CI'] === 'true';
+export type RequirementName = 'docker' | 'registry' | 'shared' | 'kubectl';
 
-function requirement(available: boolean, reason: string): Requirement {
+/** ENGEX_REQUIRE as a set, from the given environment. */
+export function requiredDependencies(env: Readonly<Record<string, string | undefined>> = process.env): ReadonlySet<string> {
+  return new Set((env['ENGEX_REQUIRE'] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+}
+
+function requirement(name: RequirementName, available: boolean, reason: string): Requirement {
+  const required = requiredDependencies().has(name);
   return {
     available,
-    skip: !available && !inCi(),
+    skip: !available && !required,
     reason: available ? '' : reason,
     assertAvailable() {
-      if (!available && inCi()) throw new Error(`CI=true requires it: ${reason}`);
+      if (!available && required) throw new Error(`ENGEX_REQUIRE includes ${name}: ${reason}`);
     },
   };
 }
 
 export function dockerRequirement(): Requirement {
   const probe = spawnSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8', timeout: 15_000 });
-  return requirement(probe.status === 0, `docker engine unreachable (${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}); start dockerd`);
+  return requirement('docker', probe.status === 0, `docker engine unreachable (${(probe.stderr || probe.error?.message || '').trim().split('\n')[0]}); start dockerd`);
 }
 
 export function registryRequirement(): Requirement {
-  return requirement(registryBinaryAvailable(), '/usr/bin/docker-registry missing; apt-get install docker-registry');
+  return requirement('registry', registryBinaryAvailable(), '/usr/bin/docker-registry missing; apt-get install docker-registry');
 }
 
 /** The workspace root of the running tests: the nearest parent with nx.json. */
@@ -47,5 +56,11 @@ export function findRepoRoot(from: string = process.cwd()): string {
 /** `../shared/<path>` next to the checkout, as the shared README prescribes. */
 export function sharedRequirement(relativePath: string): Requirement & { path: string } {
   const path = resolve(findRepoRoot(), '..', 'shared', relativePath);
-  return { ...requirement(existsSync(path), `../shared/${relativePath} not found next to the checkout`), path };
+  return { ...requirement('shared', existsSync(path), `../shared/${relativePath} not found next to the checkout`), path };
+}
+
+/** `kubectl kustomize` for render tests. No package registry here serves kubectl; the machine image ships it. */
+export function kubectlRequirement(): Requirement {
+  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: 15_000 });
+  return requirement('kubectl', probe.status === 0, `kubectl not found (${(probe.error?.message || probe.stderr || '').trim().split('\n')[0]}); render tests need \`kubectl kustomize\``);
 }

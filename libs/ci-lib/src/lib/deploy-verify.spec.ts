@@ -1,0 +1,97 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeployVerifyError, judgeArgoCd, judgeVersion, verifyDeployment } from './deploy-verify.js';
+import { exitCodeFor } from './errors.js';
+import { Secret } from './secret.js';
+
+const NEW = 'a'.repeat(40);
+const OLD = 'b'.repeat(40);
+const OPS = 'c'.repeat(40);
+const TOKEN = 'argocd-token-that-must-never-print';
+
+const res = (status: number, body: unknown) => ({ status, headers: {}, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) });
+
+describe('judging one answer', () => {
+  it('reads /version', () => {
+    expect(judgeVersion(res(200, { revision: NEW }), NEW)).toEqual({ source: 'version', ok: true, detail: `serves ${NEW}` });
+    expect(judgeVersion(res(200, { revision: OLD }), NEW).detail).toBe(`serves ${OLD}, waiting for ${NEW}`);
+    expect(judgeVersion(res(502, '<html>bad gateway</html>'), NEW)).toEqual({ source: 'version', ok: false, detail: 'HTTP 502: <html>bad gateway</html>' });
+    expect(judgeVersion(res(200, 'not json'), NEW).detail).toBe('no revision in not json');
+  });
+
+  it('reads an ArgoCD Application: Synced at the ops commit and Healthy', () => {
+    const app = (sync: string, revision: string, health: string) => res(200, { status: { sync: { status: sync, revision }, health: { status: health } } });
+    expect(judgeArgoCd(app('Synced', OPS, 'Healthy'), OPS).ok).toBe(true);
+    expect(judgeArgoCd(app('Synced', OPS, 'Progressing'), OPS)).toMatchObject({ ok: false, detail: `sync Synced at ${OPS}, health Progressing` });
+    expect(judgeArgoCd(app('Synced', 'd'.repeat(40), 'Healthy'), OPS)).toMatchObject({ ok: false, detail: expect.stringContaining(`waiting for ${OPS}`) });
+    expect(judgeArgoCd(app('OutOfSync', OPS, 'Healthy'), OPS).ok).toBe(false);
+    expect(judgeArgoCd(app('Synced', 'd'.repeat(40), 'Healthy')).ok).toBe(true);
+  });
+});
+
+describe('verifyDeployment against real HTTP servers on 127.0.0.1', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  });
+
+  async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('waits through the rollout until /version reports the new revision and /readyz is 200', async () => {
+    let versionCalls = 0;
+    const url = await serve((req, res) => {
+      if (req.url === '/version') {
+        versionCalls++;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ revision: versionCalls < 3 ? OLD : NEW }));
+      } else res.writeHead(versionCalls < 4 ? 503 : 200).end(versionCalls < 4 ? '{"status":"draining"}' : '{"status":"ok"}');
+    });
+    const log: string[] = [];
+    const result = await verifyDeployment({ url, revision: NEW, intervalMs: 10, deadlineMs: 5_000, log: (l) => log.push(l) });
+    expect(result.rounds).toBe(4);
+    expect(result.observations.map((o) => o.ok)).toEqual([true, true]);
+    expect(log[0]).toContain(`version serves ${OLD}, waiting for ${NEW}`);
+  });
+
+  it('also waits for ArgoCD, sending the token only in the header', async () => {
+    let argoCalls = 0;
+    const seen: string[] = [];
+    const argocd = await serve((req, res) => {
+      argoCalls++;
+      seen.push(`${req.url} ${req.headers.authorization}`);
+      res.end(JSON.stringify({ status: { sync: { status: 'Synced', revision: argoCalls < 2 ? 'e'.repeat(40) : OPS }, health: { status: argoCalls < 3 ? 'Progressing' : 'Healthy' } } }));
+    });
+    const url = await serve((req, res) => res.end(req.url === '/version' ? JSON.stringify({ revision: NEW }) : 'ok'));
+    const log: string[] = [];
+    const result = await verifyDeployment({ url, revision: NEW, argocd: { server: argocd, application: 'halow-staging', token: new Secret(TOKEN), opsCommit: OPS }, intervalMs: 10, deadlineMs: 5_000, log: (l) => log.push(l) });
+    expect(result.rounds).toBe(3);
+    expect(seen[0]).toBe(`/api/v1/applications/halow-staging Bearer ${TOKEN}`);
+    expect(log.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('fails with exit 1 and the last answers when the deadline passes, within the deadline plus a margin', async () => {
+    const url = await serve((req, res) => res.end(req.url === '/version' ? JSON.stringify({ revision: OLD }) : 'ok'));
+    const started = Date.now();
+    const error = await verifyDeployment({ url, revision: NEW, intervalMs: 50, deadlineMs: 400 }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(error).toBeInstanceOf(DeployVerifyError);
+    expect(exitCodeFor(error)).toBe(1);
+    expect((error as Error).message).toContain(`FAIL version: serves ${OLD}, waiting for ${NEW}`);
+    expect((error as Error).message).toContain('ok   readyz: HTTP 200');
+  });
+
+  it('ends on a peer that accepts and never answers, naming it', async () => {
+    const url = await serve(() => {
+      /* never answers */
+    });
+    const error = await verifyDeployment({ url, revision: NEW, intervalMs: 50, deadlineMs: 600, requestTimeoutMs: 200 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeployVerifyError);
+    expect((error as Error).message).toMatch(/FAIL version: GET http:\/\/127\.0\.0\.1:\d+\/version: no response within \d+ ms/);
+  });
+});
