@@ -262,7 +262,7 @@ describe('engex-ci ecr login', () => {
     const result = await run(['ecr', 'login'], { cwd: ws.root, docker: createDocker({ binary: fake }), ecrClient: fakeEcr([]) });
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('docker login failed (exit 1)');
-    expect(result.stderr).toContain('login attempt with password [redacted] failed');
+    expect(result.stderr).toContain('login attempt with password *** failed');
     expect(result.stderr).not.toContain(password);
     await rm(dir, { recursive: true, force: true });
   });

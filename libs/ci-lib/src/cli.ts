@@ -2,6 +2,7 @@ import { parseArgs } from './cli/args.js';
 import { HANDLERS, type CliIo } from './cli/handlers.js';
 import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
 import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
+import { redact, secretsFromEnv } from './lib/redact.js';
 
 export type { CliIo } from './cli/handlers.js';
 
@@ -9,7 +10,10 @@ export type { CliIo } from './cli/handlers.js';
  * The whole `engex-ci` executable as a function: parse, run one command, and map any error to
  * the exit-code contract in this one catch (libraries only throw).
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+export async function main(argv: readonly string[], rawIo: CliIo): Promise<ExitCode> {
+  // The edge: every byte engex-ci prints passes `redact`, with the env's secret values as known ones.
+  const known = secretsFromEnv(rawIo.env);
+  const io: CliIo = { ...rawIo, stdout: (text) => rawIo.stdout(redact(text, { known })), stderr: (text) => rawIo.stderr(redact(text, { known })) };
   try {
     const parsed = parseArgs(argv);
     if (parsed.kind === 'help') {

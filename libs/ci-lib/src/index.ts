@@ -87,3 +87,7 @@ export {
   type EngexErrorCode,
   type ExitCode,
 } from './lib/errors.js';
+export { MASK, redact, secretsFromEnv, type RedactOptions } from './lib/redact.js';
+export { DEADLINE_ENV, DEFAULT_DEADLINES, parseDeadlines, type Deadlines } from './lib/deadlines.js';
+export { parseRetryAfter, withRetry, type GiveUpReason, type WithRetryOptions } from './lib/retry.js';
+export { DeadlineExceededError, RegistryThrottledError } from './lib/errors.js';

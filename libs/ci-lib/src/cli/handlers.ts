@@ -6,7 +6,8 @@ import type { ServiceConfig, WorkspaceConfig } from '../lib/config.js';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
 import { createDocker, type Docker } from '../lib/docker.js';
-import { createEcrClient, readEcrCredentials, type EcrClientLike } from '../lib/ecr-credentials.js';
+import { parseDeadlines, type Deadlines } from '../lib/deadlines.js';
+import { createEcrClient, readEcrCredentials, type EcrClientLike, type EcrClientOptions } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
 import { findFreePort } from '../lib/free-port.js';
 import { planImageRefs, registryTargetFor, type ImageRefs, type RegistryTarget } from '../lib/image-ref.js';
@@ -32,8 +33,8 @@ export interface CliIo {
   now(): Date;
   /** Default: the docker CLI, progress to stderr. */
   docker?: Docker;
-  /** Default: the AWS SDK's ECRClient for the region. The one thing tests replace. */
-  ecrClient?: (region: string) => Promise<EcrClientLike>;
+  /** Default: the AWS SDK's ECRClient for the region (with the AWS deadline). The one thing tests replace. */
+  ecrClient?: (region: string, options: EcrClientOptions) => Promise<EcrClientLike>;
   /** Registry and push retry timing. */
   retry?: Partial<RetryOptions>;
 }
@@ -96,12 +97,20 @@ async function imageSetup(inv: Invocation, io: CliIo): Promise<ImageSetup> {
   return { root, config, ctx, service, sha, refs, docker };
 }
 
+/** The ECR API host of a region, named when the AWS call misses its deadline. */
+const ecrApiHost = (region: string): string => `api.ecr.${region}.amazonaws.com`;
+
+async function ecrCredentials(region: string, deadlines: Deadlines, io: CliIo) {
+  const client = await (io.ecrClient ?? createEcrClient)(region, { deadlineMs: deadlines.awsMs });
+  return readEcrCredentials(client, { deadlineMs: deadlines.awsMs, host: io.env['AWS_ENDPOINT_URL_ECR'] || io.env['AWS_ENDPOINT_URL'] || ecrApiHost(region) });
+}
+
 function registryClient(registry: RegistryTarget, io: CliIo): RegistryClient {
+  const deadlines = parseDeadlines(io.env);
   return createRegistryClient({
     registry,
-    ...(registry.kind === 'ecr'
-      ? { credentials: async () => readEcrCredentials(await (io.ecrClient ?? createEcrClient)(registry.ecr.region)) }
-      : {}),
+    deadlineMs: deadlines.registryMs,
+    ...(registry.kind === 'ecr' ? { credentials: async () => ecrCredentials(registry.ecr.region, deadlines, io) } : {}),
     ...(io.retry ? { retry: io.retry } : {}),
     log: (l) => {
       if (l.startsWith('retrying')) note(io, `registry: ${l}`);
@@ -230,7 +239,9 @@ const deployBumpHandler: Handler = async (inv, io) => {
   const sourceUrl = project !== undefined ? (await readServiceConfig(root, config, project)).source : config.source;
   const revision = ctx.commit !== undefined && ctx.commit !== 'HEAD' ? ctx.commit : FULL_SHA_PATTERN.test(tag) ? tag : await resolveCommit(ctx, root);
   const branch = str(inv, 'branch');
+  const deadlines = parseDeadlines(io.env);
   const result = await deployBump({
+    deadlineMs: deadlines.gitMs,
     repo: str(inv, 'repo')!,
     path: str(inv, 'path')!,
     image: str(inv, 'image')!,
@@ -254,13 +265,14 @@ const ecrLogin: Handler = async (inv, io) => {
   const root = workspaceRoot(inv, io);
   const config = await readWorkspaceConfig(root);
   const ctx = parseBuildContext(io.env);
+  const deadlines = parseDeadlines(io.env);
   if (ctx.registry) {
     line(io, `no login needed for plain registry ${ctx.registry.host}`);
     return 0;
   }
   const target = registryTargetFor(config);
   if (target.kind !== 'ecr') return 0;
-  const credentials = await readEcrCredentials(await (io.ecrClient ?? createEcrClient)(target.ecr.region));
+  const credentials = await ecrCredentials(target.ecr.region, deadlines, io);
   const docker = io.docker ?? createDocker({ env: { ...io.env } });
   await docker.login(target.host, credentials.username, credentials.password);
   line(io, `logged in to ${target.host}${credentials.expiresAt ? ` (token expires ${credentials.expiresAt.toISOString()})` : ''}`);

@@ -1,12 +1,17 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { DeployTarget, ServiceConfig } from './config.js';
 import { deployTargetFor } from './config.js';
-import { CommandFailedError, InfrastructureError, ManifestError, UsageError } from './errors.js';
+import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
+import { CommandFailedError, DeadlineExceededError, InfrastructureError, ManifestError, UsageError } from './errors.js';
+import { onInterrupt } from './exit-cleanup.js';
 import { setImageTag } from './kustomization.js';
+import { redact } from './redact.js';
 import { backoffDelay, normalizeRetryOptions, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
+import { TEMP_PREFIX, sweepStaleTempDirs } from './temp-sweep.js';
 
 export interface DeployPlan {
   /** The ops repo to clone. */
@@ -68,8 +73,16 @@ export interface DeployBumpOptions {
   /** Environment of git (GIT_SSH_COMMAND, credentials helpers...). Default: inherited. */
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /**
+   * Overall deadline of the bump (clone, fetches, pushes, waits). Each git child is killed when it
+   * runs out. Default 120 s (`DEFAULT_DEADLINES.gitMs`).
+   */
+  deadlineMs?: number;
+  /** Where the temp clone goes, and where leftovers of killed runs are swept. Default os.tmpdir(). */
+  tmpRoot?: string;
 }
 
+/** `repo` in a result is redacted: it is printed. */
 export type DeployBumpResult =
   | { status: 'bumped'; repo: string; branch: string; path: string; image: string; tag: string; previousTag?: string; commit: string; attempts: number }
   | { status: 'already'; repo: string; branch: string; path: string; image: string; tag: string; commit: string };
@@ -77,10 +90,33 @@ export type DeployBumpResult =
 /** A push lost a race with another writer; anything else (auth, hooks, network) is not retried. */
 const RACE = /\(fetch first\)|\(non-fast-forward\)|failed to update ref|cannot lock ref|incorrect old value provided|\(stale info\)/;
 
+/** Git aborts a transfer slower than this many bytes/s for `lowSpeedTime` (curl's low-speed limit). */
+const LOW_SPEED_LIMIT = 1000;
+
+/** Pure: the host a git URL talks to, for messages (`https://u:t@h/x` → `h`, `git@h:x` → `h`, a path stays a path). */
+export function gitRemoteHost(repo: string): string {
+  try {
+    const url = new URL(repo);
+    if (url.host) return url.host;
+  } catch {
+    // Not a URL: scp-like or a local path.
+  }
+  const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/\/)/.exec(repo);
+  return scp ? scp[1]! : redact(repo);
+}
+
+/** Pure: `-c` options that make git itself give up on a stalled HTTP transfer before our deadline. */
+export function gitLowSpeedArgs(deadlineMs: number): string[] {
+  const seconds = Math.max(1, Math.min(30, Math.floor(deadlineMs / 2000)));
+  return ['-c', `http.lowSpeedLimit=${LOW_SPEED_LIMIT}`, '-c', `http.lowSpeedTime=${seconds}`];
+}
+
 /**
  * Clones the ops repo shallowly into a temp dir, sets the image tag, commits and pushes. When
  * another bump landed first, fetches, re-applies the edit on the new tip and pushes again
- * (bounded, jittered). A tag already current makes no commit. The temp clone is always removed.
+ * (bounded, jittered). A tag already current makes no commit. The whole bump has one deadline; the
+ * temp clone is always removed, also on SIGINT/SIGTERM (via exit-cleanup), and leftovers of killed
+ * runs are swept first.
  */
 export async function deployBump(options: DeployBumpOptions): Promise<DeployBumpResult> {
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(options.path) || options.path.split('/').includes('..')) {
@@ -88,7 +124,15 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
   }
   const retry = normalizeRetryOptions({ attempts: 8, baseDelayMs: 500, maxDelayMs: 8000, ...options.retry });
   const log = options.log ?? (() => {});
-  const dir = await mkdtemp(join(tmpdir(), 'engex-bump-'));
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.gitMs;
+  const started = Date.now();
+  const safeRepo = redact(options.repo);
+  const host = gitRemoteHost(options.repo);
+  const tmpRoot = options.tmpRoot ?? tmpdir();
+  const swept = await sweepStaleTempDirs(tmpRoot, { nowMs: Date.now() });
+  if (swept.length > 0) log(`removed ${swept.length} temp clone${swept.length === 1 ? '' : 's'} left by killed runs: ${swept.join(', ')}`);
+  const dir = await mkdtemp(join(tmpRoot, `${TEMP_PREFIX}${process.pid}-`));
+  const forget = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
   const work = join(dir, 'repo');
   const env = {
     ...(options.env ?? process.env),
@@ -98,9 +142,19 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     GIT_COMMITTER_NAME: options.author.name,
     GIT_COMMITTER_EMAIL: options.author.email,
   };
-  const git = (args: string[], allowFailure = false) => runCommand('git', args, { cwd: work, env, allowFailure });
+  const lowSpeed = gitLowSpeedArgs(deadlineMs);
+  const deadline = (operation: string) => {
+    const remaining = deadlineMs - (Date.now() - started);
+    if (remaining <= 0) throw new DeadlineExceededError(`deploy bump (git ${operation})`, host, Date.now() - started, deadlineMs, deadlineHint('gitMs'));
+    return { ms: remaining, error: () => new DeadlineExceededError(`deploy bump (git ${operation})`, host, Date.now() - started, deadlineMs, deadlineHint('gitMs')) };
+  };
+  const git = (args: string[], allowFailure = false) => runCommand('git', [...lowSpeed, ...args], { cwd: work, env, allowFailure, deadline: deadline(args[0]!) });
   try {
-    await runCommand('git', ['clone', '--quiet', '--depth', '1', '--no-tags', ...(options.branch ? ['--branch', options.branch] : []), '--', options.repo, work], { env, cwd: dir });
+    await runCommand('git', [...lowSpeed, 'clone', '--quiet', '--depth', '1', '--no-tags', ...(options.branch ? ['--branch', options.branch] : []), '--', options.repo, work], {
+      env,
+      cwd: dir,
+      deadline: deadline('clone'),
+    });
     const branch = options.branch ?? (await git(['symbolic-ref', '--short', 'HEAD'])).stdout.trim();
     const file = join(work, options.path);
     const message = renderBumpCommitMessage({ ...options.message, image: options.image, tag: options.tag, path: options.path });
@@ -111,14 +165,14 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
         text = await readFile(file, 'utf8');
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-          throw new ManifestError(`${options.path} does not exist in ${options.repo} (branch ${branch}); create the overlay first or fix deployTargets`);
+          throw new ManifestError(`${options.path} does not exist in ${safeRepo} (branch ${branch}); create the overlay first or fix deployTargets`);
         }
         throw error;
       }
       const edit = setImageTag(text, options.image, options.tag, options.path);
       const head = (await git(['rev-parse', 'HEAD'])).stdout.trim();
       if (!edit.changed) {
-        return { status: 'already', repo: options.repo, branch, path: options.path, image: options.image, tag: options.tag, commit: head };
+        return { status: 'already', repo: safeRepo, branch, path: options.path, image: options.image, tag: options.tag, commit: head };
       }
       await writeFile(file, edit.text);
       await git(['add', '--', options.path]);
@@ -128,7 +182,7 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
         const commit = (await git(['rev-parse', 'HEAD'])).stdout.trim();
         return {
           status: 'bumped',
-          repo: options.repo,
+          repo: safeRepo,
           branch,
           path: options.path,
           image: options.image,
@@ -141,9 +195,12 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
       const output = `${push.stderr}\n${push.stdout}`;
       if (!RACE.test(output)) throw new CommandFailedError('git push', push.exitCode, output.trim());
       if (attempt >= retry.attempts) {
-        throw new InfrastructureError(`gave up bumping ${options.path} after ${attempt} attempts: other pushes to ${options.repo} ${branch} kept landing first`);
+        throw new InfrastructureError(`gave up bumping ${options.path} after ${attempt} attempts: other pushes to ${safeRepo} ${branch} kept landing first`);
       }
       const delay = backoffDelay(attempt, retry);
+      if (Date.now() + delay - started >= deadlineMs) {
+        throw new DeadlineExceededError(`deploy bump (push race, attempt ${attempt})`, host, Date.now() - started, deadlineMs, deadlineHint('gitMs'));
+      }
       log(`push to ${branch} lost a race (attempt ${attempt}/${retry.attempts}); re-applying on the new tip in ${delay} ms`);
       await retry.sleep(delay);
       await git(['fetch', '--quiet', '--depth', '1', 'origin', branch]);
@@ -151,5 +208,6 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+    forget();
   }
 }

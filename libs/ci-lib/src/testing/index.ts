@@ -3,3 +3,4 @@ export { REGISTRY_BINARY, registryBinaryAvailable, startRegistry, type RunningRe
 export { dockerRequirement, findRepoRoot, registryRequirement, sharedRequirement, type Requirement } from './requirements.js';
 export { putManifest, uploadTestImage, type UploadedImage } from './oci-upload.js';
 export { buildScratchImage, type ScratchImageOptions } from './scratch-image.js';
+export { startFaultServer, type FaultBehaviour, type FaultServer, type FaultServerOptions } from './fault-server.js';
