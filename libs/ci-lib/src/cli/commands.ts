@@ -1,4 +1,5 @@
 import { CONTEXT_ENV } from '../lib/context.js';
+import { DEADLINE_ENV } from '../lib/deadlines.js';
 
 export interface FlagSpec {
   name: string;
@@ -28,7 +29,7 @@ export interface CommandSpec {
 }
 
 const PROJECT: FlagSpec = { name: 'project', type: 'string', value: '<p>', required: true, description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag' };
-const IMAGE_ENV = CONTEXT_ENV;
+const IMAGE_ENV = [...CONTEXT_ENV, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs];
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -146,7 +147,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     positionals: [],
     output: ['bumped <path> <image> <old> -> <tag> in <repo> (<branch>) commit=<sha> attempts=<n>', 'already at <tag>: <path> <image> in <repo> (<branch>); no commit'],
-    env: ['BUILDKITE_COMMIT', 'BUILDKITE_BUILD_URL', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL'],
+    env: ['BUILDKITE_COMMIT', 'BUILDKITE_BUILD_URL', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', DEADLINE_ENV.gitMs, 'TMPDIR'],
     exit: '0 bumped or already current, 2 usage / file missing / not a kustomization / ambiguous image, 4 git failure',
   },
   {
@@ -160,7 +161,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [],
     positionals: [],
     output: ['logged in to <host> (token expires <time>)', 'no login needed for plain registry <host>'],
-    env: ['REGISTRY', 'AWS_* (the SDK default credential chain)'],
+    env: ['REGISTRY', 'AWS_* (the SDK default credential chain; AWS_ENDPOINT_URL_ECR)', DEADLINE_ENV.awsMs],
     exit: '0 ok, 2 config, 4 AWS or docker failure',
   },
 ];

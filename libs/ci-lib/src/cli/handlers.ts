@@ -101,8 +101,10 @@ async function imageSetup(inv: Invocation, io: CliIo): Promise<ImageSetup> {
 const ecrApiHost = (region: string): string => `api.ecr.${region}.amazonaws.com`;
 
 async function ecrCredentials(region: string, deadlines: Deadlines, io: CliIo) {
-  const client = await (io.ecrClient ?? createEcrClient)(region, { deadlineMs: deadlines.awsMs });
-  return readEcrCredentials(client, { deadlineMs: deadlines.awsMs, host: io.env['AWS_ENDPOINT_URL_ECR'] || io.env['AWS_ENDPOINT_URL'] || ecrApiHost(region) });
+  // The SDK's own service-endpoint variables, read here from io.env so tests and the CLI agree.
+  const endpoint = io.env['AWS_ENDPOINT_URL_ECR'] || io.env['AWS_ENDPOINT_URL'] || undefined;
+  const client = await (io.ecrClient ?? createEcrClient)(region, { deadlineMs: deadlines.awsMs, ...(endpoint ? { endpoint } : {}) });
+  return readEcrCredentials(client, { deadlineMs: deadlines.awsMs, host: endpoint ?? ecrApiHost(region) });
 }
 
 function registryClient(registry: RegistryTarget, io: CliIo): RegistryClient {
@@ -242,6 +244,7 @@ const deployBumpHandler: Handler = async (inv, io) => {
   const deadlines = parseDeadlines(io.env);
   const result = await deployBump({
     deadlineMs: deadlines.gitMs,
+    ...(io.env['TMPDIR'] ? { tmpRoot: io.env['TMPDIR'] } : {}),
     repo: str(inv, 'repo')!,
     path: str(inv, 'path')!,
     image: str(inv, 'image')!,

@@ -105,9 +105,13 @@ export function gitRemoteHost(repo: string): string {
   return scp ? scp[1]! : redact(repo);
 }
 
-/** Pure: `-c` options that make git itself give up on a stalled HTTP transfer before our deadline. */
+/**
+ * Pure: `-c` options that make git itself give up on a stalled HTTP transfer (30 s under 1 KB/s).
+ * Never shorter than the deadline's whole seconds, so with a short deadline ours fires first and
+ * the message names the operation, host and time.
+ */
 export function gitLowSpeedArgs(deadlineMs: number): string[] {
-  const seconds = Math.max(1, Math.min(30, Math.floor(deadlineMs / 2000)));
+  const seconds = Math.max(1, Math.min(30, Math.ceil(deadlineMs / 1000)));
   return ['-c', `http.lowSpeedLimit=${LOW_SPEED_LIMIT}`, '-c', `http.lowSpeedTime=${seconds}`];
 }
 

@@ -40,6 +40,10 @@ export function runCommand(command: string, args: readonly string[], options: Ru
   const input = options.input;
   const secrets = typeof input === 'object' ? [...(options.secrets ?? []), input] : (options.secrets ?? []);
   const known = secrets.map((s) => s.reveal());
+  // Errors name the tool and its subcommand, past leading `-c key=value` options (git).
+  let sub = 0;
+  while (args[sub] === '-c') sub += 2;
+  const label = `${command} ${args[sub] ?? ''}`.trim();
   const scrub = (text: string): string => redact(text, { known });
   return new Promise((resolve, reject) => {
     const deadline = options.deadline;
@@ -88,7 +92,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       const hint = error.code === 'ENOENT' ? ` (is ${command} installed and on PATH?)` : '';
-      settle(() => reject(new CommandFailedError(`${command} ${args[0] ?? ''}`.trim(), null, scrub(`${error.message}${hint}`))));
+      settle(() => reject(new CommandFailedError(label, null, scrub(`${error.message}${hint}`))));
     });
     child.on('close', (code) => {
       const result = { exitCode: code, stdout: scrub(stdout), stderr: scrub(stderr) };
@@ -96,7 +100,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
         if (code === 0 || options.allowFailure) resolve(result);
         else {
           const both = `${result.stderr}\n${result.stdout}`.trim();
-          reject(new CommandFailedError(`${command} ${args[0] ?? ''}`.trim(), code, both.length > TAIL ? `...${both.slice(-TAIL)}` : both));
+          reject(new CommandFailedError(label, code, both.length > TAIL ? `...${both.slice(-TAIL)}` : both));
         }
       });
     });
