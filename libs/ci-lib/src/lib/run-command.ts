@@ -42,7 +42,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
   const known = secrets.map((s) => s.reveal());
   // Errors name the tool and its subcommand, past leading `-c key=value` options (git).
   let sub = 0;
-  while (args[sub] === '-c') sub += 2;
+  while (command === 'git' && args[sub] === '-c') sub += 2;
   const label = `${command} ${args[sub] ?? ''}`.trim();
   const scrub = (text: string): string => redact(text, { known });
   return new Promise((resolve, reject) => {
