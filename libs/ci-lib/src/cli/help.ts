@@ -1,5 +1,4 @@
 import { CONTEXT_ENV } from '../lib/context.js';
-import { DEADLINE_ENV, DEFAULT_DEADLINES } from '../lib/deadlines.js';
 import { COMMANDS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './commands.js';
 
 const EXIT_CODES = [
@@ -38,9 +37,6 @@ export function renderRootHelp(): string {
     '  BUILDKITE_COMMIT unset or HEAD: the workspace HEAD commit is used.',
     '  REGISTRY=host:port: a plain OCI registry instead of ECR (no AWS auth; http on loopback).',
     '  NODE_IMAGE: the Dockerfile base image instead of engex.config.json nodeImage.',
-    `  Deadlines, in seconds: ${DEADLINE_ENV.registryMs} (default ${DEFAULT_DEADLINES.registryMs / 1000}, one registry request with its retries),`,
-    `  ${DEADLINE_ENV.awsMs} (default ${DEFAULT_DEADLINES.awsMs / 1000}, one AWS call), ${DEADLINE_ENV.gitMs} (default ${DEFAULT_DEADLINES.gitMs / 1000}, one deploy bump).`,
-    '  A missed deadline is exit 4. Every line printed is redacted (URL credentials, tokens, keys).',
     '',
     'Exit codes:',
     ...EXIT_CODES.map((l) => `  ${l}`),

@@ -9,13 +9,12 @@ describe('parseDeadlines', () => {
   });
 
   it('reports every bad value with its variable', () => {
-    const error = (() => {
-      try {
-        parseDeadlines({ ENGEX_CI_REGISTRY_DEADLINE: '0', ENGEX_CI_AWS_DEADLINE: '30s', ENGEX_CI_GIT_DEADLINE: '999999' });
-      } catch (e) {
-        return e;
-      }
-    })();
+    let error: unknown;
+    try {
+      parseDeadlines({ ENGEX_CI_REGISTRY_DEADLINE: '0', ENGEX_CI_AWS_DEADLINE: '30s', ENGEX_CI_GIT_DEADLINE: '999999' });
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).issues.map((i) => i.path)).toEqual(['ENGEX_CI_REGISTRY_DEADLINE', 'ENGEX_CI_AWS_DEADLINE', 'ENGEX_CI_GIT_DEADLINE']);
     expect(exitCodeFor(error)).toBe(2);
