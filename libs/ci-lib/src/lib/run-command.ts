@@ -56,25 +56,30 @@ export function runCommand(command: string, args: readonly string[], options: Ru
       detached: deadline !== undefined,
     });
     let settled = false;
+    // The whole group, even after git itself exited: its remote helper may still hold the socket.
     const killGroup = (): void => {
-      if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      if (child.pid === undefined) return;
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {
-        child.kill('SIGKILL');
+        // The group is gone already.
       }
     };
     const unregister = deadline ? onInterrupt(killGroup) : () => {};
+    let expired: Error | undefined;
+    let grace: NodeJS.Timeout | undefined;
     const timer = deadline
       ? setTimeout(() => {
+          expired = deadline.error(Date.now() - started);
           killGroup();
-          settled = true;
-          unregister();
-          reject(deadline.error(Date.now() - started));
+          // Wait for the exit so the caller's cleanup (rm of a clone) does not race a dying git; a
+          // grandchild that kept a pipe open must not hold us, hence the short grace.
+          grace = setTimeout(() => settle(() => reject(expired)), 2000);
         }, deadline.ms)
       : undefined;
     const settle = (fn: () => void): void => {
       clearTimeout(timer);
+      clearTimeout(grace);
       unregister();
       if (settled) return;
       settled = true;
@@ -96,6 +101,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     });
     child.on('close', (code) => {
       const result = { exitCode: code, stdout: scrub(stdout), stderr: scrub(stderr) };
+      if (expired) return settle(() => reject(expired));
       settle(() => {
         if (code === 0 || options.allowFailure) resolve(result);
         else {
