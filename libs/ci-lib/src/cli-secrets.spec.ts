@@ -12,7 +12,7 @@ import { findRepoRoot } from './testing/requirements.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
 // Secrets planted in env, URLs and headers; every engex-ci command's failure paths (and the
-// bump's success lines) run through main(), a few through the real process; all output is
+// bump's success lines) run through main(), a few through the real bundle; all output is
 // searched for each secret. The figure to keep: 0 found.
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -151,12 +151,15 @@ describe('no secret in any output', () => {
     expect((await run(['ecr', 'login'], ws.root, plantedEnv(), { ecrClient: working, docker: createDocker({ binary: echoing }) })).code).toBe(4);
   });
 
-  it('the real process: usage errors and a failing bump', async () => {
-    const root = findRepoRoot();
+  it('the real bundle: a bad env value, a failing bump and a usage error', async () => {
+    // Bundled like the build target (one CJS file, AWS SDK inside), so this is the shipped code path.
+    const { build } = await import('esbuild');
+    const bundle = join(dir, 'engex-ci.cjs');
+    await build({ entryPoints: [join(findRepoRoot(), 'libs/ci-lib/src/bin.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', conditions: ['@engex/source'], logLevel: 'silent' });
     // Async: the fault server lives in this process and must keep answering.
     const node = (args: string[], env: Record<string, string>) =>
       new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', '--conditions', '@engex/source', join(root, 'libs/ci-lib/src/bin.ts'), '--workspace', ws.root, ...args], { cwd: root, env });
+        const child = spawn(process.execPath, [bundle, '--workspace', ws.root, ...args], { env });
         let text = '';
         child.stdout.on('data', (d: Buffer) => (text += d.toString()));
         child.stderr.on('data', (d: Buffer) => (text += d.toString()));
