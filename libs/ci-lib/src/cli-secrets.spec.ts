@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,20 @@ describe('no secret in any output', () => {
     const docker = createDocker({ binary: fakeDocker });
     expect((await run(['image', 'push', '--project', 'halow'], ws.root, plantedEnv({ REGISTRY: registry.host }), { docker })).code).toBe(4);
     expect((await run(['image', 'smoke', '--project', 'halow'], ws.root, plantedEnv({ REGISTRY: registry.host }), { docker })).code).toBe(4);
+  });
+
+  it('streamed child output: a secret split across two chunks is still hidden', async () => {
+    const bin = join(dir, 'split-bin');
+    await mkdir(bin, { recursive: true });
+    const half = S.githubToken.length / 2;
+    await writeFile(join(bin, 'docker'), `#!/bin/sh\nprintf 'pulling with ${S.githubToken.slice(0, half)}'\nsleep 0.3\nprintf '${S.githubToken.slice(half)} denied\\n' >&2\nexit 1\n`);
+    await chmod(join(bin, 'docker'), 0o755);
+    const env = plantedEnv({ REGISTRY: registry.host, PATH: `${bin}:${process.env['PATH']}` });
+    const chunks: string[] = [];
+    const code = await main(['image', 'smoke', '--project', 'halow'], { stdout: (t) => chunks.push(t), stderr: (t) => chunks.push(t), env, cwd: ws.root, now: () => new Date() });
+    output.push(chunks.join(''));
+    expect(code).toBe(4);
+    expect(chunks.join('')).toContain('pulling with *** denied');
   });
 
   it('scan report: an unreadable report named with a signed URL', async () => {

@@ -13,7 +13,40 @@ export type { CliIo } from './cli/handlers.js';
 export async function main(argv: readonly string[], rawIo: CliIo): Promise<ExitCode> {
   // The edge: every byte engex-ci prints passes `redact`, with the env's secret values as known ones.
   const known = secretsFromEnv(rawIo.env);
-  const io: CliIo = { ...rawIo, stdout: (text) => rawIo.stdout(redact(text, { known })), stderr: (text) => rawIo.stderr(redact(text, { known })) };
+  const out = redactingWriter(rawIo.stdout, known);
+  const err = redactingWriter(rawIo.stderr, known);
+  const io: CliIo = { ...rawIo, stdout: out.write, stderr: err.write };
+  try {
+    return await run(argv, io);
+  } finally {
+    out.flush();
+    err.flush();
+  }
+}
+
+/**
+ * Redacts whole lines: streamed child output (docker build progress) arrives in arbitrary chunks,
+ * and a token split across two chunks would match no pattern. A partial line waits for its end or
+ * for `flush`.
+ */
+function redactingWriter(write: (text: string) => void, known: readonly string[]): { write: (text: string) => void; flush: () => void } {
+  let pending = '';
+  return {
+    write: (text) => {
+      pending += text;
+      const end = pending.lastIndexOf('\n');
+      if (end === -1) return;
+      write(redact(pending.slice(0, end + 1), { known }));
+      pending = pending.slice(end + 1);
+    },
+    flush: () => {
+      if (pending !== '') write(redact(pending, { known }));
+      pending = '';
+    },
+  };
+}
+
+async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   try {
     const parsed = parseArgs(argv);
     if (parsed.kind === 'help') {
