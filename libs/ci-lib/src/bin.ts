@@ -1,4 +1,14 @@
 import { main } from './cli.js';
+import { runInterruptCleanups } from './lib/exit-cleanup.js';
+
+// A cancelled Buildkite job gets SIGTERM (Ctrl-C locally, SIGINT): remove temp clones and kill git
+// children before exiting with the conventional 128 + signal number.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    runInterruptCleanups();
+    process.exit(code);
+  });
+}
 
 // The bundle's entry (dist/engex-ci.cjs): real process I/O around `main`.
 void main(process.argv.slice(2), {

@@ -294,7 +294,7 @@ describe('engex-ci ecr login', () => {
     const result = await run(['ecr', 'login'], { cwd: ws.root, docker: createDocker({ binary: fake }), ecrClient: fakeEcr([]) });
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('docker login failed (exit 1)');
-    expect(result.stderr).toContain('login attempt with password [redacted] failed');
+    expect(result.stderr).toContain('login attempt with password *** failed');
     expect(result.stderr).not.toContain(password);
     await rm(dir, { recursive: true, force: true });
   });
@@ -309,6 +309,29 @@ describe('engex-ci ecr login', () => {
     const result = await run(['ecr', 'login'], { cwd: ws.root, ecrClient: failing, docker: {} as Docker });
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('ECR GetAuthorizationToken failed: ExpiredTokenException: The security token included in the request is expired');
+  });
+});
+
+describe('engex-ci scan report on a huge report', () => {
+  it('writes an annotation under 1 MiB from a 10 MB report, with the verdict and counts', async () => {
+    const vulnerabilities = Array.from({ length: 60 }, (_, i) => ({
+      VulnerabilityID: `CVE-2026-${String(i).padStart(4, '0')}`,
+      PkgName: 'openssl',
+      InstalledVersion: '1.0.0',
+      FixedVersion: '1.0.1',
+      Severity: 'CRITICAL',
+      Title: `huge ${'ж'.repeat(90_000)}`,
+    }));
+    const report = { SchemaVersion: 2, ArtifactName: 'engex/halow', ArtifactType: 'container_image', Results: [{ Target: 'x', Vulnerabilities: vulnerabilities }] };
+    await writeFile(join(ws.root, 'huge.json'), JSON.stringify(report));
+    const result = await run(['scan', 'report', 'huge.json', '--annotation', 'huge.md'], { cwd: ws.root });
+    expect(result.code).toBe(1);
+    const markdown = await readFile(join(ws.root, 'huge.md'));
+    expect(markdown.length).toBeLessThan(1024 * 1024);
+    const text = markdown.toString('utf8');
+    expect(text.split('\n')[0]).toBe('### :x: Trivy: 60 findings fail the policy');
+    expect(text).toContain('| :red_circle: CRITICAL | 60 | 60 |');
+    expect(text).toContain('…and 10 more failing findings; the full list is in the JSON report artifact.');
   });
 });
 

@@ -2,6 +2,7 @@ import { parseArgs } from './cli/args.js';
 import { HANDLERS, type CliIo } from './cli/handlers.js';
 import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
 import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
+import { redact, secretsFromEnv } from './lib/redact.js';
 
 export type { CliIo } from './cli/handlers.js';
 
@@ -9,7 +10,43 @@ export type { CliIo } from './cli/handlers.js';
  * The whole `engex-ci` executable as a function: parse, run one command, and map any error to
  * the exit-code contract in this one catch (libraries only throw).
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+export async function main(argv: readonly string[], rawIo: CliIo): Promise<ExitCode> {
+  // The edge: every byte engex-ci prints passes `redact`, with the env's secret values as known ones.
+  const known = secretsFromEnv(rawIo.env);
+  const out = redactingWriter(rawIo.stdout, known);
+  const err = redactingWriter(rawIo.stderr, known);
+  const io: CliIo = { ...rawIo, stdout: out.write, stderr: err.write };
+  try {
+    return await run(argv, io);
+  } finally {
+    out.flush();
+    err.flush();
+  }
+}
+
+/**
+ * Redacts whole lines: streamed child output (docker build progress) arrives in arbitrary chunks,
+ * and a token split across two chunks would match no pattern. A partial line waits for its end or
+ * for `flush`.
+ */
+function redactingWriter(write: (text: string) => void, known: readonly string[]): { write: (text: string) => void; flush: () => void } {
+  let pending = '';
+  return {
+    write: (text) => {
+      pending += text;
+      const end = pending.lastIndexOf('\n');
+      if (end === -1) return;
+      write(redact(pending.slice(0, end + 1), { known }));
+      pending = pending.slice(end + 1);
+    },
+    flush: () => {
+      if (pending !== '') write(redact(pending, { known }));
+      pending = '';
+    },
+  };
+}
+
+async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   try {
     const parsed = parseArgs(argv);
     if (parsed.kind === 'help') {

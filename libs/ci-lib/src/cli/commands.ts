@@ -1,4 +1,5 @@
 import { CONTEXT_ENV } from '../lib/context.js';
+import { DEADLINE_ENV } from '../lib/deadlines.js';
 
 export interface FlagSpec {
   name: string;
@@ -28,7 +29,7 @@ export interface CommandSpec {
 }
 
 const PROJECT: FlagSpec = { name: 'project', type: 'string', value: '<p>', required: true, description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag' };
-const IMAGE_ENV = CONTEXT_ENV;
+const IMAGE_ENV = [...CONTEXT_ENV, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs];
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -157,7 +158,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     positionals: [],
     output: ['bumped <file> <image>: <old> → <tag> in <repo> (<branch>) commit=<sha> attempts=<n>', 'already at <tag>: <file> <image> in <repo> (<branch>); no commit'],
-    env: ['BUILDKITE_COMMIT', 'BUILDKITE_BUILD_URL', 'ENGEX_ALLOW_ROLLBACK', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL'],
+    env: ['BUILDKITE_COMMIT', 'BUILDKITE_BUILD_URL', 'ENGEX_ALLOW_ROLLBACK', 'GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', DEADLINE_ENV.gitMs, 'TMPDIR'],
     exit: '0 bumped or already current, 1 refused rollback, 2 usage / overlay missing / not a kustomization / no or ambiguous entry / stale digest, 4 git failure',
   },
   {
@@ -193,7 +194,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [],
     positionals: [],
     output: ['logged in to <host> (token expires <time>)', 'no login needed for plain registry <host>'],
-    env: ['REGISTRY', 'AWS_* (the SDK default credential chain)'],
+    env: ['REGISTRY', 'AWS_* (the SDK default credential chain; AWS_ENDPOINT_URL_ECR)', DEADLINE_ENV.awsMs],
     exit: '0 ok, 2 config, 4 AWS or docker failure',
   },
 ];

@@ -9,7 +9,8 @@ import { readCommitRelation } from '../lib/deploy-guard.js';
 import { verifyDeployment } from '../lib/deploy-verify.js';
 import { Secret } from '../lib/secret.js';
 import { createDocker, type Docker } from '../lib/docker.js';
-import { createEcrClient, readEcrCredentials, type EcrClientLike } from '../lib/ecr-credentials.js';
+import { parseDeadlines, type Deadlines } from '../lib/deadlines.js';
+import { createEcrClient, readEcrCredentials, type EcrClientLike, type EcrClientOptions } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
 import { findFreePort } from '../lib/free-port.js';
 import { registryTargetFor, type RegistryTarget } from '@engex/workspace-config';
@@ -36,8 +37,8 @@ export interface CliIo {
   now(): Date;
   /** Default: the docker CLI, progress to stderr. */
   docker?: Docker;
-  /** Default: the AWS SDK's ECRClient for the region. The one thing tests replace. */
-  ecrClient?: (region: string) => Promise<EcrClientLike>;
+  /** Default: the AWS SDK's ECRClient for the region (with the AWS deadline). The one thing tests replace. */
+  ecrClient?: (region: string, options: EcrClientOptions) => Promise<EcrClientLike>;
   /** Registry and push retry timing. */
   retry?: Partial<RetryOptions>;
 }
@@ -100,12 +101,22 @@ async function imageSetup(inv: Invocation, io: CliIo): Promise<ImageSetup> {
   return { root, config, ctx, service, sha, refs, docker };
 }
 
+/** The ECR API host of a region, named when the AWS call misses its deadline. */
+const ecrApiHost = (region: string): string => `api.ecr.${region}.amazonaws.com`;
+
+async function ecrCredentials(region: string, deadlines: Deadlines, io: CliIo) {
+  // The SDK's own service-endpoint variables, read here from io.env so tests and the CLI agree.
+  const endpoint = io.env['AWS_ENDPOINT_URL_ECR'] || io.env['AWS_ENDPOINT_URL'] || undefined;
+  const client = await (io.ecrClient ?? createEcrClient)(region, { deadlineMs: deadlines.awsMs, ...(endpoint ? { endpoint } : {}) });
+  return readEcrCredentials(client, { deadlineMs: deadlines.awsMs, host: endpoint ?? ecrApiHost(region) });
+}
+
 function registryClient(registry: RegistryTarget, io: CliIo): RegistryClient {
+  const deadlines = parseDeadlines(io.env);
   return createRegistryClient({
     registry,
-    ...(registry.kind === 'ecr'
-      ? { credentials: async () => readEcrCredentials(await (io.ecrClient ?? createEcrClient)(registry.ecr.region)) }
-      : {}),
+    deadlineMs: deadlines.registryMs,
+    ...(registry.kind === 'ecr' ? { credentials: async () => ecrCredentials(registry.ecr.region, deadlines, io) } : {}),
     ...(io.retry ? { retry: io.retry } : {}),
     log: (l) => {
       if (l.startsWith('retrying')) note(io, `registry: ${l}`);
@@ -239,7 +250,10 @@ const deployBumpHandler: Handler = async (inv, io) => {
   const allowRollback = inv.flags['allow-rollback'] === true || io.env['ENGEX_ALLOW_ROLLBACK'] === '1' || io.env['ENGEX_ALLOW_ROLLBACK'] === 'true';
   const image = str(inv, 'image')!;
   const branch = str(inv, 'branch');
+  const deadlines = parseDeadlines(io.env);
   const result = await deployBump({
+    deadlineMs: deadlines.gitMs,
+    ...(io.env['TMPDIR'] ? { tmpRoot: io.env['TMPDIR'] } : {}),
     repo: str(inv, 'repo')!,
     overlay,
     image,
@@ -248,7 +262,7 @@ const deployBumpHandler: Handler = async (inv, io) => {
     ...(digest !== undefined ? { digest } : {}),
     ...(inv.flags['pin-digest'] === true ? { pinDigest: true } : {}),
     ...(inv.flags['create'] === true ? { create: true } : {}),
-    relation: (current) => readCommitRelation(current, tag, { cwd: root, env: { ...io.env } }),
+    relation: (current) => readCommitRelation(current, tag, { cwd: root, env: { ...io.env }, deadlineMs: deadlines.gitMs }),
     allowRollback,
     message: {
       service: service?.service ?? image.split('/').pop()!,
@@ -305,13 +319,14 @@ const ecrLogin: Handler = async (inv, io) => {
   const root = workspaceRoot(inv, io);
   const config = await readWorkspaceConfig(root);
   const ctx = parseBuildContext(io.env);
+  const deadlines = parseDeadlines(io.env);
   if (ctx.registry) {
     line(io, `no login needed for plain registry ${ctx.registry.host}`);
     return 0;
   }
   const target = registryTargetFor(config);
   if (target.kind !== 'ecr') return 0;
-  const credentials = await readEcrCredentials(await (io.ecrClient ?? createEcrClient)(target.ecr.region));
+  const credentials = await ecrCredentials(target.ecr.region, deadlines, io);
   const docker = io.docker ?? createDocker({ env: { ...io.env } });
   await docker.login(target.host, credentials.username, credentials.password);
   line(io, `logged in to ${target.host}${credentials.expiresAt ? ` (token expires ${credentials.expiresAt.toISOString()})` : ''}`);

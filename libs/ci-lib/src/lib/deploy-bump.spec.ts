@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from '@engex/workspace-config';
-import { deployBump, planDeploy, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
+import { deployBump, gitLowSpeedArgs, gitRemoteHost, planDeploy, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
 import { readCommitRelation, RollbackRefusedError } from './deploy-guard.js';
 import { CommandFailedError, ManifestError, exitCodeFor } from './errors.js';
 import { runCommand } from './run-command.js';
@@ -61,6 +61,21 @@ describe('planDeploy and the commit message', () => {
       Source: https://github.com/highspot/halow/commit/0123456789abcdef0123456789abcdef01234567
       "
     `);
+  });
+});
+
+describe('git deadline helpers', () => {
+  it.each([
+    ['https://x-access-token:tok@github.com/o/ops.git', 'github.com'],
+    ['http://127.0.0.1:8080/ops.git', '127.0.0.1:8080'],
+    ['git@github.com:o/ops.git', 'github.com'],
+    ['ssh://git@github.com/o/ops.git', 'github.com'],
+    ['/srv/git/ops.git', '/srv/git/ops.git'],
+  ])('the host of %s is %s', (repo, host) => expect(gitRemoteHost(repo)).toBe(host));
+
+  it('git gives up on a stalled transfer after 30 s, or the deadline if shorter', () => {
+    expect(gitLowSpeedArgs(120_000)).toEqual(['-c', 'http.lowSpeedLimit=1000', '-c', 'http.lowSpeedTime=30']);
+    expect(gitLowSpeedArgs(1500)).toEqual(['-c', 'http.lowSpeedLimit=1000', '-c', 'http.lowSpeedTime=2']);
   });
 });
 

@@ -1,13 +1,18 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
 import { deployTargetFor } from '@engex/workspace-config';
-import { CommandFailedError, InfrastructureError, ManifestError, UsageError } from './errors.js';
+import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
 import { decideDirection, type CommitRelation } from './deploy-guard.js';
+import { CommandFailedError, DeadlineExceededError, InfrastructureError, ManifestError, UsageError } from './errors.js';
+import { onInterrupt } from './exit-cleanup.js';
 import { pickKustomizationFile, setImageTag, type ImageEditRequest } from './kustomization.js';
+import { redact } from './redact.js';
 import { backoffDelay, normalizeRetryOptions, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
+import { TEMP_PREFIX, sweepStaleTempDirs } from './temp-sweep.js';
 
 export interface DeployPlan {
   /** The ops repo to clone. */
@@ -94,8 +99,16 @@ export interface DeployBumpOptions {
   /** Environment of git (GIT_SSH_COMMAND, credentials helpers...). Default: inherited. */
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /**
+   * Overall deadline of the bump (clone, fetches, pushes, waits). Each git child is killed when it
+   * runs out. Default 120 s (`DEFAULT_DEADLINES.gitMs`).
+   */
+  deadlineMs?: number;
+  /** Where the temp clone goes, and where leftovers of killed runs are swept. Default os.tmpdir(). */
+  tmpRoot?: string;
 }
 
+/** `repo` in a result is redacted: it is printed. */
 export type DeployBumpResult =
   | { status: 'bumped'; repo: string; branch: string; path: string; image: string; tag: string; previousTag?: string; created: boolean; commit: string; attempts: number }
   | { status: 'already'; repo: string; branch: string; path: string; image: string; tag: string; commit: string };
@@ -103,19 +116,55 @@ export type DeployBumpResult =
 /** A push lost a race with another writer; anything else (auth, hooks, network) is not retried. */
 const RACE = /\(fetch first\)|\(non-fast-forward\)|failed to update ref|cannot lock ref|incorrect old value provided|\(stale info\)/;
 
+/** Git aborts a transfer slower than this many bytes/s for `lowSpeedTime` (curl's low-speed limit). */
+const LOW_SPEED_LIMIT = 1000;
+
+/** Pure: the host a git URL talks to, for messages (`https://u:t@h/x` → `h`, `git@h:x` → `h`, a path stays a path). */
+export function gitRemoteHost(repo: string): string {
+  try {
+    const url = new URL(repo);
+    if (url.host) return url.host;
+  } catch {
+    // Not a URL: scp-like or a local path.
+  }
+  const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/\/)/.exec(repo);
+  return scp ? scp[1]! : redact(repo);
+}
+
+/**
+ * Pure: `-c` options that make git itself give up on a stalled HTTP transfer (30 s under 1 KB/s).
+ * Never shorter than the deadline's whole seconds, so with a short deadline ours fires first and
+ * the message names the operation, host and time.
+ */
+export function gitLowSpeedArgs(deadlineMs: number): string[] {
+  const seconds = Math.max(1, Math.min(30, Math.ceil(deadlineMs / 1000)));
+  return ['-c', `http.lowSpeedLimit=${LOW_SPEED_LIMIT}`, '-c', `http.lowSpeedTime=${seconds}`];
+}
+
 /**
  * Clones the ops repo shallowly into a temp dir, sets the image tag, commits and pushes. When
  * another bump landed first, fetches, re-applies the edit on the new tip and pushes again
- * (bounded, jittered). A tag already current makes no commit. The temp clone is always removed.
+ * (bounded, jittered). A tag already current makes no commit. The whole bump has one deadline; the
+ * temp clone is always removed, also on SIGINT/SIGTERM (via exit-cleanup), and leftovers of killed
+ * runs are swept first.
  */
 export async function deployBump(options: DeployBumpOptions): Promise<DeployBumpResult> {
   const overlay = options.overlay.replace(/\/+$/, '');
   if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(overlay) || overlay.split('/').includes('..')) {
     throw new UsageError(`overlay ${JSON.stringify(options.overlay)} must be a relative path inside the ops repo, such as overlays/staging`);
   }
+  if (options.pinDigest && options.digest === undefined) throw new UsageError('pinDigest needs the pushed digest (--digest sha256:…)');
   const retry = normalizeRetryOptions({ attempts: 8, baseDelayMs: 500, maxDelayMs: 8000, ...options.retry });
   const log = options.log ?? (() => {});
-  const dir = await mkdtemp(join(tmpdir(), 'engex-bump-'));
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.gitMs;
+  const started = Date.now();
+  const safeRepo = redact(options.repo);
+  const host = gitRemoteHost(options.repo);
+  const tmpRoot = options.tmpRoot ?? tmpdir();
+  const swept = await sweepStaleTempDirs(tmpRoot, { nowMs: Date.now() });
+  if (swept.length > 0) log(`removed ${swept.length} temp clone${swept.length === 1 ? '' : 's'} left by killed runs: ${swept.join(', ')}`);
+  const dir = await mkdtemp(join(tmpRoot, `${TEMP_PREFIX}${process.pid}-`));
+  const forget = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
   const work = join(dir, 'repo');
   const env = {
     ...(options.env ?? process.env),
@@ -125,7 +174,13 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     GIT_COMMITTER_NAME: options.author.name,
     GIT_COMMITTER_EMAIL: options.author.email,
   };
-  const git = (args: string[], allowFailure = false) => runCommand('git', args, { cwd: work, env, allowFailure });
+  const lowSpeed = gitLowSpeedArgs(deadlineMs);
+  const deadline = (operation: string) => {
+    const remaining = deadlineMs - (Date.now() - started);
+    if (remaining <= 0) throw new DeadlineExceededError(`deploy bump (git ${operation})`, host, Date.now() - started, deadlineMs, deadlineHint('gitMs'));
+    return { ms: remaining, error: () => new DeadlineExceededError(`deploy bump (git ${operation})`, host, Date.now() - started, deadlineMs, deadlineHint('gitMs')) };
+  };
+  const git = (args: string[], allowFailure = false) => runCommand('git', [...lowSpeed, ...args], { cwd: work, env, allowFailure, deadline: deadline(args[0]!) });
   const request: ImageEditRequest = {
     image: options.image,
     tag: options.tag,
@@ -133,11 +188,14 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     ...(options.aliases ? { aliases: options.aliases } : {}),
     ...(options.create ? { create: true } : {}),
   };
-  if (options.pinDigest && options.digest === undefined) throw new UsageError('pinDigest needs the pushed digest (--digest sha256:…)');
   try {
-    await runCommand('git', ['clone', '--quiet', '--depth', '1', '--no-tags', ...(options.branch ? ['--branch', options.branch] : []), '--', options.repo, work], { env, cwd: dir });
+    await runCommand('git', [...lowSpeed, 'clone', '--quiet', '--depth', '1', '--no-tags', ...(options.branch ? ['--branch', options.branch] : []), '--', options.repo, work], {
+      env,
+      cwd: dir,
+      deadline: deadline('clone'),
+    });
     const branch = options.branch ?? (await git(['symbolic-ref', '--short', 'HEAD'])).stdout.trim();
-    const path = await resolveKustomization(work, overlay, options.repo, branch);
+    const path = await resolveKustomization(work, overlay, safeRepo, branch);
     const file = join(work, path);
 
     for (let attempt = 1; ; attempt++) {
@@ -158,7 +216,7 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
       });
       const head = (await git(['rev-parse', 'HEAD'])).stdout.trim();
       if (!edit.changed) {
-        return { status: 'already', repo: options.repo, branch, path, image: options.image, tag: options.tag, commit: head };
+        return { status: 'already', repo: safeRepo, branch, path, image: options.image, tag: options.tag, commit: head };
       }
       await writeFile(file, edit.text);
       await git(['add', '--', path]);
@@ -168,7 +226,7 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
         const commit = (await git(['rev-parse', 'HEAD'])).stdout.trim();
         return {
           status: 'bumped',
-          repo: options.repo,
+          repo: safeRepo,
           branch,
           path,
           image: options.image,
@@ -182,9 +240,12 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
       const output = `${push.stderr}\n${push.stdout}`;
       if (!RACE.test(output)) throw new CommandFailedError('git push', push.exitCode, output.trim());
       if (attempt >= retry.attempts) {
-        throw new InfrastructureError(`gave up bumping ${path} after ${attempt} attempts: other pushes to ${options.repo} ${branch} kept landing first`);
+        throw new InfrastructureError(`gave up bumping ${path} after ${attempt} attempts: other pushes to ${safeRepo} ${branch} kept landing first`);
       }
       const delay = backoffDelay(attempt, retry);
+      if (Date.now() + delay - started >= deadlineMs) {
+        throw new DeadlineExceededError(`deploy bump (push race, attempt ${attempt})`, host, Date.now() - started, deadlineMs, deadlineHint('gitMs'));
+      }
       log(`push to ${branch} lost a race (attempt ${attempt}/${retry.attempts}); re-applying on the new tip in ${delay} ms`);
       await retry.sleep(delay);
       await git(['fetch', '--quiet', '--depth', '1', 'origin', branch]);
@@ -192,6 +253,7 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+    forget();
   }
 }
 

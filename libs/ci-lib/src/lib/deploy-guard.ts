@@ -1,4 +1,5 @@
-import { EXIT_CODES, EngexError } from './errors.js';
+import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
+import { DeadlineExceededError, EXIT_CODES, EngexError } from './errors.js';
 import { FULL_SHA_PATTERN } from './tags.js';
 import { runCommand } from './run-command.js';
 
@@ -59,6 +60,8 @@ export interface ReadRelationOptions {
   /** The source repository checkout (the build's working directory). */
   cwd: string;
   env?: NodeJS.ProcessEnv;
+  /** For all git calls together, fetching history included. Default: the git deadline (120 s). */
+  deadlineMs?: number;
 }
 
 /**
@@ -70,7 +73,18 @@ export async function readCommitRelation(current: string | undefined, next: stri
   if (current === undefined) return { kind: 'unknown', reason: 'the entry has no newTag' };
   if (!FULL_SHA_PATTERN.test(current)) return { kind: 'unknown', reason: 'its tag is not a commit sha' };
   if (current === next) return { kind: 'same' };
-  const git = (args: string[]) => runCommand('git', args, { cwd: options.cwd, env: { ...(options.env ?? process.env), GIT_TERMINAL_PROMPT: '0' }, allowFailure: true });
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.gitMs;
+  const started = Date.now();
+  const git = (args: string[]) =>
+    runCommand('git', args, {
+      cwd: options.cwd,
+      env: { ...(options.env ?? process.env), GIT_TERMINAL_PROMPT: '0' },
+      allowFailure: true,
+      deadline: {
+        ms: Math.max(1, deadlineMs - (Date.now() - started)),
+        error: () => new DeadlineExceededError(`rollback check (git ${args[0]})`, 'origin', Date.now() - started, deadlineMs, deadlineHint('gitMs')),
+      },
+    });
   const has = async (sha: string) => (await git(['cat-file', '-e', `${sha}^{commit}`])).exitCode === 0;
   const shallow = (await git(['rev-parse', '--is-shallow-repository'])).stdout.trim() === 'true';
   if (!(await has(current)) || shallow) {

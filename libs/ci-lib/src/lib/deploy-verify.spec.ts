@@ -92,6 +92,6 @@ describe('verifyDeployment against real HTTP servers on 127.0.0.1', () => {
     });
     const error = await verifyDeployment({ url, revision: NEW, intervalMs: 50, deadlineMs: 600, requestTimeoutMs: 200 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeployVerifyError);
-    expect((error as Error).message).toMatch(/FAIL version: GET http:\/\/127\.0\.0\.1:\d+\/version: no response within \d+ ms/);
+    expect((error as Error).message).toMatch(/FAIL version: GET http:\/\/127\.0\.0\.1:\d+\/version: not complete within \d+ ms/);
   });
 });

@@ -1,11 +1,12 @@
 import type { GetAuthorizationTokenCommand, GetAuthorizationTokenCommandOutput } from '@aws-sdk/client-ecr';
-import { InfrastructureError } from './errors.js';
+import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
+import { DeadlineExceededError, InfrastructureError } from './errors.js';
 import type { RegistryCredentials } from './registry-client.js';
 import { Secret } from './secret.js';
 
 /** The one method of the SDK's ECRClient we use; tests pass a fake object. */
 export interface EcrClientLike {
-  send(command: GetAuthorizationTokenCommand): Promise<GetAuthorizationTokenCommandOutput>;
+  send(command: GetAuthorizationTokenCommand, options?: { abortSignal?: AbortSignal }): Promise<GetAuthorizationTokenCommandOutput>;
 }
 
 export interface EcrCredentials extends RegistryCredentials {
@@ -13,10 +14,46 @@ export interface EcrCredentials extends RegistryCredentials {
   expiresAt?: Date;
 }
 
-/** The real SDK client, loaded lazily so commands that never talk to AWS do not pay for it. */
-export async function createEcrClient(region: string): Promise<EcrClientLike> {
-  const { ECRClient } = await import('@aws-sdk/client-ecr');
-  return new ECRClient({ region });
+export interface EcrClientOptions {
+  /** Overall deadline of one call, the SDK's own attempts included. Default 30 s (`DEFAULT_DEADLINES.awsMs`). */
+  deadlineMs?: number;
+  /** Another endpoint, e.g. a VPC endpoint or a test server. Default: the SDK's (AWS_ENDPOINT_URL_ECR is honoured). */
+  endpoint?: string;
+  /** Static credentials for tests; production uses the SDK's default chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** SDK attempts per call. Its default (3) is kept explicit so the bound is ours, not a library default. */
+export const ECR_MAX_ATTEMPTS = 3;
+/** Connecting to an AWS endpoint takes milliseconds; a peer that does not accept within this is down. */
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * The real SDK client, loaded lazily so commands that never talk to AWS do not pay for it. Without
+ * a request handler of our own the SDK waits forever on an endpoint that accepts and never answers.
+ */
+export async function createEcrClient(region: string, options: EcrClientOptions = {}): Promise<EcrClientLike> {
+  const [{ ECRClient }, { NodeHttpHandler }] = await Promise.all([import('@aws-sdk/client-ecr'), import('@smithy/node-http-handler')]);
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.awsMs;
+  return new ECRClient({
+    region,
+    maxAttempts: ECR_MAX_ATTEMPTS,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: Math.min(CONNECT_TIMEOUT_MS, deadlineMs),
+      // Per attempt, so the attempts together fit in the deadline readEcrCredentials enforces.
+      requestTimeout: Math.max(1, Math.floor(deadlineMs / ECR_MAX_ATTEMPTS)),
+      throwOnRequestTimeout: true,
+    }),
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+  });
+}
+
+export interface ReadEcrCredentialsOptions {
+  /** Overall deadline of the call. Default 30 s. */
+  deadlineMs?: number;
+  /** Named in a deadline error, e.g. `api.ecr.us-east-1.amazonaws.com`. */
+  host?: string;
 }
 
 /**
@@ -24,16 +61,35 @@ export async function createEcrClient(region: string): Promise<EcrClientLike> {
  * once so no log line, error or JSON dump can show it. SDK errors are reported by name and
  * message only: they never carry the request's signed headers.
  */
-export async function readEcrCredentials(client: EcrClientLike): Promise<EcrCredentials> {
+export async function readEcrCredentials(client: EcrClientLike, options: ReadEcrCredentialsOptions = {}): Promise<EcrCredentials> {
   const { GetAuthorizationTokenCommand } = await import('@aws-sdk/client-ecr');
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.awsMs;
+  const host = options.host ?? 'the ECR API';
+  const started = Date.now();
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  // The race bounds the wait even where the SDK does not watch the signal (credential providers).
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new DeadlineExceededError('ECR GetAuthorizationToken', host, Date.now() - started, deadlineMs, deadlineHint('awsMs')));
+    }, deadlineMs);
+  });
   let output: GetAuthorizationTokenCommandOutput;
   try {
-    output = await client.send(new GetAuthorizationTokenCommand({}));
+    output = await Promise.race([client.send(new GetAuthorizationTokenCommand({}), { abortSignal: controller.signal }), expired]);
   } catch (error) {
+    if (error instanceof DeadlineExceededError) throw error;
     const e = error as Error;
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || controller.signal.aborted) {
+      throw new DeadlineExceededError('ECR GetAuthorizationToken', host, Date.now() - started, deadlineMs, deadlineHint('awsMs'), { cause: error });
+    }
     throw new InfrastructureError(
       `ECR GetAuthorizationToken failed: ${e.name}: ${e.message}\nCheck the agent's AWS credentials (role, region) and its ecr:GetAuthorizationToken permission.`,
     );
+  } finally {
+    clearTimeout(timer);
+    expired.catch(() => {});
   }
   const data = output.authorizationData?.[0];
   const token = data?.authorizationToken;

@@ -4,6 +4,7 @@
  * exit-code table come from @engex/workspace-config, and engex-ci maps them in its one catch.
  */
 import { EXIT_CODES, EngexError } from '@engex/workspace-config';
+import { redact } from './redact.js';
 
 export {
   ConfigError,
@@ -98,5 +99,50 @@ export class ScanReportError extends EngexError {
         problems.map((p) => `  ${p}`).join('\n') +
         '\nProduce it with `trivy image --format json --output <file>` (SchemaVersion 2).',
     );
+  }
+}
+
+/** Seconds with one decimal, for messages: `12.0 s`. */
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/**
+ * A network operation (registry request, AWS call, git over the network) did not finish within its
+ * overall deadline. Exit 4: the peer is slow or not answering, and a later retry may pass. The host
+ * is redacted, so a URL with credentials can be passed as it is.
+ */
+export class DeadlineExceededError extends InfrastructureError {
+  readonly host: string;
+  constructor(
+    readonly operation: string,
+    host: string,
+    readonly waitedMs: number,
+    readonly deadlineMs: number,
+    /** How to raise the deadline, e.g. `set ENGEX_CI_REGISTRY_DEADLINE (seconds)`. */
+    override readonly hint: string,
+    options?: { cause?: unknown },
+  ) {
+    const safeHost = redact(host);
+    super(
+      `${operation} on ${safeHost} did not finish within its ${seconds(deadlineMs)} deadline (waited ${seconds(waitedMs)}); ` +
+        `the peer is slow or not answering. Check that ${safeHost} is reachable from this agent, or ${hint}.`,
+      options,
+    );
+    this.host = safeHost;
+  }
+}
+
+/**
+ * The registry kept answering 429 or 503 (throttled, or briefly unavailable) after the bounded
+ * retries, or asked us to wait longer than we will. `retryAfterMs` is what it last asked for.
+ */
+export class RegistryThrottledError extends RegistryError {
+  constructor(
+    message: string,
+    status: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(redact(message), status);
   }
 }

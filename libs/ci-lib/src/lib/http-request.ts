@@ -10,7 +10,10 @@ export interface HttpResponse {
 export interface HttpRequestOptions {
   method: 'GET' | 'HEAD';
   headers: Record<string, string>;
-  /** Whole-request timeout. */
+  /**
+   * Overall deadline: connect, headers and the whole body. Not an idle timer, so a peer that drips
+   * one byte at a time is cut off too. Expiry rejects with code EDEADLINE (not retried).
+   */
   timeoutMs: number;
   /** Bodies above this are refused: manifests and configs are small, anything huge is a mistake. */
   maxBodyBytes: number;
@@ -41,28 +44,44 @@ export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+/** The code of a request cut off by its overall deadline. */
+export const DEADLINE_CODE = 'EDEADLINE';
+
 /** One HTTP exchange with node:http(s); no redirects, no retries (the registry client owns both). */
 export function httpRequest(url: URL, options: HttpRequestOptions): Promise<HttpResponse> {
   const send = url.protocol === 'https:' ? httpsRequestRaw : httpRequestRaw;
+  const where = `${options.method} ${url.origin}${url.pathname}`;
   return new Promise((resolve, reject) => {
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+    };
+    const fail = (error: Error): void => finish(() => reject(toTransportError(error, url, options.method)));
     const req = send(url, { method: options.method, headers: options.headers }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > options.maxBodyBytes) {
-          req.destroy(new TransportError('EMSGSIZE', `${options.method} ${url.origin}${url.pathname}: response larger than ${options.maxBodyBytes} bytes`));
+          req.destroy(new TransportError('EMSGSIZE', `${where}: response larger than ${options.maxBodyBytes} bytes`));
           return;
         }
         chunks.push(chunk);
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', (error) => reject(toTransportError(error, url, options.method)));
+      res.on('end', () => finish(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) })));
+      res.on('error', fail);
+      // A body shorter than its Content-Length ends in 'close' without 'end' on some Node versions.
+      res.on('close', () => {
+        if (!res.complete) fail(new TransportError('ECONNRESET', `${where}: connection closed after ${size} bytes, before the whole body arrived`));
+      });
     });
-    req.setTimeout(options.timeoutMs, () => {
-      req.destroy(new TransportError('ETIMEDOUT', `${options.method} ${url.origin}${url.pathname}: no response within ${options.timeoutMs} ms`));
-    });
-    req.on('error', (error) => reject(toTransportError(error, url, options.method)));
+    const timer = setTimeout(() => {
+      req.destroy(new TransportError(DEADLINE_CODE, `${where}: not complete within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    req.on('error', fail);
     req.end();
   });
 }

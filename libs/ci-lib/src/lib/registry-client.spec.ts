@@ -6,7 +6,8 @@ import { uploadTestImage, putManifest } from '../testing/oci-upload.js';
 import { registryRequirement } from '../testing/requirements.js';
 import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { readEcrCredentials, type EcrClientLike } from './ecr-credentials.js';
-import { RegistryError } from './errors.js';
+import { startFaultServer } from '../testing/fault-server.js';
+import { DeadlineExceededError, RegistryError, RegistryThrottledError, exitCodeFor } from './errors.js';
 import { findFreePort } from './free-port.js';
 import { MANIFEST_ACCEPT, createRegistryClient, parseChallenge } from './registry-client.js';
 
@@ -120,7 +121,6 @@ describe('retries', () => {
     [404, 'absent'],
     [401, 'auth'],
     [403, 'forbidden'],
-    [429, 'throttled'],
   ])('never retries a %i', async (status) => {
     const server = await serve((_req, res) => res.writeHead(status).end());
     const { sleeps, retry } = fakeTimers();
@@ -159,6 +159,97 @@ describe('retries', () => {
     const client = createRegistryClient({ registry: { host: `127.0.0.1:${port}`, protocol: 'http' }, retry });
     await expect(client.headManifest('engex/halow', 'x')).rejects.toThrow(`cannot reach registry 127.0.0.1:${port}`);
     expect(sleeps).toHaveLength(3);
+  });
+});
+
+describe('throttling and deadlines against the fault server', () => {
+  it('waits what a 429 Retry-After asks (delta seconds), then succeeds', async () => {
+    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 429, retryAfter: '7' }, { kind: 'ok', headers: { 'Docker-Content-Digest': DIGEST } }] });
+    const { sleeps, retry } = fakeTimers();
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry });
+    expect(await client.headManifest('engex/halow', 'x')).toEqual({ exists: true, digest: DIGEST });
+    expect(sleeps).toEqual([7000]);
+    expect(server.requests).toHaveLength(2);
+    await server.close();
+  });
+
+  it('honours a 503 Retry-After given as an HTTP date', async () => {
+    const now = Date.parse('2026-11-30T10:00:00Z');
+    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 503, retryAfter: 'Mon, 30 Nov 2026 10:00:12 GMT' }, { kind: 'ok', status: 404 }] });
+    const { sleeps, retry } = fakeTimers();
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry: { ...retry, now: () => now } });
+    expect(await client.headManifest('engex/halow', 'x')).toEqual({ exists: false });
+    expect(sleeps).toEqual([12_000]);
+    await server.close();
+  });
+
+  it('gives up, naming the wait, when Retry-After is above the cap; exit 4', async () => {
+    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 429, retryAfter: '3600' }] });
+    const { sleeps, retry } = fakeTimers();
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry });
+    const error = await client.headManifest('engex/halow', 'x').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryThrottledError);
+    expect((error as Error).message).toMatch(/answered 429 \(too many requests, Retry-After 3600 s\); that is longer than the 30 s engex-ci waits/);
+    expect(exitCodeFor(error)).toBe(4);
+    expect(sleeps).toEqual([]);
+    await server.close();
+  });
+
+  it('a 429 without Retry-After gets bounded jittered backoff', async () => {
+    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 429 }] });
+    const { sleeps, retry } = fakeTimers();
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry });
+    await expect(client.headManifest('engex/halow', 'x')).rejects.toBeInstanceOf(RegistryThrottledError);
+    expect(sleeps).toEqual([75, 150, 300]);
+    expect(server.requests).toHaveLength(4);
+    await server.close();
+  });
+
+  it('really waits a Retry-After of 1 s once', async () => {
+    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 429, retryAfter: '1' }, { kind: 'ok', status: 404 }] });
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' } });
+    const started = Date.now();
+    expect(await client.headManifest('engex/halow', 'x')).toEqual({ exists: false });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
+    await server.close();
+  });
+
+  it.each([
+    ['drips one byte every 200 ms', { kind: 'drip', intervalMs: 200 } as const],
+    ['accepts and never answers', { kind: 'hang' } as const],
+  ])('ends at its overall deadline when the registry %s; exit 4 naming host and time', async (_name, behaviour) => {
+    const server = await startFaultServer({ behaviours: [behaviour] });
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, deadlineMs: 1200, retry: fakeTimers().retry });
+    const started = Date.now();
+    const error = await client.inspectImage('engex/halow', 'x').catch((e: unknown) => e);
+    const waited = Date.now() - started;
+    expect(error).toBeInstanceOf(DeadlineExceededError);
+    expect(exitCodeFor(error)).toBe(4);
+    expect((error as Error).message).toMatch(new RegExp(`^registry GET /v2/engex/halow/manifests/x on ${server.host.replace('.', '\\.')} did not finish within its 1\\.2 s deadline \\(waited 1\\.\\d s\\)`));
+    expect(waited).toBeGreaterThanOrEqual(1150);
+    expect(waited).toBeLessThan(1200 + 1000);
+    await server.close();
+  });
+
+  it('retries a truncated body and a reset, then succeeds', async () => {
+    const server = await startFaultServer({ behaviours: [{ kind: 'truncated', declared: 500, sent: 10 }, { kind: 'reset' }, { kind: 'ok', status: 404 }] });
+    const { sleeps, retry } = fakeTimers();
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry });
+    expect(await client.inspectImage('engex/halow', 'x')).toBeUndefined();
+    expect(server.requests).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+    await server.close();
+  });
+
+  it('stops retrying when the next wait would pass the deadline', async () => {
+    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 503, retryAfter: '20' }] });
+    const { sleeps, retry } = fakeTimers();
+    const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry, deadlineMs: 10_000 });
+    const error = await client.headManifest('engex/halow', 'x').catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'RegistryThrottledError', status: 503 });
+    expect(sleeps).toEqual([]);
+    expect(server.requests).toHaveLength(1);
+    await server.close();
   });
 });
 

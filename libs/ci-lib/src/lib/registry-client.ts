@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { RegistryError } from './errors.js';
-import { TRANSIENT_CODES, TransportError, httpRequest, type HttpResponse } from './http-request.js';
-import { normalizeRetryOptions, withRetry, type RetryOptions } from './retry.js';
+import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
+import { DeadlineExceededError, RegistryError, RegistryThrottledError } from './errors.js';
+import { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, type HttpResponse } from './http-request.js';
+import { normalizeRetryOptions, parseRetryAfter, withRetry, type RetryOptions } from './retry.js';
 import type { Secret } from './secret.js';
 import { isRecord } from '@engex/workspace-config';
 
@@ -31,8 +32,11 @@ export interface RegistryClientOptions {
   retry?: Partial<RetryOptions>;
   /** One line per request and per retry; never headers or credentials. */
   log?: (line: string) => void;
-  /** Per request. Default 30 s. */
-  timeoutMs?: number;
+  /**
+   * Overall deadline of one logical request: auth, redirects, retries and the whole body. Default
+   * 60 s (`DEFAULT_DEADLINES.registryMs`). Expiry is a DeadlineExceededError (exit 4).
+   */
+  deadlineMs?: number;
 }
 
 export type ManifestHead = { exists: false } | { exists: true; digest: string; mediaType?: string };
@@ -73,8 +77,10 @@ export function parseChallenge(header: string | string[] | undefined): Challenge
   return { scheme: match[1]!.toLowerCase(), params };
 }
 
+/** 429 and every 5xx are worth asking again; other 4xx will not change by asking again. */
 function isRetryable(error: unknown): boolean {
   if (error instanceof TransportError) return TRANSIENT_CODES.has(error.code);
+  if (error instanceof RegistryThrottledError) return true;
   return error instanceof RegistryError && error.status !== undefined && error.status >= 500;
 }
 
@@ -96,7 +102,7 @@ function sha256(body: Buffer): string {
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
   const retry = normalizeRetryOptions(options.retry);
   const log = options.log ?? (() => {});
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.registryMs;
   const base = `${options.registry.protocol}://${options.registry.host}`;
   let credentials: Promise<RegistryCredentials> | undefined;
   let bearer: string | undefined;
@@ -110,7 +116,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
   const basicHeader = (c: RegistryCredentials): string =>
     `Basic ${Buffer.from(`${c.username}:${c.password.reveal()}`).toString('base64')}`;
 
-  async function fetchBearer(challenge: Challenge, creds: RegistryCredentials | undefined): Promise<string> {
+  async function fetchBearer(challenge: Challenge, creds: RegistryCredentials | undefined, timeoutMs: number): Promise<string> {
     const realm = challenge.params['realm'];
     if (!realm || !/^https?:\/\//.test(realm)) {
       throw new RegistryError(`${options.registry.host} asked for a Bearer token without a usable realm; cannot authenticate`, 401);
@@ -124,6 +130,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     if (creds) headers['Authorization'] = basicHeader(creds);
     const res = await httpRequest(url, { method: 'GET', headers, timeoutMs, maxBodyBytes: 1 << 20 });
     log(`GET ${url.origin}${url.pathname} (token) -> ${res.status}`);
+    throwIfThrottled(res, `token service ${url.origin}`);
     if (res.status >= 500) throw new RegistryError(`token service ${url.origin} answered ${res.status}`, res.status);
     if (res.status !== 200) {
       throw new RegistryError(
@@ -143,8 +150,18 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return token;
   }
 
-  /** One logical request: auth, redirects (dropping Authorization across hosts) and retries. */
+  /** 429 and 503 carry the server's own wait; withRetry honours it. */
+  function throwIfThrottled(res: HttpResponse, who: string): void {
+    if (res.status !== 429 && res.status !== 503) return;
+    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], retry.now());
+    const asked = retryAfterMs !== undefined ? `, Retry-After ${Math.round(retryAfterMs / 1000)} s` : '';
+    throw new RegistryThrottledError(`${who} answered ${res.status} (${res.status === 429 ? 'too many requests' : 'unavailable'}${asked})`, res.status, retryAfterMs);
+  }
+
+  /** One logical request: auth, redirects (dropping Authorization across hosts) and retries, within one deadline. */
   async function send(method: 'GET' | 'HEAD', path: string, accept: string): Promise<HttpResponse> {
+    const started = retry.now();
+    const remaining = (): number => Math.max(1, deadlineMs - (retry.now() - started));
     return withRetry(
       async () => {
         let url = new URL(`${base}${path}`);
@@ -157,13 +174,14 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
             if (bearer) headers['Authorization'] = `Bearer ${bearer}`;
             else if (creds) headers['Authorization'] = basicHeader(creds);
           }
-          const res = await httpRequest(url, { method, headers, timeoutMs, maxBodyBytes: 16 << 20 });
+          const res = await httpRequest(url, { method, headers, timeoutMs: remaining(), maxBodyBytes: 16 << 20 });
           log(`${method} ${url.origin}${url.pathname} -> ${res.status}`);
+          throwIfThrottled(res, `${method} ${url.origin}${url.pathname}`);
           if (res.status === 401 && sameHost && !authTried) {
             authTried = true;
             const challenge = parseChallenge(res.headers['www-authenticate']);
             if (challenge?.scheme === 'bearer') {
-              bearer = await fetchBearer(challenge, creds);
+              bearer = await fetchBearer(challenge, creds, remaining());
               hop--;
               continue;
             }
@@ -187,10 +205,23 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       },
       {
         ...retry,
+        totalMs: Math.min(retry.totalMs, deadlineMs),
         isRetryable,
+        retryAfterMs: (error) => (error instanceof RegistryThrottledError ? error.retryAfterMs : undefined),
         onRetry: (error, attempt, delay) => log(`retrying ${method} ${path} in ${delay} ms (attempt ${attempt + 1}/${retry.attempts}): ${(error as Error).message}`),
+        onGiveUp: (error, reason) =>
+          reason.kind === 'retry-after-too-long' && error instanceof RegistryThrottledError
+            ? new RegistryThrottledError(
+                `${error.message}; that is longer than the ${Math.round(retry.maxRetryAfterMs / 1000)} s engex-ci waits, so it gave up. Retry the step later.`,
+                error.status ?? 429,
+                reason.retryAfterMs,
+              )
+            : error,
       },
     ).catch((error: unknown) => {
+      if (error instanceof TransportError && error.code === DEADLINE_CODE) {
+        throw new DeadlineExceededError(`registry ${method} ${path}`, options.registry.host, retry.now() - started, deadlineMs, deadlineHint('registryMs'), { cause: error });
+      }
       if (error instanceof TransportError) {
         throw new RegistryError(`cannot reach registry ${options.registry.host}: ${error.message}`, undefined, { cause: error });
       }

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { CommandFailedError } from './errors.js';
-import { redact, type Secret } from './secret.js';
+import { onInterrupt } from './exit-cleanup.js';
+import { redact } from './redact.js';
+import type { Secret } from './secret.js';
 
 export interface RunCommandOptions {
   cwd?: string;
@@ -14,6 +16,11 @@ export interface RunCommandOptions {
   secrets?: readonly Secret[];
   /** Return the result instead of throwing on a non-zero exit. */
   allowFailure?: boolean;
+  /**
+   * A process deadline: at `ms` the child and everything it started (it runs in its own process
+   * group, e.g. git's remote helpers) get SIGKILL, and the promise rejects with `error(waitedMs)`.
+   */
+  deadline?: { ms: number; error: (waitedMs: number) => Error };
 }
 
 export interface RunCommandResult {
@@ -32,14 +39,52 @@ const TAIL = 4000;
 export function runCommand(command: string, args: readonly string[], options: RunCommandOptions = {}): Promise<RunCommandResult> {
   const input = options.input;
   const secrets = typeof input === 'object' ? [...(options.secrets ?? []), input] : (options.secrets ?? []);
-  const scrub = (text: string): string => redact(text, secrets);
+  const known = secrets.map((s) => s.reveal());
+  // Errors name the tool and its subcommand, past leading `-c key=value` options (git).
+  let sub = 0;
+  while (command === 'git' && args[sub] === '-c') sub += 2;
+  const label = `${command} ${args[sub] ?? ''}`.trim();
+  const scrub = (text: string): string => redact(text, { known });
   return new Promise((resolve, reject) => {
+    const deadline = options.deadline;
+    const started = Date.now();
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
       shell: false,
+      detached: deadline !== undefined,
     });
+    let settled = false;
+    // The whole group, even after git itself exited: its remote helper may still hold the socket.
+    const killGroup = (): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is gone already.
+      }
+    };
+    const unregister = deadline ? onInterrupt(killGroup) : () => {};
+    let expired: Error | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const timer = deadline
+      ? setTimeout(() => {
+          expired = deadline.error(Date.now() - started);
+          killGroup();
+          // Wait for the exit so the caller's cleanup (rm of a clone) does not race a dying git; a
+          // grandchild that kept a pipe open must not hold us, hence the short grace.
+          grace = setTimeout(() => settle(() => reject(expired)), 2000);
+        }, deadline.ms)
+      : undefined;
+    const settle = (fn: () => void): void => {
+      clearTimeout(timer);
+      clearTimeout(grace);
+      unregister();
+      if (settled) return;
+      settled = true;
+      fn();
+    };
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -52,15 +97,18 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       const hint = error.code === 'ENOENT' ? ` (is ${command} installed and on PATH?)` : '';
-      reject(new CommandFailedError(`${command} ${args[0] ?? ''}`.trim(), null, `${error.message}${hint}`));
+      settle(() => reject(new CommandFailedError(label, null, scrub(`${error.message}${hint}`))));
     });
     child.on('close', (code) => {
       const result = { exitCode: code, stdout: scrub(stdout), stderr: scrub(stderr) };
-      if (code === 0 || options.allowFailure) resolve(result);
-      else {
-        const both = `${result.stderr}\n${result.stdout}`.trim();
-        reject(new CommandFailedError(`${command} ${args[0] ?? ''}`.trim(), code, both.length > TAIL ? `...${both.slice(-TAIL)}` : both));
-      }
+      if (expired) return settle(() => reject(expired));
+      settle(() => {
+        if (code === 0 || options.allowFailure) resolve(result);
+        else {
+          const both = `${result.stderr}\n${result.stdout}`.trim();
+          reject(new CommandFailedError(label, code, both.length > TAIL ? `...${both.slice(-TAIL)}` : both));
+        }
+      });
     });
     child.stdin.on('error', () => {
       // The child may exit before reading stdin (e.g. docker login failing early); its exit code tells.

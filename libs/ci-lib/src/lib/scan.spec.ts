@@ -206,4 +206,31 @@ describe('markdown safety', () => {
     expect(md.split('\n').filter((l) => l.startsWith('| [CVE-'))).toHaveLength(50);
     expect(md).toContain('…and 80 more failing findings; the full list is in the JSON report artifact.');
   });
+
+  it('keeps a report with huge titles under 1 MiB, verdict and counts intact', () => {
+    // 10 MB of titles: multi-byte characters and Markdown syntax, so bytes and escapes both grow.
+    const findings = Array.from({ length: 50 }, (_, i) =>
+      finding({ id: `CVE-2026-${String(i).padStart(4, '0')}`, severity: i % 2 ? 'HIGH' : 'CRITICAL', title: `é|*${'ü_'.repeat(100_000)}`, pkgName: 'p'.repeat(50_000) }),
+    );
+    const md = renderScanMarkdown(evaluateScan({ artifactName: 'x', artifactType: 'fs', findings }, policy));
+    expect(Buffer.byteLength(md)).toBeLessThan(1024 * 1024);
+    expect(md.split('\n')[0]).toBe('### :x: Trivy: 50 findings fail the policy');
+    expect(md).toContain('| :red_circle: CRITICAL | 25 | 25 |');
+    expect(md).toContain('| :large_orange_diamond: HIGH | 25 | 25 |');
+    expect(md.split('\n').filter((l) => l.startsWith('| [CVE-'))).toHaveLength(50);
+    const row = md.split('\n').find((l) => l.startsWith('| [CVE-2026-0000]'))!;
+    expect(row.startsWith('| [CVE-2026-0000](https://avd.aquasec.com/nvd/cve-2026-0001) | ppp')).toBe(true);
+    expect(row.endsWith('… |')).toBe(true);
+    expect(row).toContain('| CRITICAL | é\\|\\*ü\\_ü\\_');
+  });
+
+  it('drops rows that do not fit the byte cap and says how many', () => {
+    const findings = Array.from({ length: 2000 }, (_, i) => finding({ id: `CVE-2026-${String(i).padStart(4, '0')}`, title: 't'.repeat(250) }));
+    const md = renderScanMarkdown(evaluateScan({ artifactName: 'x', artifactType: 'fs', findings }, policy), { maxRows: 5000, maxBytes: 64 * 1024 });
+    expect(Buffer.byteLength(md)).toBeLessThanOrEqual(64 * 1024);
+    const shown = md.split('\n').filter((l) => l.startsWith('| [CVE-')).length;
+    expect(shown).toBeGreaterThan(100);
+    expect(md).toContain(`…and ${2000 - shown} more failing findings not shown: the annotation is kept under 64 KiB (Buildkite's limit); the full list is in the JSON report artifact.`);
+    expect(md).toContain('| :large_orange_diamond: HIGH | 2000 | 2000 |');
+  });
 });

@@ -25,14 +25,3 @@ export class Secret {
     return REDACTED;
   }
 }
-
-/** Replaces every occurrence of the given secrets (and their base64 forms) in text from a child process. */
-export function redact(text: string, secrets: readonly Secret[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    const value = secret.reveal();
-    if (value.length < 4) continue;
-    for (const form of [value, Buffer.from(value).toString('base64')]) out = out.split(form).join(REDACTED);
-  }
-  return out;
-}

@@ -1,0 +1,165 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main, type CliIo } from './cli.js';
+import type { Docker } from './lib/docker.js';
+import { createEcrClient } from './lib/ecr-credentials.js';
+import { runCommand } from './lib/run-command.js';
+import type { Secret } from './lib/secret.js';
+import { startFaultServer, type FaultBehaviour, type FaultServer } from './testing/fault-server.js';
+import { findRepoRoot } from './testing/requirements.js';
+import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
+
+// The fault suite: every engex-ci network command against a peer that drips, hangs, throttles,
+// truncates or resets, with small deadlines. Each must end within its deadline plus a margin,
+// exit 4, and name the operation, the host and the time waited.
+
+const SHA = '0123456789abcdef0123456789abcdef01234567';
+const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
+/** Generous for a loaded 2-core machine; the target is deadline + 5 s. */
+const MARGIN_MS = 2500;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+async function run(argv: string[], cwd: string, env: Record<string, string>, extra: Partial<CliIo> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const started = Date.now();
+  const code = await main(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env,
+    cwd,
+    now: () => new Date('2026-11-30T10:00:00Z'),
+    ...extra,
+  });
+  return { code, stdout, stderr, ms: Date.now() - started };
+}
+
+const servers: FaultServer[] = [];
+async function fault(...behaviours: FaultBehaviour[]): Promise<FaultServer> {
+  const server = await startFaultServer({ behaviours, lifetimeMs: 15_000 });
+  servers.push(server);
+  return server;
+}
+
+let ws: TempWorkspace;
+let tmp: string;
+beforeAll(async () => {
+  ws = await createTempWorkspace({ git: true, packages: { 'apps/halow': servicePackage('@engex/halow', { port: 3000 }) } });
+  tmp = await mkdtemp(join(tmpdir(), 'engex-fault-tmp-'));
+});
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  await ws?.cleanup();
+  await rm(tmp, { recursive: true, force: true });
+});
+
+const leftovers = async () => (await readdir(tmp)).filter((n) => n.startsWith('engex-bump-'));
+
+describe('image exists against a faulty registry', () => {
+  it.each([
+    ['drips one byte every 300 ms', { kind: 'drip', intervalMs: 300 } as const],
+    ['accepts and never answers', { kind: 'hang' } as const],
+  ])('ends at ENGEX_CI_REGISTRY_DEADLINE when the registry %s (exit 4)', async (_name, behaviour) => {
+    const server = await fault(behaviour);
+    const result = await run(['image', 'exists', '--project', 'halow'], ws.root, hermeticEnv({ REGISTRY: server.host, BUILDKITE_COMMIT: SHA, ENGEX_CI_REGISTRY_DEADLINE: '1.5' }));
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(new RegExp(`registry (HEAD|GET) /v2/engex/halow/manifests/${SHA} on 127\\.0\\.0\\.1:${server.port} did not finish within its 1\\.5 s deadline \\(waited 1\\.\\d s\\)`));
+    expect(result.ms).toBeLessThan(1500 + MARGIN_MS);
+  });
+
+  it('waits out a 429 with Retry-After: 1 and answers (was exit 4 after one request)', async () => {
+    const server = await fault({ kind: 'status', status: 429, retryAfter: '1' }, { kind: 'ok', headers: { 'Docker-Content-Digest': `sha256:${'e'.repeat(64)}` } });
+    const result = await run(['image', 'exists', '--project', 'halow'], ws.root, hermeticEnv({ REGISTRY: server.host, BUILDKITE_COMMIT: SHA }));
+    expect(result).toMatchObject({ code: 0, stdout: `exists ${server.host}/engex/halow:${SHA}@sha256:${'e'.repeat(64)}\n` });
+    expect(result.ms).toBeGreaterThanOrEqual(990);
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('rejects a bad deadline value with the variable name (exit 2)', async () => {
+    const result = await run(['image', 'exists', '--project', 'halow'], ws.root, hermeticEnv({ REGISTRY: '127.0.0.1:1', BUILDKITE_COMMIT: SHA, ENGEX_CI_REGISTRY_DEADLINE: '0' }));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('environment: ENGEX_CI_REGISTRY_DEADLINE: expected seconds between 0 and 86400');
+  });
+});
+
+describe('ecr login against a faulty AWS endpoint (the real SDK client)', () => {
+  const testCredentials = { accessKeyId: 'AKIAFAULTTESTKEY0001', secretAccessKey: 'faultTestSecretKey/not+real0000000000000' };
+  const sdk: CliIo['ecrClient'] = (region, options) => createEcrClient(region, { ...options, credentials: testCredentials });
+
+  it.each([
+    ['accepts and never answers', { kind: 'hang' } as const],
+    ['drips one byte every 300 ms', { kind: 'drip', intervalMs: 300 } as const],
+  ])('ends at ENGEX_CI_AWS_DEADLINE when the endpoint %s (exit 4)', async (_name, behaviour) => {
+    const server = await fault(behaviour);
+    const result = await run(['ecr', 'login'], ws.root, hermeticEnv({ AWS_ENDPOINT_URL_ECR: server.url, ENGEX_CI_AWS_DEADLINE: '1.5' }), { ecrClient: sdk });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(new RegExp(`ECR GetAuthorizationToken on http://127\\.0\\.0\\.1:${server.port} did not finish within its 1\\.5 s deadline \\(waited 1\\.\\d s\\)`));
+    expect(result.ms).toBeLessThan(1500 + MARGIN_MS);
+    expect(result.stderr).not.toContain(testCredentials.secretAccessKey);
+  });
+
+  it('logs in with a GetAuthorizationToken answer from the endpoint', async () => {
+    const token = Buffer.from('AWS:fault-suite-ecr-password-123').toString('base64');
+    const server = await fault({
+      kind: 'ok',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ authorizationData: [{ authorizationToken: token, expiresAt: 1_796_036_400, proxyEndpoint: `https://${ECR}` }] }),
+    });
+    const logins: [string, string, string][] = [];
+    const docker = { login: async (host: string, user: string, password: Secret) => void logins.push([host, user, password.reveal()]) } as unknown as Docker;
+    const result = await run(['ecr', 'login'], ws.root, hermeticEnv({ AWS_ENDPOINT_URL_ECR: server.url }), { ecrClient: sdk, docker });
+    expect(result).toMatchObject({ code: 0, stdout: `logged in to ${ECR} (token expires 2026-11-30T11:00:00.000Z)\n` });
+    expect(logins).toEqual([[ECR, 'AWS', 'fault-suite-ecr-password-123']]);
+    expect(server.requests[0]!.headers['x-amz-target']).toBe('AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken');
+  });
+});
+
+describe('deploy bump against a faulty git server', () => {
+  it.each([
+    ['accepts and never answers', { kind: 'hang' } as const],
+    ['drips one byte every 300 ms', { kind: 'drip', intervalMs: 300 } as const],
+  ])('ends at ENGEX_CI_GIT_DEADLINE when the server %s, and leaves no temp clone (exit 4)', async (_name, behaviour) => {
+    const server = await fault(behaviour);
+    const repo = `http://x-access-token:ghp_FaultSuiteToken0000000000000000000001@127.0.0.1:${server.port}/ops.git`;
+    const result = await run(
+      ['deploy', 'bump', '--repo', repo, '--path', 'overlays/staging/kustomization.yaml', '--image', `${ECR}/engex/halow`, '--tag', SHA],
+      ws.root,
+      hermeticEnv({ BUILDKITE_COMMIT: SHA, ENGEX_CI_GIT_DEADLINE: '1.5', TMPDIR: tmp }),
+    );
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(new RegExp(`deploy bump \\(git clone\\) on 127\\.0\\.0\\.1:${server.port} did not finish within its 1\\.5 s deadline \\(waited 1\\.\\d s\\)`));
+    expect(result.ms).toBeLessThan(1500 + MARGIN_MS);
+    expect(server.requests[0]!.url).toMatch(/^\/ops\.git\/info\/refs/);
+    expect(`${result.stdout}${result.stderr}`).not.toContain('ghp_FaultSuiteToken');
+    expect(await leftovers()).toEqual([]);
+  });
+
+  it('a SIGTERM removes the temp clone and kills git (the real process)', async () => {
+    const server = await fault({ kind: 'hang' });
+    const root = findRepoRoot();
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions', '@engex/source', join(root, 'libs/ci-lib/src/bin.ts'), '--workspace', ws.root, 'deploy', 'bump', '--repo', `${server.url}/ops.git`, '--path', 'k.yaml', '--image', 'x', '--tag', SHA],
+      // cwd is the repo root so `--import tsx` resolves.
+      { cwd: root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA, TMPDIR: tmp, ENGEX_CI_GIT_DEADLINE: '30' }), stdio: 'ignore' },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = Date.now() + 20_000;
+    while (server.requests.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await leftovers()).toHaveLength(1);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(await leftovers()).toEqual([]);
+    const gits = await runCommand('pgrep', ['-f', `${server.url}/ops.git`], { allowFailure: true });
+    expect(gits.stdout.trim()).toBe('');
+  });
+});
