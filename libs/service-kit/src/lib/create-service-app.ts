@@ -269,7 +269,7 @@ const strictBodyValidator: typeof compilerPool = (externalSchemas, serverOptions
 };
 
 /** A quarter of the headers timeout, between 50 ms and 1 s: expiry is noticed within that much. */
-export function checkingIntervalMs(headersTimeoutMs: number): number {
+function checkingIntervalMs(headersTimeoutMs: number): number {
   return Math.min(1000, Math.max(50, Math.floor(headersTimeoutMs / 4)));
 }
 

@@ -249,6 +249,15 @@ describe('startService', () => {
     expect(outcome.refused).toBe(100);
   });
 
+  it('closes the listener in the signal’s own tick when there is no delay', async () => {
+    // Otherwise the first `Connection: close` answers send their clients back to a listener about
+    // to close, into an accept queue the kernel then resets.
+    const svc = await start();
+    signals.emit('SIGTERM', 'SIGTERM');
+    expect(svc.app.server.listening).toBe(false);
+    expect(await svc.stopped).toBe(0);
+  });
+
   it('drops no request through SHUTDOWN_DELAY_MS when a balancer moves closed clients elsewhere', async () => {
     const svc = await start({ SHUTDOWN_DELAY_MS: '300', SHUTDOWN_TIMEOUT_MS: '20000' });
     const load = keepAliveLoad(svc.port, { clients: 100, maxRequestsPerClient: 400, leaveOnClose: true });
