@@ -1,9 +1,9 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '@engex/ci-lib';
-import { generate } from './lib/generate.js';
-import { GeneratorError, UsageError } from './lib/errors.js';
-import { renderPipeline, renderUploads, type PipelineFormat } from './lib/render.js';
+import { generate } from './io/generate.js';
+import { GeneratorError, UsageError } from './core/errors.js';
+import { renderPipeline, renderUploads, type PipelineFormat } from './core/render.js';
 import { LocalSetupError, runLocalCommand } from './local/index.js';
 
 const USAGE = `Usage: engex-pipeline generate [options]

@@ -1,5 +1,5 @@
-import { generate } from '../lib/generate.js';
-import { UsageError } from '../lib/errors.js';
+import { generate } from '../io/generate.js';
+import { UsageError } from '../core/errors.js';
 import { runLocal, type LocalRunFlags } from './run-local.js';
 
 export const RUN_USAGE = `Usage: engex-pipeline run --local [--base <ref>] [--head <ref>] [--all] [--verbose]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandStep, ImageRef, Pipeline } from '../lib/pipeline.js';
+import type { CommandStep, ImageRef, Pipeline } from '../core/pipeline.js';
 import { LocalPlanError, orderSteps, planLocalRun, type LocalRunContext } from './plan-local-run.js';
 
 const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';

@@ -1,5 +1,5 @@
-import type { CommandStep, Pipeline, StepCommand, StepMeta } from '../lib/pipeline.js';
-import { commandSteps } from '../lib/pipeline.js';
+import type { CommandStep, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
+import { commandSteps } from '../core/pipeline.js';
 
 /**
  * Maps the generated pipeline onto this machine: which commands run as they are, which are

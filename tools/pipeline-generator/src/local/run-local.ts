@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { startRegistry, type RunningRegistry } from '@engex/ci-lib/testing';
-import type { Pipeline } from '../lib/pipeline.js';
+import type { Pipeline } from '../core/pipeline.js';
 import { collectArtifacts } from './artifacts.js';
 import { StepSupervisor, executeStep } from './execute-step.js';
 import { buildStepEnv, type LocalBuild } from './local-env.js';

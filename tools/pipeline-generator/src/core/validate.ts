@@ -1,7 +1,7 @@
 import { PipelineInvalidError, type PipelineIssue } from './errors.js';
 import { isValidKey } from './keys.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
-import { MAX_JOBS_PER_UPLOAD, jobCount } from './render.js';
+import { MAX_JOBS_PER_UPLOAD, jobCount } from './split.js';
 
 /**
  * Checks the uploads, in upload order, before anything is printed: valid and unique keys,

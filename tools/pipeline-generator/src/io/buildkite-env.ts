@@ -1,4 +1,4 @@
-import { EnvError, type EnvIssue } from './errors.js';
+import { EnvError, type EnvIssue } from '../core/errors.js';
 
 /**
  * The build context, parsed once at the CLI edge. Branch and tag names are kept verbatim, hostile

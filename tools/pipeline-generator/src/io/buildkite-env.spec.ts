@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBuildkiteEnv } from './buildkite-env.js';
-import { EnvError } from './errors.js';
+import { EnvError } from '../core/errors.js';
 
 const SHA = 'a'.repeat(40);
 

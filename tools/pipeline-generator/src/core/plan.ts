@@ -17,26 +17,11 @@ import type {
   StepCommand,
   StepMeta,
 } from './pipeline.js';
-import type { BaseRule } from './select-base.js';
-import { planAnnotation, type ServicePlan } from './summary.js';
+import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
+import { planAnnotation } from './summary.js';
 
-/** The build the pipeline is for; everything here was validated at the edge. */
-export interface BuildContext {
-  /** The commit under test (a sha); images are tagged with it. */
-  commit: string;
-  branch?: string;
-  pullRequest?: number;
-  tag?: string;
-  /** The pipeline's default branch (Buildkite's, else nx.json `defaultBase`, else `main`). */
-  defaultBranch: string;
-}
+export type { BaseSummary, BuildContext } from './context.js';
 
-export interface BaseSummary {
-  rule: BaseRule | 'all';
-  base?: string;
-  reason: string;
-  notes: readonly string[];
-}
 
 /** Planner options with every default applied (see `normalizePlanOptions`). */
 export interface PlanOptions {
