@@ -5,6 +5,7 @@ import {
   type WorkspaceConfig,
 } from '@engex/ci-lib';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
+import { stableOrder } from './graph.js';
 import { keyPart, projectSlugs } from './keys.js';
 import type {
   AutomaticRetry,
@@ -229,30 +230,10 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
 function orderGroups(groups: GroupStep[]): void {
   const groupOf = new Map<string, number>();
   groups.forEach((g, i) => g.steps.forEach((s) => groupOf.set(s.key, i)));
-  const waiting = groups.map(() => 0);
-  const dependents = groups.map(() => [] as number[]);
-  groups.forEach((g, i) => {
-    const deps = new Set(g.steps.flatMap((s) => s.dependsOn.map((d) => groupOf.get(d))).filter((d): d is number => d !== undefined && d !== i));
-    waiting[i] = deps.size;
-    for (const d of deps) (dependents[d] as number[]).push(i);
-  });
-  const ready = groups.map((_, i) => i).filter((i) => waiting[i] === 0);
-  const done = new Set<number>();
-  const order: GroupStep[] = [];
-  while (order.length < groups.length) {
-    // A project-graph cycle leaves nothing ready: take the first remaining group.
-    const next = ready.length > 0 ? (ready.shift() as number) : groups.findIndex((_, i) => !done.has(i));
-    if (done.has(next)) continue;
-    done.add(next);
-    order.push(groups[next] as GroupStep);
-    for (const d of dependents[next] as number[]) {
-      if (--(waiting[d] as number) === 0 && !done.has(d)) {
-        const at = ready.findIndex((r) => r > d);
-        ready.splice(at === -1 ? ready.length : at, 0, d);
-      }
-    }
-  }
-  groups.splice(0, groups.length, ...order);
+  const deps = groups.map((g, i) => g.steps.flatMap((s) => s.dependsOn.map((d) => groupOf.get(d))).filter((d): d is number => d !== undefined && d !== i));
+  // A project-graph cycle leaves nothing ready: take the first remaining group.
+  const order = stableOrder(groups.length, deps, (remaining) => remaining[0] as number);
+  groups.splice(0, groups.length, ...order.map((i) => groups[i] as GroupStep));
 }
 
 function deployContext(context: BuildContext): { ok: true; branch: string } | { ok: false; why: string } {

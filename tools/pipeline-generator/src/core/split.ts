@@ -1,3 +1,4 @@
+import { stronglyConnected } from './graph.js';
 import { commandSteps, type Pipeline, type PipelineStep } from './pipeline.js';
 
 /** Buildkite creates at most 500 jobs from one `pipeline upload`. */
@@ -48,56 +49,4 @@ export function splitPipeline(pipeline: Pipeline, maxJobs = MAX_JOBS_PER_UPLOAD)
   }
   if (current.length > 0) uploads.push(current);
   return uploads.map((steps, i) => ({ steps, notify: i === 0 ? pipeline.notify : [] }));
-}
-
-/**
- * Tarjan's algorithm; components come out dependencies-first (a component is emitted after
- * every component it depends on), members in their original order.
- */
-function stronglyConnected(n: number, edges: readonly number[][]): number[][] {
-  const index = new Array<number>(n).fill(-1);
-  const low = new Array<number>(n).fill(0);
-  const onStack = new Array<boolean>(n).fill(false);
-  const stack: number[] = [];
-  const out: number[][] = [];
-  let counter = 0;
-  const visit = (root: number): void => {
-    // Iterative, so 1,000-group chains do not exhaust the call stack.
-    const work: [number, number][] = [[root, 0]];
-    index[root] = low[root] = counter++;
-    stack.push(root);
-    onStack[root] = true;
-    while (work.length > 0) {
-      const frame = work[work.length - 1] as [number, number];
-      const [v, i] = frame;
-      const next = (edges[v] as number[])[i];
-      if (next !== undefined) {
-        frame[1]++;
-        if (index[next] === -1) {
-          index[next] = low[next] = counter++;
-          stack.push(next);
-          onStack[next] = true;
-          work.push([next, 0]);
-        } else if (onStack[next]) {
-          low[v] = Math.min(low[v] as number, index[next] as number);
-        }
-        continue;
-      }
-      work.pop();
-      const parent = work[work.length - 1];
-      if (parent) low[parent[0]] = Math.min(low[parent[0]] as number, low[v] as number);
-      if (low[v] === index[v]) {
-        const component: number[] = [];
-        let w: number;
-        do {
-          w = stack.pop() as number;
-          onStack[w] = false;
-          component.push(w);
-        } while (w !== v);
-        out.push(component.sort((a, b) => a - b));
-      }
-    }
-  };
-  for (let v = 0; v < n; v++) if (index[v] === -1) visit(v);
-  return out;
 }

@@ -1,3 +1,4 @@
+import { findCycle } from './graph.js';
 import { PipelineInvalidError, type PipelineIssue } from './errors.js';
 import { isValidKey } from './keys.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
@@ -57,7 +58,7 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
     for (const s of commandSteps(upload)) all.set(s.key, s);
   });
 
-  const cycle = findCycle(all);
+  const cycle = findCycle(all.keys(), (key) => (all.get(key)?.dependsOn ?? []).filter((d) => d !== key && all.has(d)));
   if (cycle) issues.push({ path: 'depends_on', message: `dependency cycle: ${cycle.join(' -> ')}` });
   return issues;
 }
@@ -65,34 +66,4 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
 export function assertValidPipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOBS_PER_UPLOAD): void {
   const issues = validatePipeline(uploads, maxJobs);
   if (issues.length > 0) throw new PipelineInvalidError(issues);
-}
-
-function findCycle(steps: ReadonlyMap<string, CommandStep>): string[] | undefined {
-  const state = new Map<string, 1 | 2>();
-  for (const start of steps.keys()) {
-    if (state.has(start)) continue;
-    const path: string[] = [];
-    const work: [string, number][] = [[start, 0]];
-    state.set(start, 1);
-    path.push(start);
-    while (work.length > 0) {
-      const frame = work[work.length - 1] as [string, number];
-      const deps = steps.get(frame[0])?.dependsOn ?? [];
-      const next = deps[frame[1]++];
-      if (next === undefined) {
-        state.set(frame[0], 2);
-        work.pop();
-        path.pop();
-        continue;
-      }
-      if (!steps.has(next) || next === frame[0]) continue;
-      if (state.get(next) === 1) return [...path.slice(path.indexOf(next)), next];
-      if (state.get(next) === undefined) {
-        state.set(next, 1);
-        path.push(next);
-        work.push([next, 0]);
-      }
-    }
-  }
-  return undefined;
 }

@@ -18,6 +18,7 @@ import {
   splitInputsIntoSelfAndDependencies,
 } from 'nx/src/hasher/task-hasher.js';
 import { WorkspaceError } from '../core/errors.js';
+import { findCycle } from '../core/graph.js';
 import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject } from '../core/affected.js';
 
 /**
@@ -255,36 +256,12 @@ export function walkTaskGraph(graph: ProjectGraph, names: readonly string[], tar
 }
 
 function hasProjectCycle(graph: ProjectGraph): boolean {
-  return cyclic(Object.keys(graph.nodes), (n) => (graph.dependencies[n] ?? []).map((e) => e.target).filter((t) => graph.nodes[t] !== undefined));
+  const nodes = Object.keys(graph.nodes);
+  return findCycle(nodes, (n) => (graph.dependencies[n] ?? []).map((e) => e.target).filter((t) => graph.nodes[t] !== undefined)) !== undefined;
 }
 
 function hasCycle(tasks: ReadonlyMap<string, TaskNode>): boolean {
-  return cyclic([...tasks.keys()], (id) => tasks.get(id)?.deps ?? []);
-}
-
-function cyclic(ids: readonly string[], next: (id: string) => readonly string[]): boolean {
-  const state = new Map<string, 1 | 2>();
-  for (const start of ids) {
-    if (state.has(start)) continue;
-    const stack: [string, readonly string[], number][] = [[start, next(start), 0]];
-    state.set(start, 1);
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1] as [string, readonly string[], number];
-      const to = frame[1][frame[2]++];
-      if (to === undefined) {
-        state.set(frame[0], 2);
-        stack.pop();
-        continue;
-      }
-      const s = state.get(to);
-      if (s === 1) return true;
-      if (s === undefined) {
-        state.set(to, 1);
-        stack.push([to, next(to), 0]);
-      }
-    }
-  }
-  return false;
+  return findCycle(tasks.keys(), (id) => tasks.get(id)?.deps ?? []) !== undefined;
 }
 
 export function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {

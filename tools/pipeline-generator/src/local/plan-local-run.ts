@@ -1,4 +1,5 @@
 import type { CommandStep, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
+import { stableOrder } from '../core/graph.js';
 import { commandSteps } from '../core/pipeline.js';
 
 /**
@@ -77,23 +78,20 @@ export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: 
   return { steps: orderSteps(mapped), notify: pipeline.notify };
 }
 
-/** Kahn's algorithm, always taking the earliest ready step, so the order is stable and readable. */
+/** Every step after the steps it depends on, otherwise in pipeline order (core/graph.ts `stableOrder`). */
 export function orderSteps<T extends { key: string; dependsOn: readonly string[] }>(steps: readonly T[]): T[] {
-  const keys = new Set(steps.map((s) => s.key));
-  for (const s of steps) {
-    for (const d of s.dependsOn) if (!keys.has(d)) throw new LocalPlanError(`Step ${s.key} depends on unknown step ${d}.`);
-  }
-  const done = new Set<string>();
-  const out: T[] = [];
-  const pending = [...steps];
-  while (pending.length > 0) {
-    const i = pending.findIndex((s) => s.dependsOn.every((d) => done.has(d)));
-    if (i < 0) throw new LocalPlanError(`Dependency cycle among steps ${pending.map((s) => s.key).join(', ')}.`);
-    const [next] = pending.splice(i, 1);
-    out.push(next!);
-    done.add(next!.key);
-  }
-  return out;
+  const index = new Map(steps.map((s, i) => [s.key, i]));
+  const deps = steps.map((s) =>
+    s.dependsOn.map((d) => {
+      const i = index.get(d);
+      if (i === undefined) throw new LocalPlanError(`Step ${s.key} depends on unknown step ${d}.`);
+      return i;
+    }),
+  );
+  const order = stableOrder(steps.length, deps, (remaining) => {
+    throw new LocalPlanError(`Dependency cycle among steps ${remaining.map((i) => (steps[i] as T).key).join(', ')}.`);
+  });
+  return order.map((i) => steps[i] as T);
 }
 
 function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: LocalRunContext): LocalStep {
