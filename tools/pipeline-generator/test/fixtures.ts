@@ -106,7 +106,7 @@ export function planInput(
     analysis,
     options: normalizePlanOptions({
       engexCi: ['node', 'libs/ci-lib/dist/engex-ci.cjs'],
-      engexCiSetup: [{ argv: ['npx', 'nx', 'run', '@engex/ci-lib:build', '--outputStyle=static'], role: 'setup' }],
+      engexCiSetup: [{ kind: 'nx', nx: ['npx', 'nx'], project: '@engex/ci-lib', target: 'build', setup: true }],
     }),
   };
 }

@@ -1,44 +1,78 @@
 /**
  * The typed pipeline the planner produces. It is the runtime meaning of each step: commands are
- * argument vectors exactly as a process should receive them (no Buildkite escaping, no shell
- * quoting). `renderPipeline` turns it into Buildkite's schema; a local runner can execute it
- * directly. Field names follow Buildkite's where one exists (see buildkite/buildkite-sdk
+ * typed data (no Buildkite escaping, no shell quoting, no argv to parse back). `renderPipeline`
+ * turns it into Buildkite's schema; a local runner maps it onto the machine. Field names follow Buildkite's where one exists (see buildkite/buildkite-sdk
  * `src/types/schema.ts`), camel-cased.
  */
 
-/** Why a command is in a step, so a local runner can skip or substitute it. */
-export type CommandRole =
-  /** Prepares the agent (dependency install); a local runner with a ready checkout skips it. */
-  | 'setup'
-  /** `npx nx run <project>:<target>`. */
-  | 'nx'
-  /** A call to the `engex-ci` CLI. */
-  | 'engex-ci'
-  /** `docker pull` of the image to scan. */
-  | 'docker-pull'
-  /** The Trivy scan; see `ScanStepMeta.trivy` to run a local `trivy` binary instead. */
-  | 'trivy'
-  /** `buildkite-agent annotate`. */
-  | 'annotate'
-  /** Creates a folder in the checkout (`mkdir -p`). */
-  | 'prepare'
-  /** Prints a message; does nothing else. */
-  | 'echo';
+/** What an `engex-ci` call does, as data; `core/shell.ts` spells out its flags. */
+export type EngexCiCall =
+  | { command: 'image build' | 'image push' | 'image smoke'; project: string }
+  | {
+      command: 'scan report';
+      /** Checkout-relative Trivy JSON report. */
+      report: string;
+      failOn: readonly string[];
+      ignoreUnfixed: boolean;
+      /** Checkout-relative Markdown file the annotation is written to. */
+      annotation: string;
+    }
+  | {
+      command: 'deploy bump';
+      /** The ops repository (a git URL or path). */
+      repo: string;
+      /** Kustomization file inside the ops repo, e.g. `overlays/staging/kustomization.yaml`. */
+      path: string;
+      /** The image name the kustomization lists. */
+      image: string;
+      tag: string;
+    };
 
-export interface StepCommand {
-  /** Argument vector; `argv[0]` is looked up on PATH. Rendered shell-quoted, token by token. */
-  argv: readonly string[];
-  /** Checkout-relative file fed to stdin. */
-  stdin?: string;
-  /** Checkout-relative file that receives stdout; its folder must exist (see role `prepare`). */
-  stdout?: string;
-  /**
-   * On failure, keep going with the next commands and fail the step at the end with this status
-   * (so a failed scan gate still gets its annotation).
-   */
-  deferFailure?: boolean;
-  role: CommandRole;
-}
+/**
+ * One command of a step, as typed data. `core/shell.ts` turns it into the argument vector (and
+ * the shell line Buildkite runs); a local runner maps each kind to what it means here, without
+ * reading argv back.
+ */
+export type StepCommand =
+  /** Installs the workspace's dependencies on a fresh agent (`npm ci`). */
+  | { kind: 'install' }
+  | {
+      kind: 'nx';
+      /** Argument vector that runs Nx, e.g. `npx nx`. */
+      nx: readonly string[];
+      project: string;
+      target: string;
+      /** Passed to the target after `--`. */
+      args?: readonly string[];
+      /** Prepares the agent (e.g. builds the engex-ci bundle); a local run does it once per run. */
+      setup?: boolean;
+    }
+  | {
+      kind: 'engex-ci';
+      /** Argument vector that runs the `engex-ci` CLI. */
+      bin: readonly string[];
+      call: EngexCiCall;
+      /**
+       * On failure, keep going with the next commands and fail the step at the end with this
+       * status (so a failed scan gate still gets its annotation).
+       */
+      deferFailure?: boolean;
+    }
+  /** `buildkite-agent annotate`; the body is given inline or read from a checkout-relative file. */
+  | { kind: 'annotate'; context: string; style: 'default' | 'info' | 'warning' | 'error' | 'success'; body?: string; bodyFile?: string }
+  /** `docker pull` of the image to scan. */
+  | { kind: 'pull'; image: ImageRef }
+  /** The Trivy scan of `image` in the Trivy container; its JSON goes to `report`. */
+  | { kind: 'trivy'; image: ImageRef; containerImage: string; report: string }
+  /** Any other program: `argv[0]` is looked up on PATH. */
+  | {
+      kind: 'exec';
+      argv: readonly string[];
+      /** Checkout-relative file fed to stdin. */
+      stdin?: string;
+      /** Checkout-relative file that receives stdout. */
+      stdout?: string;
+    };
 
 /** A Buildkite plugin, pinned: `ref` is e.g. `ecr#v2.10.0`. */
 export interface PluginUse {
@@ -75,14 +109,23 @@ export type StepMeta =
         version: string;
         /** The container image that runs Trivy on an agent, e.g. `aquasec/trivy:0.58.2`. */
         containerImage: string;
-        /** Arguments after `trivy` (the image reference last); a local `trivy` binary takes the same. */
-        args: readonly string[];
         /** Checkout-relative JSON report that `engex-ci scan report` reads. */
         output: string;
       };
     }
   | { kind: 'smoke'; project: string; service: string; image: ImageRef }
-  | { kind: 'deploy'; project: string; service: string; repo: string; overlay: string; image: ImageRef };
+  | {
+      kind: 'deploy';
+      project: string;
+      service: string;
+      /** The ops repository. */
+      repo: string;
+      /** Overlay folder in the ops repo, e.g. `overlays/staging`. */
+      overlay: string;
+      /** The image name its kustomization lists (`image.tag` is the new tag). */
+      imageName: string;
+      image: ImageRef;
+    };
 
 export interface CommandStep {
   type: 'command';

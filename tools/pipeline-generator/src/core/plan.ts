@@ -6,6 +6,12 @@ import {
 } from '@engex/ci-lib';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
 import { stableOrder } from './graph.js';
+import { checkStep } from './steps/check.js';
+import type { Common, PlanOptions } from './steps/common.js';
+import { deployStep } from './steps/deploy.js';
+import { imageStep } from './steps/image.js';
+import { scanStep } from './steps/scan.js';
+import { smokeStep } from './steps/smoke.js';
 import { keyPart, projectSlugs } from './keys.js';
 import type {
   AutomaticRetry,
@@ -16,29 +22,13 @@ import type {
   PipelineStep,
   PluginUse,
   StepCommand,
-  StepMeta,
 } from './pipeline.js';
 import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
 import { planAnnotation } from './summary.js';
 
 export type { BaseSummary, BuildContext } from './context.js';
+export type { PlanOptions } from './steps/common.js';
 
-
-/** Planner options with every default applied (see `normalizePlanOptions`). */
-export interface PlanOptions {
-  /** CI targets, in display order. */
-  targets: readonly string[];
-  /** Prefixed to every step that needs the workspace's dependencies. */
-  setup: readonly StepCommand[];
-  /** Argument vector that runs Nx, e.g. `npx nx`. */
-  nx: readonly string[];
-  /** Argument vector that runs the `engex-ci` CLI. */
-  engexCi: readonly string[];
-  /** Makes `engexCi` runnable (e.g. builds its bundle); after `setup`. */
-  engexCiSetup: readonly StepCommand[];
-  /** Step timeouts in minutes. */
-  timeouts: { task: number; image: number; scan: number; smoke: number; deploy: number; plan: number };
-}
 
 export interface PlanPipelineInput {
   context: BuildContext;
@@ -64,7 +54,7 @@ export const DEFAULT_TARGETS = ['lint', 'typecheck', 'test', 'build'] as const;
 export function normalizePlanOptions(input: PlanOptionsInput = {}): PlanOptions {
   return {
     targets: input.targets ?? DEFAULT_TARGETS,
-    setup: input.setup ?? [{ argv: ['npm', 'ci', '--no-audit', '--no-fund'], role: 'setup' }],
+    setup: input.setup ?? [{ kind: 'install' }],
     nx: input.nx ?? ['npx', 'nx'],
     engexCi: input.engexCi ?? ['npx', '--no', 'engex-ci'],
     engexCiSetup: input.engexCiSetup ?? [],
@@ -96,7 +86,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   const { analysis, config, context, options } = input;
   const byName = new Map(input.projects.map((p) => [p.name, p]));
   const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY]);
-  const common = {
+  const common: Common = {
     agents: { queue: config.agents.queue },
     retry: AGENT_LOST_RETRY,
     env: {},
@@ -168,7 +158,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     const slug = slugs.get(project.name) as string;
     const steps: CommandStep[] = [];
     for (const task of tasksByProject.get(project.name) ?? []) {
-      steps.push(taskStep(task, project, taskKeys, options, common));
+      steps.push(checkStep(task, project, taskKeys, options, common));
     }
     const service = serviceOf(project);
     if (service) {
@@ -205,8 +195,8 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     key: PLAN_STEP_KEY,
     label: nothing ? ':white_check_mark: Nothing affected' : ':pipeline: Plan',
     commands: [
-      { argv: ['buildkite-agent', 'annotate', '--style', 'info', '--context', 'engex-plan', annotation], role: 'annotate' },
-      ...(nothing ? [{ argv: ['echo', 'Nothing affected by this change: no project, task or image to run.'], role: 'echo' as const }] : []),
+      { kind: 'annotate', style: 'info', context: PLAN_STEP_KEY, body: annotation },
+      ...(nothing ? [{ kind: 'exec' as const, argv: ['echo', 'Nothing affected by this change: no project, task or image to run.'] }] : []),
     ],
     dependsOn: [],
     timeoutInMinutes: options.timeouts.plan,
@@ -241,165 +231,4 @@ function deployContext(context: BuildContext): { ok: true; branch: string } | { 
   if (context.tag !== undefined) return { ok: false, why: 'tag builds never deploy' };
   if (context.branch === undefined) return { ok: false, why: 'no branch' };
   return { ok: true, branch: context.branch };
-}
-
-type Common = Pick<CommandStep, 'agents' | 'retry' | 'env' | 'artifactPaths' | 'plugins'>;
-
-function nxRun(options: PlanOptions, project: string, target: string, extra: readonly string[] = []): StepCommand {
-  return { argv: [...options.nx, 'run', `${project}:${target}`, '--outputStyle=static', ...(extra.length ? ['--', ...extra] : [])], role: 'nx' };
-}
-
-function ci(options: PlanOptions, ...args: string[]): StepCommand {
-  return { argv: [...options.engexCi, ...args], role: 'engex-ci' };
-}
-
-/** vitest under `nx:run-commands` takes reporter flags after `--`; others report their own way. */
-function junitFor(project: WorkspaceProject, target: string, slug: string): { args: string[]; file: string } | undefined {
-  const t = project.targets[target];
-  if (!t || t.executor !== 'nx:run-commands' || !/^(npx\s+)?vitest(\s|$)/.test(t.command ?? '')) return undefined;
-  const file = `reports/junit/${slug}.xml`;
-  const cwd = t.cwd ?? '.';
-  const depth = cwd === '.' || cwd === '' ? 0 : cwd.split('/').filter(Boolean).length;
-  const fromCwd = `${'../'.repeat(depth)}${file}`;
-  return { args: ['--reporter=default', '--reporter=junit', `--outputFile.junit=${fromCwd}`], file };
-}
-
-function taskStep(task: AffectedTask, project: WorkspaceProject, keys: ReadonlyMap<string, string>, options: PlanOptions, common: Common): CommandStep {
-  const key = keys.get(task.id) as string;
-  const junit = junitFor(project, task.target, key.replace(/:/g, '-'));
-  return {
-    type: 'command',
-    key,
-    label: `${task.target} ${project.name}`,
-    commands: [...options.setup, nxRun(options, project.name, task.target, junit?.args)],
-    dependsOn: task.dependsOn.map((d) => keys.get(d)).filter((k): k is string => k !== undefined),
-    timeoutInMinutes: options.timeouts.task,
-    ...common,
-    artifactPaths: junit ? [junit.file] : [],
-    meta: { kind: 'nx-task', project: project.name, target: task.target, taskId: task.id },
-  };
-}
-
-function imageRefText(image: ImageRef): string {
-  return `${image.registry}/${image.repository}:${image.tag}`;
-}
-
-function imageStep(
-  service: ServiceConfig,
-  slug: string,
-  image: ImageRef,
-  ecr: PluginUse,
-  buildKey: string | undefined,
-  hasBuild: boolean,
-  options: PlanOptions,
-  common: Common,
-): CommandStep {
-  return {
-    type: 'command',
-    key: `${slug}:image`,
-    label: `:docker: image ${service.service}`,
-    commands: [
-      ...options.setup,
-      ...options.engexCiSetup,
-      // Each agent starts clean: the bundle comes from the Nx cache when the build step shared it.
-      ...(hasBuild ? [nxRun(options, service.project, 'build')] : []),
-      ci(options, 'image', 'build', '--project', service.project),
-      ci(options, 'image', 'push', '--project', service.project),
-    ],
-    dependsOn: buildKey ? [buildKey] : [],
-    timeoutInMinutes: options.timeouts.image,
-    ...common,
-    plugins: [ecr],
-    meta: { kind: 'image', project: service.project, service: service.service, image },
-  };
-}
-
-function scanStep(
-  service: ServiceConfig,
-  slug: string,
-  image: ImageRef,
-  ecr: PluginUse,
-  config: WorkspaceConfig,
-  options: PlanOptions,
-  common: Common,
-): CommandStep {
-  const ref = imageRefText(image);
-  const output = `reports/trivy/${service.service}.json`;
-  const markdown = `reports/trivy/${service.service}.md`;
-  const containerImage = `aquasec/trivy:${config.trivy.version}`;
-  // The gate is engex-ci's, so Trivy itself always exits 0 and only reports.
-  const trivyArgs = ['image', '--format', 'json', '--quiet', '--scanners', 'vuln', '--exit-code', '0', ref];
-  const report = ['scan', 'report', output, '--fail-on', config.trivy.failOn.join(','), ...(config.trivy.ignoreUnfixed ? ['--ignore-unfixed'] : []), '--annotation', markdown];
-  return {
-    type: 'command',
-    key: `${slug}:scan`,
-    label: `:shield: scan ${service.service}`,
-    commands: [
-      ...options.setup,
-      ...options.engexCiSetup,
-      { argv: ['mkdir', '-p', 'reports/trivy'], role: 'prepare' },
-      { argv: ['docker', 'pull', '--quiet', ref], role: 'docker-pull' },
-      {
-        argv: ['docker', 'run', '--rm', '-v', '/var/run/docker.sock:/var/run/docker.sock', '-v', 'engex-trivy-cache:/root/.cache/trivy', containerImage, ...trivyArgs],
-        stdout: output,
-        role: 'trivy',
-      },
-      { ...ci(options, ...report), deferFailure: true },
-      { argv: ['buildkite-agent', 'annotate', '--style', 'warning', '--context', `trivy-${service.service}`], stdin: markdown, role: 'annotate' },
-    ],
-    dependsOn: [`${slug}:image`],
-    timeoutInMinutes: options.timeouts.scan,
-    ...common,
-    plugins: [ecr],
-    artifactPaths: [output, markdown],
-    meta: {
-      kind: 'scan',
-      project: service.project,
-      service: service.service,
-      image,
-      trivy: { version: config.trivy.version, containerImage, args: trivyArgs, output },
-    },
-  };
-}
-
-function smokeStep(service: ServiceConfig, slug: string, image: ImageRef, ecr: PluginUse, options: PlanOptions, common: Common): CommandStep {
-  return {
-    type: 'command',
-    key: `${slug}:smoke`,
-    label: `:fire_engine: smoke ${service.service}`,
-    commands: [...options.setup, ...options.engexCiSetup, ci(options, 'image', 'smoke', '--project', service.project)],
-    dependsOn: [`${slug}:image`],
-    timeoutInMinutes: options.timeouts.smoke,
-    ...common,
-    plugins: [ecr],
-    meta: { kind: 'smoke', project: service.project, service: service.service, image },
-  };
-}
-
-function deployStep(
-  service: ServiceConfig,
-  slug: string,
-  image: ImageRef,
-  overlay: string,
-  waitFor: readonly string[],
-  options: PlanOptions,
-  common: Common,
-): CommandStep {
-  const meta: StepMeta = { kind: 'deploy', project: service.project, service: service.service, repo: service.opsRepo, overlay, image };
-  return {
-    type: 'command',
-    key: `${slug}:deploy`,
-    label: `:rocket: deploy ${service.service} to ${overlay}`,
-    commands: [
-      ...options.setup,
-      ...options.engexCiSetup,
-      ci(options, 'deploy', 'bump', '--repo', service.opsRepo, '--path', `${overlay}/kustomization.yaml`, '--image', service.deployImageName, '--tag', image.tag),
-    ],
-    dependsOn: [...waitFor],
-    timeoutInMinutes: options.timeouts.deploy,
-    ...common,
-    // One bump at a time per ops repo: concurrent pushes to it would race.
-    concurrency: { group: `engex-deploy/${service.opsRepo}`, limit: 1 },
-    meta,
-  };
 }

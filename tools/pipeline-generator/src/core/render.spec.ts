@@ -144,7 +144,7 @@ describe('splitPipeline', () => {
     type: 'command',
     key,
     label: key,
-    commands: [{ argv: ['true'], role: 'echo' }],
+    commands: [{ kind: 'exec', argv: ['true'] }],
     dependsOn,
     plugins: [],
     timeoutInMinutes: 1,

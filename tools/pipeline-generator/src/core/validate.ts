@@ -1,6 +1,7 @@
 import { findCycle } from './graph.js';
 import { PipelineInvalidError, type PipelineIssue } from './errors.js';
 import { isValidKey } from './keys.js';
+import { invocation } from './shell.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
 import { MAX_JOBS_PER_UPLOAD, jobCount } from './split.js';
 
@@ -31,8 +32,9 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
       if (step.label.trim() === '') issues.push({ path: `${path}.label`, message: 'is empty' });
       if (step.commands.length === 0) issues.push({ path: `${path}.commands`, message: 'is empty' });
       step.commands.forEach((c, i) => {
-        if (c.argv.length === 0 || c.argv[0] === '') issues.push({ path: `${path}.commands[${i}]`, message: 'has no program' });
-        if (c.argv.some((a) => a.includes('\u0000'))) issues.push({ path: `${path}.commands[${i}]`, message: 'contains a NUL byte' });
+        const { argv } = invocation(c);
+        if (argv.length === 0 || argv[0] === '') issues.push({ path: `${path}.commands[${i}]`, message: 'has no program' });
+        if (argv.some((a) => a.includes('\u0000'))) issues.push({ path: `${path}.commands[${i}]`, message: 'contains a NUL byte' });
       });
       if (!(step.timeoutInMinutes > 0)) issues.push({ path: `${path}.timeout_in_minutes`, message: 'must be positive' });
       if (step.concurrency && (step.concurrency.limit < 1 || step.concurrency.group === '')) {

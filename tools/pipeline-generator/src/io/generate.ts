@@ -159,8 +159,6 @@ async function engexCiFor(
     return {};
   }
   if (typeof bin !== 'string') return {};
-  const setup: StepCommand[] = lib.data.targets?.['build']
-    ? [{ argv: ['npx', 'nx', 'run', `${lib.name}:build`, '--outputStyle=static'], role: 'setup' }]
-    : [];
+  const setup: StepCommand[] = lib.data.targets?.['build'] ? [{ kind: 'nx', nx: ['npx', 'nx'], project: lib.name, target: 'build', setup: true }] : [];
   return { engexCi: ['node', posix.join(lib.data.root, bin)], engexCiSetup: setup };
 }

@@ -170,11 +170,7 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     for (const step of generated.pipeline.steps.flatMap((s) => (s.type === 'group' ? s.steps : [s]))) {
       if (step.meta.kind !== 'deploy') continue;
       const path = join(state, 'ops', `${step.meta.service}-ops.git`);
-      const imageArg = step.commands.flatMap((c) => {
-        const i = c.argv.indexOf('--image');
-        return i >= 0 && c.argv[i + 1] ? [c.argv[i + 1]!] : [];
-      })[0];
-      const ops = await ensureOpsRepo(path, step.meta.service, imageArg ?? `${step.meta.image.registry}/${step.meta.image.repository}`, env);
+      const ops = await ensureOpsRepo(path, step.meta.service, step.meta.imageName, env);
       if (ops.created) say(`Ops repo ${path} created (stands in for ${step.meta.repo})`);
       opsRepos[step.meta.service] = path;
     }
