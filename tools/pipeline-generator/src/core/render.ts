@@ -1,6 +1,6 @@
 import { commandSteps, type CommandStep, type Pipeline, type PipelineStep, type StepCommand } from './pipeline.js';
 import { renderShellCommands } from './shell.js';
-import { Writer, type Json } from './yaml-emit.js';
+import { emitYaml, type Json } from './yaml-emit.js';
 
 export type PipelineFormat = 'yaml' | 'json';
 
@@ -54,7 +54,7 @@ function commandToBuildkite(step: CommandStep, withAgents: boolean): Record<stri
   const out: Record<string, unknown> = {
     label: e(step.label),
     key: e(step.key),
-    commands: renderShellCommands(step.commands).map(e),
+    commands: shellLines(step.commands),
   };
   if (step.dependsOn.length > 0) out['depends_on'] = step.dependsOn.map(e);
   if (step.plugins.length > 0) out['plugins'] = step.plugins.map((p) => ({ [e(p.ref)]: escapeDeep(p.config) }));
@@ -72,6 +72,15 @@ function commandToBuildkite(step: CommandStep, withAgents: boolean): Record<stri
   return out;
 }
 
+/** Steps share their setup commands: render each command list once. */
+const linesOf = new WeakMap<readonly StepCommand[], string[]>();
+
+function shellLines(commands: readonly StepCommand[]): string[] {
+  let lines = linesOf.get(commands);
+  if (!lines) linesOf.set(commands, (lines = renderShellCommands(commands).map(e)));
+  return lines;
+}
+
 function escapeDeep(value: unknown): unknown {
   if (typeof value === 'string') return e(value);
   if (Array.isArray(value)) return value.map(escapeDeep);
@@ -82,76 +91,13 @@ function escapeDeep(value: unknown): unknown {
 }
 
 /**
- * One upload as text. No anchors or aliases, no folded lines: what you read is what runs. JSON
- * comes from `toBuildkite`; YAML is written straight from the typed steps in the same order
- * (see yaml-emit.ts for why not the `yaml` library). render.spec.ts checks both read the same.
+ * One upload as text. JSON and YAML both come from `toBuildkite`, the one mapping of the typed
+ * pipeline onto Buildkite's schema. No anchors or aliases, no folded lines: what you read is what
+ * runs (see yaml-emit.ts for why not the `yaml` library).
  */
 export function renderPipeline(pipeline: Pipeline, format: PipelineFormat): string {
-  if (format === 'json') return `${JSON.stringify(toBuildkite(pipeline), null, 2)}\n`;
-  const w = new Writer();
-  const shared = sharedAgents(pipeline);
-  if (shared) w.field('agents', escapeDeep(shared) as Json, 0);
-  w.open('steps', 0);
-  for (const step of pipeline.steps) {
-    if (step.type === 'group') {
-      w.pair('group', e(step.label), 4, '  - ');
-      w.pair('key', e(step.key), 4);
-      w.open('steps', 4);
-      for (const s of step.steps) writeCommandStep(w, s, 8, shared === undefined);
-    } else {
-      writeCommandStep(w, step, 4, shared === undefined);
-    }
-  }
-  if (pipeline.notify.length > 0) {
-    w.open('notify', 0);
-    for (const n of pipeline.notify) {
-      w.open('slack', 4, '  - ');
-      w.open('channels', 6);
-      w.item(e(n.channel), 8);
-      w.pair('if', e(n.if), 4);
-    }
-  }
-  return w.text();
-}
-
-/** Shell lines per command object: steps share their setup commands, render them once. */
-const shellLines = new WeakMap<readonly StepCommand[], string[]>();
-
-function writeCommandStep(w: Writer, step: CommandStep, indent: number, withAgents: boolean): void {
-  const item = `${w.pad(indent - 2)}- `;
-  w.pair('label', e(step.label), indent, item);
-  w.pair('key', e(step.key), indent);
-  w.open('commands', indent);
-  let lines = shellLines.get(step.commands);
-  if (!lines) shellLines.set(step.commands, (lines = renderShellCommands(step.commands).map(e)));
-  for (const line of lines) w.item(line, indent + 2);
-  if (step.dependsOn.length > 0) {
-    w.open('depends_on', indent);
-    for (const d of step.dependsOn) w.item(e(d), indent + 2);
-  }
-  if (step.plugins.length > 0) {
-    w.open('plugins', indent);
-    for (const p of step.plugins) w.map({ [e(p.ref)]: escapeDeep(p.config) as Json }, indent + 4, `${w.pad(indent + 2)}- `);
-  }
-  if (withAgents) w.field('agents', escapeDeep(step.agents) as Json, indent);
-  w.pair('timeout_in_minutes', step.timeoutInMinutes, indent);
-  if (step.retry.length > 0) {
-    w.open('retry', indent);
-    w.open('automatic', indent + 2);
-    for (const r of step.retry) {
-      w.pair('exit_status', r.exitStatus, indent + 6, `${w.pad(indent + 4)}- `);
-      w.pair('limit', r.limit, indent + 6);
-    }
-  }
-  if (Object.keys(step.env).length > 0) w.field('env', escapeDeep(step.env) as Json, indent);
-  if (step.artifactPaths.length > 0) {
-    w.open('artifact_paths', indent);
-    for (const a of step.artifactPaths) w.item(e(a), indent + 2);
-  }
-  if (step.concurrency) {
-    w.pair('concurrency_group', e(step.concurrency.group), indent);
-    w.pair('concurrency', step.concurrency.limit, indent);
-  }
+  const data = toBuildkite(pipeline);
+  return format === 'json' ? `${JSON.stringify(data, null, 2)}\n` : emitYaml(data as Json);
 }
 
 /** Several uploads as one text: YAML documents separated by `---`, or a JSON array. */

@@ -1,7 +1,9 @@
 /**
  * A small block-style YAML emitter for the pipeline's plain data (objects, arrays, strings,
- * numbers, booleans). The `yaml` library builds a full Document first, which costs about as much
- * as Nx's whole affected computation at 1,000 projects; this writes text directly. It never
+ * numbers, booleans), fed by `toBuildkite`. The `yaml` library builds a full Document first: at
+ * 3,000 jobs `yaml.stringify` takes about 0.45 s in a fresh process where this takes 0.1 s, and
+ * the difference alone would break the generator's time budget (BENCHMARKS.md,
+ * bench/pipeline-generator/yaml-stringify.mjs); this writes text directly. It never
  * emits anchors, aliases, tags or folded lines, and it only writes a string plain when the
  * string is unambiguous in every YAML parser (no specials, no indicators, no spaces); anything
  * else is double-quoted with explicit escapes, or a literal block for readable multi-line text.
@@ -42,10 +44,9 @@ function isEmpty(v: Json): boolean {
 
 /**
  * Line-by-line YAML writer. Pipelines repeat the same strings thousands of times (commands,
- * queues); each is quoted once. `renderPipeline` drives it directly for the pipeline's known
- * shape; `emitYaml` walks arbitrary data with it.
+ * queues); each is quoted once.
  */
-export class Writer {
+class Writer {
   readonly out: string[] = [];
   private readonly quoted = new Map<string, string>();
   private readonly pads: string[] = [];
@@ -85,30 +86,6 @@ export class Writer {
       } else if (isObject(item)) this.map(item, indent + 2, `${pad}- `);
       else this.out.push(`${pad}- ${this.scalar(item as string | number | boolean | null, indent + 2)}`);
     }
-  }
-
-  /** Any plain data (plugin configs, env) under `key:` at `indent`. */
-  field(key: string, v: Json, indent: number): void {
-    this.map({ [key]: v }, indent);
-  }
-
-  /** A `- value` sequence item holding a scalar. */
-  item(v: string | number | boolean | null, indent: number): void {
-    this.out.push(`${this.pad(indent)}- ${this.scalar(v, indent + 2)}`);
-  }
-
-  /** `key: value` for a scalar; `prefix` replaces the indentation (e.g. `  - ` for a first key). */
-  pair(key: string, v: string | number | boolean | null, indent: number, prefix?: string): void {
-    this.out.push(`${prefix ?? this.pad(indent)}${this.string(key, indent, false)}: ${this.scalar(v, indent + 2)}`);
-  }
-
-  /** `key:` opening a nested block. */
-  open(key: string, indent: number, prefix?: string): void {
-    this.out.push(`${prefix ?? this.pad(indent)}${this.string(key, indent, false)}:`);
-  }
-
-  text(): string {
-    return `${this.out.join('\n')}\n`;
   }
 
   scalar(v: string | number | boolean | null, indent: number): string {
