@@ -46,6 +46,11 @@ export { readLastPassedCommit, type HttpGet } from './io/buildkite-api.js';
 export { selectBase, type BaseRule, type BaseSelection, type SelectBaseOptions } from './io/select-base.js';
 export { planAnnotation, renderSummary, type ServicePlan } from './core/summary.js';
 export {
+  EXIT_CODES,
+  LocalPlanError,
+  LocalSetupError,
+  describeError,
+  type GeneratorErrorOptions,
   BaseUnavailableError,
   BuildkiteApiError,
   EnvError,
@@ -58,3 +63,4 @@ export {
   type GeneratorErrorCode,
   type PipelineIssue,
 } from './core/errors.js';
+export { main, USAGE, type CliIo } from './cli.js';

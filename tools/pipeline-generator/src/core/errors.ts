@@ -1,6 +1,7 @@
 /**
- * Every failure the generator can report. Each is a small named class that carries its data and
- * says how to fix the problem; the CLI maps them to exit codes in its one catch.
+ * Every failure the generator and its local runner can report. Each is a small named class that
+ * carries its data, its exit code and a hint that says how to fix the problem; the CLI's one
+ * catch prints the message and the hint and returns `exitCode`.
  */
 
 export type GeneratorErrorCode =
@@ -10,13 +11,44 @@ export type GeneratorErrorCode =
   | 'GIT_FAILED'
   | 'BUILDKITE_API_FAILED'
   | 'WORKSPACE_INVALID'
-  | 'PIPELINE_INVALID';
+  | 'PIPELINE_INVALID'
+  | 'LOCAL_SETUP'
+  | 'LOCAL_PLAN_INVALID';
+
+/**
+ * The exit-code contract of `engex-pipeline`: 1 no base under --strict-base or a generator bug
+ * caught by validation, 2 usage/configuration/environment, 4 git, Nx, Buildkite API or a part a
+ * local run needs.
+ */
+export const EXIT_CODES: Readonly<Record<GeneratorErrorCode, number>> = {
+  USAGE: 2,
+  ENV_INVALID: 2,
+  BASE_UNAVAILABLE: 1,
+  GIT_FAILED: 4,
+  BUILDKITE_API_FAILED: 4,
+  WORKSPACE_INVALID: 4,
+  PIPELINE_INVALID: 1,
+  LOCAL_SETUP: 4,
+  LOCAL_PLAN_INVALID: 4,
+};
+
+export interface GeneratorErrorOptions {
+  cause?: unknown;
+  /** How to fix it; printed on the line after the message. */
+  hint?: string;
+}
 
 export abstract class GeneratorError extends Error {
   abstract readonly code: GeneratorErrorCode;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly hint: string | undefined;
+  constructor(message: string, options: GeneratorErrorOptions = {}) {
+    super(message, options.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = this.constructor.name;
+    this.hint = options.hint;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
   }
 }
 
@@ -36,8 +68,8 @@ export class EnvError extends GeneratorError {
   constructor(readonly issues: readonly EnvIssue[]) {
     super(
       `Invalid Buildkite environment (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
-        issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n') +
-        '\nBuildkite sets these itself; when running by hand, unset them or give valid values.',
+        issues.map((i) => `  ${i.variable}: ${i.message}`).join('\n'),
+      { hint: 'Buildkite sets these itself; when running by hand, unset them or give valid values.' },
     );
   }
 }
@@ -46,10 +78,9 @@ export class EnvError extends GeneratorError {
 export class BaseUnavailableError extends GeneratorError {
   readonly code = 'BASE_UNAVAILABLE';
   constructor(readonly reason: string) {
-    super(
-      `No base commit could be established: ${reason}\n` +
-        'Pass --base <ref> (or NX_BASE), fetch more history, or drop --strict-base to run everything.',
-    );
+    super(`No base commit could be established: ${reason}`, {
+      hint: 'Pass --base <ref> (or NX_BASE), fetch more history, or drop --strict-base to run everything.',
+    });
   }
 }
 
@@ -60,18 +91,17 @@ export class GitError extends GeneratorError {
     readonly stderr: string,
     options?: { cause?: unknown },
   ) {
-    super(
-      `git ${args.join(' ')} failed: ${stderr.trim() || 'no output'}\n` +
-        'Run the generator inside a git checkout of the workspace, with git on PATH.',
-      options,
-    );
+    super(`git ${args.join(' ')} failed: ${stderr.trim() || 'no output'}`, {
+      ...options,
+      hint: 'Run the generator inside a git checkout of the workspace, with git on PATH.',
+    });
   }
 }
 
 export class BuildkiteApiError extends GeneratorError {
   readonly code = 'BUILDKITE_API_FAILED';
   constructor(message: string, options?: { cause?: unknown }) {
-    super(`${message}\nCheck BUILDKITE_API_TOKEN (needs read_builds), BUILDKITE_ORGANIZATION_SLUG and BUILDKITE_PIPELINE_SLUG.`, options);
+    super(message, { ...options, hint: 'Check BUILDKITE_API_TOKEN (needs read_builds), BUILDKITE_ORGANIZATION_SLUG and BUILDKITE_PIPELINE_SLUG.' });
   }
 }
 
@@ -92,8 +122,26 @@ export class PipelineInvalidError extends GeneratorError {
   constructor(readonly issues: readonly PipelineIssue[]) {
     super(
       `The generated pipeline is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
-        issues.map((i) => `  ${i.path}: ${i.message}`).join('\n') +
-        '\nThis is a generator bug: report it with the output of `engex-pipeline generate --format json --explain`.',
+        issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'),
+      { hint: 'This is a generator bug: report it with the output of `engex-pipeline generate --format json --explain`.' },
     );
   }
+}
+
+/** A part `run --local` needs is missing (Docker, a registry, the checkout); the message is the fix. */
+export class LocalSetupError extends GeneratorError {
+  readonly code = 'LOCAL_SETUP';
+}
+
+/** The pipeline cannot be mapped onto this machine; a bug in the generator. */
+export class LocalPlanError extends GeneratorError {
+  readonly code = 'LOCAL_PLAN_INVALID';
+  constructor(message: string) {
+    super(message, { hint: 'This is a generator bug: report it with the output of `engex-pipeline generate --format json`.' });
+  }
+}
+
+/** The text the CLI prints for an error of ours: the message, then the hint. */
+export function describeError(error: GeneratorError): string {
+  return error.hint === undefined ? error.message : `${error.message}\n${error.hint}`;
 }

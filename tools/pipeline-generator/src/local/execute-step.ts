@@ -54,7 +54,7 @@ export interface ExecuteStepOptions {
   annotationsDir: string;
   supervisor: StepSupervisor;
   /** Also copy the output here as it comes (verbose mode). */
-  echo?: NodeJS.WritableStream;
+  echo?: { write(chunk: string | Uint8Array): unknown };
   /** `once` commands that already passed in this run (argv joined by NUL); updated here. */
   ranOnce: Set<string>;
 }

@@ -1,6 +1,9 @@
 import type { CommandStep, ImageRef, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
 import { invocation, trivyArgs, type Invocation } from '../core/shell.js';
+import { LocalPlanError } from '../core/errors.js';
 import { stableOrder } from '../core/graph.js';
+
+export { LocalPlanError } from '../core/errors.js';
 import { commandSteps } from '../core/pipeline.js';
 
 /**
@@ -59,13 +62,6 @@ export interface LocalRunPlan {
   steps: LocalStep[];
   /** Slack notifications, printed instead of sent. */
   notify: Pipeline['notify'];
-}
-
-export class LocalPlanError extends Error {
-  constructor(message: string) {
-    super(`${message}\nThis is a generator bug: report it with the output of \`engex-pipeline generate --format json\`.`);
-    this.name = this.constructor.name;
-  }
 }
 
 const ECR_PLUGIN = /^(ecr|buildkite-plugins\/ecr)#/;

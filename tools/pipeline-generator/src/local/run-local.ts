@@ -44,13 +44,20 @@ export interface LocalGenerated {
   summary: string;
 }
 
+/** Where text goes: a process stream, or anything with `write`. */
+export interface TextSink {
+  write(chunk: string | Uint8Array): unknown;
+  isTTY?: boolean;
+}
+
 export interface RunLocalOptions {
   cwd: string;
-  env: NodeJS.ProcessEnv;
+  env: Readonly<Record<string, string | undefined>>;
   flags: LocalRunFlags;
   /** The same generation `engex-pipeline generate` does, given the same flags. */
-  generate: (flags: LocalRunFlags, env: NodeJS.ProcessEnv) => Promise<LocalGenerated>;
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  generate: (flags: LocalRunFlags, env: Readonly<Record<string, string | undefined>>) => Promise<LocalGenerated>;
+  /** Progress, the summary and (verbose) every step's output. */
+  stderr: TextSink;
   now: () => Date;
 }
 
