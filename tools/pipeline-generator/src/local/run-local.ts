@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { startRegistry, type RunningRegistry } from '@engex/ci-lib/testing';
 import type { Pipeline } from '../core/pipeline.js';
+import { Git } from '../io/git.js';
 import { collectArtifacts } from './artifacts.js';
 import { StepSupervisor, executeStep } from './execute-step.js';
 import { buildStepEnv, type LocalBuild } from './local-env.js';
@@ -20,8 +19,6 @@ import {
   runExitCode,
   type StepResult,
 } from './render-summary.js';
-
-const run = promisify(execFile);
 
 export interface LocalRunFlags {
   base?: string;
@@ -74,10 +71,6 @@ function findWorkspaceRoot(from: string): string {
   return dir;
 }
 
-async function git(args: string[], cwd: string): Promise<string> {
-  return (await run('git', args, { cwd })).stdout.trim();
-}
-
 /**
  * Runs the generated pipeline on this machine and returns the exit status: 0 when every step
  * passed or was skipped with a reason, else the first failing step's status (3 for an immutable
@@ -96,16 +89,18 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
   const generated = await options.generate(options.flags, env);
   if (generated.summary) say(generated.summary.trimEnd());
 
-  const head = await git(['rev-parse', 'HEAD'], root);
+  const repo = new Git(root, env);
+  const git = async (args: string[]): Promise<string> => (await repo.run(args)).trim();
+  const head = await git(['rev-parse', 'HEAD']);
   if (generated.commit !== head) {
     throw new LocalSetupError(
       `The pipeline is for ${generated.commit.slice(0, 12)} but this checkout is at ${head.slice(0, 12)}: the steps run in this checkout, ` +
         'so the images would carry the wrong commit. Check out that commit first, or drop --head.',
     );
   }
-  const commitTime = await git(['log', '-1', '--format=%ct', generated.commit], root);
+  const commitTime = await git(['log', '-1', '--format=%ct', generated.commit]);
   const buildsImages = generated.pipeline.steps.some((s) => s.type === 'group' && s.steps.some((c) => c.meta.kind === 'image'));
-  const dirty = buildsImages && (await git(['status', '--porcelain', '--untracked-files=normal'], root)) !== '';
+  const dirty = buildsImages && (await git(['status', '--porcelain', '--untracked-files=normal'])) !== '';
   if (dirty) {
     say(
       `Note: uncommitted changes are built too, and tagged ${generated.commit.slice(0, 12)} like HEAD. Registry tags are immutable: ` +
