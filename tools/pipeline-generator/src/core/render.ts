@@ -57,18 +57,30 @@ function commandToBuildkite(step: CommandStep, withAgents: boolean): Record<stri
     commands: shellLines(step.commands),
   };
   if (step.dependsOn.length > 0) out['depends_on'] = step.dependsOn.map(e);
-  if (step.plugins.length > 0) out['plugins'] = step.plugins.map((p) => ({ [e(p.ref)]: escapeDeep(p.config) }));
-  if (withAgents) out['agents'] = escapeDeep(step.agents);
+  if (step.plugins.length > 0) out['plugins'] = shared(step.plugins, (plugins) => plugins.map((p) => ({ [e(p.ref)]: escapeDeep(p.config) })));
+  if (withAgents) out['agents'] = shared(step.agents, escapeDeep);
   out['timeout_in_minutes'] = step.timeoutInMinutes;
   if (step.retry.length > 0) {
-    out['retry'] = { automatic: step.retry.map((r) => ({ exit_status: r.exitStatus, limit: r.limit })) };
+    out['retry'] = shared(step.retry, (retry) => ({ automatic: retry.map((r) => ({ exit_status: r.exitStatus, limit: r.limit })) }));
   }
-  if (Object.keys(step.env).length > 0) out['env'] = escapeDeep(step.env);
+  if (Object.keys(step.env).length > 0) out['env'] = shared(step.env, escapeDeep);
   if (step.artifactPaths.length > 0) out['artifact_paths'] = step.artifactPaths.map(e);
   if (step.concurrency) {
     out['concurrency_group'] = e(step.concurrency.group);
     out['concurrency'] = step.concurrency.limit;
   }
+  return out;
+}
+
+/**
+ * Steps share their agents, retry rules and plugins (the same objects): map each once, and hand
+ * the emitter the same output object, which it then writes once too.
+ */
+const mapped = new WeakMap<object, unknown>();
+
+function shared<T extends object>(value: T, map: (value: T) => unknown): unknown {
+  let out = mapped.get(value);
+  if (out === undefined) mapped.set(value, (out = map(value)));
   return out;
 }
 

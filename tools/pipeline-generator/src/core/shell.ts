@@ -57,7 +57,17 @@ export function engexCiArgs(call: EngexCiCall): string[] {
   }
 }
 
+/** Commands are immutable and shared between steps (setup, engex-ci builds): spell each out once. */
+const invocations = new WeakMap<StepCommand, Invocation>();
+const lines = new WeakMap<StepCommand, string>();
+
 export function invocation(command: StepCommand): Invocation {
+  let run = invocations.get(command);
+  if (!run) invocations.set(command, (run = spellOut(command)));
+  return run;
+}
+
+function spellOut(command: StepCommand): Invocation {
   switch (command.kind) {
     case 'install':
       return { argv: INSTALL };
@@ -100,6 +110,12 @@ function defersFailure(command: StepCommand): boolean {
 
 /** A command as one shell line: quoted argv, then redirections. */
 export function renderShellCommand(command: StepCommand): string {
+  let line = lines.get(command);
+  if (line === undefined) lines.set(command, (line = shellLine(command)));
+  return line;
+}
+
+function shellLine(command: StepCommand): string {
   const { argv, stdin, stdout } = invocation(command);
   let line = argv.map(quoteShellArg).join(' ');
   if (stdin !== undefined) line += ` < ${quoteShellArg(stdin)}`;

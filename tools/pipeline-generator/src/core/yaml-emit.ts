@@ -50,6 +50,21 @@ class Writer {
   readonly out: string[] = [];
   private readonly quoted = new Map<string, string>();
   private readonly pads: string[] = [];
+  private readonly blocks = new WeakMap<object, Map<number, string[]>>();
+
+  /** The lines of a value the input shares by reference (every step's retry rules) are written once. */
+  private block(value: object, indent: number, write: () => void): void {
+    let byIndent = this.blocks.get(value);
+    const hit = byIndent?.get(indent);
+    if (hit) {
+      for (const line of hit) this.out.push(line);
+      return;
+    }
+    const start = this.out.length;
+    write();
+    if (!byIndent) this.blocks.set(value, (byIndent = new Map()));
+    byIndent.set(indent, this.out.slice(start));
+  }
 
   pad(indent: number): string {
     return (this.pads[indent] ??= ' '.repeat(indent));
@@ -67,10 +82,12 @@ class Writer {
       if (isEmpty(v)) this.out.push(`${key} ${Array.isArray(v) ? '[]' : '{}'}`);
       else if (Array.isArray(v)) {
         this.out.push(key);
-        this.seq(v as readonly Json[], indent + 2);
+        // Lists of scalars (commands, depends_on) are unique per step and cheap: no memo.
+        if (typeof v[0] === 'object') this.block(v, indent + 2, () => this.seq(v as readonly Json[], indent + 2));
+        else this.seq(v as readonly Json[], indent + 2);
       } else if (isObject(v)) {
         this.out.push(key);
-        this.map(v, indent + 2);
+        this.block(v, indent + 2, () => this.map(v, indent + 2));
       } else this.out.push(`${key} ${this.scalar(v as string | number | boolean | null, indent + 2)}`);
     }
     if (first) this.out.push(`${firstPrefix ?? pad}{}`);
