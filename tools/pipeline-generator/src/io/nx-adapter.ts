@@ -183,7 +183,7 @@ function projectDependencies(graph: ProjectGraph): Map<string, string[]> {
  * rules as Nx's `ProcessTasks` (dependsOn read through Nx's own `getDependencyConfigs`, default
  * configurations in ids, targetless projects looked through like Nx's dummy tasks) but builds no
  * task objects: `createTaskGraph` also computes every task's outputs and then prunes its dummy
- * tasks, which at 1,000 projects costs more than the rest of the generator. read-affected.spec.ts
+ * tasks, which at 1,000 projects costs more than the rest of the generator. nx-adapter.spec.ts
  * checks the result equals `createTaskGraph`.
  */
 export function taskNodes(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> {
