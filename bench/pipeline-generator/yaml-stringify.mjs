@@ -28,6 +28,11 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+/** CPU time (user + system) of this process: on a shared machine, steadier than wall time. */
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 async function child(variant, bundle) {
   const { planPipeline, renderPipeline, syntheticPlanInput, toBuildkite, jobCount } = createRequire(import.meta.url)(bundle);
@@ -35,40 +40,56 @@ async function child(variant, bundle) {
   const out = { variant, jobs: jobCount(pipeline) };
   if (variant === 'yaml') {
     let t0 = process.hrtime.bigint();
+    let c0 = cpu();
     const { stringify, parse } = await import(pathToFileURL(yamlPath).href);
     out.loadMs = ms(t0);
+    out.loadCpu = cpu() - c0;
     t0 = process.hrtime.bigint();
+    c0 = cpu();
     // The emitter's input: the same one mapping of typed steps onto Buildkite's schema.
     const text = stringify(toBuildkite(pipeline), OPTIONS);
     out.coldMs = ms(t0);
+    out.coldCpu = cpu() - c0;
     const warm = [];
+    const warmCpu = [];
     for (let i = 0; i < WARM; i++) {
       t0 = process.hrtime.bigint();
+      c0 = cpu();
       stringify(toBuildkite(pipeline), OPTIONS);
       warm.push(ms(t0));
+      warmCpu.push(cpu() - c0);
     }
     out.warmMs = median(warm);
+    out.warmCpu = median(warmCpu);
     out.bytes = text.length;
     // Both texts must mean the same pipeline, or the comparison is void.
     out.sameAsEmitter = isDeepStrictEqual(parse(text), parse(renderPipeline(pipeline, 'yaml')));
   } else {
     let t0 = process.hrtime.bigint();
+    let c0 = cpu();
     const text = renderPipeline(pipeline, 'yaml');
     out.loadMs = 0;
+    out.loadCpu = 0;
     out.coldMs = ms(t0);
+    out.coldCpu = cpu() - c0;
     const warm = [];
+    const warmCpu = [];
     for (let i = 0; i < WARM; i++) {
       t0 = process.hrtime.bigint();
+      c0 = cpu();
       renderPipeline(pipeline, 'yaml');
       warm.push(ms(t0));
+      warmCpu.push(cpu() - c0);
     }
     out.warmMs = median(warm);
+    out.warmCpu = median(warmCpu);
     out.bytes = text.length;
   }
   process.stdout.write(JSON.stringify(out));
 }
 
 async function main() {
+  const loadStart = os.loadavg();
   const dir = mkdtempSync(join(os.tmpdir(), 'engex-yaml-bench-'));
   try {
     const bundle = join(dir, 'render.cjs');
@@ -106,12 +127,15 @@ async function main() {
         samples[variant].push(JSON.parse(text));
       }
     }
+    const m = (xs, f) => median(xs.map(f)).toFixed(0);
     const row = (name, xs) =>
-      `| ${name} | ${xs[0].jobs} | ${median(xs.map((x) => x.loadMs)).toFixed(0)} ms | ${median(xs.map((x) => x.coldMs)).toFixed(0)} ms | ` +
-      `${median(xs.map((x) => x.loadMs + x.coldMs)).toFixed(0)} ms | ${median(xs.map((x) => x.warmMs)).toFixed(0)} ms | ${(xs[0].bytes / 1024).toFixed(0)} KiB |`;
+      `| ${name} | ${xs[0].jobs} | ${m(xs, (x) => x.loadMs)} / ${m(xs, (x) => x.loadCpu)} ms | ${m(xs, (x) => x.coldMs)} / ${m(xs, (x) => x.coldCpu)} ms | ` +
+      `${m(xs, (x) => x.loadMs + x.coldMs)} / ${m(xs, (x) => x.loadCpu + x.coldCpu)} ms | ${m(xs, (x) => x.warmMs)} / ${m(xs, (x) => x.warmCpu)} ms | ${(xs[0].bytes / 1024).toFixed(0)} KiB |`;
     const same = samples.yaml.every((x) => x.sameAsEmitter);
     const version = createRequire(join(generator, 'package.json'))('yaml/package.json').version;
-    console.log(`yaml ${version}, node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, median of ${ROUNDS} fresh processes`);
+    console.log(`yaml ${version}, node ${process.version}, ${os.cpus().length} CPUs, load average ${loadStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (shared machine), median of ${ROUNDS} fresh processes`);
+    console.log('');
+    console.log('Each cell: wall / CPU (user + system) time.');
     console.log('');
     console.log('| variant | jobs | load library | first call (cold) | cold total | warm call (median of 10) | output |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
