@@ -1,12 +1,15 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EngexError } from '@engex/workspace-config';
-import { generate } from './lib/generate.js';
-import { GeneratorError, UsageError } from './lib/errors.js';
-import { renderPipeline, renderUploads, type PipelineFormat } from './lib/render.js';
-import { LocalSetupError, runLocalCommand } from './local/index.js';
+import { UsageError } from './core/errors.js';
+import { renderPipeline, renderUploads, type PipelineFormat } from './core/render.js';
+import { generate } from './io/generate.js';
+import { RUN_USAGE, runLocalCommand } from './local/index.js';
+import { parseFlags, type CliIo } from './cli-args.js';
 
-const USAGE = `Usage: engex-pipeline generate [options]
+export type { CliIo } from './cli-args.js';
+
+export const USAGE = `Usage: engex-pipeline generate [options]
        engex-pipeline run --local [options]   (runs it on this machine; see run --help)
 
 Prints the Buildkite pipeline for what the change affects (stdout) and a summary (stderr).
@@ -22,7 +25,7 @@ Prints the Buildkite pipeline for what the change affects (stdout) and a summary
 Exit codes: 0 ok, 1 no base under --strict-base or invalid pipeline, 2 usage or configuration,
 4 git, Nx or Buildkite API failure.`;
 
-interface GenerateArgs {
+export interface GenerateArgs {
   base?: string;
   head?: string;
   all: boolean;
@@ -32,50 +35,46 @@ interface GenerateArgs {
   outDir?: string;
 }
 
-function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
-  const args: GenerateArgs = { all: false, strictBase: false, format: 'yaml', explain: false };
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i] as string;
-    const eq = raw.indexOf('=');
-    const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
-    const inline = raw.startsWith('--') && eq > 0 ? raw.slice(eq + 1) : undefined;
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value.\n\n${USAGE}`);
-      return v;
-    };
-    switch (flag) {
-      case '--base': args.base = value(); break;
-      case '--head': args.head = value(); break;
-      case '--all': args.all = true; break;
-      case '--strict-base': args.strictBase = true; break;
-      case '--explain': args.explain = true; break;
-      case '--out-dir': args.outDir = value(); break;
-      case '--format': {
-        const f = value();
-        if (f !== 'yaml' && f !== 'json') throw new UsageError(`--format must be yaml or json, got ${JSON.stringify(f)}.`);
-        args.format = f;
-        break;
-      }
-      default:
-        throw new UsageError(`Unknown option ${JSON.stringify(raw)}.\n\n${USAGE}`);
-    }
-  }
+export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
+  const v = parseFlags(
+    argv,
+    {
+      base: { type: 'string' },
+      head: { type: 'string' },
+      all: { type: 'boolean' },
+      'strict-base': { type: 'boolean' },
+      explain: { type: 'boolean' },
+      'out-dir': { type: 'string' },
+      format: { type: 'string' },
+    },
+    USAGE,
+  );
+  const format = (v['format'] as string | undefined) ?? 'yaml';
+  if (format !== 'yaml' && format !== 'json') throw new UsageError(`--format must be yaml or json, got ${JSON.stringify(format)}.`);
+  const args: GenerateArgs = {
+    all: v['all'] === true,
+    strictBase: v['strict-base'] === true,
+    format,
+    explain: v['explain'] === true,
+    ...(typeof v['base'] === 'string' ? { base: v['base'] } : {}),
+    ...(typeof v['head'] === 'string' ? { head: v['head'] } : {}),
+    ...(typeof v['out-dir'] === 'string' ? { outDir: v['out-dir'] } : {}),
+  };
   if (args.all && args.base !== undefined) throw new UsageError('--all and --base contradict each other; pass one.');
   return args;
 }
 
-async function runGenerate(argv: readonly string[], stdout: (text: string) => void): Promise<void> {
+async function runGenerate(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseGenerateArgs(argv);
   const result = await generate({
-    env: process.env,
+    env: io.env,
     ...(args.base !== undefined ? { base: args.base } : {}),
     ...(args.head !== undefined ? { head: args.head } : {}),
     all: args.all,
     strictBase: args.strictBase,
   });
   if (args.outDir !== undefined) {
-    const dir = resolve(args.outDir);
+    const dir = resolve(io.cwd, args.outDir);
     await mkdir(dir, { recursive: true });
     // A stale file from an earlier run would be uploaded too.
     for (const f of await readdir(dir)) if (/^pipeline-\d+\.(yml|json)$/.test(f)) await rm(join(dir, f));
@@ -83,59 +82,47 @@ async function runGenerate(argv: readonly string[], stdout: (text: string) => vo
     for (const [i, upload] of result.uploads.entries()) {
       await writeFile(join(dir, `pipeline-${String(i + 1).padStart(3, '0')}.${ext}`), renderPipeline(upload, args.format));
     }
-    process.stderr.write(`engex-pipeline: wrote ${result.uploads.length} upload(s) to ${args.outDir}\n`);
+    io.stderr(`engex-pipeline: wrote ${result.uploads.length} upload(s) to ${args.outDir}\n`);
   } else {
-    stdout(renderUploads(result.uploads, args.format));
+    io.stdout(renderUploads(result.uploads, args.format));
   }
-  process.stderr.write(result.summary(args.explain));
+  io.stderr(result.summary(args.explain));
+  return 0;
 }
 
-/** Subcommands; `run` (the local runner) registers here. */
-const SUBCOMMANDS: Record<string, (argv: readonly string[], stdout: (text: string) => void) => Promise<void>> = {
-  generate: runGenerate,
-  run: runLocalCommand,
+const SUBCOMMANDS: Record<string, { run: (argv: readonly string[], io: CliIo) => Promise<number>; usage: string }> = {
+  generate: { run: runGenerate, usage: USAGE },
+  run: { run: runLocalCommand, usage: RUN_USAGE },
 };
 
-function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return 2;
-  if (error instanceof EngexError) return error.exitCode;
-  if (error instanceof GeneratorError) {
-    switch (error.code) {
-      case 'ENV_INVALID':
-      case 'USAGE':
-        return 2;
-      case 'BASE_UNAVAILABLE':
-      case 'PIPELINE_INVALID':
-        return 1;
-      default:
-        return 4;
+const HELP = new Set(['--help', '-h', 'help']);
+
+/**
+ * The whole `engex-pipeline` executable as a function: parse, run one command, and map any error
+ * to its exit code in this one catch (libraries only throw).
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || HELP.has(command)) {
+      io.stderr(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
     }
+    const sub = SUBCOMMANDS[command];
+    if (!sub) throw new UsageError(`Unknown command ${JSON.stringify(command)}.`, { hint: USAGE });
+    if (rest.some((a) => a === '--help' || a === '-h')) {
+      io.stderr(`${sub.usage}\n`);
+      return 0;
+    }
+    return await sub.run(rest, io);
+  } catch (error) {
+    // Every error of ours carries its exit code and, in its message, how to fix it.
+    if (error instanceof EngexError) {
+      io.stderr(`engex-pipeline: ${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr(`engex-pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
+    return 4;
   }
-  return 4;
 }
-
-async function main(argv: readonly string[]): Promise<void> {
-  // stdout carries only the pipeline: anything Nx or a plugin prints goes to stderr instead.
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
-  const stdout = (text: string): void => {
-    write(text);
-  };
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stderr.write(`${USAGE}\n`);
-    if (command === undefined) process.exitCode = 2;
-    return;
-  }
-  const run = SUBCOMMANDS[command];
-  if (!run) throw new UsageError(`Unknown command ${JSON.stringify(command)}.\n\n${USAGE}`);
-  await run(rest, stdout);
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`engex-pipeline: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (!(error instanceof GeneratorError) && !(error instanceof EngexError) && !(error instanceof LocalSetupError) && error instanceof Error && error.stack) {
-    process.stderr.write(`${error.stack}\n`);
-  }
-  process.exitCode = exitCodeFor(error);
-});

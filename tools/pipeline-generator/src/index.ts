@@ -1,4 +1,4 @@
-export { generate, type GenerateOptions, type GenerateResult } from './lib/generate.js';
+export { generate, type GenerateOptions, type GenerateResult } from './io/generate.js';
 export {
   AGENT_LOST_RETRY,
   DEFAULT_TARGETS,
@@ -11,12 +11,12 @@ export {
   type PlanOptions,
   type PlanOptionsInput,
   type PlanPipelineInput,
-} from './lib/plan.js';
+} from './core/plan.js';
 export {
   commandSteps,
   type AutomaticRetry,
-  type CommandRole,
   type CommandStep,
+  type EngexCiCall,
   type GroupStep,
   type ImageRef,
   type Pipeline,
@@ -25,34 +25,39 @@ export {
   type SlackNotify,
   type StepCommand,
   type StepMeta,
-} from './lib/pipeline.js';
+} from './core/pipeline.js';
+export { escapeInterpolation, renderPipeline, renderUploads, toBuildkite, type PipelineFormat } from './core/render.js';
+export { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline } from './core/split.js';
+export { assertValidPipeline, validatePipeline } from './core/validate.js';
 export {
-  MAX_JOBS_PER_UPLOAD,
-  escapeInterpolation,
-  jobCount,
-  renderPipeline,
-  renderUploads,
-  splitPipeline,
-  toBuildkite,
-  type PipelineFormat,
-} from './lib/render.js';
-export { assertValidPipeline, validatePipeline } from './lib/validate.js';
-export { DEFERRED_STATUS, quoteShellArg, renderShellCommand, renderShellCommands } from './lib/shell.js';
-export { analyzeAffected, type AffectedAnalysis, type AffectedProject, type AffectedTask, type SkippedTask, type WorkspaceProject } from './lib/affected.js';
+  DEFERRED_STATUS,
+  engexCiArgs,
+  imageReference,
+  invocation,
+  quoteShellArg,
+  renderShellCommand,
+  renderShellCommands,
+  trivyArgs,
+  type Invocation,
+} from './core/shell.js';
+export { analyzeAffected, type AffectedAnalysis, type AffectedProject, type AffectedTask, type SkippedTask, type WorkspaceProject } from './core/affected.js';
 export { parseBuildkiteEnv, type BuildkiteApiConfig, type BuildkiteEnv } from '@engex/workspace-config';
-export { readLastPassedCommit, type HttpGet } from './lib/buildkite-api.js';
-export { selectBase, type BaseRule, type BaseSelection, type SelectBaseOptions } from './lib/select-base.js';
-export { planAnnotation, renderSummary, type ServicePlan } from './lib/summary.js';
+export { readLastPassedCommit, type HttpGet } from './io/buildkite-api.js';
+export { selectBase, type BaseRule, type BaseSelection, type SelectBaseOptions } from './io/select-base.js';
+export { planAnnotation, renderSummary, type ServicePlan } from './core/summary.js';
 export {
+  EXIT_CODES,
+  LocalPlanError,
+  LocalSetupError,
+  type GeneratorErrorOptions,
   BaseUnavailableError,
   BuildkiteApiError,
-  EnvError,
   GeneratorError,
   GitError,
   PipelineInvalidError,
   UsageError,
   WorkspaceError,
-  type EnvIssue,
   type GeneratorErrorCode,
   type PipelineIssue,
-} from './lib/errors.js';
+} from './core/errors.js';
+export { main, USAGE, type CliIo } from './cli.js';

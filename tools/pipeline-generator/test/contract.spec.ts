@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { requiredDependencies } from '@engex/ci-lib/testing';
-import { commandSteps } from '../src/lib/pipeline.js';
-import { planPipeline } from '../src/lib/plan.js';
-import { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline, toBuildkite } from '../src/lib/render.js';
-import { validatePipeline } from '../src/lib/validate.js';
+import { commandSteps } from '../src/core/pipeline.js';
+import { planPipeline } from '../src/core/plan.js';
+import { toBuildkite } from '../src/core/render.js';
+import { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline } from '../src/core/split.js';
+import { validatePipeline } from '../src/core/validate.js';
 import { BASE_SHA, HOSTILE, analyze, planInput, syntheticPlanInput } from './fixtures.js';
 import { SCHEMA_MISSING_REASON, SCHEMA_PATH, SCHEMA_PRESENT, schemaErrors } from './schema.js';
 

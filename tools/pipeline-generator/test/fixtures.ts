@@ -1,7 +1,7 @@
 import { DEFAULT_WORKSPACE_CONFIG, SERVICE_TAG } from '@engex/workspace-config';
-import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from '../src/lib/affected.js';
-import { filterFiles } from '../src/lib/inputs.js';
-import { normalizePlanOptions, type BaseSummary, type BuildContext, type PlanPipelineInput } from '../src/lib/plan.js';
+import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from '../src/core/affected.js';
+import { filterFiles } from '../src/io/nx-adapter.js';
+import { normalizePlanOptions, type BaseSummary, type BuildContext, type PlanPipelineInput } from '../src/core/plan.js';
 
 /** Branch, tag and project names that must stay inert all the way to the shell. */
 export const HOSTILE = [
@@ -106,7 +106,7 @@ export function planInput(
     analysis,
     options: normalizePlanOptions({
       engexCi: ['node', 'libs/ci-lib/dist/engex-ci.cjs'],
-      engexCiSetup: [{ argv: ['npx', 'nx', 'run', '@engex/ci-lib:build', '--outputStyle=static'], role: 'setup' }],
+      engexCiSetup: [{ kind: 'nx', nx: ['npx', 'nx'], project: '@engex/ci-lib', target: 'build', setup: true }],
     }),
   };
 }

@@ -1,4 +1,4 @@
-import type { ProjectGraph, ProjectGraphProjectNode } from 'nx/src/config/project-graph.js';
+import type { ProjectGraph, ProjectGraphProjectNode } from '../src/io/nx-adapter.js';
 
 function node(name: string, targets: ProjectGraphProjectNode['data']['targets']): ProjectGraphProjectNode {
   return { name, type: 'lib', data: { root: `libs/${name}`, targets } };

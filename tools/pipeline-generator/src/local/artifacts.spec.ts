@@ -2,14 +2,15 @@ import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { collectArtifacts, globBase, globToRegExp } from './artifacts.js';
+import { artifactMatcher, collectArtifacts, globBase } from './artifacts.js';
 
-describe('globToRegExp', () => {
+describe('artifactMatcher', () => {
   it('matches like Buildkite artifact_paths', () => {
-    const re = globToRegExp('reports/**/*.xml');
-    expect(['reports/a.xml', 'reports/x/y/b.xml', 'reports/a.json', 'other/reports/a.xml'].map((p) => re.test(p))).toEqual([true, true, false, false]);
-    expect(globToRegExp('reports/trivy/halow.json').test('reports/trivy/halow.json')).toBe(true);
-    expect(globToRegExp('a/*.md').test('a/b/c.md')).toBe(false);
+    const matches = artifactMatcher('reports/**/*.xml');
+    expect(['reports/a.xml', 'reports/x/y/b.xml', 'reports/a.json', 'other/reports/a.xml', 'reports/.hidden/c.xml'].map(matches)).toEqual([true, true, false, false, true]);
+    expect(artifactMatcher('reports/trivy/halow.json')('reports/trivy/halow.json')).toBe(true);
+    expect(artifactMatcher('a/*.md')('a/b/c.md')).toBe(false);
+    expect(artifactMatcher('a/?.md')('a/b.md')).toBe(true);
   });
 
   it('walks only below the fixed prefix', () => {

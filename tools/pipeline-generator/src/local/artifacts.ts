@@ -1,34 +1,24 @@
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, posix, relative } from 'node:path';
+import picomatch from 'picomatch';
 
 /**
- * Buildkite's `artifact_paths` globs, matched locally: `**` spans folders, `*` and `?` stay within
- * one path segment. Pure.
+ * Buildkite's `artifact_paths` globs, matched locally with picomatch (the glob implementation
+ * the workspace already uses): `**` spans folders, `*` and `?` stay within one path segment, and
+ * dot files match like any other.
  */
-export function globToRegExp(glob: string): RegExp {
-  let out = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      const slash = glob[i + 2] === '/';
-      out += slash ? '(?:.*/)?' : '.*';
-      i += slash ? 2 : 1;
-    } else if (c === '*') out += '[^/]*';
-    else if (c === '?') out += '[^/]';
-    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${out}$`);
+export function artifactMatcher(glob: string): (path: string) => boolean {
+  const isMatch = picomatch(glob, { dot: true });
+  // picomatch's matcher takes a second argument, so hand it to filter/map only wrapped.
+  return (path) => isMatch(path);
 }
 
 /** The folder below which a glob can match: its segments before the first wildcard. */
 export function globBase(glob: string): string {
-  const segments = glob.split('/');
-  const fixed: string[] = [];
-  for (const s of segments.slice(0, -1)) {
-    if (/[*?[]/.test(s)) break;
-    fixed.push(s);
-  }
-  return fixed.join('/');
+  const scanned = picomatch.scan(glob);
+  if (scanned.isGlob) return scanned.base;
+  const dir = posix.dirname(glob);
+  return dir === '.' ? '' : dir;
 }
 
 async function walk(root: string, dir: string, out: string[]): Promise<void> {
@@ -50,10 +40,10 @@ async function walk(root: string, dir: string, out: string[]): Promise<void> {
 export async function collectArtifacts(checkout: string, globs: readonly string[], into: string): Promise<string[]> {
   const copied: string[] = [];
   for (const glob of globs) {
-    const re = globToRegExp(glob);
+    const matches = artifactMatcher(glob);
     const files: string[] = [];
     await walk(checkout, globBase(glob), files);
-    for (const file of files.filter((f) => re.test(f))) {
+    for (const file of files.filter(matches)) {
       const dest = join(into, file);
       await mkdir(dirname(dest), { recursive: true });
       await copyFile(join(checkout, file), dest);

@@ -1,5 +1,6 @@
-import { generate } from '../lib/generate.js';
-import { UsageError } from '../lib/errors.js';
+import { generate } from '../io/generate.js';
+import { UsageError } from '../core/errors.js';
+import { parseFlags, type CliIo } from '../cli-args.js';
 import { runLocal, type LocalRunFlags } from './run-local.js';
 
 export const RUN_USAGE = `Usage: engex-pipeline run --local [--base <ref>] [--head <ref>] [--all] [--verbose]
@@ -21,45 +22,39 @@ Exit status: 0 when every step passed or was skipped with a reason, else the fir
 step's (3: an image tag already points at a different image), 4 when a part is missing.`;
 
 export function parseRunArgs(argv: readonly string[]): LocalRunFlags {
-  const flags: LocalRunFlags = { all: false, verbose: false };
-  let local = false;
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i]!;
-    const eq = raw.indexOf('=');
-    const flag = raw.startsWith('--') && eq > 0 ? raw.slice(0, eq) : raw;
-    const value = (): string => {
-      const v = eq > 0 && raw.startsWith('--') ? raw.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === '') throw new UsageError(`${flag} needs a value.\n\n${RUN_USAGE}`);
-      return v;
-    };
-    switch (flag) {
-      case '--local': local = true; break;
-      case '--base': flags.base = value(); break;
-      case '--head': flags.head = value(); break;
-      case '--all': flags.all = true; break;
-      case '--verbose': case '-v': flags.verbose = true; break;
-      default:
-        throw new UsageError(`Unknown option ${JSON.stringify(raw)}.\n\n${RUN_USAGE}`);
-    }
+  const v = parseFlags(
+    argv,
+    {
+      local: { type: 'boolean' },
+      base: { type: 'string' },
+      head: { type: 'string' },
+      all: { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+    },
+    RUN_USAGE,
+  );
+  if (v['local'] !== true) {
+    throw new UsageError('Only `run --local` exists: on Buildkite the pipeline runs through `buildkite-agent pipeline upload`.', { hint: RUN_USAGE });
   }
-  if (!local) throw new UsageError(`Only \`run --local\` exists: on Buildkite the pipeline runs through \`buildkite-agent pipeline upload\`.\n\n${RUN_USAGE}`);
+  const flags: LocalRunFlags = {
+    all: v['all'] === true,
+    verbose: v['verbose'] === true,
+    ...(typeof v['base'] === 'string' ? { base: v['base'] } : {}),
+    ...(typeof v['head'] === 'string' ? { head: v['head'] } : {}),
+  };
   if (flags.all && flags.base !== undefined) throw new UsageError('--all and --base contradict each other; pass one.');
   return flags;
 }
 
-/** `engex-pipeline run --local`: sets the exit status; errors go to the CLI's one catch. */
-export async function runLocalCommand(argv: readonly string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stderr.write(`${RUN_USAGE}\n`);
-    return;
-  }
+/** `engex-pipeline run --local`: returns the run's exit status; errors go to the CLI's one catch. */
+export async function runLocalCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const flags = parseRunArgs(argv);
-  process.exitCode = await runLocal({
-    cwd: process.cwd(),
-    env: process.env,
+  return runLocal({
+    cwd: io.cwd,
+    env: io.env,
     flags,
-    stderr: process.stderr,
-    now: () => new Date(),
+    stderr: io.stderrStream ?? { write: (chunk) => io.stderr(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()) },
+    now: io.now,
     generate: async (f, env) => {
       const result = await generate({
         env,

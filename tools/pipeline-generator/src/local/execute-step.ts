@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { quoteShellArg } from '../core/shell.js';
 import type { LocalAction, LocalStep } from './plan-local-run.js';
 import type { StepStatus } from './render-summary.js';
 
@@ -54,7 +55,7 @@ export interface ExecuteStepOptions {
   annotationsDir: string;
   supervisor: StepSupervisor;
   /** Also copy the output here as it comes (verbose mode). */
-  echo?: NodeJS.WritableStream;
+  echo?: { write(chunk: string | Uint8Array): unknown };
   /** `once` commands that already passed in this run (argv joined by NUL); updated here. */
   ranOnce: Set<string>;
 }
@@ -94,7 +95,7 @@ export async function executeStep(step: LocalStep, options: ExecuteStepOptions):
         log.write(`[local] skipped \`${action.argv.join(' ')}\`: already ran in this run\n`);
         continue;
       }
-      log.write(`[local] $ ${action.argv.map(shellQuote).join(' ')}${action.stdin ? ` < ${action.stdin}` : ''}${action.stdout ? ` > ${action.stdout}` : ''}\n`);
+      log.write(`[local] $ ${action.argv.map(quoteShellArg).join(' ')}${action.stdin ? ` < ${action.stdin}` : ''}${action.stdout ? ` > ${action.stdout}` : ''}\n`);
       const result = await execAction(action, options, log, deadline - Date.now());
       if (action.reportsOutcome) note = lastLine(result.tail) ?? note;
       if (action.once && result.code === 0 && !result.timedOut && !result.interrupted) options.ranOnce.add(onceKey);
@@ -197,8 +198,4 @@ async function writeAnnotation(action: Extract<LocalAction, { kind: 'annotate' }
   if (action.append) await appendFile(file, body);
   else await writeFile(file, header + body);
   return file;
-}
-
-export function shellQuote(token: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(token) ? token : `'${token.replace(/'/g, `'\\''`)}'`;
 }

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { Git } from '../io/git.js';
 
 /** The overlays a seeded local ops repo has, as in the real `<service>-ops` repos. */
 export const SEEDED_OVERLAYS = ['overlays/staging', 'overlays/production'] as const;
@@ -46,16 +43,15 @@ export function renderOpsSeed(service: string, imageName: string): Record<string
   return files;
 }
 
-async function git(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await run('git', args, { cwd, env: { ...env, GIT_TERMINAL_PROMPT: '0' } });
-  return stdout;
+function git(args: string[], cwd: string, env: Readonly<Record<string, string | undefined>>): Promise<string> {
+  return new Git(cwd, env).run(args);
 }
 
 /**
  * Returns the bare repo at `path`, creating and seeding it (one commit on `main`) on first use.
  * An existing repo is never touched: it holds the history of earlier local deploys.
  */
-export async function ensureOpsRepo(path: string, service: string, imageName: string, env: NodeJS.ProcessEnv): Promise<{ path: string; created: boolean }> {
+export async function ensureOpsRepo(path: string, service: string, imageName: string, env: Readonly<Record<string, string | undefined>>): Promise<{ path: string; created: boolean }> {
   if (existsSync(join(path, 'HEAD'))) return { path, created: false };
   await mkdir(dirname(path), { recursive: true });
   await git(['init', '--quiet', '--bare', '--initial-branch=main', path], dirname(path), env);

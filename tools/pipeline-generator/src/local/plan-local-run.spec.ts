@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandStep, ImageRef, Pipeline } from '../lib/pipeline.js';
+import type { CommandStep, EngexCiCall, ImageRef, Pipeline } from '../core/pipeline.js';
 import { LocalPlanError, orderSteps, planLocalRun, type LocalRunContext } from './plan-local-run.js';
 
 const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
@@ -25,14 +25,15 @@ function step(key: string, over: Partial<CommandStep>): CommandStep {
   };
 }
 
-const setup = { argv: ['npm', 'ci', '--no-audit', '--no-fund'], role: 'setup' } as const;
-const engexCi = (...args: string[]) => ({ argv: ['npx', '--no', 'engex-ci', ...args], role: 'engex-ci' as const });
+const setup = { kind: 'install' } as const;
+const engexCi = (call: EngexCiCall) => ({ kind: 'engex-ci' as const, bin: ['npx', '--no', 'engex-ci'], call });
+const nx = (project: string, target: string, setup?: boolean) => ({ kind: 'nx' as const, nx: ['npx', 'nx'], project, target, ...(setup ? { setup } : {}) });
 
 const pipeline: Pipeline = {
   notify: [{ channel: '#engex-builds', if: 'build.state == "failed"' }],
   steps: [
     step('engex-plan', {
-      commands: [{ argv: ['buildkite-agent', 'annotate', '--style', 'info', '--context', 'engex-plan', '# Plan'], role: 'annotate' }],
+      commands: [{ kind: 'annotate', style: 'info', context: 'engex-plan', body: '# Plan' }],
     }),
     {
       type: 'group',
@@ -42,16 +43,19 @@ const pipeline: Pipeline = {
       steps: [
         step('halow:deploy', {
           dependsOn: ['halow:test', 'halow:scan', 'halow:smoke'],
-          commands: [setup, engexCi('deploy', 'bump', '--repo', 'https://github.com/highspot/halow-ops.git', '--path', 'overlays/staging/kustomization.yaml', '--image', `${ECR}/engex/halow`, '--tag', SHA)],
-          meta: { kind: 'deploy', project: '@engex/halow', service: 'halow', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', image },
+          commands: [
+            setup,
+            engexCi({ command: 'deploy bump', repo: 'https://github.com/highspot/halow-ops.git', path: 'overlays/staging/kustomization.yaml', image: `${ECR}/engex/halow`, tag: SHA }),
+          ],
+          meta: { kind: 'deploy', project: '@engex/halow', service: 'halow', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', imageName: `${ECR}/engex/halow`, image },
         }),
         step('halow:test', {
-          commands: [setup, { argv: ['npx', 'nx', 'run', '@engex/halow:test', '--outputStyle=static'], role: 'nx' }],
+          commands: [setup, nx('@engex/halow', 'test')],
           artifactPaths: ['reports/junit/halow-test.xml'],
           meta: { kind: 'nx-task', project: '@engex/halow', target: 'test', taskId: '@engex/halow:test' },
         }),
         step('halow:build', {
-          commands: [setup, { argv: ['npx', 'nx', 'run', '@engex/halow:build', '--outputStyle=static'], role: 'nx' }],
+          commands: [setup, nx('@engex/halow', 'build')],
           meta: { kind: 'nx-task', project: '@engex/halow', target: 'build', taskId: '@engex/halow:build' },
         }),
         step('halow:image', {
@@ -59,9 +63,9 @@ const pipeline: Pipeline = {
           plugins: [ecrPlugin],
           commands: [
             setup,
-            { argv: ['npx', 'nx', 'run', '@engex/ci-lib:build', '--outputStyle=static'], role: 'setup' },
-            engexCi('image', 'build', '--project', '@engex/halow'),
-            engexCi('image', 'push', '--project', '@engex/halow'),
+            nx('@engex/ci-lib', 'build', true),
+            engexCi({ command: 'image build', project: '@engex/halow' }),
+            engexCi({ command: 'image push', project: '@engex/halow' }),
           ],
           meta: { kind: 'image', project: '@engex/halow', service: 'halow', image },
         }),
@@ -69,29 +73,32 @@ const pipeline: Pipeline = {
           dependsOn: ['halow:image'],
           plugins: [ecrPlugin],
           commands: [
-            { argv: ['mkdir', '-p', 'reports/trivy'], role: 'prepare' },
-            { argv: ['docker', 'pull', '--quiet', `${ECR}/engex/halow:${SHA}`], role: 'docker-pull' },
-            { argv: ['docker', 'run', '--rm', 'aquasec/trivy:0.58.2', 'image', '--format', 'json', `${ECR}/engex/halow:${SHA}`], stdout: 'reports/trivy/halow.json', role: 'trivy' },
-            { ...engexCi('scan', 'report', 'reports/trivy/halow.json', '--annotation', 'reports/trivy/halow.md'), deferFailure: true },
-            { argv: ['buildkite-agent', 'annotate', '--style', 'warning', '--context', 'trivy-halow'], stdin: 'reports/trivy/halow.md', role: 'annotate' },
+            { kind: 'exec', argv: ['mkdir', '-p', 'reports/trivy'] },
+            { kind: 'pull', image },
+            { kind: 'trivy', image, containerImage: 'aquasec/trivy:0.58.2', report: 'reports/trivy/halow.json' },
+            {
+              ...engexCi({ command: 'scan report', report: 'reports/trivy/halow.json', failOn: ['CRITICAL'], ignoreUnfixed: false, annotation: 'reports/trivy/halow.md' }),
+              deferFailure: true,
+            },
+            { kind: 'annotate', style: 'warning', context: 'trivy-halow', bodyFile: 'reports/trivy/halow.md' },
           ],
           meta: {
             kind: 'scan',
             project: '@engex/halow',
             service: 'halow',
             image,
-            trivy: { version: '0.58.2', containerImage: 'aquasec/trivy:0.58.2', args: ['image', '--format', 'json', `${ECR}/engex/halow:${SHA}`], output: 'reports/trivy/halow.json' },
+            trivy: { version: '0.58.2', containerImage: 'aquasec/trivy:0.58.2', output: 'reports/trivy/halow.json' },
           },
         }),
         step('halow:smoke', {
           dependsOn: ['halow:image'],
           plugins: [ecrPlugin],
-          commands: [engexCi('image', 'smoke', '--project', '@engex/halow')],
+          commands: [engexCi({ command: 'image smoke', project: '@engex/halow' })],
           meta: { kind: 'smoke', project: '@engex/halow', service: 'halow', image },
         }),
       ],
     },
-    step('after-halow', { dependsOn: ['halow'], commands: [{ argv: ['echo', 'done'], role: 'echo' }] }),
+    step('after-halow', { dependsOn: ['halow'], commands: [{ kind: 'exec', argv: ['echo', 'done'] }] }),
   ],
 };
 
@@ -200,8 +207,8 @@ describe('planLocalRun', () => {
       [
         "mkdir -p reports/trivy",
         "docker pull --quiet 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "/usr/local/bin/trivy image --format json 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "npx --no engex-ci scan report reports/trivy/halow.json --annotation reports/trivy/halow.md",
+        "/usr/local/bin/trivy image --format json --quiet --scanners vuln --exit-code 0 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "npx --no engex-ci scan report reports/trivy/halow.json --fail-on CRITICAL --annotation reports/trivy/halow.md",
         "annotate",
       ]
     `);

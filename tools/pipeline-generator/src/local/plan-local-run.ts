@@ -1,5 +1,10 @@
-import type { CommandStep, Pipeline, StepCommand, StepMeta } from '../lib/pipeline.js';
-import { commandSteps } from '../lib/pipeline.js';
+import type { CommandStep, ImageRef, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
+import { invocation, trivyArgs, type Invocation } from '../core/shell.js';
+import { LocalPlanError } from '../core/errors.js';
+import { stableOrder } from '../core/graph.js';
+
+export { LocalPlanError } from '../core/errors.js';
+import { commandSteps } from '../core/pipeline.js';
 
 /**
  * Maps the generated pipeline onto this machine: which commands run as they are, which are
@@ -59,13 +64,6 @@ export interface LocalRunPlan {
   notify: Pipeline['notify'];
 }
 
-export class LocalPlanError extends Error {
-  constructor(message: string) {
-    super(`${message}\nThis is a generator bug: report it with the output of \`engex-pipeline generate --format json\`.`);
-    this.name = this.constructor.name;
-  }
-}
-
 const ECR_PLUGIN = /^(ecr|buildkite-plugins\/ecr)#/;
 const DOCKER_PLUGIN = /^(docker|buildkite-plugins\/docker)#/;
 
@@ -77,23 +75,20 @@ export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: 
   return { steps: orderSteps(mapped), notify: pipeline.notify };
 }
 
-/** Kahn's algorithm, always taking the earliest ready step, so the order is stable and readable. */
+/** Every step after the steps it depends on, otherwise in pipeline order (core/graph.ts `stableOrder`). */
 export function orderSteps<T extends { key: string; dependsOn: readonly string[] }>(steps: readonly T[]): T[] {
-  const keys = new Set(steps.map((s) => s.key));
-  for (const s of steps) {
-    for (const d of s.dependsOn) if (!keys.has(d)) throw new LocalPlanError(`Step ${s.key} depends on unknown step ${d}.`);
-  }
-  const done = new Set<string>();
-  const out: T[] = [];
-  const pending = [...steps];
-  while (pending.length > 0) {
-    const i = pending.findIndex((s) => s.dependsOn.every((d) => done.has(d)));
-    if (i < 0) throw new LocalPlanError(`Dependency cycle among steps ${pending.map((s) => s.key).join(', ')}.`);
-    const [next] = pending.splice(i, 1);
-    out.push(next!);
-    done.add(next!.key);
-  }
-  return out;
+  const index = new Map(steps.map((s, i) => [s.key, i]));
+  const deps = steps.map((s) =>
+    s.dependsOn.map((d) => {
+      const i = index.get(d);
+      if (i === undefined) throw new LocalPlanError(`Step ${s.key} depends on unknown step ${d}.`);
+      return i;
+    }),
+  );
+  const order = stableOrder(steps.length, deps, (remaining) => {
+    throw new LocalPlanError(`Dependency cycle among steps ${remaining.map((i) => (steps[i] as T).key).join(', ')}.`);
+  });
+  return order.map((i) => steps[i] as T);
 }
 
 function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: LocalRunContext): LocalStep {
@@ -131,69 +126,47 @@ function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: 
 }
 
 function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContext): LocalAction {
-  const meta = step.meta;
-  const io = {
-    ...(command.stdin ? { stdin: command.stdin } : {}),
-    ...(command.stdout ? { stdout: command.stdout } : {}),
-    deferFailure: command.deferFailure === true,
-    once: false,
-  };
-  const argv = [...command.argv];
-  switch (command.role) {
-    case 'setup':
+  const exec = (run: Invocation, flags: { reportsOutcome?: boolean; deferFailure?: boolean; once?: boolean } = {}): LocalAction => ({
+    kind: 'exec',
+    argv: [...run.argv],
+    ...(run.stdin ? { stdin: run.stdin } : {}),
+    ...(run.stdout ? { stdout: run.stdout } : {}),
+    deferFailure: flags.deferFailure === true,
+    once: flags.once === true,
+    reportsOutcome: flags.reportsOutcome === true,
+  });
+  // The local registry stands in for ECR: same repository and tag.
+  const local = (image: ImageRef): ImageRef => ({ ...image, registry: ctx.registry });
+  switch (command.kind) {
+    case 'install':
       // Installing dependencies is what a fresh agent needs; the local checkout already has them.
-      // Other preparation (building the engex-ci bundle) is cheap with the Nx cache: run it once.
-      if (isInstall(argv)) return { kind: 'omit', command: argv.join(' '), reason: 'the local checkout is already installed' };
-      return { kind: 'exec', argv, ...io, reportsOutcome: false, once: true };
-    case 'annotate':
-      return readAnnotate(argv, command.stdin, step.key);
-    case 'docker-pull':
-      return { kind: 'exec', argv: argv.map((a) => swapRegistry(a, meta, ctx)), ...io, reportsOutcome: false };
-    case 'trivy': {
-      if (meta.kind !== 'scan' || ctx.trivy === undefined) throw new LocalPlanError(`Step ${step.key} runs Trivy without scan metadata.`);
-      return { kind: 'exec', argv: [ctx.trivy, ...meta.trivy.args.map((a) => swapRegistry(a, meta, ctx))], ...io, reportsOutcome: false };
-    }
-    case 'engex-ci': {
-      if (meta.kind === 'deploy') {
-        const repo = ctx.opsRepos[meta.service];
-        if (repo === undefined) throw new LocalPlanError(`No local ops repo for service ${meta.service} (step ${step.key}).`);
-        return { kind: 'exec', argv: argv.map((a) => (a === meta.repo ? repo : a)), ...io, reportsOutcome: true };
-      }
-      return { kind: 'exec', argv, ...io, reportsOutcome: true };
-    }
+      return { kind: 'omit', command: invocation(command).argv.join(' '), reason: 'the local checkout is already installed' };
     case 'nx':
-    case 'prepare':
-    case 'echo':
-      return { kind: 'exec', argv, ...io, reportsOutcome: false };
+      // Other preparation (building the engex-ci bundle) is cheap with the Nx cache: run it once.
+      return exec(invocation(command), { once: command.setup === true });
+    case 'annotate':
+      return {
+        kind: 'annotate',
+        context: command.context,
+        style: command.style,
+        append: false,
+        ...(command.body !== undefined ? { body: command.body } : {}),
+        ...(command.bodyFile !== undefined ? { bodyFile: command.bodyFile } : {}),
+      };
+    case 'pull':
+      return exec(invocation({ ...command, image: local(command.image) }));
+    case 'trivy':
+      if (ctx.trivy === undefined) throw new LocalPlanError(`Step ${step.key} runs Trivy, but no local trivy was given.`);
+      return exec({ argv: [ctx.trivy, ...trivyArgs(local(command.image))], stdout: command.report });
+    case 'engex-ci': {
+      const flags = { reportsOutcome: true, deferFailure: command.deferFailure === true };
+      if (command.call.command !== 'deploy bump') return exec(invocation(command), flags);
+      const meta = step.meta;
+      const repo = meta.kind === 'deploy' ? ctx.opsRepos[meta.service] : undefined;
+      if (repo === undefined) throw new LocalPlanError(`No local ops repo for the deploy bump of step ${step.key}.`);
+      return exec(invocation({ ...command, call: { ...command.call, repo } }), flags);
+    }
+    case 'exec':
+      return exec(invocation(command));
   }
-}
-
-function isInstall(argv: readonly string[]): boolean {
-  return ['npm', 'pnpm', 'yarn'].includes(argv[0] ?? '') && ['ci', 'install', 'i'].includes(argv[1] ?? '');
-}
-
-/** `argv` token that names the ECR image → the same repository and tag on the local registry. */
-function swapRegistry(token: string, meta: StepMeta, ctx: LocalRunContext): string {
-  if (!('image' in meta)) return token;
-  const ecr = `${meta.image.registry}/${meta.image.repository}`;
-  return token.startsWith(`${ecr}:`) || token.startsWith(`${ecr}@`) || token === ecr ? `${ctx.registry}/${token.slice(meta.image.registry.length + 1)}` : token;
-}
-
-/** Reads `buildkite-agent annotate [body] [--style s] [--context c] [--append]`. */
-function readAnnotate(argv: readonly string[], stdin: string | undefined, stepKey: string): LocalAction {
-  let style = 'default';
-  let context = 'default';
-  let append = false;
-  let body: string | undefined;
-  for (let i = 2; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--style') style = argv[++i] ?? style;
-    else if (a.startsWith('--style=')) style = a.slice('--style='.length);
-    else if (a === '--context') context = argv[++i] ?? context;
-    else if (a.startsWith('--context=')) context = a.slice('--context='.length);
-    else if (a === '--append') append = true;
-    else if (a.startsWith('-')) throw new LocalPlanError(`Step ${stepKey}: unsupported buildkite-agent annotate flag ${a}.`);
-    else body = a;
-  }
-  return { kind: 'annotate', context, style, append, ...(body !== undefined ? { body } : {}), ...(stdin !== undefined ? { bodyFile: stdin } : {}) };
 }

@@ -3,19 +3,13 @@ import { access, constants } from 'node:fs/promises';
 import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { LocalSetupError } from '../core/errors.js';
+
+export { LocalSetupError } from '../core/errors.js';
 
 const run = promisify(execFile);
 
-/**
- * Finds the parts a local run needs, or says how to get them. Each failure is a
- * `LocalSetupError` whose message is the fix.
- */
-export class LocalSetupError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = this.constructor.name;
-  }
-}
+/** Finds the parts a local run needs, or says how to get them (a `LocalSetupError` whose message is the fix). */
 
 export interface DockerInfo {
   serverVersion: string;

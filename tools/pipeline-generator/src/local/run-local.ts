@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { startLocalRegistry as startRegistry, type LocalRegistry as RunningRegistry } from '@engex/ci-lib';
 import { findWorkspaceRoot } from '@engex/workspace-config';
-import type { Pipeline } from '../lib/pipeline.js';
+import type { Pipeline } from '../core/pipeline.js';
+import { Git } from '../io/git.js';
 import { collectArtifacts } from './artifacts.js';
 import { StepSupervisor, executeStep } from './execute-step.js';
 import { buildStepEnv, type LocalBuild } from './local-env.js';
@@ -20,8 +19,6 @@ import {
   runExitCode,
   type StepResult,
 } from './render-summary.js';
-
-const run = promisify(execFile);
 
 export interface LocalRunFlags {
   base?: string;
@@ -44,22 +41,25 @@ export interface LocalGenerated {
   summary: string;
 }
 
+/** Where text goes: a process stream, or anything with `write`. */
+export interface TextSink {
+  write(chunk: string | Uint8Array): unknown;
+  isTTY?: boolean;
+}
+
 export interface RunLocalOptions {
   cwd: string;
-  env: NodeJS.ProcessEnv;
+  env: Readonly<Record<string, string | undefined>>;
   flags: LocalRunFlags;
   /** The same generation `engex-pipeline generate` does, given the same flags. */
-  generate: (flags: LocalRunFlags, env: NodeJS.ProcessEnv) => Promise<LocalGenerated>;
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  generate: (flags: LocalRunFlags, env: Readonly<Record<string, string | undefined>>) => Promise<LocalGenerated>;
+  /** Progress, the summary and (verbose) every step's output. */
+  stderr: TextSink;
   now: () => Date;
 }
 
 /** Folder for the registry storage, the ops repos and every run's logs; gitignored. */
 export const STATE_DIR = '.engex-local';
-
-async function git(args: string[], cwd: string): Promise<string> {
-  return (await run('git', args, { cwd })).stdout.trim();
-}
 
 /**
  * Runs the generated pipeline on this machine and returns the exit status: 0 when every step
@@ -79,16 +79,18 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
   const generated = await options.generate(options.flags, env);
   if (generated.summary) say(generated.summary.trimEnd());
 
-  const head = await git(['rev-parse', 'HEAD'], root);
+  const repo = new Git(root, env);
+  const git = async (args: string[]): Promise<string> => (await repo.run(args)).trim();
+  const head = await git(['rev-parse', 'HEAD']);
   if (generated.commit !== head) {
     throw new LocalSetupError(
       `The pipeline is for ${generated.commit.slice(0, 12)} but this checkout is at ${head.slice(0, 12)}: the steps run in this checkout, ` +
         'so the images would carry the wrong commit. Check out that commit first, or drop --head.',
     );
   }
-  const commitTime = await git(['log', '-1', '--format=%ct', generated.commit], root);
+  const commitTime = await git(['log', '-1', '--format=%ct', generated.commit]);
   const buildsImages = generated.pipeline.steps.some((s) => s.type === 'group' && s.steps.some((c) => c.meta.kind === 'image'));
-  const dirty = buildsImages && (await git(['status', '--porcelain', '--untracked-files=normal'], root)) !== '';
+  const dirty = buildsImages && (await git(['status', '--porcelain', '--untracked-files=normal'])) !== '';
   if (dirty) {
     say(
       `Note: uncommitted changes are built too, and tagged ${generated.commit.slice(0, 12)} like HEAD. Registry tags are immutable: ` +
@@ -160,11 +162,7 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     for (const step of generated.pipeline.steps.flatMap((s) => (s.type === 'group' ? s.steps : [s]))) {
       if (step.meta.kind !== 'deploy') continue;
       const path = join(state, 'ops', `${step.meta.service}-ops.git`);
-      const imageArg = step.commands.flatMap((c) => {
-        const i = c.argv.indexOf('--image');
-        return i >= 0 && c.argv[i + 1] ? [c.argv[i + 1]!] : [];
-      })[0];
-      const ops = await ensureOpsRepo(path, step.meta.service, imageArg ?? `${step.meta.image.registry}/${step.meta.image.repository}`, env);
+      const ops = await ensureOpsRepo(path, step.meta.service, step.meta.imageName, env);
       if (ops.created) say(`Ops repo ${path} created (stands in for ${step.meta.repo})`);
       opsRepos[step.meta.service] = path;
     }

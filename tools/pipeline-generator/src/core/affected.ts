@@ -4,6 +4,8 @@
  * rules here are testable without a workspace.
  */
 
+import { postOrder, reachable } from './graph.js';
+
 export interface WorkspaceProject {
   name: string;
   root: string;
@@ -126,18 +128,9 @@ export function analyzeAffected(input: AnalyzeAffectedInput): AffectedAnalysis {
     for (const p of input.projects) affectedNames.add(p.name);
   } else {
     // Breadth-first from every touched node: the first path found is a shortest one.
-    const queue = [...touched].sort();
-    const seen = new Set(queue);
-    for (let i = 0; i < queue.length; i++) {
-      const node = queue[i] as string;
-      if (byName.has(node)) affectedNames.add(node);
-      for (const d of dependents.get(node) ?? []) {
-        if (seen.has(d)) continue;
-        seen.add(d);
-        parent.set(d, node);
-        queue.push(d);
-      }
-    }
+    const walk = reachable([...touched].sort(), (node) => dependents.get(node) ?? []);
+    for (const node of walk.order) if (byName.has(node)) affectedNames.add(node);
+    for (const [node, from] of walk.parent) parent.set(node, from);
   }
 
   const affected: AffectedProject[] = [...affectedNames].sort().map((name) => {
@@ -289,36 +282,17 @@ function filesReaching(
 function reachedFrom(touched: ReadonlySet<string>, dependents: ReadonlyMap<string, readonly string[]>): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const start of touched) {
-    const stack = [start];
-    const seen = new Set(stack);
-    while (stack.length > 0) {
-      const node = stack.pop() as string;
+    for (const node of reachable([start], (n) => dependents.get(n) ?? []).order) {
       let set = out.get(node);
       if (!set) out.set(node, (set = new Set()));
       set.add(start);
-      for (const d of dependents.get(node) ?? []) {
-        if (!seen.has(d)) {
-          seen.add(d);
-          stack.push(d);
-        }
-      }
     }
   }
   return out;
 }
 
 function transitiveDeps(task: TaskNode, graph: ReadonlyMap<string, TaskNode>): string[] {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const stack = [...task.deps];
-  while (stack.length > 0) {
-    const id = stack.pop() as string;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    out.push(id);
-    stack.push(...(graph.get(id)?.deps ?? []));
-  }
-  return out.sort();
+  return reachable(task.deps, (id) => graph.get(id)?.deps ?? []).order.sort();
 }
 
 /** Dependencies first; ties by project name, then by the order of `targets`. */
@@ -335,18 +309,10 @@ function topologicalOrder(graph: ReadonlyMap<string, TaskNode>, targets: readonl
     return (rank.get(a) as number) - (rank.get(b) as number) || (ta.target < tb.target ? -1 : ta.target > tb.target ? 1 : 0);
   };
   const ids = [...graph.keys()].sort(compare);
-  const out: string[] = [];
-  const state = new Map<string, 1 | 2>();
-  const visit = (id: string): void => {
-    if (state.has(id)) return;
-    state.set(id, 1);
-    const deps = graph.get(id)?.deps ?? [];
-    for (const d of deps.length > 1 ? [...deps].sort(compare) : deps) if (graph.has(d)) visit(d);
-    state.set(id, 2);
-    out.push(id);
-  };
-  for (const id of ids) visit(id);
-  return out;
+  return postOrder(ids, (id) => {
+    const deps = (graph.get(id)?.deps ?? []).filter((d) => graph.has(d));
+    return deps.length > 1 ? deps.sort(compare) : deps;
+  });
 }
 
 /** The nearest kept tasks behind `id`, looking through tasks that do not run. */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { GitError } from './errors.js';
+import { GitError } from '../core/errors.js';
 
 export interface GitResult {
   ok: boolean;

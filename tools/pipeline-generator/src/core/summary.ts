@@ -1,14 +1,8 @@
 import type { AffectedAnalysis, AffectedProject } from './affected.js';
-import type { BaseSummary, BuildContext } from './plan.js';
+import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
 
-export interface ServicePlan {
-  project: string;
-  /** Keys of its image, scan, smoke and deploy steps. */
-  steps: readonly string[];
-  /** Why its image is rebuilt when Nx did not say so (e.g. the shared Dockerfile changed). */
-  why?: string;
-  skipped?: string;
-}
+export type { ServicePlan } from './context.js';
+
 
 export interface AnnotationInput {
   base: BaseSummary;

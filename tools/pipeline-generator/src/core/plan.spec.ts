@@ -526,7 +526,8 @@ describe('planPipeline', () => {
         "acme-api:test",
       ]
     `);
-    const annotation = commandSteps(planPipeline(input))[0]?.commands[0]?.argv.at(-1);
+    const first = commandSteps(planPipeline(input))[0]?.commands[0];
+    const annotation = first?.kind === 'annotate' ? first.body : undefined;
     expect(annotation).toContain('`@acme/api:build`: no change reaches its inputs');
     expect(annotation).toContain('`@acme/api` image: no build input changed (only non-production files did)');
   });
@@ -556,7 +557,8 @@ describe('planPipeline', () => {
         "acme-api:deploy <- acme-api:scan acme-api:smoke",
       ]
     `);
-    const annotation = commandSteps(planPipeline(input))[0]?.commands[0]?.argv.at(-1);
+    const first = commandSteps(planPipeline(input))[0]?.commands[0];
+    const annotation = first?.kind === 'annotate' ? first.body : undefined;
     expect(annotation).toContain('| @acme/api | image only: image inputs changed: docker/Dockerfile |');
   });
 

@@ -8,7 +8,8 @@ import { HOSTILE, PROJECTS, analyze, planInput, syntheticPlanInput } from '../..
 import type { WorkspaceProject } from './affected.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
 import { planPipeline } from './plan.js';
-import { escapeInterpolation, renderPipeline, renderUploads, splitPipeline, toBuildkite } from './render.js';
+import { escapeInterpolation, renderPipeline, renderUploads, toBuildkite } from './render.js';
+import { splitPipeline } from './split.js';
 import { renderShellCommands } from './shell.js';
 import { validatePipeline } from './validate.js';
 
@@ -143,7 +144,7 @@ describe('splitPipeline', () => {
     type: 'command',
     key,
     label: key,
-    commands: [{ argv: ['true'], role: 'echo' }],
+    commands: [{ kind: 'exec', argv: ['true'] }],
     dependsOn,
     plugins: [],
     timeoutInMinutes: 1,

@@ -1,7 +1,9 @@
 /**
  * A small block-style YAML emitter for the pipeline's plain data (objects, arrays, strings,
- * numbers, booleans). The `yaml` library builds a full Document first, which costs about as much
- * as Nx's whole affected computation at 1,000 projects; this writes text directly. It never
+ * numbers, booleans), fed by `toBuildkite`. The `yaml` library builds a full Document first: at
+ * 3,000 jobs `yaml.stringify` takes about 0.45 s in a fresh process where this takes 0.1 s, and
+ * the difference alone would break the generator's time budget (BENCHMARKS.md,
+ * bench/pipeline-generator/yaml-stringify.mjs); this writes text directly. It never
  * emits anchors, aliases, tags or folded lines, and it only writes a string plain when the
  * string is unambiguous in every YAML parser (no specials, no indicators, no spaces); anything
  * else is double-quoted with explicit escapes, or a literal block for readable multi-line text.
@@ -42,13 +44,27 @@ function isEmpty(v: Json): boolean {
 
 /**
  * Line-by-line YAML writer. Pipelines repeat the same strings thousands of times (commands,
- * queues); each is quoted once. `renderPipeline` drives it directly for the pipeline's known
- * shape; `emitYaml` walks arbitrary data with it.
+ * queues); each is quoted once.
  */
-export class Writer {
+class Writer {
   readonly out: string[] = [];
   private readonly quoted = new Map<string, string>();
   private readonly pads: string[] = [];
+  private readonly blocks = new WeakMap<object, Map<number, string[]>>();
+
+  /** The lines of a value the input shares by reference (every step's retry rules) are written once. */
+  private block(value: object, indent: number, write: () => void): void {
+    let byIndent = this.blocks.get(value);
+    const hit = byIndent?.get(indent);
+    if (hit) {
+      for (const line of hit) this.out.push(line);
+      return;
+    }
+    const start = this.out.length;
+    write();
+    if (!byIndent) this.blocks.set(value, (byIndent = new Map()));
+    byIndent.set(indent, this.out.slice(start));
+  }
 
   pad(indent: number): string {
     return (this.pads[indent] ??= ' '.repeat(indent));
@@ -66,10 +82,12 @@ export class Writer {
       if (isEmpty(v)) this.out.push(`${key} ${Array.isArray(v) ? '[]' : '{}'}`);
       else if (Array.isArray(v)) {
         this.out.push(key);
-        this.seq(v as readonly Json[], indent + 2);
+        // Lists of scalars (commands, depends_on) are unique per step and cheap: no memo.
+        if (typeof v[0] === 'object') this.block(v, indent + 2, () => this.seq(v as readonly Json[], indent + 2));
+        else this.seq(v as readonly Json[], indent + 2);
       } else if (isObject(v)) {
         this.out.push(key);
-        this.map(v, indent + 2);
+        this.block(v, indent + 2, () => this.map(v, indent + 2));
       } else this.out.push(`${key} ${this.scalar(v as string | number | boolean | null, indent + 2)}`);
     }
     if (first) this.out.push(`${firstPrefix ?? pad}{}`);
@@ -85,30 +103,6 @@ export class Writer {
       } else if (isObject(item)) this.map(item, indent + 2, `${pad}- `);
       else this.out.push(`${pad}- ${this.scalar(item as string | number | boolean | null, indent + 2)}`);
     }
-  }
-
-  /** Any plain data (plugin configs, env) under `key:` at `indent`. */
-  field(key: string, v: Json, indent: number): void {
-    this.map({ [key]: v }, indent);
-  }
-
-  /** A `- value` sequence item holding a scalar. */
-  item(v: string | number | boolean | null, indent: number): void {
-    this.out.push(`${this.pad(indent)}- ${this.scalar(v, indent + 2)}`);
-  }
-
-  /** `key: value` for a scalar; `prefix` replaces the indentation (e.g. `  - ` for a first key). */
-  pair(key: string, v: string | number | boolean | null, indent: number, prefix?: string): void {
-    this.out.push(`${prefix ?? this.pad(indent)}${this.string(key, indent, false)}: ${this.scalar(v, indent + 2)}`);
-  }
-
-  /** `key:` opening a nested block. */
-  open(key: string, indent: number, prefix?: string): void {
-    this.out.push(`${prefix ?? this.pad(indent)}${this.string(key, indent, false)}:`);
-  }
-
-  text(): string {
-    return `${this.out.join('\n')}\n`;
   }
 
   scalar(v: string | number | boolean | null, indent: number): string {

@@ -1,5 +1,5 @@
 import type { BuildkiteApiConfig } from '@engex/workspace-config';
-import { BuildkiteApiError } from './errors.js';
+import { BuildkiteApiError } from '../core/errors.js';
 
 /** The one HTTP call the generator makes; injected so tests never reach Buildkite. */
 export type HttpGet = (url: string, headers: Readonly<Record<string, string>>) => Promise<{ status: number; body: unknown }>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readLastPassedCommit, type HttpGet } from './buildkite-api.js';
-import { BuildkiteApiError } from './errors.js';
+import { BuildkiteApiError } from '../core/errors.js';
 
 const api = { token: 'bkua_secret', organization: 'acme', pipeline: 'halow' };
 const SHA = 'f'.repeat(40);

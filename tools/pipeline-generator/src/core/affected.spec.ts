@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { analyze } from '../../test/fixtures.js';
 import { analyzeAffected, type AnalyzeAffectedInput, type TaskNode } from './affected.js';
-import { filterFiles } from './inputs.js';
+import { filterFiles } from '../io/nx-adapter.js';
 
 const summary = (changed: string[]) => {
   const a = analyze(changed);

@@ -1,25 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { deployTargetFor, parseBuildkiteEnv, readWorkspaceConfig, type WorkspaceConfig } from '@engex/workspace-config';
-import { readNxJson } from 'nx/src/config/nx-json.js';
-import { workspaceRoot } from 'nx/src/utils/workspace-root.js';
-import type { AffectedAnalysis, WorkspaceProject } from './affected.js';
+import type { AffectedAnalysis, WorkspaceProject } from '../core/affected.js';
 import { fetchHttpGet, type HttpGet } from './buildkite-api.js';
-import { UsageError } from './errors.js';
+import { UsageError } from '../core/errors.js';
 import { Git } from './git.js';
-import type { Pipeline, StepCommand } from './pipeline.js';
+import type { Pipeline, StepCommand } from '../core/pipeline.js';
 import {
   normalizePlanOptions,
   planDetailed,
   type BaseSummary,
   type BuildContext,
   type PlanOptionsInput,
-} from './plan.js';
-import { readAffected, readProjectGraph } from './read-affected.js';
-import { MAX_JOBS_PER_UPLOAD, splitPipeline } from './render.js';
+} from '../core/plan.js';
+import { readAffected, readNxWorkspace, readProjectGraph } from './nx-adapter.js';
+import { MAX_JOBS_PER_UPLOAD, splitPipeline } from '../core/split.js';
 import { selectBase, type BaseSelection } from './select-base.js';
-import { renderSummary, type ServicePlan } from './summary.js';
-import { assertValidPipeline } from './validate.js';
+import { renderSummary, type ServicePlan } from '../core/summary.js';
+import { assertValidPipeline } from '../core/validate.js';
 
 export interface GenerateOptions {
   /** The environment to read Buildkite's variables and NX_BASE/NX_HEAD from (the CLI passes `process.env`). */
@@ -63,11 +61,10 @@ export interface GenerateResult {
 
 /** Reads the workspace, git and Buildkite's context, plans, splits and validates the pipeline. */
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
-  const root = workspaceRoot;
+  const { root, nxJson } = readNxWorkspace();
   const env = parseBuildkiteEnv(options.env);
   const git = new Git(root, options.env);
   const config = await readWorkspaceConfig(root);
-  const nxJson = readNxJson();
   const defaultBranch = env.defaultBranch ?? nxJson.defaultBase ?? 'main';
 
   // Git work and the project graph are independent: overlap them.
@@ -161,8 +158,6 @@ async function engexCiFor(
     return {};
   }
   if (typeof bin !== 'string') return {};
-  const setup: StepCommand[] = lib.data.targets?.['build']
-    ? [{ argv: ['npx', 'nx', 'run', `${lib.name}:build`, '--outputStyle=static'], role: 'setup' }]
-    : [];
+  const setup: StepCommand[] = lib.data.targets?.['build'] ? [{ kind: 'nx', nx: ['npx', 'nx'], project: lib.name, target: 'build', setup: true }] : [];
   return { engexCi: ['node', posix.join(lib.data.root, bin)], engexCiSetup: setup };
 }

@@ -1,23 +1,10 @@
 import { readLastPassedCommit, type HttpGet } from './buildkite-api.js';
 import type { BuildkiteEnv } from '@engex/workspace-config';
-import { BaseUnavailableError, UsageError } from './errors.js';
+import { BaseUnavailableError, UsageError } from '../core/errors.js';
 import { isSafeRef, type Git } from './git.js';
+import type { BaseRule } from '../core/context.js';
 
-export type BaseRule =
-  /** `--base`/`--head` or NX_BASE/NX_HEAD. */
-  | 'explicit'
-  /** `git merge-base origin/<PR base branch> HEAD`. */
-  | 'pull-request'
-  /** The commit of the last passed Buildkite build on the same branch. */
-  | 'last-passed-build'
-  /** `HEAD~1`. */
-  | 'parent-commit'
-  /** A branch build outside a PR: `git merge-base origin/<default branch> HEAD`. */
-  | 'branch-point'
-  /** Outside Buildkite: `origin/<default>`, else `<default>`, else `HEAD~1`, against the working tree. */
-  | 'local'
-  /** No base: everything runs. */
-  | 'none';
+export type { BaseRule } from '../core/context.js';
 
 export interface BaseSelection {
   rule: BaseRule;

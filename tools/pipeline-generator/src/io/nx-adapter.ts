@@ -1,7 +1,7 @@
 import { createProjectGraphAsync } from 'nx/src/project-graph/project-graph.js';
-import { readNxJson, type NxJsonConfiguration } from 'nx/src/config/nx-json.js';
-import type { ProjectGraph, ProjectGraphProjectNode } from 'nx/src/config/project-graph.js';
-import type { TaskGraph } from 'nx/src/config/task-graph.js';
+import type { NxJsonConfiguration, ProjectGraph, ProjectGraphProjectNode, TaskGraph } from '@nx/devkit';
+import { readNxJson } from 'nx/src/config/nx-json.js';
+import { workspaceRoot } from 'nx/src/utils/workspace-root.js';
 import { calculateFileChanges, readPackageJson, type FileChange } from 'nx/src/project-graph/file-utils.js';
 import { parseFiles } from 'nx/src/utils/command-line-utils.js';
 import { createProjectRootMappings, findProjectForPath } from 'nx/src/project-graph/utils/find-project-for-path.js';
@@ -11,9 +11,34 @@ import { getTouchedProjects as getTouchedJsProjects } from 'nx/src/plugins/js/pr
 import { cleanupPlugins } from 'nx/src/project-graph/plugins/get-plugins.js';
 import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
 import { createTaskId, getDependencyConfigs } from 'nx/src/tasks-runner/utils.js';
-import { WorkspaceError } from './errors.js';
-import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject } from './affected.js';
-import { filterFiles, namedInputFilesets, toInputSpec } from './inputs.js';
+import {
+  expandNamedInput,
+  filterUsingGlobPatterns,
+  getNamedInputs,
+  splitInputsIntoSelfAndDependencies,
+} from 'nx/src/hasher/task-hasher.js';
+import { WorkspaceError } from '../core/errors.js';
+import { findCycle } from '../core/graph.js';
+import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject } from '../core/affected.js';
+
+/**
+ * The one door to Nx. Every `nx/src/*` import of the generator is in this file: they are private
+ * Nx modules (why Nx is pinned exactly), so an Nx upgrade is checked here and nowhere else. Types
+ * come from `@nx/devkit`, the public API. The `@nx/devkit` runtime entry is not used: it loads
+ * generator utilities the pipeline never needs, and startup time is benchmarked.
+ */
+
+export type { NxJsonConfiguration, ProjectGraph, ProjectGraphProjectNode, TaskGraph };
+
+/** The workspace the generator runs in: its root (Nx's rule: nearest nx.json) and nx.json. */
+export function readNxWorkspace(): { root: string; nxJson: NxJsonConfiguration } {
+  return { root: workspaceRoot, nxJson: readNxJson() };
+}
+
+/** Nx's own `createTaskGraph`, reduced to ids and dependencies (the reference `taskNodes` is checked against). */
+export function nxTaskNodes(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> {
+  return toTaskNodes(createTaskGraph(graph, {}, [...names], [...targets], undefined, {}));
+}
 
 export interface ReadAffectedOptions {
   /** Absent: every project is affected (`--all`, or no base could be established). */
@@ -158,11 +183,11 @@ function projectDependencies(graph: ProjectGraph): Map<string, string[]> {
  * rules as Nx's `ProcessTasks` (dependsOn read through Nx's own `getDependencyConfigs`, default
  * configurations in ids, targetless projects looked through like Nx's dummy tasks) but builds no
  * task objects: `createTaskGraph` also computes every task's outputs and then prunes its dummy
- * tasks, which at 1,000 projects costs more than the rest of the generator. read-affected.spec.ts
+ * tasks, which at 1,000 projects costs more than the rest of the generator. nx-adapter.spec.ts
  * checks the result equals `createTaskGraph`.
  */
 export function taskNodes(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> {
-  return walkTaskGraph(graph, names, targets) ?? toTaskNodes(createTaskGraph(graph, {}, [...names], [...targets], undefined, {}));
+  return walkTaskGraph(graph, names, targets) ?? nxTaskNodes(graph, names, targets);
 }
 
 /**
@@ -231,36 +256,12 @@ export function walkTaskGraph(graph: ProjectGraph, names: readonly string[], tar
 }
 
 function hasProjectCycle(graph: ProjectGraph): boolean {
-  return cyclic(Object.keys(graph.nodes), (n) => (graph.dependencies[n] ?? []).map((e) => e.target).filter((t) => graph.nodes[t] !== undefined));
+  const nodes = Object.keys(graph.nodes);
+  return findCycle(nodes, (n) => (graph.dependencies[n] ?? []).map((e) => e.target).filter((t) => graph.nodes[t] !== undefined)) !== undefined;
 }
 
 function hasCycle(tasks: ReadonlyMap<string, TaskNode>): boolean {
-  return cyclic([...tasks.keys()], (id) => tasks.get(id)?.deps ?? []);
-}
-
-function cyclic(ids: readonly string[], next: (id: string) => readonly string[]): boolean {
-  const state = new Map<string, 1 | 2>();
-  for (const start of ids) {
-    if (state.has(start)) continue;
-    const stack: [string, readonly string[], number][] = [[start, next(start), 0]];
-    state.set(start, 1);
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1] as [string, readonly string[], number];
-      const to = frame[1][frame[2]++];
-      if (to === undefined) {
-        state.set(frame[0], 2);
-        stack.pop();
-        continue;
-      }
-      const s = state.get(to);
-      if (s === 1) return true;
-      if (s === undefined) {
-        state.set(to, 1);
-        stack.push([to, next(to), 0]);
-      }
-    }
-  }
-  return false;
+  return findCycle(tasks.keys(), (id) => tasks.get(id)?.deps ?? []) !== undefined;
 }
 
 export function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {
@@ -269,4 +270,37 @@ export function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {
     out.set(id, { project: task.target.project, target: task.target.target, deps: [...(tg.dependencies[id] ?? [])] });
   }
   return out;
+}
+
+/** Nx's default when a target declares no inputs: everything in the project and its deps. */
+const DEFAULT_INPUTS = ['default', '^default'];
+
+/**
+ * A target's inputs as Nx's hasher reads them (named inputs expanded, `^` split off), reduced to
+ * what a file change can reach. Anything that is not a fileset (env, runtime, npm packages) is
+ * not a file change; npm changes reach projects through Nx's lock-file locator instead.
+ */
+export function toInputSpec(nxJson: NxJsonConfiguration, node: ProjectGraphProjectNode, target: string): TargetInputSpec {
+  const named = getNamedInputs(nxJson, node);
+  const inputs = node.data.targets?.[target]?.inputs ?? DEFAULT_INPUTS;
+  const split = splitInputsIntoSelfAndDependencies(inputs, named);
+  return {
+    self: split.selfInputs.flatMap((i) => ('fileset' in i && typeof i.fileset === 'string' ? [i.fileset] : [])),
+    dependencyInputs: split.depsInputs.map((d) => d.input),
+    dependencyFilesets: split.depsFilesets.map((d) => d.fileset),
+    dependencyOutputs: split.depsOutputs.length > 0,
+    otherProjects: split.projectInputs.flatMap((p) => p.projects),
+  };
+}
+
+/** The filesets of `input` as `node` defines it (a dependency may override a named input). */
+export function namedInputFilesets(nxJson: NxJsonConfiguration, node: ProjectGraphProjectNode, input: string): string[] {
+  const named = getNamedInputs(nxJson, node) as Record<string, unknown>;
+  if (!named[input]) return [];
+  return expandNamedInput(input, named as Parameters<typeof expandNamedInput>[1]).flatMap((i) => ('fileset' in i && typeof i.fileset === 'string' ? [i.fileset] : []));
+}
+
+/** Nx's own glob filter, on plain paths. */
+export function filterFiles(root: string, files: readonly string[], patterns: readonly string[]): string[] {
+  return filterUsingGlobPatterns(root, files.map((file) => ({ file, hash: '' })), [...patterns]).map((f) => f.file);
 }

@@ -1,7 +1,9 @@
+import { findCycle } from './graph.js';
 import { PipelineInvalidError, type PipelineIssue } from './errors.js';
 import { isValidKey } from './keys.js';
+import { invocation } from './shell.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
-import { MAX_JOBS_PER_UPLOAD, jobCount } from './render.js';
+import { MAX_JOBS_PER_UPLOAD, jobCount } from './split.js';
 
 /**
  * Checks the uploads, in upload order, before anything is printed: valid and unique keys,
@@ -30,8 +32,9 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
       if (step.label.trim() === '') issues.push({ path: `${path}.label`, message: 'is empty' });
       if (step.commands.length === 0) issues.push({ path: `${path}.commands`, message: 'is empty' });
       step.commands.forEach((c, i) => {
-        if (c.argv.length === 0 || c.argv[0] === '') issues.push({ path: `${path}.commands[${i}]`, message: 'has no program' });
-        if (c.argv.some((a) => a.includes('\u0000'))) issues.push({ path: `${path}.commands[${i}]`, message: 'contains a NUL byte' });
+        const { argv } = invocation(c);
+        if (argv.length === 0 || argv[0] === '') issues.push({ path: `${path}.commands[${i}]`, message: 'has no program' });
+        if (argv.some((a) => a.includes('\u0000'))) issues.push({ path: `${path}.commands[${i}]`, message: 'contains a NUL byte' });
       });
       if (!(step.timeoutInMinutes > 0)) issues.push({ path: `${path}.timeout_in_minutes`, message: 'must be positive' });
       if (step.concurrency && (step.concurrency.limit < 1 || step.concurrency.group === '')) {
@@ -57,7 +60,7 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
     for (const s of commandSteps(upload)) all.set(s.key, s);
   });
 
-  const cycle = findCycle(all);
+  const cycle = findCycle(all.keys(), (key) => (all.get(key)?.dependsOn ?? []).filter((d) => d !== key && all.has(d)));
   if (cycle) issues.push({ path: 'depends_on', message: `dependency cycle: ${cycle.join(' -> ')}` });
   return issues;
 }
@@ -65,34 +68,4 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
 export function assertValidPipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOBS_PER_UPLOAD): void {
   const issues = validatePipeline(uploads, maxJobs);
   if (issues.length > 0) throw new PipelineInvalidError(issues);
-}
-
-function findCycle(steps: ReadonlyMap<string, CommandStep>): string[] | undefined {
-  const state = new Map<string, 1 | 2>();
-  for (const start of steps.keys()) {
-    if (state.has(start)) continue;
-    const path: string[] = [];
-    const work: [string, number][] = [[start, 0]];
-    state.set(start, 1);
-    path.push(start);
-    while (work.length > 0) {
-      const frame = work[work.length - 1] as [string, number];
-      const deps = steps.get(frame[0])?.dependsOn ?? [];
-      const next = deps[frame[1]++];
-      if (next === undefined) {
-        state.set(frame[0], 2);
-        work.pop();
-        path.pop();
-        continue;
-      }
-      if (!steps.has(next) || next === frame[0]) continue;
-      if (state.get(next) === 1) return [...path.slice(path.indexOf(next)), next];
-      if (state.get(next) === undefined) {
-        state.set(next, 1);
-        path.push(next);
-        work.push([next, 0]);
-      }
-    }
-  }
-  return undefined;
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpGet } from './buildkite-api.js';
 import type { BuildkiteEnv } from '@engex/workspace-config';
-import { BaseUnavailableError } from './errors.js';
+import { BaseUnavailableError } from '../core/errors.js';
 import { Git } from './git.js';
 import { selectBase, type SelectBaseOptions } from './select-base.js';
 

@@ -1,8 +1,6 @@
-import type { ProjectGraph, ProjectGraphProjectNode } from 'nx/src/config/project-graph.js';
-import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
 import { describe, expect, it } from 'vitest';
 import { randomGraph } from '../../test/random-graph.js';
-import { taskNodes, toTaskNodes, walkTaskGraph } from './read-affected.js';
+import { nxTaskNodes, taskNodes, walkTaskGraph, type ProjectGraph, type ProjectGraphProjectNode } from './nx-adapter.js';
 
 function node(name: string, targets: ProjectGraphProjectNode['data']['targets']): ProjectGraphProjectNode {
   return { name, type: 'lib', data: { root: `libs/${name}`, targets } };
@@ -49,7 +47,7 @@ describe('taskNodes', () => {
     const g = randomGraph(seed * 7919, cycles);
     const names = Object.keys(g.nodes).filter((_, i) => i % 3 !== 0);
     const targets = ['lint', 'typecheck', 'test', 'build'];
-    expect(norm(taskNodes(g, names, targets))).toEqual(norm(toTaskNodes(createTaskGraph(g, {}, names, targets, undefined, {}))));
+    expect(norm(taskNodes(g, names, targets))).toEqual(norm(nxTaskNodes(g, names, targets)));
   });
 
   it.each([
@@ -60,7 +58,7 @@ describe('taskNodes', () => {
   ])('matches Nx createTaskGraph for %j', (names) => {
     const targets = ['lint', 'typecheck', 'test', 'build', 'e2e'];
     const ours = taskNodes(graph, names, targets);
-    const nx = toTaskNodes(createTaskGraph(graph, {}, names, targets, undefined, {}));
+    const nx = nxTaskNodes(graph, names, targets);
     expect(norm(ours)).toEqual(norm(nx));
   });
 });

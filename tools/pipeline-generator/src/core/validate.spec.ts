@@ -7,7 +7,7 @@ const step = (key: string, dependsOn: string[] = [], extra: Partial<CommandStep>
   type: 'command',
   key,
   label: key,
-  commands: [{ argv: ['true'], role: 'echo' }],
+  commands: [{ kind: 'exec', argv: ['true'] }],
   dependsOn,
   plugins: [],
   timeoutInMinutes: 5,

@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './core/errors.js';
+
+/** Shared by both subcommands of the CLI: its I/O and its flag parsing. */
+
+/** What the CLI touches of the process; `bin.ts` passes the real ones, tests their own. */
+export interface CliIo {
+  /** The pipeline, and nothing else. */
+  stdout: (text: string) => void;
+  /** Summaries, progress and errors. */
+  stderr: (text: string) => void;
+  /** A stream for output that arrives in chunks (a local run's step logs, its progress ticker). */
+  stderrStream?: { write(chunk: string | Uint8Array): unknown; isTTY?: boolean };
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  now: () => Date;
+}
+
+/**
+ * `node:util` `parseArgs`, with its errors (unknown option, missing value) turned into our
+ * `UsageError` carrying `usage`, and empty values refused.
+ */
+export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(
+  argv: readonly string[],
+  options: T,
+  usage: string,
+): Record<string, string | boolean | undefined> {
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}.`, { hint: usage, cause: error });
+  }
+  for (const [name, value] of Object.entries(values)) {
+    if (value === '') throw new UsageError(`--${name} needs a value.`, { hint: usage });
+  }
+  return values as Record<string, string | boolean | undefined>;
+}
+

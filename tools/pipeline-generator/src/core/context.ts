@@ -1,0 +1,48 @@
+/**
+ * What the planner and the summaries share about the build: the context it runs in, the base it
+ * compares against, and what happened to each service. Both `plan.ts` and `summary.ts` read these,
+ * so they live below both.
+ */
+
+export type BaseRule =
+  /** `--base`/`--head` or NX_BASE/NX_HEAD. */
+  | 'explicit'
+  /** `git merge-base origin/<PR base branch> HEAD`. */
+  | 'pull-request'
+  /** The commit of the last passed Buildkite build on the same branch. */
+  | 'last-passed-build'
+  /** `HEAD~1`. */
+  | 'parent-commit'
+  /** A branch build outside a PR: `git merge-base origin/<default branch> HEAD`. */
+  | 'branch-point'
+  /** Outside Buildkite: `origin/<default>`, else `<default>`, else `HEAD~1`, against the working tree. */
+  | 'local'
+  /** No base: everything runs. */
+  | 'none';
+
+/** The build the pipeline is for; everything here was validated at the edge. */
+export interface BuildContext {
+  /** The commit under test (a sha); images are tagged with it. */
+  commit: string;
+  branch?: string;
+  pullRequest?: number;
+  tag?: string;
+  /** The pipeline's default branch (Buildkite's, else nx.json `defaultBase`, else `main`). */
+  defaultBranch: string;
+}
+
+export interface BaseSummary {
+  rule: BaseRule | 'all';
+  base?: string;
+  reason: string;
+  notes: readonly string[];
+}
+
+export interface ServicePlan {
+  project: string;
+  /** Keys of its image, scan, smoke and deploy steps. */
+  steps: readonly string[];
+  /** Why its image is rebuilt when Nx did not say so (e.g. the shared Dockerfile changed). */
+  why?: string;
+  skipped?: string;
+}

@@ -1,0 +1,175 @@
+/**
+ * The typed pipeline the planner produces. It is the runtime meaning of each step: commands are
+ * typed data (no Buildkite escaping, no shell quoting, no argv to parse back). `renderPipeline`
+ * turns it into Buildkite's schema; a local runner maps it onto the machine. Field names follow Buildkite's where one exists (see buildkite/buildkite-sdk
+ * `src/types/schema.ts`), camel-cased.
+ */
+
+/** What an `engex-ci` call does, as data; `core/shell.ts` spells out its flags. */
+export type EngexCiCall =
+  | { command: 'image build' | 'image push' | 'image smoke'; project: string }
+  | {
+      command: 'scan report';
+      /** Checkout-relative Trivy JSON report. */
+      report: string;
+      failOn: readonly string[];
+      ignoreUnfixed: boolean;
+      /** Checkout-relative Markdown file the annotation is written to. */
+      annotation: string;
+    }
+  | {
+      command: 'deploy bump';
+      /** The ops repository (a git URL or path). */
+      repo: string;
+      /** Kustomization file inside the ops repo, e.g. `overlays/staging/kustomization.yaml`. */
+      path: string;
+      /** The image name the kustomization lists. */
+      image: string;
+      tag: string;
+    };
+
+/**
+ * One command of a step, as typed data. `core/shell.ts` turns it into the argument vector (and
+ * the shell line Buildkite runs); a local runner maps each kind to what it means here, without
+ * reading argv back.
+ */
+export type StepCommand =
+  /** Installs the workspace's dependencies on a fresh agent (`npm ci`). */
+  | { kind: 'install' }
+  | {
+      kind: 'nx';
+      /** Argument vector that runs Nx, e.g. `npx nx`. */
+      nx: readonly string[];
+      project: string;
+      target: string;
+      /** Passed to the target after `--`. */
+      args?: readonly string[];
+      /** Prepares the agent (e.g. builds the engex-ci bundle); a local run does it once per run. */
+      setup?: boolean;
+    }
+  | {
+      kind: 'engex-ci';
+      /** Argument vector that runs the `engex-ci` CLI. */
+      bin: readonly string[];
+      call: EngexCiCall;
+      /**
+       * On failure, keep going with the next commands and fail the step at the end with this
+       * status (so a failed scan gate still gets its annotation).
+       */
+      deferFailure?: boolean;
+    }
+  /** `buildkite-agent annotate`; the body is given inline or read from a checkout-relative file. */
+  | { kind: 'annotate'; context: string; style: 'default' | 'info' | 'warning' | 'error' | 'success'; body?: string; bodyFile?: string }
+  /** `docker pull` of the image to scan. */
+  | { kind: 'pull'; image: ImageRef }
+  /** The Trivy scan of `image` in the Trivy container; its JSON goes to `report`. */
+  | { kind: 'trivy'; image: ImageRef; containerImage: string; report: string }
+  /** Any other program: `argv[0]` is looked up on PATH. */
+  | {
+      kind: 'exec';
+      argv: readonly string[];
+      /** Checkout-relative file fed to stdin. */
+      stdin?: string;
+      /** Checkout-relative file that receives stdout. */
+      stdout?: string;
+    };
+
+/** A Buildkite plugin, pinned: `ref` is e.g. `ecr#v2.10.0`. */
+export interface PluginUse {
+  ref: string;
+  config: Readonly<Record<string, unknown>>;
+}
+
+export interface AutomaticRetry {
+  exitStatus: number;
+  limit: number;
+}
+
+export interface ImageRef {
+  /** Registry host, e.g. `460210468233.dkr.ecr.us-east-1.amazonaws.com`. A local run swaps it for `REGISTRY`. */
+  registry: string;
+  /** Repository, e.g. `engex/halow`. */
+  repository: string;
+  /** The commit sha. */
+  tag: string;
+}
+
+/** What a step is for; not rendered into the Buildkite YAML. */
+export type StepMeta =
+  | { kind: 'plan' }
+  | { kind: 'nothing-affected' }
+  | { kind: 'nx-task'; project: string; target: string; taskId: string }
+  | { kind: 'image'; project: string; service: string; image: ImageRef }
+  | {
+      kind: 'scan';
+      project: string;
+      service: string;
+      image: ImageRef;
+      trivy: {
+        version: string;
+        /** The container image that runs Trivy on an agent, e.g. `aquasec/trivy:0.58.2`. */
+        containerImage: string;
+        /** Checkout-relative JSON report that `engex-ci scan report` reads. */
+        output: string;
+      };
+    }
+  | { kind: 'smoke'; project: string; service: string; image: ImageRef }
+  | {
+      kind: 'deploy';
+      project: string;
+      service: string;
+      /** The ops repository. */
+      repo: string;
+      /** Overlay folder in the ops repo, e.g. `overlays/staging`. */
+      overlay: string;
+      /** The image name its kustomization lists (`image.tag` is the new tag). */
+      imageName: string;
+      image: ImageRef;
+    };
+
+export interface CommandStep {
+  type: 'command';
+  /** Unique within the build; matches Buildkite's key rules (`[a-zA-Z0-9_:.-]`, at most 100). */
+  key: string;
+  label: string;
+  /** Run in order; the step fails at the first failing command. */
+  commands: readonly StepCommand[];
+  dependsOn: readonly string[];
+  plugins: readonly PluginUse[];
+  timeoutInMinutes: number;
+  /** Agent query rules; `renderPipeline` hoists them to the pipeline when every step shares them. */
+  agents: Readonly<Record<string, string>>;
+  retry: readonly AutomaticRetry[];
+  env: Readonly<Record<string, string>>;
+  artifactPaths: readonly string[];
+  concurrency?: { group: string; limit: number };
+  meta: StepMeta;
+}
+
+/** One group per project; its steps run in parallel as far as `dependsOn` allows. */
+export interface GroupStep {
+  type: 'group';
+  key: string;
+  /** The project name. */
+  label: string;
+  project: string;
+  steps: readonly CommandStep[];
+}
+
+export type PipelineStep = CommandStep | GroupStep;
+
+export interface SlackNotify {
+  channel: string;
+  /** A Buildkite conditional, e.g. `build.state == "failed"`. */
+  if: string;
+}
+
+export interface Pipeline {
+  steps: readonly PipelineStep[];
+  notify: readonly SlackNotify[];
+}
+
+/** Every command step, groups flattened, in pipeline order. */
+export function commandSteps(pipeline: Pick<Pipeline, 'steps'>): CommandStep[] {
+  return pipeline.steps.flatMap((s) => (s.type === 'group' ? [...s.steps] : [s]));
+}

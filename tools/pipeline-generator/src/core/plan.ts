@@ -1,0 +1,235 @@
+import {
+  deployTargetFor,
+  ecrHostFor,
+  resolveServiceConfig,
+  type ServiceConfig,
+  type WorkspaceConfig,
+} from '@engex/workspace-config';
+import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
+import { stableOrder } from './graph.js';
+import { checkStep } from './steps/check.js';
+import type { Common, PlanOptions } from './steps/common.js';
+import { deployStep } from './steps/deploy.js';
+import { imageStep } from './steps/image.js';
+import { scanStep } from './steps/scan.js';
+import { smokeStep } from './steps/smoke.js';
+import { keyPart, projectSlugs } from './keys.js';
+import type {
+  AutomaticRetry,
+  CommandStep,
+  GroupStep,
+  ImageRef,
+  Pipeline,
+  PipelineStep,
+  PluginUse,
+  StepCommand,
+} from './pipeline.js';
+import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
+import { planAnnotation } from './summary.js';
+
+export type { BaseSummary, BuildContext } from './context.js';
+export type { PlanOptions } from './steps/common.js';
+
+
+export interface PlanPipelineInput {
+  context: BuildContext;
+  base: BaseSummary;
+  config: WorkspaceConfig;
+  projects: readonly WorkspaceProject[];
+  analysis: AffectedAnalysis;
+  options: PlanOptions;
+}
+
+export interface PlanOptionsInput {
+  targets?: readonly string[];
+  setup?: readonly StepCommand[];
+  nx?: readonly string[];
+  engexCi?: readonly string[];
+  engexCiSetup?: readonly StepCommand[];
+  timeouts?: Partial<PlanOptions['timeouts']>;
+}
+
+/** Default CI targets: whichever of these a project defines. */
+export const DEFAULT_TARGETS = ['lint', 'typecheck', 'test', 'build'] as const;
+
+export function normalizePlanOptions(input: PlanOptionsInput = {}): PlanOptions {
+  return {
+    targets: input.targets ?? DEFAULT_TARGETS,
+    setup: input.setup ?? [{ kind: 'install' }],
+    nx: input.nx ?? ['npx', 'nx'],
+    engexCi: input.engexCi ?? ['npx', '--no', 'engex-ci'],
+    engexCiSetup: input.engexCiSetup ?? [],
+    timeouts: { task: 10, image: 20, scan: 10, smoke: 10, deploy: 5, plan: 5, ...input.timeouts },
+  };
+}
+
+/** Agent loss: the job's agent vanished (-1) or was stopped/lost its connection (255). */
+export const AGENT_LOST_RETRY: readonly AutomaticRetry[] = [
+  { exitStatus: -1, limit: 2 },
+  { exitStatus: 255, limit: 2 },
+];
+
+export const PLAN_STEP_KEY = 'engex-plan';
+
+/** Files outside any project that still change what an image contains. */
+const IMAGE_WORKSPACE_INPUTS = [/^docker\//, /^\.dockerignore$/, /^engex\.config\.json$/];
+
+/**
+ * Affected set + project metadata + config + context → pipeline. Pure: the same input always
+ * gives the same pipeline, so it is pinned with snapshots.
+ */
+export function planPipeline(input: PlanPipelineInput): Pipeline {
+  return planDetailed(input).pipeline;
+}
+
+/** `planPipeline`, plus what happened to each affected service (for summaries). */
+export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; services: ServicePlan[]; jobs: number } {
+  const { analysis, config, context, options } = input;
+  const byName = new Map(input.projects.map((p) => [p.name, p]));
+  const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY]);
+  const common: Common = {
+    agents: { queue: config.agents.queue },
+    retry: AGENT_LOST_RETRY,
+    env: {},
+    artifactPaths: [] as string[],
+    plugins: [] as PluginUse[],
+  };
+
+  const taskKeys = new Map<string, string>();
+  const tasksByProject = new Map<string, AffectedTask[]>();
+  for (const task of analysis.tasks) {
+    tasksByProject.set(task.project, [...(tasksByProject.get(task.project) ?? []), task]);
+  }
+  const rank = (target: string): number => {
+    const i = options.targets.indexOf(target);
+    return i === -1 ? options.targets.length : i;
+  };
+  for (const tasks of tasksByProject.values()) tasks.sort((a, b) => rank(a.target) - rank(b.target));
+  for (const [project, tasks] of tasksByProject) {
+    const used = new Set(['image', 'scan', 'smoke', 'deploy']);
+    for (const t of tasks) {
+      let part = keyPart(t.target);
+      for (let i = 2; used.has(part); i++) part = `${keyPart(t.target)}-${i}`;
+      used.add(part);
+      taskKeys.set(t.id, `${slugs.get(project)}:${part}`);
+    }
+  }
+
+  const deployable = deployContext(context);
+  const imageInputsChanged = analysis.changedFiles.filter((f) => IMAGE_WORKSPACE_INPUTS.some((re) => re.test(f)));
+  const groups: GroupStep[] = [];
+
+  const services: ServicePlan[] = [];
+  const ecr: PluginUse = {
+    ref: config.plugins.ecr,
+    config: { login: true, account_ids: config.registry.account, region: config.registry.region },
+  };
+  /** Image, scan, smoke and (per branch) deploy steps of one service, after `taskSteps`. */
+  const serviceSteps = (service: ServiceConfig, slug: string, taskSteps: readonly CommandStep[], why?: string): CommandStep[] => {
+    const project = byName.get(service.project) as WorkspaceProject;
+    const build = (tasksByProject.get(service.project) ?? []).find((t) => t.target === 'build');
+    const hasBuild = project.targets['build'] !== undefined;
+    const image: ImageRef = {
+      registry: ecrHostFor(config.registry),
+      repository: service.repository,
+      tag: context.commit,
+    };
+    const steps = [
+      imageStep(service, slug, image, ecr, build ? taskKeys.get(build.id) : undefined, hasBuild, options, common),
+      scanStep(service, slug, image, ecr, config, options, common),
+      smokeStep(service, slug, image, ecr, options, common),
+    ];
+    const target = deployable.ok ? deployTargetFor(deployable.branch, service.deployTargets) : undefined;
+    if (target) {
+      const waitFor = [...taskSteps.map((s) => s.key), `${slug}:scan`, `${slug}:smoke`];
+      steps.push(deployStep(service, slug, image, target.overlay, waitFor, options, common));
+    }
+    const skippedDeploy = target ? undefined : deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why;
+    services.push({ project: service.project, steps: steps.map((s) => s.key), ...(why ? { why } : {}), ...(skippedDeploy ? { skipped: `deploy: ${skippedDeploy}` } : {}) });
+    return steps;
+  };
+  const serviceOf = (project: WorkspaceProject): ServiceConfig | undefined =>
+    resolveServiceConfig(config, { name: project.name, root: project.root, tags: project.tags, metadata: project.metadata as Record<string, unknown> });
+  const imageWhy = imageInputsChanged.length > 0 ? `image inputs changed: ${imageInputsChanged.slice(0, 3).join(', ')}${imageInputsChanged.length > 3 ? ` and ${imageInputsChanged.length - 3} more` : ''}` : undefined;
+
+  const affectedNames = new Set(analysis.affected.map((a) => a.name));
+  for (const affected of analysis.affected) {
+    const project = byName.get(affected.name);
+    if (!project) continue;
+    const slug = slugs.get(project.name) as string;
+    const steps: CommandStep[] = [];
+    for (const task of tasksByProject.get(project.name) ?? []) {
+      steps.push(checkStep(task, project, taskKeys, options, common));
+    }
+    const service = serviceOf(project);
+    if (service) {
+      const build = (tasksByProject.get(project.name) ?? []).find((t) => t.target === 'build');
+      const hasBuild = project.targets['build'] !== undefined;
+      if (analysis.all || build !== undefined || !hasBuild) steps.push(...serviceSteps(service, slug, steps));
+      else if (imageWhy) steps.push(...serviceSteps(service, slug, steps, imageWhy));
+      else services.push({ project: service.project, steps: [], skipped: 'image: no build input changed (only non-production files did)' });
+    }
+    if (steps.length > 0) groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps });
+  }
+  // The shared Dockerfile is in no project's Nx inputs: its change rebuilds every service's image.
+  if (imageWhy && !analysis.all) {
+    for (const project of input.projects) {
+      if (affectedNames.has(project.name)) continue;
+      const service = serviceOf(project);
+      if (!service) continue;
+      const slug = slugs.get(project.name) as string;
+      groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps: serviceSteps(service, slug, [], imageWhy) });
+    }
+  }
+
+  orderGroups(groups);
+  const nothing = groups.length === 0;
+  const annotation = planAnnotation({
+    base: input.base,
+    context,
+    analysis,
+    services,
+    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
+  });
+  const planStep: CommandStep = {
+    type: 'command',
+    key: PLAN_STEP_KEY,
+    label: nothing ? ':white_check_mark: Nothing affected' : ':pipeline: Plan',
+    commands: [
+      { kind: 'annotate', style: 'info', context: PLAN_STEP_KEY, body: annotation },
+      ...(nothing ? [{ kind: 'exec' as const, argv: ['echo', 'Nothing affected by this change: no project, task or image to run.'] }] : []),
+    ],
+    dependsOn: [],
+    timeoutInMinutes: options.timeouts.plan,
+    ...common,
+    meta: nothing ? { kind: 'nothing-affected' } : { kind: 'plan' },
+  };
+
+  const steps: PipelineStep[] = [planStep, ...groups];
+  const pipeline: Pipeline = {
+    steps,
+    notify: [{ channel: config.slack.channel, if: 'build.state == "failed"' }],
+  };
+  return {
+    pipeline,
+    services,
+    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
+  };
+}
+
+/** Groups a group depends on come first (ties keep name order), so the YAML reads top-down. */
+function orderGroups(groups: GroupStep[]): void {
+  const groupOf = new Map<string, number>();
+  groups.forEach((g, i) => g.steps.forEach((s) => groupOf.set(s.key, i)));
+  const deps = groups.map((g, i) => g.steps.flatMap((s) => s.dependsOn.map((d) => groupOf.get(d))).filter((d): d is number => d !== undefined && d !== i));
+  // A project-graph cycle leaves nothing ready: take the first remaining group.
+  const order = stableOrder(groups.length, deps, (remaining) => remaining[0] as number);
+  groups.splice(0, groups.length, ...order.map((i) => groups[i] as GroupStep));
+}
+
+function deployContext(context: BuildContext): { ok: true; branch: string } | { ok: false; why: string } {
+  if (context.pullRequest !== undefined) return { ok: false, why: `pull request #${context.pullRequest} builds never deploy` };
+  if (context.tag !== undefined) return { ok: false, why: 'tag builds never deploy' };
+  if (context.branch === undefined) return { ok: false, why: 'no branch' };
+  return { ok: true, branch: context.branch };
+}

@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { HOSTILE } from '../../test/fixtures.js';
+import { quoteShellArg, renderShellCommand, renderShellCommands } from './shell.js';
+
+
+describe('quoteShellArg', () => {
+  it('leaves plain tokens alone', () => {
+    expect(quoteShellArg('@engex/halow:build')).toBe('@engex/halow:build');
+    expect(quoteShellArg('--outputStyle=static')).toBe('--outputStyle=static');
+  });
+
+  it.each(HOSTILE)('a real shell gets %j back as one literal argument', (token) => {
+    const line = renderShellCommand({ kind: 'exec', argv: ['printf', '%s\\0', token, 'after'] });
+    const out = execFileSync('/bin/sh', ['-c', line], { encoding: 'utf8' });
+    expect(out.split('\0')).toEqual([token, 'after', '']);
+  });
+});
+
+describe('renderShellCommands', () => {
+  it('runs the commands after a deferred failure, then fails with its status', () => {
+    const lines = renderShellCommands([
+      { kind: 'engex-ci', bin: ['sh', '-c', 'exit 3'], call: { command: 'image smoke', project: 'p' }, deferFailure: true },
+      { kind: 'exec', argv: ['printf', 'annotated'] },
+    ]);
+    expect(lines).toEqual(["sh -c 'exit 3' image smoke --project p || ENGEX_DEFERRED_STATUS=$?", 'printf annotated', 'exit "${ENGEX_DEFERRED_STATUS:-0}"']);
+    let status = 0;
+    let stdout = '';
+    try {
+      execFileSync('/bin/sh', ['-e', '-c', lines.join('\n')], { encoding: 'utf8' });
+    } catch (error) {
+      status = (error as { status: number }).status;
+      stdout = (error as { stdout: string }).stdout;
+    }
+    expect({ status, stdout }).toEqual({ status: 3, stdout: 'annotated' });
+  });
+
+  it('redirects with quoted paths', () => {
+    expect(renderShellCommand({ kind: 'exec', argv: ['trivy'], stdout: 'reports/a b.json', stdin: 'in.md' })).toBe("trivy < in.md > 'reports/a b.json'");
+  });
+});
+
+describe('invocation', () => {
+  it('spells out every command kind once, as the argv a process receives', () => {
+    const image = { registry: '460210468233.dkr.ecr.cn-north-1.amazonaws.com.cn', repository: 'engex/halow', tag: 'c0ffee' };
+    const bin = ['npx', '--no', 'engex-ci'];
+    const lines = renderShellCommands([
+      { kind: 'install' },
+      { kind: 'nx', nx: ['npx', 'nx'], project: '@engex/halow', target: 'test', args: ['--reporter=junit'] },
+      { kind: 'engex-ci', bin, call: { command: 'image push', project: '@engex/halow' } },
+      { kind: 'engex-ci', bin, call: { command: 'scan report', report: 'r.json', failOn: ['CRITICAL', 'HIGH'], ignoreUnfixed: true, annotation: 'r.md' }, deferFailure: true },
+      { kind: 'engex-ci', bin, call: { command: 'deploy bump', repo: 'git@example.com:o/halow-ops.git', path: 'overlays/staging/kustomization.yaml', image: 'halow', tag: 'c0ffee' } },
+      { kind: 'annotate', style: 'info', context: 'engex-plan', body: '# Plan' },
+      { kind: 'annotate', style: 'warning', context: 'trivy-halow', bodyFile: 'r.md' },
+      { kind: 'pull', image },
+      { kind: 'trivy', image, containerImage: 'aquasec/trivy:0.58.2', report: 'r.json' },
+      { kind: 'exec', argv: ['mkdir', '-p', 'reports'] },
+    ]);
+    expect(lines).toMatchInlineSnapshot(`
+      [
+        "npm ci --no-audit --no-fund",
+        "npx nx run @engex/halow:test --outputStyle=static -- --reporter=junit",
+        "npx --no engex-ci image push --project @engex/halow",
+        "npx --no engex-ci scan report r.json --fail-on CRITICAL,HIGH --ignore-unfixed --annotation r.md || ENGEX_DEFERRED_STATUS=$?",
+        "npx --no engex-ci deploy bump --repo git@example.com:o/halow-ops.git --path overlays/staging/kustomization.yaml --image halow --tag c0ffee",
+        "buildkite-agent annotate --style info --context engex-plan '# Plan'",
+        "buildkite-agent annotate --style warning --context trivy-halow < r.md",
+        "docker pull --quiet 460210468233.dkr.ecr.cn-north-1.amazonaws.com.cn/engex/halow:c0ffee",
+        "docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.cn-north-1.amazonaws.com.cn/engex/halow:c0ffee > r.json",
+        "mkdir -p reports",
+        "exit "\${ENGEX_DEFERRED_STATUS:-0}"",
+      ]
+    `);
+  });
+});

@@ -1,0 +1,135 @@
+import type { EngexCiCall, ImageRef, StepCommand } from './pipeline.js';
+
+/**
+ * The one place typed step commands become programs and shell text: `invocation` gives the
+ * argument vector (what a process receives, what a local runner executes), `renderShellCommand`
+ * the line Buildkite runs.
+ */
+
+/** Characters that never need quoting in a POSIX shell word. */
+const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/**
+ * One argv token as a shell word. Anything beyond the plain set is single-quoted, where the shell
+ * expands nothing (`$`, backticks, `\`, newlines are literal); a `'` becomes `'\''`.
+ */
+export function quoteShellArg(token: string): string {
+  if (PLAIN.test(token)) return token;
+  return `'${token.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The shell variable that carries a deferred failure to the end of the step. */
+export const DEFERRED_STATUS = 'ENGEX_DEFERRED_STATUS';
+
+/** A program to run: argument vector and checkout-relative redirections. */
+export interface Invocation {
+  argv: readonly string[];
+  stdin?: string;
+  stdout?: string;
+}
+
+/** `registry/repository:tag`. */
+export function imageReference(image: ImageRef): string {
+  return `${image.registry}/${image.repository}:${image.tag}`;
+}
+
+/**
+ * Arguments after `trivy` (the image reference last); the Trivy container and a local `trivy`
+ * binary take the same. The gate is engex-ci's, so Trivy itself always exits 0 and only reports.
+ */
+export function trivyArgs(image: ImageRef): string[] {
+  return ['image', '--format', 'json', '--quiet', '--scanners', 'vuln', '--exit-code', '0', imageReference(image)];
+}
+
+/** The npm install a fresh agent needs. */
+const INSTALL = ['npm', 'ci', '--no-audit', '--no-fund'] as const;
+
+export function engexCiArgs(call: EngexCiCall): string[] {
+  switch (call.command) {
+    case 'image build':
+    case 'image push':
+    case 'image smoke':
+      return [...call.command.split(' '), '--project', call.project];
+    case 'scan report':
+      return ['scan', 'report', call.report, '--fail-on', call.failOn.join(','), ...(call.ignoreUnfixed ? ['--ignore-unfixed'] : []), '--annotation', call.annotation];
+    case 'deploy bump':
+      return ['deploy', 'bump', '--repo', call.repo, '--path', call.path, '--image', call.image, '--tag', call.tag];
+  }
+}
+
+/** Commands are immutable and shared between steps (setup, engex-ci builds): spell each out once. */
+const invocations = new WeakMap<StepCommand, Invocation>();
+const lines = new WeakMap<StepCommand, string>();
+
+export function invocation(command: StepCommand): Invocation {
+  let run = invocations.get(command);
+  if (!run) invocations.set(command, (run = spellOut(command)));
+  return run;
+}
+
+function spellOut(command: StepCommand): Invocation {
+  switch (command.kind) {
+    case 'install':
+      return { argv: INSTALL };
+    case 'nx':
+      return {
+        argv: [...command.nx, 'run', `${command.project}:${command.target}`, '--outputStyle=static', ...(command.args?.length ? ['--', ...command.args] : [])],
+      };
+    case 'engex-ci':
+      return { argv: [...command.bin, ...engexCiArgs(command.call)] };
+    case 'annotate':
+      return {
+        argv: ['buildkite-agent', 'annotate', '--style', command.style, '--context', command.context, ...(command.body !== undefined ? [command.body] : [])],
+        ...(command.bodyFile !== undefined ? { stdin: command.bodyFile } : {}),
+      };
+    case 'pull':
+      return { argv: ['docker', 'pull', '--quiet', imageReference(command.image)] };
+    case 'trivy':
+      return {
+        argv: [
+          'docker', 'run', '--rm',
+          '-v', '/var/run/docker.sock:/var/run/docker.sock',
+          '-v', 'engex-trivy-cache:/root/.cache/trivy',
+          command.containerImage,
+          ...trivyArgs(command.image),
+        ],
+        stdout: command.report,
+      };
+    case 'exec':
+      return {
+        argv: command.argv,
+        ...(command.stdin !== undefined ? { stdin: command.stdin } : {}),
+        ...(command.stdout !== undefined ? { stdout: command.stdout } : {}),
+      };
+  }
+}
+
+function defersFailure(command: StepCommand): boolean {
+  return command.kind === 'engex-ci' && command.deferFailure === true;
+}
+
+/** A command as one shell line: quoted argv, then redirections. */
+export function renderShellCommand(command: StepCommand): string {
+  let line = lines.get(command);
+  if (line === undefined) lines.set(command, (line = shellLine(command)));
+  return line;
+}
+
+function shellLine(command: StepCommand): string {
+  const { argv, stdin, stdout } = invocation(command);
+  let line = argv.map(quoteShellArg).join(' ');
+  if (stdin !== undefined) line += ` < ${quoteShellArg(stdin)}`;
+  if (stdout !== undefined) line += ` > ${quoteShellArg(stdout)}`;
+  if (defersFailure(command)) line += ` || ${DEFERRED_STATUS}=$?`;
+  return line;
+}
+
+/**
+ * A step's commands as the lines Buildkite runs with `set -e`. A deferred failure lets the rest
+ * (e.g. the annotation of a failed scan gate) run, then fails the step with the same status.
+ */
+export function renderShellCommands(commands: readonly StepCommand[]): string[] {
+  const lines = commands.map(renderShellCommand);
+  if (commands.some(defersFailure)) lines.push(`exit "\${${DEFERRED_STATUS}:-0}"`);
+  return lines;
+}
