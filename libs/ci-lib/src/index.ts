@@ -91,3 +91,4 @@ export { MASK, redact, secretsFromEnv, type RedactOptions } from './lib/redact.j
 export { DEADLINE_ENV, DEFAULT_DEADLINES, parseDeadlines, type Deadlines } from './lib/deadlines.js';
 export { parseRetryAfter, withRetry, type GiveUpReason, type WithRetryOptions } from './lib/retry.js';
 export { DeadlineExceededError, RegistryThrottledError } from './lib/errors.js';
+export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';
