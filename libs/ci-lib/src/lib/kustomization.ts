@@ -130,3 +130,42 @@ function render(doc: Document.Parsed, original: string): string {
   const flushSeq = /^([ \t]*)[^\s#][^\n]*:[ \t]*(?:#[^\n]*)?\n(?:[ \t]*(?:#[^\n]*)?\n)*\1- /m.test(original);
   return doc.toString({ lineWidth: 0, indentSeq: !flushSeq });
 }
+
+/** The file names kustomize accepts for a kustomization, in its own order of preference. */
+export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
+
+export interface ImageEntry {
+  /** `images[i]` index, for messages. */
+  index: number;
+  newTag?: string;
+  digest?: string;
+}
+
+/**
+ * Pure: the `images[]` entry `setImageTag` would edit for `image` (by `name`, else by `newName`),
+ * read without changing anything. Undefined when no entry matches; ambiguous or invalid files throw
+ * the same ManifestError the bump would.
+ */
+export function readImageEntry(text: string, image: string, file = 'kustomization.yaml'): ImageEntry | undefined {
+  const docs = parseAllDocuments(text, { prettyErrors: true });
+  if (!Array.isArray(docs) || docs.length !== 1) throw new ManifestError(`${file} is not one YAML document; a kustomization is exactly one`);
+  const doc = docs[0]!;
+  if (doc.errors.length > 0) throw new ManifestError(`${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`);
+  const root = doc.contents;
+  if (!isMap(root)) throw new ManifestError(`${file} is not a kustomization: expected a mapping at the top level`);
+  assertKustomization(root, file);
+  const images = root.get('images', true);
+  const entries = isSeq(images) ? images.items : [];
+  const byName = entries.filter((e): e is YAMLMap => isMap(e) && e.get('name') === image);
+  const matches = byName.length > 0 ? byName : entries.filter((e): e is YAMLMap => isMap(e) && e.get('newName') === image);
+  if (matches.length > 1) throw new ManifestError(`${file}: image ${image} is ambiguous: ${matches.map((m) => `images[${entries.indexOf(m)}]`).join(', ')} all match`);
+  const entry = matches[0];
+  if (!entry) return undefined;
+  const scalar = (key: string): string | undefined => {
+    const node = entry.get(key, true);
+    return isScalar(node) && node.value !== null ? (typeof node.value === 'string' ? node.value : (node.source ?? String(node.value))) : undefined;
+  };
+  const newTag = scalar('newTag');
+  const digest = scalar('digest');
+  return { index: entries.indexOf(entry), ...(newTag !== undefined ? { newTag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
