@@ -1,4 +1,5 @@
 import { parseArgs } from './cli/args.js';
+import { COMMAND_ALIASES } from './cli/commands.js';
 import { HANDLERS, type CliIo } from './cli/handlers.js';
 import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
 import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
@@ -15,7 +16,7 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<ExitC
   const known = secretsFromEnv(rawIo.env);
   const io: CliIo = { ...rawIo, stdout: (text) => rawIo.stdout(redact(text, { known })), stderr: (text) => rawIo.stderr(redact(text, { known })) };
   try {
-    const parsed = parseArgs(argv);
+    const parsed = parseArgs(expandAlias(argv));
     if (parsed.kind === 'help') {
       io.stdout(parsed.command ? renderCommandHelp(parsed.command) : parsed.group ? renderGroupHelp(parsed.group) : renderRootHelp());
       return 0;
@@ -32,4 +33,17 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<ExitC
     }
     return code;
   }
+}
+
+/** `status` → `deploy status`, `images` → `image list`: the first word that is not a global flag or its value. */
+function expandAlias(argv: readonly string[]): readonly string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--workspace') i++;
+    else if (!token.startsWith('-')) {
+      const alias = COMMAND_ALIASES[token];
+      return alias ? [...argv.slice(0, i), ...alias, ...argv.slice(i + 1)] : argv;
+    }
+  }
+  return argv;
 }
