@@ -135,6 +135,9 @@ describe('engex-ci status and images against a real registry and real git', () =
       expect(row['branch']).toMatchObject({ ok: true });
       const table = await run(['status'], {}, missing.root);
       expect(table.stdout).toMatch(/\n\[1\] ops repo \S+no-such-ops\.git unreachable: git clone failed/);
+      // --ops-repo (what a local run passes) wins over the configured opsRepo.
+      const local = await run(['status', '--format', 'json', '--ops-repo', join(tmp, '{service}-ops.git')], {}, missing.root);
+      expect((JSON.parse(local.stdout) as { rows: Record<string, unknown>[] }).rows[0]).toMatchObject({ opsRepo: ops, deployed: { ok: true, value: { tag: c[2] } } });
     } finally {
       await missing.cleanup();
     }

@@ -329,10 +329,12 @@ const deployStatus: Handler = async (inv, io) => {
   const ctx = parseBuildContext(io.env);
   const format = formatFlag(inv);
   const project = str(inv, 'project');
-  const services =
+  const configured =
     project !== undefined
       ? [await readServiceConfig(root, config, project)]
       : (await readWorkspaceProjects(root)).flatMap((p) => resolveServiceConfig(config, p) ?? []).sort((a, b) => a.service.localeCompare(b.service));
+  const opsRepo = str(inv, 'ops-repo');
+  const services = opsRepo === undefined ? configured : configured.map((s) => ({ ...s, opsRepo: opsRepo.replaceAll('{service}', s.service) }));
   const deadlines = parseDeadlines(io.env);
   const rows = await readDeployStatus({
     services,
