@@ -92,7 +92,7 @@ describe('help', () => {
             docker login to the ECR registry with a GetAuthorizationToken password
         engex-ci ecr check --project <p> [--allow-mutable] [--annotation <out.md>]
             Preflight the service repository: it exists, is IMMUTABLE and scans on push
-        engex-ci deploy status [--project <p>] [--format table|json] [--default-branch <name>]
+        engex-ci deploy status [--project <p>] [--format table|json] [--default-branch <name>] [--ops-repo <url>]
             What runs where: per service and deploy target, the deployed commit, its age and image
         engex-ci image list --project <p> [--limit <n>] [--format table|json]
             Recent images of a service: revision label, created time, size and digest
