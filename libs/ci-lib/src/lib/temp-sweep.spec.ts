@@ -42,7 +42,7 @@ describe('sweepStaleTempDirs', () => {
     await utimes(join(root, 'target'), old, old);
 
     expect(await sweepStaleTempDirs(root, { nowMs: Date.now() })).toEqual([`engex-bump-${dead}-x1`]);
-    expect((await readdir(root)).sort()).toEqual([`engex-bump-${dead}-link`, `engex-bump-${process.pid}-x2`, 'engex-bump-legacy', 'target', 'unrelated-1-x']);
+    expect((await readdir(root)).sort()).toEqual([`engex-bump-${dead}-link`, `engex-bump-${process.pid}-x2`, 'engex-bump-legacy', 'target', 'unrelated-1-x'].sort());
     await rm(root, { recursive: true, force: true });
   });
 });
