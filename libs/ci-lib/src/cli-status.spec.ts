@@ -199,6 +199,18 @@ describe('engex-ci status and images against a real registry and real git', () =
     }
   });
 
+  it.skipIf(reg.skip)('status never prints a token from the ops repo URL, in the table or in JSON', async () => {
+    const token = 'ghp_PlantedStatusToken000000000000000001';
+    const url = `https://x-access-token:${token}@127.0.0.1:1/{service}-ops.git`;
+    for (const format of ['table', 'json']) {
+      const result = await run(['status', '--format', format, '--ops-repo', url]);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain('unreachable: git clone failed');
+      expect(result.stdout + result.stderr).not.toContain(token);
+      expect(result.stdout + result.stderr).not.toContain(token.slice(4));
+    }
+  });
+
   it.skipIf(reg.skip)('images: newest first with revision label, created, size and digest', async () => {
     const result = await run(['images', '--project', 'halow']);
     expect(result.code).toBe(0);

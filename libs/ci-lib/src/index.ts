@@ -92,3 +92,8 @@ export { DEADLINE_ENV, DEFAULT_DEADLINES, parseDeadlines, type Deadlines } from 
 export { parseRetryAfter, withRetry, type GiveUpReason, type WithRetryOptions } from './lib/retry.js';
 export { DeadlineExceededError, RegistryThrottledError } from './lib/errors.js';
 export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';
+export { planEcrCheck, renderEcrCheckMarkdown, renderEcrCheckText, type EcrCheckOptions, type EcrCheckResult, type RepositoryFacts } from './lib/ecr-check.js';
+export { describeEcrImages, describeEcrRepository, type EcrImageDetail, type EcrRepositoryFacts } from './lib/ecr-credentials.js';
+export { formatAge, readDeployStatus, renderStatusTable, type Fact, type ReadStatusOptions, type StatusRow } from './lib/deploy-status.js';
+export { listEcrImages, listPlainImages, renderImagesTable, type ImageRow } from './lib/list-images.js';
+export { KUSTOMIZATION_FILE_NAMES, readImageEntry, type ImageEntry } from './lib/kustomization.js';
