@@ -211,6 +211,23 @@ describe('engex-ci status and images against a real registry and real git', () =
     }
   });
 
+  it.skipIf(reg.skip)('a registry that never answers: status shows it unreachable within ENGEX_CI_REGISTRY_DEADLINE, images exits 4', async () => {
+    const server = await startFaultServer({ behaviours: [{ kind: 'hang' }], lifetimeMs: 20_000 });
+    servers.push(server);
+    const env = { REGISTRY: server.host, ENGEX_CI_REGISTRY_DEADLINE: '1' };
+    const status = await run(['status', '--project', 'halow'], env);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`unreachable: registry GET /v2/engex/halow/tags/list?n=1000 on ${server.host} did not finish within its 1.0 s deadline`);
+    expect(status.stdout).toContain(`unreachable: registry HEAD /v2/engex/halow/manifests/${c[2]} on ${server.host} did not finish within its 1.0 s deadline`);
+    // The ops repo and git values do not depend on the registry and are still read.
+    expect(status.stdout).toMatch(/overlays\/staging \(main\)\s+[0-9a-f]{12}\s+3 d\s+1 \(main\)/);
+    // One tags list and one HEAD per row, each bounded: three deadlines, not a hang.
+    expect(status.ms).toBeLessThan(3 * 1000 + 4000);
+    const images = await run(['images', '--project', 'halow'], env);
+    expect(images.code).toBe(4);
+    expect(images.stderr).toContain('did not finish within its 1.0 s deadline');
+  });
+
   it.skipIf(reg.skip)('images: newest first with revision label, created, size and digest', async () => {
     const result = await run(['images', '--project', 'halow']);
     expect(result.code).toBe(0);

@@ -5,13 +5,16 @@ import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js'
 import { resolveServiceConfig, type ServiceConfig, type WorkspaceConfig } from '../lib/config.js';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
+import { readDeployStatus, renderStatusTable } from '../lib/deploy-status.js';
 import { createDocker, type Docker } from '../lib/docker.js';
 import { parseDeadlines, type Deadlines } from '../lib/deadlines.js';
+import { planEcrCheck, renderEcrCheckMarkdown, renderEcrCheckText, type RepositoryFacts } from '../lib/ecr-check.js';
 import { createEcrClient, describeEcrImages, describeEcrRepository, readEcrCredentials, type EcrClientLike, type EcrClientOptions } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
 import { findFreePort } from '../lib/free-port.js';
 import { planImageRefs, registryTargetFor, type ImageRefs, type RegistryTarget } from '../lib/image-ref.js';
 import { planImageMetadata } from '../lib/labels.js';
+import { listEcrImages, listPlainImages, renderImagesTable } from '../lib/list-images.js';
 import { pushImage, renderPushResult } from '../lib/push-image.js';
 import { readWorkspaceConfig } from '../lib/read-config.js';
 import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
@@ -23,9 +26,6 @@ import { smokeImage } from '../lib/smoke-image.js';
 import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
 import { parseTrivyReportText } from '../lib/trivy-report.js';
 import { findWorkspaceRoot, readServiceConfig, readWorkspaceProjects } from '../lib/workspace.js';
-import { planEcrCheck, renderEcrCheckMarkdown, renderEcrCheckText, type RepositoryFacts } from '../lib/ecr-check.js';
-import { readDeployStatus, renderStatusTable } from '../lib/deploy-status.js';
-import { listEcrImages, listPlainImages, renderImagesTable } from '../lib/list-images.js';
 
 /** Everything a command may touch, injected so tests can capture output and fake AWS. */
 export interface CliIo {
