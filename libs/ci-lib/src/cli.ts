@@ -1,4 +1,5 @@
 import { parseArgs } from './cli/args.js';
+import { COMMAND_ALIASES } from './cli/commands.js';
 import { HANDLERS, type CliIo } from './cli/handlers.js';
 import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
 import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
@@ -48,7 +49,7 @@ function redactingWriter(write: (text: string) => void, known: readonly string[]
 
 async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   try {
-    const parsed = parseArgs(argv);
+    const parsed = parseArgs(expandAlias(argv));
     if (parsed.kind === 'help') {
       io.stdout(parsed.command ? renderCommandHelp(parsed.command) : parsed.group ? renderGroupHelp(parsed.group) : renderRootHelp());
       return 0;
@@ -65,4 +66,17 @@ async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
     }
     return code;
   }
+}
+
+/** `status` → `deploy status`, `images` → `image list`: the first word that is not a global flag or its value. */
+function expandAlias(argv: readonly string[]): readonly string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--workspace') i++;
+    else if (!token.startsWith('-')) {
+      const alias = COMMAND_ALIASES[token];
+      return alias ? [...argv.slice(0, i), ...alias, ...argv.slice(i + 1)] : argv;
+    }
+  }
+  return argv;
 }

@@ -10,3 +10,6 @@ export {
   type LocalRegistry,
   type LocalRegistryOptions,
 } from './lib/local-registry.js';
+
+/** The service generator prints the same Terraform line that `engex-ci ecr check` asks for. */
+export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';

@@ -96,6 +96,12 @@ describe('help', () => {
             Wait until the environment serves the new revision (and ArgoCD reports it Synced and Healthy)
         engex-ci ecr login
             docker login to the ECR registry with a GetAuthorizationToken password
+        engex-ci ecr check --project <p> [--allow-mutable] [--annotation <out.md>]
+            Preflight the service repository: it exists, is IMMUTABLE and scans on push
+        engex-ci deploy status [--project <p>] [--format table|json] [--default-branch <name>] [--ops-repo <url>]
+            What runs where: per service and deploy target, the deployed commit, its age and image
+        engex-ci image list --project <p> [--limit <n>] [--format table|json]
+            Recent images of a service: revision label, created time, size and digest
 
       Global flags:
         --workspace <dir>  Workspace root (default: nearest directory at or above cwd with nx.json)
@@ -106,6 +112,9 @@ describe('help', () => {
         BUILDKITE_COMMIT unset or HEAD: the workspace HEAD commit is used.
         REGISTRY=host:port: a plain OCI registry instead of ECR (no AWS auth; http on loopback).
         NODE_IMAGE: the Dockerfile base image instead of engex.config.json nodeImage.
+        Deadlines, in seconds: ENGEX_CI_REGISTRY_DEADLINE (default 60, one registry request with its retries),
+        ENGEX_CI_AWS_DEADLINE (default 30, one AWS call), ENGEX_CI_GIT_DEADLINE (default 120, one deploy bump).
+        A missed deadline is exit 4. Every line printed is redacted (URL credentials, tokens, keys).
 
       Exit codes:
         0  ok

@@ -197,7 +197,75 @@ export const COMMANDS: readonly CommandSpec[] = [
     env: ['REGISTRY', 'AWS_* (the SDK default credential chain; AWS_ENDPOINT_URL_ECR)', DEADLINE_ENV.awsMs],
     exit: '0 ok, 2 config, 4 AWS or docker failure',
   },
+  {
+    name: 'ecr check',
+    summary: 'Preflight the service repository: it exists, is IMMUTABLE and scans on push',
+    synopsis: '--project <p> [--allow-mutable] [--annotation <out.md>]',
+    details: [
+      'ECR: DescribeRepositories in the configured account and region. Missing: exit 2 with the Terraform line',
+      'to add, the file it goes in, and the account and region it looked in. MUTABLE: exit 1 (the idempotent',
+      'push relies on IMMUTABLE tags) unless --allow-mutable. Scan on push off: a warning (the pipeline Trivy',
+      'gate scans every image anyway). REGISTRY=host:port: GET /v2/ and the tags list; mutability and scan on',
+      'push cannot be read there and are reported as not checked.',
+    ],
+    flags: [
+      PROJECT,
+      { name: 'allow-mutable', type: 'boolean', description: 'A MUTABLE repository is a warning, not an error (proposed config: registry.allowMutable)' },
+      { name: 'annotation', type: 'string', value: '<out.md>', description: 'Also write the report as Markdown here (for buildkite-agent annotate)' },
+    ],
+    positionals: [],
+    output: ['ecr check <repo> in account <a>, region <r> (<host>)', '<ok|note|warning|error>  <finding>   (one line each; the Terraform line when missing)'],
+    env: [...IMAGE_ENV, 'AWS_* (the SDK default credential chain; AWS_ENDPOINT_URL_ECR)'],
+    exit: '0 passed (warnings allowed), 1 MUTABLE, 2 repository missing or usage/config, 4 AWS or registry unreachable',
+  },
+  {
+    name: 'deploy status',
+    summary: 'What runs where: per service and deploy target, the deployed commit, its age and image',
+    synopsis: '[--project <p>] [--format table|json] [--default-branch <name>] [--ops-repo <url>]',
+    details: [
+      'Also `engex-ci status`. Reads each overlay of the ops repo (one shallow clone per repo, within',
+      'ENGEX_CI_GIT_DEADLINE), finds the kustomization under its three names and the service image entry,',
+      "then asks the source repo (the workspace's git) for the commit's subject and age and how far the default",
+      'branch is ahead, and the registry whether the image exists (its digest) and which newest commit of the',
+      'branch has an image. A value whose source did not answer shows as "unreachable: <reason>", never a guess.',
+    ],
+    flags: [
+      { name: 'project', type: 'string', value: '<p>', description: 'Only this service (default: every engex:service project)' },
+      { name: 'format', type: 'string', value: 'table|json', description: 'table (default) or json (the same data, for scripts)' },
+      { name: 'default-branch', type: 'string', value: '<name>', description: 'The branch "behind" counts against: origin/<name>, else <name> (default main; proposed config: defaultBranch)' },
+      { name: 'ops-repo', type: 'string', value: '<url>', description: "Read every service's overlays from this repo instead of its configured opsRepo; {service} is replaced (local runs)" },
+    ],
+    positionals: [],
+    output: ['SERVICE  TARGET  DEPLOYED  AGE  BEHIND  IMAGE  NEWEST IMAGE  SUBJECT, then [n] notes for values that could not be read'],
+    env: ['REGISTRY', DEADLINE_ENV.gitMs, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs, 'TMPDIR'],
+    exit: '0 printed (unreachable values included), 2 usage/config',
+  },
+  {
+    name: 'image list',
+    summary: 'Recent images of a service: revision label, created time, size and digest',
+    synopsis: '--project <p> [--limit <n>] [--format table|json]',
+    details: [
+      'Also `engex-ci images`. ECR: DescribeImages (newest pushed first), the revision label from each image',
+      'config through the registry API. REGISTRY=host:port: the tags list plus each manifest and config',
+      '(newest created first; at most 200 tags are inspected).',
+    ],
+    flags: [
+      PROJECT,
+      { name: 'limit', type: 'string', value: '<n>', description: 'How many images (default 10)' },
+      { name: 'format', type: 'string', value: 'table|json', description: 'table (default) or json' },
+    ],
+    positionals: [],
+    output: ['CREATED  REVISION  SIZE  DIGEST  TAGS'],
+    env: IMAGE_ENV,
+    exit: '0 printed, 1 the repository does not exist, 2 usage/config, 4 registry or AWS unreachable',
+  },
 ];
+
+/** Single-word spellings the issue asked for; `main` maps them to their two-word command. */
+export const COMMAND_ALIASES: Readonly<Record<string, readonly [string, string]>> = {
+  status: ['deploy', 'status'],
+  images: ['image', 'list'],
+};
 
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { name: 'workspace', type: 'string', value: '<dir>', description: 'Workspace root (default: nearest directory at or above cwd with nx.json)' },

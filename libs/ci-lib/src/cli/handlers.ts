@@ -2,20 +2,23 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js';
-import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
+import { resolveServiceConfig, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
 import { readCommitRelation } from '../lib/deploy-guard.js';
 import { verifyDeployment } from '../lib/deploy-verify.js';
 import { Secret } from '../lib/secret.js';
+import { readDeployStatus, renderStatusTable } from '../lib/deploy-status.js';
 import { createDocker, type Docker } from '../lib/docker.js';
 import { parseDeadlines, type Deadlines } from '../lib/deadlines.js';
-import { createEcrClient, readEcrCredentials, type EcrClientLike, type EcrClientOptions } from '../lib/ecr-credentials.js';
+import { planEcrCheck, renderEcrCheckMarkdown, renderEcrCheckText, type RepositoryFacts } from '../lib/ecr-check.js';
+import { createEcrClient, describeEcrImages, describeEcrRepository, readEcrCredentials, type EcrClientLike, type EcrClientOptions } from '../lib/ecr-credentials.js';
 import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
 import { findFreePort } from '../lib/free-port.js';
 import { registryTargetFor, type RegistryTarget } from '@engex/workspace-config';
 import { planImageRefs, type ImageRefs } from '../lib/image-ref.js';
 import { planImageMetadata } from '../lib/labels.js';
+import { listEcrImages, listPlainImages, renderImagesTable } from '../lib/list-images.js';
 import { pushImage, renderPushResult } from '../lib/push-image.js';
 import { readWorkspaceConfig } from '@engex/workspace-config';
 import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
@@ -26,7 +29,7 @@ import { evaluateScan, parseSeverityList, parseTrivyIgnore, utcDate } from '../l
 import { smokeImage } from '../lib/smoke-image.js';
 import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
 import { parseTrivyReportText } from '../lib/trivy-report.js';
-import { findWorkspaceRoot, readServiceConfig } from '@engex/workspace-config';
+import { findWorkspaceRoot, readServiceConfig, readWorkspaceProjects } from '@engex/workspace-config';
 
 /** Everything a command may touch, injected so tests can capture output and fake AWS. */
 export interface CliIo {
@@ -104,11 +107,16 @@ async function imageSetup(inv: Invocation, io: CliIo): Promise<ImageSetup> {
 /** The ECR API host of a region, named when the AWS call misses its deadline. */
 const ecrApiHost = (region: string): string => `api.ecr.${region}.amazonaws.com`;
 
-async function ecrCredentials(region: string, deadlines: Deadlines, io: CliIo) {
+async function ecrApi(region: string, deadlines: Deadlines, io: CliIo): Promise<{ client: EcrClientLike; call: { deadlineMs: number; host: string } }> {
   // The SDK's own service-endpoint variables, read here from io.env so tests and the CLI agree.
   const endpoint = io.env['AWS_ENDPOINT_URL_ECR'] || io.env['AWS_ENDPOINT_URL'] || undefined;
   const client = await (io.ecrClient ?? createEcrClient)(region, { deadlineMs: deadlines.awsMs, ...(endpoint ? { endpoint } : {}) });
-  return readEcrCredentials(client, { deadlineMs: deadlines.awsMs, host: endpoint ?? ecrApiHost(region) });
+  return { client, call: { deadlineMs: deadlines.awsMs, host: endpoint ?? ecrApiHost(region) } };
+}
+
+async function ecrCredentials(region: string, deadlines: Deadlines, io: CliIo) {
+  const { client, call } = await ecrApi(region, deadlines, io);
+  return readEcrCredentials(client, call);
 }
 
 function registryClient(registry: RegistryTarget, io: CliIo): RegistryClient {
@@ -333,6 +341,93 @@ const ecrLogin: Handler = async (inv, io) => {
   return 0;
 };
 
+const ecrCheck: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const ctx = parseBuildContext(io.env);
+  const service = await readServiceConfig(root, config, str(inv, 'project')!);
+  const registry = ctx.registry ?? registryTargetFor(config);
+  let facts: RepositoryFacts;
+  if (registry.kind === 'plain') {
+    const client = registryClient(registry, io);
+    await client.ping();
+    const tags = await client.listTags(service.repository);
+    facts = { kind: 'plain', host: registry.host, repository: service.repository, tags: tags?.length };
+  } else {
+    const { client, call } = await ecrApi(registry.ecr.region, parseDeadlines(io.env), io);
+    const repo = await describeEcrRepository(client, registry.ecr.account, service.repository, call);
+    facts = { kind: 'ecr', account: registry.ecr.account, region: registry.ecr.region, host: registry.host, repository: service.repository, facts: repo };
+  }
+  const result = planEcrCheck(facts, { allowMutable: inv.flags['allow-mutable'] === true, service: service.service, source: service.source });
+  io.stdout(renderEcrCheckText(result));
+  const annotation = str(inv, 'annotation');
+  if (annotation !== undefined) {
+    await writeFile(resolve(io.cwd, annotation), renderEcrCheckMarkdown(result));
+    note(io, `annotation written to ${annotation}`);
+  }
+  return result.exitCode;
+};
+
+function formatFlag(inv: Invocation): 'table' | 'json' {
+  const format = str(inv, 'format') ?? 'table';
+  if (format !== 'table' && format !== 'json') throw new UsageError(`--format must be table or json, got ${JSON.stringify(format)}`);
+  return format;
+}
+
+const deployStatus: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const ctx = parseBuildContext(io.env);
+  const format = formatFlag(inv);
+  const project = str(inv, 'project');
+  const configured =
+    project !== undefined
+      ? [await readServiceConfig(root, config, project)]
+      : (await readWorkspaceProjects(root)).flatMap((p) => resolveServiceConfig(config, p) ?? []).sort((a, b) => a.service.localeCompare(b.service));
+  const opsRepo = str(inv, 'ops-repo');
+  const services = opsRepo === undefined ? configured : configured.map((s) => ({ ...s, opsRepo: opsRepo.replaceAll('{service}', s.service) }));
+  const deadlines = parseDeadlines(io.env);
+  const rows = await readDeployStatus({
+    services,
+    root,
+    defaultBranch: str(inv, 'default-branch') ?? 'main',
+    registry: registryClient(ctx.registry ?? registryTargetFor(config), io),
+    now: io.now(),
+    gitDeadlineMs: deadlines.gitMs,
+    env: { ...io.env },
+    ...(io.retry ? { retry: io.retry } : {}),
+    ...(io.env['TMPDIR'] ? { tmpRoot: io.env['TMPDIR'] } : {}),
+  });
+  io.stdout(format === 'json' ? `${JSON.stringify({ now: io.now().toISOString(), rows }, null, 2)}\n` : renderStatusTable(rows));
+  return 0;
+};
+
+const imageList: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const ctx = parseBuildContext(io.env);
+  const service = await readServiceConfig(root, config, str(inv, 'project')!);
+  const format = formatFlag(inv);
+  const limitText = str(inv, 'limit') ?? '10';
+  if (!/^[1-9]\d{0,3}$/.test(limitText)) throw new UsageError(`--limit must be a whole number from 1 to 9999, got ${JSON.stringify(limitText)}`);
+  const limit = Number(limitText);
+  const registry = ctx.registry ?? registryTargetFor(config);
+  const client = registryClient(registry, io);
+  let rows;
+  if (registry.kind === 'plain') rows = await listPlainImages(client, service.repository, limit);
+  else {
+    const { client: ecr, call } = await ecrApi(registry.ecr.region, parseDeadlines(io.env), io);
+    const details = await describeEcrImages(ecr, registry.ecr.account, service.repository, call);
+    rows = details && (await listEcrImages(details, client, service.repository, limit));
+  }
+  if (rows === undefined) {
+    note(io, `repository ${service.repository} does not exist on ${registry.host}; run \`engex-ci ecr check --project ${service.service}\``);
+    return 1;
+  }
+  io.stdout(format === 'json' ? `${JSON.stringify({ repository: `${registry.host}/${service.repository}`, images: rows }, null, 2)}\n` : renderImagesTable(rows));
+  return 0;
+};
+
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   'image build': imageBuild,
   'image push': imagePush,
@@ -343,4 +438,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   'deploy bump': deployBumpHandler,
   'deploy verify': deployVerify,
   'ecr login': ecrLogin,
+  'ecr check': ecrCheck,
+  'deploy status': deployStatus,
+  'image list': imageList,
 };

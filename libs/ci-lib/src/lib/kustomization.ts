@@ -82,29 +82,10 @@ export function setImageTag(text: string, request: ImageEditRequest, file = 'kus
   if (!isValidDockerTag(tag)) throw new ManifestError(`--tag ${JSON.stringify(tag)} is not a valid image tag`);
   if (!/^[^\s#@:/]+(?::\d+)?(?:\/[^\s#@:/]+)*$/.test(image)) throw new ManifestError(`--image ${JSON.stringify(image)} is not an image name (no tag, no digest)`);
   if (digest !== undefined && !DIGEST.test(digest)) throw new ManifestError(`--digest ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`);
-  const docs = parseAllDocuments(text, { keepSourceTokens: true, prettyErrors: true, customTags: keepNumberSource });
-  if (!Array.isArray(docs)) throw new ManifestError(`${file} is empty; expected a kustomization`);
-  if (docs.length !== 1) throw new ManifestError(`${file} holds ${docs.length} YAML documents; a kustomization is exactly one`);
-  const doc = docs[0]!;
-  if (doc.errors.length > 0) throw new ManifestError(`${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`);
-  const root = doc.contents;
-  if (!isMap(root)) throw new ManifestError(`${file} is not a kustomization: expected a mapping at the top level`);
-  assertKustomization(root, file);
-
-  const images = root.get('images', true);
-  if (images !== undefined && !isSeq(images) && !(isScalar(images) && images.value === null)) {
-    throw new ManifestError(`${file}: images must be a list of { name, newTag }`);
-  }
-  const entries = isSeq(images) ? images.items : [];
+  const { doc, root, images, entries } = parseKustomization(text, file);
   const names = [image, ...(request.aliases ?? [])];
-  const matches = entries.flatMap((e, index) => {
-    const matchedBy = isMap(e) ? matchEntry(e, names) : undefined;
-    return matchedBy ? [{ entry: e as YAMLMap, index, matchedBy }] : [];
-  });
-  if (matches.length > 1) {
-    const at = matches.map((m) => `images[${m.index}] (by ${m.matchedBy})`).join(', ');
-    throw new ManifestError(`${file}: image ${image} is ambiguous: ${at} all match; keep one entry per image`);
-  }
+  const matches = matchImageEntries(entries, names);
+  assertUnambiguous(matches, image, file);
 
   const match = matches[0];
   if (!match) {
@@ -146,6 +127,61 @@ export function setImageTag(text: string, request: ImageEditRequest, file = 'kus
   }
   for (const [key, value] of pending) entry.set(key, new Scalar(value));
   return { text: render(doc, text), changed: true, entry: where, previous, created: false };
+}
+
+/** One parsed kustomization: the Document (for structural edits) and its `images[]` entries. */
+function parseKustomization(text: string, file: string) {
+  const docs = parseAllDocuments(text, { keepSourceTokens: true, prettyErrors: true, customTags: keepNumberSource });
+  if (!Array.isArray(docs)) throw new ManifestError(`${file} is empty; expected a kustomization`);
+  if (docs.length !== 1) throw new ManifestError(`${file} holds ${docs.length} YAML documents; a kustomization is exactly one`);
+  const doc = docs[0]!;
+  if (doc.errors.length > 0) throw new ManifestError(`${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`);
+  const root = doc.contents;
+  if (!isMap(root)) throw new ManifestError(`${file} is not a kustomization: expected a mapping at the top level`);
+  assertKustomization(root, file);
+  const images = root.get('images', true);
+  if (images !== undefined && !isSeq(images) && !(isScalar(images) && images.value === null)) {
+    throw new ManifestError(`${file}: images must be a list of { name, newTag }`);
+  }
+  return { doc, root, images, entries: isSeq(images) ? images.items : [] };
+}
+
+/** Every entry that kustomize would apply to a container named one of `names`. */
+function matchImageEntries(entries: readonly unknown[], names: readonly string[]): Array<{ entry: YAMLMap; index: number; matchedBy: ImageMatch }> {
+  return entries.flatMap((e, index) => {
+    const matchedBy = isMap(e) ? matchEntry(e, names) : undefined;
+    return matchedBy ? [{ entry: e as YAMLMap, index, matchedBy }] : [];
+  });
+}
+
+function assertUnambiguous(matches: ReadonlyArray<{ index: number; matchedBy: ImageMatch }>, image: string, file: string): void {
+  if (matches.length <= 1) return;
+  const at = matches.map((m) => `images[${m.index}] (by ${m.matchedBy})`).join(', ');
+  throw new ManifestError(`${file}: image ${image} is ambiguous: ${at} all match; keep one entry per image`);
+}
+
+export interface ImageEntry {
+  /** `images[i]` index, for messages. */
+  index: number;
+  matchedBy: ImageMatch;
+  newTag?: string;
+  digest?: string;
+}
+
+/**
+ * Pure: the `images[]` entry `setImageTag` would edit for `image`, read without changing
+ * anything (what `engex-ci status` reports as deployed). Undefined when no entry matches;
+ * ambiguous or invalid files throw the same ManifestError the bump would.
+ */
+export function readImageEntry(text: string, image: string, file = 'kustomization.yaml', aliases: readonly string[] = []): ImageEntry | undefined {
+  const { entries } = parseKustomization(text, file);
+  const matches = matchImageEntries(entries, [image, ...aliases]);
+  assertUnambiguous(matches, image, file);
+  const match = matches[0];
+  if (!match) return undefined;
+  const newTag = scalarText(match.entry.get('newTag', true));
+  const digest = scalarText(match.entry.get('digest', true));
+  return { index: match.index, matchedBy: match.matchedBy, ...optional('newTag', newTag), ...optional('digest', digest) };
 }
 
 function matchEntry(entry: YAMLMap, names: readonly string[]): ImageMatch | undefined {

@@ -50,6 +50,8 @@ export interface RemoteImage {
   labels: Record<string, string>;
   /** Compressed size: config plus layers as stored in the registry. */
   size: number;
+  /** The config's `created` time as written (RFC 3339), when it has one. */
+  created?: string;
 }
 
 export interface RegistryClient {
@@ -57,7 +59,17 @@ export interface RegistryClient {
   headManifest(repository: string, reference: string): Promise<ManifestHead>;
   /** Resolves a tag to its image config (for an index, the `platform` entry). Undefined when absent. */
   inspectImage(repository: string, reference: string, platform?: { os: string; architecture: string }): Promise<RemoteImage | undefined>;
+  /** `GET /v2/`: the registry answers the distribution API (auth included). Throws when it does not. */
+  ping(): Promise<void>;
+  /**
+   * `GET /v2/<repo>/tags/list`, following `Link: rel="next"` pages up to `maxTags`. Undefined when
+   * the registry does not know the repository (404).
+   */
+  listTags(repository: string, options?: { maxTags?: number }): Promise<string[] | undefined>;
 }
+
+/** Tags read from one repository at most; a repository with more is a registry to clean up, not list. */
+export const MAX_LISTED_TAGS = 10_000;
 
 interface Challenge {
   scheme: string;
@@ -294,14 +306,49 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       if (res.status !== 200) throw unexpected(`GET config blob ${configDigest}`, res);
       if (sha256(res.body) !== configDigest) throw new RegistryError(`config blob of ${repository}:${reference} does not hash to ${configDigest}`);
       let labels: Record<string, string> = {};
+      let created: string | undefined;
       try {
         const parsed: unknown = JSON.parse(res.body.toString('utf8'));
         const inner = isRecord(parsed) && isRecord(parsed['config']) ? parsed['config']['Labels'] : undefined;
         if (isRecord(inner)) labels = Object.fromEntries(Object.entries(inner).filter((e): e is [string, string] => typeof e[1] === 'string'));
+        if (isRecord(parsed) && typeof parsed['created'] === 'string') created = parsed['created'];
       } catch {
         throw new RegistryError(`config blob ${configDigest} of ${repository}:${reference} is not JSON`);
       }
-      return { manifestDigest: top.digest, configDigest, labels, size };
+      return { manifestDigest: top.digest, configDigest, labels, size, ...(created !== undefined ? { created } : {}) };
+    },
+
+    async ping() {
+      const res = await send('GET', '/v2/', 'application/json');
+      if (res.status !== 200) throw unexpected(`GET ${base}/v2/ (is this an OCI registry?)`, res);
+    },
+
+    async listTags(repository, { maxTags = MAX_LISTED_TAGS } = {}) {
+      const tags: string[] = [];
+      let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
+      while (path !== undefined && tags.length < maxTags) {
+        const res = await send('GET', path, 'application/json');
+        if (res.status === 404) return tags.length === 0 ? undefined : tags;
+        if (res.status !== 200) throw unexpected(`GET tags of ${repository}`, res);
+        let body: unknown;
+        try {
+          body = JSON.parse(res.body.toString('utf8'));
+        } catch {
+          throw new RegistryError(`tags list of ${repository} is not JSON`);
+        }
+        const page = isRecord(body) && Array.isArray(body['tags']) ? body['tags'].filter((t): t is string => typeof t === 'string') : [];
+        tags.push(...page);
+        path = nextPage(header(res, 'link'), base);
+      }
+      return tags.slice(0, maxTags);
     },
   };
+}
+
+/** Pure: the path of `Link: </v2/x/tags/list?n=1000&last=y>; rel="next"` on the same registry. */
+export function nextPage(link: string | undefined, base: string): string | undefined {
+  const match = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+  if (!match) return undefined;
+  const url = new URL(match[1]!, base);
+  return url.origin === new URL(base).origin ? `${url.pathname}${url.search}` : undefined;
 }

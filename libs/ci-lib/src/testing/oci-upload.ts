@@ -36,7 +36,7 @@ export async function uploadTestImage(
   host: string,
   repository: string,
   tag: string,
-  options: { content?: string; labels?: Record<string, string>; mediaType?: 'docker' | 'oci' } = {},
+  options: { content?: string; labels?: Record<string, string>; mediaType?: 'docker' | 'oci'; created?: string } = {},
 ): Promise<UploadedImage> {
   const layer = gzipSync(Buffer.from(options.content ?? 'hello'));
   const diffId = digestOf(Buffer.from(options.content ?? 'hello'));
@@ -44,6 +44,7 @@ export async function uploadTestImage(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
+      ...(options.created !== undefined ? { created: options.created } : {}),
       config: { Labels: options.labels ?? {} },
       rootfs: { type: 'layers', diff_ids: [diffId] },
     }),

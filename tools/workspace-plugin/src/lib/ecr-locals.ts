@@ -1,15 +1,8 @@
+import { ECR_LOCALS_FILE, renderEcrLocal } from '@engex/ci-lib';
 import { EcrLocalsSectionNotFoundError, EcrLocalsUnsupportedError } from './errors.js';
 
-/**
- * Where the ECR repositories of every team are declared, in the separate Terraform repository.
- * Each team has a map in `locals`; engex services go in the `engex` one.
- */
-export const ECR_LOCALS_FILE = 'terraform/aws_sharedart/us-east-1/ecr-private/service-ecr-locals.tf';
-
-/** The map entry that declares a service's IMMUTABLE ECR repository, e.g. `billing = { ... }`. */
-export function renderEcrLocal(name: string, source: string): string {
-  return `${name} = { mutable = "IMMUTABLE", source = ${hclString(source)} }`;
-}
+// The line itself is rendered by ci-lib, so `engex-ci ecr check` asks for exactly what this inserts.
+export { ECR_LOCALS_FILE, renderEcrLocal };
 
 /**
  * Adds `<name> = { mutable = "IMMUTABLE", source = "<source>" }` to the `engex = { ... }` map of
@@ -260,8 +253,4 @@ function align(lines: string[], assigns: number[], run: readonly number[]): void
 
 function leadingSpace(line: string): string {
   return /^[ \t]*/.exec(line)![0];
-}
-
-function hclString(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/([$%])\{/g, '$1$1{')}"`;
 }
