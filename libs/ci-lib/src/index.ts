@@ -11,5 +11,8 @@ export {
   type LocalRegistryOptions,
 } from './lib/local-registry.js';
 
+/** Is there a Docker engine, with BuildKit? Asked the same way by engex-ci, the local runner and the e2e test. */
+export { DOCKER_HELP, legacyBuilderEnv, probeDocker, type DockerStatus } from './lib/docker-probe.js';
+
 /** The service generator prints the same Terraform line that `engex-ci ecr check` asks for. */
 export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';

@@ -1,5 +1,6 @@
 import type { ServiceConfig } from '@engex/workspace-config';
 import type { ImageRefs } from './image-ref.js';
+import { legacyBuilderEnv } from './docker-probe.js';
 import { renderBuildArgs, renderLabelArgs, type ImageMetadata } from './labels.js';
 
 /** The one shared Dockerfile, relative to the workspace root (the build context). */
@@ -46,13 +47,7 @@ export function planDockerBuild(inputs: PlanDockerBuildInputs): DockerBuildPlan 
     ...inputs.refs.tags.flatMap((tag) => ['--tag', `${inputs.refs.name}:${tag}`]),
     inputs.root,
   ];
-  // Docker >= 23 clients build with BuildKit through the buildx plugin. Where buildx is missing
-  // (Debian's docker.io engine with a newer static client, as on these agents) an unset
-  // DOCKER_BUILDKIT makes some client versions fail and others fall back with a warning; saying
-  // 0 explicitly selects the legacy builder everywhere. The Dockerfile avoids BuildKit-only
-  // syntax so both builders produce the same image. A caller's own DOCKER_BUILDKIT always wins.
-  const env: Record<string, string> = {};
-  if (inputs.dockerBuildkit === undefined && !inputs.buildxAvailable) env['DOCKER_BUILDKIT'] = '0';
+  const env = legacyBuilderEnv({ DOCKER_BUILDKIT: inputs.dockerBuildkit }, inputs.buildxAvailable);
   return { args, env };
 }
 

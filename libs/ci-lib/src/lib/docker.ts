@@ -1,4 +1,5 @@
 import { InfrastructureError } from './errors.js';
+import { buildxAvailable } from './docker-probe.js';
 import { runCommand } from './run-command.js';
 import type { Secret } from './secret.js';
 import { isRecord } from '@engex/workspace-config';
@@ -114,8 +115,7 @@ export function createDocker(options: DockerOptions = {}): Docker {
       await run(['image', 'rm', '--force', ref], { allowFailure: true });
     },
     async buildxAvailable() {
-      const result = await run(['buildx', 'version'], { allowFailure: true }).catch(() => ({ exitCode: 1 }));
-      return result.exitCode === 0;
+      return buildxAvailable(env, 15_000, binary);
     },
   };
 }

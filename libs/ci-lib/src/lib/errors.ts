@@ -63,8 +63,9 @@ export class CommandFailedError extends InfrastructureError {
     /** The child's exit status; null when a signal ended it. */
     readonly status: number | null,
     readonly output: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${command} failed (exit ${status ?? 'signal'}):\n${output.trimEnd() || '(no output)'}`);
+    super(`${command} failed (exit ${status ?? 'signal'}):\n${output.trimEnd() || '(no output)'}`, options);
   }
 }
 

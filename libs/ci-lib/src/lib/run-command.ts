@@ -97,7 +97,7 @@ export function runCommand(command: string, args: readonly string[], options: Ru
     });
     child.on('error', (error: NodeJS.ErrnoException) => {
       const hint = error.code === 'ENOENT' ? ` (is ${command} installed and on PATH?)` : '';
-      settle(() => reject(new CommandFailedError(label, null, scrub(`${error.message}${hint}`))));
+      settle(() => reject(new CommandFailedError(label, null, scrub(`${error.message}${hint}`), { cause: error })));
     });
     child.on('close', (code) => {
       const result = { exitCode: code, stdout: scrub(stdout), stderr: scrub(stderr) };

@@ -1,3 +1,4 @@
+import { legacyBuilderEnv } from '@engex/ci-lib';
 /**
  * The environment of a local step: the caller's env, then what a Buildkite agent would set, then
  * the local overrides, then the step's own env. Pure.
@@ -61,7 +62,7 @@ export function buildStepEnv(
     PATH: base['PATH'] ? `${bin}:${base['PATH']}` : bin,
   });
   if (build.nodeImage !== undefined) env['NODE_IMAGE'] = build.nodeImage;
-  if (!build.buildx && base['DOCKER_BUILDKIT'] === undefined) env['DOCKER_BUILDKIT'] = '0';
+  Object.assign(env, legacyBuilderEnv(base, build.buildx));
   Object.assign(env, step.env);
   return env;
 }

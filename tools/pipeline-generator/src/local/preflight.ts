@@ -3,6 +3,7 @@ import { access, constants } from 'node:fs/promises';
 import { request } from 'node:http';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { DOCKER_HELP, probeDocker } from '@engex/ci-lib';
 import { LocalSetupError } from '../core/errors.js';
 
 export { LocalSetupError } from '../core/errors.js';
@@ -18,26 +19,9 @@ export interface DockerInfo {
 }
 
 export async function findDocker(env: NodeJS.ProcessEnv): Promise<DockerInfo> {
-  const where = env['DOCKER_HOST'] ? `DOCKER_HOST=${env['DOCKER_HOST']}` : 'the default socket (/var/run/docker.sock)';
-  let serverVersion: string;
-  try {
-    serverVersion = (await run('docker', ['version', '--format', '{{.Server.Version}}'], { env, timeout: 15_000 })).stdout.trim();
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException & { stderr?: string };
-    const detail = e.code === 'ENOENT' ? 'the docker client is not on PATH' : (e.stderr ?? e.message).trim().split('\n').pop();
-    throw new LocalSetupError(
-      `No Docker engine answers at ${where}: ${detail}.\n` +
-        'Get one: Docker Desktop, or on Debian/Ubuntu `sudo apt-get install docker.io` and start the daemon ' +
-        '(in a container without overlayfs/iptables: `sudo dockerd --storage-driver=vfs --iptables=false --bridge=none &`). ' +
-        'Or point DOCKER_HOST at a running engine.',
-      { cause: error },
-    );
-  }
-  const buildx = await run('docker', ['buildx', 'version'], { env, timeout: 15_000 }).then(
-    () => true,
-    () => false,
-  );
-  return { serverVersion, buildx };
+  const status = await probeDocker(env);
+  if (!status.available) throw new LocalSetupError(`No Docker engine answers: ${status.reason}.\n${DOCKER_HELP}`);
+  return { serverVersion: status.serverVersion, buildx: status.buildx };
 }
 
 export async function imagePresent(image: string, env: NodeJS.ProcessEnv): Promise<boolean> {
