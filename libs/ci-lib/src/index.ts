@@ -11,6 +11,9 @@ export {
   type LocalRegistryOptions,
 } from './lib/local-registry.js';
 
+/** The one way engex tools run a program: argv (no shell), an optional deadline, redacted output. */
+export { runCommand, type RunCommandOptions, type RunCommandResult } from './lib/run-command.js';
+
 /** Is there a Docker engine, with BuildKit? Asked the same way by engex-ci, the local runner and the e2e test. */
 export { DOCKER_HELP, legacyBuilderEnv, probeDocker, type DockerStatus } from './lib/docker-probe.js';
 

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { runCommand } from '@engex/ci-lib';
 
 /** Commits in the temp clone carry this identity; the machine may have none configured. */
 const GIT_IDENTITY = ['-c', 'user.name=engex e2e', '-c', 'user.email=engex-e2e@localhost', '-c', 'commit.gpgsign=false'];
@@ -23,15 +20,15 @@ export interface TempWorkspace {
  * (`@engex/*`) link to the clone's own projects, as npm workspaces would.
  */
 export async function cloneWorkspace(source: string, dir: string): Promise<TempWorkspace> {
-  const sha = (await run('git', ['rev-parse', 'HEAD'], { cwd: source })).stdout.trim();
-  await run('git', ['clone', '--quiet', '--no-checkout', source, dir]);
-  await run('git', ['checkout', '--quiet', '-B', 'main', sha], { cwd: dir });
+  const sha = (await runCommand('git', ['rev-parse', 'HEAD'], { cwd: source })).stdout.trim();
+  await runCommand('git', ['clone', '--quiet', '--no-checkout', source, dir]);
+  await runCommand('git', ['checkout', '--quiet', '-B', 'main', sha], { cwd: dir });
   await linkNodeModules(source, dir);
   // .gitignore says `node_modules/`, which matches folders only: the symlinks made here would be
   // untracked changes, and every project would look affected.
   await appendFile(join(dir, '.git/info/exclude'), '\nnode_modules\n');
 
-  const git = async (args: string[]): Promise<string> => (await run('git', [...GIT_IDENTITY, ...args], { cwd: dir, maxBuffer: 32 * 1024 * 1024 })).stdout.trim();
+  const git = async (args: string[]): Promise<string> => (await runCommand('git', [...GIT_IDENTITY, ...args], { cwd: dir })).stdout.trim();
   return {
     root: dir,
     git,
