@@ -60,8 +60,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       '                             the local tag is re-pointed at it (docker pull)',
       '  other image, other or unknown commit -> immutability conflict, exit 3, nothing pushed',
       'Auth: ECR GetAuthorizationToken (AWS credentials of the agent); none for REGISTRY=host:port.',
+      'With --digest-file, writes the manifest digest of the commit tag to <file> (for buildkite-agent meta-data).',
     ],
-    flags: [PROJECT],
+    flags: [
+      PROJECT,
+      { name: 'digest-file', type: 'string', value: '<file>', description: "Write the commit tag's manifest digest (sha256:…) to this file" },
+    ],
     positionals: [],
     output: [
       'pushed <ref>@<manifest digest> image=<sha256:id> size=<bytes>',
@@ -150,6 +154,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'image', type: 'string', value: '<name>', required: true, description: 'The pushed image, without tag' },
       { name: 'tag', type: 'string', value: '<sha>', required: true, description: 'The new tag (the full commit sha)' },
       { name: 'digest', type: 'string', value: '<sha256:…>', description: 'The pushed digest: recorded in the commit, and written with --pin-digest' },
+      { name: 'digest-file', type: 'string', value: '<file>', description: 'Read --digest from this file (what `image push --digest-file` wrote)' },
       { name: 'pin-digest', type: 'boolean', description: 'Write digest next to newTag (deployTargets[].pinDigest), so exactly the scanned image runs' },
       { name: 'create', type: 'boolean', description: 'Add an images[] entry when none matches' },
       { name: 'allow-rollback', type: 'boolean', description: 'Deploy a commit older than the one the overlay runs (also ENGEX_ALLOW_ROLLBACK=1)' },

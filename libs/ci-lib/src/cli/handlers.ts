@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js';
 import { resolveServiceConfig, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
@@ -177,6 +177,14 @@ const imagePush: Handler = async (inv, io) => {
   const { sha, refs, docker } = await imageSetup(inv, io);
   const results = await pushImage({ refs, revision: sha, docker, registry: registryClient(refs.registry, io), log: (l) => note(io, l) });
   for (const result of results) line(io, renderPushResult(result));
+  const digestFile = str(inv, 'digest-file');
+  if (digestFile !== undefined) {
+    const own = results.find((r) => r.tag === sha) ?? results[0];
+    if (own === undefined) throw new UsageError('image push pushed no tag, so there is no digest to write');
+    await mkdir(dirname(resolve(io.cwd, digestFile)), { recursive: true });
+    await writeFile(resolve(io.cwd, digestFile), `${own.manifestDigest}\n`);
+    note(io, `digest ${own.manifestDigest} written to ${digestFile}`);
+  }
   return 0;
 };
 
@@ -253,7 +261,7 @@ const deployBumpHandler: Handler = async (inv, io) => {
   const service = project !== undefined ? await readServiceConfig(root, config, project) : undefined;
   const overlay = str(inv, 'overlay') ?? str(inv, 'path');
   if (overlay === undefined) throw new UsageError('deploy bump needs --overlay <dir> (the overlay directory in the ops repo)');
-  const digest = str(inv, 'digest');
+  const digest = str(inv, 'digest') ?? (await readDigestFile(io, str(inv, 'digest-file')));
   const revision = ctx.commit !== undefined && ctx.commit !== 'HEAD' ? ctx.commit : FULL_SHA_PATTERN.test(tag) ? tag : await resolveCommit(ctx, root);
   const allowRollback = inv.flags['allow-rollback'] === true || io.env['ENGEX_ALLOW_ROLLBACK'] === '1' || io.env['ENGEX_ALLOW_ROLLBACK'] === 'true';
   const image = str(inv, 'image')!;
@@ -292,6 +300,20 @@ const deployBumpHandler: Handler = async (inv, io) => {
   }
   return 0;
 };
+
+/** `--digest-file`: the digest another step recorded (`image push --digest-file`, meta-data). */
+async function readDigestFile(io: CliIo, file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    throw new UsageError(`--digest-file ${file}: cannot read it (${(error as Error).message}); the image step records it with image push --digest-file`);
+  }
+  const digest = text.trim();
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new UsageError(`--digest-file ${file}: expected sha256:<64 hex>, got ${JSON.stringify(digest.slice(0, 80))}`);
+  return digest;
+}
 
 /** `10m`, `90s`, `1500ms` or plain milliseconds. */
 function parseDuration(flag: string, value: string): number {
