@@ -45,7 +45,8 @@ const pipeline: Pipeline = {
           dependsOn: ['halow:test', 'halow:scan', 'halow:smoke'],
           commands: [
             setup,
-            engexCi({ command: 'deploy bump', repo: 'https://github.com/highspot/halow-ops.git', path: 'overlays/staging/kustomization.yaml', image: `${ECR}/engex/halow`, tag: SHA }),
+            { kind: 'meta-data', op: 'get', key: 'engex:halow:digest', file: 'reports/deploy/halow-staging.digest' },
+            engexCi({ command: 'deploy bump', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', image: `${ECR}/engex/halow`, tag: SHA, project: '@engex/halow', digestFile: 'reports/deploy/halow-staging.digest', pinDigest: false }),
           ],
           meta: { kind: 'deploy', project: '@engex/halow', service: 'halow', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', imageName: `${ECR}/engex/halow`, image },
         }),
@@ -117,7 +118,9 @@ describe('planLocalRun', () => {
           ? `${a.argv.join(' ')}${a.stdin ? ` < ${a.stdin}` : ''}${a.stdout ? ` > ${a.stdout}` : ''}${a.deferFailure ? ' (deferred failure)' : ''}${a.once ? ' (once per run)' : ''}`
           : a.kind === 'omit'
             ? `omit: ${a.command} (${a.reason})`
-            : `annotate ${a.context} [${a.style}] ${a.bodyFile ?? JSON.stringify(a.body)}`,
+            : a.kind === 'meta-data'
+              ? `meta-data ${a.op} ${a.key} ${a.file}`
+              : `annotate ${a.context} [${a.style}] ${a.bodyFile ?? JSON.stringify(a.body)}`,
       ),
     }));
     expect(view).toMatchInlineSnapshot(`
@@ -180,7 +183,8 @@ describe('planLocalRun', () => {
         {
           "actions": [
             "omit: npm ci --no-audit --no-fund (the local checkout is already installed)",
-            "npx --no engex-ci deploy bump --repo /state/ops/halow-ops.git --path overlays/staging/kustomization.yaml --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow --tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "meta-data get engex:halow:digest reports/deploy/halow-staging.digest",
+            "npx --no engex-ci deploy bump --repo /state/ops/halow-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow --tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --project @engex/halow --digest-file reports/deploy/halow-staging.digest",
           ],
           "after": "halow:test halow:scan halow:smoke",
           "key": "halow:deploy",
