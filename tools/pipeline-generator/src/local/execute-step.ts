@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { quoteShellArg } from '../core/shell.js';
 import type { LocalAction, LocalStep } from './plan-local-run.js';
@@ -95,6 +96,12 @@ export async function executeStep(step: LocalStep, options: ExecuteStepOptions):
         const file = await writeAnnotation(action, options);
         annotations.push(file);
         log.write(`[local] annotation ${action.context} written to ${file}\n`);
+        continue;
+      }
+      if (action.kind === 'verify') {
+        const result = await verifyLocally(action, options, log, deadline);
+        note = result.note ?? note;
+        if (result.code !== 0) return { status: 'failed', exitCode: result.code, note: result.note ?? 'deploy verify failed', annotations };
         continue;
       }
       if (action.kind === 'meta-data') {
@@ -205,6 +212,40 @@ function execAction(action: Extract<LocalAction, { kind: 'exec' }>, options: Exe
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {
   return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal];
+}
+
+/** Starts the pushed image on a free port, runs `deploy verify` against it, and always removes it. */
+async function verifyLocally(
+  action: Extract<LocalAction, { kind: 'verify' }>,
+  options: ExecuteStepOptions,
+  log: WriteStream,
+  deadline: number,
+): Promise<{ code: number; note?: string }> {
+  const port = await freePort();
+  const name = `engex-verify-${process.pid}-${port}`;
+  const run = (argv: string[], stdout?: string) =>
+    execAction({ kind: 'exec', argv, reportsOutcome: true, deferFailure: false, once: false, ...(stdout ? { stdout } : {}) }, options, log, deadline - Date.now());
+  log.write(`[local] starting ${action.image} as ${name} on 127.0.0.1:${port}\n`);
+  const started = await run(['docker', 'run', '-d', '--rm', '--name', name, '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', action.image]);
+  if (started.code !== 0) return { code: started.code, note: `could not start ${action.image}: ${lastLine(started.tail) ?? ''}` };
+  try {
+    const verified = await run([...action.argv, '--url', `http://127.0.0.1:${port}`]);
+    const line = lastLine(verified.tail);
+    return { code: verified.timedOut ? 124 : verified.code, ...(line ? { note: line } : {}) };
+  } finally {
+    await run(['docker', 'rm', '-f', name]);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 /** Buildkite's semantics: `set` stores the value (here: the file's first line), `get` of an unset key fails. */

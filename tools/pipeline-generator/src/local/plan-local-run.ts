@@ -1,5 +1,5 @@
 import type { BlockStep, CommandStep, ImageRef, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
-import { invocation, trivyArgs, type Invocation } from '../core/shell.js';
+import { imageReference, invocation, trivyArgs, type Invocation } from '../core/shell.js';
 import { LocalPlanError } from '../core/errors.js';
 import { stableOrder } from '../core/graph.js';
 
@@ -42,6 +42,11 @@ export type LocalAction =
   | { kind: 'annotate'; context: string; style: string; append: boolean; body?: string; bodyFile?: string }
   /** A command with no local meaning, e.g. the agent's `npm ci` in a checkout that is ready. */
   | { kind: 'omit'; command: string; reason: string }
+  /**
+   * `deploy verify` against the pushed image: the runner starts it on a free port (as the smoke
+   * step does) and runs `argv` with `--url http://127.0.0.1:<port>` appended; ArgoCD cannot run here.
+   */
+  | { kind: 'verify'; image: string; argv: string[] }
   /** `buildkite-agent meta-data`, against a file-backed store in the run folder. */
   | { kind: 'meta-data'; op: 'set' | 'get'; key: string; file: string };
 
@@ -143,6 +148,7 @@ function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: 
     notes.push(`Trivy runs from ${ctx.trivy} instead of the ${meta.trivy.containerImage} container`);
   }
   if (meta.kind === 'deploy') notes.push(`deploys to the local ops repo ${ctx.opsRepos[meta.service] ?? '(none)'} instead of ${meta.repo}`);
+  if (meta.kind === 'verify') notes.push(`verifies the pushed image run here on a free port instead of ${meta.url} (no ArgoCD)`);
   return local;
 }
 
@@ -182,6 +188,15 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
     case 'engex-ci': {
       const flags = { reportsOutcome: true, deferFailure: command.deferFailure === true };
       if (command.annotateOnFailure) return { ...(exec(invocation(command), flags) as Extract<LocalAction, { kind: 'exec' }>), annotateOnFailure: command.annotateOnFailure };
+      if (command.call.command === 'deploy verify') {
+        const { argocd: _argocd, ...call } = command.call;
+        const argv = invocation({ ...command, call: { ...call, url: 'LOCAL' } }).argv;
+        // The URL is the container's, known only when it runs: the runner appends it last.
+        const i = argv.indexOf('--url');
+        const meta = step.meta;
+        if (meta.kind !== 'verify') throw new LocalPlanError(`Step ${step.key} runs deploy verify but is not a verify step.`);
+        return { kind: 'verify', image: imageReference(local(meta.image)), argv: [...argv.slice(0, i), ...argv.slice(i + 2)] };
+      }
       if (command.call.command !== 'deploy bump') return exec(invocation(command), flags);
       const meta = step.meta;
       const repo = meta.kind === 'deploy' ? ctx.opsRepos[meta.service] : undefined;
