@@ -176,7 +176,7 @@ const imageBuild: Handler = async (inv, io) => {
 const imagePush: Handler = async (inv, io) => {
   const { sha, refs, docker } = await imageSetup(inv, io);
   const results = await pushImage({ refs, revision: sha, docker, registry: registryClient(refs.registry, io), log: (l) => note(io, l) });
-  for (const result of results) line(io, renderPushResult(result));
+  // Before the result lines: a runner takes the last line as the step's outcome.
   const digestFile = str(inv, 'digest-file');
   if (digestFile !== undefined) {
     const own = results.find((r) => r.tag === sha) ?? results[0];
@@ -185,6 +185,7 @@ const imagePush: Handler = async (inv, io) => {
     await writeFile(resolve(io.cwd, digestFile), `${own.manifestDigest}\n`);
     note(io, `digest ${own.manifestDigest} written to ${digestFile}`);
   }
+  for (const result of results) line(io, renderPushResult(result));
   return 0;
 };
 

@@ -192,7 +192,7 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     say(`Running ${plan.steps.length} steps; logs in ${runDir}\n`);
 
     const results = await runSteps(plan.steps, build, { ...options, supervisor, runDir, say, signalled: () => signalled });
-    const annotations = results.flatMap((r) => r.annotations);
+    const annotations = [...new Set(results.flatMap((r) => r.annotations))];
     const state_ = runExitCode(results) === 0 ? 'passed' : 'failed';
     const notifications = renderNotifications(plan.notify, state_, `build of ${generated.branch} at ${generated.commit.slice(0, 12)}`);
     const total = options.now().getTime() - started.getTime();
