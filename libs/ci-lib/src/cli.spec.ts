@@ -243,8 +243,10 @@ describe('engex-ci deploy bump', () => {
     await writeFile(join(ws.root, 'reports/image/halow.digest'), `${digest}\n`);
     const newer = 'fedcba9876543210fedcba9876543210fedcba98';
     const argv = ['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--overlay', 'overlays/staging', '--image', `${ECR}/engex/halow`, '--tag', newer, '--project', 'halow', '--allow-rollback'];
-    const bumped = await run([...argv, '--digest-file', 'reports/image/halow.digest'], { cwd: ws.root, env: hermeticEnv({}) });
+    const bumped = await run([...argv, '--digest-file', 'reports/image/halow.digest', '--ops-commit-file', 'reports/deploy/halow.ops-commit'], { cwd: ws.root, env: hermeticEnv({}) });
     expect(bumped.code, bumped.stderr).toBe(0);
+    const opsHead = (await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout.trim();
+    expect(await readFile(join(ws.root, 'reports/deploy/halow.ops-commit'), 'utf8')).toBe(`${opsHead}\n`);
     expect((await runCommand('git', ['log', '-1', '--format=%B', 'main'], { cwd: join(dir, 'ops.git') })).stdout).toContain(digest);
     await writeFile(join(ws.root, 'reports/image/halow.digest'), 'not a digest\n');
     const bad = await run([...argv, '--digest-file', 'reports/image/halow.digest'], { cwd: ws.root, env: hermeticEnv({}) });

@@ -294,13 +294,33 @@ const deployBumpHandler: Handler = async (inv, io) => {
     log: (l) => note(io, l),
   });
   if (result.status === 'already') {
+    await writeOpsCommit(io, str(inv, 'ops-commit-file'), result.commit);
     line(io, `already at ${result.tag}: ${result.path} ${result.image} in ${result.repo} (${result.branch}); no commit`);
   } else {
     const change = result.created ? `created entry with newTag ${result.tag}` : `${result.previousTag ?? '(no tag)'} → ${result.tag}`;
+    await writeOpsCommit(io, str(inv, 'ops-commit-file'), result.commit);
     line(io, `bumped ${result.path} ${result.image}: ${change} in ${result.repo} (${result.branch}) commit=${result.commit} attempts=${result.attempts}`);
   }
   return 0;
 };
+
+/** `--ops-commit-file`: the ops-repo commit that carries the tag, for `deploy verify` (ArgoCD Synced at it). */
+async function writeOpsCommit(io: CliIo, file: string | undefined, commit: string): Promise<void> {
+  if (file === undefined) return;
+  await mkdir(dirname(resolve(io.cwd, file)), { recursive: true });
+  await writeFile(resolve(io.cwd, file), `${commit}\n`);
+}
+
+/** A full commit sha another step recorded in a file (`deploy bump --ops-commit-file`, meta-data). */
+async function readShaFile(io: CliIo, flag: string, file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  const text = await readFile(resolve(io.cwd, file), 'utf8').catch((error: Error) => {
+    throw new UsageError(`--${flag} ${file}: cannot read it (${error.message})`);
+  });
+  const sha = text.trim();
+  if (!FULL_SHA_PATTERN.test(sha)) throw new UsageError(`--${flag} ${file}: expected a full commit sha, got ${JSON.stringify(sha.slice(0, 80))}`);
+  return sha;
+}
 
 /** `--digest-file`: the digest another step recorded (`image push --digest-file`, meta-data). */
 async function readDigestFile(io: CliIo, file: string | undefined): Promise<string | undefined> {
@@ -334,7 +354,7 @@ const deployVerify: Handler = async (inv, io) => {
   if ((server === undefined) !== (application === undefined)) throw new UsageError('--argocd-server and --argocd-app go together');
   const token = io.env['ARGOCD_AUTH_TOKEN'];
   if (server !== undefined && !token) throw new UsageError('ArgoCD needs a token: set ARGOCD_AUTH_TOKEN in the agent environment (never in the pipeline YAML)');
-  const opsCommit = str(inv, 'ops-commit');
+  const opsCommit = str(inv, 'ops-commit') ?? (await readShaFile(io, 'ops-commit-file', str(inv, 'ops-commit-file')));
   const result = await verifyDeployment({
     ...(url !== undefined ? { url } : {}),
     revision,

@@ -45,6 +45,8 @@ export type EngexCiCall =
       digestFile: string;
       /** Write the digest next to newTag. */
       pinDigest: boolean;
+      /** Checkout-relative file that receives the ops-repo commit (for ArgoCD's check in verify). */
+      opsCommitFile?: string;
     }
   | {
       command: 'deploy verify';
@@ -53,6 +55,8 @@ export type EngexCiCall =
       /** The commit that must be served. */
       revision: string;
       argocd?: { server: string; application: string };
+      /** Checkout-relative file holding the ops commit ArgoCD must be Synced at. */
+      opsCommitFile?: string;
       /** Overall deadline, e.g. `10m`. */
       timeout: string;
     };

@@ -650,7 +650,8 @@ describe('deploys: every target, gates, proof', () => {
                 - npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
-                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
+                - buildkite-agent meta-data set engex:api:staging:ops-commit < reports/deploy/api-staging.ops-commit
               depends_on:
                 - acme-api:lint
                 - acme-api:test
@@ -675,7 +676,8 @@ describe('deploys: every target, gates, proof', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
-                - node libs/ci-lib/dist/engex-ci.cjs deploy verify --url https://api.staging.example.com --revision c0ffee0000000000000000000000000000000001 --argocd-server https://argocd.example.com --argocd-app api-staging --timeout 10m
+                - buildkite-agent meta-data get engex:api:staging:ops-commit > reports/deploy/api-staging.ops-commit
+                - node libs/ci-lib/dist/engex-ci.cjs deploy verify --url https://api.staging.example.com --revision c0ffee0000000000000000000000000000000001 --argocd-server https://argocd.example.com --argocd-app api-staging --ops-commit-file reports/deploy/api-staging.ops-commit --timeout 10m
               depends_on:
                 - acme-api:deploy-staging
               timeout_in_minutes: 15

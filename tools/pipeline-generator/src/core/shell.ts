@@ -62,11 +62,13 @@ export function engexCiArgs(call: EngexCiCall): string[] {
       return [
         'deploy', 'bump', '--repo', call.repo, '--overlay', call.overlay, '--image', call.image, '--tag', call.tag,
         '--project', call.project, '--digest-file', call.digestFile, ...(call.pinDigest ? ['--pin-digest'] : []),
+        ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
       ];
     case 'deploy verify':
       return [
         'deploy', 'verify', '--url', call.url, '--revision', call.revision,
         ...(call.argocd ? ['--argocd-server', call.argocd.server, '--argocd-app', call.argocd.application] : []),
+        ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
         '--timeout', call.timeout,
       ];
   }

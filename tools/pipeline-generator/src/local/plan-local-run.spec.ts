@@ -145,6 +145,7 @@ describe('planLocalRun', () => {
         {
           "actions": [
             "meta-data get engex:api:digest reports/deploy/api-production.digest",
+            "meta-data set engex:api:production:ops-commit reports/deploy/api-production.ops-commit",
           ],
           "key": "acme-api:deploy-production",
           "notes": [
@@ -153,6 +154,7 @@ describe('planLocalRun', () => {
         },
         {
           "actions": [
+            "meta-data get engex:api:production:ops-commit reports/deploy/api-production.ops-commit",
             "verify 127.0.0.1:5000/engex/api:c0ffee0000000000000000000000000000000001: deploy verify --revision c0ffee0000000000000000000000000000000001 --timeout 10m",
           ],
           "key": "acme-api:verify-production",

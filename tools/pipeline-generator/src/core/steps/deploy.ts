@@ -31,6 +31,10 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
   const { service, slug, part, target, image, options, common } = input;
   const overlay = target.overlay;
   const digestFile = `reports/deploy/${service.service}-${part}.digest`;
+  // ArgoCD must be Synced at the commit the bump made: the deploy step hands it to verify.
+  const opsCommit = target.argocd && target.url !== undefined
+    ? { file: `reports/deploy/${service.service}-${part}.ops-commit`, key: `engex:${service.service}:${part}:ops-commit` }
+    : undefined;
   const block: BlockStep | undefined =
     target.approval === 'manual'
       ? {
@@ -66,8 +70,10 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
           project: service.project,
           digestFile,
           pinDigest: target.pinDigest,
+          ...(opsCommit ? { opsCommitFile: opsCommit.file } : {}),
         },
       },
+      ...(opsCommit ? [{ kind: 'meta-data' as const, op: 'set' as const, key: opsCommit.key, file: opsCommit.file }] : []),
     ],
     dependsOn: [...input.waitFor, ...(block ? [block.key] : [])],
     timeoutInMinutes: options.timeouts.deploy,
@@ -86,6 +92,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     commands: [
       ...options.setup,
       ...options.engexCiSetup,
+      ...(opsCommit ? [{ kind: 'meta-data' as const, op: 'get' as const, key: opsCommit.key, file: opsCommit.file }] : []),
       {
         kind: 'engex-ci',
         bin: options.engexCi,
@@ -94,6 +101,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
           url: target.url,
           revision: image.tag,
           ...(target.argocd ? { argocd: target.argocd } : {}),
+          ...(opsCommit ? { opsCommitFile: opsCommit.file } : {}),
           timeout: `${options.timeouts.verifyDeadline}m`,
         },
       },
