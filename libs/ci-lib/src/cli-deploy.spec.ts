@@ -1,4 +1,6 @@
+import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
@@ -57,6 +59,19 @@ describe('engex-ci deploy verify', () => {
     );
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(result.stdout).toBe(`verified ${NEW} after 0 s (1 round): version serves ${NEW}; readyz HTTP 200; argocd sync Synced at ${OPS}, health Healthy\n`);
+  });
+
+  it('takes the ops commit from --ops-commit-file (what deploy bump recorded), and names a bad file', async () => {
+    served = NEW;
+    await writeFile(join(ws.root, 'ops.commit'), `${OPS}\n`);
+    const argv = ['deploy', 'verify', '--url', base, '--revision', NEW, '--argocd-server', base, '--argocd-app', 'halow-staging', '--ops-commit-file', 'ops.commit', '--timeout', '5s'];
+    const ok = await run(argv, ws.root, { ARGOCD_AUTH_TOKEN: TOKEN });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toContain(`argocd sync Synced at ${OPS}`);
+    await writeFile(join(ws.root, 'ops.commit'), 'main\n');
+    const bad = await run(argv, ws.root, { ARGOCD_AUTH_TOKEN: TOKEN });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--ops-commit-file ops.commit: expected a full commit sha, got "main"');
   });
 
   it.each([

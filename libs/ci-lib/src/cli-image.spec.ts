@@ -1,4 +1,4 @@
-import { copyFile, chmod } from 'node:fs/promises';
+import { copyFile, chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
@@ -113,13 +113,15 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
       'io.hspt.buildkite.branch': 'main',
     });
 
-    const pushed = await cli(['image', 'push', ...project], env);
+    const pushed = await cli(['image', 'push', ...project, '--digest-file', 'reports/image/demo.digest'], env);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toMatch(new RegExp(`^pushed ${dest.replace(/\./g, '\\.')}@sha256:[0-9a-f]{64} image=${image.id} size=\\d+\\npushed .*:${SHA.slice(0, 7)}@sha256:`));
 
     const exists = await cli(['image', 'exists', ...project], env);
     const remote = await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA);
     expect(exists).toMatchObject({ code: 0, stdout: `exists ${dest}@${(remote as { digest: string }).digest}\n` });
+    // What the image step records with `buildkite-agent meta-data set engex:<service>:digest`.
+    expect(await readFile(join(ws.root, 'reports/image/demo.digest'), 'utf8')).toBe(`${(remote as { digest: string }).digest}\n`);
 
     const again = await cli(['image', 'push', ...project], env);
     expect(again.code).toBe(0);

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -235,6 +235,23 @@ describe('engex-ci deploy bump', () => {
     const second = await run(argv, { cwd: ws.root, env });
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^already at 0123456789abcdef0123456789abcdef01234567: overlays\/staging\/kustomization\.yaml .* \(main\); no commit\n$/);
+  });
+
+  it('takes the digest from --digest-file into the commit, and refuses a file without one', async () => {
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    await mkdir(join(ws.root, 'reports/image'), { recursive: true });
+    await writeFile(join(ws.root, 'reports/image/halow.digest'), `${digest}\n`);
+    const newer = 'fedcba9876543210fedcba9876543210fedcba98';
+    const argv = ['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--overlay', 'overlays/staging', '--image', `${ECR}/engex/halow`, '--tag', newer, '--project', 'halow', '--allow-rollback'];
+    const bumped = await run([...argv, '--digest-file', 'reports/image/halow.digest', '--ops-commit-file', 'reports/deploy/halow.ops-commit'], { cwd: ws.root, env: hermeticEnv({}) });
+    expect(bumped.code, bumped.stderr).toBe(0);
+    const opsHead = (await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout.trim();
+    expect(await readFile(join(ws.root, 'reports/deploy/halow.ops-commit'), 'utf8')).toBe(`${opsHead}\n`);
+    expect((await runCommand('git', ['log', '-1', '--format=%B', 'main'], { cwd: join(dir, 'ops.git') })).stdout).toContain(digest);
+    await writeFile(join(ws.root, 'reports/image/halow.digest'), 'not a digest\n');
+    const bad = await run([...argv, '--digest-file', 'reports/image/halow.digest'], { cwd: ws.root, env: hermeticEnv({}) });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--digest-file reports/image/halow.digest: expected sha256:<64 hex>, got "not a digest"');
   });
 
   it('a path outside the repo is exit 2 and pushes nothing', async () => {

@@ -227,6 +227,16 @@ describe.skipIf(!docker.available && !required)(
       expect(await opsGit(['show', 'main:overlays/production/kustomization.yaml'])).toBe(await opsGit(['show', 'main~1:overlays/production/kustomization.yaml']));
     });
 
+    it('(3b) the image step recorded the pushed digest as meta-data, the bump committed it, and status shows the deployed commit', async () => {
+      const digest = await tagDigest(registry.host, firstSha);
+      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(await readFile(join(first.runDir, 'meta-data', `${encodeURIComponent('engex:halow:digest')}.txt`), 'utf8')).toBe(digest);
+      expect(await opsGit(['log', '-1', '--format=%B', 'main'])).toContain(digest as string);
+      const status = first.stderr.slice(first.stderr.indexOf('\nStatus ('));
+      expect(status, explain(first)).toMatch(/^\nStatus \(.*status --ops-repo /);
+      expect(status).toContain(firstSha.slice(0, 7));
+    });
+
     it('(4) a second run of the same commit pushes nothing and commits nothing', async () => {
       const digest = await tagDigest(registry.host, firstSha);
       const opsHead = await opsGit(['rev-parse', 'main']);

@@ -60,7 +60,7 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     expect(loose.stderr).toContain('[none]');
     expect(loose.stderr).toContain('12 of 12 projects affected');
     const doc = parse(loose.stdout) as Doc;
-    expect(keys(doc)).toContain('syn-svc-1:deploy');
+    expect(keys(doc)).toContain('syn-svc-1:deploy-staging');
     expectSchemaValid(doc);
   });
 
@@ -87,7 +87,7 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     const doc = parse(r.stdout) as Doc;
     expect(keys(doc)).toEqual(expect.arrayContaining(['syn-svc-1:image', 'syn-svc-1:scan', 'syn-svc-1:smoke', 'syn-svc-2:image']));
     // Locally the branch is git's (main here), so the preview includes main's staging deploy.
-    expect(keys(doc)).toContain('syn-svc-1:deploy');
+    expect(keys(doc)).toContain('syn-svc-1:deploy-staging');
     expectSchemaValid(doc);
   });
 

@@ -17,6 +17,11 @@ const scenarios = {
   tag: planInput({ branch: 'v2.0.0', tag: 'v2.0.0' }, analyze([], { all: 'tag build' }), { rule: 'none', reason: 'tag build', notes: [] }),
   'nothing affected': planInput({ branch: 'feat/docs', pullRequest: 3 }, analyze(['README.md'])),
   everything: planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] }),
+  'several targets, pinned digest, verify with ArgoCD': (() => {
+    const input = planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']), lastPassed);
+    const target = { branch: 'main', overlay: 'overlays/staging', pinDigest: true, approval: 'manual' as const, url: 'https://api.example.com', argocd: { server: 'https://argocd.example.com', application: 'api' } };
+    return { ...input, config: { ...input.config, deployTargets: [target, { ...target, overlay: 'overlays/staging-eu', approval: 'none' as const }] } };
+  })(),
   'hostile branch names': planInput({ branch: HOSTILE.join('|') }, analyze(['apps/api/src/main.ts']), { rule: 'branch-point', base: BASE_SHA, reason: HOSTILE.join(' '), notes: HOSTILE }),
 };
 

@@ -188,8 +188,8 @@ describe('nx g @engex/workspace-plugin:service billing, on a temp copy of the re
     });
     const pipeline: unknown = JSON.parse(out);
     const keys = stepKeys(pipeline);
-    expect(keys).toEqual(expect.arrayContaining(['engex-billing:image', 'engex-billing:scan', 'engex-billing:deploy']));
-    expect(keys).toEqual(expect.arrayContaining(['engex-halow:image', 'engex-halow:scan', 'engex-halow:deploy']));
+    expect(keys).toEqual(expect.arrayContaining(['engex-billing:image', 'engex-billing:scan', 'engex-billing:deploy-staging']));
+    expect(keys).toEqual(expect.arrayContaining(['engex-halow:image', 'engex-halow:scan', 'engex-halow:deploy-staging']));
     expect(out).toContain('engex/billing');
 
     if (!existsSync(SCHEMA)) {

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js';
 import { resolveServiceConfig, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
@@ -176,6 +176,15 @@ const imageBuild: Handler = async (inv, io) => {
 const imagePush: Handler = async (inv, io) => {
   const { sha, refs, docker } = await imageSetup(inv, io);
   const results = await pushImage({ refs, revision: sha, docker, registry: registryClient(refs.registry, io), log: (l) => note(io, l) });
+  // Before the result lines: a runner takes the last line as the step's outcome.
+  const digestFile = str(inv, 'digest-file');
+  if (digestFile !== undefined) {
+    const own = results.find((r) => r.tag === sha) ?? results[0];
+    if (own === undefined) throw new UsageError('image push pushed no tag, so there is no digest to write');
+    await mkdir(dirname(resolve(io.cwd, digestFile)), { recursive: true });
+    await writeFile(resolve(io.cwd, digestFile), `${own.manifestDigest}\n`);
+    note(io, `digest ${own.manifestDigest} written to ${digestFile}`);
+  }
   for (const result of results) line(io, renderPushResult(result));
   return 0;
 };
@@ -253,7 +262,7 @@ const deployBumpHandler: Handler = async (inv, io) => {
   const service = project !== undefined ? await readServiceConfig(root, config, project) : undefined;
   const overlay = str(inv, 'overlay') ?? str(inv, 'path');
   if (overlay === undefined) throw new UsageError('deploy bump needs --overlay <dir> (the overlay directory in the ops repo)');
-  const digest = str(inv, 'digest');
+  const digest = str(inv, 'digest') ?? (await readDigestFile(io, str(inv, 'digest-file')));
   const revision = ctx.commit !== undefined && ctx.commit !== 'HEAD' ? ctx.commit : FULL_SHA_PATTERN.test(tag) ? tag : await resolveCommit(ctx, root);
   const allowRollback = inv.flags['allow-rollback'] === true || io.env['ENGEX_ALLOW_ROLLBACK'] === '1' || io.env['ENGEX_ALLOW_ROLLBACK'] === 'true';
   const image = str(inv, 'image')!;
@@ -285,13 +294,47 @@ const deployBumpHandler: Handler = async (inv, io) => {
     log: (l) => note(io, l),
   });
   if (result.status === 'already') {
+    await writeOpsCommit(io, str(inv, 'ops-commit-file'), result.commit);
     line(io, `already at ${result.tag}: ${result.path} ${result.image} in ${result.repo} (${result.branch}); no commit`);
   } else {
     const change = result.created ? `created entry with newTag ${result.tag}` : `${result.previousTag ?? '(no tag)'} → ${result.tag}`;
+    await writeOpsCommit(io, str(inv, 'ops-commit-file'), result.commit);
     line(io, `bumped ${result.path} ${result.image}: ${change} in ${result.repo} (${result.branch}) commit=${result.commit} attempts=${result.attempts}`);
   }
   return 0;
 };
+
+/** `--ops-commit-file`: the ops-repo commit that carries the tag, for `deploy verify` (ArgoCD Synced at it). */
+async function writeOpsCommit(io: CliIo, file: string | undefined, commit: string): Promise<void> {
+  if (file === undefined) return;
+  await mkdir(dirname(resolve(io.cwd, file)), { recursive: true });
+  await writeFile(resolve(io.cwd, file), `${commit}\n`);
+}
+
+/** A full commit sha another step recorded in a file (`deploy bump --ops-commit-file`, meta-data). */
+async function readShaFile(io: CliIo, flag: string, file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  const text = await readFile(resolve(io.cwd, file), 'utf8').catch((error: Error) => {
+    throw new UsageError(`--${flag} ${file}: cannot read it (${error.message})`);
+  });
+  const sha = text.trim();
+  if (!FULL_SHA_PATTERN.test(sha)) throw new UsageError(`--${flag} ${file}: expected a full commit sha, got ${JSON.stringify(sha.slice(0, 80))}`);
+  return sha;
+}
+
+/** `--digest-file`: the digest another step recorded (`image push --digest-file`, meta-data). */
+async function readDigestFile(io: CliIo, file: string | undefined): Promise<string | undefined> {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (error) {
+    throw new UsageError(`--digest-file ${file}: cannot read it (${(error as Error).message}); the image step records it with image push --digest-file`);
+  }
+  const digest = text.trim();
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new UsageError(`--digest-file ${file}: expected sha256:<64 hex>, got ${JSON.stringify(digest.slice(0, 80))}`);
+  return digest;
+}
 
 /** `10m`, `90s`, `1500ms` or plain milliseconds. */
 function parseDuration(flag: string, value: string): number {
@@ -311,7 +354,7 @@ const deployVerify: Handler = async (inv, io) => {
   if ((server === undefined) !== (application === undefined)) throw new UsageError('--argocd-server and --argocd-app go together');
   const token = io.env['ARGOCD_AUTH_TOKEN'];
   if (server !== undefined && !token) throw new UsageError('ArgoCD needs a token: set ARGOCD_AUTH_TOKEN in the agent environment (never in the pipeline YAML)');
-  const opsCommit = str(inv, 'ops-commit');
+  const opsCommit = str(inv, 'ops-commit') ?? (await readShaFile(io, 'ops-commit-file', str(inv, 'ops-commit-file')));
   const result = await verifyDeployment({
     ...(url !== undefined ? { url } : {}),
     revision,

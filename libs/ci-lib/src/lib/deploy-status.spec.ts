@@ -7,7 +7,7 @@ const B = 'b'.repeat(40);
 const row = (over: Partial<StatusRow>): StatusRow => ({
   service: 'halow',
   project: '@engex/halow',
-  target: { branch: 'main', overlay: 'overlays/staging' },
+  target: { branch: 'main', overlay: 'overlays/staging', pinDigest: false, approval: 'none' },
   opsRepo: 'https://github.com/highspot/halow-ops.git',
   deployed: { ok: true, value: { tag: A, file: 'overlays/staging/kustomization.yaml' } },
   commit: { ok: true, value: { sha: A, subject: 'halow: faster', committedAt: '2026-11-29T12:00:00.000Z', ageSeconds: 86_400 } },
@@ -24,7 +24,7 @@ describe('renderStatusTable', () => {
     expect(
       renderStatusTable([
         row({}),
-        row({ target: { branch: 'release/*', overlay: 'overlays/production' }, image: registryDown, newest: registryDown }),
+        row({ target: { branch: 'release/*', overlay: 'overlays/production', pinDigest: false, approval: 'manual' }, image: registryDown, newest: registryDown }),
         row({
           service: 'billing',
           deployed: { ok: false, reason: 'ops repo https://github.com/highspot/billing-ops.git unreachable: git clone of the ops repo on github.com did not finish within its 1.0 s deadline' },

@@ -38,6 +38,7 @@ describe('engex.config.schema.json', () => {
     ['an empty document', {}],
     ['cn and GovCloud regions', { registry: { region: 'cn-north-1' }, deployTargets: [{ branch: '**', overlay: 'o' }] }],
     ['a GovCloud region', { registry: { region: 'us-gov-west-1', repoPrefix: '' } }],
+    ['deploy gates and queues', { deployQueue: 'deploy', dockerQueue: 'docker', registry: { allowMutable: true }, deployTargets: [{ branch: 'main', overlay: 'o', pinDigest: true, approval: 'manual', url: 'http://127.0.0.1:8080', argocd: { server: 'https://argocd.example.com', application: 'halow-staging' } }] }],
     ['an empty prefix and file URLs', { registry: { repoPrefix: '' }, opsRepo: 'file:///srv/ops.git', trivy: { failOn: ['LOW'] } }],
   ])('agrees with the parser on %s (valid)', (_name, doc) => {
     expect(validate(doc)).toBe(true);
@@ -54,6 +55,10 @@ describe('engex.config.schema.json', () => {
     ['a string where a boolean belongs', { tags: { short: 'true' } }],
     ['a deploy target without overlay', { deployTargets: [{ branch: 'main' }] }],
     ['an escaping overlay', { deployTargets: [{ branch: 'main', overlay: '../prod' }] }],
+    ['an unknown approval', { deployTargets: [{ branch: 'main', overlay: 'o', approval: 'auto' }] }],
+    ['a non-http environment url', { deployTargets: [{ branch: 'main', overlay: 'o', url: 'ftp://env' }] }],
+    ['an argocd without application', { deployTargets: [{ branch: 'main', overlay: 'o', argocd: { server: 'https://a.b' } }] }],
+    ['a bad deploy queue', { deployQueue: 'two words' }],
     ['an unknown severity', { trivy: { failOn: ['SEVERE'] } }],
     ['no severity', { trivy: { failOn: [] } }],
     ['an unpinned plugin', { plugins: { ecr: 'ecr#latest' } }],

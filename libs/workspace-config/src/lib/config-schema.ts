@@ -1,4 +1,4 @@
-import { CONFIG_RULES, DEFAULT_WORKSPACE_CONFIG as D, SEVERITIES } from './config.js';
+import { APPROVALS, CONFIG_RULES, DEFAULT_WORKSPACE_CONFIG as D, SEVERITIES } from './config.js';
 
 type Rule = { pattern: RegExp; expected: string };
 type JsonSchema = Record<string, unknown>;
@@ -39,6 +39,7 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
       account: text(R.ACCOUNT, 'AWS account id that owns the ECR registry.', D.registry.account),
       region: text(R.REGION, 'AWS region of the registry; cn-* regions use the .amazonaws.com.cn hosts.', D.registry.region),
       repoPrefix: text(R.PREFIX, "Prefix of every service's repository.", D.registry.repoPrefix),
+      allowMutable: flag('A MUTABLE repository is a warning in `engex-ci ecr check`, not an error.', D.registry.allowMutable),
     }),
     source: text(R.URL_RULE, 'URL of the source repository (OCI `source` label).', D.source),
     vendor: text(R.TEXT, 'OCI `vendor` label.', D.vendor),
@@ -46,15 +47,31 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
     opsRepo: text(R.URL_RULE, 'Ops repo holding the kustomizations; `{service}` is replaced by the service name.', D.opsRepo),
     deployTargets: {
       type: 'array',
-      description: 'Which branches deploy where; the first matching branch glob wins.',
-      default: D.deployTargets,
+      description: 'Which branches deploy where; every target whose branch glob matches deploys (one step each). Two targets with the same branch and overlay are an error.',
+      default: D.deployTargets.map(({ branch, overlay }) => ({ branch, overlay })),
       items: {
         type: 'object',
         additionalProperties: false,
         required: ['branch', 'overlay'],
         properties: {
           branch: text(R.BRANCH_GLOB, 'Branch name or glob (`*` within one path segment, `**` across segments).'),
-          overlay: text(R.OVERLAY, 'Overlay folder in the ops repo; the bump edits `<overlay>/kustomization.yaml`.'),
+          overlay: text(R.OVERLAY, "Overlay directory in the ops repo; the bump finds its kustomization under any of kustomize's file names."),
+          pinDigest: flag('Write the pushed digest next to newTag, so exactly the scanned image runs.', false),
+          approval: {
+            enum: [...APPROVALS],
+            description: '`manual` puts a Buildkite block step before the deploy. Default: `manual` for overlays/production, else `none`.',
+          },
+          url: text(R.HTTP_URL, 'Base URL of the environment; a verify step polls /version and /readyz after the deploy.'),
+          argocd: {
+            type: 'object',
+            description: 'The ArgoCD Application that syncs this overlay; the verify step also waits for it to be Synced and Healthy (token: ARGOCD_AUTH_TOKEN).',
+            additionalProperties: false,
+            required: ['server', 'application'],
+            properties: {
+              server: text(R.HTTP_URL, "ArgoCD's base URL."),
+              application: text(R.K8S_NAME, 'The Application name.'),
+            },
+          },
         },
       },
     },
@@ -65,7 +82,13 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
       semver: flag('Also tag the semver of a `v1.2.3` git tag build.', D.tags.semver),
     }),
     slack: object('Build notifications.', { channel: text(R.CHANNEL, 'Slack channel.', D.slack.channel) }),
-    agents: object('Buildkite agents.', { queue: text(R.QUEUE, 'Agent queue of every step.', D.agents.queue) }),
+    agents: object('Buildkite agents.', { queue: text(R.QUEUE, 'Agent queue of the check steps (and every step without a queue of its own).', D.agents.queue) }),
+    deployQueue: text(
+      R.QUEUE,
+      'Agent queue of the image (build and push) and deploy steps: agents with Docker, ECR-push and ops-write credentials. Must differ from agents.queue.',
+      D.deployQueue,
+    ),
+    dockerQueue: text(R.QUEUE, 'Agent queue of the scan and smoke steps (Docker, no push). Default: agents.queue.'),
     plugins: object('Pinned Buildkite plugins.', { ecr: text(R.PLUGIN, 'The ECR login plugin.', D.plugins.ecr) }),
     trivy: object('The image scan.', {
       version: text(R.VERSION, 'Trivy version, run as a pinned container.', D.trivy.version),

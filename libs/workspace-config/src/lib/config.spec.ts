@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_WORKSPACE_CONFIG,
   deployTargetFor,
+  deployTargetsFor,
   parseWorkspaceConfig,
   resolveServiceConfig,
 } from './config.js';
@@ -37,11 +38,56 @@ describe('parseWorkspaceConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const issues = (error as ConfigError).issues.map((i) => `${i.file}: ${i.path}: ${i.message}`);
     expect(issues).toEqual([
-      'engex.config.json: colour: unknown key; allowed keys are $schema, registry, source, vendor, licenses, opsRepo, deployTargets, tags, slack, agents, plugins, trivy, nodeImage',
+      'engex.config.json: colour: unknown key; allowed keys are $schema, registry, source, vendor, licenses, opsRepo, deployTargets, tags, slack, agents, deployQueue, dockerQueue, plugins, trivy, nodeImage',
       'engex.config.json: registry.account: expected a 12-digit AWS account id, got "4602"',
       'engex.config.json: registry.region: expected an AWS region such as us-east-1, got "moon"',
       'engex.config.json: deployTargets[0].overlay: is required',
       'engex.config.json: trivy.failOn[1]: expected one of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL, got "SEVERE"',
+    ]);
+  });
+
+  it('fills in the deploy gates: production needs approval, the deploy queue is its own', () => {
+    const config = parseWorkspaceConfig({
+      agents: { queue: 'ci' },
+      deployTargets: [
+        { branch: 'main', overlay: 'overlays/staging', url: 'https://halow.staging.example.com/', argocd: { server: 'https://argocd.example.com', application: 'halow-staging' } },
+        { branch: 'main', overlay: 'overlays/staging-eu', pinDigest: true },
+        { branch: 'release/*', overlay: 'overlays/production/' },
+        { branch: 'release/*', overlay: 'overlays/canary', approval: 'manual' },
+      ],
+    });
+    expect(config.deployTargets).toEqual([
+      { branch: 'main', overlay: 'overlays/staging', pinDigest: false, approval: 'none', url: 'https://halow.staging.example.com', argocd: { server: 'https://argocd.example.com', application: 'halow-staging' } },
+      { branch: 'main', overlay: 'overlays/staging-eu', pinDigest: true, approval: 'none' },
+      { branch: 'release/*', overlay: 'overlays/production', pinDigest: false, approval: 'manual' },
+      { branch: 'release/*', overlay: 'overlays/canary', pinDigest: false, approval: 'manual' },
+    ]);
+    expect({ deploy: config.deployQueue, docker: config.dockerQueue, mutable: config.registry.allowMutable }).toEqual({ deploy: 'deploy', docker: 'ci', mutable: false });
+    expect(deployTargetsFor('main', config.deployTargets).map((t) => t.overlay)).toEqual(['overlays/staging', 'overlays/staging-eu']);
+  });
+
+  it('reports bad deploy gates, duplicate targets and a shared deploy queue with their paths', () => {
+    let error: unknown;
+    try {
+      parseWorkspaceConfig({
+        agents: { queue: 'builders' },
+        deployQueue: 'builders',
+        registry: { allowMutable: 'yes' },
+        deployTargets: [
+          { branch: 'main', overlay: 'overlays/staging', approval: 'maybe', url: 'ftp://x', argocd: { server: 'https://a' } },
+          { branch: 'main', overlay: 'overlays/staging' },
+        ],
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'deployQueue: must differ from agents.queue ("builders"): pull-request code must never run on the agents that hold ECR-push and ops-write credentials',
+      'registry.allowMutable: expected true or false, got "yes"',
+      'deployTargets[0].approval: expected one of none, manual, got "maybe"',
+      'deployTargets[0].url: expected an http:// or https:// URL such as https://halow.staging.example.com, got "ftp://x"',
+      'deployTargets[0].argocd.application: is required',
+      'deployTargets[1]: duplicates deployTargets[0] (branch "main", overlay "overlays/staging"): remove one',
     ]);
   });
 
@@ -61,6 +107,14 @@ describe('resolveServiceConfig', () => {
       metadata: { engex: { port: 8080, repository: 'engex/halow-api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] } },
     });
     expect(service).toMatchObject({ port: 8080, repository: 'engex/halow-api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] });
+  });
+
+  it('deploys when the whole build is green unless deployWhen narrows it', () => {
+    expect(resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, halow)?.deployWhen).toBe('build');
+    expect(resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { ...halow, metadata: { engex: { deployWhen: 'service' } } })?.deployWhen).toBe('service');
+    expect(() => resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { ...halow, metadata: { engex: { deployWhen: 'always' } } })).toThrow(
+      'apps/halow/package.json: nx.metadata.engex.deployWhen: expected one of build, service, got "always"',
+    );
   });
 
   it('names the package.json and path of a bad override', () => {
@@ -90,6 +144,6 @@ describe('deployTargetFor', () => {
     ['*', '.hidden', true],
     ['main', 'Main', false],
   ])('%s matches %s: %s (picomatch, as in the generator)', (branch, name, matches) => {
-    expect(deployTargetFor(name, [{ branch, overlay: 'o' }]) !== undefined).toBe(matches);
+    expect(deployTargetFor(name, [{ branch, overlay: 'o', pinDigest: false, approval: 'none' }]) !== undefined).toBe(matches);
   });
 });

@@ -20,11 +20,25 @@ export const SERVICE_TAG = 'engex:service';
 export type Severity = 'UNKNOWN' | 'LOW' | 'MEDIUM' | 'HIGH' | 'CRITICAL';
 export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'];
 
+export type Approval = 'none' | 'manual';
+export const APPROVALS: readonly Approval[] = ['none', 'manual'];
+
+/** The overlay whose targets need a human by default. */
+export const PRODUCTION_OVERLAY = 'overlays/production';
+
 export interface DeployTarget {
   /** Branch name or glob, picomatch semantics (`*` matches within one path segment, `**` across segments). */
   branch: string;
-  /** Overlay folder in the ops repo; the bump edits `<overlay>/kustomization.yaml`. */
+  /** Overlay directory in the ops repo; the bump finds its kustomization under any of kustomize's names. */
   overlay: string;
+  /** Write the pushed digest next to newTag, so exactly the scanned image runs. Default false. */
+  pinDigest: boolean;
+  /** `manual` puts a Buildkite block step before the deploy. Default `manual` for overlays/production, else `none`. */
+  approval: Approval;
+  /** Base URL of the environment; when set, a verify step polls /version and /readyz after the deploy. */
+  url?: string;
+  /** The ArgoCD Application that syncs this overlay; the verify step also waits for it. */
+  argocd?: { server: string; application: string };
 }
 
 export interface TagConfig {
@@ -46,6 +60,8 @@ export interface WorkspaceConfig {
     region: string;
     /** Prefix of every service's repository. Default `engex/`. */
     repoPrefix: string;
+    /** A MUTABLE repository is a warning in `ecr check`, not an error. Default false. */
+    allowMutable: boolean;
   };
   /** URL of the source repository (OCI `source` label). Default https://github.com/highspot/halow. */
   source: string;
@@ -60,6 +76,14 @@ export interface WorkspaceConfig {
   tags: TagConfig;
   slack: { channel: string };
   agents: { queue: string };
+  /**
+   * Agent queue of the image (build + push) and deploy steps: the only agents with ECR-push and
+   * ops-write credentials, and Docker. Default `deploy`; it must differ from `agents.queue`, so
+   * pull-request code never runs where those credentials are.
+   */
+  deployQueue: string;
+  /** Agent queue of the steps that need Docker without pushing (scan, smoke). Default `agents.queue`. */
+  dockerQueue: string;
   /** Pinned Buildkite plugins. Trivy runs as a pinned container (`trivy.version`), not a plugin. */
   plugins: { ecr: string };
   trivy: { version: string; failOn: Severity[]; ignoreUnfixed: boolean };
@@ -68,18 +92,20 @@ export interface WorkspaceConfig {
 }
 
 export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
-  registry: { account: '460210468233', region: 'us-east-1', repoPrefix: 'engex/' },
+  registry: { account: '460210468233', region: 'us-east-1', repoPrefix: 'engex/', allowMutable: false },
   source: 'https://github.com/highspot/halow',
   vendor: 'Highspot',
   licenses: 'UNLICENSED',
   opsRepo: 'https://github.com/highspot/{service}-ops.git',
   deployTargets: [
-    { branch: 'main', overlay: 'overlays/staging' },
-    { branch: 'release/*', overlay: 'overlays/production' },
+    { branch: 'main', overlay: 'overlays/staging', pinDigest: false, approval: 'none' },
+    { branch: 'release/*', overlay: 'overlays/production', pinDigest: false, approval: 'manual' },
   ],
   tags: { short: false, branch: false, pullRequest: false, semver: true },
   slack: { channel: '#engex-builds' },
   agents: { queue: 'default' },
+  deployQueue: 'deploy',
+  dockerQueue: 'default',
   plugins: { ecr: 'ecr#v2.10.0' },
   trivy: { version: '0.58.2', failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true },
   nodeImage: 'node:24.11.1-alpine3.22',
@@ -99,8 +125,10 @@ export const CONFIG_RULES = {
   QUEUE: { pattern: /^[A-Za-z0-9._-]{1,100}$/, expected: 'an agent queue name such as default' },
   IMAGE: { pattern: /^[a-z0-9./_:@-]+$/, expected: 'an image reference such as node:24.11.1-alpine3.22' },
   TEXT: { pattern: /^[^\n\r]{1,200}$/, expected: 'one line of text' },
+  HTTP_URL: { pattern: /^https?:\/\/[^\s/?#]+[^\s]*$/, expected: 'an http:// or https:// URL such as https://halow.staging.example.com' },
+  K8S_NAME: { pattern: /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, expected: 'an ArgoCD Application name such as halow-staging' },
 } as const;
-const { ACCOUNT, REGION, PREFIX, URL_RULE, OVERLAY, BRANCH_GLOB, PLUGIN, VERSION, CHANNEL, QUEUE, IMAGE, TEXT } = CONFIG_RULES;
+const { ACCOUNT, REGION, PREFIX, URL_RULE, OVERLAY, BRANCH_GLOB, PLUGIN, VERSION, CHANNEL, QUEUE, IMAGE, TEXT, HTTP_URL, K8S_NAME } = CONFIG_RULES;
 
 /** Validates the parsed JSON of engex.config.json, merging it over the defaults. */
 export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE): WorkspaceConfig {
@@ -112,10 +140,10 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   }
   rejectUnknownKeys(issues, raw, '', [
     '$schema', 'registry', 'source', 'vendor', 'licenses', 'opsRepo', 'deployTargets', 'tags',
-    'slack', 'agents', 'plugins', 'trivy', 'nodeImage',
+    'slack', 'agents', 'deployQueue', 'dockerQueue', 'plugins', 'trivy', 'nodeImage',
   ]);
   const registry = readObject(issues, raw, 'registry', '');
-  rejectUnknownKeys(issues, registry, 'registry', ['account', 'region', 'repoPrefix']);
+  rejectUnknownKeys(issues, registry, 'registry', ['account', 'region', 'repoPrefix', 'allowMutable']);
   const tags = readObject(issues, raw, 'tags', '');
   rejectUnknownKeys(issues, tags, 'tags', ['short', 'branch', 'pullRequest', 'semver']);
   const slack = readObject(issues, raw, 'slack', '');
@@ -127,11 +155,17 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   const trivy = readObject(issues, raw, 'trivy', '');
   rejectUnknownKeys(issues, trivy, 'trivy', ['version', 'failOn', 'ignoreUnfixed']);
 
+  const queue = readString(issues, agents, 'queue', 'agents', d.agents.queue, QUEUE);
+  const deployQueue = readString(issues, raw, 'deployQueue', '', d.deployQueue, QUEUE);
+  if (deployQueue === queue) {
+    issues.add('deployQueue', `must differ from agents.queue (${JSON.stringify(queue)}): pull-request code must never run on the agents that hold ECR-push and ops-write credentials`);
+  }
   const config: WorkspaceConfig = {
     registry: {
       account: readString(issues, registry, 'account', 'registry', d.registry.account, ACCOUNT),
       region: readString(issues, registry, 'region', 'registry', d.registry.region, REGION),
       repoPrefix: readString(issues, registry, 'repoPrefix', 'registry', d.registry.repoPrefix, PREFIX),
+      allowMutable: readBoolean(issues, registry, 'allowMutable', 'registry', d.registry.allowMutable),
     },
     source: readString(issues, raw, 'source', '', d.source, URL_RULE),
     vendor: readString(issues, raw, 'vendor', '', d.vendor, TEXT),
@@ -145,7 +179,9 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
       semver: readBoolean(issues, tags, 'semver', 'tags', d.tags.semver),
     },
     slack: { channel: readString(issues, slack, 'channel', 'slack', d.slack.channel, CHANNEL) },
-    agents: { queue: readString(issues, agents, 'queue', 'agents', d.agents.queue, QUEUE) },
+    agents: { queue },
+    deployQueue,
+    dockerQueue: readString(issues, raw, 'dockerQueue', '', queue, QUEUE),
     plugins: {
       ecr: readString(issues, plugins, 'ecr', 'plugins', d.plugins.ecr, PLUGIN),
     },
@@ -160,25 +196,56 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   return config;
 }
 
+const TARGET_KEYS = ['branch', 'overlay', 'pinDigest', 'approval', 'url', 'argocd'];
+
 function readDeployTargets(issues: Issues, value: unknown, path: string, fallback: DeployTarget[]): DeployTarget[] {
   if (value === undefined) return fallback;
   if (!Array.isArray(value)) {
     issues.add(path, `expected an array of { branch, overlay }, got ${describe(value)}`);
     return fallback;
   }
+  const seen = new Map<string, number>();
   return value.map((entry: unknown, i) => {
     const at = `${path}[${i}]`;
     if (!isRecord(entry)) {
       issues.add(at, `expected { branch, overlay }, got ${describe(entry)}`);
-      return { branch: '', overlay: '' };
+      return { branch: '', overlay: '', pinDigest: false, approval: 'none' };
     }
-    rejectUnknownKeys(issues, entry, at, ['branch', 'overlay']);
+    rejectUnknownKeys(issues, entry, at, TARGET_KEYS);
     if (entry['branch'] === undefined) issues.add(`${at}.branch`, 'is required');
     if (entry['overlay'] === undefined) issues.add(`${at}.overlay`, 'is required');
-    return {
-      branch: readString(issues, entry, 'branch', at, '', BRANCH_GLOB),
-      overlay: readString(issues, entry, 'overlay', at, '', OVERLAY),
+    const branch = readString(issues, entry, 'branch', at, '', BRANCH_GLOB);
+    const overlay = readString(issues, entry, 'overlay', at, '', OVERLAY).replace(/\/+$/, '');
+    const id = `${branch}\u0000${overlay}`;
+    const first = seen.get(id);
+    if (first !== undefined && branch !== '' && overlay !== '') {
+      issues.add(at, `duplicates ${path}[${first}] (branch ${JSON.stringify(branch)}, overlay ${JSON.stringify(overlay)}): remove one`);
+    } else seen.set(id, i);
+    const approval = entry['approval'];
+    let resolved: Approval = overlay === PRODUCTION_OVERLAY ? 'manual' : 'none';
+    if (approval !== undefined) {
+      if (typeof approval === 'string' && (APPROVALS as readonly string[]).includes(approval)) resolved = approval as Approval;
+      else issues.add(`${at}.approval`, `expected one of ${APPROVALS.join(', ')}, got ${describe(approval)}`);
+    }
+    const target: DeployTarget = {
+      branch,
+      overlay,
+      pinDigest: readBoolean(issues, entry, 'pinDigest', at, false),
+      approval: resolved,
     };
+    if (entry['url'] !== undefined) target.url = readString(issues, entry, 'url', at, '', HTTP_URL).replace(/\/+$/, '');
+    if (entry['argocd'] !== undefined) {
+      const argocd = readObject(issues, entry, 'argocd', at);
+      const where = `${at}.argocd`;
+      rejectUnknownKeys(issues, argocd, where, ['server', 'application']);
+      if (argocd['server'] === undefined) issues.add(`${where}.server`, 'is required');
+      if (argocd['application'] === undefined) issues.add(`${where}.application`, 'is required');
+      target.argocd = {
+        server: readString(issues, argocd, 'server', where, '', HTTP_URL).replace(/\/+$/, ''),
+        application: readString(issues, argocd, 'application', where, '', K8S_NAME),
+      };
+    }
+    return target;
   });
 }
 
@@ -225,7 +292,15 @@ export interface ServiceConfig {
   /** `images[].name` in the ops kustomizations. Default: the full ECR image name without tag. */
   deployImageName: string;
   deployTargets: DeployTarget[];
+  /**
+   * What a deploy waits for: `build` (default) every check step of the build, as the seed's
+   * sequential pipeline did; `service` only the checks of the service's own dependency closure.
+   */
+  deployWhen: DeployWhen;
 }
+
+export type DeployWhen = 'build' | 'service';
+export const DEPLOY_WHEN: readonly DeployWhen[] = ['build', 'service'];
 
 const SERVICE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const REPO_NAME = { pattern: /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/, expected: 'an ECR repository name such as engex/halow' };
@@ -249,7 +324,13 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
   const meta = project.metadata ?? {};
   const engex = readObject(issues, meta, 'engex', 'nx.metadata');
   const at = 'nx.metadata.engex';
-  rejectUnknownKeys(issues, engex, at, ['description', 'ownerTeam', 'port', 'repository', 'source', 'opsRepo', 'deployImageName', 'deployTargets']);
+  rejectUnknownKeys(issues, engex, at, ['description', 'ownerTeam', 'port', 'repository', 'source', 'opsRepo', 'deployImageName', 'deployTargets', 'deployWhen']);
+  let deployWhen: DeployWhen = 'build';
+  if (engex['deployWhen'] !== undefined) {
+    const w = engex['deployWhen'];
+    if (typeof w === 'string' && (DEPLOY_WHEN as readonly string[]).includes(w)) deployWhen = w as DeployWhen;
+    else issues.add(`${at}.deployWhen`, `expected one of ${DEPLOY_WHEN.join(', ')}, got ${describe(w)}`);
+  }
   const repository = readString(issues, engex, 'repository', at, `${ws.registry.repoPrefix}${service}`, REPO_NAME);
   if (repository.length < 2 || repository.length > 256) {
     issues.add(`${at}.repository`, `must be 2-256 characters, got ${repository.length}`);
@@ -277,6 +358,7 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
       { pattern: /^[a-z0-9./_:-]+$/, expected: 'an image name without tag' },
     ),
     deployTargets: readDeployTargets(issues, engex['deployTargets'], `${at}.deployTargets`, ws.deployTargets),
+    deployWhen,
   };
   if (issues.list.length > 0) throw new ConfigError(issues.list);
   return config;
@@ -288,4 +370,9 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
  */
 export function deployTargetFor(branch: string, targets: readonly DeployTarget[]): DeployTarget | undefined {
   return targets.find((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
+}
+
+/** Every target whose branch glob matches, in config order: each one deploys. */
+export function deployTargetsFor(branch: string, targets: readonly DeployTarget[]): DeployTarget[] {
+  return targets.filter((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
 }

@@ -96,6 +96,8 @@ export interface AffectedAnalysis {
   /** CI targets of affected projects that do not run because no change reaches their inputs. */
   skipped: SkippedTask[];
   projectCount: number;
+  /** Project → the projects it depends on (the Nx project graph), for a deploy's dependency closure. */
+  dependencies: ReadonlyMap<string, readonly string[]>;
 }
 
 const IMPLICIT = 'workspace file in its inputs changed';
@@ -193,6 +195,7 @@ export function analyzeAffected(input: AnalyzeAffectedInput): AffectedAnalysis {
     tasks,
     skipped,
     projectCount: input.projects.length,
+    dependencies: input.dependencies,
   };
 }
 

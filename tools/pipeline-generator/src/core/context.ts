@@ -40,7 +40,7 @@ export interface BaseSummary {
 
 export interface ServicePlan {
   project: string;
-  /** Keys of its image, scan, smoke and deploy steps. */
+  /** Keys of its image, scan, smoke, approval, deploy and verify steps. */
   steps: readonly string[];
   /** Why its image is rebuilt when Nx did not say so (e.g. the shared Dockerfile changed). */
   why?: string;

@@ -7,7 +7,21 @@
 
 /** What an `engex-ci` call does, as data; `core/shell.ts` spells out its flags. */
 export type EngexCiCall =
-  | { command: 'image build' | 'image push' | 'image smoke'; project: string }
+  | { command: 'image build' | 'image smoke'; project: string }
+  | {
+      command: 'image push';
+      project: string;
+      /** Checkout-relative file that receives the pushed digest (for the step's meta-data). */
+      digestFile?: string;
+    }
+  | {
+      /** The preflight: the repository exists and is IMMUTABLE. */
+      command: 'ecr check';
+      project: string;
+      /** Checkout-relative Markdown file the result is written to. */
+      annotation: string;
+      allowMutable: boolean;
+    }
   | {
       command: 'scan report';
       /** Checkout-relative Trivy JSON report. */
@@ -21,11 +35,30 @@ export type EngexCiCall =
       command: 'deploy bump';
       /** The ops repository (a git URL or path). */
       repo: string;
-      /** Kustomization file inside the ops repo, e.g. `overlays/staging/kustomization.yaml`. */
-      path: string;
+      /** Overlay directory inside the ops repo, e.g. `overlays/staging`. */
+      overlay: string;
       /** The image name the kustomization lists. */
       image: string;
       tag: string;
+      project: string;
+      /** Checkout-relative file holding the pushed digest (read from the image step's meta-data). */
+      digestFile: string;
+      /** Write the digest next to newTag. */
+      pinDigest: boolean;
+      /** Checkout-relative file that receives the ops-repo commit (for ArgoCD's check in verify). */
+      opsCommitFile?: string;
+    }
+  | {
+      command: 'deploy verify';
+      /** The environment's base URL. */
+      url: string;
+      /** The commit that must be served. */
+      revision: string;
+      argocd?: { server: string; application: string };
+      /** Checkout-relative file holding the ops commit ArgoCD must be Synced at. */
+      opsCommitFile?: string;
+      /** Overall deadline, e.g. `10m`. */
+      timeout: string;
     };
 
 /**
@@ -57,9 +90,24 @@ export type StepCommand =
        * status (so a failed scan gate still gets its annotation).
        */
       deferFailure?: boolean;
+      /** On failure, annotate with this checkout-relative file (style error), then fail with the same status. */
+      annotateOnFailure?: { context: string; file: string };
     }
+  /**
+   * `buildkite-agent meta-data`: `set` stores the first line of `file` under `key`; `get` writes
+   * the value to `file`. Files, not `$(…)`, keep the command typed.
+   */
+  | { kind: 'meta-data'; op: 'set' | 'get'; key: string; file: string }
   /** `buildkite-agent annotate`; the body is given inline or read from a checkout-relative file. */
-  | { kind: 'annotate'; context: string; style: 'default' | 'info' | 'warning' | 'error' | 'success'; body?: string; bodyFile?: string }
+  | {
+      kind: 'annotate';
+      context: string;
+      style: 'default' | 'info' | 'warning' | 'error' | 'success';
+      body?: string;
+      bodyFile?: string;
+      /** Add to the context's annotation instead of replacing it. */
+      append?: boolean;
+    }
   /** `docker pull` of the image to scan. */
   | { kind: 'pull'; image: ImageRef }
   /** The Trivy scan of `image` in the Trivy container; its JSON goes to `report`. */
@@ -125,7 +173,9 @@ export type StepMeta =
       /** The image name its kustomization lists (`image.tag` is the new tag). */
       imageName: string;
       image: ImageRef;
-    };
+    }
+  | { kind: 'verify'; project: string; service: string; overlay: string; url: string; image: ImageRef }
+  | { kind: 'approval'; project: string; service: string; overlay: string };
 
 export interface CommandStep {
   type: 'command';
@@ -143,7 +193,21 @@ export interface CommandStep {
   env: Readonly<Record<string, string>>;
   artifactPaths: readonly string[];
   concurrency?: { group: string; limit: number };
+  /** Buildkite's manual retry; absent: Buildkite's default (allowed). */
+  retryManual?: { permitOnPassed: boolean; reason?: string };
   meta: StepMeta;
+}
+
+/** A Buildkite `block` step: the build waits here until someone unblocks it. */
+export interface BlockStep {
+  type: 'block';
+  key: string;
+  /** The button's label. */
+  label: string;
+  /** Shown with the button; Buildkite does not run commands in it, so it says where to look. */
+  prompt: string;
+  dependsOn: readonly string[];
+  meta: Extract<StepMeta, { kind: 'approval' }>;
 }
 
 /** One group per project; its steps run in parallel as far as `dependsOn` allows. */
@@ -153,7 +217,7 @@ export interface GroupStep {
   /** The project name. */
   label: string;
   project: string;
-  steps: readonly CommandStep[];
+  steps: readonly (CommandStep | BlockStep)[];
 }
 
 export type PipelineStep = CommandStep | GroupStep;
@@ -169,7 +233,12 @@ export interface Pipeline {
   notify: readonly SlackNotify[];
 }
 
-/** Every command step, groups flattened, in pipeline order. */
+/** Every command step, groups flattened, in pipeline order (block steps left out). */
 export function commandSteps(pipeline: Pick<Pipeline, 'steps'>): CommandStep[] {
+  return allSteps(pipeline).filter((s): s is CommandStep => s.type === 'command');
+}
+
+/** Every command and block step, groups flattened, in pipeline order. */
+export function allSteps(pipeline: Pick<Pipeline, 'steps'>): (CommandStep | BlockStep)[] {
   return pipeline.steps.flatMap((s) => (s.type === 'group' ? [...s.steps] : [s]));
 }

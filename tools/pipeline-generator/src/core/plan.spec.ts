@@ -94,9 +94,14 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/image
+                - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
                 - npx nx run @acme/api:build --outputStyle=static
                 - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
-                - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api --digest-file reports/image/api.digest
+                - buildkite-agent meta-data set engex:api:digest < reports/image/api.digest
+                - "buildkite-agent annotate --style info --context image-api '**api** pushed \`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001\`, digest (meta-data \`engex:api:digest\`): '"
+                - buildkite-agent annotate --style info --context image-api --append < reports/image/api.digest
               depends_on:
                 - acme-api:build
               plugins:
@@ -104,6 +109,8 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
+              agents:
+                queue: deploy
               timeout_in_minutes: 20
               retry:
                 automatic:
@@ -111,6 +118,11 @@ describe('planPipeline', () => {
                     limit: 2
                   - exit_status: 255
                     limit: 2
+                  - exit_status: 4
+                    limit: 2
+              artifact_paths:
+                - reports/image/api.digest
+                - reports/image/api-ecr.md
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
@@ -135,6 +147,8 @@ describe('planPipeline', () => {
                   - exit_status: -1
                     limit: 2
                   - exit_status: 255
+                    limit: 2
+                  - exit_status: 4
                     limit: 2
               artifact_paths:
                 - reports/trivy/api.json
@@ -274,9 +288,14 @@ describe('planPipeline', () => {
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/image
+                - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
                 - npx nx run @acme/api:build --outputStyle=static
                 - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
-                - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api --digest-file reports/image/api.digest
+                - buildkite-agent meta-data set engex:api:digest < reports/image/api.digest
+                - "buildkite-agent annotate --style info --context image-api '**api** pushed \`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001\`, digest (meta-data \`engex:api:digest\`): '"
+                - buildkite-agent annotate --style info --context image-api --append < reports/image/api.digest
               depends_on:
                 - acme-api:build
               plugins:
@@ -284,6 +303,8 @@ describe('planPipeline', () => {
                     login: true
                     account_ids: "460210468233"
                     region: us-east-1
+              agents:
+                queue: deploy
               timeout_in_minutes: 20
               retry:
                 automatic:
@@ -291,6 +312,11 @@ describe('planPipeline', () => {
                     limit: 2
                   - exit_status: 255
                     limit: 2
+                  - exit_status: 4
+                    limit: 2
+              artifact_paths:
+                - reports/image/api.digest
+                - reports/image/api-ecr.md
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
@@ -316,6 +342,8 @@ describe('planPipeline', () => {
                     limit: 2
                   - exit_status: 255
                     limit: 2
+                  - exit_status: 4
+                    limit: 2
               artifact_paths:
                 - reports/trivy/api.json
                 - reports/trivy/api.md
@@ -340,16 +368,22 @@ describe('planPipeline', () => {
                   - exit_status: 255
                     limit: 2
             - label: ":rocket: deploy api to overlays/staging"
-              key: acme-api:deploy
+              key: acme-api:deploy-staging
               commands:
                 - npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
-                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --path overlays/staging/kustomization.yaml --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001
+                - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
               depends_on:
                 - acme-api:test
                 - acme-api:build
                 - acme-api:scan
                 - acme-api:smoke
+                - acme-util:lint
+                - acme-util:test
+                - acme-util:build
+              agents:
+                queue: deploy
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -357,6 +391,10 @@ describe('planPipeline', () => {
                     limit: 2
                   - exit_status: 255
                     limit: 2
+                  - exit_status: 4
+                    limit: 2
+                manual:
+                  permit_on_passed: false
               concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
               concurrency: 1
       notify:
@@ -379,26 +417,28 @@ describe('planPipeline', () => {
         "acme-api:image <- acme-api:build",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke",
+        "acme-api:deploy-production <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-api:approve-production",
       ]
     `);
     const deploy = commandSteps(planPipeline(input)).find((s) => s.meta.kind === 'deploy');
     expect(renderPipeline({ steps: deploy ? [deploy] : [], notify: [] }, 'yaml')).toMatchInlineSnapshot(`
       "agents:
-        queue: default
+        queue: deploy
       steps:
         - label: ":rocket: deploy api to overlays/production"
-          key: acme-api:deploy
+          key: acme-api:deploy-production
           commands:
             - npm ci --no-audit --no-fund
             - npx nx run @engex/ci-lib:build --outputStyle=static
-            - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --path overlays/production/kustomization.yaml --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001
+            - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
+            - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
           depends_on:
             - acme-api:lint
             - acme-api:test
             - acme-api:build
             - acme-api:scan
             - acme-api:smoke
+            - acme-api:approve-production
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -406,6 +446,10 @@ describe('planPipeline', () => {
                 limit: 2
               - exit_status: 255
                 limit: 2
+              - exit_status: 4
+                limit: 2
+            manual:
+              permit_on_passed: false
           concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
           concurrency: 1
       "
@@ -512,7 +556,7 @@ describe('planPipeline', () => {
         "acme-api:image <- acme-api:build",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke",
+        "acme-api:deploy-staging <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-util:lint acme-util:test acme-util:build",
       ]
     `);
   });
@@ -554,7 +598,7 @@ describe('planPipeline', () => {
         "acme-api:image",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy <- acme-api:scan acme-api:smoke",
+        "acme-api:deploy-staging <- acme-api:scan acme-api:smoke",
       ]
     `);
     const first = commandSteps(planPipeline(input))[0]?.commands[0];
@@ -565,5 +609,251 @@ describe('planPipeline', () => {
   it('is deterministic', () => {
     const input = planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed);
     expect(renderPipeline(planPipeline(input), 'json')).toBe(renderPipeline(planPipeline(input), 'json'));
+  });
+});
+
+describe('deploys: every target, gates, proof', () => {
+  const staging = { branch: 'main', overlay: 'overlays/staging', pinDigest: false, approval: 'none' as const };
+  /** Only the deploy-side steps (approval, deploy, verify), rendered as Buildkite YAML. */
+  function deployYaml(input: Parameters<typeof planPipeline>[0]): string {
+    const pipeline = planPipeline(input);
+    expect(validatePipeline([pipeline])).toEqual([]);
+    const steps = pipeline.steps.flatMap((s) =>
+      s.type === 'group' ? [{ ...s, steps: s.steps.filter((c) => /:(approve|deploy|verify)-/.test(c.key)) }].filter((g) => g.steps.length > 0) : [],
+    );
+    return renderPipeline({ steps, notify: [] }, 'yaml');
+  }
+  const withTargets = (targets: Parameters<typeof planPipeline>[0]['config']['deployTargets'], input: Parameters<typeof planPipeline>[0]) => ({
+    ...input,
+    config: { ...input.config, deployTargets: targets },
+  });
+
+  it('main with two staging targets: one deploy each, one ops-repo concurrency group, pinned digest and verify where configured', () => {
+    const input = withTargets(
+      [
+        { ...staging, url: 'https://api.staging.example.com', argocd: { server: 'https://argocd.example.com', application: 'api-staging' } },
+        { ...staging, overlay: 'overlays/staging-eu', pinDigest: true },
+        { branch: 'release/*', overlay: 'overlays/production', pinDigest: false, approval: 'manual' },
+      ],
+      planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']), lastPassed),
+    );
+    expect(deployYaml(input)).toMatchInlineSnapshot(`
+      "agents:
+        queue: deploy
+      steps:
+        - group: "@acme/api"
+          key: acme-api
+          steps:
+            - label: ":rocket: deploy api to overlays/staging"
+              key: acme-api:deploy-staging
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
+                - buildkite-agent meta-data set engex:api:staging:ops-commit < reports/deploy/api-staging.ops-commit
+              depends_on:
+                - acme-api:lint
+                - acme-api:test
+                - acme-api:build
+                - acme-api:scan
+                - acme-api:smoke
+              timeout_in_minutes: 5
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+                  - exit_status: 4
+                    limit: 2
+                manual:
+                  permit_on_passed: false
+              concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
+              concurrency: 1
+            - label: ":mag: verify api in overlays/staging"
+              key: acme-api:verify-staging
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - buildkite-agent meta-data get engex:api:staging:ops-commit > reports/deploy/api-staging.ops-commit
+                - node libs/ci-lib/dist/engex-ci.cjs deploy verify --url https://api.staging.example.com --revision c0ffee0000000000000000000000000000000001 --argocd-server https://argocd.example.com --argocd-app api-staging --ops-commit-file reports/deploy/api-staging.ops-commit --timeout 10m
+              depends_on:
+                - acme-api:deploy-staging
+              timeout_in_minutes: 15
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+            - label: ":rocket: deploy api to overlays/staging-eu"
+              key: acme-api:deploy-staging-eu
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging-eu.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging-eu.digest --pin-digest
+              depends_on:
+                - acme-api:lint
+                - acme-api:test
+                - acme-api:build
+                - acme-api:scan
+                - acme-api:smoke
+              timeout_in_minutes: 5
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+                  - exit_status: 4
+                    limit: 2
+                manual:
+                  permit_on_passed: false
+              concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
+              concurrency: 1
+      "
+    `);
+  });
+
+  it('release/*: a block step carrying commit, digest and scan locations gates the production deploy', () => {
+    const input = planInput({ branch: 'release/1.4' }, analyze(['apps/api/src/main.ts']), lastPassed);
+    expect(deployYaml(input)).toMatchInlineSnapshot(`
+      "agents:
+        queue: deploy
+      steps:
+        - group: "@acme/api"
+          key: acme-api
+          steps:
+            - block: ":rocket: Deploy api to overlays/production?"
+              key: acme-api:approve-production
+              prompt: |-
+                Deploy api at commit c0ffee0000000000000000000000000000000001 to overlays/production (https://github.com/highspot/api-ops.git).
+                Image digest: the "image api" annotation (meta-data engex:api:digest).
+                Scan summary: the trivy-api annotation and the artifact reports/trivy/api.md.
+              depends_on:
+                - acme-api:lint
+                - acme-api:test
+                - acme-api:build
+                - acme-api:scan
+                - acme-api:smoke
+            - label: ":rocket: deploy api to overlays/production"
+              key: acme-api:deploy-production
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
+              depends_on:
+                - acme-api:lint
+                - acme-api:test
+                - acme-api:build
+                - acme-api:scan
+                - acme-api:smoke
+                - acme-api:approve-production
+              timeout_in_minutes: 5
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+                  - exit_status: 4
+                    limit: 2
+                manual:
+                  permit_on_passed: false
+              concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
+              concurrency: 1
+      "
+    `);
+  });
+
+  /** A third project the service does not depend on, like ci-lib for halow. */
+  const tool = {
+    name: '@acme/tool',
+    root: 'tools/tool',
+    tags: [],
+    metadata: {},
+    targets: { test: { executor: 'nx:run-commands', command: 'vitest run', cwd: 'tools/tool' } },
+  };
+  const deployWaitsFor = (deployWhen: 'build' | 'service'): string[] => {
+    const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen } } } : p));
+    const all = [...projects, tool];
+    const input = { ...planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), projects: all };
+    const deploy = commandSteps(planPipeline(input)).find((s) => s.key === 'acme-api:deploy-staging');
+    return [...(deploy?.dependsOn ?? [])];
+  };
+
+  it('deployWhen "build" (default): the deploy waits for every check of the build, also of projects the service does not use', () => {
+    expect(deployWaitsFor('build')).toMatchInlineSnapshot(`
+      [
+        "acme-api:test",
+        "acme-api:build",
+        "acme-api:scan",
+        "acme-api:smoke",
+        "acme-tool:test",
+        "acme-util:lint",
+        "acme-util:test",
+        "acme-util:build",
+      ]
+    `);
+  });
+
+  it('deployWhen "service": the deploy waits for the checks of its dependency closure only, dependencies included', () => {
+    expect(deployWaitsFor('service')).toMatchInlineSnapshot(`
+      [
+        "acme-api:test",
+        "acme-api:build",
+        "acme-api:scan",
+        "acme-api:smoke",
+        "acme-util:lint",
+        "acme-util:test",
+        "acme-util:build",
+      ]
+    `);
+  });
+
+  it('deployWhen "service" in the YAML: no step of the unrelated @acme/tool', () => {
+    const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen: 'service' } } } : p));
+    const all = [...projects, tool];
+    const input = { ...planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), projects: all };
+    expect(deployYaml(input)).toMatchInlineSnapshot(`
+      "agents:
+        queue: deploy
+      steps:
+        - group: "@acme/api"
+          key: acme-api
+          steps:
+            - label: ":rocket: deploy api to overlays/staging"
+              key: acme-api:deploy-staging
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run @engex/ci-lib:build --outputStyle=static
+                - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
+              depends_on:
+                - acme-api:test
+                - acme-api:build
+                - acme-api:scan
+                - acme-api:smoke
+                - acme-util:lint
+                - acme-util:test
+                - acme-util:build
+              timeout_in_minutes: 5
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+                  - exit_status: 4
+                    limit: 2
+                manual:
+                  permit_on_passed: false
+              concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
+              concurrency: 1
+      "
+    `);
   });
 });

@@ -1,21 +1,22 @@
 import {
-  deployTargetFor,
+  deployTargetsFor,
   ecrHostFor,
   resolveServiceConfig,
   type ServiceConfig,
   type WorkspaceConfig,
 } from '@engex/workspace-config';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
-import { stableOrder } from './graph.js';
+import { reachable, stableOrder } from './graph.js';
 import { checkStep } from './steps/check.js';
-import type { Common, PlanOptions } from './steps/common.js';
-import { deployStep } from './steps/deploy.js';
+import type { PlanOptions } from './steps/common.js';
+import { deploySteps } from './steps/deploy.js';
 import { imageStep } from './steps/image.js';
 import { scanStep } from './steps/scan.js';
 import { smokeStep } from './steps/smoke.js';
 import { keyPart, projectSlugs } from './keys.js';
 import type {
   AutomaticRetry,
+  BlockStep,
   CommandStep,
   GroupStep,
   ImageRef,
@@ -25,6 +26,7 @@ import type {
   StepCommand,
 } from './pipeline.js';
 import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
+import type { Common } from './steps/common.js';
 import { planAnnotation } from './summary.js';
 
 export type { BaseSummary, BuildContext } from './context.js';
@@ -59,7 +61,7 @@ export function normalizePlanOptions(input: PlanOptionsInput = {}): PlanOptions 
     nx: input.nx ?? ['npx', 'nx'],
     engexCi: input.engexCi ?? ['npx', '--no', 'engex-ci'],
     engexCiSetup: input.engexCiSetup ?? [],
-    timeouts: { task: 10, image: 20, scan: 10, smoke: 10, deploy: 5, plan: 5, ...input.timeouts },
+    timeouts: { task: 10, image: 20, scan: 10, smoke: 10, deploy: 5, plan: 5, verifyDeadline: 10, ...input.timeouts },
   };
 }
 
@@ -69,7 +71,18 @@ export const AGENT_LOST_RETRY: readonly AutomaticRetry[] = [
   { exitStatus: 255, limit: 2 },
 ];
 
+/** Agent loss, and `engex-ci`'s exit 4 (infrastructure: registry, AWS, git remote) on steps that talk to them. */
+export const INFRA_RETRY: readonly AutomaticRetry[] = [...AGENT_LOST_RETRY, { exitStatus: 4, limit: 2 }];
+
 export const PLAN_STEP_KEY = 'engex-plan';
+
+/** Step-key parts the service steps use; an Nx target with such a name gets a suffix. */
+const RESERVED_PART = /^(image|scan|smoke|deploy|(deploy|approve|verify)-.*)$/;
+
+/** `overlays/staging-eu` → `staging-eu`: the part of a deploy target's step keys. */
+function overlayPart(overlay: string): string {
+  return keyPart(overlay.replace(/^overlays\//, '').replaceAll('/', '-'));
+}
 
 /** Files outside any project that still change what an image contains. */
 const IMAGE_WORKSPACE_INPUTS = [/^docker\//, /^\.dockerignore$/, /^engex\.config\.json$/];
@@ -94,6 +107,11 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     artifactPaths: [] as string[],
     plugins: [] as PluginUse[],
   };
+  // Image push and deploy hold ECR-push and ops-write credentials: their own queue, never the PR queue.
+  const deployCommon: Common = { ...common, agents: { queue: config.deployQueue }, retry: INFRA_RETRY };
+  const verifyCommon: Common = { ...common, agents: { queue: config.deployQueue } };
+  const dockerCommon: Common = { ...common, agents: { queue: config.dockerQueue } };
+  const scanCommon: Common = { ...dockerCommon, retry: INFRA_RETRY };
 
   const taskKeys = new Map<string, string>();
   const tasksByProject = new Map<string, AffectedTask[]>();
@@ -106,10 +124,10 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   };
   for (const tasks of tasksByProject.values()) tasks.sort((a, b) => rank(a.target) - rank(b.target));
   for (const [project, tasks] of tasksByProject) {
-    const used = new Set(['image', 'scan', 'smoke', 'deploy']);
+    const used = new Set<string>();
     for (const t of tasks) {
       let part = keyPart(t.target);
-      for (let i = 2; used.has(part); i++) part = `${keyPart(t.target)}-${i}`;
+      for (let i = 2; used.has(part) || RESERVED_PART.test(part); i++) part = `${keyPart(t.target)}-${i}`;
       used.add(part);
       taskKeys.set(t.id, `${slugs.get(project)}:${part}`);
     }
@@ -124,8 +142,10 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     ref: config.plugins.ecr,
     config: { login: true, account_ids: config.registry.account, region: config.registry.region },
   };
-  /** Image, scan, smoke and (per branch) deploy steps of one service, after `taskSteps`. */
-  const serviceSteps = (service: ServiceConfig, slug: string, taskSteps: readonly CommandStep[], why?: string): CommandStep[] => {
+  /** Deploys wait until every service's checks exist, so they are attached after the groups. */
+  const pending: { service: ServiceConfig; slug: string; image: ImageRef; steps: (CommandStep | BlockStep)[]; plan: ServicePlan }[] = [];
+  /** Image, scan and smoke steps of one service, after `taskSteps`; its deploys come later. */
+  const serviceSteps = (service: ServiceConfig, slug: string, why?: string): CommandStep[] => {
     const project = byName.get(service.project) as WorkspaceProject;
     const build = (tasksByProject.get(service.project) ?? []).find((t) => t.target === 'build');
     const hasBuild = project.targets['build'] !== undefined;
@@ -135,17 +155,15 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       tag: context.commit,
     };
     const steps = [
-      imageStep(service, slug, image, ecr, build ? taskKeys.get(build.id) : undefined, hasBuild, options, common),
-      scanStep(service, slug, image, ecr, config, options, common),
-      smokeStep(service, slug, image, ecr, options, common),
+      imageStep(service, slug, image, ecr, build ? taskKeys.get(build.id) : undefined, hasBuild, options, deployCommon, config),
+      scanStep(service, slug, image, ecr, config, options, scanCommon),
+      smokeStep(service, slug, image, ecr, options, dockerCommon),
     ];
-    const target = deployable.ok ? deployTargetFor(deployable.branch, service.deployTargets) : undefined;
-    if (target) {
-      const waitFor = [...taskSteps.map((s) => s.key), `${slug}:scan`, `${slug}:smoke`];
-      steps.push(deployStep(service, slug, image, target.overlay, waitFor, options, common));
-    }
-    const skippedDeploy = target ? undefined : deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why;
-    services.push({ project: service.project, steps: steps.map((s) => s.key), ...(why ? { why } : {}), ...(skippedDeploy ? { skipped: `deploy: ${skippedDeploy}` } : {}) });
+    const targets = deployable.ok ? deployTargetsFor(deployable.branch, service.deployTargets) : [];
+    const skippedDeploy = targets.length > 0 ? undefined : deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why;
+    const plan: ServicePlan = { project: service.project, steps: steps.map((s) => s.key), ...(why ? { why } : {}), ...(skippedDeploy ? { skipped: `deploy: ${skippedDeploy}` } : {}) };
+    services.push(plan);
+    if (targets.length > 0) pending.push({ service, slug, image, steps, plan });
     return steps;
   };
   const serviceOf = (project: WorkspaceProject): ServiceConfig | undefined =>
@@ -153,6 +171,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   const imageWhy = imageInputsChanged.length > 0 ? `image inputs changed: ${imageInputsChanged.slice(0, 3).join(', ')}${imageInputsChanged.length > 3 ? ` and ${imageInputsChanged.length - 3} more` : ''}` : undefined;
 
   const affectedNames = new Set(analysis.affected.map((a) => a.name));
+  const pendingGroup = new Map<string, (CommandStep | BlockStep)[]>();
   for (const affected of analysis.affected) {
     const project = byName.get(affected.name);
     if (!project) continue;
@@ -165,11 +184,12 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     if (service) {
       const build = (tasksByProject.get(project.name) ?? []).find((t) => t.target === 'build');
       const hasBuild = project.targets['build'] !== undefined;
-      if (analysis.all || build !== undefined || !hasBuild) steps.push(...serviceSteps(service, slug, steps));
-      else if (imageWhy) steps.push(...serviceSteps(service, slug, steps, imageWhy));
+      if (analysis.all || build !== undefined || !hasBuild) steps.push(...serviceSteps(service, slug));
+      else if (imageWhy) steps.push(...serviceSteps(service, slug, imageWhy));
       else services.push({ project: service.project, steps: [], skipped: 'image: no build input changed (only non-production files did)' });
     }
     if (steps.length > 0) groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps });
+    pendingGroup.set(slug, steps);
   }
   // The shared Dockerfile is in no project's Nx inputs: its change rebuilds every service's image.
   if (imageWhy && !analysis.all) {
@@ -178,8 +198,34 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       const service = serviceOf(project);
       if (!service) continue;
       const slug = slugs.get(project.name) as string;
-      groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps: serviceSteps(service, slug, [], imageWhy) });
+      const steps: (CommandStep | BlockStep)[] = serviceSteps(service, slug, imageWhy);
+      groups.push({ type: 'group', key: slug, label: project.name, project: project.name, steps });
+      pendingGroup.set(slug, steps);
     }
+  }
+
+  // A deploy waits for the checks of the whole build (deployWhen "build", the seed's sequential
+  // semantics), or of the projects the service depends on, transitively ("service").
+  const checks = groups.flatMap((g) => g.steps).filter((s): s is CommandStep => s.type === 'command' && ['nx-task', 'scan', 'smoke'].includes(s.meta.kind));
+  const projectOf = (s: CommandStep): string | undefined => ('project' in s.meta ? s.meta.project : undefined);
+  for (const { service, slug, image, steps, plan } of pending) {
+    let waitFor = checks;
+    if (service.deployWhen === 'service') {
+      const closure = new Set(reachable([service.project], (p) => (analysis.dependencies.get(p) ?? []).filter((d) => d !== p && byName.has(d))).order);
+      waitFor = checks.filter((s) => closure.has(projectOf(s) as string));
+    }
+    const used = new Set<string>();
+    const keys: string[] = [];
+    for (const target of deployTargetsFor((deployable as { branch: string }).branch, service.deployTargets)) {
+      let part = overlayPart(target.overlay);
+      for (let i = 2; used.has(part); i++) part = `${overlayPart(target.overlay)}-${i}`;
+      used.add(part);
+      const d = deploySteps({ service, slug, part, target, image, waitFor: waitFor.map((s) => s.key), options, common: deployCommon, verifyCommon });
+      const added = [...(d.block ? [d.block] : []), d.deploy, ...(d.verify ? [d.verify] : [])];
+      (pendingGroup.get(slug) ?? steps).push(...added);
+      keys.push(...added.map((s) => s.key));
+    }
+    plan.steps = [...plan.steps, ...keys];
   }
 
   orderGroups(groups);

@@ -53,15 +53,17 @@ describe('renderPipeline', () => {
     expect(parse(yaml)).toEqual(toBuildkite(planPipeline(planInput({ branch: 'main' }, analyze([], { all: '--all' })))));
   });
 
-  it('states shared agents once at the top, and per step only when steps differ', () => {
+  it('states the most common agents once at the top, and per step only where a step differs', () => {
     const pipeline = planPipeline(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])));
     const same = toBuildkite(pipeline);
     expect(same['agents']).toEqual({ queue: 'default' });
-    expect(JSON.stringify(same['steps'])).not.toContain('"agents"');
+    const queues = uploadedSteps(same as { steps: Record<string, unknown>[] }).map((s) => `${String(s['key'])}: ${(s['agents'] as { queue?: string } | undefined)?.queue ?? '(pipeline)'}`);
+    // Push and deploy hold ECR-push and ops-write credentials: never on the queue that runs PR code.
+    expect(queues.filter((q) => !q.endsWith('(pipeline)'))).toEqual(['acme-api:image: deploy', 'acme-api:deploy-staging: deploy']);
     const [plan, ...rest] = pipeline.steps;
     const mixed = toBuildkite({ ...pipeline, steps: [{ ...(plan as CommandStep), agents: { queue: 'small' } }, ...rest] });
-    expect(mixed['agents']).toBeUndefined();
-    expect(uploadedSteps(mixed as { steps: Record<string, unknown>[] }).every((s) => s['agents'] !== undefined)).toBe(true);
+    expect(mixed['agents']).toEqual({ queue: 'default' });
+    expect(uploadedSteps(mixed as { steps: Record<string, unknown>[] }).find((s) => s['key'] === 'engex-plan')?.['agents']).toEqual({ queue: 'small' });
   });
 
   it('writes YAML that reads back exactly as toBuildkite, for every shape of step', () => {
@@ -123,6 +125,9 @@ describe('hostile names', () => {
     const work = join(dir, 'checkout');
     mkdirSync(join(work, 'reports', 'trivy'), { recursive: true });
     writeFileSync(join(work, 'reports', 'trivy', 'evil.md'), 'scan');
+    // What `engex-ci image push --digest-file` leaves for the meta-data and the annotation.
+    mkdirSync(join(work, 'reports', 'image'), { recursive: true });
+    writeFileSync(join(work, 'reports', 'image', 'evil.digest'), `sha256:${'e'.repeat(64)}\n`);
     for (const step of uploadedSteps(uploaded)) {
       const script = (step['commands'] as string[]).join('\n');
       try {

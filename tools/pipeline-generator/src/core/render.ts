@@ -1,4 +1,4 @@
-import { commandSteps, type CommandStep, type Pipeline, type PipelineStep, type StepCommand } from './pipeline.js';
+import { commandSteps, type BlockStep, type CommandStep, type Pipeline, type PipelineStep, type StepCommand } from './pipeline.js';
 import { renderShellCommands } from './shell.js';
 import { emitYaml, type Json } from './yaml-emit.js';
 
@@ -19,7 +19,7 @@ export function toBuildkite(pipeline: Pipeline): Record<string, unknown> {
   const shared = sharedAgents(pipeline);
   const out: Record<string, unknown> = {};
   if (shared) out['agents'] = escapeDeep(shared);
-  out['steps'] = pipeline.steps.map((s) => stepToBuildkite(s, shared === undefined));
+  out['steps'] = pipeline.steps.map((s) => stepToBuildkite(s, shared));
   if (pipeline.notify.length > 0) {
     out['notify'] = pipeline.notify.map((n) => ({ slack: { channels: [e(n.channel)] }, if: e(n.if) }));
   }
@@ -31,11 +31,19 @@ function e(text: string): string {
   return text.includes('$') ? escapeInterpolation(text) : text;
 }
 
-/** Steps that all target the same agents say so once, as the pipeline default. */
+/**
+ * The agents most steps target (the check queue; ties: the earliest), said once as the pipeline
+ * default. Steps on another queue (image, deploy, scan) say theirs: a step's `agents` replaces
+ * the pipeline's.
+ */
 function sharedAgents(pipeline: Pipeline): Readonly<Record<string, string>> | undefined {
-  const steps = commandSteps(pipeline);
-  const first = steps[0]?.agents;
-  return first !== undefined && steps.every((s) => sameAgents(s.agents, first)) ? first : undefined;
+  const counts: { agents: Readonly<Record<string, string>>; n: number }[] = [];
+  for (const step of commandSteps(pipeline)) {
+    const entry = counts.find((c) => sameAgents(c.agents, step.agents));
+    if (entry) entry.n++;
+    else counts.push({ agents: step.agents, n: 1 });
+  }
+  return counts.reduce<(typeof counts)[number] | undefined>((best, c) => (best === undefined || c.n > best.n ? c : best), undefined)?.agents;
 }
 
 function sameAgents(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -43,14 +51,23 @@ function sameAgents(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-function stepToBuildkite(step: PipelineStep, withAgents: boolean): Record<string, unknown> {
+function stepToBuildkite(step: PipelineStep, shared: Readonly<Record<string, string>> | undefined): Record<string, unknown> {
   if (step.type === 'group') {
-    return { group: e(step.label), key: e(step.key), steps: step.steps.map((s) => commandToBuildkite(s, withAgents)) };
+    return { group: e(step.label), key: e(step.key), steps: step.steps.map((s) => (s.type === 'block' ? blockToBuildkite(s) : commandToBuildkite(s, shared))) };
   }
-  return commandToBuildkite(step, withAgents);
+  return commandToBuildkite(step, shared);
 }
 
-function commandToBuildkite(step: CommandStep, withAgents: boolean): Record<string, unknown> {
+function blockToBuildkite(step: BlockStep): Record<string, unknown> {
+  return {
+    block: e(step.label),
+    key: e(step.key),
+    prompt: e(step.prompt),
+    ...(step.dependsOn.length > 0 ? { depends_on: step.dependsOn.map(e) } : {}),
+  };
+}
+
+function commandToBuildkite(step: CommandStep, sharedAgents: Readonly<Record<string, string>> | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {
     label: e(step.label),
     key: e(step.key),
@@ -58,10 +75,17 @@ function commandToBuildkite(step: CommandStep, withAgents: boolean): Record<stri
   };
   if (step.dependsOn.length > 0) out['depends_on'] = step.dependsOn.map(e);
   if (step.plugins.length > 0) out['plugins'] = shared(step.plugins, (plugins) => plugins.map((p) => ({ [e(p.ref)]: escapeDeep(p.config) })));
-  if (withAgents) out['agents'] = shared(step.agents, escapeDeep);
+  if (sharedAgents === undefined || !sameAgents(step.agents, sharedAgents)) out['agents'] = shared(step.agents, escapeDeep);
   out['timeout_in_minutes'] = step.timeoutInMinutes;
-  if (step.retry.length > 0) {
+  if (step.retry.length > 0 && step.retryManual === undefined) {
     out['retry'] = shared(step.retry, (retry) => ({ automatic: retry.map((r) => ({ exit_status: r.exitStatus, limit: r.limit })) }));
+  } else if (step.retry.length > 0 || step.retryManual !== undefined) {
+    out['retry'] = {
+      ...(step.retry.length > 0 ? { automatic: step.retry.map((r) => ({ exit_status: r.exitStatus, limit: r.limit })) } : {}),
+      ...(step.retryManual
+        ? { manual: { permit_on_passed: step.retryManual.permitOnPassed, ...(step.retryManual.reason !== undefined ? { reason: e(step.retryManual.reason) } : {}) } }
+        : {}),
+    };
   }
   if (Object.keys(step.env).length > 0) out['env'] = shared(step.env, escapeDeep);
   if (step.artifactPaths.length > 0) out['artifact_paths'] = step.artifactPaths.map(e);

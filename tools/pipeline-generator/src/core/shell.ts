@@ -21,6 +21,9 @@ export function quoteShellArg(token: string): string {
 /** The shell variable that carries a deferred failure to the end of the step. */
 export const DEFERRED_STATUS = 'ENGEX_DEFERRED_STATUS';
 
+/** Holds a failed command's status while its failure annotation is written. */
+export const FAILED_STATUS = 'ENGEX_FAILED_STATUS';
+
 /** A program to run: argument vector and checkout-relative redirections. */
 export interface Invocation {
   argv: readonly string[];
@@ -47,13 +50,27 @@ const INSTALL = ['npm', 'ci', '--no-audit', '--no-fund'] as const;
 export function engexCiArgs(call: EngexCiCall): string[] {
   switch (call.command) {
     case 'image build':
-    case 'image push':
     case 'image smoke':
       return [...call.command.split(' '), '--project', call.project];
+    case 'image push':
+      return ['image', 'push', '--project', call.project, ...(call.digestFile !== undefined ? ['--digest-file', call.digestFile] : [])];
+    case 'ecr check':
+      return ['ecr', 'check', '--project', call.project, '--annotation', call.annotation, ...(call.allowMutable ? ['--allow-mutable'] : [])];
     case 'scan report':
       return ['scan', 'report', call.report, '--fail-on', call.failOn.join(','), ...(call.ignoreUnfixed ? ['--ignore-unfixed'] : []), '--annotation', call.annotation];
     case 'deploy bump':
-      return ['deploy', 'bump', '--repo', call.repo, '--path', call.path, '--image', call.image, '--tag', call.tag];
+      return [
+        'deploy', 'bump', '--repo', call.repo, '--overlay', call.overlay, '--image', call.image, '--tag', call.tag,
+        '--project', call.project, '--digest-file', call.digestFile, ...(call.pinDigest ? ['--pin-digest'] : []),
+        ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
+      ];
+    case 'deploy verify':
+      return [
+        'deploy', 'verify', '--url', call.url, '--revision', call.revision,
+        ...(call.argocd ? ['--argocd-server', call.argocd.server, '--argocd-app', call.argocd.application] : []),
+        ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
+        '--timeout', call.timeout,
+      ];
   }
 }
 
@@ -79,7 +96,7 @@ function spellOut(command: StepCommand): Invocation {
       return { argv: [...command.bin, ...engexCiArgs(command.call)] };
     case 'annotate':
       return {
-        argv: ['buildkite-agent', 'annotate', '--style', command.style, '--context', command.context, ...(command.body !== undefined ? [command.body] : [])],
+        argv: ['buildkite-agent', 'annotate', '--style', command.style, '--context', command.context, ...(command.append ? ['--append'] : []), ...(command.body !== undefined ? [command.body] : [])],
         ...(command.bodyFile !== undefined ? { stdin: command.bodyFile } : {}),
       };
     case 'pull':
@@ -95,6 +112,10 @@ function spellOut(command: StepCommand): Invocation {
         ],
         stdout: command.report,
       };
+    case 'meta-data':
+      return command.op === 'set'
+        ? { argv: ['buildkite-agent', 'meta-data', 'set', command.key], stdin: command.file }
+        : { argv: ['buildkite-agent', 'meta-data', 'get', command.key], stdout: command.file };
     case 'exec':
       return {
         argv: command.argv,
@@ -121,6 +142,11 @@ function shellLine(command: StepCommand): string {
   if (stdin !== undefined) line += ` < ${quoteShellArg(stdin)}`;
   if (stdout !== undefined) line += ` > ${quoteShellArg(stdout)}`;
   if (defersFailure(command)) line += ` || ${DEFERRED_STATUS}=$?`;
+  const onFailure = command.kind === 'engex-ci' ? command.annotateOnFailure : undefined;
+  if (onFailure) {
+    const annotate = renderShellCommand({ kind: 'annotate', style: 'error', context: onFailure.context, bodyFile: onFailure.file });
+    line += ` || { ${FAILED_STATUS}=$?; ${annotate}; exit "$${FAILED_STATUS}"; }`;
+  }
   return line;
 }
 

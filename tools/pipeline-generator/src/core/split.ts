@@ -1,11 +1,12 @@
 import { stronglyConnected } from './graph.js';
-import { commandSteps, type Pipeline, type PipelineStep } from './pipeline.js';
+import { allSteps, type Pipeline, type PipelineStep } from './pipeline.js';
 
 /** Buildkite creates at most 500 jobs from one `pipeline upload`. */
 export const MAX_JOBS_PER_UPLOAD = 500;
 
+/** Command and block steps: Buildkite makes a job of each. */
 export function jobCount(pipeline: Pick<Pipeline, 'steps'>): number {
-  return commandSteps(pipeline).length;
+  return allSteps(pipeline).length;
 }
 
 /**
@@ -24,7 +25,7 @@ export function splitPipeline(pipeline: Pipeline, maxJobs = MAX_JOBS_PER_UPLOAD)
   });
   const edges = units.map((s) => {
     const deps = new Set<number>();
-    for (const c of commandSteps({ steps: [s] })) {
+    for (const c of allSteps({ steps: [s] })) {
       for (const d of c.dependsOn) {
         const u = unitOf.get(d);
         if (u !== undefined && u !== units.indexOf(s)) deps.add(u);

@@ -2,7 +2,7 @@ import { findCycle } from './graph.js';
 import { PipelineInvalidError, type PipelineIssue } from './errors.js';
 import { isValidKey } from './keys.js';
 import { invocation } from './shell.js';
-import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
+import { allSteps, type BlockStep, type CommandStep, type Pipeline } from './pipeline.js';
 import { MAX_JOBS_PER_UPLOAD, jobCount } from './split.js';
 
 /**
@@ -14,7 +14,7 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
   const issues: PipelineIssue[] = [];
   if (uploads.length === 0) issues.push({ path: '', message: 'no upload at all; even "nothing affected" has one step' });
   const seen = new Set<string>();
-  const all = new Map<string, CommandStep>();
+  const all = new Map<string, CommandStep | BlockStep>();
 
   uploads.forEach((upload, u) => {
     const at = uploads.length > 1 ? `uploads[${u}].` : '';
@@ -26,10 +26,15 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
       if (seen.has(k)) issues.push({ path, message: `duplicate key ${JSON.stringify(k)}` });
       seen.add(k);
     };
-    const own = new Set(commandSteps(upload).map((s) => s.key));
-    const check = (step: CommandStep, path: string): void => {
+    const own = new Set(allSteps(upload).map((s) => s.key));
+    const check = (step: CommandStep | BlockStep, path: string): void => {
       key(step.key, `${path}.key`);
       if (step.label.trim() === '') issues.push({ path: `${path}.label`, message: 'is empty' });
+      if (step.type === 'block') {
+        if (step.prompt.trim() === '') issues.push({ path: `${path}.prompt`, message: 'is empty' });
+        dependencies(step, path);
+        return;
+      }
       if (step.commands.length === 0) issues.push({ path: `${path}.commands`, message: 'is empty' });
       step.commands.forEach((c, i) => {
         const { argv } = invocation(c);
@@ -40,6 +45,9 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
       if (step.concurrency && (step.concurrency.limit < 1 || step.concurrency.group === '')) {
         issues.push({ path: `${path}.concurrency`, message: 'needs a group and a limit of at least 1' });
       }
+      dependencies(step, path);
+    };
+    const dependencies = (step: CommandStep | BlockStep, path: string): void => {
       step.dependsOn.forEach((d, i) => {
         if (d === step.key) issues.push({ path: `${path}.depends_on[${i}]`, message: 'a step cannot depend on itself' });
         else if (!own.has(d) && !all.has(d)) {
@@ -57,7 +65,7 @@ export function validatePipeline(uploads: readonly Pipeline[], maxJobs = MAX_JOB
         check(step, path);
       }
     });
-    for (const s of commandSteps(upload)) all.set(s.key, s);
+    for (const s of allSteps(upload)) all.set(s.key, s);
   });
 
   const cycle = findCycle(all.keys(), (key) => (all.get(key)?.dependsOn ?? []).filter((d) => d !== key && all.has(d)));

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { parseFlags, type CliIo } from '../cli-args.js';
 import { runLocal, type LocalRunFlags } from './run-local.js';
 
-export const RUN_USAGE = `Usage: engex-pipeline run --local [--base <ref>] [--head <ref>] [--all] [--verbose]
+export const RUN_USAGE = `Usage: engex-pipeline run --local [--base <ref>] [--head <ref>] [--all] [--verbose] [--approve]
 
 Generates the pipeline exactly as \`generate\` does and runs its steps on this machine, in
 depends_on order: a local registry stands in for ECR, a local bare git repo for the ops repo,
@@ -11,6 +11,8 @@ and the local Docker engine builds the images. Nothing is left running when it e
 
   --base, --head, --all   as for \`generate\`
   --verbose               stream every step's output (default: progress lines, logs to files)
+  --approve               unblock the deploy approvals (block steps); without it they wait,
+                          and the deploys behind them do not run
 
 Environment:
   REGISTRY=host:port      use this registry (default: start docker-registry on a free port)
@@ -30,6 +32,7 @@ export function parseRunArgs(argv: readonly string[]): LocalRunFlags {
       head: { type: 'string' },
       all: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
+      approve: { type: 'boolean' },
     },
     RUN_USAGE,
   );
@@ -39,6 +42,7 @@ export function parseRunArgs(argv: readonly string[]): LocalRunFlags {
   const flags: LocalRunFlags = {
     all: v['all'] === true,
     verbose: v['verbose'] === true,
+    ...(v['approve'] === true ? { approve: true } : {}),
     ...(typeof v['base'] === 'string' ? { base: v['base'] } : {}),
     ...(typeof v['head'] === 'string' ? { head: v['head'] } : {}),
   };

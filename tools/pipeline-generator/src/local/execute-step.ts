@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { quoteShellArg } from '../core/shell.js';
 import type { LocalAction, LocalStep } from './plan-local-run.js';
@@ -58,6 +59,13 @@ export interface ExecuteStepOptions {
   echo?: { write(chunk: string | Uint8Array): unknown };
   /** `once` commands that already passed in this run (argv joined by NUL); updated here. */
   ranOnce: Set<string>;
+  /** Folder of the run's `buildkite-agent meta-data` store: one file per key. */
+  metaDataDir: string;
+}
+
+/** The store file of a meta-data key; keys like `engex:halow:digest` become safe file names. */
+export function metaDataFile(dir: string, key: string): string {
+  return join(dir, `${encodeURIComponent(key)}.txt`);
 }
 
 const TAIL_BYTES = 8192;
@@ -90,6 +98,18 @@ export async function executeStep(step: LocalStep, options: ExecuteStepOptions):
         log.write(`[local] annotation ${action.context} written to ${file}\n`);
         continue;
       }
+      if (action.kind === 'verify') {
+        const result = await verifyLocally(action, options, log, deadline);
+        note = result.note ?? note;
+        if (result.code !== 0) return { status: 'failed', exitCode: result.code, note: result.note ?? 'deploy verify failed', annotations };
+        continue;
+      }
+      if (action.kind === 'meta-data') {
+        const failure = await metaData(action, options);
+        log.write(`[local] meta-data ${action.op} ${action.key}${failure ? `: ${failure}` : ''}\n`);
+        if (failure) return { status: 'failed', exitCode: 1, note: failure, annotations };
+        continue;
+      }
       const onceKey = action.argv.join('\u0000');
       if (action.once && options.ranOnce.has(onceKey)) {
         log.write(`[local] skipped \`${action.argv.join(' ')}\`: already ran in this run\n`);
@@ -109,6 +129,10 @@ export async function executeStep(step: LocalStep, options: ExecuteStepOptions):
           exitCode: result.code,
           note: (action.reportsOutcome ? lastLine(result.tail) : undefined) ?? `\`${action.argv.slice(0, 4).join(' ')}\` failed`,
         };
+        if (action.annotateOnFailure) {
+          const file = await writeAnnotation({ kind: 'annotate', context: action.annotateOnFailure.context, style: 'error', append: false, bodyFile: action.annotateOnFailure.file }, options).catch(() => undefined);
+          if (file) annotations.push(file);
+        }
         if (!action.deferFailure) return { status: 'failed', ...failure, annotations };
         deferred ??= failure;
       }
@@ -188,6 +212,58 @@ function execAction(action: Extract<LocalAction, { kind: 'exec' }>, options: Exe
 
 function signalNumber(signal: NodeJS.Signals): number | undefined {
   return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[signal];
+}
+
+/** Starts the pushed image on a free port, runs `deploy verify` against it, and always removes it. */
+async function verifyLocally(
+  action: Extract<LocalAction, { kind: 'verify' }>,
+  options: ExecuteStepOptions,
+  log: WriteStream,
+  deadline: number,
+): Promise<{ code: number; note?: string }> {
+  const port = await freePort();
+  const name = `engex-verify-${process.pid}-${port}`;
+  const run = (argv: string[], stdout?: string) =>
+    execAction({ kind: 'exec', argv, reportsOutcome: true, deferFailure: false, once: false, ...(stdout ? { stdout } : {}) }, options, log, deadline - Date.now());
+  log.write(`[local] starting ${action.image} as ${name} on 127.0.0.1:${port}\n`);
+  const started = await run(['docker', 'run', '-d', '--rm', '--name', name, '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', action.image]);
+  if (started.code !== 0) return { code: started.code, note: `could not start ${action.image}: ${lastLine(started.tail) ?? ''}` };
+  try {
+    const verified = await run([...action.argv, '--url', `http://127.0.0.1:${port}`]);
+    const line = lastLine(verified.tail);
+    return { code: verified.timedOut ? 124 : verified.code, ...(line ? { note: line } : {}) };
+  } finally {
+    await run(['docker', 'rm', '-f', name]);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Buildkite's semantics: `set` stores the value (here: the file's first line), `get` of an unset key fails. */
+async function metaData(action: Extract<LocalAction, { kind: 'meta-data' }>, options: ExecuteStepOptions): Promise<string | undefined> {
+  const store = metaDataFile(options.metaDataDir, action.key);
+  if (action.op === 'set') {
+    const value = (await readFile(resolvePath(options.cwd, action.file), 'utf8').catch(() => undefined))?.split('\n')[0]?.trim();
+    if (!value) return `meta-data set ${action.key}: ${action.file} is missing or empty`;
+    await mkdir(options.metaDataDir, { recursive: true });
+    await writeFile(store, value);
+    return undefined;
+  }
+  const value = await readFile(store, 'utf8').catch(() => undefined);
+  if (value === undefined) return `meta-data get ${action.key}: no such key in this build (the step that sets it did not run)`;
+  const out = resolvePath(options.cwd, action.file);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, `${value}\n`);
+  return undefined;
 }
 
 async function writeAnnotation(action: Extract<LocalAction, { kind: 'annotate' }>, options: ExecuteStepOptions): Promise<string> {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandStep, EngexCiCall, ImageRef, Pipeline } from '../core/pipeline.js';
 import { LocalPlanError, orderSteps, planLocalRun, type LocalRunContext } from './plan-local-run.js';
+import { analyze, planInput } from '../../test/fixtures.js';
+import { planPipeline } from '../core/plan.js';
 
 const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
 const SHA = 'a'.repeat(40);
@@ -45,7 +47,8 @@ const pipeline: Pipeline = {
           dependsOn: ['halow:test', 'halow:scan', 'halow:smoke'],
           commands: [
             setup,
-            engexCi({ command: 'deploy bump', repo: 'https://github.com/highspot/halow-ops.git', path: 'overlays/staging/kustomization.yaml', image: `${ECR}/engex/halow`, tag: SHA }),
+            { kind: 'meta-data', op: 'get', key: 'engex:halow:digest', file: 'reports/deploy/halow-staging.digest' },
+            engexCi({ command: 'deploy bump', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', image: `${ECR}/engex/halow`, tag: SHA, project: '@engex/halow', digestFile: 'reports/deploy/halow-staging.digest', pinDigest: false }),
           ],
           meta: { kind: 'deploy', project: '@engex/halow', service: 'halow', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', imageName: `${ECR}/engex/halow`, image },
         }),
@@ -105,6 +108,65 @@ const pipeline: Pipeline = {
 const ctx: LocalRunContext = { registry: '127.0.0.1:5000', opsRepos: { halow: '/state/ops/halow-ops.git' } };
 
 describe('planLocalRun', () => {
+  it('keeps a block step as a waiting step, maps meta-data to the run store and verifies the pushed image here', () => {
+    const target = { branch: 'release/*', overlay: 'overlays/production', pinDigest: true, approval: 'manual' as const, url: 'https://api.example.com', argocd: { server: 'https://argocd.example.com', application: 'api' } };
+    const input = planInput({ branch: 'release/1.0' }, analyze(['apps/api/src/main.ts']));
+    const generated = planPipeline({ ...input, config: { ...input.config, deployTargets: [target] } });
+    const plan = planLocalRun(generated, { registry: '127.0.0.1:5000', opsRepos: { api: '/state/ops/api-ops.git' } });
+    const view = plan.steps
+      .filter((s) => /:(image|approve-|deploy-|verify-)/.test(s.key))
+      .map((s) => ({
+        key: s.key,
+        ...(s.block !== undefined ? { block: s.block } : {}),
+        ...(s.notes.length ? { notes: s.notes } : {}),
+        actions: s.actions.flatMap((a) =>
+          a.kind === 'meta-data' ? [`meta-data ${a.op} ${a.key} ${a.file}`] : a.kind === 'verify' ? [`verify ${a.image}: ${a.argv.slice(2).join(' ')}`] : a.kind === 'exec' && a.annotateOnFailure ? [`${a.argv.slice(2).join(' ')} (annotated on failure: ${a.annotateOnFailure.context})`] : [],
+        ),
+      }));
+    expect(view).toMatchInlineSnapshot(`
+      [
+        {
+          "actions": [
+            "ecr check --project @acme/api --annotation reports/image/api-ecr.md (annotated on failure: ecr-api)",
+            "meta-data set engex:api:digest reports/image/api.digest",
+          ],
+          "key": "acme-api:image",
+          "notes": [
+            "ECR login skipped: pushing to the local registry 127.0.0.1:5000",
+          ],
+        },
+        {
+          "actions": [],
+          "block": "Deploy api at commit c0ffee0000000000000000000000000000000001 to overlays/production (https://github.com/highspot/api-ops.git).
+      Image digest: the "image api" annotation (meta-data engex:api:digest).
+      Scan summary: the trivy-api annotation and the artifact reports/trivy/api.md.",
+          "key": "acme-api:approve-production",
+        },
+        {
+          "actions": [
+            "meta-data get engex:api:digest reports/deploy/api-production.digest",
+            "meta-data set engex:api:production:ops-commit reports/deploy/api-production.ops-commit",
+          ],
+          "key": "acme-api:deploy-production",
+          "notes": [
+            "deploys to the local ops repo /state/ops/api-ops.git instead of https://github.com/highspot/api-ops.git",
+          ],
+        },
+        {
+          "actions": [
+            "meta-data get engex:api:production:ops-commit reports/deploy/api-production.ops-commit",
+            "verify 127.0.0.1:5000/engex/api:c0ffee0000000000000000000000000000000001: deploy verify --revision c0ffee0000000000000000000000000000000001 --timeout 10m",
+          ],
+          "key": "acme-api:verify-production",
+          "notes": [
+            "verifies the pushed image run here on a free port instead of https://api.example.com (no ArgoCD)",
+          ],
+        },
+      ]
+    `);
+  });
+
+
   it('orders by depends_on, maps Buildkite-only parts and skips Trivy when it is absent', () => {
     const plan = planLocalRun(pipeline, ctx);
     const view = plan.steps.map((s) => ({
@@ -117,7 +179,11 @@ describe('planLocalRun', () => {
           ? `${a.argv.join(' ')}${a.stdin ? ` < ${a.stdin}` : ''}${a.stdout ? ` > ${a.stdout}` : ''}${a.deferFailure ? ' (deferred failure)' : ''}${a.once ? ' (once per run)' : ''}`
           : a.kind === 'omit'
             ? `omit: ${a.command} (${a.reason})`
-            : `annotate ${a.context} [${a.style}] ${a.bodyFile ?? JSON.stringify(a.body)}`,
+            : a.kind === 'meta-data'
+              ? `meta-data ${a.op} ${a.key} ${a.file}`
+              : a.kind === 'verify'
+                ? `verify ${a.image}: ${a.argv.join(' ')}`
+                : `annotate ${a.context} [${a.style}] ${a.bodyFile ?? JSON.stringify(a.body)}`,
       ),
     }));
     expect(view).toMatchInlineSnapshot(`
@@ -180,7 +246,8 @@ describe('planLocalRun', () => {
         {
           "actions": [
             "omit: npm ci --no-audit --no-fund (the local checkout is already installed)",
-            "npx --no engex-ci deploy bump --repo /state/ops/halow-ops.git --path overlays/staging/kustomization.yaml --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow --tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "meta-data get engex:halow:digest reports/deploy/halow-staging.digest",
+            "npx --no engex-ci deploy bump --repo /state/ops/halow-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow --tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --project @engex/halow --digest-file reports/deploy/halow-staging.digest",
           ],
           "after": "halow:test halow:scan halow:smoke",
           "key": "halow:deploy",

@@ -1,10 +1,10 @@
-import type { CommandStep, ImageRef, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
-import { invocation, trivyArgs, type Invocation } from '../core/shell.js';
+import type { BlockStep, CommandStep, ImageRef, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
+import { imageReference, invocation, trivyArgs, type Invocation } from '../core/shell.js';
 import { LocalPlanError } from '../core/errors.js';
 import { stableOrder } from '../core/graph.js';
 
 export { LocalPlanError } from '../core/errors.js';
-import { commandSteps } from '../core/pipeline.js';
+import { allSteps } from '../core/pipeline.js';
 
 /**
  * Maps the generated pipeline onto this machine: which commands run as they are, which are
@@ -35,11 +35,20 @@ export type LocalAction =
       deferFailure: boolean;
       /** Agent preparation (e.g. building the engex-ci bundle): once it passed in this run, later steps skip it. */
       once: boolean;
+      /** On failure, write this file as an error annotation (e.g. the ECR preflight's report). */
+      annotateOnFailure?: { context: string; file: string };
     }
   /** `buildkite-agent annotate`, written to the run folder instead. */
   | { kind: 'annotate'; context: string; style: string; append: boolean; body?: string; bodyFile?: string }
   /** A command with no local meaning, e.g. the agent's `npm ci` in a checkout that is ready. */
-  | { kind: 'omit'; command: string; reason: string };
+  | { kind: 'omit'; command: string; reason: string }
+  /**
+   * `deploy verify` against the pushed image: the runner starts it on a free port (as the smoke
+   * step does) and runs `argv` with `--url http://127.0.0.1:<port>` appended; ArgoCD cannot run here.
+   */
+  | { kind: 'verify'; image: string; argv: string[] }
+  /** `buildkite-agent meta-data`, against a file-backed store in the run folder. */
+  | { kind: 'meta-data'; op: 'set' | 'get'; key: string; file: string };
 
 export interface LocalStep {
   key: string;
@@ -51,6 +60,8 @@ export interface LocalStep {
   actions: LocalAction[];
   /** Set when the whole step cannot run here; the reason is printed and kept in the summary. */
   skip?: string;
+  /** A block step: its prompt. It waits for approval (`--approve`), and has no actions. */
+  block?: string;
   /** How Buildkite-only parts were mapped, e.g. the ECR login. */
   notes: string[];
   artifactPaths: string[];
@@ -68,10 +79,10 @@ const ECR_PLUGIN = /^(ecr|buildkite-plugins\/ecr)#/;
 const DOCKER_PLUGIN = /^(docker|buildkite-plugins\/docker)#/;
 
 export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: LocalRunContext): LocalRunPlan {
-  const steps = commandSteps(pipeline);
+  const steps = allSteps(pipeline);
   const groups = new Map<string, string[]>();
   for (const s of pipeline.steps) if (s.type === 'group') groups.set(s.key, s.steps.map((c) => c.key));
-  const mapped = steps.map((step) => mapStep(step, groups, ctx));
+  const mapped = steps.map((step) => (step.type === 'block' ? mapBlock(step, groups) : mapStep(step, groups, ctx)));
   return { steps: orderSteps(mapped), notify: pipeline.notify };
 }
 
@@ -89,6 +100,21 @@ export function orderSteps<T extends { key: string; dependsOn: readonly string[]
     throw new LocalPlanError(`Dependency cycle among steps ${remaining.map((i) => (steps[i] as T).key).join(', ')}.`);
   });
   return order.map((i) => steps[i] as T);
+}
+
+function mapBlock(step: BlockStep, groups: ReadonlyMap<string, string[]>): LocalStep {
+  return {
+    key: step.key,
+    label: step.label,
+    dependsOn: [...new Set(step.dependsOn.flatMap((d) => groups.get(d) ?? [d]))],
+    timeoutMs: 0,
+    env: {},
+    actions: [],
+    notes: [],
+    artifactPaths: [],
+    meta: step.meta,
+    block: step.prompt,
+  };
 }
 
 function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: LocalRunContext): LocalStep {
@@ -122,6 +148,7 @@ function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: 
     notes.push(`Trivy runs from ${ctx.trivy} instead of the ${meta.trivy.containerImage} container`);
   }
   if (meta.kind === 'deploy') notes.push(`deploys to the local ops repo ${ctx.opsRepos[meta.service] ?? '(none)'} instead of ${meta.repo}`);
+  if (meta.kind === 'verify') notes.push(`verifies the pushed image run here on a free port instead of ${meta.url} (no ArgoCD)`);
   return local;
 }
 
@@ -149,7 +176,7 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
         kind: 'annotate',
         context: command.context,
         style: command.style,
-        append: false,
+        append: command.append === true,
         ...(command.body !== undefined ? { body: command.body } : {}),
         ...(command.bodyFile !== undefined ? { bodyFile: command.bodyFile } : {}),
       };
@@ -160,12 +187,24 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
       return exec({ argv: [ctx.trivy, ...trivyArgs(local(command.image))], stdout: command.report });
     case 'engex-ci': {
       const flags = { reportsOutcome: true, deferFailure: command.deferFailure === true };
+      if (command.annotateOnFailure) return { ...(exec(invocation(command), flags) as Extract<LocalAction, { kind: 'exec' }>), annotateOnFailure: command.annotateOnFailure };
+      if (command.call.command === 'deploy verify') {
+        const { argocd: _argocd, opsCommitFile: _opsCommit, ...call } = command.call;
+        const argv = invocation({ ...command, call: { ...call, url: 'LOCAL' } }).argv;
+        // The URL is the container's, known only when it runs: the runner appends it last.
+        const i = argv.indexOf('--url');
+        const meta = step.meta;
+        if (meta.kind !== 'verify') throw new LocalPlanError(`Step ${step.key} runs deploy verify but is not a verify step.`);
+        return { kind: 'verify', image: imageReference(local(meta.image)), argv: [...argv.slice(0, i), ...argv.slice(i + 2)] };
+      }
       if (command.call.command !== 'deploy bump') return exec(invocation(command), flags);
       const meta = step.meta;
       const repo = meta.kind === 'deploy' ? ctx.opsRepos[meta.service] : undefined;
       if (repo === undefined) throw new LocalPlanError(`No local ops repo for the deploy bump of step ${step.key}.`);
       return exec(invocation({ ...command, call: { ...command.call, repo } }), flags);
     }
+    case 'meta-data':
+      return { kind: 'meta-data', op: command.op, key: command.key, file: command.file };
     case 'exec':
       return exec(invocation(command));
   }

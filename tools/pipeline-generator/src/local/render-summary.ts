@@ -1,6 +1,7 @@
 /** What the live progress and the final table say. Pure: results and durations are data. */
 
-export type StepStatus = 'passed' | 'failed' | 'skipped' | 'blocked' | 'interrupted';
+/** `waiting`: a block step nobody approved (`--approve` approves them); neither passed nor failed. */
+export type StepStatus = 'passed' | 'failed' | 'skipped' | 'blocked' | 'interrupted' | 'waiting';
 
 export interface StepResult {
   key: string;
@@ -40,6 +41,7 @@ const MARK: Record<StepStatus, string> = {
   skipped: 'SKIPPED',
   blocked: 'not run',
   interrupted: 'INTERRUPTED',
+  waiting: 'WAITING',
 };
 
 export function renderStepStart(index: number, total: number, label: string, key: string): string {
@@ -73,7 +75,7 @@ export function renderSummary(input: RunSummaryInput): string {
       .trimEnd();
   const count = (s: StepStatus): number => input.results.filter((r) => r.status === s).length;
   const outcome = runExitCode(input.results) === 0 ? 'PASSED' : count('interrupted') > 0 ? 'INTERRUPTED' : 'FAILED';
-  const totals = [`${count('passed')} passed`, `${count('failed')} failed`, `${count('skipped')} skipped`, `${count('blocked')} not run`];
+  const totals = [`${count('passed')} passed`, `${count('failed')} failed`, `${count('skipped')} skipped`, `${count('blocked')} not run`, ...(count('waiting') > 0 ? [`${count('waiting')} waiting for approval`] : [])];
   const out = [
     '',
     `Local pipeline ${outcome} for ${input.commit.slice(0, 12)} on ${input.branch} (registry ${input.registry}) in ${formatDuration(input.totalMs)}`,

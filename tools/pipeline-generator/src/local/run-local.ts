@@ -2,7 +2,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { startLocalRegistry as startRegistry, type LocalRegistry as RunningRegistry } from '@engex/ci-lib';
 import { findWorkspaceRoot } from '@engex/workspace-config';
-import type { Pipeline } from '../core/pipeline.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { commandSteps, type Pipeline } from '../core/pipeline.js';
 import { Git } from '../io/git.js';
 import { collectArtifacts } from './artifacts.js';
 import { StepSupervisor, executeStep } from './execute-step.js';
@@ -20,12 +22,16 @@ import {
   type StepResult,
 } from './render-summary.js';
 
+const execFileAsync = promisify(execFile);
+
 export interface LocalRunFlags {
   base?: string;
   head?: string;
   all: boolean;
   /** Stream every step's output to stderr, not only to its log file. */
   verbose: boolean;
+  /** Unblock every block step (a deploy approval); without it they wait, and stop their dependents. */
+  approve?: boolean;
 }
 
 /** What `generate` produced, for the working tree against the base. */
@@ -186,11 +192,15 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     say(`Running ${plan.steps.length} steps; logs in ${runDir}\n`);
 
     const results = await runSteps(plan.steps, build, { ...options, supervisor, runDir, say, signalled: () => signalled });
-    const annotations = results.flatMap((r) => r.annotations);
+    const annotations = [...new Set(results.flatMap((r) => r.annotations))];
     const state_ = runExitCode(results) === 0 ? 'passed' : 'failed';
     const notifications = renderNotifications(plan.notify, state_, `build of ${generated.branch} at ${generated.commit.slice(0, 12)}`);
     const total = options.now().getTime() - started.getTime();
     stderr.write(renderSummary({ commit: generated.commit, branch: generated.branch, registry, results, totalMs: total, notifications, annotations, runDir }));
+    const statusBin = engexCiBin(generated.pipeline);
+    if (statusBin && Object.keys(opsRepos).length > 0 && !signalled) {
+      say(await readStatus(statusBin, join(state, 'ops', '{service}-ops.git'), root, { ...definedEnv(env), REGISTRY: registry }));
+    }
     const code = runExitCode(results);
     if (signalled) return signalled === 'SIGINT' ? 130 : 143;
     return code;
@@ -224,12 +234,23 @@ async function runSteps(steps: readonly LocalStep[], build: LocalBuild, ctx: Run
     }
     const failedDep = step.dependsOn.map((d) => byKey.get(d)).find((r) => r && r.status !== 'passed' && r.status !== 'skipped');
     if (failedDep) {
-      push({ ...base, status: 'blocked', durationMs: 0, note: `needs ${failedDep.key} (${failedDep.status === 'blocked' ? 'not run' : failedDep.status})` });
+      const why = failedDep.status === 'blocked' ? 'not run' : failedDep.status === 'waiting' ? 'waiting for approval' : failedDep.status;
+      push({ ...base, status: 'blocked', durationMs: 0, note: `needs ${failedDep.key} (${why})` });
       ctx.say(renderStepEnd(results[results.length - 1]!));
       continue;
     }
     ctx.say(renderStepStart(i + 1, steps.length, step.label, step.key));
     for (const n of step.notes) ctx.say(`    ${n}`);
+    if (step.block !== undefined) {
+      for (const l of step.block.split('\n')) ctx.say(`    ${l}`);
+      push(
+        ctx.flags.approve
+          ? { ...base, status: 'passed', durationMs: 0, note: 'approved (--approve)' }
+          : { ...base, status: 'waiting', durationMs: 0, note: 'waiting for approval: rerun with --approve to unblock' },
+      );
+      ctx.say(renderStepEnd(results[results.length - 1]!));
+      continue;
+    }
     if (step.skip !== undefined) {
       push({ ...base, status: 'skipped', durationMs: 0, note: step.skip });
       ctx.say(renderStepEnd(results[results.length - 1]!));
@@ -243,6 +264,7 @@ async function runSteps(steps: readonly LocalStep[], build: LocalBuild, ctx: Run
       env: buildStepEnv(ctx.env, build, step),
       logFile,
       annotationsDir: join(ctx.runDir, 'annotations'),
+      metaDataDir: join(ctx.runDir, 'meta-data'),
       supervisor: ctx.supervisor,
       ranOnce,
       ...(ctx.flags.verbose ? { echo: ctx.stderr } : {}),
@@ -279,6 +301,33 @@ function startTicker(ctx: RunStepsContext, step: LocalStep, t0: number): () => v
     clearInterval(timer);
     if (tty) ctx.stderr.write('\r\x1b[K');
   };
+}
+
+/** The `engex-ci` argv the pipeline's steps use (local runs build that bundle in their setup step). */
+function engexCiBin(pipeline: Pipeline): readonly string[] | undefined {
+  for (const step of commandSteps(pipeline)) {
+    for (const c of step.commands) if (c.kind === 'engex-ci') return c.bin;
+  }
+  return undefined;
+}
+
+function definedEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/**
+ * `engex-ci status` against the local ops repos: what the run deployed where. It always exits 0
+ * and reads each source under a deadline, so it never changes the run's result.
+ */
+async function readStatus(bin: readonly string[], opsRepo: string, cwd: string, env: Record<string, string>): Promise<string> {
+  const argv = [...bin, 'status', '--ops-repo', opsRepo];
+  const heading = `\nStatus (${argv.slice(-4).join(' ')}):`;
+  try {
+    const { stdout } = await execFileAsync(argv[0] as string, argv.slice(1), { cwd, env, timeout: 60_000 });
+    return `${heading}\n${stdout.trimEnd()}`;
+  } catch (error) {
+    return `${heading} could not run: ${(error as Error).message.split('\n')[0]}`;
+  }
 }
 
 async function tail(file: string, lines: number): Promise<string> {

@@ -12,8 +12,8 @@ export interface PlanOptions {
   engexCi: readonly string[];
   /** Makes `engexCi` runnable (e.g. builds its bundle); after `setup`. */
   engexCiSetup: readonly StepCommand[];
-  /** Step timeouts in minutes. */
-  timeouts: { task: number; image: number; scan: number; smoke: number; deploy: number; plan: number };
+  /** Step timeouts in minutes; `verifyDeadline` is `deploy verify`'s own deadline (its step gets 5 more). */
+  timeouts: { task: number; image: number; scan: number; smoke: number; deploy: number; plan: number; verifyDeadline: number };
 }
 
 /** The fields every command step of a pipeline shares (agents, retry, …). */

@@ -1,6 +1,17 @@
-import type { ServiceConfig } from '@engex/workspace-config';
+import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import type { CommandStep, ImageRef, PluginUse } from '../pipeline.js';
+import { imageReference } from '../shell.js';
 import { nxRun, type Common, type PlanOptions } from './common.js';
+
+/** Where the image step leaves the pushed digest; the deploy step reads it back through meta-data. */
+export function digestFileOf(service: Pick<ServiceConfig, 'service'>): string {
+  return `reports/image/${service.service}.digest`;
+}
+
+/** The meta-data key of the pushed digest: `engex:<service>:digest`. */
+export function digestKeyOf(service: Pick<ServiceConfig, 'service'>): string {
+  return `engex:${service.service}:digest`;
+}
 
 /** Builds the service's image and pushes it, tagged with the commit. */
 export function imageStep(
@@ -12,7 +23,11 @@ export function imageStep(
   hasBuild: boolean,
   options: PlanOptions,
   common: Common,
+  config: Pick<WorkspaceConfig, 'registry'>,
 ): CommandStep {
+  const ecrReport = `reports/image/${service.service}-ecr.md`;
+  const digestFile = digestFileOf(service);
+  const context = `image-${service.service}`;
   return {
     type: 'command',
     key: `${slug}:image`,
@@ -20,15 +35,27 @@ export function imageStep(
     commands: [
       ...options.setup,
       ...options.engexCiSetup,
+      // The preflight: a missing or MUTABLE repository fails here, in seconds, with the Terraform line.
+      { kind: 'exec', argv: ['mkdir', '-p', 'reports/image'] },
+      {
+        kind: 'engex-ci',
+        bin: options.engexCi,
+        call: { command: 'ecr check', project: service.project, annotation: ecrReport, allowMutable: config.registry.allowMutable },
+        annotateOnFailure: { context: `ecr-${service.service}`, file: ecrReport },
+      },
       // Each agent starts clean: the bundle comes from the Nx cache when the build step shared it.
       ...(hasBuild ? [nxRun(options, service.project, 'build')] : []),
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project } },
-      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image push', project: service.project } },
+      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image push', project: service.project, digestFile } },
+      { kind: 'meta-data', op: 'set', key: digestKeyOf(service), file: digestFile },
+      { kind: 'annotate', style: 'info', context, body: `**${service.service}** pushed \`${imageReference(image)}\`, digest (meta-data \`${digestKeyOf(service)}\`): ` },
+      { kind: 'annotate', style: 'info', context, bodyFile: digestFile, append: true },
     ],
     dependsOn: buildKey ? [buildKey] : [],
     timeoutInMinutes: options.timeouts.image,
     ...common,
     plugins: [ecr],
+    artifactPaths: [digestFile, ecrReport],
     meta: { kind: 'image', project: service.project, service: service.service, image },
   };
 }
