@@ -104,6 +104,37 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     expectSchemaValid(doc);
   });
 
+  // git quotes these in `--name-only` output ("apps/halow/src/\303\274n\303\257.ts"); Nx reads
+  // that without -z, matches no project and reports "Nothing affected".
+  it.each([
+    ['non-ASCII', 'ünï.js'],
+    ['a tab', 'tab\there.js'],
+    ['a double quote', 'quo"te.js'],
+    ['a newline', 'new\nline.js'],
+  ])('a commit that only adds a name with %s affects its service and plans its steps', (_what, name) => {
+    const svc = ws.roots.at(-1) as string;
+    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+    writeFileSync(join(ws.root, svc, 'src', name), 'export const odd = true;\n');
+    git(ws.root, 'add', '-A');
+    git(ws.root, 'commit', '-q', '-m', `add ${JSON.stringify(name)}`);
+    const committed = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
+    expect(committed.status).toBe(0);
+    expect(committed.stderr).not.toContain('Nothing affected');
+    expect(committed.stderr).toContain(`changed: ${svc}/src/${name}`);
+    expect(keys(parse(committed.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug}:build`, `${slug}:image`]));
+  });
+
+  it('an untracked file with a quoted name counts in the working tree', () => {
+    const svc = ws.roots.at(-1) as string;
+    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+    const file = join(ws.root, svc, 'src', 'ünt\tracked.js');
+    writeFileSync(file, 'export const u = 1;\n');
+    const r = run(ws.root, ['generate', '--base', 'HEAD']);
+    rmSync(file);
+    expect(r.status).toBe(0);
+    expect(keys(parse(r.stdout) as Doc)).toContain(`${slug}:build`);
+  });
+
   it('working tree: uncommitted and untracked files count, like nx affected', () => {
     writeFileSync(join(ws.root, ws.leaf.source), 'export const changed = true;\n');
     const r = run(ws.root, ['generate', '--base', 'HEAD']);

@@ -88,8 +88,9 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
 
   const planOptions = normalizePlanOptions({ ...(await engexCiFor(root, graph.nodes)), ...options.plan });
   const everything = base.rule === 'all' || base.rule === 'none';
+  const compareWith = everything ? undefined : base.base;
   const { projects, analysis } = await readAffected(graph, nxJson, {
-    ...(everything || base.base === undefined ? {} : { base: base.base }),
+    ...(compareWith === undefined ? {} : { base: compareWith, changedFiles: await git.changedFiles(compareWith, base.head) }),
     ...(base.head !== undefined ? { head: base.head } : {}),
     targets: planOptions.targets,
     allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,

@@ -73,6 +73,24 @@ export class Git {
     return (await this.tryRun(['fetch', '--quiet', '--no-tags', ...extra, remote, ...refspecs])).ok;
   }
 
+  /**
+   * The exact list of changed paths, relative to the workspace (`cwd`): `base...head`, or with no
+   * head the working tree (committed since base, uncommitted and untracked, as `nx affected`).
+   * NUL-separated (`-z`), so names git would quote (non-ASCII, tab, `"`, newline) arrive as they
+   * are on disk; Nx's own `--name-only` reading drops them.
+   */
+  async changedFiles(base: string, head?: string): Promise<string[]> {
+    const diff = ['diff', '-z', '--name-only', '--no-renames', '--relative'];
+    const lists = head !== undefined
+      ? [await this.run([...diff, `${base}...${head}`, '--'])]
+      : [
+          await this.run([...diff, `${base}...HEAD`, '--']),
+          await this.run([...diff, 'HEAD', '--']),
+          await this.run(['ls-files', '-z', '--others', '--exclude-standard']),
+        ];
+    return [...new Set(lists.flatMap((out) => out.split('\0').filter((f) => f !== '')))];
+  }
+
   /** Fetches `depth` more commits of history behind every shallow boundary. */
   async deepen(remote: string, depth: number): Promise<boolean> {
     return (await this.tryRun(['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, remote])).ok;
