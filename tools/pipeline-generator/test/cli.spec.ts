@@ -169,6 +169,48 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
   });
 });
 
+// Nx reads package.json loosely: a string `nx.tags` drops the service's image, scan and deploy
+// with exit 0, and bad JSON is "Failed to process project graph". Each case edits one manifest
+// in the working tree and restores it.
+describe('engex-pipeline generate refuses malformed project metadata (exit 2, file and JSON path)', { timeout: 240_000 }, () => {
+  let ws: SyntheticWorkspace;
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-meta-'));
+
+  beforeAll(() => {
+    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+
+  const withManifest = (edit: (pkg: Record<string, unknown>) => string): Run => {
+    const svc = ws.roots.at(-1) as string;
+    const file = join(ws.root, svc, 'package.json');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, edit(JSON.parse(original) as Record<string, unknown>));
+    try {
+      return run(ws.root, ['generate', '--all']);
+    } finally {
+      writeFileSync(file, original);
+    }
+  };
+
+  it.each([
+    ['a string nx.tags', (p: Record<string, unknown>) => JSON.stringify({ ...p, nx: { tags: 'engex:service' } }), 'nx.tags: expected an array of strings, got "engex:service"'],
+    ['a port that is not a number', (p: Record<string, unknown>) => JSON.stringify({ ...p, nx: { tags: ['engex:service'], metadata: { engex: { port: 'abc' } } } }), 'nx.metadata.engex.port: expected an integer from 1 to 65535, got "abc"'],
+    ['a name that is not a string', (p: Record<string, unknown>) => JSON.stringify({ ...p, name: 123 }), 'name: expected the package name as a non-empty string, got 123'],
+    ['invalid JSON', (p: Record<string, unknown>) => JSON.stringify(p).slice(0, -1), ': (root): cannot be read as JSON'],
+  ])('%s', (_what, edit, message) => {
+    const r = withManifest(edit);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${ws.roots.at(-1)}/package.json${message.startsWith(':') ? '' : ': '}${message}`);
+    expect(r.stderr).not.toContain('Failed to process project graph');
+  });
+
+  it('the unedited workspace still generates', () => {
+    expect(run(ws.root, ['generate', '--all']).status).toBe(0);
+  });
+});
+
 describe('engex-pipeline generate --all at 1,000 projects', { timeout: 600_000 }, () => {
   const parent = mkdtempSync(join(tmpdir(), 'engex-cli-1000-'));
   afterAll(() => rmSync(parent, { recursive: true, force: true }), 120_000);

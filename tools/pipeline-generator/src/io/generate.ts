@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { deployTargetFor, parseBuildkiteEnv, readWorkspaceConfig, type WorkspaceConfig } from '@engex/workspace-config';
+import {
+  deployTargetFor,
+  parseBuildkiteEnv,
+  readWorkspaceConfig,
+  readWorkspaceProjects,
+  validateWorkspaceProjects,
+  type WorkspaceConfig,
+} from '@engex/workspace-config';
 import type { AffectedAnalysis, WorkspaceProject } from '../core/affected.js';
 import { fetchHttpGet, type HttpGet } from './buildkite-api.js';
 import { UsageError } from '../core/errors.js';
@@ -82,7 +89,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           http: options.http ?? fetchHttpGet,
           ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
         }),
-    readProjectGraph(),
+    readCheckedProjectGraph(root, config),
     env.branch === undefined ? currentBranch(git) : Promise.resolve(undefined),
   ]);
 
@@ -128,6 +135,21 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     summary: (explain) =>
       renderSummary({ base: baseSummary, context, analysis, services: planned.services, jobs: planned.jobs, uploads: uploads.length, explain }),
   };
+}
+
+/**
+ * The project graph, after every workspace package.json has been checked (JSON, `name`,
+ * `nx.tags`, `nx.metadata.engex` by the service rules). Nx reads those fields loosely: a string
+ * `nx.tags` loses the service tag and with it the image and deploy steps, and invalid JSON is
+ * only "Failed to process project graph". The manifests are read beside the graph (no added
+ * wall time) and their problems win over the graph's error, because they name the file.
+ */
+async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): ReturnType<typeof readProjectGraph> {
+  const [manifests, graph] = await Promise.allSettled([readWorkspaceProjects(root), readProjectGraph()]);
+  if (manifests.status === 'rejected') throw manifests.reason;
+  validateWorkspaceProjects(config, manifests.value);
+  if (graph.status === 'rejected') throw graph.reason;
+  return graph.value;
 }
 
 async function allBase(git: Git, options: GenerateOptions, nxHead: string | undefined): Promise<BaseSummary & { rule: 'all'; commit: string; head?: string }> {
