@@ -211,6 +211,54 @@ describe('engex-pipeline generate refuses malformed project metadata (exit 2, fi
   });
 });
 
+// Every byte the CLI prints passes ci-lib's redact() at the edge: secrets planted in the env and
+// in the config's ops-repo URL never reach stdout or stderr, on success and on failure paths.
+describe('engex-pipeline prints no secret', { timeout: 240_000 }, () => {
+  let ws: SyntheticWorkspace;
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-secrets-'));
+  const API_TOKEN = 'bkSecretToken0123456789abcdef';
+  const REPO_TOKEN = 'ghp_0123456789abcdefghijABCDEFGHIJ012345';
+  const opsRepo = `https://x-access-token:${REPO_TOKEN}@git.example.invalid/acme/ops.git`;
+
+  beforeAll(() => {
+    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+    writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo }));
+    git(ws.root, 'commit', '-qam', 'ops repo with a token');
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+
+  const buildkite = {
+    BUILDKITE: 'true',
+    BUILDKITE_BRANCH: 'main',
+    BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main',
+    BUILDKITE_ORGANIZATION_SLUG: 'acme',
+    BUILDKITE_PIPELINE_SLUG: 'syn',
+    BUILDKITE_API_TOKEN: API_TOKEN,
+    ENGEX_PIPELINE_API_DEADLINE: '2',
+  };
+
+  it.each([
+    ['generate --all (the deploy step carries the ops repo)', ['generate', '--all'], {}],
+    ['generate on Buildkite, API unreachable', ['generate', '--explain'], buildkite],
+    ['generate on Buildkite, --strict-base', ['generate', '--strict-base'], buildkite],
+    ['a usage error', ['generate', '--format', API_TOKEN], buildkite],
+    ['a bad ref', ['generate', '--base', opsRepo], buildkite],
+  ] as const)('%s', (_what, args, env) => {
+    const r = run(ws.root, [...args], env);
+    const all = r.stdout + r.stderr;
+    expect(all).not.toContain(API_TOKEN);
+    expect(all).not.toContain(REPO_TOKEN);
+    expect(all).not.toContain(Buffer.from(API_TOKEN).toString('base64'));
+    expect(r.status).not.toBeNull();
+  });
+
+  it('the deploy step shows the ops repo with its userinfo masked', () => {
+    const r = run(ws.root, ['generate', '--all']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('https://***@git.example.invalid/acme/ops.git');
+  });
+});
+
 describe('engex-pipeline generate --all at 1,000 projects', { timeout: 600_000 }, () => {
   const parent = mkdtempSync(join(tmpdir(), 'engex-cli-1000-'));
   afterAll(() => rmSync(parent, { recursive: true, force: true }), 120_000);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import {
+  ConfigError,
   deployTargetFor,
   parseBuildkiteEnv,
   readWorkspaceConfig,
@@ -9,7 +10,7 @@ import {
   type WorkspaceConfig,
 } from '@engex/workspace-config';
 import type { AffectedAnalysis, WorkspaceProject } from '../core/affected.js';
-import { fetchHttpGet, type HttpGet } from './buildkite-api.js';
+import { DEFAULT_API_DEADLINE_MS, nodeHttpGet, type HttpGet } from './buildkite-api.js';
 import { UsageError } from '../core/errors.js';
 import { Git } from './git.js';
 import type { Pipeline, StepCommand } from '../core/pipeline.js';
@@ -86,7 +87,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           isDeployBranch: (b) => deployTargetFor(b, config.deployTargets) !== undefined,
           strict: options.strictBase ?? false,
           git,
-          http: options.http ?? fetchHttpGet,
+          http: options.http ?? nodeHttpGet,
+          api: { deadlineMs: apiDeadlineMs(options.env) },
           ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
         }),
     readCheckedProjectGraph(root, config),
@@ -150,6 +152,17 @@ async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): R
   validateWorkspaceProjects(config, manifests.value);
   if (graph.status === 'rejected') throw graph.reason;
   return graph.value;
+}
+
+/** ENGEX_PIPELINE_API_DEADLINE: seconds, the same form as engex-ci's ENGEX_CI_*_DEADLINE. */
+export function apiDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
+  const value = env['ENGEX_PIPELINE_API_DEADLINE'];
+  if (value === undefined || value === '') return DEFAULT_API_DEADLINE_MS;
+  const secondsValue = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(secondsValue > 0 && secondsValue <= 3600)) {
+    throw new ConfigError([{ file: 'environment', path: 'ENGEX_PIPELINE_API_DEADLINE', message: `expected seconds between 0 and 3600 (e.g. 30 or 1.5), got ${JSON.stringify(value)}` }]);
+  }
+  return Math.round(secondsValue * 1000);
 }
 
 async function allBase(git: Git, options: GenerateOptions, nxHead: string | undefined): Promise<BaseSummary & { rule: 'all'; commit: string; head?: string }> {
