@@ -22,3 +22,5 @@ export { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, type HttpR
 export { normalizeRetryOptions, parseRetryAfter, withRetry, type GiveUpReason, type RetryOptions, type WithRetryOptions } from './lib/retry.js';
 export { MASK, redact, redactingWriter, secretsFromEnv, type RedactOptions } from './lib/redact.js';
 export { KUSTOMIZATION_FILE_NAMES, pickKustomizationFile, readImageEntry, type ImageEntry } from './lib/kustomization.js';
+export { readDeployedTags, type DeployedTagQuery, type Fact, type ReadDeployedOptions } from './lib/deploy-status.js';
+export { DEFAULT_DEADLINES, DEADLINE_ENV, parseDeadlines, type Deadlines } from './lib/deadlines.js';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -256,6 +256,87 @@ describe('engex-pipeline prints no secret', { timeout: 240_000 }, () => {
     const r = run(ws.root, ['generate', '--all']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('https://***@git.example.invalid/acme/ops.git');
+  });
+});
+
+// Issue 10: on the default branch without an API token the base was a blind HEAD~1, so a push of
+// three commits whose first one changed a service deployed nothing. The ops repo here is a local
+// bare repo; its overlay (under kustomize's second file name) runs the commit before the push.
+describe('engex-pipeline generate compares a deployable service with what its overlay runs', { timeout: 240_000 }, () => {
+  let ws: SyntheticWorkspace;
+  let c0 = '';
+  let work = '';
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-deployed-'));
+  const bare = join(parent, 'ops.git');
+  const onMain = { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' };
+  const image = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/svc-1';
+
+  const deploy = (sha: string): void => {
+    writeFileSync(join(work, 'overlays/staging/kustomization.yml'), `resources: [../../base]\nimages:\n  - name: ${image}\n    newTag: "${sha}"\n`);
+    git(work, 'add', '-A');
+    git(work, 'commit', '-q', '--allow-empty', '-m', `deploy ${sha}`);
+    git(work, 'push', '-q', 'origin', 'HEAD:main');
+  };
+
+  beforeAll(() => {
+    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+    writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${bare}` }));
+    git(ws.root, 'commit', '-qam', 'ops repo');
+    c0 = git(ws.root, 'rev-parse', 'HEAD').trim();
+    git(parent, 'init', '-q', '--bare', '-b', 'main', bare);
+    work = join(parent, 'ops-work');
+    git(parent, 'init', '-q', '-b', 'main', work);
+    git(work, 'remote', 'add', 'origin', bare);
+    mkdirSync(join(work, 'overlays/staging'), { recursive: true });
+    deploy(c0);
+    // The push: the service changes first, then two commits that touch no project.
+    ws.commitChange(`${ws.roots.at(-1)}/src/index.js`);
+    writeFileSync(join(ws.root, 'NOTES.md'), 'a\n');
+    git(ws.root, 'add', '-A');
+    git(ws.root, 'commit', '-q', '-m', 'notes');
+    writeFileSync(join(ws.root, 'NOTES.md'), 'b\n');
+    git(ws.root, 'commit', '-qam', 'more notes');
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+
+  const slug = (): string => (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+
+  it('a three-commit push whose first commit changed the service deploys it', () => {
+    const r = run(ws.root, ['generate'], onMain);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`svc-1 runs ${c0.slice(0, 12)} in overlays/staging: compared from there`);
+    expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy`]));
+  });
+
+  it('an overlay already at the parent commit keeps HEAD~1: nothing to deploy', () => {
+    const parentCommit = git(ws.root, 'rev-parse', 'HEAD~1').trim();
+    deploy(parentCommit);
+    try {
+      const r = run(ws.root, ['generate'], onMain);
+      expect(r.status).toBe(0);
+      expect(keys(parse(r.stdout) as Doc)).not.toContain(`${slug()}:deploy`);
+    } finally {
+      deploy(c0);
+    }
+  });
+
+  it.each([
+    ['the ops repo is unreachable', () => writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${join(parent, 'missing.git')}` })), 'ops repo'],
+    ['the overlay runs a tag that is no commit', () => deploy('latest'), 'it runs tag "latest", not a commit sha'],
+    ['the overlay runs a commit this repo does not have', () => deploy('d'.repeat(40)), 'is not a commit of this repository'],
+  ])('%s: everything of the service runs, and the summary says why', (_what, setup, why) => {
+    const config = readFileSync(join(ws.root, 'engex.config.json'), 'utf8');
+    setup();
+    try {
+      const r = run(ws.root, ['generate'], onMain);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('deployed commit of overlays/staging unknown (');
+      expect(r.stderr).toContain(why);
+      expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy`]));
+    } finally {
+      writeFileSync(join(ws.root, 'engex.config.json'), config);
+      deploy(c0);
+    }
   });
 });
 

@@ -6,7 +6,9 @@ import {
   parseBuildkiteEnv,
   readWorkspaceConfig,
   readWorkspaceProjects,
+  resolveServiceConfig,
   validateWorkspaceProjects,
+  type ProjectInfo,
   type WorkspaceConfig,
 } from '@engex/workspace-config';
 import type { AffectedAnalysis, WorkspaceProject } from '../core/affected.js';
@@ -21,7 +23,9 @@ import {
   type BuildContext,
   type PlanOptionsInput,
 } from '../core/plan.js';
-import { readAffected, readNxWorkspace, readProjectGraph } from './nx-adapter.js';
+import { readAffected, readNxWorkspace, readProjectGraph, type ProjectGraph } from './nx-adapter.js';
+import { readDeployedBase } from './deployed-base.js';
+import { parseDeadlines } from '@engex/ci-lib';
 import { MAX_JOBS_PER_UPLOAD, splitPipeline } from '../core/split.js';
 import { selectBase, type BaseSelection } from './select-base.js';
 import { renderSummary, type ServicePlan } from '../core/summary.js';
@@ -76,7 +80,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const defaultBranch = env.defaultBranch ?? nxJson.defaultBase ?? 'main';
 
   // Git work and the project graph are independent: overlap them.
-  const [base, { graph }, gitBranch] = await Promise.all([
+  const [selected, { graph, manifests }, gitBranch] = await Promise.all([
     options.all
       ? allBase(git, options, env.nxHead)
       : selectBase({
@@ -96,10 +100,24 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   ]);
 
   const planOptions = normalizePlanOptions({ ...(await engexCiFor(root, graph.nodes)), ...options.plan });
-  const everything = base.rule === 'all' || base.rule === 'none';
+  const everything = selected.rule === 'all' || selected.rule === 'none';
+  const deployed =
+    !everything && selected.base !== undefined && env.branch !== undefined && (selected.rule === 'parent-commit' || selected.rule === 'last-passed-build')
+      ? await readDeployedBase({
+          git,
+          services: manifests.flatMap((p) => resolveServiceConfig(config, p) ?? []),
+          branch: env.branch,
+          commit: selected.commit,
+          buildBase: selected.base,
+          gitDeadlineMs: parseDeadlines(options.env).gitMs,
+          env: options.env,
+        })
+      : undefined;
+  const base = deployed ? { ...selected, base: deployed.base, notes: [...selected.notes, ...deployed.notes, ...[...deployed.forced.values()].map((w) => `${w}.`)] } : selected;
   const compareWith = everything ? undefined : base.base;
   const { projects, analysis } = await readAffected(graph, nxJson, {
     ...(compareWith === undefined ? {} : { base: compareWith, changedFiles: await git.changedFiles(compareWith, base.head) }),
+    ...(deployed && deployed.forced.size > 0 ? { touched: deployed.forced } : {}),
     ...(base.head !== undefined ? { head: base.head } : {}),
     targets: planOptions.targets,
     allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,
@@ -146,12 +164,12 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
  * only "Failed to process project graph". The manifests are read beside the graph (no added
  * wall time) and their problems win over the graph's error, because they name the file.
  */
-async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): ReturnType<typeof readProjectGraph> {
+async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): Promise<{ graph: ProjectGraph; manifests: ProjectInfo[] }> {
   const [manifests, graph] = await Promise.allSettled([readWorkspaceProjects(root), readProjectGraph()]);
   if (manifests.status === 'rejected') throw manifests.reason;
   validateWorkspaceProjects(config, manifests.value);
   if (graph.status === 'rejected') throw graph.reason;
-  return graph.value;
+  return { graph: graph.value.graph, manifests: manifests.value };
 }
 
 /** ENGEX_PIPELINE_API_DEADLINE: seconds, the same form as engex-ci's ENGEX_CI_*_DEADLINE. */

@@ -52,6 +52,8 @@ export interface ReadAffectedOptions {
    * non-ASCII names, so it is never used. Required when `base` is given.
    */
   changedFiles?: readonly string[];
+  /** Projects to treat as changed whatever the files say, with why (a service whose deployed commit is unknown). */
+  touched?: ReadonlyMap<string, string>;
   /** Why everything runs, when `base` is absent. */
   allReason?: string;
 }
@@ -115,6 +117,7 @@ export async function readAffected(
     addTouch(glob, 'a project was deleted');
     const js = await getTouchedJsProjects(changes as FileChange[], nodes, nxJson, packageJson, graph);
     addTouch(js, 'npm dependencies or tsconfig paths changed');
+    for (const [name, why] of options.touched ?? []) if (nodes[name]) addTouch([name], why);
   }
 
   // Nx keeps its plugin workers (one node process per plugin) until exit, and they stay busy for

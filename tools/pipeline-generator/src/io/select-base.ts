@@ -193,7 +193,7 @@ async function mergeBaseDeepening(git: Git, remote: string, a: string, b: string
   return ok ? mb : undefined;
 }
 
-async function ancestorDeepening(git: Git, remote: string, ancestor: string, of: string, notes: string[]): Promise<boolean> {
+export async function ancestorDeepening(git: Git, remote: string, ancestor: string, of: string, notes: string[]): Promise<boolean> {
   return deepenSteps(git, remote, notes, () => git.isAncestor(ancestor, of));
 }
 
@@ -208,7 +208,7 @@ async function parentDeepening(git: Git, remote: string, at: string, notes: stri
 }
 
 /** Makes sure `sha` is present: fetch it by id, else deepen a shallow clone until it shows up. */
-async function ensureCommit(git: Git, remote: string, sha: string, notes: string[]): Promise<boolean> {
+export async function ensureCommit(git: Git, remote: string, sha: string, notes: string[]): Promise<boolean> {
   if ((await git.resolveCommit(sha)) !== undefined) return true;
   if (!(await git.hasRemote(remote))) return false;
   const depth = (await git.isShallow()) ? ['--depth=1'] : [];
