@@ -24,3 +24,4 @@ export { MASK, redact, redactingWriter, secretsFromEnv, type RedactOptions } fro
 export { KUSTOMIZATION_FILE_NAMES, pickKustomizationFile, readImageEntry, type ImageEntry } from './lib/kustomization.js';
 export { readDeployedTags, type DeployedTagQuery, type Fact, type ReadDeployedOptions } from './lib/deploy-status.js';
 export { DEFAULT_DEADLINES, DEADLINE_ENV, parseDeadlines, type Deadlines } from './lib/deadlines.js';
+export { gitLowSpeedArgs } from './lib/deploy-bump.js';

@@ -75,7 +75,8 @@ export interface GenerateResult {
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const { root, nxJson } = readNxWorkspace();
   const env = parseBuildkiteEnv(options.env);
-  const git = new Git(root, options.env);
+  const gitDeadlineMs = parseDeadlines(options.env).gitMs;
+  const git = new Git(root, options.env, gitDeadlineMs);
   const config = await readWorkspaceConfig(root);
   const defaultBranch = env.defaultBranch ?? nxJson.defaultBase ?? 'main';
 
@@ -109,7 +110,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           branch: env.branch,
           commit: selected.commit,
           buildBase: selected.base,
-          gitDeadlineMs: parseDeadlines(options.env).gitMs,
+          gitDeadlineMs,
           env: options.env,
         })
       : undefined;
