@@ -3,7 +3,7 @@ import { COMMAND_ALIASES } from './cli/commands.js';
 import { HANDLERS, type CliIo } from './cli/handlers.js';
 import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
 import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
-import { redact, secretsFromEnv } from './lib/redact.js';
+import { redactingWriter, secretsFromEnv } from './lib/redact.js';
 
 export type { CliIo } from './cli/handlers.js';
 
@@ -23,28 +23,6 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<ExitC
     out.flush();
     err.flush();
   }
-}
-
-/**
- * Redacts whole lines: streamed child output (docker build progress) arrives in arbitrary chunks,
- * and a token split across two chunks would match no pattern. A partial line waits for its end or
- * for `flush`.
- */
-function redactingWriter(write: (text: string) => void, known: readonly string[]): { write: (text: string) => void; flush: () => void } {
-  let pending = '';
-  return {
-    write: (text) => {
-      pending += text;
-      const end = pending.lastIndexOf('\n');
-      if (end === -1) return;
-      write(redact(pending.slice(0, end + 1), { known }));
-      pending = pending.slice(end + 1);
-    },
-    flush: () => {
-      if (pending !== '') write(redact(pending, { known }));
-      pending = '';
-    },
-  };
 }
 
 async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {

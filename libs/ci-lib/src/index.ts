@@ -19,3 +19,15 @@ export { DOCKER_HELP, legacyBuilderEnv, probeDocker, type DockerStatus } from '.
 
 /** The service generator prints the same Terraform line that `engex-ci ecr check` asks for. */
 export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';
+
+/**
+ * The shared network discipline, for the pipeline generator's Buildkite API and ops-repo reads:
+ * one overall deadline per request, one retry loop, one redaction pass, one kustomization reader.
+ */
+export { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, type HttpRequestOptions, type HttpResponse } from './lib/http-request.js';
+export { normalizeRetryOptions, parseRetryAfter, withRetry, type GiveUpReason, type RetryOptions, type WithRetryOptions } from './lib/retry.js';
+export { MASK, redact, redactingWriter, secretsFromEnv, type RedactOptions } from './lib/redact.js';
+export { KUSTOMIZATION_FILE_NAMES, pickKustomizationFile, readImageEntry, type ImageEntry } from './lib/kustomization.js';
+export { readDeployedTags, type DeployedTagQuery, type Fact, type ReadDeployedOptions } from './lib/deploy-status.js';
+export { DEFAULT_DEADLINES, DEADLINE_ENV, parseDeadlines, type Deadlines } from './lib/deadlines.js';
+export { gitLowSpeedArgs } from './lib/deploy-bump.js';

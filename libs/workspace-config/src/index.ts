@@ -40,6 +40,7 @@ export {
 export { WORKSPACE_CONFIG_SCHEMA } from './lib/config-schema.js';
 export { readWorkspaceConfig } from './lib/read-config.js';
 export { findServiceProject, readServiceConfig, readWorkspaceProjects } from './lib/read-projects.js';
+export { validateProjectManifest, validateWorkspaceProjects } from './lib/project-manifest.js';
 export { WORKSPACE_MARKER, findWorkspaceRoot } from './lib/workspace-root.js';
 
 export { ecrHostFor, parseEcrHost, validateRepositoryName, type EcrRegistry } from './lib/ecr.js';

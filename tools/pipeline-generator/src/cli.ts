@@ -1,5 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { redactingWriter, secretsFromEnv } from '@engex/ci-lib';
 import { EngexError } from '@engex/workspace-config';
 import { UsageError } from './core/errors.js';
 import { renderPipeline, renderUploads, type PipelineFormat } from './core/render.js';
@@ -101,7 +102,37 @@ const HELP = new Set(['--help', '-h', 'help']);
  * The whole `engex-pipeline` executable as a function: parse, run one command, and map any error
  * to its exit code in this one catch (libraries only throw).
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+export async function main(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  // The edge, as in engex-ci's main: every byte printed passes ci-lib's `redact`, with the env's
+  // secret values (BUILDKITE_API_TOKEN, …) as known ones; URLs with userinfo are masked by shape.
+  const known = secretsFromEnv(rawIo.env);
+  const out = redactingWriter(rawIo.stdout, known);
+  const err = redactingWriter(rawIo.stderr, known);
+  const raw = rawIo.stderrStream;
+  const stream = raw ? redactingWriter((text) => void raw.write(text), known) : undefined;
+  const io: CliIo = {
+    ...rawIo,
+    stdout: out.write,
+    stderr: err.write,
+    ...(raw && stream
+      ? {
+          stderrStream: {
+            write: (chunk: string | Uint8Array) => stream.write(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')),
+            ...(raw.isTTY !== undefined ? { isTTY: raw.isTTY } : {}),
+          },
+        }
+      : {}),
+  };
+  try {
+    return await run(argv, io);
+  } finally {
+    out.flush();
+    err.flush();
+    stream?.flush();
+  }
+}
+
+async function run(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     const [command, ...rest] = argv;
     if (command === undefined || HELP.has(command)) {

@@ -42,7 +42,7 @@ export {
 } from './core/shell.js';
 export { analyzeAffected, type AffectedAnalysis, type AffectedProject, type AffectedTask, type SkippedTask, type WorkspaceProject } from './core/affected.js';
 export { parseBuildkiteEnv, type BuildkiteApiConfig, type BuildkiteEnv } from '@engex/workspace-config';
-export { readLastPassedCommit, type HttpGet } from './io/buildkite-api.js';
+export { readLastPassedCommit, type BuildkiteApiOptions, type HttpGet } from './io/buildkite-api.js';
 export { selectBase, type BaseRule, type BaseSelection, type SelectBaseOptions } from './io/select-base.js';
 export { planAnnotation, renderSummary, type ServicePlan } from './core/summary.js';
 export {

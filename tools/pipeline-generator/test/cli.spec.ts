@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,37 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     expectSchemaValid(doc);
   });
 
+  // git quotes these in `--name-only` output ("apps/halow/src/\303\274n\303\257.ts"); Nx reads
+  // that without -z, matches no project and reports "Nothing affected".
+  it.each([
+    ['non-ASCII', 'ünï.js'],
+    ['a tab', 'tab\there.js'],
+    ['a double quote', 'quo"te.js'],
+    ['a newline', 'new\nline.js'],
+  ])('a commit that only adds a name with %s affects its service and plans its steps', (_what, name) => {
+    const svc = ws.roots.at(-1) as string;
+    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+    writeFileSync(join(ws.root, svc, 'src', name), 'export const odd = true;\n');
+    git(ws.root, 'add', '-A');
+    git(ws.root, 'commit', '-q', '-m', `add ${JSON.stringify(name)}`);
+    const committed = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
+    expect(committed.status).toBe(0);
+    expect(committed.stderr).not.toContain('Nothing affected');
+    expect(committed.stderr).toContain(`changed: ${svc}/src/${name}`);
+    expect(keys(parse(committed.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug}:build`, `${slug}:image`]));
+  });
+
+  it('an untracked file with a quoted name counts in the working tree', () => {
+    const svc = ws.roots.at(-1) as string;
+    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+    const file = join(ws.root, svc, 'src', 'ünt\tracked.js');
+    writeFileSync(file, 'export const u = 1;\n');
+    const r = run(ws.root, ['generate', '--base', 'HEAD']);
+    rmSync(file);
+    expect(r.status).toBe(0);
+    expect(keys(parse(r.stdout) as Doc)).toContain(`${slug}:build`);
+  });
+
   it('working tree: uncommitted and untracked files count, like nx affected', () => {
     writeFileSync(join(ws.root, ws.leaf.source), 'export const changed = true;\n');
     const r = run(ws.root, ['generate', '--base', 'HEAD']);
@@ -135,6 +166,177 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     expect(second.stdout).toBe('');
     expect(readdirSync(out)).toEqual(['pipeline-001.yml']);
     expectSchemaValid(parse(readFileSync(join(out, 'pipeline-001.yml'), 'utf8')));
+  });
+});
+
+// Nx reads package.json loosely: a string `nx.tags` drops the service's image, scan and deploy
+// with exit 0, and bad JSON is "Failed to process project graph". Each case edits one manifest
+// in the working tree and restores it.
+describe('engex-pipeline generate refuses malformed project metadata (exit 2, file and JSON path)', { timeout: 240_000 }, () => {
+  let ws: SyntheticWorkspace;
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-meta-'));
+
+  beforeAll(() => {
+    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+
+  const withManifest = (edit: (pkg: Record<string, unknown>) => string): Run => {
+    const svc = ws.roots.at(-1) as string;
+    const file = join(ws.root, svc, 'package.json');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, edit(JSON.parse(original) as Record<string, unknown>));
+    try {
+      return run(ws.root, ['generate', '--all']);
+    } finally {
+      writeFileSync(file, original);
+    }
+  };
+
+  it.each([
+    ['a string nx.tags', (p: Record<string, unknown>) => JSON.stringify({ ...p, nx: { tags: 'engex:service' } }), 'nx.tags: expected an array of strings, got "engex:service"'],
+    ['a port that is not a number', (p: Record<string, unknown>) => JSON.stringify({ ...p, nx: { tags: ['engex:service'], metadata: { engex: { port: 'abc' } } } }), 'nx.metadata.engex.port: expected an integer from 1 to 65535, got "abc"'],
+    ['a name that is not a string', (p: Record<string, unknown>) => JSON.stringify({ ...p, name: 123 }), 'name: expected the package name as a non-empty string, got 123'],
+    ['invalid JSON', (p: Record<string, unknown>) => JSON.stringify(p).slice(0, -1), ': (root): cannot be read as JSON'],
+  ])('%s', (_what, edit, message) => {
+    const r = withManifest(edit);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${ws.roots.at(-1)}/package.json${message.startsWith(':') ? '' : ': '}${message}`);
+    expect(r.stderr).not.toContain('Failed to process project graph');
+  });
+
+  it('the unedited workspace still generates', () => {
+    expect(run(ws.root, ['generate', '--all']).status).toBe(0);
+  });
+});
+
+// Every byte the CLI prints passes ci-lib's redact() at the edge: secrets planted in the env and
+// in the config's ops-repo URL never reach stdout or stderr, on success and on failure paths.
+describe('engex-pipeline prints no secret', { timeout: 240_000 }, () => {
+  let ws: SyntheticWorkspace;
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-secrets-'));
+  const API_TOKEN = 'bkSecretToken0123456789abcdef';
+  const REPO_TOKEN = 'ghp_0123456789abcdefghijABCDEFGHIJ012345';
+  const opsRepo = `https://x-access-token:${REPO_TOKEN}@git.example.invalid/acme/ops.git`;
+
+  beforeAll(() => {
+    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+    writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo }));
+    git(ws.root, 'commit', '-qam', 'ops repo with a token');
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+
+  const buildkite = {
+    BUILDKITE: 'true',
+    BUILDKITE_BRANCH: 'main',
+    BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main',
+    BUILDKITE_ORGANIZATION_SLUG: 'acme',
+    BUILDKITE_PIPELINE_SLUG: 'syn',
+    BUILDKITE_API_TOKEN: API_TOKEN,
+    ENGEX_PIPELINE_API_DEADLINE: '2',
+  };
+
+  it.each([
+    ['generate --all (the deploy step carries the ops repo)', ['generate', '--all'], {}],
+    ['generate on Buildkite, API unreachable', ['generate', '--explain'], buildkite],
+    ['generate on Buildkite, --strict-base', ['generate', '--strict-base'], buildkite],
+    ['a usage error', ['generate', '--format', API_TOKEN], buildkite],
+    ['a bad ref', ['generate', '--base', opsRepo], buildkite],
+  ] as const)('%s', (_what, args, env) => {
+    const r = run(ws.root, [...args], env);
+    const all = r.stdout + r.stderr;
+    expect(all).not.toContain(API_TOKEN);
+    expect(all).not.toContain(REPO_TOKEN);
+    expect(all).not.toContain(Buffer.from(API_TOKEN).toString('base64'));
+    expect(r.status).not.toBeNull();
+  });
+
+  it('the deploy step shows the ops repo with its userinfo masked', () => {
+    const r = run(ws.root, ['generate', '--all']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('https://***@git.example.invalid/acme/ops.git');
+  });
+});
+
+// Issue 10: on the default branch without an API token the base was a blind HEAD~1, so a push of
+// three commits whose first one changed a service deployed nothing. The ops repo here is a local
+// bare repo; its overlay (under kustomize's second file name) runs the commit before the push.
+describe('engex-pipeline generate compares a deployable service with what its overlay runs', { timeout: 240_000 }, () => {
+  let ws: SyntheticWorkspace;
+  let c0 = '';
+  let work = '';
+  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-deployed-'));
+  const bare = join(parent, 'ops.git');
+  const onMain = { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' };
+  const image = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/svc-1';
+
+  const deploy = (sha: string): void => {
+    writeFileSync(join(work, 'overlays/staging/kustomization.yml'), `resources: [../../base]\nimages:\n  - name: ${image}\n    newTag: "${sha}"\n`);
+    git(work, 'add', '-A');
+    git(work, 'commit', '-q', '--allow-empty', '-m', `deploy ${sha}`);
+    git(work, 'push', '-q', 'origin', 'HEAD:main');
+  };
+
+  beforeAll(() => {
+    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+    writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${bare}` }));
+    git(ws.root, 'commit', '-qam', 'ops repo');
+    c0 = git(ws.root, 'rev-parse', 'HEAD').trim();
+    git(parent, 'init', '-q', '--bare', '-b', 'main', bare);
+    work = join(parent, 'ops-work');
+    git(parent, 'init', '-q', '-b', 'main', work);
+    git(work, 'remote', 'add', 'origin', bare);
+    mkdirSync(join(work, 'overlays/staging'), { recursive: true });
+    deploy(c0);
+    // The push: the service changes first, then two commits that touch no project.
+    ws.commitChange(`${ws.roots.at(-1)}/src/index.js`);
+    writeFileSync(join(ws.root, 'NOTES.md'), 'a\n');
+    git(ws.root, 'add', '-A');
+    git(ws.root, 'commit', '-q', '-m', 'notes');
+    writeFileSync(join(ws.root, 'NOTES.md'), 'b\n');
+    git(ws.root, 'commit', '-qam', 'more notes');
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+
+  const slug = (): string => (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+
+  it('a three-commit push whose first commit changed the service deploys it', () => {
+    const r = run(ws.root, ['generate'], onMain);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain(`svc-1 runs ${c0.slice(0, 12)} in overlays/staging: compared from there`);
+    expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy`]));
+  });
+
+  it('an overlay already at the parent commit keeps HEAD~1: nothing to deploy', () => {
+    const parentCommit = git(ws.root, 'rev-parse', 'HEAD~1').trim();
+    deploy(parentCommit);
+    try {
+      const r = run(ws.root, ['generate'], onMain);
+      expect(r.status).toBe(0);
+      expect(keys(parse(r.stdout) as Doc)).not.toContain(`${slug()}:deploy`);
+    } finally {
+      deploy(c0);
+    }
+  });
+
+  it.each([
+    ['the ops repo is unreachable', () => writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${join(parent, 'missing.git')}` })), 'ops repo'],
+    ['the overlay runs a tag that is no commit', () => deploy('latest'), 'it runs tag "latest", not a commit sha'],
+    ['the overlay runs a commit this repo does not have', () => deploy('d'.repeat(40)), 'is not a commit of this repository'],
+  ])('%s: everything of the service runs, and the summary says why', (_what, setup, why) => {
+    const config = readFileSync(join(ws.root, 'engex.config.json'), 'utf8');
+    setup();
+    try {
+      const r = run(ws.root, ['generate'], onMain);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain('deployed commit of overlays/staging unknown (');
+      expect(r.stderr).toContain(why);
+      expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy`]));
+    } finally {
+      writeFileSync(join(ws.root, 'engex.config.json'), config);
+      deploy(c0);
+    }
   });
 });
 

@@ -117,7 +117,42 @@ export async function readDeployStatus(options: ReadStatusOptions): Promise<Stat
 
 type Git = (args: string[]) => ReturnType<typeof runCommand>;
 
-async function cloneOps(repo: string, dir: string, options: ReadStatusOptions, env: NodeJS.ProcessEnv): Promise<Fact<string>> {
+export interface DeployedTagQuery {
+  opsRepo: string;
+  overlay: string;
+  /** `images[].name` to look up (the service's deployImageName). */
+  image: string;
+}
+
+export type ReadDeployedOptions = Pick<ReadStatusOptions, 'gitDeadlineMs' | 'retry' | 'env' | 'tmpRoot'>;
+
+/**
+ * The tag each overlay runs now, read the way `engex-ci status` reads it (one shallow clone per
+ * ops repo under the git deadline, kustomize's three file names, readImageEntry), in query order.
+ * Never throws for an unreachable repo or a missing entry: each answer is a Fact with its reason.
+ */
+export async function readDeployedTags(queries: readonly DeployedTagQuery[], options: ReadDeployedOptions): Promise<Fact<{ tag: string; file: string; digest?: string }>[]> {
+  const env = { ...(options.env ?? process.env), GIT_TERMINAL_PROMPT: '0' };
+  const tmp = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'engex-deployed-'));
+  const clones = new Map<string, Promise<Fact<string>>>();
+  try {
+    const out: Fact<{ tag: string; file: string; digest?: string }>[] = [];
+    for (const q of queries) {
+      let clone = clones.get(q.opsRepo);
+      if (!clone) {
+        clone = cloneOps(q.opsRepo, join(tmp, String(clones.size)), options, env);
+        clones.set(q.opsRepo, clone);
+      }
+      const dir = await clone;
+      out.push(dir.ok ? await readOverlay(dir.value, q.overlay, q.image) : no(`ops repo ${redact(q.opsRepo)} ${dir.reason}`));
+    }
+    return out;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+async function cloneOps(repo: string, dir: string, options: Pick<ReadStatusOptions, 'gitDeadlineMs' | 'retry'>, env: NodeJS.ProcessEnv): Promise<Fact<string>> {
   const started = Date.now();
   const host = gitRemoteHost(repo);
   const retry = normalizeRetryOptions({ attempts: 2, ...options.retry });

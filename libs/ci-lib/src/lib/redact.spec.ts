@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact, secretsFromEnv } from './redact.js';
+import { redact, redactingWriter, secretsFromEnv } from './redact.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
@@ -37,5 +37,19 @@ describe('secretsFromEnv', () => {
     expect(
       secretsFromEnv({ GITHUB_TOKEN: 'tok-123456', AWS_SECRET_ACCESS_KEY: 'abcdefgh', SLACK_WEBHOOK_URL: 'https://hooks/x', GIT_AUTHOR_NAME: 'engex-ci', PATH: '/usr/bin', SHORT_TOKEN: 'abc' }),
     ).toEqual(['tok-123456', 'abcdefgh', 'https://hooks/x']);
+  });
+});
+
+describe('redactingWriter', () => {
+  it('redacts a token split across chunks, and passes a \\r progress line on without waiting for \\n', () => {
+    const out: string[] = [];
+    const w = redactingWriter((t) => out.push(t), ['s3cr3t-value']);
+    w.write('token=s3cr');
+    expect(out).toEqual([]);
+    w.write('3t-value\n50%\r');
+    expect(out).toEqual(['token=***\n50%\r']);
+    w.write('tail s3cr3t-value');
+    w.flush();
+    expect(out.at(-1)).toBe('tail ***');
   });
 });

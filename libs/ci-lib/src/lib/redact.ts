@@ -76,3 +76,26 @@ export function secretsFromEnv(env: Readonly<Record<string, string | undefined>>
     .filter((entry): entry is [string, string] => SECRET_ENV.test(entry[0]) && typeof entry[1] === 'string' && entry[1].length >= 6)
     .map(([, value]) => value);
 }
+
+/**
+ * A writer that redacts whole lines: streamed child output (docker build progress) arrives in
+ * arbitrary chunks, and a token split across two chunks would match no pattern. A partial line
+ * waits for its end (a newline, or a carriage return: progress lines redraw with `\r` and must not
+ * stall) or for `flush`. Every engex executable's `main` wraps its stdout and stderr in it.
+ */
+export function redactingWriter(write: (text: string) => void, known: readonly string[]): { write: (text: string) => void; flush: () => void } {
+  let pending = '';
+  return {
+    write: (text) => {
+      pending += text;
+      const end = Math.max(pending.lastIndexOf('\n'), pending.lastIndexOf('\r'));
+      if (end === -1) return;
+      write(redact(pending.slice(0, end + 1), { known }));
+      pending = pending.slice(end + 1);
+    },
+    flush: () => {
+      if (pending !== '') write(redact(pending, { known }));
+      pending = '';
+    },
+  };
+}

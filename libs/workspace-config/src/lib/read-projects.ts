@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isService, resolveServiceConfig, type ProjectInfo, type ServiceConfig, type WorkspaceConfig } from './config.js';
-import { ConfigError, UsageError } from './errors.js';
-import { isRecord } from './validate.js';
+import { ConfigError, UsageError, type ConfigIssue } from './errors.js';
+import { validateProjectManifest } from './project-manifest.js';
+import { Issues, isRecord } from './validate.js';
 
 async function readJson(file: string, label: string): Promise<unknown> {
   try {
@@ -33,16 +34,29 @@ export async function readWorkspaceProjects(root: string): Promise<ProjectInfo[]
     }
   }
   const projects: ProjectInfo[] = [];
-  for (const dir of dirs.sort()) {
-    const file = join(root, dir, 'package.json');
-    if (!existsSync(file)) continue;
-    const manifest = await readJson(file, `${dir}/package.json`);
-    if (!isRecord(manifest) || typeof manifest['name'] !== 'string') continue;
-    const nx = isRecord(manifest['nx']) ? manifest['nx'] : {};
-    const tags = Array.isArray(nx['tags']) ? nx['tags'].filter((t): t is string => typeof t === 'string') : [];
-    projects.push({ name: manifest['name'], root: dir, tags, ...(isRecord(nx['metadata']) ? { metadata: nx['metadata'] } : {}) });
-  }
-  return projects;
+  // Every manifest is read and checked before failing, so one run names every bad file.
+  const problems: ConfigIssue[] = [];
+  await Promise.all(
+    dirs.sort().map(async (dir, i) => {
+      const file = join(root, dir, 'package.json');
+      if (!existsSync(file)) return;
+      const label = `${dir}/package.json`;
+      let manifest: unknown;
+      try {
+        manifest = await readJson(file, label);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems.push(...error.issues);
+        return;
+      }
+      const issues = new Issues(label);
+      const project = validateProjectManifest(manifest, dir, issues);
+      problems.push(...issues.list);
+      if (project) projects[i] = project;
+    }),
+  );
+  if (problems.length > 0) throw new ConfigError(problems.sort((a, b) => a.file.localeCompare(b.file)));
+  return projects.filter((p): p is ProjectInfo => p !== undefined);
 }
 
 /** Pure: finds a service by Nx project name (`@engex/halow`) or folder name (`halow`). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readLastPassedCommit, type HttpGet } from './buildkite-api.js';
+import { startFaultServer, type FaultBehaviour } from '@engex/ci-lib/testing';
+import { nodeHttpGet, readLastPassedCommit, type BuildkiteApiOptions, type HttpGet } from './buildkite-api.js';
 import { BuildkiteApiError } from '../core/errors.js';
 
 const api = { token: 'bkua_secret', organization: 'acme', pipeline: 'halow' };
@@ -43,5 +44,61 @@ describe('readLastPassedCommit', () => {
       throw new Error('ECONNRESET');
     };
     await expect(readLastPassedCommit(http, api, 'main')).rejects.toThrow(/Buildkite API request failed: ECONNRESET/);
+  });
+});
+
+// The real client (ci-lib's httpRequest + withRetry) against a loopback server that misbehaves.
+describe('readLastPassedCommit against a faulty server', { timeout: 30_000 }, () => {
+  const ok = { kind: 'ok', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify([{ commit: SHA }]) } as const;
+
+  async function against(behaviours: FaultBehaviour[], options: BuildkiteApiOptions = {}) {
+    const server = await startFaultServer({ behaviours, lifetimeMs: 15_000 });
+    const started = Date.now();
+    try {
+      const result = await readLastPassedCommit(nodeHttpGet, api, 'main', { baseUrl: server.url, deadlineMs: 2_000, ...options }).catch((e: unknown) => e);
+      return { result, ms: Date.now() - started, requests: server.requests, host: server.host };
+    } finally {
+      await server.close();
+    }
+  }
+
+  it('honours 429 Retry-After: 1, then answers', async () => {
+    const r = await against([{ kind: 'status', status: 429, retryAfter: '1' }, ok], { deadlineMs: 5_000 });
+    expect(r.result).toBe(SHA);
+    expect(r.requests).toHaveLength(2);
+    expect(r.ms).toBeGreaterThanOrEqual(950);
+  });
+
+  it('retries a 503 and a reset connection', async () => {
+    const r = await against([{ kind: 'status', status: 503 }, { kind: 'reset' }, ok]);
+    expect(r.result).toBe(SHA);
+    expect(r.requests).toHaveLength(3);
+  });
+
+  it.each([
+    ['hangs', { kind: 'hang' }],
+    ['drips one byte at a time', { kind: 'drip', intervalMs: 100 }],
+  ] as const)('a server that %s is cut off at the overall deadline, naming operation, host and wait', async (_what, behaviour) => {
+    const r = await against([behaviour]);
+    expect(r.result).toBeInstanceOf(BuildkiteApiError);
+    const message = (r.result as Error).message;
+    expect(message).toContain(`Buildkite API GET last passed build of "main" on ${r.host} did not finish within its 2 s deadline (waited 2.`);
+    expect(message).not.toContain('bkua_secret');
+    expect(r.ms).toBeLessThan(2_000 + 1_500);
+  });
+
+  it('gives up when the server keeps throttling: bounded attempts, exit 4', async () => {
+    const r = await against([{ kind: 'status', status: 503 }], { retry: { baseDelayMs: 10, maxDelayMs: 20 } });
+    expect(r.result).toBeInstanceOf(BuildkiteApiError);
+    expect((r.result as BuildkiteApiError).exitCode).toBe(4);
+    expect((r.result as Error).message).toMatch(/answered HTTP 503 after 4 attempt\(s\)/);
+    expect(r.requests).toHaveLength(4);
+  });
+
+  it('a Retry-After longer than the deadline is not waited out', async () => {
+    const r = await against([{ kind: 'status', status: 429, retryAfter: '10' }, ok]);
+    expect(r.result).toBeInstanceOf(BuildkiteApiError);
+    expect(r.requests).toHaveLength(1);
+    expect(r.ms).toBeLessThan(2_000);
   });
 });

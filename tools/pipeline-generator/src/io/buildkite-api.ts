@@ -1,41 +1,111 @@
+import { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, normalizeRetryOptions, parseRetryAfter, withRetry, type RetryOptions } from '@engex/ci-lib';
 import type { BuildkiteApiConfig } from '@engex/workspace-config';
 import { BuildkiteApiError } from '../core/errors.js';
 
-/** The one HTTP call the generator makes; injected so tests never reach Buildkite. */
-export type HttpGet = (url: string, headers: Readonly<Record<string, string>>) => Promise<{ status: number; body: unknown }>;
+export interface HttpGetResponse {
+  status: number;
+  body: unknown;
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
+}
 
-export const fetchHttpGet: HttpGet = async (url, headers) => {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(15_000) });
-  const text = await res.text();
+/**
+ * The one HTTP call the generator makes; injected so tests never reach Buildkite. `timeoutMs` is
+ * what is left of the operation's overall deadline: the whole exchange, body included.
+ */
+export type HttpGet = (url: string, headers: Readonly<Record<string, string>>, options: { timeoutMs: number }) => Promise<HttpGetResponse>;
+
+/** A list of one build is a few KB; anything near this is not Buildkite's answer. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** ci-lib's request: an overall deadline (a peer that drips one byte at a time is cut off too). */
+export const nodeHttpGet: HttpGet = async (url, headers, { timeoutMs }) => {
+  const res = await httpRequest(new URL(url), { method: 'GET', headers: { ...headers }, timeoutMs, maxBodyBytes: MAX_BODY_BYTES });
+  const text = res.body.toString('utf8');
   let body: unknown = text;
   try {
     body = JSON.parse(text);
   } catch {
     // Non-JSON bodies (proxies, HTML error pages) are reported by status below.
   }
-  return { status: res.status, body };
+  return { status: res.status, body, headers: res.headers };
 };
 
 export const BUILDKITE_API = 'https://api.buildkite.com';
 
+/** Documented in the README ("Deadlines"); ENGEX_PIPELINE_API_DEADLINE overrides it. */
+export const DEFAULT_API_DEADLINE_MS = 30_000;
+
+export interface BuildkiteApiOptions {
+  /** Default https://api.buildkite.com. */
+  baseUrl?: string;
+  /** The whole operation: every attempt and every wait. Default 30 s. */
+  deadlineMs?: number;
+  /** Attempts, backoff and clock; `totalMs` is always the deadline. */
+  retry?: Partial<RetryOptions>;
+}
+
+/** 429/503 (with the server's Retry-After) and other 5xx: worth a bounded retry. */
+class RetryableStatus extends Error {
+  constructor(
+    readonly status: number,
+    readonly retryAfterMs: number | undefined,
+  ) {
+    super(`HTTP ${status}${retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs / 1000)} s)` : ''}`);
+  }
+}
+
 /**
  * The commit of the newest passed build on `branch`, or undefined when the branch has none yet.
- * `GET /v2/organizations/{org}/pipelines/{pipeline}/builds?branch=…&state=passed&per_page=1`.
+ * `GET /v2/organizations/{org}/pipelines/{pipeline}/builds?branch=…&state=passed&per_page=1`,
+ * within one overall deadline, retried with ci-lib's `withRetry`. Every failure is a
+ * BuildkiteApiError whose message names the operation and host, never the token.
  */
 export async function readLastPassedCommit(
   http: HttpGet,
   api: BuildkiteApiConfig,
   branch: string,
-  baseUrl = BUILDKITE_API,
+  options: BuildkiteApiOptions = {},
 ): Promise<string | undefined> {
+  const baseUrl = options.baseUrl ?? BUILDKITE_API;
+  const deadlineMs = options.deadlineMs ?? DEFAULT_API_DEADLINE_MS;
+  const retry = normalizeRetryOptions({ ...options.retry, totalMs: deadlineMs });
   const url =
     `${baseUrl}/v2/organizations/${encodeURIComponent(api.organization)}/pipelines/${encodeURIComponent(api.pipeline)}` +
     `/builds?branch=${encodeURIComponent(branch)}&state=passed&per_page=1`;
-  let res: { status: number; body: unknown };
+  const host = new URL(baseUrl).host;
+  const operation = `Buildkite API GET last passed build of ${JSON.stringify(branch)}`;
+  const started = retry.now();
+  const waited = (): string => `${((retry.now() - started) / 1000).toFixed(1)} s`;
+  const outOfTime = (cause: unknown): BuildkiteApiError =>
+    new BuildkiteApiError(
+      `${operation} on ${host} did not finish within its ${deadlineMs / 1000} s deadline (waited ${waited()}); raise ENGEX_PIPELINE_API_DEADLINE (seconds) or check that ${host} is reachable.`,
+      { cause },
+    );
+
+  let res: HttpGetResponse;
   try {
-    res = await http(url, { Authorization: `Bearer ${api.token}`, Accept: 'application/json' });
+    res = await withRetry(
+      async () => {
+        const left = Math.max(1, deadlineMs - (retry.now() - started));
+        const r = await http(url, { Authorization: `Bearer ${api.token}`, Accept: 'application/json' }, { timeoutMs: left });
+        if (r.status === 429 || r.status === 503) throw new RetryableStatus(r.status, parseRetryAfter(r.headers?.['retry-after'], retry.now()));
+        if (r.status >= 500) throw new RetryableStatus(r.status, undefined);
+        return r;
+      },
+      {
+        ...retry,
+        isRetryable: (error) => error instanceof RetryableStatus || (error instanceof TransportError && TRANSIENT_CODES.has(error.code)),
+        retryAfterMs: (error) => (error instanceof RetryableStatus ? error.retryAfterMs : undefined),
+        onGiveUp: (error, reason) => (reason.kind === 'out-of-time' ? outOfTime(error) : error),
+      },
+    );
   } catch (error) {
-    throw new BuildkiteApiError(`Buildkite API request failed: ${(error as Error).message}`, { cause: error });
+    if (error instanceof BuildkiteApiError) throw error;
+    if (error instanceof TransportError && error.code === DEADLINE_CODE) throw outOfTime(error);
+    if (error instanceof RetryableStatus) {
+      throw new BuildkiteApiError(`${operation} on ${host} answered ${error.message} after ${retry.attempts} attempt(s) in ${waited()}.`, { cause: error });
+    }
+    throw new BuildkiteApiError(`Buildkite API request failed: ${(error as Error).message} (${operation} on ${host}, after ${waited()}).`, { cause: error });
   }
   if (res.status !== 200) {
     throw new BuildkiteApiError(`Buildkite API answered HTTP ${res.status} for the last passed build of ${JSON.stringify(branch)}.`);

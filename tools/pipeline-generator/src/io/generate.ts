@@ -1,8 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { deployTargetFor, parseBuildkiteEnv, readWorkspaceConfig, type WorkspaceConfig } from '@engex/workspace-config';
+import {
+  ConfigError,
+  deployTargetFor,
+  parseBuildkiteEnv,
+  readWorkspaceConfig,
+  readWorkspaceProjects,
+  resolveServiceConfig,
+  validateWorkspaceProjects,
+  type ProjectInfo,
+  type WorkspaceConfig,
+} from '@engex/workspace-config';
 import type { AffectedAnalysis, WorkspaceProject } from '../core/affected.js';
-import { fetchHttpGet, type HttpGet } from './buildkite-api.js';
+import { DEFAULT_API_DEADLINE_MS, nodeHttpGet, type HttpGet } from './buildkite-api.js';
 import { UsageError } from '../core/errors.js';
 import { Git } from './git.js';
 import type { Pipeline, StepCommand } from '../core/pipeline.js';
@@ -13,7 +23,9 @@ import {
   type BuildContext,
   type PlanOptionsInput,
 } from '../core/plan.js';
-import { readAffected, readNxWorkspace, readProjectGraph } from './nx-adapter.js';
+import { readAffected, readNxWorkspace, readProjectGraph, type ProjectGraph } from './nx-adapter.js';
+import { readDeployedBase } from './deployed-base.js';
+import { parseDeadlines } from '@engex/ci-lib';
 import { MAX_JOBS_PER_UPLOAD, splitPipeline } from '../core/split.js';
 import { selectBase, type BaseSelection } from './select-base.js';
 import { renderSummary, type ServicePlan } from '../core/summary.js';
@@ -63,12 +75,13 @@ export interface GenerateResult {
 export async function generate(options: GenerateOptions): Promise<GenerateResult> {
   const { root, nxJson } = readNxWorkspace();
   const env = parseBuildkiteEnv(options.env);
-  const git = new Git(root, options.env);
+  const gitDeadlineMs = parseDeadlines(options.env).gitMs;
+  const git = new Git(root, options.env, gitDeadlineMs);
   const config = await readWorkspaceConfig(root);
   const defaultBranch = env.defaultBranch ?? nxJson.defaultBase ?? 'main';
 
   // Git work and the project graph are independent: overlap them.
-  const [base, { graph }, gitBranch] = await Promise.all([
+  const [selected, { graph, manifests }, gitBranch] = await Promise.all([
     options.all
       ? allBase(git, options, env.nxHead)
       : selectBase({
@@ -79,17 +92,33 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           isDeployBranch: (b) => deployTargetFor(b, config.deployTargets) !== undefined,
           strict: options.strictBase ?? false,
           git,
-          http: options.http ?? fetchHttpGet,
+          http: options.http ?? nodeHttpGet,
+          api: { deadlineMs: apiDeadlineMs(options.env) },
           ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
         }),
-    readProjectGraph(),
+    readCheckedProjectGraph(root, config),
     env.branch === undefined ? currentBranch(git) : Promise.resolve(undefined),
   ]);
 
   const planOptions = normalizePlanOptions({ ...(await engexCiFor(root, graph.nodes)), ...options.plan });
-  const everything = base.rule === 'all' || base.rule === 'none';
+  const everything = selected.rule === 'all' || selected.rule === 'none';
+  const deployed =
+    !everything && selected.base !== undefined && env.branch !== undefined && (selected.rule === 'parent-commit' || selected.rule === 'last-passed-build')
+      ? await readDeployedBase({
+          git,
+          services: manifests.flatMap((p) => resolveServiceConfig(config, p) ?? []),
+          branch: env.branch,
+          commit: selected.commit,
+          buildBase: selected.base,
+          gitDeadlineMs,
+          env: options.env,
+        })
+      : undefined;
+  const base = deployed ? { ...selected, base: deployed.base, notes: [...selected.notes, ...deployed.notes, ...[...deployed.forced.values()].map((w) => `${w}.`)] } : selected;
+  const compareWith = everything ? undefined : base.base;
   const { projects, analysis } = await readAffected(graph, nxJson, {
-    ...(everything || base.base === undefined ? {} : { base: base.base }),
+    ...(compareWith === undefined ? {} : { base: compareWith, changedFiles: await git.changedFiles(compareWith, base.head) }),
+    ...(deployed && deployed.forced.size > 0 ? { touched: deployed.forced } : {}),
     ...(base.head !== undefined ? { head: base.head } : {}),
     targets: planOptions.targets,
     allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,
@@ -127,6 +156,32 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     summary: (explain) =>
       renderSummary({ base: baseSummary, context, analysis, services: planned.services, jobs: planned.jobs, uploads: uploads.length, explain }),
   };
+}
+
+/**
+ * The project graph, after every workspace package.json has been checked (JSON, `name`,
+ * `nx.tags`, `nx.metadata.engex` by the service rules). Nx reads those fields loosely: a string
+ * `nx.tags` loses the service tag and with it the image and deploy steps, and invalid JSON is
+ * only "Failed to process project graph". The manifests are read beside the graph (no added
+ * wall time) and their problems win over the graph's error, because they name the file.
+ */
+async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): Promise<{ graph: ProjectGraph; manifests: ProjectInfo[] }> {
+  const [manifests, graph] = await Promise.allSettled([readWorkspaceProjects(root), readProjectGraph()]);
+  if (manifests.status === 'rejected') throw manifests.reason;
+  validateWorkspaceProjects(config, manifests.value);
+  if (graph.status === 'rejected') throw graph.reason;
+  return { graph: graph.value.graph, manifests: manifests.value };
+}
+
+/** ENGEX_PIPELINE_API_DEADLINE: seconds, the same form as engex-ci's ENGEX_CI_*_DEADLINE. */
+export function apiDeadlineMs(env: Readonly<Record<string, string | undefined>>): number {
+  const value = env['ENGEX_PIPELINE_API_DEADLINE'];
+  if (value === undefined || value === '') return DEFAULT_API_DEADLINE_MS;
+  const secondsValue = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!(secondsValue > 0 && secondsValue <= 3600)) {
+    throw new ConfigError([{ file: 'environment', path: 'ENGEX_PIPELINE_API_DEADLINE', message: `expected seconds between 0 and 3600 (e.g. 30 or 1.5), got ${JSON.stringify(value)}` }]);
+  }
+  return Math.round(secondsValue * 1000);
 }
 
 async function allBase(git: Git, options: GenerateOptions, nxHead: string | undefined): Promise<BaseSummary & { rule: 'all'; commit: string; head?: string }> {

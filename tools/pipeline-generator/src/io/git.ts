@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { DEFAULT_DEADLINES, gitLowSpeedArgs } from '@engex/ci-lib';
 import { GitError } from '../core/errors.js';
 
 export interface GitResult {
@@ -12,10 +13,16 @@ export class Git {
   constructor(
     readonly cwd: string,
     private readonly env: Readonly<Record<string, string | undefined>>,
+    /**
+     * Deadline of one network operation (fetch, deepen), in ms: the process is killed then and the
+     * fetch counts as failed (base selection then runs more, never less). Default ci-lib's git
+     * deadline (120 s, ENGEX_CI_GIT_DEADLINE, read by the caller).
+     */
+    private readonly networkDeadlineMs: number = DEFAULT_DEADLINES.gitMs,
   ) {}
 
-  /** Runs git; never throws for a non-zero exit. */
-  tryRun(args: readonly string[]): Promise<GitResult> {
+  /** Runs git; never throws for a non-zero exit. `timeoutMs` kills it (then `ok` is false). */
+  tryRun(args: readonly string[], timeoutMs?: number): Promise<GitResult> {
     return new Promise((resolve, reject) => {
       execFile(
         'git',
@@ -26,6 +33,7 @@ export class Git {
           env: { ...this.env, GIT_TERMINAL_PROMPT: '0' },
           maxBuffer: 64 * 1024 * 1024,
           encoding: 'utf8',
+          ...(timeoutMs !== undefined ? { timeout: timeoutMs, killSignal: 'SIGKILL' as const } : {}),
         },
         (error, stdout, stderr) => {
           if (error && typeof (error as NodeJS.ErrnoException).code === 'string') {
@@ -70,12 +78,35 @@ export class Git {
 
   /** `git fetch` of explicit refspecs; false when the remote refuses or lacks them. */
   async fetch(remote: string, refspecs: readonly string[], extra: readonly string[] = []): Promise<boolean> {
-    return (await this.tryRun(['fetch', '--quiet', '--no-tags', ...extra, remote, ...refspecs])).ok;
+    return (await this.network(['fetch', '--quiet', '--no-tags', ...extra, remote, ...refspecs])).ok;
+  }
+
+  /**
+   * The exact list of changed paths, relative to the workspace (`cwd`): `base...head`, or with no
+   * head the working tree (committed since base, uncommitted and untracked, as `nx affected`).
+   * NUL-separated (`-z`), so names git would quote (non-ASCII, tab, `"`, newline) arrive as they
+   * are on disk; Nx's own `--name-only` reading drops them.
+   */
+  async changedFiles(base: string, head?: string): Promise<string[]> {
+    const diff = ['diff', '-z', '--name-only', '--no-renames', '--relative'];
+    const lists = head !== undefined
+      ? [await this.run([...diff, `${base}...${head}`, '--'])]
+      : [
+          await this.run([...diff, `${base}...HEAD`, '--']),
+          await this.run([...diff, 'HEAD', '--']),
+          await this.run(['ls-files', '-z', '--others', '--exclude-standard']),
+        ];
+    return [...new Set(lists.flatMap((out) => out.split('\0').filter((f) => f !== '')))];
   }
 
   /** Fetches `depth` more commits of history behind every shallow boundary. */
   async deepen(remote: string, depth: number): Promise<boolean> {
-    return (await this.tryRun(['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, remote])).ok;
+    return (await this.network(['fetch', '--quiet', '--no-tags', `--deepen=${depth}`, remote])).ok;
+  }
+
+  /** A fetch against a remote: low-speed limits so git gives up on a stalled transfer, and a deadline. */
+  private network(args: readonly string[]): Promise<GitResult> {
+    return this.tryRun([...gitLowSpeedArgs(this.networkDeadlineMs), ...args], this.networkDeadlineMs);
   }
 }
 

@@ -3,7 +3,6 @@ import type { NxJsonConfiguration, ProjectGraph, ProjectGraphProjectNode, TaskGr
 import { readNxJson } from 'nx/src/config/nx-json.js';
 import { workspaceRoot } from 'nx/src/utils/workspace-root.js';
 import { calculateFileChanges, readPackageJson, type FileChange } from 'nx/src/project-graph/file-utils.js';
-import { parseFiles } from 'nx/src/utils/command-line-utils.js';
 import { createProjectRootMappings, findProjectForPath } from 'nx/src/project-graph/utils/find-project-for-path.js';
 import { getImplicitlyTouchedProjects } from 'nx/src/project-graph/affected/locators/workspace-projects.js';
 import { getTouchedProjectsFromProjectGlobChanges } from 'nx/src/project-graph/affected/locators/project-glob-changes.js';
@@ -47,6 +46,14 @@ export interface ReadAffectedOptions {
   head?: string;
   /** The CI targets to consider, e.g. lint, typecheck, test, build. */
   targets: readonly string[];
+  /**
+   * The exact changed paths between `base` and `head` (git.ts `changedFiles`, NUL-separated).
+   * Nx's own reading (`parseFiles`) lists `--name-only` output without `-z`, where git quotes
+   * non-ASCII names, so it is never used. Required when `base` is given.
+   */
+  changedFiles?: readonly string[];
+  /** Projects to treat as changed whatever the files say, with why (a service whose deployed commit is unknown). */
+  touched?: ReadonlyMap<string, string>;
   /** Why everything runs, when `base` is absent. */
   allReason?: string;
 }
@@ -90,7 +97,8 @@ export async function readAffected(
   let owner = new Map<string, string>();
 
   if (!all) {
-    changedFiles = [...(parseFiles({ base: options.base, head: options.head } as Parameters<typeof parseFiles>[0])?.files ?? [])];
+    if (options.changedFiles === undefined) throw new WorkspaceError('readAffected: a base without its changed files; list them with Git.changedFiles.');
+    changedFiles = [...options.changedFiles];
     const changes = calculateFileChanges(changedFiles, { base: options.base, head: options.head } as Parameters<typeof calculateFileChanges>[1]);
     // Ignored files (by .nxignore/.gitignore) are not changes for Nx; keep the same list.
     changedFiles = changes.map((c) => c.file);
@@ -109,6 +117,7 @@ export async function readAffected(
     addTouch(glob, 'a project was deleted');
     const js = await getTouchedJsProjects(changes as FileChange[], nodes, nxJson, packageJson, graph);
     addTouch(js, 'npm dependencies or tsconfig paths changed');
+    for (const [name, why] of options.touched ?? []) if (nodes[name]) addTouch([name], why);
   }
 
   // Nx keeps its plugin workers (one node process per plugin) until exit, and they stay busy for

@@ -1,4 +1,4 @@
-import { readLastPassedCommit, type HttpGet } from './buildkite-api.js';
+import { readLastPassedCommit, type BuildkiteApiOptions, type HttpGet } from './buildkite-api.js';
 import type { BuildkiteEnv } from '@engex/workspace-config';
 import { BaseUnavailableError, UsageError } from '../core/errors.js';
 import { isSafeRef, type Git } from './git.js';
@@ -38,6 +38,8 @@ export interface SelectBaseOptions {
   remote?: string;
   /** Buildkite API base URL. Default https://api.buildkite.com. */
   apiUrl?: string;
+  /** Deadline and retry of the API call; defaults in buildkite-api.ts. */
+  api?: Omit<BuildkiteApiOptions, 'baseUrl'>;
 }
 
 /** How far a shallow clone may be deepened before giving up: 50, 100, 200, … commits. */
@@ -117,7 +119,7 @@ async function chooseBase(o: SelectBaseOptions): Promise<BaseSelection> {
   if (branch !== undefined && env.api !== undefined) {
     let last: string | undefined;
     try {
-      last = await readLastPassedCommit(o.http, env.api, branch, o.apiUrl);
+      last = await readLastPassedCommit(o.http, env.api, branch, { ...o.api, ...(o.apiUrl !== undefined ? { baseUrl: o.apiUrl } : {}) });
     } catch (error) {
       // Never fewer steps because of an error: without the last green commit, test everything.
       return none(`the last passed build could not be read (${(error as Error).message.split('\n')[0]}).`);
@@ -191,7 +193,7 @@ async function mergeBaseDeepening(git: Git, remote: string, a: string, b: string
   return ok ? mb : undefined;
 }
 
-async function ancestorDeepening(git: Git, remote: string, ancestor: string, of: string, notes: string[]): Promise<boolean> {
+export async function ancestorDeepening(git: Git, remote: string, ancestor: string, of: string, notes: string[]): Promise<boolean> {
   return deepenSteps(git, remote, notes, () => git.isAncestor(ancestor, of));
 }
 
@@ -206,7 +208,7 @@ async function parentDeepening(git: Git, remote: string, at: string, notes: stri
 }
 
 /** Makes sure `sha` is present: fetch it by id, else deepen a shallow clone until it shows up. */
-async function ensureCommit(git: Git, remote: string, sha: string, notes: string[]): Promise<boolean> {
+export async function ensureCommit(git: Git, remote: string, sha: string, notes: string[]): Promise<boolean> {
   if ((await git.resolveCommit(sha)) !== undefined) return true;
   if (!(await git.hasRemote(remote))) return false;
   const depth = (await git.isShallow()) ? ['--depth=1'] : [];
