@@ -14,6 +14,7 @@ export {
   type ExitCode,
 } from './lib/errors.js';
 export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
+export { isSpdxExpression } from './lib/spdx.js';
 
 export {
   DEFAULT_WORKSPACE_CONFIG,

@@ -178,7 +178,7 @@ describe.skipIf(!docker.available && !required)(
           [`${OCI}.title`]: 'halow',
           [`${OCI}.description`]: halow.nx.metadata.engex.description,
           [`${OCI}.vendor`]: workspace.vendor,
-          [`${OCI}.licenses`]: 'UNLICENSED',
+          [`${OCI}.licenses`]: 'LicenseRef-Proprietary',
           [`${OCI}.base.name`]: `docker.io/${nodeImage}`,
           'io.hspt.build.url': `local://local/${firstSha}`,
           'io.hspt.buildkite.pipeline': 'local',

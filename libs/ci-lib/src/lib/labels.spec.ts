@@ -49,7 +49,7 @@ describe('planImageMetadata', () => {
           "org.opencontainers.image.base.name": "docker.io/library/node:24.11.1-alpine3.22",
           "org.opencontainers.image.created": "2026-11-27T09:41:54Z",
           "org.opencontainers.image.description": "halow HTTP service",
-          "org.opencontainers.image.licenses": "UNLICENSED",
+          "org.opencontainers.image.licenses": "LicenseRef-Proprietary",
           "org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567",
           "org.opencontainers.image.source": "https://github.com/highspot/halow",
           "org.opencontainers.image.title": "halow",

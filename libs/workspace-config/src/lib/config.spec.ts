@@ -6,6 +6,7 @@ import {
   resolveServiceConfig,
 } from './config.js';
 import { ConfigError } from './errors.js';
+import { isSpdxExpression } from './spdx.js';
 
 const halow = { name: '@engex/halow', root: 'apps/halow', tags: ['engex:service'] };
 
@@ -43,6 +44,15 @@ describe('parseWorkspaceConfig', () => {
       'engex.config.json: deployTargets[0].overlay: is required',
       'engex.config.json: trivy.failOn[1]: expected one of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL, got "SEVERE"',
     ]);
+  });
+
+  it('takes licenses only as a valid SPDX expression (npm\'s UNLICENSED is not one)', () => {
+    expect(DEFAULT_WORKSPACE_CONFIG.licenses).toBe('LicenseRef-Proprietary');
+    expect(isSpdxExpression(DEFAULT_WORKSPACE_CONFIG.licenses)).toBe(true);
+    expect(parseWorkspaceConfig({ licenses: 'Apache-2.0 OR MIT' }).licenses).toBe('Apache-2.0 OR MIT');
+    expect(() => parseWorkspaceConfig({ licenses: 'UNLICENSED' })).toThrow(
+      'licenses: expected an SPDX license expression such as LicenseRef-Proprietary or MIT, got "UNLICENSED"',
+    );
   });
 
   it('rejects a non-object document', () => {
