@@ -154,6 +154,7 @@ const imageBuild: Handler = async (inv, io) => {
     ...(ctx.pipelineSlug !== undefined ? { pipelineSlug: ctx.pipelineSlug } : {}),
     ...(ctx.branch !== undefined ? { branch: ctx.branch } : {}),
     baseImage: { name: nodeImage, ...(baseDigest ? { digest: baseDigest } : {}) },
+    refName: refs.tags[0] ?? sha,
   });
   const plan = planDockerBuild({
     root,
