@@ -9,7 +9,7 @@ import type { Docker } from './lib/docker.js';
 import type { EcrClientLike } from './lib/ecr-credentials.js';
 import { runCommand } from './lib/run-command.js';
 import type { Secret } from './lib/secret.js';
-import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
+import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 import { findRepoRoot, sharedRequirement } from './testing/requirements.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -115,7 +115,7 @@ describe('engex-ci help and usage errors', () => {
 
   it('maps an unexpected error to exit 4 with its stack', async () => {
     const broken = { inspectImage: async () => Promise.reject(new TypeError('engine exploded')), buildxAvailable: async () => true } as unknown as Docker;
-    const withBundle = await createTempWorkspace({ packages: { 'apps/halow': servicePackage('@engex/halow') }, files: { 'apps/halow/dist/main.cjs': '', 'docker/Dockerfile': 'FROM scratch\n' } });
+    const withBundle = await createTempWorkspace({ packages: { 'apps/halow': servicePackage('@engex/halow') }, files: { 'apps/halow/dist/main.cjs': '', ...bundleFiles('apps/halow'), 'docker/Dockerfile': 'FROM scratch\n' } });
     const result = await run(['image', 'build', '--project', 'halow'], { cwd: withBundle.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }), docker: broken });
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/unexpected error \(treated as infrastructure failure, exit 4\):\nTypeError: engine exploded/);
