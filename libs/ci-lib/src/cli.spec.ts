@@ -185,6 +185,18 @@ describe('engex-ci scan report', () => {
     expect(result.stderr).toBe('scan: passed testdata/fixtures/repo/npm (no unwaived findings at HIGH,CRITICAL)\n');
   });
 
+  it.skipIf(fixtures.skip)('merges a trivy sbom report into the same verdict; a missing one is exit 2', async () => {
+    const npm = join(fixtures.path, 'npm-lockfile-medium.json');
+    const merged = await run(['scan', 'report', npm, '--sbom-report', alpine()], { cwd: ws.root });
+    expect(merged.code).toBe(1);
+    expect(merged.stderr).toContain('scan: FAILED testdata/fixtures/repo/npm + testdata/fixtures/images/alpine-39.tar.gz: 2 findings at HIGH,CRITICAL');
+    expect(merged.stdout).toContain('| Severity | Found in | Title |');
+    expect(merged.stdout).toContain('| CRITICAL | bundled npm (SBOM) |');
+    const missing = await run(['scan', 'report', npm, '--sbom-report', 'nope.json'], { cwd: ws.root });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.json');
+  });
+
   it.skipIf(fixtures.skip)('honours the workspace .trivyignore until its expiry date (the date passed in)', async () => {
     await writeFile(join(ws.root, '.trivyignore'), 'CVE-2019-14697 exp:2026-12-01\n');
     try {

@@ -28,7 +28,8 @@ import { runCommand } from '../lib/run-command.js';
 import { evaluateScan, parseSeverityList, parseTrivyIgnore, utcDate } from '../lib/scan-policy.js';
 import { smokeImage } from '../lib/smoke-image.js';
 import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
-import { parseTrivyReportText } from '../lib/trivy-report.js';
+import { parseTrivyReportText, type TrivyReport } from '../lib/trivy-report.js';
+import { mergeScanReports } from '../lib/scan-merge.js';
 import { findWorkspaceRoot, readServiceConfig, readWorkspaceProjects } from '@engex/workspace-config';
 
 /** Everything a command may touch, injected so tests can capture output and fake AWS. */
@@ -237,19 +238,23 @@ const imageEnv: Handler = async (inv, io) => {
   return 0;
 };
 
+async function readTrivyReport(arg: string, io: CliIo): Promise<TrivyReport> {
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, arg), 'utf8');
+  } catch (error) {
+    throw new ScanReportError(arg, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  return parseTrivyReportText(text, arg);
+}
+
 const scanReport: Handler = async (inv, io) => {
   const root = workspaceRoot(inv, io);
   const config = await readWorkspaceConfig(root);
   const failOn = str(inv, 'fail-on') !== undefined ? parseSeverityList(str(inv, 'fail-on')!) : config.trivy.failOn;
-  const reportArg = inv.positionals[0]!;
-  const reportFile = resolve(io.cwd, reportArg);
-  let text: string;
-  try {
-    text = await readFile(reportFile, 'utf8');
-  } catch (error) {
-    throw new ScanReportError(reportArg, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
-  }
-  const report = parseTrivyReportText(text, reportArg);
+  const imageReport = await readTrivyReport(inv.positionals[0]!, io);
+  const sbomArg = str(inv, 'sbom-report');
+  const report = sbomArg === undefined ? imageReport : mergeScanReports(imageReport, await readTrivyReport(sbomArg, io));
   const ignoreUnfixed = typeof inv.flags['ignore-unfixed'] === 'boolean' ? inv.flags['ignore-unfixed'] : config.trivy.ignoreUnfixed;
   const ignoreArg = str(inv, 'trivyignore');
   const ignoreFile = ignoreArg !== undefined ? resolve(io.cwd, ignoreArg) : join(root, '.trivyignore');
