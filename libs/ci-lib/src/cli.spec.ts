@@ -123,6 +123,15 @@ describe('engex-ci help and usage errors', () => {
   });
 });
 
+describe('engex-ci --version', () => {
+  it('prints the package version and the commit bin.ts read', async () => {
+    let stdout = '';
+    const io = { stdout: (t: string) => (stdout += t), stderr: () => undefined, env: {}, cwd: '/', now: () => new Date(0) };
+    expect(await main(['--version'], { ...io, build: () => ({ name: 'engex-ci', version: '0.0.0', commit: SHA }) })).toBe(0);
+    expect(stdout).toBe(`engex-ci 0.0.0 (commit ${SHA})\n`);
+  });
+});
+
 describe('engex-ci image env', () => {
   it('prints the seed variables for ECR, finding the service by folder or project name', async () => {
     const byFolder = await run(['image', 'env', '--project', 'halow'], { cwd: join(ws.root, 'apps'), env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });

@@ -15,6 +15,7 @@ export {
 } from './lib/errors.js';
 export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
 export { isSpdxExpression } from './lib/spdx.js';
+export { readBuildInfo, renderVersion, type BuildInfo } from './lib/build-info.js';
 
 export {
   DEFAULT_WORKSPACE_CONFIG,

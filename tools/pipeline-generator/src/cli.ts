@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { EngexError } from '@engex/workspace-config';
+import { EngexError, renderVersion } from '@engex/workspace-config';
 import { UsageError } from './core/errors.js';
 import { renderPipeline, renderUploads, type PipelineFormat } from './core/render.js';
 import { generate } from './io/generate.js';
@@ -104,6 +104,10 @@ const HELP = new Set(['--help', '-h', 'help']);
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     const [command, ...rest] = argv;
+    if (command === '--version' && rest.length === 0) {
+      io.stdout(renderVersion(io.build?.() ?? { name: 'engex-pipeline', version: 'unknown' }));
+      return 0;
+    }
     if (command === undefined || HELP.has(command)) {
       io.stderr(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

@@ -20,7 +20,7 @@ import { planImageRefs, type ImageRefs } from '../lib/image-ref.js';
 import { planImageMetadata, resolveCreated } from '../lib/labels.js';
 import { listEcrImages, listPlainImages, renderImagesTable } from '../lib/list-images.js';
 import { pushImage, renderPushResult } from '../lib/push-image.js';
-import { readWorkspaceConfig } from '@engex/workspace-config';
+import { readWorkspaceConfig, type BuildInfo } from '@engex/workspace-config';
 import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
 import type { RetryOptions } from '../lib/retry.js';
 import { renderScanMarkdown, renderScanSummary } from '../lib/render-scan-markdown.js';
@@ -45,6 +45,8 @@ export interface CliIo {
   ecrClient?: (region: string, options: EcrClientOptions) => Promise<EcrClientLike>;
   /** Registry and push retry timing. */
   retry?: Partial<RetryOptions>;
+  /** Package version and commit for `--version`; a function so git runs only when asked. */
+  build?: () => BuildInfo;
 }
 
 export interface Invocation {
