@@ -111,6 +111,8 @@ describe('planPipeline', () => {
                     limit: 2
                   - exit_status: 255
                     limit: 2
+              artifact_paths:
+                - apps/api/dist/sbom.cdx.json
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
@@ -291,6 +293,8 @@ describe('planPipeline', () => {
                     limit: 2
                   - exit_status: 255
                     limit: 2
+              artifact_paths:
+                - apps/api/dist/sbom.cdx.json
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
