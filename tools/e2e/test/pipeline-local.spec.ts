@@ -183,6 +183,9 @@ describe.skipIf(!docker.available && !required)(
           'io.hspt.build.url': `local://local/${firstSha}`,
           'io.hspt.buildkite.pipeline': 'local',
           'io.hspt.buildkite.branch': 'main',
+          [`${OCI}.authors`]: 'engex',
+          [`${OCI}.ref.name`]: firstSha,
+          'io.hspt.sbom.digest': expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
         }),
       );
     });

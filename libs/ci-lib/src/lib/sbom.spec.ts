@@ -19,7 +19,7 @@ const small: PlanSbomInputs = {
           'apps/x/src/main.ts': { bytesInOutput: 100 },
           'node_modules/fastify/fastify.js': { bytesInOutput: 10 },
           'node_modules/fastify/lib/route.js': { bytesInOutput: 10 },
-          'node_modules/fastify/node_modules/@fastify/error/index.js': { bytesInOutput: 5 },
+          '../../elsewhere/ws/node_modules/fastify/node_modules/@fastify/error/index.js': { bytesInOutput: 5 },
           'node_modules/tree-shaken/index.js': { bytesInOutput: 0 },
         },
       },
@@ -41,7 +41,7 @@ const small: PlanSbomInputs = {
 };
 
 describe('planSbom', () => {
-  it('lists the packages with bytes in the bundle, nested copies under their own lockfile key', async () => {
+  it('lists the packages with bytes in the bundle, nested copies under their own lockfile key, symlinked node_modules too', async () => {
     const sbom = planSbom(small);
     expect(sbom.packages).toEqual(['@fastify/error@4.0.0', 'fastify@5.0.0']);
     const doc = JSON.parse(sbom.json) as { components: Record<string, unknown>[]; metadata: unknown; serialNumber?: string };

@@ -137,8 +137,11 @@ function bundledPackagePaths(metafile: unknown, bundle: string, problems: string
       continue;
     }
     if (info['bytesInOutput'] === 0) continue;
-    // Greedy up to the last node_modules/: a nested copy's lockfile key keeps its parents.
-    const match = /^(?:\.\.\/)*(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(file);
+    // A path outside the workspace (node_modules reached through a symlink) starts at its first
+    // node_modules/, as the lockfile's keys do. Then greedy up to the last node_modules/: a nested
+    // copy's lockfile key keeps its parents.
+    const inWorkspace = file.startsWith('../') ? file.replace(/^.*?(?=node_modules\/)/, '') : file;
+    const match = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(inWorkspace);
     if (match) paths.add(match[1]!);
   }
   return [...paths].sort();
