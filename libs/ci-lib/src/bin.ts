@@ -1,3 +1,6 @@
+import { realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readBuildInfo } from '@engex/workspace-config';
 import { main } from './cli.js';
 import { runInterruptCleanups } from './lib/exit-cleanup.js';
 
@@ -17,6 +20,9 @@ void main(process.argv.slice(2), {
   env: process.env,
   cwd: process.cwd(),
   now: () => new Date(),
+  // The script (dist/engex-ci.cjs, the bin/ shim, or src/bin.ts under tsx) sits one folder below its
+  // package; realpath because npm's .bin entry is a symlink.
+  build: () => readBuildInfo('engex-ci', join(dirname(realpathSync(process.argv[1]!)), '..')),
 }).then((code) => {
   process.exitCode = code;
 });

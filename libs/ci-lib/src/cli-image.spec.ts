@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { copyFile, chmod, readFile } from 'node:fs/promises';
+import { isSpdxExpression } from '@engex/workspace-config';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
@@ -8,7 +10,7 @@ import { createRegistryClient } from './lib/registry-client.js';
 import { dockerRequirement, registryRequirement } from './testing/requirements.js';
 import { buildScratchImage, removeRegistryImages } from './testing/scratch-image.js';
 import { startLocalRegistry, type LocalRegistry } from './lib/local-registry.js';
-import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
+import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
 const SHA = 'feedfacefeedfacefeedfacefeedfacefeedface';
 const SHA2 = 'decafbaddecafbaddecafbaddecafbaddecafbad';
@@ -65,7 +67,7 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
     ws = await createTempWorkspace({
       config: { tags: { short: true, branch: false, pullRequest: false, semver: true } },
       packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },
-      files: { 'docker/Dockerfile': DOCKERFILE, 'docker/start.sh': START, 'apps/demo/dist/healthz': '{"status":"ok"}' },
+      files: { 'docker/Dockerfile': DOCKERFILE, 'docker/start.sh': START, 'apps/demo/dist/healthz': '{"status":"ok"}', ...bundleFiles('apps/demo') },
     });
     await copyFile('/bin/busybox', join(ws.root, 'docker/busybox'));
     await chmod(join(ws.root, 'docker/busybox'), 0o755);
@@ -105,7 +107,7 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
       [OCI.title]: 'demo',
       [OCI.description]: 'demo service',
       [OCI.vendor]: 'Highspot',
-      [OCI.licenses]: 'UNLICENSED',
+      [OCI.licenses]: 'LicenseRef-Proprietary',
       [OCI.baseName]: 'docker.io/library/scratch',
       'io.hspt.build.url': 'https://buildkite.com/highspot/engex/builds/1',
       'io.hspt.buildkite.build-number': '1',
@@ -116,6 +118,22 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
     const pushed = await cli(['image', 'push', ...project, '--digest-file', 'reports/image/demo.digest'], env);
     expect(pushed.code, pushed.stderr).toBe(0);
     expect(pushed.stdout).toMatch(new RegExp(`^pushed ${dest.replace(/\./g, '\\.')}@sha256:[0-9a-f]{64} image=${image.id} size=\\d+\\npushed .*:${SHA.slice(0, 7)}@sha256:`));
+
+    // The labels as every registry reader sees them: from the pushed config blob.
+    const sbomFile = await readFile(join(ws.root, 'apps/demo/dist/sbom.cdx.json'), 'utf8');
+    const sbomDigest = `sha256:${createHash('sha256').update(sbomFile).digest('hex')}`;
+    expect(built.stderr).toContain(`sbom apps/demo/dist/sbom.cdx.json ${sbomDigest} packages=1`);
+    const pushedImage = await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).inspectImage('engex/demo', SHA);
+    expect(pushedImage?.labels).toEqual({
+      ...image.labels,
+      [OCI.authors]: 'engex',
+      [OCI.documentation]: `https://github.com/highspot/halow/blob/${SHA}/apps/demo/README.md`,
+      [OCI.refName]: SHA,
+      [OCI.licenses]: 'LicenseRef-Proprietary',
+      [OCI.created]: '2026-01-01T00:00:00Z',
+      'io.hspt.sbom.digest': sbomDigest,
+    });
+    expect(isSpdxExpression(pushedImage!.labels[OCI.licenses]!)).toBe(true);
 
     const exists = await cli(['image', 'exists', ...project], env);
     const remote = await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA);

@@ -169,7 +169,7 @@ describe('no secret in any output', () => {
     // Bundled like the build target (one CJS file, AWS SDK inside), so this is the shipped code path.
     const { build } = await import('esbuild');
     const bundle = join(dir, 'engex-ci.cjs');
-    await build({ entryPoints: [join(findRepoRoot(), 'libs/ci-lib/src/bin.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', conditions: ['@engex/source'], logLevel: 'silent' });
+    await build({ entryPoints: [join(findRepoRoot(), 'libs/ci-lib/src/bin.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', conditions: ['@engex/source'], external: ['@cyclonedx/cyclonedx-library'], logLevel: 'silent' });
     // Async: the fault server lives in this process and must keep answering.
     const node = (args: string[], env: Record<string, string>) =>
       new Promise<number | null>((resolve) => {

@@ -9,7 +9,7 @@ import type { Docker } from './lib/docker.js';
 import type { EcrClientLike } from './lib/ecr-credentials.js';
 import { runCommand } from './lib/run-command.js';
 import type { Secret } from './lib/secret.js';
-import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
+import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 import { findRepoRoot, sharedRequirement } from './testing/requirements.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -115,11 +115,20 @@ describe('engex-ci help and usage errors', () => {
 
   it('maps an unexpected error to exit 4 with its stack', async () => {
     const broken = { inspectImage: async () => Promise.reject(new TypeError('engine exploded')), buildxAvailable: async () => true } as unknown as Docker;
-    const withBundle = await createTempWorkspace({ packages: { 'apps/halow': servicePackage('@engex/halow') }, files: { 'apps/halow/dist/main.cjs': '', 'docker/Dockerfile': 'FROM scratch\n' } });
+    const withBundle = await createTempWorkspace({ packages: { 'apps/halow': servicePackage('@engex/halow') }, files: { 'apps/halow/dist/main.cjs': '', ...bundleFiles('apps/halow'), 'docker/Dockerfile': 'FROM scratch\n' } });
     const result = await run(['image', 'build', '--project', 'halow'], { cwd: withBundle.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }), docker: broken });
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/unexpected error \(treated as infrastructure failure, exit 4\):\nTypeError: engine exploded/);
     await withBundle.cleanup();
+  });
+});
+
+describe('engex-ci --version', () => {
+  it('prints the package version and the commit bin.ts read', async () => {
+    let stdout = '';
+    const io = { stdout: (t: string) => (stdout += t), stderr: () => undefined, env: {}, cwd: '/', now: () => new Date(0) };
+    expect(await main(['--version'], { ...io, build: () => ({ name: 'engex-ci', version: '0.0.0', commit: SHA }) })).toBe(0);
+    expect(stdout).toBe(`engex-ci 0.0.0 (commit ${SHA})\n`);
   });
 });
 
@@ -183,6 +192,18 @@ describe('engex-ci scan report', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^### :white_check_mark: Trivy: passed\n/);
     expect(result.stderr).toBe('scan: passed testdata/fixtures/repo/npm (no unwaived findings at HIGH,CRITICAL)\n');
+  });
+
+  it.skipIf(fixtures.skip)('merges a trivy sbom report into the same verdict; a missing one is exit 2', async () => {
+    const npm = join(fixtures.path, 'npm-lockfile-medium.json');
+    const merged = await run(['scan', 'report', npm, '--sbom-report', alpine()], { cwd: ws.root });
+    expect(merged.code).toBe(1);
+    expect(merged.stderr).toContain('scan: FAILED testdata/fixtures/repo/npm + testdata/fixtures/images/alpine-39.tar.gz: 2 findings at HIGH,CRITICAL');
+    expect(merged.stdout).toContain('| Severity | Found in | Title |');
+    expect(merged.stdout).toContain('| CRITICAL | bundled npm (SBOM) |');
+    const missing = await run(['scan', 'report', npm, '--sbom-report', 'nope.json'], { cwd: ws.root });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.json');
   });
 
   it.skipIf(fixtures.skip)('honours the workspace .trivyignore until its expiry date (the date passed in)', async () => {

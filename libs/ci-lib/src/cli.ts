@@ -4,6 +4,7 @@ import { HANDLERS, type CliIo } from './cli/handlers.js';
 import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
 import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
 import { redactingWriter, secretsFromEnv } from './lib/redact.js';
+import { renderVersion } from '@engex/workspace-config';
 
 export type { CliIo } from './cli/handlers.js';
 
@@ -27,6 +28,10 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<ExitC
 
 async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   try {
+    if (argv.length === 1 && argv[0] === '--version') {
+      io.stdout(renderVersion(io.build?.() ?? { name: 'engex-ci', version: 'unknown' }));
+      return 0;
+    }
     const parsed = parseArgs(expandAlias(argv));
     if (parsed.kind === 'help') {
       io.stdout(parsed.command ? renderCommandHelp(parsed.command) : parsed.group ? renderGroupHelp(parsed.group) : renderRootHelp());

@@ -14,6 +14,8 @@ export {
   type ExitCode,
 } from './lib/errors.js';
 export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
+export { isSpdxExpression } from './lib/spdx.js';
+export { readBuildInfo, renderVersion, type BuildInfo } from './lib/build-info.js';
 
 export {
   DEFAULT_WORKSPACE_CONFIG,

@@ -178,11 +178,14 @@ describe.skipIf(!docker.available && !required)(
           [`${OCI}.title`]: 'halow',
           [`${OCI}.description`]: halow.nx.metadata.engex.description,
           [`${OCI}.vendor`]: workspace.vendor,
-          [`${OCI}.licenses`]: 'UNLICENSED',
+          [`${OCI}.licenses`]: 'LicenseRef-Proprietary',
           [`${OCI}.base.name`]: `docker.io/${nodeImage}`,
           'io.hspt.build.url': `local://local/${firstSha}`,
           'io.hspt.buildkite.pipeline': 'local',
           'io.hspt.buildkite.branch': 'main',
+          [`${OCI}.authors`]: 'engex',
+          [`${OCI}.ref.name`]: firstSha,
+          'io.hspt.sbom.digest': expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
         }),
       );
     });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { BuildInfo } from '@engex/workspace-config';
 import { UsageError } from './core/errors.js';
 
 /** Shared by both subcommands of the CLI: its I/O and its flag parsing. */
@@ -14,6 +15,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   now: () => Date;
+  /** Package version and commit for `--version`; a function so git runs only when asked. */
+  build?: () => BuildInfo;
 }
 
 /**

@@ -76,3 +76,13 @@ describe('GeneratorError', () => {
     ]);
   });
 });
+
+describe('engex-pipeline --version', () => {
+  it('prints the package version and the commit bin.ts read', async () => {
+    let stdout = '';
+    const sha = '0123456789abcdef0123456789abcdef01234567';
+    const io = { stdout: (t: string) => (stdout += t), stderr: () => undefined, env: {}, cwd: '/', now: () => new Date(0) };
+    expect(await main(['--version'], { ...io, build: () => ({ name: 'engex-pipeline', version: '0.0.0', commit: sha }) })).toBe(0);
+    expect(stdout).toBe(`engex-pipeline 0.0.0 (commit ${sha})\n`);
+  });
+});

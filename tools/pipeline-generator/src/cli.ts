@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { redactingWriter, secretsFromEnv } from '@engex/ci-lib';
-import { EngexError } from '@engex/workspace-config';
+import { EngexError, renderVersion } from '@engex/workspace-config';
 import { UsageError } from './core/errors.js';
 import { renderPipeline, renderUploads, type PipelineFormat } from './core/render.js';
 import { generate } from './io/generate.js';
@@ -135,6 +135,10 @@ export async function main(argv: readonly string[], rawIo: CliIo): Promise<numbe
 async function run(argv: readonly string[], io: CliIo): Promise<number> {
   try {
     const [command, ...rest] = argv;
+    if (command === '--version' && rest.length === 0) {
+      io.stdout(renderVersion(io.build?.() ?? { name: 'engex-pipeline', version: 'unknown' }));
+      return 0;
+    }
     if (command === undefined || HELP.has(command)) {
       io.stderr(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

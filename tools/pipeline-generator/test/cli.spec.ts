@@ -305,7 +305,7 @@ describe('engex-pipeline generate compares a deployable service with what its ov
     const r = run(ws.root, ['generate'], onMain);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`svc-1 runs ${c0.slice(0, 12)} in overlays/staging: compared from there`);
-    expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy`]));
+    expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy-staging`]));
   });
 
   it('an overlay already at the parent commit keeps HEAD~1: nothing to deploy', () => {
@@ -314,7 +314,7 @@ describe('engex-pipeline generate compares a deployable service with what its ov
     try {
       const r = run(ws.root, ['generate'], onMain);
       expect(r.status).toBe(0);
-      expect(keys(parse(r.stdout) as Doc)).not.toContain(`${slug()}:deploy`);
+      expect(keys(parse(r.stdout) as Doc)).not.toContain(`${slug()}:deploy-staging`);
     } finally {
       deploy(c0);
     }
@@ -332,7 +332,7 @@ describe('engex-pipeline generate compares a deployable service with what its ov
       expect(r.status).toBe(0);
       expect(r.stderr).toContain('deployed commit of overlays/staging unknown (');
       expect(r.stderr).toContain(why);
-      expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy`]));
+      expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy-staging`]));
     } finally {
       writeFileSync(join(ws.root, 'engex.config.json'), config);
       deploy(c0);

@@ -31,14 +31,14 @@ describe('parseArgs', () => {
     [['image', 'push', '-h'], { kind: 'help', command: expect.objectContaining({ name: 'image push' }) }],
     [['image', 'push', '--projct', 'x', '--help'], { kind: 'help', command: expect.objectContaining({ name: 'image push' }) }],
   ])('help: %j', (argv, expected) => {
-    if (expected === null) expect(() => parseArgs(argv)).toThrow('engex-ci image needs a subcommand: build, push, exists, smoke, env');
+    if (expected === null) expect(() => parseArgs(argv)).toThrow('engex-ci image needs a subcommand: build, sbom, push, exists, smoke, env');
     else expect(parseArgs(argv)).toEqual(expected);
   });
 
   it.each([
     [[], 'missing command; run engex-ci --help'],
     [['imag', 'build'], 'unknown command "imag"; did you mean image?'],
-    [['image', 'biuld'], 'unknown command "engex-ci image biuld"; did you mean build?; subcommands: build, push, exists, smoke, env'],
+    [['image', 'biuld'], 'unknown command "engex-ci image biuld"; did you mean build?; subcommands: build, sbom, push, exists, smoke, env'],
     [['image', 'build'], 'image build: missing --project <p>'],
     [['image', 'build', '--projct', 'halow'], 'image build: unknown flag --projct; did you mean --project? (flags: --project)'],
     [['image', 'build', '--project'], 'image build: --project needs a value <p>'],
@@ -80,6 +80,8 @@ describe('help', () => {
       Commands:
         engex-ci image build --project <p>
             Build the service image with every tag, OCI label and build arg computed here
+        engex-ci image sbom --project <p>
+            Write the CycloneDX SBOM of the npm packages bundled into the service
         engex-ci image push --project <p>
             Push every tag idempotently to the IMMUTABLE repository
         engex-ci image exists --project <p>

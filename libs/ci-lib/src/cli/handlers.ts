@@ -17,10 +17,10 @@ import { PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '.
 import { findFreePort } from '../lib/free-port.js';
 import { registryTargetFor, type RegistryTarget } from '@engex/workspace-config';
 import { planImageRefs, type ImageRefs } from '../lib/image-ref.js';
-import { planImageMetadata } from '../lib/labels.js';
+import { planImageMetadata, resolveCreated } from '../lib/labels.js';
 import { listEcrImages, listPlainImages, renderImagesTable } from '../lib/list-images.js';
 import { pushImage, renderPushResult } from '../lib/push-image.js';
-import { readWorkspaceConfig } from '@engex/workspace-config';
+import { readWorkspaceConfig, type BuildInfo } from '@engex/workspace-config';
 import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
 import type { RetryOptions } from '../lib/retry.js';
 import { renderScanMarkdown, renderScanSummary } from '../lib/render-scan-markdown.js';
@@ -28,7 +28,8 @@ import { runCommand } from '../lib/run-command.js';
 import { evaluateScan, parseSeverityList, parseTrivyIgnore, utcDate } from '../lib/scan-policy.js';
 import { smokeImage } from '../lib/smoke-image.js';
 import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
-import { parseTrivyReportText } from '../lib/trivy-report.js';
+import { parseTrivyReportText, type TrivyReport } from '../lib/trivy-report.js';
+import { mergeScanReports } from '../lib/scan-merge.js';
 import { findWorkspaceRoot, readServiceConfig, readWorkspaceProjects } from '@engex/workspace-config';
 
 /** Everything a command may touch, injected so tests can capture output and fake AWS. */
@@ -44,6 +45,8 @@ export interface CliIo {
   ecrClient?: (region: string, options: EcrClientOptions) => Promise<EcrClientLike>;
   /** Registry and push retry timing. */
   retry?: Partial<RetryOptions>;
+  /** Package version and commit for `--version`; a function so git runs only when asked. */
+  build?: () => BuildInfo;
 }
 
 export interface Invocation {
@@ -139,6 +142,8 @@ const imageBuild: Handler = async (inv, io) => {
     throw new UsageError(`${service.bundle} does not exist; build the bundle first: npx nx run ${service.project}:build`);
   }
   if (!existsSync(join(root, DOCKERFILE))) throw new UsageError(`${DOCKERFILE} not found in ${root}; the shared Dockerfile is required`);
+  const sbom = await (await sbomWriter())({ root, service, sha, timestamp: await sbomTime(ctx, root, sha, io) });
+  note(io, `sbom ${sbom.file} ${sbom.digest} packages=${sbom.packages.length}`);
   const nodeImage = ctx.nodeImage ?? config.nodeImage;
   const base = await docker.inspectImage(nodeImage);
   const baseDigest = base?.repoDigests[0]?.split('@')[1];
@@ -154,6 +159,8 @@ const imageBuild: Handler = async (inv, io) => {
     ...(ctx.pipelineSlug !== undefined ? { pipelineSlug: ctx.pipelineSlug } : {}),
     ...(ctx.branch !== undefined ? { branch: ctx.branch } : {}),
     baseImage: { name: nodeImage, ...(baseDigest ? { digest: baseDigest } : {}) },
+    refName: refs.tags[0] ?? sha,
+    sbomDigest: sbom.digest,
   });
   const plan = planDockerBuild({
     root,
@@ -170,6 +177,34 @@ const imageBuild: Handler = async (inv, io) => {
   if (!image) throw new UsageError(`docker build finished but ${refs.dest} is not in the local engine`);
   line(io, `built ${refs.dest} image=${image.id} size=${image.size} (${formatBytes(image.size)})`);
   for (const ref of [refs.local, ...refs.tags.map((t) => `${refs.name}:${t}`)]) line(io, `tagged ${ref}`);
+  return 0;
+};
+
+/**
+ * Loaded on first use: the CycloneDX library stays external to the bundle (its validator reads the
+ * schema files shipped beside it), so only the commands that write an SBOM need node_modules.
+ */
+const sbomWriter = async () => (await import('../lib/write-sbom.js')).writeSbom;
+
+/**
+ * The SBOM's timestamp: SOURCE_DATE_EPOCH, else the commit time, so a rebuild of the same commit
+ * writes the same bytes (and the same digest label). The clock only when git cannot say.
+ */
+async function sbomTime(ctx: BuildContext, root: string, sha: string, io: CliIo): Promise<Date> {
+  if (ctx.sourceDateEpoch !== undefined) return resolveCreated(io.now(), ctx.sourceDateEpoch);
+  const shown = await runCommand('git', ['show', '-s', '--format=%ct', sha], { cwd: root, allowFailure: true }).catch(() => undefined);
+  const seconds = shown?.exitCode === 0 ? shown.stdout.trim() : '';
+  return /^\d+$/.test(seconds) ? new Date(Number(seconds) * 1000) : io.now();
+}
+
+const sbomCommand: Handler = async (inv, io) => {
+  const root = workspaceRoot(inv, io);
+  const config = await readWorkspaceConfig(root);
+  const ctx = parseBuildContext(io.env);
+  const service = await readServiceConfig(root, config, str(inv, 'project')!);
+  const sha = await resolveCommit(ctx, root);
+  const sbom = await (await sbomWriter())({ root, service, sha, timestamp: await sbomTime(ctx, root, sha, io) });
+  line(io, `sbom ${sbom.file} ${sbom.digest} packages=${sbom.packages.length}`);
   return 0;
 };
 
@@ -214,19 +249,23 @@ const imageEnv: Handler = async (inv, io) => {
   return 0;
 };
 
+async function readTrivyReport(arg: string, io: CliIo): Promise<TrivyReport> {
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, arg), 'utf8');
+  } catch (error) {
+    throw new ScanReportError(arg, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  return parseTrivyReportText(text, arg);
+}
+
 const scanReport: Handler = async (inv, io) => {
   const root = workspaceRoot(inv, io);
   const config = await readWorkspaceConfig(root);
   const failOn = str(inv, 'fail-on') !== undefined ? parseSeverityList(str(inv, 'fail-on')!) : config.trivy.failOn;
-  const reportArg = inv.positionals[0]!;
-  const reportFile = resolve(io.cwd, reportArg);
-  let text: string;
-  try {
-    text = await readFile(reportFile, 'utf8');
-  } catch (error) {
-    throw new ScanReportError(reportArg, [`cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
-  }
-  const report = parseTrivyReportText(text, reportArg);
+  const imageReport = await readTrivyReport(inv.positionals[0]!, io);
+  const sbomArg = str(inv, 'sbom-report');
+  const report = sbomArg === undefined ? imageReport : mergeScanReports(imageReport, await readTrivyReport(sbomArg, io));
   const ignoreUnfixed = typeof inv.flags['ignore-unfixed'] === 'boolean' ? inv.flags['ignore-unfixed'] : config.trivy.ignoreUnfixed;
   const ignoreArg = str(inv, 'trivyignore');
   const ignoreFile = ignoreArg !== undefined ? resolve(io.cwd, ignoreArg) : join(root, '.trivyignore');
@@ -472,6 +511,7 @@ const imageList: Handler = async (inv, io) => {
 };
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
+  'image sbom': sbomCommand,
   'image build': imageBuild,
   'image push': imagePush,
   'image exists': imageExists,

@@ -103,6 +103,31 @@ export class ScanReportError extends EngexError {
   }
 }
 
+/**
+ * The esbuild metafile or the lockfile cannot describe the bundle: no SBOM rather than a wrong one
+ * (a package missing from the SBOM is a package the scan never sees).
+ */
+export class SbomInputError extends EngexError {
+  readonly code = 'SBOM_INPUT_INVALID';
+  readonly exitCode = EXIT_CODES.usage;
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Cannot build the SBOM (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  ${p}`).join('\n') +
+        '\nRebuild the bundle with `metafile: true` (npx nx run <project>:build) after `npm ci`, so the metafile and package-lock.json agree.',
+    );
+  }
+}
+
+/** The generated SBOM failed the CycloneDX schema: a bug in the generator, never shipped. */
+export class SbomInvalidError extends EngexError {
+  readonly code = 'SBOM_SCHEMA_INVALID';
+  readonly exitCode = EXIT_CODES.usage;
+  constructor(readonly details: unknown) {
+    super(`The generated SBOM does not validate against the CycloneDX 1.6 schema: ${JSON.stringify(details)}. This is a bug in engex-ci's SBOM generator; report it with the metafile.`);
+  }
+}
+
 /** Seconds with one decimal, for messages: `12.0 s`. */
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;

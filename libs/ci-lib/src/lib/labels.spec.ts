@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from '@engex/workspace-config';
+import { DEFAULT_WORKSPACE_CONFIG, isSpdxExpression, resolveServiceConfig } from '@engex/workspace-config';
 import {
   formatRfc3339,
   planImageMetadata,
@@ -46,10 +46,13 @@ describe('planImageMetadata', () => {
           "io.hspt.buildkite.branch": "main",
           "io.hspt.buildkite.build-number": "812",
           "io.hspt.buildkite.pipeline": "engex",
+          "org.opencontainers.image.authors": "engex",
           "org.opencontainers.image.base.name": "docker.io/library/node:24.11.1-alpine3.22",
           "org.opencontainers.image.created": "2026-11-27T09:41:54Z",
           "org.opencontainers.image.description": "halow HTTP service",
-          "org.opencontainers.image.licenses": "UNLICENSED",
+          "org.opencontainers.image.documentation": "https://github.com/highspot/halow/blob/0123456789abcdef0123456789abcdef01234567/apps/halow/README.md",
+          "org.opencontainers.image.licenses": "LicenseRef-Proprietary",
+          "org.opencontainers.image.ref.name": "0123456789abcdef0123456789abcdef01234567",
           "org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567",
           "org.opencontainers.image.source": "https://github.com/highspot/halow",
           "org.opencontainers.image.title": "halow",
@@ -59,6 +62,20 @@ describe('planImageMetadata', () => {
         },
       }
     `);
+  });
+
+  it('names the owner, the README at the revision, the primary tag and the SBOM digest', () => {
+    const sbom = `sha256:${'b'.repeat(64)}`;
+    const labels = planImageMetadata({ ...base, refName: '1.4.0', sbomDigest: sbom }).labels;
+    expect(labels['org.opencontainers.image.authors']).toBe('engex');
+    expect(labels['org.opencontainers.image.documentation']).toBe(`https://github.com/highspot/halow/blob/${SHA}/apps/halow/README.md`);
+    expect(labels['org.opencontainers.image.ref.name']).toBe('1.4.0');
+    expect(labels['io.hspt.sbom.digest']).toBe(sbom);
+    expect(planImageMetadata(base).labels).not.toHaveProperty('io.hspt.sbom.digest');
+  });
+
+  it('labels licenses with a valid SPDX expression', () => {
+    expect(isSpdxExpression(planImageMetadata(base).labels['org.opencontainers.image.licenses']!)).toBe(true);
   });
 
   it('SOURCE_DATE_EPOCH wins over the build time, and a tag build carries its semver', () => {

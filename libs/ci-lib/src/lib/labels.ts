@@ -15,6 +15,9 @@ export const OCI = {
   licenses: 'org.opencontainers.image.licenses',
   baseName: 'org.opencontainers.image.base.name',
   baseDigest: 'org.opencontainers.image.base.digest',
+  authors: 'org.opencontainers.image.authors',
+  documentation: 'org.opencontainers.image.documentation',
+  refName: 'org.opencontainers.image.ref.name',
 } as const;
 
 /** Our own keys, under the reverse-DNS of hspt.io as the OCI spec asks for custom keys. */
@@ -23,10 +26,12 @@ export const HSPT = {
   buildNumber: 'io.hspt.buildkite.build-number',
   pipeline: 'io.hspt.buildkite.pipeline',
   branch: 'io.hspt.buildkite.branch',
+  /** `sha256:<hex>` of the CycloneDX SBOM baked into the image (see sbom.ts). */
+  sbomDigest: 'io.hspt.sbom.digest',
 } as const;
 
 export interface LabelInputs {
-  service: Pick<ServiceConfig, 'service' | 'description' | 'source'>;
+  service: Pick<ServiceConfig, 'service' | 'description' | 'source' | 'ownerTeam' | 'root'>;
   workspace: Pick<WorkspaceConfig, 'vendor' | 'licenses'>;
   /** Full 40-hex commit sha. */
   sha: string;
@@ -40,6 +45,10 @@ export interface LabelInputs {
   buildNumber?: number;
   pipelineSlug?: string;
   branch?: string;
+  /** The primary tag (`ref.name`), e.g. the sha. Default: the sha. */
+  refName?: string;
+  /** `sha256:<hex>` of the SBOM file that goes into the image. */
+  sbomDigest?: string;
   /** The Dockerfile's NODE_IMAGE; `digest` when known (pinned by digest, or from the local image's RepoDigests). */
   baseImage: { name: string; digest?: string };
 }
@@ -100,7 +109,12 @@ export function planImageMetadata(inputs: LabelInputs): ImageMetadata {
     [OCI.vendor]: inputs.workspace.vendor,
     [OCI.licenses]: inputs.workspace.licenses,
     [OCI.baseName]: qualifyImageName(inputs.baseImage.name),
+    [OCI.authors]: inputs.service.ownerTeam,
+    // The README at the exact revision, so the docs match the code in the image.
+    [OCI.documentation]: `${source}/blob/${sha}/${inputs.service.root}/README.md`,
+    [OCI.refName]: inputs.refName ?? sha,
   };
+  if (inputs.sbomDigest) labels[HSPT.sbomDigest] = inputs.sbomDigest;
   if (baseDigest) labels[OCI.baseDigest] = baseDigest;
   if (inputs.buildUrl) labels[HSPT.buildUrl] = oneLine(inputs.buildUrl);
   if (inputs.buildNumber !== undefined) labels[HSPT.buildNumber] = String(inputs.buildNumber);
@@ -122,6 +136,17 @@ export function renderLabelArgs(labels: Readonly<Record<string, string>>): strin
   return Object.keys(labels)
     .sort()
     .flatMap((key) => ['--label', `${key}=${labels[key]}`]);
+}
+
+/**
+ * `--annotation manifest:k=v` pairs for BuildKit, so registries and tools that read manifest
+ * annotations (not the config blob's labels) see the same values. The legacy builder has no such
+ * flag; there the labels are the only copy.
+ */
+export function renderAnnotationArgs(labels: Readonly<Record<string, string>>): string[] {
+  return Object.keys(labels)
+    .sort()
+    .flatMap((key) => ['--annotation', `manifest:${key}=${labels[key]}`]);
 }
 
 /** `--build-arg K=V` pairs in the given order; undefined values are skipped. */

@@ -1,3 +1,4 @@
+import { describeSources } from './scan-merge.js';
 import { SEVERITIES, type Severity } from '@engex/workspace-config';
 import type { ScanEvaluation } from './scan-policy.js';
 
@@ -103,10 +104,13 @@ export function renderScanMarkdown(evaluation: ScanEvaluation, options: RenderSc
   let cutForSize = false;
   if (failing.length > 0) {
     add('');
-    add('| ID | Package | Installed | Fixed | Severity | Title |');
-    add('| --- | --- | --- | --- | --- | --- |');
+    // A merged image + SBOM scan says where each finding came from; a single scan needs no column.
+    const merged = failing.some((f) => f.foundIn !== undefined);
+    add(`| ID | Package | Installed | Fixed | Severity |${merged ? ' Found in |' : ''} Title |`);
+    add(`| --- | --- | --- | --- | --- |${merged ? ' --- |' : ''} --- |`);
     for (const f of failing.slice(0, maxRows)) {
-      const row = `| ${link(f.id, f.primaryUrl)} | ${cell(f.pkgName)} | ${cell(f.installedVersion)} | ${cell(f.fixedVersion) || '(none)'} | ${f.severity} | ${cell(f.title)} |`;
+      const from = merged ? ` ${describeSources(f.foundIn ?? [])} |` : '';
+      const row = `| ${link(f.id, f.primaryUrl)} | ${cell(f.pkgName)} | ${cell(f.installedVersion)} | ${cell(f.fixedVersion) || '(none)'} | ${f.severity} |${from} ${cell(f.title)} |`;
       if (!fits(row)) {
         cutForSize = true;
         break;

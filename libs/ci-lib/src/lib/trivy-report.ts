@@ -14,7 +14,12 @@ export interface Finding {
   title: string;
   primaryUrl?: string;
   status?: string;
+  /** Set by mergeScanReports: which scan(s) found it. */
+  foundIn?: ScanSource[];
 }
+
+/** `image`: trivy image (OS packages, the Node runtime); `sbom`: trivy sbom (the bundled npm packages). */
+export type ScanSource = 'image' | 'sbom';
 
 export interface TrivyReport {
   artifactName: string;

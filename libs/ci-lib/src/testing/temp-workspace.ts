@@ -49,6 +49,16 @@ export async function createTempWorkspace(options: TempWorkspaceOptions = {}): P
   return { root, ...(head ? { head } : {}), cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
+/**
+ * What `image build` needs beside a bundle to write its SBOM: the esbuild metafile of a bundle
+ * with one npm package in it, and a lockfile that knows that package.
+ */
+export function bundleFiles(folder: string): Record<string, string> {
+  const metafile = { inputs: {}, outputs: { [`${folder}/dist/main.cjs`]: { inputs: { 'node_modules/tiny/index.js': { bytesInOutput: 12 } } } } };
+  const lockfile = { lockfileVersion: 3, packages: { '': {}, 'node_modules/tiny': { version: '1.0.0', license: 'MIT' } } };
+  return { [`${folder}/dist/meta.json`]: JSON.stringify(metafile), 'package-lock.json': JSON.stringify(lockfile) };
+}
+
 /** A service package.json the way halow's looks. */
 export function servicePackage(name: string, engex: Record<string, unknown> = {}): unknown {
   return { name, version: '0.0.0', private: true, nx: { tags: ['engex:service'], metadata: { engex } } };

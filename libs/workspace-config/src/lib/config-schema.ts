@@ -43,7 +43,7 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
     }),
     source: text(R.URL_RULE, 'URL of the source repository (OCI `source` label).', D.source),
     vendor: text(R.TEXT, 'OCI `vendor` label.', D.vendor),
-    licenses: text(R.TEXT, 'OCI `licenses` label (SPDX).', D.licenses),
+    licenses: text(R.TEXT, 'OCI `licenses` label: a valid SPDX license expression (UNLICENSED is not one; private code is LicenseRef-<name>).', D.licenses),
     opsRepo: text(R.URL_RULE, 'Ops repo holding the kustomizations; `{service}` is replaced by the service name.', D.opsRepo),
     deployTargets: {
       type: 'array',

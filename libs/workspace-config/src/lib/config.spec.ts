@@ -7,6 +7,7 @@ import {
   resolveServiceConfig,
 } from './config.js';
 import { ConfigError } from './errors.js';
+import { isSpdxExpression } from './spdx.js';
 
 const halow = { name: '@engex/halow', root: 'apps/halow', tags: ['engex:service'] };
 
@@ -89,6 +90,15 @@ describe('parseWorkspaceConfig', () => {
       'deployTargets[0].argocd.application: is required',
       'deployTargets[1]: duplicates deployTargets[0] (branch "main", overlay "overlays/staging"): remove one',
     ]);
+  });
+
+  it('takes licenses only as a valid SPDX expression (npm\'s UNLICENSED is not one)', () => {
+    expect(DEFAULT_WORKSPACE_CONFIG.licenses).toBe('LicenseRef-Proprietary');
+    expect(isSpdxExpression(DEFAULT_WORKSPACE_CONFIG.licenses)).toBe(true);
+    expect(parseWorkspaceConfig({ licenses: 'Apache-2.0 OR MIT' }).licenses).toBe('Apache-2.0 OR MIT');
+    expect(() => parseWorkspaceConfig({ licenses: 'UNLICENSED' })).toThrow(
+      'licenses: expected an SPDX license expression such as LicenseRef-Proprietary or MIT, got "UNLICENSED"',
+    );
   });
 
   it('rejects a non-object document', () => {

@@ -1,5 +1,6 @@
 import picomatch from 'picomatch';
 import { ConfigError } from './errors.js';
+import { isSpdxExpression } from './spdx.js';
 import { ecrImageName } from './registry.js';
 import {
   Issues,
@@ -67,7 +68,7 @@ export interface WorkspaceConfig {
   source: string;
   /** OCI `vendor` label. Default Highspot. */
   vendor: string;
-  /** OCI `licenses` label (SPDX). Default UNLICENSED. */
+  /** OCI `licenses` label: a valid SPDX expression. Default LicenseRef-Proprietary. */
   licenses: string;
   /** Ops repo holding the kustomizations; `{service}` is replaced. Default https://github.com/highspot/{service}-ops.git. */
   opsRepo: string;
@@ -95,7 +96,7 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   registry: { account: '460210468233', region: 'us-east-1', repoPrefix: 'engex/', allowMutable: false },
   source: 'https://github.com/highspot/halow',
   vendor: 'Highspot',
-  licenses: 'UNLICENSED',
+  licenses: 'LicenseRef-Proprietary',
   opsRepo: 'https://github.com/highspot/{service}-ops.git',
   deployTargets: [
     { branch: 'main', overlay: 'overlays/staging', pinDigest: false, approval: 'none' },
@@ -169,7 +170,7 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
     },
     source: readString(issues, raw, 'source', '', d.source, URL_RULE),
     vendor: readString(issues, raw, 'vendor', '', d.vendor, TEXT),
-    licenses: readString(issues, raw, 'licenses', '', d.licenses, TEXT),
+    licenses: readSpdx(issues, raw, 'licenses', d.licenses),
     opsRepo: readString(issues, raw, 'opsRepo', '', d.opsRepo, URL_RULE),
     deployTargets: readDeployTargets(issues, raw['deployTargets'], 'deployTargets', d.deployTargets),
     tags: {
@@ -375,4 +376,12 @@ export function deployTargetFor(branch: string, targets: readonly DeployTarget[]
 /** Every target whose branch glob matches, in config order: each one deploys. */
 export function deployTargetsFor(branch: string, targets: readonly DeployTarget[]): DeployTarget[] {
   return targets.filter((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
+}
+
+/** A one-line SPDX license expression; `UNLICENSED` (npm's word) is not one. */
+function readSpdx(issues: Issues, raw: Record<string, unknown>, key: string, fallback: string): string {
+  const value = readString(issues, raw, key, '', fallback, CONFIG_RULES.TEXT);
+  if (value === fallback || isSpdxExpression(value)) return value;
+  issues.add(key, `expected an SPDX license expression such as LicenseRef-Proprietary or MIT, got ${JSON.stringify(value)}`);
+  return fallback;
 }

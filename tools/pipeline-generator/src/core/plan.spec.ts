@@ -123,6 +123,7 @@ describe('planPipeline', () => {
               artifact_paths:
                 - reports/image/api.digest
                 - reports/image/api-ecr.md
+                - apps/api/dist/sbom.cdx.json
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
@@ -317,6 +318,7 @@ describe('planPipeline', () => {
               artifact_paths:
                 - reports/image/api.digest
                 - reports/image/api-ecr.md
+                - apps/api/dist/sbom.cdx.json
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:

@@ -231,7 +231,7 @@ describe('planLocalRun', () => {
           "notes": [
             "ECR login skipped: pushing to the local registry 127.0.0.1:5000",
           ],
-          "skip": "trivy is not on PATH: install Trivy 0.58.2 (https://trivy.dev) to scan locally; not scanned, not passed",
+          "skip": "trivy is not on PATH: install Trivy 0.58.2 (https://trivy.dev) to scan locally; not scanned, not passed: neither the image (OS/runtime) nor its SBOM (bundled npm packages; the image step wrote and schema-validated it)",
         },
         {
           "actions": [

@@ -140,7 +140,7 @@ function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: 
 
   const meta = step.meta;
   if (meta.kind === 'scan' && ctx.trivy === undefined) {
-    local.skip = `trivy is not on PATH: install Trivy ${meta.trivy.version} (https://trivy.dev) to scan locally; not scanned, not passed`;
+    local.skip = `trivy is not on PATH: install Trivy ${meta.trivy.version} (https://trivy.dev) to scan locally; not scanned, not passed: neither the image (OS/runtime) nor its SBOM (bundled npm packages; the image step wrote and schema-validated it)`;
     return local;
   }
   for (const command of step.commands) local.actions.push(mapCommand(command, step, ctx));

@@ -55,7 +55,8 @@ export function imageStep(
     timeoutInMinutes: options.timeouts.image,
     ...common,
     plugins: [ecr],
-    artifactPaths: [digestFile, ecrReport],
+    // `image build` writes the CycloneDX SBOM of the bundled npm packages here (also baked into the image).
+    artifactPaths: [digestFile, ecrReport, `${service.bundle}/sbom.cdx.json`],
     meta: { kind: 'image', project: service.project, service: service.service, image },
   };
 }

@@ -146,6 +146,7 @@ describe('service generator', () => {
                 "generatePackageJson": false,
                 "skipTypeCheck": true,
                 "declaration": false,
+                "metafile": true,
                 "tsConfig": "apps/billing/tsconfig.lib.json",
                 "esbuildOptions": {
                   "conditions": [

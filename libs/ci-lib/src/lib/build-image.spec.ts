@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { planDockerBuild, type PlanDockerBuildInputs } from './build-image.js';
+import type { ImageRefs } from './image-ref.js';
+
+const inputs: PlanDockerBuildInputs = {
+  root: '/ws',
+  service: { service: 'halow', port: 3000 },
+  refs: { name: 'reg.example/engex/halow', local: 'engex/halow:abc', tags: ['abc'] } as ImageRefs,
+  metadata: { labels: { 'org.opencontainers.image.title': 'halow' }, buildArgs: { REVISION: 'abc', CREATED: '2026-01-01T00:00:00Z', SOURCE: 's', VERSION: 'abc' } },
+  nodeImage: 'node:24',
+  buildxAvailable: false,
+};
+
+describe('planDockerBuild', () => {
+  it('puts the labels on the manifest as annotations too when BuildKit builds', () => {
+    const plan = planDockerBuild({ ...inputs, buildxAvailable: true });
+    expect(plan.args.join(' ')).toContain('--label org.opencontainers.image.title=halow --annotation manifest:org.opencontainers.image.title=halow --tag');
+    expect(plan.env).toEqual({});
+  });
+
+  it('has no annotations with the legacy builder, which has no such flag', () => {
+    for (const plan of [planDockerBuild(inputs), planDockerBuild({ ...inputs, buildxAvailable: true, dockerBuildkit: '0' })]) {
+      expect(plan.args).not.toContain('--annotation');
+      expect(plan.args).toContain('--label');
+    }
+    expect(planDockerBuild(inputs).env).toEqual({ DOCKER_BUILDKIT: '0' });
+  });
+});
