@@ -1,13 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { findFreePort } from '@engex/ci-lib';
 import { findRepoRoot, requiredDependencies, startLocalRegistry, uploadTestImage, type LocalRegistry } from '@engex/ci-lib/testing';
 import { LOCAL_BASE_REPOSITORY, buildLocalBase, probeDocker } from '../src/index.js';
 import { cloneWorkspace, type TempWorkspace } from '../src/lib/temp-workspace.js';
@@ -35,16 +35,6 @@ interface PipelineRun {
   runDir: string;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** What the nested run may see of this machine: where programs, the engine and the npm cache are. */
 const PASSED_THROUGH = ['PATH', 'HOME', 'USER', 'LANG', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG', 'npm_config_cache'];
@@ -193,7 +183,7 @@ describe.skipIf(!docker.available && !required)(
     it('(2) a container from the pushed image answers /healthz, reports the sha on /version, and is not root', async () => {
       const image = `${registry.host}/${REPOSITORY}:${firstSha}`;
       await run('docker', ['pull', '--quiet', image]);
-      const port = await freePort();
+      const port = await findFreePort();
       const id = (await run('docker', ['run', '-d', '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', image])).stdout.trim();
       try {
         let health: Response | undefined;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { findFreePort } from '@engex/ci-lib';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { quoteShellArg } from '../core/shell.js';
 import type { LocalAction, LocalStep } from './plan-local-run.js';
@@ -221,7 +221,7 @@ async function verifyLocally(
   log: WriteStream,
   deadline: number,
 ): Promise<{ code: number; note?: string }> {
-  const port = await freePort();
+  const port = await findFreePort();
   const name = `engex-verify-${process.pid}-${port}`;
   const run = (argv: string[], stdout?: string) =>
     execAction({ kind: 'exec', argv, reportsOutcome: true, deferFailure: false, once: false, ...(stdout ? { stdout } : {}) }, options, log, deadline - Date.now());
@@ -237,16 +237,6 @@ async function verifyLocally(
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** Buildkite's semantics: `set` stores the value (here: the file's first line), `get` of an unset key fails. */
 async function metaData(action: Extract<LocalAction, { kind: 'meta-data' }>, options: ExecuteStepOptions): Promise<string | undefined> {
