@@ -17,7 +17,8 @@ const HALOW = join(here, '..', '..', 'apps', 'halow', 'dist', 'main.cjs');
 const PATH = '/hello?name=x';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
+/** A free 127.0.0.1 port; run.mjs uses this one too. */
+export async function freePort() {
   const server = net.createServer();
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
