@@ -25,6 +25,7 @@ export {
   type SlackNotify,
   type StepCommand,
   type StepMeta,
+  type TrivyTarget,
 } from './core/pipeline.js';
 export { escapeInterpolation, renderPipeline, renderUploads, toBuildkite, type PipelineFormat } from './core/render.js';
 export { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline } from './core/split.js';

@@ -26,6 +26,8 @@ export type EngexCiCall =
       command: 'scan report';
       /** Checkout-relative Trivy JSON report. */
       report: string;
+      /** Checkout-relative `trivy sbom` JSON report, merged with `report` into one verdict. */
+      sbomReport?: string;
       failOn: readonly string[];
       ignoreUnfixed: boolean;
       /** Checkout-relative Markdown file the annotation is written to. */
@@ -60,6 +62,9 @@ export type EngexCiCall =
       /** Overall deadline, e.g. `10m`. */
       timeout: string;
     };
+
+/** What Trivy scans: the pulled image (OS packages, runtime), or a checkout-relative CycloneDX SBOM. */
+export type TrivyTarget = { target: 'image'; image: ImageRef } | { target: 'sbom'; sbom: string };
 
 /**
  * One command of a step, as typed data. `core/shell.ts` turns it into the argument vector (and
@@ -110,8 +115,13 @@ export type StepCommand =
     }
   /** `docker pull` of the image to scan. */
   | { kind: 'pull'; image: ImageRef }
-  /** The Trivy scan of `image` in the Trivy container; its JSON goes to `report`. */
-  | { kind: 'trivy'; image: ImageRef; containerImage: string; report: string }
+  /**
+   * `buildkite-agent artifact download` of a checkout-relative file another step uploaded, to the
+   * same path here (the step runs on a fresh agent).
+   */
+  | { kind: 'artifact-download'; path: string; step: string }
+  /** A Trivy scan in the Trivy container; its JSON goes to `report`. */
+  | ({ kind: 'trivy'; containerImage: string; report: string } & TrivyTarget)
   /** Any other program: `argv[0]` is looked up on PATH. */
   | {
       kind: 'exec';
@@ -159,6 +169,9 @@ export type StepMeta =
         containerImage: string;
         /** Checkout-relative JSON report that `engex-ci scan report` reads. */
         output: string;
+        /** Checkout-relative CycloneDX SBOM (the image step's artifact) and its Trivy JSON report. */
+        sbom: string;
+        sbomOutput: string;
       };
     }
   | { kind: 'smoke'; project: string; service: string; image: ImageRef }

@@ -132,7 +132,9 @@ describe('planPipeline', () => {
                 - mkdir -p reports/trivy
                 - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
                 - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
-                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
+                - buildkite-agent artifact download apps/api/dist/sbom.cdx.json . --step acme-api:image
+                - docker run --rm -v "$$PWD"/apps/api/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > reports/trivy/api.sbom.json
+                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --sbom-report reports/trivy/api.sbom.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
                 - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
                 - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
               depends_on:
@@ -153,6 +155,7 @@ describe('planPipeline', () => {
                     limit: 2
               artifact_paths:
                 - reports/trivy/api.json
+                - reports/trivy/api.sbom.json
                 - reports/trivy/api.md
             - label: ":fire_engine: smoke api"
               key: acme-api:smoke
@@ -327,7 +330,9 @@ describe('planPipeline', () => {
                 - mkdir -p reports/trivy
                 - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
                 - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
-                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
+                - buildkite-agent artifact download apps/api/dist/sbom.cdx.json . --step acme-api:image
+                - docker run --rm -v "$$PWD"/apps/api/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > reports/trivy/api.sbom.json
+                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --sbom-report reports/trivy/api.sbom.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
                 - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
                 - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
               depends_on:
@@ -348,6 +353,7 @@ describe('planPipeline', () => {
                     limit: 2
               artifact_paths:
                 - reports/trivy/api.json
+                - reports/trivy/api.sbom.json
                 - reports/trivy/api.md
             - label: ":fire_engine: smoke api"
               key: acme-api:smoke

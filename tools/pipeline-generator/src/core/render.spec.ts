@@ -141,6 +141,8 @@ describe('hostile names', () => {
     const annotate = calls.find((c) => c[0] === 'buildkite-agent' && c.includes('engex-plan'));
     expect(annotate?.at(-1)).toContain(JSON.stringify(branch).slice(1, -1));
     expect(calls).toContainEqual(['npx', 'nx', 'run', `${project.name}:lint`, '--outputStyle=static']);
+    // The shell made the SBOM's bind mount absolute: the agent's checkout, known only there.
+    expect(calls.find((c) => c[0] === 'docker' && c.includes('sbom'))?.slice(0, 5)).toEqual(['docker', 'run', '--rm', '-v', `${work}/apps/evil/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro`]);
   });
 });
 

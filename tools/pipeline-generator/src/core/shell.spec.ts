@@ -48,7 +48,7 @@ describe('invocation', () => {
       { kind: 'install' },
       { kind: 'nx', nx: ['npx', 'nx'], project: '@engex/halow', target: 'test', args: ['--reporter=junit'] },
       { kind: 'engex-ci', bin, call: { command: 'image push', project: '@engex/halow' } },
-      { kind: 'engex-ci', bin, call: { command: 'scan report', report: 'r.json', failOn: ['CRITICAL', 'HIGH'], ignoreUnfixed: true, annotation: 'r.md' }, deferFailure: true },
+      { kind: 'engex-ci', bin, call: { command: 'scan report', report: 'r.json', sbomReport: 's.json', failOn: ['CRITICAL', 'HIGH'], ignoreUnfixed: true, annotation: 'r.md' }, deferFailure: true },
       { kind: 'engex-ci', bin, call: { command: 'deploy bump', repo: 'git@example.com:o/halow-ops.git', overlay: 'overlays/staging', image: 'halow', tag: 'c0ffee', project: '@engex/halow', digestFile: 'reports/deploy/halow-staging.digest', pinDigest: true } },
       { kind: 'meta-data', op: 'set', key: 'engex:halow:digest', file: 'reports/image/halow.digest' },
       { kind: 'meta-data', op: 'get', key: 'engex:halow:digest', file: 'reports/deploy/halow-staging.digest' },
@@ -57,7 +57,9 @@ describe('invocation', () => {
       { kind: 'annotate', style: 'info', context: 'engex-plan', body: '# Plan' },
       { kind: 'annotate', style: 'warning', context: 'trivy-halow', bodyFile: 'r.md' },
       { kind: 'pull', image },
-      { kind: 'trivy', image, containerImage: 'aquasec/trivy:0.58.2', report: 'r.json' },
+      { kind: 'trivy', target: 'image', image, containerImage: 'aquasec/trivy:0.58.2', report: 'r.json' },
+      { kind: 'artifact-download', path: 'apps/halow/dist/sbom.cdx.json', step: 'halow:image' },
+      { kind: 'trivy', target: 'sbom', sbom: 'apps/halow/dist/sbom.cdx.json', containerImage: 'aquasec/trivy:0.58.2', report: 's.json' },
       { kind: 'exec', argv: ['mkdir', '-p', 'reports'] },
     ]);
     expect(lines).toMatchInlineSnapshot(`
@@ -65,7 +67,7 @@ describe('invocation', () => {
         "npm ci --no-audit --no-fund",
         "npx nx run @engex/halow:test --outputStyle=static -- --reporter=junit",
         "npx --no engex-ci image push --project @engex/halow",
-        "npx --no engex-ci scan report r.json --fail-on CRITICAL,HIGH --ignore-unfixed --annotation r.md || ENGEX_DEFERRED_STATUS=$?",
+        "npx --no engex-ci scan report r.json --sbom-report s.json --fail-on CRITICAL,HIGH --ignore-unfixed --annotation r.md || ENGEX_DEFERRED_STATUS=$?",
         "npx --no engex-ci deploy bump --repo git@example.com:o/halow-ops.git --overlay overlays/staging --image halow --tag c0ffee --project @engex/halow --digest-file reports/deploy/halow-staging.digest --pin-digest",
         "buildkite-agent meta-data set engex:halow:digest < reports/image/halow.digest",
         "buildkite-agent meta-data get engex:halow:digest > reports/deploy/halow-staging.digest",
@@ -75,6 +77,8 @@ describe('invocation', () => {
         "buildkite-agent annotate --style warning --context trivy-halow < r.md",
         "docker pull --quiet 460210468233.dkr.ecr.cn-north-1.amazonaws.com.cn/engex/halow:c0ffee",
         "docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.cn-north-1.amazonaws.com.cn/engex/halow:c0ffee > r.json",
+        "buildkite-agent artifact download apps/halow/dist/sbom.cdx.json . --step halow:image",
+        "docker run --rm -v "$PWD"/apps/halow/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > s.json",
         "mkdir -p reports",
         "exit "\${ENGEX_DEFERRED_STATUS:-0}"",
       ]

@@ -1,4 +1,4 @@
-import type { EngexCiCall, ImageRef, StepCommand } from './pipeline.js';
+import type { EngexCiCall, ImageRef, StepCommand, TrivyTarget } from './pipeline.js';
 
 /**
  * The one place typed step commands become programs and shell text: `invocation` gives the
@@ -27,6 +27,11 @@ export const FAILED_STATUS = 'ENGEX_FAILED_STATUS';
 /** A program to run: argument vector and checkout-relative redirections. */
 export interface Invocation {
   argv: readonly string[];
+  /**
+   * Indices of argv tokens that begin with a checkout-relative path the shell makes absolute
+   * (`"$PWD"/…`): a container bind mount needs one, and the agent's checkout is known only there.
+   */
+  inCheckout?: readonly number[];
   stdin?: string;
   stdout?: string;
 }
@@ -36,12 +41,16 @@ export function imageReference(image: ImageRef): string {
   return `${image.registry}/${image.repository}:${image.tag}`;
 }
 
+/** Where the Trivy container sees the SBOM it scans (bind-mounted read-only). */
+export const CONTAINER_SBOM = '/sbom/sbom.cdx.json';
+
 /**
- * Arguments after `trivy` (the image reference last); the Trivy container and a local `trivy`
- * binary take the same. The gate is engex-ci's, so Trivy itself always exits 0 and only reports.
+ * Arguments after `trivy` (the image reference or SBOM file last); the Trivy container and a local
+ * `trivy` binary take the same. The gate is engex-ci's, so Trivy itself always exits 0 and only reports.
  */
-export function trivyArgs(image: ImageRef): string[] {
-  return ['image', '--format', 'json', '--quiet', '--scanners', 'vuln', '--exit-code', '0', imageReference(image)];
+export function trivyArgs(target: TrivyTarget): string[] {
+  const subject = target.target === 'image' ? imageReference(target.image) : target.sbom;
+  return [target.target, '--format', 'json', '--quiet', '--scanners', 'vuln', '--exit-code', '0', subject];
 }
 
 /** The npm install a fresh agent needs. */
@@ -57,7 +66,7 @@ export function engexCiArgs(call: EngexCiCall): string[] {
     case 'ecr check':
       return ['ecr', 'check', '--project', call.project, '--annotation', call.annotation, ...(call.allowMutable ? ['--allow-mutable'] : [])];
     case 'scan report':
-      return ['scan', 'report', call.report, '--fail-on', call.failOn.join(','), ...(call.ignoreUnfixed ? ['--ignore-unfixed'] : []), '--annotation', call.annotation];
+      return ['scan', 'report', call.report, ...(call.sbomReport !== undefined ? ['--sbom-report', call.sbomReport] : []), '--fail-on', call.failOn.join(','), ...(call.ignoreUnfixed ? ['--ignore-unfixed'] : []), '--annotation', call.annotation];
     case 'deploy bump':
       return [
         'deploy', 'bump', '--repo', call.repo, '--overlay', call.overlay, '--image', call.image, '--tag', call.tag,
@@ -101,17 +110,23 @@ function spellOut(command: StepCommand): Invocation {
       };
     case 'pull':
       return { argv: ['docker', 'pull', '--quiet', imageReference(command.image)] };
-    case 'trivy':
+    case 'artifact-download':
+      return { argv: ['buildkite-agent', 'artifact', 'download', command.path, '.', '--step', command.step] };
+    case 'trivy': {
+      const cache = ['-v', 'engex-trivy-cache:/root/.cache/trivy'];
+      if (command.target === 'image') {
+        return {
+          argv: ['docker', 'run', '--rm', '-v', '/var/run/docker.sock:/var/run/docker.sock', ...cache, command.containerImage, ...trivyArgs(command)],
+          stdout: command.report,
+        };
+      }
+      // Only the SBOM file, read-only: the scan needs nothing else from the checkout or the host.
       return {
-        argv: [
-          'docker', 'run', '--rm',
-          '-v', '/var/run/docker.sock:/var/run/docker.sock',
-          '-v', 'engex-trivy-cache:/root/.cache/trivy',
-          command.containerImage,
-          ...trivyArgs(command.image),
-        ],
+        argv: ['docker', 'run', '--rm', '-v', `${command.sbom}:${CONTAINER_SBOM}:ro`, ...cache, command.containerImage, ...trivyArgs({ target: 'sbom', sbom: CONTAINER_SBOM })],
+        inCheckout: [4],
         stdout: command.report,
       };
+    }
     case 'meta-data':
       return command.op === 'set'
         ? { argv: ['buildkite-agent', 'meta-data', 'set', command.key], stdin: command.file }
@@ -137,8 +152,8 @@ export function renderShellCommand(command: StepCommand): string {
 }
 
 function shellLine(command: StepCommand): string {
-  const { argv, stdin, stdout } = invocation(command);
-  let line = argv.map(quoteShellArg).join(' ');
+  const { argv, inCheckout, stdin, stdout } = invocation(command);
+  let line = argv.map((token, i) => (inCheckout?.includes(i) ? `"$PWD"/${quoteShellArg(token)}` : quoteShellArg(token))).join(' ');
   if (stdin !== undefined) line += ` < ${quoteShellArg(stdin)}`;
   if (stdout !== undefined) line += ` > ${quoteShellArg(stdout)}`;
   if (defersFailure(command)) line += ` || ${DEFERRED_STATUS}=$?`;

@@ -78,9 +78,11 @@ const pipeline: Pipeline = {
           commands: [
             { kind: 'exec', argv: ['mkdir', '-p', 'reports/trivy'] },
             { kind: 'pull', image },
-            { kind: 'trivy', image, containerImage: 'aquasec/trivy:0.58.2', report: 'reports/trivy/halow.json' },
+            { kind: 'trivy', target: 'image', image, containerImage: 'aquasec/trivy:0.58.2', report: 'reports/trivy/halow.json' },
+            { kind: 'artifact-download', path: 'apps/halow/dist/sbom.cdx.json', step: 'halow:image' },
+            { kind: 'trivy', target: 'sbom', sbom: 'apps/halow/dist/sbom.cdx.json', containerImage: 'aquasec/trivy:0.58.2', report: 'reports/trivy/halow.sbom.json' },
             {
-              ...engexCi({ command: 'scan report', report: 'reports/trivy/halow.json', failOn: ['CRITICAL'], ignoreUnfixed: false, annotation: 'reports/trivy/halow.md' }),
+              ...engexCi({ command: 'scan report', report: 'reports/trivy/halow.json', sbomReport: 'reports/trivy/halow.sbom.json', failOn: ['CRITICAL'], ignoreUnfixed: false, annotation: 'reports/trivy/halow.md' }),
               deferFailure: true,
             },
             { kind: 'annotate', style: 'warning', context: 'trivy-halow', bodyFile: 'reports/trivy/halow.md' },
@@ -90,7 +92,13 @@ const pipeline: Pipeline = {
             project: '@engex/halow',
             service: 'halow',
             image,
-            trivy: { version: '0.58.2', containerImage: 'aquasec/trivy:0.58.2', output: 'reports/trivy/halow.json' },
+            trivy: {
+              version: '0.58.2',
+              containerImage: 'aquasec/trivy:0.58.2',
+              output: 'reports/trivy/halow.json',
+              sbom: 'apps/halow/dist/sbom.cdx.json',
+              sbomOutput: 'reports/trivy/halow.sbom.json',
+            },
           },
         }),
         step('halow:smoke', {
@@ -266,16 +274,18 @@ describe('planLocalRun', () => {
     `);
   });
 
-  it('runs a local trivy with the image on the local registry', () => {
+  it('runs a local trivy on the image in the local registry and on the SBOM in the checkout, downloading nothing', () => {
     const plan = planLocalRun(pipeline, { ...ctx, trivy: '/usr/local/bin/trivy' });
     const scan = plan.steps.find((s) => s.key === 'halow:scan')!;
     expect(scan.skip).toBeUndefined();
-    expect(scan.actions.map((a) => (a.kind === 'exec' ? a.argv.join(' ') : a.kind))).toMatchInlineSnapshot(`
+    expect(scan.actions.map((a) => (a.kind === 'exec' ? a.argv.join(' ') + (a.stdout ? ` > ${a.stdout}` : '') : a.kind === 'omit' ? `omitted: ${a.command} (${a.reason})` : a.kind))).toMatchInlineSnapshot(`
       [
         "mkdir -p reports/trivy",
         "docker pull --quiet 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "/usr/local/bin/trivy image --format json --quiet --scanners vuln --exit-code 0 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "npx --no engex-ci scan report reports/trivy/halow.json --fail-on CRITICAL --annotation reports/trivy/halow.md",
+        "/usr/local/bin/trivy image --format json --quiet --scanners vuln --exit-code 0 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa > reports/trivy/halow.json",
+        "omitted: buildkite-agent artifact download apps/halow/dist/sbom.cdx.json . --step halow:image (the image step wrote apps/halow/dist/sbom.cdx.json in this checkout)",
+        "/usr/local/bin/trivy sbom --format json --quiet --scanners vuln --exit-code 0 apps/halow/dist/sbom.cdx.json > reports/trivy/halow.sbom.json",
+        "npx --no engex-ci scan report reports/trivy/halow.json --sbom-report reports/trivy/halow.sbom.json --fail-on CRITICAL --annotation reports/trivy/halow.md",
         "annotate",
       ]
     `);

@@ -182,9 +182,14 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
       };
     case 'pull':
       return exec(invocation({ ...command, image: local(command.image) }));
-    case 'trivy':
+    case 'artifact-download':
+      // The image step wrote the file into this same checkout: nothing to fetch.
+      return { kind: 'omit', command: invocation(command).argv.join(' '), reason: `the image step wrote ${command.path} in this checkout` };
+    case 'trivy': {
       if (ctx.trivy === undefined) throw new LocalPlanError(`Step ${step.key} runs Trivy, but no local trivy was given.`);
-      return exec({ argv: [ctx.trivy, ...trivyArgs(local(command.image))], stdout: command.report });
+      const target = command.target === 'image' ? { ...command, image: local(command.image) } : command;
+      return exec({ argv: [ctx.trivy, ...trivyArgs(target)], stdout: command.report });
+    }
     case 'engex-ci': {
       const flags = { reportsOutcome: true, deferFailure: command.deferFailure === true };
       if (command.annotateOnFailure) return { ...(exec(invocation(command), flags) as Extract<LocalAction, { kind: 'exec' }>), annotateOnFailure: command.annotateOnFailure };

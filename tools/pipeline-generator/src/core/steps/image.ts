@@ -56,7 +56,12 @@ export function imageStep(
     ...common,
     plugins: [ecr],
     // `image build` writes the CycloneDX SBOM of the bundled npm packages here (also baked into the image).
-    artifactPaths: [digestFile, ecrReport, `${service.bundle}/sbom.cdx.json`],
+    artifactPaths: [digestFile, ecrReport, sbomPath(service)],
     meta: { kind: 'image', project: service.project, service: service.service, image },
   };
+}
+
+/** Where `image build` writes the SBOM; the image step uploads it and the scan step downloads it. */
+export function sbomPath(service: ServiceConfig): string {
+  return `${service.bundle}/sbom.cdx.json`;
 }
