@@ -2,6 +2,7 @@ import { DEFAULT_WORKSPACE_CONFIG, SERVICE_TAG } from '@engex/workspace-config';
 import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from '../src/core/affected.js';
 import { filterFiles } from '../src/io/nx-adapter.js';
 import { normalizePlanOptions, type BaseSummary, type BuildContext, type PlanPipelineInput } from '../src/core/plan.js';
+import type { CommandStep } from '../src/core/pipeline.js';
 
 /** Branch, tag and project names that must stay inert all the way to the shell. */
 export const HOSTILE = [
@@ -152,4 +153,23 @@ export function syntheticPlanInput(n: number): PlanPipelineInput {
     },
   });
   return { ...planInput({ branch: 'main' }, analysis, { rule: 'all', reason: '--all', notes: [] }), projects };
+}
+
+/** A minimal command step for tests of the pipeline's shape (split, validate), not its content. */
+export function commandStep(key: string, dependsOn: string[] = [], extra: Partial<CommandStep> = {}): CommandStep {
+  return {
+    type: 'command',
+    key,
+    label: key,
+    commands: [{ kind: 'exec', argv: ['true'] }],
+    dependsOn,
+    plugins: [],
+    timeoutInMinutes: 5,
+    agents: { queue: 'q' },
+    retry: [],
+    env: {},
+    artifactPaths: [],
+    meta: { kind: 'plan' },
+    ...extra,
+  };
 }

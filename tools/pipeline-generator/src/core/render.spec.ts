@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { HOSTILE, PROJECTS, analyze, planInput, syntheticPlanInput } from '../../test/fixtures.js';
+import { HOSTILE, PROJECTS, analyze, commandStep, planInput, syntheticPlanInput } from '../../test/fixtures.js';
 import type { WorkspaceProject } from './affected.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
 import { planPipeline } from './plan.js';
@@ -147,20 +147,7 @@ describe('hostile names', () => {
 });
 
 describe('splitPipeline', () => {
-  const step = (key: string, dependsOn: string[] = []): CommandStep => ({
-    type: 'command',
-    key,
-    label: key,
-    commands: [{ kind: 'exec', argv: ['true'] }],
-    dependsOn,
-    plugins: [],
-    timeoutInMinutes: 1,
-    agents: { queue: 'q' },
-    retry: [],
-    env: {},
-    artifactPaths: [],
-    meta: { kind: 'plan' },
-  });
+  const step = (key: string, dependsOn: string[] = []) => commandStep(key, dependsOn);
   // 300 groups of 3 jobs; group i depends on group i+1, so the order has to be reversed.
   const big: Pipeline = {
     steps: [

@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { CommandStep, Pipeline } from './pipeline.js';
+import { commandStep } from '../../test/fixtures.js';
+import type { Pipeline } from './pipeline.js';
 import { PipelineInvalidError } from './errors.js';
 import { assertValidPipeline, validatePipeline } from './validate.js';
 
-const step = (key: string, dependsOn: string[] = [], extra: Partial<CommandStep> = {}): CommandStep => ({
-  type: 'command',
-  key,
-  label: key,
-  commands: [{ kind: 'exec', argv: ['true'] }],
-  dependsOn,
-  plugins: [],
-  timeoutInMinutes: 5,
-  agents: { queue: 'q' },
-  retry: [],
-  env: {},
-  artifactPaths: [],
-  meta: { kind: 'plan' },
-  ...extra,
-});
+const step = commandStep;
 const pipeline = (...steps: Pipeline['steps']): Pipeline => ({ steps, notify: [] });
 
 describe('validatePipeline', () => {
