@@ -1,5 +1,5 @@
 // Benchmarks `engex-pipeline generate` end to end against bare `nx show projects --affected`
-// on synthetic workspaces of 300 and 1,000 package.json projects (see synthetic-workspace.mjs).
+// on synthetic workspaces of 300 and 1,000 package.json projects (see tools/pipeline-generator/test/synthetic-workspace.mjs).
 // Run with `npm run bench:pipeline` (builds the generator first). Writes RESULTS.md.
 //
 // Both commands run in the same workspace, on the same commits, with the Nx daemon off as in CI,
@@ -14,7 +14,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { createSyntheticWorkspace } from './synthetic-workspace.mjs';
+import { createSyntheticWorkspace } from '../../tools/pipeline-generator/test/synthetic-workspace.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');

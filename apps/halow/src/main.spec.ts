@@ -108,10 +108,7 @@ describe('the bundled server (dist/main.cjs)', () => {
     const token = 'pl4nted-b34rer-t0ken';
     const socket = net.connect(server.port, '127.0.0.1');
     socket.on('error', () => undefined).resume();
-    socket.write(
-      `GET /hello?name=x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nCookie: sid=${token}\r\n` +
-        `X-Filler: ${'f'.repeat(20_000)}\r\n\r\n`,
-    );
+    socket.write(`GET /hello?name=x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nCookie: sid=${token}\r\n` + `X-Filler: ${'f'.repeat(20_000)}\r\n\r\n`);
     await new Promise((resolve) => socket.once('close', resolve));
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createSyntheticWorkspace, git, type SyntheticWorkspace } from '../../../bench/pipeline-generator/synthetic-workspace.mjs';
+import { createSyntheticWorkspace, git, type SyntheticWorkspace } from './synthetic-workspace.mjs';
 import { REPO_ROOT, SCHEMA_PRESENT, schemaErrors } from './schema.js';
 
 const CLI = join(REPO_ROOT, 'tools/pipeline-generator/src/bin.ts');

@@ -56,6 +56,7 @@ interface Result {
 function sh(cwd: string, command: string, args: readonly string[], env: Record<string, string> = {}): Result {
   const r = spawnSync(command, args, { cwd, env: cleanEnv(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   // Colour codes would split the words the assertions look for.
+  // eslint-disable-next-line no-control-regex -- ESC is exactly what this strips.
   const plain = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, '');
   return { status: r.status, stdout: plain(r.stdout), stderr: plain(r.stderr) };
 }
@@ -163,11 +164,24 @@ describe('nx g @engex/workspace-plugin:service billing, on a temp copy of the re
     const halow = graph.nodes['@engex/halow'];
     expect(billing?.data.root).toBe('apps/billing');
     expect(billing?.data.tags).toEqual(halow?.data.tags);
+    expect(billing?.data.tags).toEqual(expect.arrayContaining(['engex:service', 'type:app', 'scope:service']));
     expect(Object.keys(billing!.data.targets).sort()).toEqual(Object.keys(halow!.data.targets).sort());
   }, 5 * MINUTES);
 
-  it('2. nx typecheck and nx test billing pass', () => {
+  it('2. nx typecheck, nx lint (the inferred target, module boundaries included) and nx test billing pass', () => {
     ok(work, 'npx', ['nx', 'typecheck', 'billing', '--outputStyle=static']);
+    const lint = ok(work, 'npx', ['nx', 'lint', 'billing', '--outputStyle=static']);
+    expect(lint).toMatch(/Successfully ran target lint for project @engex\/billing/);
+    // The scope rule: CI code (AWS SDK, Nx) must never reach a service image.
+    const stray = join(work, 'apps/billing/src/stray.ts');
+    writeFileSync(stray, "export { findFreePort } from '@engex/ci-lib';\n");
+    try {
+      const refused = sh(work, 'npx', ['nx', 'lint', 'billing', '--outputStyle=static']);
+      expect(refused.status).not.toBe(0);
+      expect(refused.stdout + refused.stderr).toContain('A project tagged with "scope:service" can only depend on libs tagged with "scope:service"');
+    } finally {
+      rmSync(stray);
+    }
     const out = ok(work, 'npx', ['nx', 'test', 'billing', '--outputStyle=static']);
     expect(out).toMatch(/Successfully ran target test for project @engex\/billing/);
   }, 10 * MINUTES);

@@ -133,7 +133,7 @@ describe('hostile names', () => {
       try {
         execFileSync('/bin/sh', ['-e', '-c', script], { cwd: work, env: { PATH: `${bin}:/usr/bin:/bin` }, stdio: 'pipe' });
       } catch (error) {
-        throw new Error(`${String((error as { stderr: Buffer }).stderr)}\n${script}`);
+        throw new Error(`${String((error as { stderr: Buffer }).stderr)}\n${script}`, { cause: error });
       }
     }
     expect(['pwned-1', 'pwned-2', 'pwned-3'].filter((f) => existsSync(join(dir, f)))).toEqual([]);

@@ -119,6 +119,7 @@ export function isSafeRef(ref: string): boolean {
     ref.length > 0 &&
     ref.length <= 255 &&
     !ref.startsWith('-') &&
+    // eslint-disable-next-line no-control-regex -- git check-ref-format refuses control characters.
     !/[\s\x00-\x1f\x7f~^:?*[\\]/.test(ref.replace(/[~^]\d*$/, '')) &&
     !ref.includes('..') &&
     !ref.includes('@{')

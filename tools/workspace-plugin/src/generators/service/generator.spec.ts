@@ -95,7 +95,7 @@ describe('service generator', () => {
     ]);
   });
 
-  it('writes the Nx project: service tag, engex metadata and the esbuild bundle target', async () => {
+  it('writes the Nx project: service and module-boundary tags, engex metadata and the esbuild bundle target', async () => {
     await generate({ name: 'billing', description: 'Invoices and "payments"', port: 8080, ownerTeam: 'payments' });
     expect(tree.read('apps/billing/package.json', 'utf8')).toMatchInlineSnapshot(`
       "{
@@ -113,7 +113,9 @@ describe('service generator', () => {
         },
         "nx": {
           "tags": [
-            "engex:service"
+            "engex:service",
+            "type:app",
+            "scope:service"
           ],
           "metadata": {
             "engex": {
