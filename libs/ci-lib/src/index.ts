@@ -34,3 +34,13 @@ export { KUSTOMIZATION_FILE_NAMES, pickKustomizationFile, readImageEntry, type I
 export { readDeployedTags, type DeployedTagQuery, type Fact, type ReadDeployedOptions } from './lib/deploy-status.js';
 export { DEFAULT_DEADLINES, DEADLINE_ENV, parseDeadlines, type Deadlines } from './lib/deadlines.js';
 export { gitLowSpeedArgs } from './lib/deploy-bump.js';
+
+/** A self-hosted Nx remote cache (write-once, bearer tokens): `engex-ci nx-cache serve`, and the local runner's. */
+export {
+  NX_CACHE_DEFAULTS,
+  NxCacheConfigError,
+  startNxCacheServer,
+  type NxCacheServer,
+  type NxCacheServerOptions,
+  type NxCacheTokens,
+} from './lib/nx-cache-server.js';

@@ -23,7 +23,7 @@ export const HOSTILE = [
 export const SHA = 'c0ffee0000000000000000000000000000000001';
 export const BASE_SHA = 'ba5e000000000000000000000000000000000002';
 
-const vitest = { executor: 'nx:run-commands', command: 'vitest run' };
+const vitest = { executor: 'nx:run-commands', command: 'vitest run', outputs: ['{workspaceRoot}/coverage/{projectRoot}', '{projectRoot}/reports/junit.xml'] };
 
 /** A small workspace: a library, and a service that depends on it. */
 export const PROJECTS: WorkspaceProject[] = [

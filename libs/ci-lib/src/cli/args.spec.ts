@@ -104,6 +104,8 @@ describe('help', () => {
             What runs where: per service and deploy target, the deployed commit, its age and image
         engex-ci image list --project <p> [--limit <n>] [--format table|json]
             Recent images of a service: revision label, created time, size and digest
+        engex-ci nx-cache serve --dir <path> [--port <n>] [--host <addr>]
+            Serve a self-hosted Nx remote cache (NX_SELF_HOSTED_REMOTE_CACHE_SERVER) from a directory
 
       Global flags:
         --workspace <dir>  Workspace root (default: nearest directory at or above cwd with nx.json)

@@ -285,6 +285,33 @@ export const COMMANDS: readonly CommandSpec[] = [
     env: IMAGE_ENV,
     exit: '0 printed, 1 the repository does not exist, 2 usage/config, 4 registry or AWS unreachable',
   },
+  {
+    name: 'nx-cache serve',
+    summary: 'Serve a self-hosted Nx remote cache (NX_SELF_HOSTED_REMOTE_CACHE_SERVER) from a directory',
+    synopsis: '--dir <path> [--port <n>] [--host <addr>]',
+    details: [
+      "Nx's self-hosted cache API (Nx >= 20.8): PUT /v1/cache/<hash> stores a task's tar (202), GET returns it",
+      '(200, 404 when absent). Entries are write-once: a PUT for a stored hash is 409 and never replaces it; of',
+      'concurrent PUTs one wins atomically. Content-Length is required and must match the bytes received (a',
+      'truncated upload stores nothing); bodies over --max-body-bytes are 413. Hashes are 1-128 hex/decimal chars.',
+      'Tokens (Authorization: Bearer): ENGEX_NX_CACHE_WRITE_TOKEN may read and write (default-branch agents),',
+      'ENGEX_NX_CACHE_READ_TOKEN may only read (pull-request agents: they cannot poison the cache). Neither set:',
+      'an open cache, allowed only on a loopback address and announced on stderr. Stops cleanly on SIGINT/SIGTERM.',
+    ],
+    flags: [
+      { name: 'dir', type: 'string', value: '<path>', required: true, description: 'Directory holding the entries (created when missing); size the disk for your outputs' },
+      { name: 'port', type: 'string', value: '<n>', description: 'TCP port (default 0: a free one, printed)' },
+      { name: 'host', type: 'string', value: '<addr>', description: 'Address to listen on (default 127.0.0.1; 0.0.0.0 for agents on other hosts, tokens required)' },
+      { name: 'max-body-bytes', type: 'string', value: '<n>', description: 'Largest upload accepted (default 2147483648, 2 GiB)' },
+    ],
+    positionals: [],
+    output: [
+      'nx-cache listening on http://<host>:<port> dir=<path> auth=<read+write tokens|write token|OPEN (no tokens)>   (stderr)',
+      'nx-cache <GET|PUT> <hash prefix> <status> <bytes> B <ms> ms   (stderr, one line per request, no tokens)',
+    ],
+    env: ['ENGEX_NX_CACHE_READ_TOKEN', 'ENGEX_NX_CACHE_WRITE_TOKEN'],
+    exit: '0 stopped by SIGINT/SIGTERM, 2 usage (bad flag, open cache on a public address, weak token), 4 cannot listen',
+  },
 ];
 
 /** Single-word spellings the issue asked for; `main` maps them to their two-word command. */

@@ -25,3 +25,26 @@ export function runInterruptCleanups(): void {
     }
   }
 }
+
+/**
+ * Long-running commands (`nx-cache serve`) stop themselves on the first SIGINT/SIGTERM, letting
+ * in-flight work finish, instead of the immediate exit above.
+ */
+const stoppers = new Set<() => void>();
+
+/** Registers `stop`; the returned function unregisters it. */
+export function onStopRequest(stop: () => void): () => void {
+  stoppers.add(stop);
+  return () => {
+    stoppers.delete(stop);
+  };
+}
+
+/** Asks every registered command to stop; false when none is listening (then exit as usual). */
+export function requestStop(): boolean {
+  if (stoppers.size === 0) return false;
+  const pending = [...stoppers];
+  stoppers.clear();
+  for (const stop of pending) stop();
+  return true;
+}

@@ -62,6 +62,7 @@ describe('engex.config.schema.json', () => {
     ['an unknown severity', { trivy: { failOn: ['SEVERE'] } }],
     ['no severity', { trivy: { failOn: [] } }],
     ['an unpinned plugin', { plugins: { ecr: 'ecr#latest' } }],
+    ['an unpinned test collector', { plugins: { testCollector: 'test-collector' } }],
     ['a multi-line vendor', { vendor: 'a\nb' }],
     ['a non-object document', []],
   ])('agrees with the parser on %s (invalid)', (_name, doc) => {

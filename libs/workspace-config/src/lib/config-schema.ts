@@ -89,7 +89,10 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
       D.deployQueue,
     ),
     dockerQueue: text(R.QUEUE, 'Agent queue of the scan and smoke steps (Docker, no push). Default: agents.queue.'),
-    plugins: object('Pinned Buildkite plugins.', { ecr: text(R.PLUGIN, 'The ECR login plugin.', D.plugins.ecr) }),
+    plugins: object('Pinned Buildkite plugins.', {
+      ecr: text(R.PLUGIN, 'The ECR login plugin.', D.plugins.ecr),
+      testCollector: text(R.PLUGIN, "The Test Engine upload of each test step's JUnit report (token: the agent's BUILDKITE_ANALYTICS_TOKEN).", D.plugins.testCollector),
+    }),
     trivy: object('The image scan.', {
       version: text(R.VERSION, 'Trivy version, run as a pinned container.', D.trivy.version),
       failOn: {

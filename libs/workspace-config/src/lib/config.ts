@@ -86,7 +86,11 @@ export interface WorkspaceConfig {
   /** Agent queue of the steps that need Docker without pushing (scan, smoke). Default `agents.queue`. */
   dockerQueue: string;
   /** Pinned Buildkite plugins. Trivy runs as a pinned container (`trivy.version`), not a plugin. */
-  plugins: { ecr: string };
+  plugins: {
+    ecr: string;
+    /** Uploads each test step's JUnit to Buildkite Test Engine (token: the agent's `BUILDKITE_ANALYTICS_TOKEN`). */
+    testCollector: string;
+  };
   trivy: { version: string; failOn: Severity[]; ignoreUnfixed: boolean };
   /** Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg). */
   nodeImage: string;
@@ -107,7 +111,7 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   agents: { queue: 'default' },
   deployQueue: 'deploy',
   dockerQueue: 'default',
-  plugins: { ecr: 'ecr#v2.10.0' },
+  plugins: { ecr: 'ecr#v2.10.0', testCollector: 'test-collector#v1.11.0' },
   trivy: { version: '0.58.2', failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true },
   nodeImage: 'node:24.11.1-alpine3.22',
 };
@@ -152,7 +156,7 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   const agents = readObject(issues, raw, 'agents', '');
   rejectUnknownKeys(issues, agents, 'agents', ['queue']);
   const plugins = readObject(issues, raw, 'plugins', '');
-  rejectUnknownKeys(issues, plugins, 'plugins', ['ecr']);
+  rejectUnknownKeys(issues, plugins, 'plugins', ['ecr', 'testCollector']);
   const trivy = readObject(issues, raw, 'trivy', '');
   rejectUnknownKeys(issues, trivy, 'trivy', ['version', 'failOn', 'ignoreUnfixed']);
 
@@ -185,6 +189,7 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
     dockerQueue: readString(issues, raw, 'dockerQueue', '', queue, QUEUE),
     plugins: {
       ecr: readString(issues, plugins, 'ecr', 'plugins', d.plugins.ecr, PLUGIN),
+      testCollector: readString(issues, plugins, 'testCollector', 'plugins', d.plugins.testCollector, PLUGIN),
     },
     trivy: {
       version: readString(issues, trivy, 'version', 'trivy', d.trivy.version, VERSION),

@@ -6,13 +6,21 @@
 
 import { postOrder, reachable } from './graph.js';
 
+/** Only what the planner reads from a target. */
+export interface WorkspaceTarget {
+  executor?: string;
+  command?: string;
+  cwd?: string;
+  /** Nx `outputs` as declared (`{projectRoot}/reports/junit.xml`): what a run writes and a cache hit restores. */
+  outputs?: readonly string[];
+}
+
 export interface WorkspaceProject {
   name: string;
   root: string;
   tags: readonly string[];
   metadata: Readonly<Record<string, unknown>>;
-  /** Only what the planner reads from each target. */
-  targets: Readonly<Record<string, { executor?: string; command?: string; cwd?: string }>>;
+  targets: Readonly<Record<string, WorkspaceTarget>>;
 }
 
 /** A target's inputs, as Nx defines them, reduced to what file changes can reach. */

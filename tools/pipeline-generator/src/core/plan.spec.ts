@@ -67,7 +67,12 @@ describe('planPipeline', () => {
               key: acme-api:test
               commands:
                 - npm ci --no-audit --no-fund
-                - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
+                - npx nx run @acme/api:test --outputStyle=static
+              plugins:
+                - test-collector#v1.11.0:
+                    files: apps/api/reports/junit.xml
+                    format: junit
+                    annotation-link: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -76,7 +81,7 @@ describe('planPipeline', () => {
                   - exit_status: 255
                     limit: 2
               artifact_paths:
-                - reports/junit/acme-api-test.xml
+                - apps/api/reports/junit.xml
             - label: build @acme/api
               key: acme-api:build
               commands:
@@ -234,7 +239,12 @@ describe('planPipeline', () => {
               key: acme-util:test
               commands:
                 - npm ci --no-audit --no-fund
-                - npx nx run @acme/util:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-util-test.xml
+                - npx nx run @acme/util:test --outputStyle=static
+              plugins:
+                - test-collector#v1.11.0:
+                    files: libs/util/reports/junit.xml
+                    format: junit
+                    annotation-link: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -243,7 +253,7 @@ describe('planPipeline', () => {
                   - exit_status: 255
                     limit: 2
               artifact_paths:
-                - reports/junit/acme-util-test.xml
+                - libs/util/reports/junit.xml
             - label: build @acme/util
               key: acme-util:build
               commands:
@@ -263,7 +273,12 @@ describe('planPipeline', () => {
               key: acme-api:test
               commands:
                 - npm ci --no-audit --no-fund
-                - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
+                - npx nx run @acme/api:test --outputStyle=static
+              plugins:
+                - test-collector#v1.11.0:
+                    files: apps/api/reports/junit.xml
+                    format: junit
+                    annotation-link: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -272,7 +287,7 @@ describe('planPipeline', () => {
                   - exit_status: 255
                     limit: 2
               artifact_paths:
-                - reports/junit/acme-api-test.xml
+                - apps/api/reports/junit.xml
             - label: build @acme/api
               key: acme-api:build
               commands:

@@ -178,7 +178,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     const slug = slugs.get(project.name) as string;
     const steps: CommandStep[] = [];
     for (const task of tasksByProject.get(project.name) ?? []) {
-      steps.push(checkStep(task, project, taskKeys, options, common));
+      steps.push(checkStep(task, project, taskKeys, options, common, config.plugins.testCollector));
     }
     const service = serviceOf(project);
     if (service) {

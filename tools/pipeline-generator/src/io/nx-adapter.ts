@@ -18,7 +18,7 @@ import {
 } from 'nx/src/hasher/task-hasher.js';
 import { WorkspaceError } from '../core/errors.js';
 import { findCycle } from '../core/graph.js';
-import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject } from '../core/affected.js';
+import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject, type WorkspaceTarget } from '../core/affected.js';
 
 /**
  * The one door to Nx. Every `nx/src/*` import of the generator is in this file: they are private
@@ -161,13 +161,14 @@ function nodeOf(nodes: ProjectGraph['nodes'], name: string): ProjectGraphProject
 }
 
 function toWorkspaceProject(node: ProjectGraphProjectNode): WorkspaceProject {
-  const targets: Record<string, { executor?: string; command?: string; cwd?: string }> = {};
+  const targets: Record<string, WorkspaceTarget> = {};
   for (const [name, t] of Object.entries(node.data.targets ?? {})) {
     const opts = (t.options ?? {}) as Record<string, unknown>;
     targets[name] = {
       ...(t.executor ? { executor: t.executor } : {}),
       ...(typeof opts['command'] === 'string' ? { command: opts['command'] } : {}),
       ...(typeof opts['cwd'] === 'string' ? { cwd: opts['cwd'] } : {}),
+      ...(t.outputs?.length ? { outputs: [...t.outputs] } : {}),
     };
   }
   return {

@@ -299,6 +299,21 @@ describe('planLocalRun', () => {
     const odd: Pipeline = { notify: [], steps: [step('x', { plugins: [{ ref: 'custom/thing#v1.0.0', config: {} }] })] };
     expect(planLocalRun(odd, ctx).steps[0]!.skip).toBe('plugin custom/thing#v1.0.0 has no local equivalent');
   });
+
+  it('runs a test step with the Test Engine plugin, noting that the upload is Buildkite-only', () => {
+    const collector = { ref: 'test-collector#v1.11.0', config: { files: 'apps/halow/reports/junit.xml', format: 'junit', 'annotation-link': true } };
+    const test: Pipeline = {
+      notify: [],
+      steps: [step('halow:test', { plugins: [collector], commands: [nx('@engex/halow', 'test')], artifactPaths: ['apps/halow/reports/junit.xml'] })],
+    };
+    const [local] = planLocalRun(test, ctx).steps;
+    expect(local).toMatchObject({
+      actions: [{ kind: 'exec', argv: ['npx', 'nx', 'run', '@engex/halow:test', '--outputStyle=static'] }],
+      notes: ["Test Engine upload skipped (Buildkite only): the JUnit report stays in this run's artifacts"],
+      artifactPaths: ['apps/halow/reports/junit.xml'],
+    });
+    expect(local!.skip).toBeUndefined();
+  });
 });
 
 describe('orderSteps', () => {

@@ -77,6 +77,8 @@ export interface LocalRunPlan {
 
 const ECR_PLUGIN = /^(ecr|buildkite-plugins\/ecr)#/;
 const DOCKER_PLUGIN = /^(docker|buildkite-plugins\/docker)#/;
+/** Uploads JUnit to Test Engine after the command: nothing to emulate, the step still runs here. */
+const TEST_COLLECTOR_PLUGIN = /^(test-collector|buildkite-plugins\/test-collector)#/;
 
 export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: LocalRunContext): LocalRunPlan {
   const steps = allSteps(pipeline);
@@ -131,12 +133,13 @@ function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: 
     artifactPaths: [...step.artifactPaths],
     meta: step.meta,
   };
-  const unknownPlugin = step.plugins.find((p) => !ECR_PLUGIN.test(p.ref) && !DOCKER_PLUGIN.test(p.ref));
+  const unknownPlugin = step.plugins.find((p) => ![ECR_PLUGIN, DOCKER_PLUGIN, TEST_COLLECTOR_PLUGIN].some((re) => re.test(p.ref)));
   if (unknownPlugin) {
     local.skip = `plugin ${unknownPlugin.ref} has no local equivalent`;
     return local;
   }
   if (step.plugins.some((p) => ECR_PLUGIN.test(p.ref))) notes.push(`ECR login skipped: pushing to the local registry ${ctx.registry}`);
+  if (step.plugins.some((p) => TEST_COLLECTOR_PLUGIN.test(p.ref))) notes.push(`Test Engine upload skipped (Buildkite only): the JUnit report stays in this run's artifacts`);
 
   const meta = step.meta;
   if (meta.kind === 'scan' && ctx.trivy === undefined) {

@@ -1,31 +1,41 @@
 import type { AffectedTask, WorkspaceProject } from '../affected.js';
-import type { CommandStep } from '../pipeline.js';
+import type { CommandStep, PluginUse } from '../pipeline.js';
 import { nxRun, type Common, type PlanOptions } from './common.js';
 
-/** vitest under `nx:run-commands` takes reporter flags after `--`; others report their own way. */
-function junitFor(project: WorkspaceProject, target: string, slug: string): { args: string[]; file: string } | undefined {
-  const t = project.targets[target];
-  if (!t || t.executor !== 'nx:run-commands' || !/^(npx\s+)?vitest(\s|$)/.test(t.command ?? '')) return undefined;
-  const file = `reports/junit/${slug}.xml`;
-  const cwd = t.cwd ?? '.';
-  const depth = cwd === '.' || cwd === '' ? 0 : cwd.split('/').filter(Boolean).length;
-  const fromCwd = `${'../'.repeat(depth)}${file}`;
-  return { args: ['--reporter=default', '--reporter=junit', `--outputFile.junit=${fromCwd}`], file };
+/**
+ * The JUnit reports a target declares in its Nx `outputs` (vitest writes `reports/junit.xml` in
+ * every project; nx.json lists it), checkout-relative. Being outputs, they exist after a run and
+ * after a cache hit, local or remote, so every test step has its report.
+ */
+export function junitReports(project: WorkspaceProject, target: string): string[] {
+  return (project.targets[target]?.outputs ?? [])
+    .map((o) => o.replaceAll('{projectRoot}', project.root).replace(/^\{workspaceRoot\}\//, ''))
+    .filter((o) => /(^|\/)[^/]*junit[^/]*\.xml$/.test(o) && !o.includes('{'));
+}
+
+/**
+ * Test Engine gets each report through the pinned test-collector plugin (a pre-exit hook, so it
+ * also runs when tests fail); its token is the agent's `BUILDKITE_ANALYTICS_TOKEN`, never YAML.
+ * `annotation-link` adds a build annotation linking to the run, whose page lists the failures.
+ */
+function testCollector(ref: string, reports: readonly string[]): PluginUse {
+  return { ref, config: { files: reports.length === 1 ? reports[0] : [...reports], format: 'junit', 'annotation-link': true } };
 }
 
 /** One affected Nx task (lint, typecheck, test, build, …) as a step. */
-export function checkStep(task: AffectedTask, project: WorkspaceProject, keys: ReadonlyMap<string, string>, options: PlanOptions, common: Common): CommandStep {
+export function checkStep(task: AffectedTask, project: WorkspaceProject, keys: ReadonlyMap<string, string>, options: PlanOptions, common: Common, testCollectorRef: string): CommandStep {
   const key = keys.get(task.id) as string;
-  const junit = junitFor(project, task.target, key.replace(/:/g, '-'));
+  const reports = junitReports(project, task.target);
   return {
     type: 'command',
     key,
     label: `${task.target} ${project.name}`,
-    commands: [...options.setup, nxRun(options, project.name, task.target, junit?.args)],
+    commands: [...options.setup, nxRun(options, project.name, task.target)],
     dependsOn: task.dependsOn.map((d) => keys.get(d)).filter((k): k is string => k !== undefined),
     timeoutInMinutes: options.timeouts.task,
     ...common,
-    artifactPaths: junit ? [junit.file] : [],
+    ...(reports.length > 0 ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {}),
+    artifactPaths: reports,
     meta: { kind: 'nx-task', project: project.name, target: task.target, taskId: task.id },
   };
 }

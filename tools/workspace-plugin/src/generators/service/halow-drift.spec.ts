@@ -60,6 +60,15 @@ describe('halow and the service template', () => {
     }
   });
 
+  it('write JUnit where nx.json says the test target outputs it, so a cache hit restores it for Test Engine', async () => {
+    const nxJson = JSON.parse(readFileSync(join(ROOT, 'nx.json'), 'utf8')) as { targetDefaults: { test: { outputs: string[] } } };
+    const config = ((await import(join(ROOT, HALOW, 'vitest.config.ts'))) as { default: { test: { reporters: unknown; outputFile: { junit: string } } } }).default;
+    expect(config.test.reporters).toEqual(['default', 'junit']);
+    expect(nxJson.targetDefaults.test.outputs).toContain(`{projectRoot}/${config.test.outputFile.junit}`);
+    // The template renders the same file (checked above), so a generated service does the same.
+    expect(rendered.get('vitest.config.ts')).toContain(`outputFile: { junit: '${config.test.outputFile.junit}' }`);
+  });
+
   it('define the service with the name and port of its package.json metadata', () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, HALOW, 'package.json'), 'utf8'));
     const app = readFileSync(join(ROOT, HALOW, 'src/app.ts'), 'utf8');
