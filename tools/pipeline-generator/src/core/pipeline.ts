@@ -7,7 +7,16 @@
 
 /** What an `engex-ci` call does, as data; `core/shell.ts` spells out its flags. */
 export type EngexCiCall =
-  | { command: 'image build' | 'image smoke'; project: string }
+  | {
+      command: 'image build';
+      project: string;
+      /**
+       * `commit`: without SOURCE_DATE_EPOCH on the agent, `created` is the commit's committer time
+       * (engex-ci reads it from the checkout), so a retried job builds the same labels.
+       */
+      sourceDateEpoch?: 'commit';
+    }
+  | { command: 'image smoke'; project: string }
   | {
       command: 'image push';
       project: string;

@@ -97,7 +97,7 @@ describe('planPipeline', () => {
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
                 - npx nx run @acme/api:build --outputStyle=static
-                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api --source-date-epoch commit
                 - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api --digest-file reports/image/api.digest
                 - buildkite-agent meta-data set engex:api:digest < reports/image/api.digest
                 - "buildkite-agent annotate --style info --context image-api '**api** pushed \`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001\`, digest (meta-data \`engex:api:digest\`): '"
@@ -295,7 +295,7 @@ describe('planPipeline', () => {
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
                 - npx nx run @acme/api:build --outputStyle=static
-                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api --source-date-epoch commit
                 - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api --digest-file reports/image/api.digest
                 - buildkite-agent meta-data set engex:api:digest < reports/image/api.digest
                 - "buildkite-agent annotate --style info --context image-api '**api** pushed \`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001\`, digest (meta-data \`engex:api:digest\`): '"

@@ -59,8 +59,9 @@ const INSTALL = ['npm', 'ci', '--no-audit', '--no-fund'] as const;
 export function engexCiArgs(call: EngexCiCall): string[] {
   switch (call.command) {
     case 'image build':
+      return ['image', 'build', '--project', call.project, ...(call.sourceDateEpoch !== undefined ? ['--source-date-epoch', call.sourceDateEpoch] : [])];
     case 'image smoke':
-      return [...call.command.split(' '), '--project', call.project];
+      return ['image', 'smoke', '--project', call.project];
     case 'image push':
       return ['image', 'push', '--project', call.project, ...(call.digestFile !== undefined ? ['--digest-file', call.digestFile] : [])];
     case 'ecr check':
