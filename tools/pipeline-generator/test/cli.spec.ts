@@ -361,6 +361,7 @@ describe('engex-pipeline generate --all at 1,000 projects', { timeout: 600_000 }
       for (const s of steps) for (const d of (s['depends_on'] as string[] | undefined) ?? []) expect(seen.has(d)).toBe(true);
       expectSchemaValid(doc);
     }
-    expect(seen.size).toBe(1 + 1000 * 3 + 3 * 4);
+    // plan, lint/test/build per project, image/scan/smoke/deploy per service, the checks gate
+    expect(seen.size).toBe(1 + 1000 * 3 + 3 * 4 + 1);
   });
 });

@@ -165,6 +165,8 @@ export interface ImageRef {
 export type StepMeta =
   | { kind: 'plan' }
   | { kind: 'nothing-affected' }
+  /** Passes once every check of the build passed; deploys with `deployWhen: "build"` wait for it. */
+  | { kind: 'checks-gate' }
   | { kind: 'nx-task'; project: string; target: string; taskId: string }
   | { kind: 'image'; project: string; service: string; image: ImageRef }
   | {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BASE_SHA, analyze, planInput } from '../../test/fixtures.js';
-import { commandSteps } from './pipeline.js';
-import { planPipeline } from './plan.js';
+import { allSteps, commandSteps } from './pipeline.js';
+import { CHECKS_GATE_KEY, planPipeline } from './plan.js';
 import { renderPipeline } from './render.js';
 import { validatePipeline } from './validate.js';
 
@@ -199,7 +199,7 @@ describe('planPipeline', () => {
 
               **Base:** \`ba5e00000000\` (last-passed-build): last passed build on "main" was at ba5e00000000.
 
-              **Affected:** 2 of 2 projects, 10 jobs.
+              **Affected:** 2 of 2 projects, 11 jobs.
 
               | Project | Why |
               | --- | --- |
@@ -383,13 +383,7 @@ describe('planPipeline', () => {
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
               depends_on:
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
-                - acme-util:lint
-                - acme-util:test
-                - acme-util:build
+                - engex-checks-passed
               agents:
                 queue: deploy
               timeout_in_minutes: 5
@@ -405,6 +399,25 @@ describe('planPipeline', () => {
                   permit_on_passed: false
               concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
               concurrency: 1
+        - label: ":vertical_traffic_light: checks passed"
+          key: engex-checks-passed
+          commands:
+            - "echo 'All 7 checks of this build passed: deploys may start.'"
+          depends_on:
+            - acme-api:test
+            - acme-api:build
+            - acme-api:scan
+            - acme-api:smoke
+            - acme-util:lint
+            - acme-util:test
+            - acme-util:build
+          timeout_in_minutes: 5
+          retry:
+            automatic:
+              - exit_status: -1
+                limit: 2
+              - exit_status: 255
+                limit: 2
       notify:
         - slack:
             channels:
@@ -425,7 +438,8 @@ describe('planPipeline', () => {
         "acme-api:image <- acme-api:build",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy-production <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-api:approve-production",
+        "acme-api:deploy-production <- engex-checks-passed acme-api:approve-production",
+        "engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke",
       ]
     `);
     const deploy = commandSteps(planPipeline(input)).find((s) => s.meta.kind === 'deploy');
@@ -441,11 +455,7 @@ describe('planPipeline', () => {
             - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
             - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
           depends_on:
-            - acme-api:lint
-            - acme-api:test
-            - acme-api:build
-            - acme-api:scan
-            - acme-api:smoke
+            - engex-checks-passed
             - acme-api:approve-production
           timeout_in_minutes: 5
           retry:
@@ -564,7 +574,8 @@ describe('planPipeline', () => {
         "acme-api:image <- acme-api:build",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy-staging <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-util:lint acme-util:test acme-util:build",
+        "acme-api:deploy-staging <- engex-checks-passed",
+        "engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-util:lint acme-util:test acme-util:build",
       ]
     `);
   });
@@ -606,7 +617,8 @@ describe('planPipeline', () => {
         "acme-api:image",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy-staging <- acme-api:scan acme-api:smoke",
+        "acme-api:deploy-staging <- engex-checks-passed",
+        "engex-checks-passed <- acme-api:scan acme-api:smoke",
       ]
     `);
     const first = commandSteps(planPipeline(input))[0]?.commands[0];
@@ -661,11 +673,7 @@ describe('deploys: every target, gates, proof', () => {
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
                 - buildkite-agent meta-data set engex:api:staging:ops-commit < reports/deploy/api-staging.ops-commit
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -703,11 +711,7 @@ describe('deploys: every target, gates, proof', () => {
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging-eu.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging-eu.digest --pin-digest
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -741,11 +745,7 @@ describe('deploys: every target, gates, proof', () => {
                 Image digest: the "image api" annotation (meta-data engex:api:digest).
                 Scan summary: the trivy-api annotation and the artifact reports/trivy/api.md.
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
             - label: ":rocket: deploy api to overlays/production"
               key: acme-api:deploy-production
               commands:
@@ -754,11 +754,7 @@ describe('deploys: every target, gates, proof', () => {
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
                 - acme-api:approve-production
               timeout_in_minutes: 5
               retry:
@@ -789,8 +785,10 @@ describe('deploys: every target, gates, proof', () => {
     const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen } } } : p));
     const all = [...projects, tool];
     const input = { ...planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), projects: all };
-    const deploy = commandSteps(planPipeline(input)).find((s) => s.key === 'acme-api:deploy-staging');
-    return [...(deploy?.dependsOn ?? [])];
+    const steps = commandSteps(planPipeline(input));
+    const deploy = steps.find((s) => s.key === 'acme-api:deploy-staging');
+    // Through the checks gate, when the deploy waits for it.
+    return (deploy?.dependsOn ?? []).flatMap((k) => (k === CHECKS_GATE_KEY ? [...(steps.find((s) => s.key === k)?.dependsOn ?? [])] : [k]));
   };
 
   it('deployWhen "build" (default): the deploy waits for every check of the build, also of projects the service does not use', () => {
@@ -806,6 +804,20 @@ describe('deploys: every target, gates, proof', () => {
         "acme-util:build",
       ]
     `);
+  });
+
+  it('deployWhen "build": the fan-in is written once, on the gate, however many deploy steps wait', () => {
+    const input = withTargets([staging, { ...staging, overlay: 'overlays/staging-eu' }], planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']), lastPassed));
+    const steps = allSteps(planPipeline(input));
+    const gated = steps.filter((s) => s.dependsOn.includes(CHECKS_GATE_KEY)).map((s) => [s.key, ...s.dependsOn].join(' <- '));
+    expect(gated).toEqual(['acme-api:deploy-staging <- engex-checks-passed', 'acme-api:deploy-staging-eu <- engex-checks-passed']);
+    expect(steps.filter((s) => s.key === CHECKS_GATE_KEY)).toHaveLength(1);
+  });
+
+  it('deployWhen "service" alone: no gate step', () => {
+    const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen: 'service' } } } : p));
+    const input = { ...planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'], { projects }), lastPassed), projects };
+    expect(allSteps(planPipeline(input)).map((s) => s.key)).not.toContain(CHECKS_GATE_KEY);
   });
 
   it('deployWhen "service": the deploy waits for the checks of its dependency closure only, dependencies included', () => {

@@ -76,6 +76,9 @@ export const INFRA_RETRY: readonly AutomaticRetry[] = [...AGENT_LOST_RETRY, { ex
 
 export const PLAN_STEP_KEY = 'engex-plan';
 
+/** The one step every `deployWhen: "build"` deploy waits for. */
+export const CHECKS_GATE_KEY = 'engex-checks-passed';
+
 /** Step-key parts the service steps use; an Nx target with such a name gets a suffix. */
 const RESERVED_PART = /^(image|scan|smoke|deploy|(deploy|approve|verify)-.*)$/;
 
@@ -99,7 +102,7 @@ export function planPipeline(input: PlanPipelineInput): Pipeline {
 export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; services: ServicePlan[]; jobs: number } {
   const { analysis, config, context, options } = input;
   const byName = new Map(input.projects.map((p) => [p.name, p]));
-  const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY]);
+  const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY, CHECKS_GATE_KEY]);
   const common: Common = {
     agents: { queue: config.agents.queue },
     retry: AGENT_LOST_RETRY,
@@ -208,11 +211,26 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   // semantics), or of the projects the service depends on, transitively ("service").
   const checks = groups.flatMap((g) => g.steps).filter((s): s is CommandStep => s.type === 'command' && ['nx-task', 'scan', 'smoke'].includes(s.meta.kind));
   const projectOf = (s: CommandStep): string | undefined => ('project' in s.meta ? s.meta.project : undefined);
+  // The build's fan-in is written once, on a gate step, not on every deploy and approval: at 1,000
+  // affected projects that is ~3,000 keys, repeated per deploy target (issue 12's bench miss).
+  // A command step, not a keyed `wait`: a wait also holds back every step listed after it.
+  const gate: CommandStep | undefined = pending.some((p) => p.service.deployWhen === 'build')
+    ? {
+        type: 'command',
+        key: CHECKS_GATE_KEY,
+        label: ':vertical_traffic_light: checks passed',
+        commands: [{ kind: 'exec', argv: ['echo', `All ${checks.length} checks of this build passed: deploys may start.`] }],
+        dependsOn: checks.map((s) => s.key),
+        timeoutInMinutes: options.timeouts.plan,
+        ...common,
+        meta: { kind: 'checks-gate' },
+      }
+    : undefined;
   for (const { service, slug, image, steps, plan } of pending) {
-    let waitFor = checks;
+    let waitFor: readonly string[] = gate ? [gate.key] : [];
     if (service.deployWhen === 'service') {
       const closure = new Set(reachable([service.project], (p) => (analysis.dependencies.get(p) ?? []).filter((d) => d !== p && byName.has(d))).order);
-      waitFor = checks.filter((s) => closure.has(projectOf(s) as string));
+      waitFor = checks.filter((s) => closure.has(projectOf(s) as string)).map((s) => s.key);
     }
     const used = new Set<string>();
     const keys: string[] = [];
@@ -220,7 +238,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       let part = overlayPart(target.overlay);
       for (let i = 2; used.has(part); i++) part = `${overlayPart(target.overlay)}-${i}`;
       used.add(part);
-      const d = deploySteps({ service, slug, part, target, image, waitFor: waitFor.map((s) => s.key), options, common: deployCommon, verifyCommon });
+      const d = deploySteps({ service, slug, part, target, image, waitFor, options, common: deployCommon, verifyCommon });
       const added = [...(d.block ? [d.block] : []), d.deploy, ...(d.verify ? [d.verify] : [])];
       (pendingGroup.get(slug) ?? steps).push(...added);
       keys.push(...added.map((s) => s.key));
@@ -235,7 +253,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     context,
     analysis,
     services,
-    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
+    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0),
   });
   const planStep: CommandStep = {
     type: 'command',
@@ -251,7 +269,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     meta: nothing ? { kind: 'nothing-affected' } : { kind: 'plan' },
   };
 
-  const steps: PipelineStep[] = [planStep, ...groups];
+  const steps: PipelineStep[] = [planStep, ...groups, ...(gate ? [gate] : [])];
   const pipeline: Pipeline = {
     steps,
     notify: [{ channel: config.slack.channel, if: 'build.state == "failed"' }],
@@ -259,7 +277,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   return {
     pipeline,
     services,
-    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
+    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0),
   };
 }
 
