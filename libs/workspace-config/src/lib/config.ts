@@ -24,6 +24,10 @@ export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIG
 export type Approval = 'none' | 'manual';
 export const APPROVALS: readonly Approval[] = ['none', 'manual'];
 
+/** How the affected Nx tasks become Buildkite jobs (see `WorkspaceConfig.stepGranularity`). */
+export type StepGranularity = 'target' | 'project';
+export const STEP_GRANULARITIES: readonly StepGranularity[] = ['target', 'project'];
+
 /** The overlay whose targets need a human by default. */
 export const PRODUCTION_OVERLAY = 'overlays/production';
 
@@ -90,6 +94,11 @@ export interface WorkspaceConfig {
   trivy: { version: string; failOn: Severity[]; ignoreUnfixed: boolean };
   /** Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg). */
   nodeImage: string;
+  /**
+   * `target` (default): one job per affected Nx task. `project`: one job per affected project,
+   * running its affected targets with `nx run-many` (one install per project instead of per task).
+   */
+  stepGranularity: StepGranularity;
 }
 
 export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
@@ -110,6 +119,7 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   plugins: { ecr: 'ecr#v2.10.0' },
   trivy: { version: '0.58.2', failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true },
   nodeImage: 'node:24.11.1-alpine3.22',
+  stepGranularity: 'target',
 };
 
 /** The value rules of engex.config.json; parseWorkspaceConfig and the published JSON Schema share them. */
@@ -141,7 +151,7 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   }
   rejectUnknownKeys(issues, raw, '', [
     '$schema', 'registry', 'source', 'vendor', 'licenses', 'opsRepo', 'deployTargets', 'tags',
-    'slack', 'agents', 'deployQueue', 'dockerQueue', 'plugins', 'trivy', 'nodeImage',
+    'slack', 'agents', 'deployQueue', 'dockerQueue', 'plugins', 'trivy', 'nodeImage', 'stepGranularity',
   ]);
   const registry = readObject(issues, raw, 'registry', '');
   rejectUnknownKeys(issues, registry, 'registry', ['account', 'region', 'repoPrefix', 'allowMutable']);
@@ -192,12 +202,20 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
       ignoreUnfixed: readBoolean(issues, trivy, 'ignoreUnfixed', 'trivy', d.trivy.ignoreUnfixed),
     },
     nodeImage: readString(issues, raw, 'nodeImage', '', d.nodeImage, IMAGE),
+    stepGranularity: readGranularity(issues, raw['stepGranularity'], d.stepGranularity),
   };
   if (issues.list.length > 0) throw new ConfigError(issues.list);
   return config;
 }
 
 const TARGET_KEYS = ['branch', 'overlay', 'pinDigest', 'approval', 'url', 'argocd'];
+
+function readGranularity(issues: Issues, value: unknown, fallback: StepGranularity): StepGranularity {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (STEP_GRANULARITIES as readonly string[]).includes(value)) return value as StepGranularity;
+  issues.add('stepGranularity', `expected one of ${STEP_GRANULARITIES.join(', ')}, got ${describe(value)}`);
+  return fallback;
+}
 
 function readDeployTargets(issues: Issues, value: unknown, path: string, fallback: DeployTarget[]): DeployTarget[] {
   if (value === undefined) return fallback;

@@ -877,3 +877,79 @@ describe('deploys: every target, gates, proof', () => {
     `);
   });
 });
+
+describe('stepGranularity "project": one job per affected project', () => {
+  const projectMode = (input: Parameters<typeof planPipeline>[0]) => ({ ...input, config: { ...input.config, stepGranularity: 'project' as const } });
+
+  it('runs the affected targets with nx run-many, the JUnit test on its own, and orders jobs by the task graph', () => {
+    const input = projectMode(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed));
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-util:tasks",
+        "acme-api:tasks <- acme-util:tasks",
+        "acme-api:image <- acme-api:tasks",
+        "acme-api:scan <- acme-api:image",
+        "acme-api:smoke <- acme-api:image",
+        "acme-api:deploy-staging <- engex-checks-passed",
+        "engex-checks-passed <- acme-api:tasks acme-api:scan acme-api:smoke acme-util:tasks",
+      ]
+    `);
+    const pipeline = planPipeline(input);
+    const util = pipeline.steps.find((s) => s.key === 'acme-util');
+    expect(renderPipeline({ steps: util ? [util] : [], notify: [] }, 'yaml')).toMatchInlineSnapshot(`
+      "agents:
+        queue: default
+      steps:
+        - group: "@acme/util"
+          key: acme-util
+          steps:
+            - label: lint, test, build @acme/util
+              key: acme-util:tasks
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run-many --targets lint,build --projects @acme/util --outputStyle=static || ENGEX_DEFERRED_STATUS=$$?
+                - npx nx run @acme/util:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-util-test.xml || ENGEX_DEFERRED_STATUS=$$?
+                - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
+              timeout_in_minutes: 30
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              artifact_paths:
+                - reports/junit/acme-util-test.xml
+      "
+    `);
+  });
+
+  it('keeps the JUnit file where stepGranularity "target" writes it', () => {
+    const target = commandSteps(planPipeline(planInput({}, analyze(['libs/util/src/index.ts']))));
+    const project = commandSteps(planPipeline(projectMode(planInput({}, analyze(['libs/util/src/index.ts'])))));
+    const junit = (steps: typeof target) => steps.flatMap((s) => s.artifactPaths).filter((p) => p.startsWith('reports/junit/')).sort();
+    expect(junit(project)).toEqual(junit(target));
+    expect(junit(project)).toEqual(['reports/junit/acme-api-test.xml', 'reports/junit/acme-util-test.xml']);
+  });
+
+  it('is valid for upload and needs fewer jobs than one per task', () => {
+    const input = projectMode(planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed));
+    const pipeline = planPipeline(input);
+    expect(validatePipeline([pipeline])).toEqual([]);
+    const perTask = commandSteps(planPipeline({ ...input, config: { ...input.config, stepGranularity: 'target' } }));
+    expect(commandSteps(pipeline).length).toBe(perTask.length - 4);
+  });
+
+  it('projects whose tasks depend on each other both ways keep one job per task', () => {
+    const base = planInput({}, analyze(['libs/util/src/index.ts']));
+    const tasks = base.analysis.tasks.map((t) =>
+      // util:lint now waits for api:build too, while api:build waits for util:build: a project-level cycle.
+      t.id === '@acme/util:lint' ? { ...t, dependsOn: ['@acme/api:build'] } : t,
+    );
+    const input = projectMode({ ...base, analysis: { ...base.analysis, tasks } });
+    const pipeline = planPipeline(input);
+    expect(validatePipeline([pipeline])).toEqual([]);
+    expect(commandSteps(pipeline).filter((s) => s.meta.kind === 'nx-project')).toEqual([]);
+    expect(outline(input)).toContain('acme-util:lint <- acme-api:build');
+  });
+});

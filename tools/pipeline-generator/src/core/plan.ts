@@ -6,8 +6,9 @@ import {
   type WorkspaceConfig,
 } from '@engex/workspace-config';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
-import { reachable, stableOrder } from './graph.js';
+import { reachable, stableOrder, stronglyConnected } from './graph.js';
 import { checkStep } from './steps/check.js';
+import { projectChecksStep } from './steps/project-checks.js';
 import type { PlanOptions } from './steps/common.js';
 import { deploySteps } from './steps/deploy.js';
 import { imageStep } from './steps/image.js';
@@ -136,6 +137,12 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     }
   }
 
+  // stepGranularity "project": one job per project; a task's dependency is the job that runs it.
+  const perProject = config.stepGranularity === 'project' ? projectsOutsideJobCycles(tasksByProject) : new Set<string>();
+  const projectJobKey = (project: string): string => `${slugs.get(project)}:tasks`;
+  const jobOf = new Map<string, string>();
+  for (const t of analysis.tasks) jobOf.set(t.id, perProject.has(t.project) ? projectJobKey(t.project) : (taskKeys.get(t.id) as string));
+
   const deployable = deployContext(context);
   const imageInputsChanged = analysis.changedFiles.filter((f) => IMAGE_WORKSPACE_INPUTS.some((re) => re.test(f)));
   const groups: GroupStep[] = [];
@@ -158,7 +165,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       tag: context.commit,
     };
     const steps = [
-      imageStep(service, slug, image, ecr, build ? taskKeys.get(build.id) : undefined, hasBuild, options, deployCommon, config),
+      imageStep(service, slug, image, ecr, build ? jobOf.get(build.id) : undefined, hasBuild, options, deployCommon, config),
       scanStep(service, slug, image, ecr, config, options, scanCommon),
       smokeStep(service, slug, image, ecr, options, dockerCommon),
     ];
@@ -180,8 +187,11 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     if (!project) continue;
     const slug = slugs.get(project.name) as string;
     const steps: CommandStep[] = [];
-    for (const task of tasksByProject.get(project.name) ?? []) {
-      steps.push(checkStep(task, project, taskKeys, options, common));
+    const tasks = tasksByProject.get(project.name) ?? [];
+    if (perProject.has(project.name)) {
+      steps.push(projectChecksStep({ tasks, project, key: projectJobKey(project.name), jobOf, taskKeys, options, common }));
+    } else {
+      for (const task of tasks) steps.push(checkStep(task, project, jobOf, options, common));
     }
     const service = serviceOf(project);
     if (service) {
@@ -209,7 +219,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
 
   // A deploy waits for the checks of the whole build (deployWhen "build", the seed's sequential
   // semantics), or of the projects the service depends on, transitively ("service").
-  const checks = groups.flatMap((g) => g.steps).filter((s): s is CommandStep => s.type === 'command' && ['nx-task', 'scan', 'smoke'].includes(s.meta.kind));
+  const checks = groups.flatMap((g) => g.steps).filter((s): s is CommandStep => s.type === 'command' && ['nx-task', 'nx-project', 'scan', 'smoke'].includes(s.meta.kind));
   const projectOf = (s: CommandStep): string | undefined => ('project' in s.meta ? s.meta.project : undefined);
   // The build's fan-in is written once, on a gate step, not on every deploy and approval: at 1,000
   // affected projects that is ~3,000 keys, repeated per deploy target (issue 12's bench miss).
@@ -279,6 +289,29 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     services,
     jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0),
   };
+}
+
+/**
+ * The projects that can have one job each. Two project jobs whose tasks depend on each other's
+ * (a:build needs b:build, b:test needs a:build) would wait for each other forever; the projects
+ * of such a cycle keep one job per task, which the task graph orders.
+ */
+function projectsOutsideJobCycles(tasksByProject: ReadonlyMap<string, readonly AffectedTask[]>): Set<string> {
+  const names = [...tasksByProject.keys()];
+  const index = new Map(names.map((n, i) => [n, i]));
+  const projectOfTask = new Map<string, string>();
+  for (const [project, tasks] of tasksByProject) for (const t of tasks) projectOfTask.set(t.id, project);
+  const edges = names.map((n, i) => {
+    const out = new Set<number>();
+    for (const t of tasksByProject.get(n) ?? []) {
+      for (const d of t.dependsOn) {
+        const j = index.get(projectOfTask.get(d) ?? '');
+        if (j !== undefined && j !== i) out.add(j);
+      }
+    }
+    return [...out];
+  });
+  return new Set(stronglyConnected(names.length, edges).filter((c) => c.length === 1).map((c) => names[c[0] as number] as string));
 }
 
 /** Groups a group depends on come first (ties keep name order), so the YAML reads top-down. */

@@ -102,6 +102,8 @@ function spellOut(command: StepCommand): Invocation {
       return {
         argv: [...command.nx, 'run', `${command.project}:${command.target}`, '--outputStyle=static', ...(command.args?.length ? ['--', ...command.args] : [])],
       };
+    case 'nx-run-many':
+      return { argv: [...command.nx, 'run-many', '--targets', command.targets.join(','), '--projects', command.project, '--outputStyle=static'] };
     case 'engex-ci':
       return { argv: [...command.bin, ...engexCiArgs(command.call)] };
     case 'annotate':
@@ -142,7 +144,7 @@ function spellOut(command: StepCommand): Invocation {
 }
 
 function defersFailure(command: StepCommand): boolean {
-  return command.kind === 'engex-ci' && command.deferFailure === true;
+  return (command.kind === 'engex-ci' || command.kind === 'nx' || command.kind === 'nx-run-many') && command.deferFailure === true;
 }
 
 /** A command as one shell line: quoted argv, then redirections. */

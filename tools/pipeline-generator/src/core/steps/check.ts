@@ -3,7 +3,7 @@ import type { CommandStep } from '../pipeline.js';
 import { nxRun, type Common, type PlanOptions } from './common.js';
 
 /** vitest under `nx:run-commands` takes reporter flags after `--`; others report their own way. */
-function junitFor(project: WorkspaceProject, target: string, slug: string): { args: string[]; file: string } | undefined {
+export function junitFor(project: WorkspaceProject, target: string, slug: string): { args: string[]; file: string } | undefined {
   const t = project.targets[target];
   if (!t || t.executor !== 'nx:run-commands' || !/^(npx\s+)?vitest(\s|$)/.test(t.command ?? '')) return undefined;
   const file = `reports/junit/${slug}.xml`;
