@@ -116,12 +116,20 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       : undefined;
   const base = deployed ? { ...selected, base: deployed.base, notes: [...selected.notes, ...deployed.notes, ...[...deployed.forced.values()].map((w) => `${w}.`)] } : selected;
   const compareWith = everything ? undefined : base.base;
-  const { projects, analysis } = await readAffected(graph, nxJson, {
+  const { projects: nxProjects, analysis } = await readAffected(graph, nxJson, {
     ...(compareWith === undefined ? {} : { base: compareWith, changedFiles: await git.changedFiles(compareWith, base.head) }),
     ...(deployed && deployed.forced.size > 0 ? { touched: deployed.forced } : {}),
     ...(base.head !== undefined ? { head: base.head } : {}),
     targets: planOptions.targets,
     allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,
+  });
+
+  // Nx 23 keeps none of package.json's nx.metadata on its nodes: the engex block (repository,
+  // deployTargets, deployWhen, …) comes from the manifests checked above, matched by root.
+  const metadataByRoot = new Map(manifests.map((m) => [m.root, m.metadata]));
+  const projects = nxProjects.map((p) => {
+    const metadata = metadataByRoot.get(p.root);
+    return metadata ? { ...p, metadata: { ...p.metadata, ...metadata } } : p;
   });
 
   const branch = env.branch ?? gitBranch;
