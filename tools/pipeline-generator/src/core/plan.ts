@@ -258,12 +258,13 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
 
   orderGroups(groups);
   const nothing = groups.length === 0;
+  const jobs = groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0);
   const annotation = planAnnotation({
     base: input.base,
     context,
     analysis,
     services,
-    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0),
+    jobs,
   });
   const planStep: CommandStep = {
     type: 'command',
@@ -287,7 +288,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   return {
     pipeline,
     services,
-    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0),
+    jobs,
   };
 }
 
