@@ -1,7 +1,7 @@
 import type { AffectedTask, WorkspaceProject } from '../affected.js';
 import type { CommandStep, StepCommand } from '../pipeline.js';
 import { junitFor } from './check.js';
-import { nxRun, type Common, type PlanOptions } from './common.js';
+import type { Common, PlanOptions } from './common.js';
 
 export interface ProjectChecksInput {
   /** The project's affected tasks, in display order. */
@@ -29,7 +29,7 @@ export function projectChecksStep(input: ProjectChecksInput): CommandStep {
   const own: StepCommand[] = [];
   if (many.length > 0) own.push({ kind: 'nx-run-many', nx: options.nx, project: project.name, targets: many, deferFailure: true });
   for (const { task, junit } of withJunit) {
-    if (junit) own.push({ ...nxRun(options, project.name, task.target, junit.args), deferFailure: true } as StepCommand);
+    if (junit) own.push({ kind: 'nx', nx: options.nx, project: project.name, target: task.target, args: junit.args, deferFailure: true });
   }
   const dependsOn = new Set<string>();
   for (const t of tasks) for (const d of t.dependsOn) {
