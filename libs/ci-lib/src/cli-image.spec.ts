@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { copyFile, chmod, readFile } from 'node:fs/promises';
 import { isSpdxExpression } from '@engex/workspace-config';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from './cli.js';
 import { createDocker } from './lib/docker.js';
 import { OCI } from './lib/labels.js';
+import { runCommand } from './lib/run-command.js';
 import { createRegistryClient } from './lib/registry-client.js';
 import { dockerRequirement, registryRequirement } from './testing/requirements.js';
 import { buildScratchImage, removeRegistryImages } from './testing/scratch-image.js';
@@ -157,6 +159,52 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
     expect(kept.stdout).toMatch(/^kept .* \(an earlier build of this commit pushed it; this rebuild sha256:[0-9a-f]{64} was not pushed because the tag is immutable\)\n/);
     expect(await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA)).toEqual(remote);
   }, 300_000);
+
+  it.skipIf(skip)(`--source-date-epoch commit: two builds of one commit at different times give the same image ${docker.reason}${reg.reason}`, async () => {
+    const repo = await createTempWorkspace({
+      git: true,
+      packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },
+      files: { 'docker/Dockerfile': DOCKERFILE, 'docker/start.sh': START, 'apps/demo/dist/healthz': '{"status":"ok"}', ...bundleFiles('apps/demo') },
+    });
+    const head = repo.head!;
+    const refs = [`engex/demo:${head}`, `${registry.host}/engex/demo:${head}`];
+    try {
+      await copyFile('/bin/busybox', join(repo.root, 'docker/busybox'));
+      await chmod(join(repo.root, 'docker/busybox'), 0o755);
+      // No SOURCE_DATE_EPOCH in the environment: what a Buildkite agent has.
+      const build = async (at: string, flags: string[]) => {
+        const code = await main(['image', 'build', ...project, ...flags], {
+          stdout: () => {},
+          stderr: () => {},
+          env: hermeticEnv({ REGISTRY: registry.host, NODE_IMAGE: 'scratch', BUILDKITE_COMMIT: head }),
+          cwd: repo.root,
+          now: () => new Date(at),
+        });
+        expect(code).toBe(0);
+        return (await engine.inspectImage(refs[1]!))!;
+      };
+      const committed = (await runCommand('git', ['show', '-s', '--format=%ct', head], { cwd: repo.root })).stdout.trim();
+      const first = await build('2026-11-27T10:00:00Z', ['--source-date-epoch', 'commit']);
+      const retried = await build('2026-11-27T11:30:00Z', ['--source-date-epoch', 'commit']);
+      expect(first.labels[OCI.created]).toBe(new Date(Number(committed) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+      // Same labels, so the legacy builder's layer cache gives the very same image (see the README on fresh agents).
+      expect(retried.id).toBe(first.id);
+      // The clock, without the flag: a different `created`, so a different image.
+      const clocked = await build('2026-11-27T11:30:00Z', []);
+      expect(clocked.labels[OCI.created]).toBe('2026-11-27T11:30:00Z');
+      expect(clocked.id).not.toBe(first.id);
+    } finally {
+      await runCommand('docker', ['rmi', '--force', ...refs], { allowFailure: true });
+      await repo.cleanup();
+    }
+  }, 180_000);
+
+  it('--source-date-epoch takes only "commit"', async () => {
+    let stderr = '';
+    const code = await main(['image', 'build', ...project, '--source-date-epoch', '1767225600'], { stdout: () => {}, stderr: (t) => (stderr += t), env: hermeticEnv({}), cwd: tmpdir(), now: () => new Date(0) });
+    expect(code).toBe(2);
+    expect(stderr).toContain('--source-date-epoch: expected "commit", got "1767225600"; to pin a time, set SOURCE_DATE_EPOCH instead');
+  });
 
   it.skipIf(skip)('fails with exit 3 and both digests when the sha tag holds a foreign image', async () => {
     const dest = `${registry.host}/engex/demo:${SHA2}`;

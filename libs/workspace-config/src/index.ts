@@ -26,6 +26,7 @@ export {
   deployTargetsFor,
   APPROVALS,
   DEPLOY_WHEN,
+  STEP_GRANULARITIES,
   PRODUCTION_OVERLAY,
   isService,
   parseWorkspaceConfig,
@@ -36,6 +37,7 @@ export {
   type ProjectInfo,
   type ServiceConfig,
   type Severity,
+  type StepGranularity,
   type TagConfig,
   type WorkspaceConfig,
 } from './lib/config.js';

@@ -3,6 +3,7 @@ export {
   AGENT_LOST_RETRY,
   DEFAULT_TARGETS,
   PLAN_STEP_KEY,
+  CHECKS_GATE_KEY,
   normalizePlanOptions,
   planDetailed,
   planPipeline,

@@ -64,6 +64,28 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     expectSchemaValid(doc);
   });
 
+  it("a service's nx.metadata.engex reaches the plan (Nx itself drops nx.metadata)", () => {
+    const svc = ws.roots.at(-1) as string;
+    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+    const file = join(ws.root, svc, 'package.json');
+    const original = readFileSync(file, 'utf8');
+    const pkg = JSON.parse(original) as { nx: { metadata: { engex: Record<string, unknown> } } };
+    pkg.nx.metadata.engex = { ...pkg.nx.metadata.engex, repository: 'custom/svc', deployWhen: 'service' };
+    writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
+    git(ws.root, 'commit', '--quiet', '-am', 'svc: own repository, deploy when its own checks pass');
+    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD'], { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' });
+    // The later tests of this workspace expect its original metadata.
+    writeFileSync(file, original);
+    git(ws.root, 'commit', '--quiet', '-am', 'svc: back to the defaults');
+    expect(r.status, r.stderr).toBe(0);
+    const doc = parse(r.stdout) as Doc;
+    const steps = doc.steps.flatMap((s) => ('group' in s ? (s['steps'] as Record<string, unknown>[]) : [s]));
+    const image = steps.find((s) => s['key'] === `${slug}:image`) as { commands: string[] };
+    expect(image.commands.join('\n')).toContain('/custom/svc:');
+    const deploy = steps.find((s) => s['key'] === `${slug}:deploy-staging`) as { depends_on: string[] };
+    expect(deploy.depends_on).not.toContain('engex-checks-passed');
+  });
+
   it('a spec-only change in a service runs its tests, and builds no image', () => {
     const svc = ws.roots.at(-1) as string;
     const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
@@ -361,6 +383,7 @@ describe('engex-pipeline generate --all at 1,000 projects', { timeout: 600_000 }
       for (const s of steps) for (const d of (s['depends_on'] as string[] | undefined) ?? []) expect(seen.has(d)).toBe(true);
       expectSchemaValid(doc);
     }
-    expect(seen.size).toBe(1 + 1000 * 3 + 3 * 4);
+    // plan, lint/test/build per project, image/scan/smoke/deploy per service, the checks gate
+    expect(seen.size).toBe(1 + 1000 * 3 + 3 * 4 + 1);
   });
 });

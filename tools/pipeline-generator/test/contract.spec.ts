@@ -22,6 +22,14 @@ const scenarios = {
     const target = { branch: 'main', overlay: 'overlays/staging', pinDigest: true, approval: 'manual' as const, url: 'https://api.example.com', argocd: { server: 'https://argocd.example.com', application: 'api' } };
     return { ...input, config: { ...input.config, deployTargets: [target, { ...target, overlay: 'overlays/staging-eu', approval: 'none' as const }] } };
   })(),
+  'stepGranularity project, default branch': (() => {
+    const input = planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed);
+    return { ...input, config: { ...input.config, stepGranularity: 'project' as const } };
+  })(),
+  'stepGranularity project, everything': (() => {
+    const input = planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] });
+    return { ...input, config: { ...input.config, stepGranularity: 'project' as const } };
+  })(),
   'hostile branch names': planInput({ branch: HOSTILE.join('|') }, analyze(['apps/api/src/main.ts']), { rule: 'branch-point', base: BASE_SHA, reason: HOSTILE.join(' '), notes: HOSTILE }),
 };
 
@@ -50,6 +58,15 @@ describe.skipIf(!SCHEMA_PRESENT)(`Buildkite's pipeline schema${SCHEMA_PRESENT ? 
       expect(schemaErrors(toBuildkite(upload))).toEqual([]);
     }
     expect(uploads.flatMap((u) => commandSteps(u)).length).toBe(jobCount(pipeline));
+  });
+
+  it('1,000 projects, everything, stepGranularity project: one job per project, split and valid', () => {
+    const input = syntheticPlanInput(1000);
+    const pipeline = planPipeline({ ...input, config: { ...input.config, stepGranularity: 'project' } });
+    const uploads = splitPipeline(pipeline);
+    expect(commandSteps(pipeline).filter((s) => s.meta.kind === 'nx-project')).toHaveLength(1000);
+    expect(validatePipeline(uploads)).toEqual([]);
+    for (const upload of uploads) expect(schemaErrors(toBuildkite(upload))).toEqual([]);
   });
 
   it('rejects what Buildkite would reject (the check has teeth)', () => {

@@ -102,7 +102,8 @@ export function planInput(
   return {
     context: { commit: SHA, defaultBranch: 'main', ...context },
     base,
-    config: DEFAULT_WORKSPACE_CONFIG,
+    // Test Engine on, as in this repo's engex.config.json, so the shapes show the upload.
+    config: { ...DEFAULT_WORKSPACE_CONFIG, testEngine: true },
     projects: PROJECTS,
     analysis,
     options: normalizePlanOptions({

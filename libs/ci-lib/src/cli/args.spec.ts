@@ -40,7 +40,7 @@ describe('parseArgs', () => {
     [['imag', 'build'], 'unknown command "imag"; did you mean image?'],
     [['image', 'biuld'], 'unknown command "engex-ci image biuld"; did you mean build?; subcommands: build, sbom, push, exists, smoke, env'],
     [['image', 'build'], 'image build: missing --project <p>'],
-    [['image', 'build', '--projct', 'halow'], 'image build: unknown flag --projct; did you mean --project? (flags: --project)'],
+    [['image', 'build', '--projct', 'halow'], 'image build: unknown flag --projct; did you mean --project? (flags: --project, --source-date-epoch)'],
     [['image', 'build', '--project'], 'image build: --project needs a value <p>'],
     [['image', 'build', '--project', '--workspace', 'x'], 'image build: --project needs a value <p>'],
     [['image', 'build', '--project='], 'image build: --project must not be empty'],
@@ -48,7 +48,7 @@ describe('parseArgs', () => {
     [['image', 'build', '--project', 'a', 'extra'], 'image build: unexpected argument "extra"'],
     [['image', 'build', '-p', 'a'], 'image build: unknown flag -p; flags are --long only'],
     [['image', 'build', '-xyz'], 'image build: unknown flag -xyz; flags are --long only'],
-    [['image', 'build', '--project', 'a', '--no-project'], 'image build: unknown flag --no-project; did you mean --project? (flags: --project)'],
+    [['image', 'build', '--project', 'a', '--no-project'], 'image build: unknown flag --no-project; did you mean --project? (flags: --project, --source-date-epoch)'],
     [['scan', 'report', 'a.json', '--ignore-unfixed', '--no-ignore-unfixed'], 'scan report: --ignore-unfixed given twice'],
     [['scan', 'report'], 'scan report: missing <trivy.json>'],
     [['scan', 'report', 'a.json', '--ignore-unfixed=yes'], 'scan report: --ignore-unfixed takes no value'],
@@ -78,7 +78,7 @@ describe('help', () => {
       Usage: engex-ci <command> [flags]
 
       Commands:
-        engex-ci image build --project <p>
+        engex-ci image build --project <p> [--source-date-epoch commit]
             Build the service image with every tag, OCI label and build arg computed here
         engex-ci image sbom --project <p>
             Write the CycloneDX SBOM of the npm packages bundled into the service

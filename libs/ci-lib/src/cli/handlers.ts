@@ -138,13 +138,23 @@ function registryClient(registry: RegistryTarget, io: CliIo): RegistryClient {
 }
 
 const imageBuild: Handler = async (inv, io) => {
+  const from = str(inv, 'source-date-epoch');
+  if (from !== undefined && from !== 'commit') throw new UsageError(`--source-date-epoch: expected "commit", got ${JSON.stringify(from)}; to pin a time, set SOURCE_DATE_EPOCH instead`);
   const { root, config, ctx, service, sha, refs, docker } = await imageSetup(inv, io);
   const bundle = join(root, service.bundle);
   if (!existsSync(bundle) || !statSync(bundle).isDirectory()) {
     throw new UsageError(`${service.bundle} does not exist; build the bundle first: npx nx run ${service.project}:build`);
   }
   if (!existsSync(join(root, DOCKERFILE))) throw new UsageError(`${DOCKERFILE} not found in ${root}; the shared Dockerfile is required`);
-  const sbom = await (await sbomWriter())({ root, service, sha, timestamp: await sbomTime(ctx, root, sha, io) });
+  // An explicit SOURCE_DATE_EPOCH wins; `commit` only replaces the clock, which a retried job never repeats.
+  let sourceDateEpoch = ctx.sourceDateEpoch;
+  if (sourceDateEpoch === undefined && from === 'commit') {
+    const seconds = await commitEpoch(root, sha);
+    if (seconds === undefined) throw new UsageError(`--source-date-epoch commit: \`git show -s --format=%ct ${sha}\` failed in ${root}; build in a checkout that has the commit, or set SOURCE_DATE_EPOCH`);
+    sourceDateEpoch = seconds;
+  }
+  const timestamp = sourceDateEpoch !== undefined ? resolveCreated(io.now(), sourceDateEpoch) : await sbomTime(ctx, root, sha, io);
+  const sbom = await (await sbomWriter())({ root, service, sha, timestamp });
   note(io, `sbom ${sbom.file} ${sbom.digest} packages=${sbom.packages.length}`);
   const nodeImage = ctx.nodeImage ?? config.nodeImage;
   const base = await docker.inspectImage(nodeImage);
@@ -154,7 +164,7 @@ const imageBuild: Handler = async (inv, io) => {
     workspace: config,
     sha,
     buildTime: io.now(),
-    ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+    ...(sourceDateEpoch !== undefined ? { sourceDateEpoch } : {}),
     ...(ctx.tag && semverFromGitTag(ctx.tag) ? { version: semverFromGitTag(ctx.tag)! } : {}),
     ...(ctx.buildUrl !== undefined ? { buildUrl: ctx.buildUrl } : {}),
     ...(ctx.buildNumber !== undefined ? { buildNumber: ctx.buildNumber } : {}),
@@ -194,9 +204,15 @@ const sbomWriter = async () => (await import('../lib/write-sbom.js')).writeSbom;
  */
 async function sbomTime(ctx: BuildContext, root: string, sha: string, io: CliIo): Promise<Date> {
   if (ctx.sourceDateEpoch !== undefined) return resolveCreated(io.now(), ctx.sourceDateEpoch);
+  const seconds = await commitEpoch(root, sha);
+  return seconds !== undefined ? new Date(Number(seconds) * 1000) : io.now();
+}
+
+/** The commit's committer time in Unix seconds, or undefined when git cannot say. */
+async function commitEpoch(root: string, sha: string): Promise<string | undefined> {
   const shown = await runCommand('git', ['show', '-s', '--format=%ct', sha], { cwd: root, allowFailure: true }).catch(() => undefined);
   const seconds = shown?.exitCode === 0 ? shown.stdout.trim() : '';
-  return /^\d+$/.test(seconds) ? new Date(Number(seconds) * 1000) : io.now();
+  return /^\d+$/.test(seconds) ? seconds : undefined;
 }
 
 const sbomCommand: Handler = async (inv, io) => {

@@ -1,4 +1,4 @@
-import { APPROVALS, CONFIG_RULES, DEFAULT_WORKSPACE_CONFIG as D, SEVERITIES } from './config.js';
+import { APPROVALS, CONFIG_RULES, DEFAULT_WORKSPACE_CONFIG as D, SEVERITIES, STEP_GRANULARITIES } from './config.js';
 
 type Rule = { pattern: RegExp; expected: string };
 type JsonSchema = Record<string, unknown>;
@@ -105,5 +105,15 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
       ignoreUnfixed: flag('Ignore findings without a fixed version.', D.trivy.ignoreUnfixed),
     }),
     nodeImage: text(R.IMAGE, 'Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg).', D.nodeImage),
+    stepGranularity: {
+      enum: [...STEP_GRANULARITIES],
+      description:
+        'How affected Nx tasks become Buildkite jobs: `target`, one job per task; `project`, one job per affected project running its affected targets with `nx run-many` (fewer installs, coarser retries).',
+      default: D.stepGranularity,
+    },
+    testEngine: flag(
+      "Send each test step's JUnit report to Buildkite Test Engine through `plugins.testCollector`; the agents need `BUILDKITE_ANALYTICS_TOKEN` (the plugin fails the step without it).",
+      D.testEngine,
+    ),
   },
 };

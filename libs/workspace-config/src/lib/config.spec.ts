@@ -39,7 +39,7 @@ describe('parseWorkspaceConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const issues = (error as ConfigError).issues.map((i) => `${i.file}: ${i.path}: ${i.message}`);
     expect(issues).toEqual([
-      'engex.config.json: colour: unknown key; allowed keys are $schema, registry, source, vendor, licenses, opsRepo, deployTargets, tags, slack, agents, deployQueue, dockerQueue, plugins, trivy, nodeImage',
+      'engex.config.json: colour: unknown key; allowed keys are $schema, registry, source, vendor, licenses, opsRepo, deployTargets, tags, slack, agents, deployQueue, dockerQueue, plugins, trivy, nodeImage, stepGranularity, testEngine',
       'engex.config.json: registry.account: expected a 12-digit AWS account id, got "4602"',
       'engex.config.json: registry.region: expected an AWS region such as us-east-1, got "moon"',
       'engex.config.json: deployTargets[0].overlay: is required',
@@ -65,6 +65,18 @@ describe('parseWorkspaceConfig', () => {
     ]);
     expect({ deploy: config.deployQueue, docker: config.dockerQueue, mutable: config.registry.allowMutable }).toEqual({ deploy: 'deploy', docker: 'ci', mutable: false });
     expect(deployTargetsFor('main', config.deployTargets).map((t) => t.overlay)).toEqual(['overlays/staging', 'overlays/staging-eu']);
+  });
+
+  it('stepGranularity: target by default, project when asked, anything else named with what it accepts', () => {
+    expect(parseWorkspaceConfig({}).stepGranularity).toBe('target');
+    expect(parseWorkspaceConfig({ stepGranularity: 'project' }).stepGranularity).toBe('project');
+    expect(() => parseWorkspaceConfig({ stepGranularity: 'task' })).toThrow('engex.config.json: stepGranularity: expected one of target, project, got "task"');
+  });
+
+  it('testEngine: off by default (the plugin fails a step on an agent without the token), a boolean when set', () => {
+    expect(parseWorkspaceConfig({}).testEngine).toBe(false);
+    expect(parseWorkspaceConfig({ testEngine: true }).testEngine).toBe(true);
+    expect(() => parseWorkspaceConfig({ testEngine: 'yes' })).toThrow('engex.config.json: testEngine: expected true or false, got "yes"');
   });
 
   it('reports bad deploy gates, duplicate targets and a shared deploy queue with their paths', () => {

@@ -24,6 +24,10 @@ export const SEVERITIES: readonly Severity[] = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIG
 export type Approval = 'none' | 'manual';
 export const APPROVALS: readonly Approval[] = ['none', 'manual'];
 
+/** How the affected Nx tasks become Buildkite jobs (see `WorkspaceConfig.stepGranularity`). */
+export type StepGranularity = 'target' | 'project';
+export const STEP_GRANULARITIES: readonly StepGranularity[] = ['target', 'project'];
+
 /** The overlay whose targets need a human by default. */
 export const PRODUCTION_OVERLAY = 'overlays/production';
 
@@ -94,6 +98,17 @@ export interface WorkspaceConfig {
   trivy: { version: string; failOn: Severity[]; ignoreUnfixed: boolean };
   /** Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg). */
   nodeImage: string;
+  /**
+   * `target` (default): one job per affected Nx task. `project`: one job per affected project,
+   * running its affected targets with `nx run-many` (one install per project instead of per task).
+   */
+  stepGranularity: StepGranularity;
+  /**
+   * Send each test step's JUnit report to Buildkite Test Engine (`plugins.testCollector`). Off by
+   * default: the plugin fails the step when the agent has no `BUILDKITE_ANALYTICS_TOKEN`, so a
+   * workspace turns it on once its agents carry the token.
+   */
+  testEngine: boolean;
 }
 
 export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
@@ -114,6 +129,8 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   plugins: { ecr: 'ecr#v2.10.0', testCollector: 'test-collector#v1.11.0' },
   trivy: { version: '0.58.2', failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true },
   nodeImage: 'node:24.11.1-alpine3.22',
+  stepGranularity: 'target',
+  testEngine: false,
 };
 
 /** The value rules of engex.config.json; parseWorkspaceConfig and the published JSON Schema share them. */
@@ -145,7 +162,7 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   }
   rejectUnknownKeys(issues, raw, '', [
     '$schema', 'registry', 'source', 'vendor', 'licenses', 'opsRepo', 'deployTargets', 'tags',
-    'slack', 'agents', 'deployQueue', 'dockerQueue', 'plugins', 'trivy', 'nodeImage',
+    'slack', 'agents', 'deployQueue', 'dockerQueue', 'plugins', 'trivy', 'nodeImage', 'stepGranularity', 'testEngine',
   ]);
   const registry = readObject(issues, raw, 'registry', '');
   rejectUnknownKeys(issues, registry, 'registry', ['account', 'region', 'repoPrefix', 'allowMutable']);
@@ -197,12 +214,21 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
       ignoreUnfixed: readBoolean(issues, trivy, 'ignoreUnfixed', 'trivy', d.trivy.ignoreUnfixed),
     },
     nodeImage: readString(issues, raw, 'nodeImage', '', d.nodeImage, IMAGE),
+    stepGranularity: readGranularity(issues, raw['stepGranularity'], d.stepGranularity),
+    testEngine: readBoolean(issues, raw, 'testEngine', '', d.testEngine),
   };
   if (issues.list.length > 0) throw new ConfigError(issues.list);
   return config;
 }
 
 const TARGET_KEYS = ['branch', 'overlay', 'pinDigest', 'approval', 'url', 'argocd'];
+
+function readGranularity(issues: Issues, value: unknown, fallback: StepGranularity): StepGranularity {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && (STEP_GRANULARITIES as readonly string[]).includes(value)) return value as StepGranularity;
+  issues.add('stepGranularity', `expected one of ${STEP_GRANULARITIES.join(', ')}, got ${describe(value)}`);
+  return fallback;
+}
 
 function readDeployTargets(issues: Issues, value: unknown, path: string, fallback: DeployTarget[]): DeployTarget[] {
   if (value === undefined) return fallback;

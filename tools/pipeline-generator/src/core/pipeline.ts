@@ -7,7 +7,16 @@
 
 /** What an `engex-ci` call does, as data; `core/shell.ts` spells out its flags. */
 export type EngexCiCall =
-  | { command: 'image build' | 'image smoke'; project: string }
+  | {
+      command: 'image build';
+      project: string;
+      /**
+       * `commit`: without SOURCE_DATE_EPOCH on the agent, `created` is the commit's committer time
+       * (engex-ci reads it from the checkout), so a retried job builds the same labels.
+       */
+      sourceDateEpoch?: 'commit';
+    }
+  | { command: 'image smoke'; project: string }
   | {
       command: 'image push';
       project: string;
@@ -84,6 +93,20 @@ export type StepCommand =
       args?: readonly string[];
       /** Prepares the agent (e.g. builds the engex-ci bundle); a local run does it once per run. */
       setup?: boolean;
+      /** On failure, keep going with the next commands and fail the step at the end with this status. */
+      deferFailure?: boolean;
+    }
+  /**
+   * `nx run-many` of several targets of one project (`stepGranularity: "project"`); Nx runs them
+   * and their dependency tasks, in parallel where it can, and reports each.
+   */
+  | {
+      kind: 'nx-run-many';
+      /** Argument vector that runs Nx, e.g. `npx nx`. */
+      nx: readonly string[];
+      project: string;
+      targets: readonly string[];
+      deferFailure?: boolean;
     }
   | {
       kind: 'engex-ci';
@@ -156,7 +179,11 @@ export interface ImageRef {
 export type StepMeta =
   | { kind: 'plan' }
   | { kind: 'nothing-affected' }
+  /** Passes once every check of the build passed; deploys with `deployWhen: "build"` wait for it. */
+  | { kind: 'checks-gate' }
   | { kind: 'nx-task'; project: string; target: string; taskId: string }
+  /** Every affected task of one project in one job (`stepGranularity: "project"`). */
+  | { kind: 'nx-project'; project: string; targets: readonly string[]; taskIds: readonly string[] }
   | { kind: 'image'; project: string; service: string; image: ImageRef }
   | {
       kind: 'scan';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BASE_SHA, analyze, planInput } from '../../test/fixtures.js';
-import { commandSteps } from './pipeline.js';
-import { planPipeline } from './plan.js';
+import { allSteps, commandSteps } from './pipeline.js';
+import { CHECKS_GATE_KEY, planPipeline } from './plan.js';
 import { renderPipeline } from './render.js';
 import { validatePipeline } from './validate.js';
 
@@ -102,7 +102,7 @@ describe('planPipeline', () => {
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
                 - npx nx run @acme/api:build --outputStyle=static
-                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api --source-date-epoch commit
                 - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api --digest-file reports/image/api.digest
                 - buildkite-agent meta-data set engex:api:digest < reports/image/api.digest
                 - "buildkite-agent annotate --style info --context image-api '**api** pushed \`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001\`, digest (meta-data \`engex:api:digest\`): '"
@@ -204,7 +204,7 @@ describe('planPipeline', () => {
 
               **Base:** \`ba5e00000000\` (last-passed-build): last passed build on "main" was at ba5e00000000.
 
-              **Affected:** 2 of 2 projects, 10 jobs.
+              **Affected:** 2 of 2 projects, 11 jobs.
 
               | Project | Why |
               | --- | --- |
@@ -310,7 +310,7 @@ describe('planPipeline', () => {
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
                 - npx nx run @acme/api:build --outputStyle=static
-                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api
+                - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api --source-date-epoch commit
                 - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api --digest-file reports/image/api.digest
                 - buildkite-agent meta-data set engex:api:digest < reports/image/api.digest
                 - "buildkite-agent annotate --style info --context image-api '**api** pushed \`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001\`, digest (meta-data \`engex:api:digest\`): '"
@@ -398,13 +398,7 @@ describe('planPipeline', () => {
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
               depends_on:
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
-                - acme-util:lint
-                - acme-util:test
-                - acme-util:build
+                - engex-checks-passed
               agents:
                 queue: deploy
               timeout_in_minutes: 5
@@ -420,6 +414,25 @@ describe('planPipeline', () => {
                   permit_on_passed: false
               concurrency_group: engex-deploy/https://github.com/highspot/api-ops.git
               concurrency: 1
+        - label: ":vertical_traffic_light: checks passed"
+          key: engex-checks-passed
+          commands:
+            - "echo 'All 7 checks of this build passed: deploys may start.'"
+          depends_on:
+            - acme-api:test
+            - acme-api:build
+            - acme-api:scan
+            - acme-api:smoke
+            - acme-util:lint
+            - acme-util:test
+            - acme-util:build
+          timeout_in_minutes: 5
+          retry:
+            automatic:
+              - exit_status: -1
+                limit: 2
+              - exit_status: 255
+                limit: 2
       notify:
         - slack:
             channels:
@@ -440,7 +453,8 @@ describe('planPipeline', () => {
         "acme-api:image <- acme-api:build",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy-production <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-api:approve-production",
+        "acme-api:deploy-production <- engex-checks-passed acme-api:approve-production",
+        "engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke",
       ]
     `);
     const deploy = commandSteps(planPipeline(input)).find((s) => s.meta.kind === 'deploy');
@@ -456,11 +470,7 @@ describe('planPipeline', () => {
             - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
             - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
           depends_on:
-            - acme-api:lint
-            - acme-api:test
-            - acme-api:build
-            - acme-api:scan
-            - acme-api:smoke
+            - engex-checks-passed
             - acme-api:approve-production
           timeout_in_minutes: 5
           retry:
@@ -579,7 +589,8 @@ describe('planPipeline', () => {
         "acme-api:image <- acme-api:build",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy-staging <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-util:lint acme-util:test acme-util:build",
+        "acme-api:deploy-staging <- engex-checks-passed",
+        "engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-util:lint acme-util:test acme-util:build",
       ]
     `);
   });
@@ -621,7 +632,8 @@ describe('planPipeline', () => {
         "acme-api:image",
         "acme-api:scan <- acme-api:image",
         "acme-api:smoke <- acme-api:image",
-        "acme-api:deploy-staging <- acme-api:scan acme-api:smoke",
+        "acme-api:deploy-staging <- engex-checks-passed",
+        "engex-checks-passed <- acme-api:scan acme-api:smoke",
       ]
     `);
     const first = commandSteps(planPipeline(input))[0]?.commands[0];
@@ -676,11 +688,7 @@ describe('deploys: every target, gates, proof', () => {
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
                 - buildkite-agent meta-data set engex:api:staging:ops-commit < reports/deploy/api-staging.ops-commit
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -718,11 +726,7 @@ describe('deploys: every target, gates, proof', () => {
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging-eu.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging-eu.digest --pin-digest
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -756,11 +760,7 @@ describe('deploys: every target, gates, proof', () => {
                 Image digest: the "image api" annotation (meta-data engex:api:digest).
                 Scan summary: the trivy-api annotation and the artifact reports/trivy/api.md.
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
             - label: ":rocket: deploy api to overlays/production"
               key: acme-api:deploy-production
               commands:
@@ -769,11 +769,7 @@ describe('deploys: every target, gates, proof', () => {
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
               depends_on:
-                - acme-api:lint
-                - acme-api:test
-                - acme-api:build
-                - acme-api:scan
-                - acme-api:smoke
+                - engex-checks-passed
                 - acme-api:approve-production
               timeout_in_minutes: 5
               retry:
@@ -804,8 +800,10 @@ describe('deploys: every target, gates, proof', () => {
     const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen } } } : p));
     const all = [...projects, tool];
     const input = { ...planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), projects: all };
-    const deploy = commandSteps(planPipeline(input)).find((s) => s.key === 'acme-api:deploy-staging');
-    return [...(deploy?.dependsOn ?? [])];
+    const steps = commandSteps(planPipeline(input));
+    const deploy = steps.find((s) => s.key === 'acme-api:deploy-staging');
+    // Through the checks gate, when the deploy waits for it.
+    return (deploy?.dependsOn ?? []).flatMap((k) => (k === CHECKS_GATE_KEY ? [...(steps.find((s) => s.key === k)?.dependsOn ?? [])] : [k]));
   };
 
   it('deployWhen "build" (default): the deploy waits for every check of the build, also of projects the service does not use', () => {
@@ -821,6 +819,20 @@ describe('deploys: every target, gates, proof', () => {
         "acme-util:build",
       ]
     `);
+  });
+
+  it('deployWhen "build": the fan-in is written once, on the gate, however many deploy steps wait', () => {
+    const input = withTargets([staging, { ...staging, overlay: 'overlays/staging-eu' }], planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']), lastPassed));
+    const steps = allSteps(planPipeline(input));
+    const gated = steps.filter((s) => s.dependsOn.includes(CHECKS_GATE_KEY)).map((s) => [s.key, ...s.dependsOn].join(' <- '));
+    expect(gated).toEqual(['acme-api:deploy-staging <- engex-checks-passed', 'acme-api:deploy-staging-eu <- engex-checks-passed']);
+    expect(steps.filter((s) => s.key === CHECKS_GATE_KEY)).toHaveLength(1);
+  });
+
+  it('deployWhen "service" alone: no gate step', () => {
+    const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen: 'service' } } } : p));
+    const input = { ...planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'], { projects }), lastPassed), projects };
+    expect(allSteps(planPipeline(input)).map((s) => s.key)).not.toContain(CHECKS_GATE_KEY);
   });
 
   it('deployWhen "service": the deploy waits for the checks of its dependency closure only, dependencies included', () => {
@@ -878,5 +890,96 @@ describe('deploys: every target, gates, proof', () => {
               concurrency: 1
       "
     `);
+  });
+});
+
+describe('stepGranularity "project": one job per affected project', () => {
+  const projectMode = (input: Parameters<typeof planPipeline>[0]) => ({ ...input, config: { ...input.config, stepGranularity: 'project' as const } });
+
+  it('runs the affected targets with one nx run-many and orders jobs by the task graph', () => {
+    const input = projectMode(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed));
+    expect(outline(input)).toMatchInlineSnapshot(`
+      [
+        "engex-plan",
+        "acme-util:tasks",
+        "acme-api:tasks <- acme-util:tasks",
+        "acme-api:image <- acme-api:tasks",
+        "acme-api:scan <- acme-api:image",
+        "acme-api:smoke <- acme-api:image",
+        "acme-api:deploy-staging <- engex-checks-passed",
+        "engex-checks-passed <- acme-api:tasks acme-api:scan acme-api:smoke acme-util:tasks",
+      ]
+    `);
+    const pipeline = planPipeline(input);
+    const util = pipeline.steps.find((s) => s.key === 'acme-util');
+    expect(renderPipeline({ steps: util ? [util] : [], notify: [] }, 'yaml')).toMatchInlineSnapshot(`
+      "agents:
+        queue: default
+      steps:
+        - group: "@acme/util"
+          key: acme-util
+          steps:
+            - label: lint, test, build @acme/util
+              key: acme-util:tasks
+              commands:
+                - npm ci --no-audit --no-fund
+                - npx nx run-many --targets lint,test,build --projects @acme/util --outputStyle=static || ENGEX_DEFERRED_STATUS=$$?
+                - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
+              plugins:
+                - test-collector#v1.11.0:
+                    files: libs/util/reports/junit.xml
+                    format: junit
+                    annotation-link: true
+              timeout_in_minutes: 30
+              retry:
+                automatic:
+                  - exit_status: -1
+                    limit: 2
+                  - exit_status: 255
+                    limit: 2
+              artifact_paths:
+                - libs/util/reports/junit.xml
+      "
+    `);
+  });
+
+  it('keeps the JUnit file where stepGranularity "target" writes it', () => {
+    const target = commandSteps(planPipeline(planInput({}, analyze(['libs/util/src/index.ts']))));
+    const project = commandSteps(planPipeline(projectMode(planInput({}, analyze(['libs/util/src/index.ts'])))));
+    const junit = (steps: typeof target) => steps.flatMap((s) => s.artifactPaths).filter((p) => p.endsWith('junit.xml')).sort();
+    expect(junit(project)).toEqual(junit(target));
+    expect(junit(project)).toEqual(['apps/api/reports/junit.xml', 'libs/util/reports/junit.xml']);
+    const uploads = (steps: typeof target) => steps.flatMap((s) => s.plugins.filter((p) => p.ref.startsWith('test-collector#')).map((p) => p.config['files'])).sort();
+    expect(uploads(project)).toEqual(uploads(target));
+  });
+
+  it('without testEngine, test steps keep their JUnit artifact and send nothing to Test Engine', () => {
+    const input = planInput({}, analyze(['libs/util/src/index.ts']));
+    for (const stepGranularity of ['target', 'project'] as const) {
+      const steps = commandSteps(planPipeline({ ...input, config: { ...input.config, testEngine: false, stepGranularity } }));
+      expect(steps.flatMap((s) => s.plugins.map((p) => p.ref)).filter((r) => r.startsWith('test-collector#'))).toEqual([]);
+      expect(steps.flatMap((s) => s.artifactPaths).filter((p) => p.endsWith('junit.xml')).sort()).toEqual(['apps/api/reports/junit.xml', 'libs/util/reports/junit.xml']);
+    }
+  });
+
+  it('is valid for upload and needs fewer jobs than one per task', () => {
+    const input = projectMode(planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed));
+    const pipeline = planPipeline(input);
+    expect(validatePipeline([pipeline])).toEqual([]);
+    const perTask = commandSteps(planPipeline({ ...input, config: { ...input.config, stepGranularity: 'target' } }));
+    expect(commandSteps(pipeline).length).toBe(perTask.length - 4);
+  });
+
+  it('projects whose tasks depend on each other both ways keep one job per task', () => {
+    const base = planInput({}, analyze(['libs/util/src/index.ts']));
+    const tasks = base.analysis.tasks.map((t) =>
+      // util:lint now waits for api:build too, while api:build waits for util:build: a project-level cycle.
+      t.id === '@acme/util:lint' ? { ...t, dependsOn: ['@acme/api:build'] } : t,
+    );
+    const input = projectMode({ ...base, analysis: { ...base.analysis, tasks } });
+    const pipeline = planPipeline(input);
+    expect(validatePipeline([pipeline])).toEqual([]);
+    expect(commandSteps(pipeline).filter((s) => s.meta.kind === 'nx-project')).toEqual([]);
+    expect(outline(input)).toContain('acme-util:lint <- acme-api:build');
   });
 });

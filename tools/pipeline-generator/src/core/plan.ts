@@ -6,8 +6,9 @@ import {
   type WorkspaceConfig,
 } from '@engex/workspace-config';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
-import { reachable, stableOrder } from './graph.js';
+import { reachable, stableOrder, stronglyConnected } from './graph.js';
 import { checkStep } from './steps/check.js';
+import { projectChecksStep } from './steps/project-checks.js';
 import type { PlanOptions } from './steps/common.js';
 import { deploySteps } from './steps/deploy.js';
 import { imageStep } from './steps/image.js';
@@ -76,6 +77,9 @@ export const INFRA_RETRY: readonly AutomaticRetry[] = [...AGENT_LOST_RETRY, { ex
 
 export const PLAN_STEP_KEY = 'engex-plan';
 
+/** The one step every `deployWhen: "build"` deploy waits for. */
+export const CHECKS_GATE_KEY = 'engex-checks-passed';
+
 /** Step-key parts the service steps use; an Nx target with such a name gets a suffix. */
 const RESERVED_PART = /^(image|scan|smoke|deploy|(deploy|approve|verify)-.*)$/;
 
@@ -99,7 +103,7 @@ export function planPipeline(input: PlanPipelineInput): Pipeline {
 export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; services: ServicePlan[]; jobs: number } {
   const { analysis, config, context, options } = input;
   const byName = new Map(input.projects.map((p) => [p.name, p]));
-  const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY]);
+  const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY, CHECKS_GATE_KEY]);
   const common: Common = {
     agents: { queue: config.agents.queue },
     retry: AGENT_LOST_RETRY,
@@ -133,6 +137,12 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     }
   }
 
+  // stepGranularity "project": one job per project; a task's dependency is the job that runs it.
+  const perProject = config.stepGranularity === 'project' ? projectsOutsideJobCycles(tasksByProject) : new Set<string>();
+  const projectJobKey = (project: string): string => `${slugs.get(project)}:tasks`;
+  const jobOf = new Map<string, string>();
+  for (const t of analysis.tasks) jobOf.set(t.id, perProject.has(t.project) ? projectJobKey(t.project) : (taskKeys.get(t.id) as string));
+
   const deployable = deployContext(context);
   const imageInputsChanged = analysis.changedFiles.filter((f) => IMAGE_WORKSPACE_INPUTS.some((re) => re.test(f)));
   const groups: GroupStep[] = [];
@@ -155,7 +165,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       tag: context.commit,
     };
     const steps = [
-      imageStep(service, slug, image, ecr, build ? taskKeys.get(build.id) : undefined, hasBuild, options, deployCommon, config),
+      imageStep(service, slug, image, ecr, build ? jobOf.get(build.id) : undefined, hasBuild, options, deployCommon, config),
       scanStep(service, slug, image, ecr, config, options, scanCommon),
       smokeStep(service, slug, image, ecr, options, dockerCommon),
     ];
@@ -177,8 +187,11 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     if (!project) continue;
     const slug = slugs.get(project.name) as string;
     const steps: CommandStep[] = [];
-    for (const task of tasksByProject.get(project.name) ?? []) {
-      steps.push(checkStep(task, project, taskKeys, options, common, config.plugins.testCollector));
+    const tasks = tasksByProject.get(project.name) ?? [];
+    if (perProject.has(project.name)) {
+      steps.push(projectChecksStep({ tasks, project, key: projectJobKey(project.name), jobOf, options, common, testCollectorRef: config.testEngine ? config.plugins.testCollector : undefined }));
+    } else {
+      for (const task of tasks) steps.push(checkStep(task, project, jobOf, options, common, config.testEngine ? config.plugins.testCollector : undefined));
     }
     const service = serviceOf(project);
     if (service) {
@@ -206,13 +219,28 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
 
   // A deploy waits for the checks of the whole build (deployWhen "build", the seed's sequential
   // semantics), or of the projects the service depends on, transitively ("service").
-  const checks = groups.flatMap((g) => g.steps).filter((s): s is CommandStep => s.type === 'command' && ['nx-task', 'scan', 'smoke'].includes(s.meta.kind));
+  const checks = groups.flatMap((g) => g.steps).filter((s): s is CommandStep => s.type === 'command' && ['nx-task', 'nx-project', 'scan', 'smoke'].includes(s.meta.kind));
   const projectOf = (s: CommandStep): string | undefined => ('project' in s.meta ? s.meta.project : undefined);
+  // The build's fan-in is written once, on a gate step, not on every deploy and approval: at 1,000
+  // affected projects that is ~3,000 keys, repeated per deploy target (issue 12's bench miss).
+  // A command step, not a keyed `wait`: a wait also holds back every step listed after it.
+  const gate: CommandStep | undefined = pending.some((p) => p.service.deployWhen === 'build')
+    ? {
+        type: 'command',
+        key: CHECKS_GATE_KEY,
+        label: ':vertical_traffic_light: checks passed',
+        commands: [{ kind: 'exec', argv: ['echo', `All ${checks.length} checks of this build passed: deploys may start.`] }],
+        dependsOn: checks.map((s) => s.key),
+        timeoutInMinutes: options.timeouts.plan,
+        ...common,
+        meta: { kind: 'checks-gate' },
+      }
+    : undefined;
   for (const { service, slug, image, steps, plan } of pending) {
-    let waitFor = checks;
+    let waitFor: readonly string[] = gate ? [gate.key] : [];
     if (service.deployWhen === 'service') {
       const closure = new Set(reachable([service.project], (p) => (analysis.dependencies.get(p) ?? []).filter((d) => d !== p && byName.has(d))).order);
-      waitFor = checks.filter((s) => closure.has(projectOf(s) as string));
+      waitFor = checks.filter((s) => closure.has(projectOf(s) as string)).map((s) => s.key);
     }
     const used = new Set<string>();
     const keys: string[] = [];
@@ -220,7 +248,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       let part = overlayPart(target.overlay);
       for (let i = 2; used.has(part); i++) part = `${overlayPart(target.overlay)}-${i}`;
       used.add(part);
-      const d = deploySteps({ service, slug, part, target, image, waitFor: waitFor.map((s) => s.key), options, common: deployCommon, verifyCommon });
+      const d = deploySteps({ service, slug, part, target, image, waitFor, options, common: deployCommon, verifyCommon });
       const added = [...(d.block ? [d.block] : []), d.deploy, ...(d.verify ? [d.verify] : [])];
       (pendingGroup.get(slug) ?? steps).push(...added);
       keys.push(...added.map((s) => s.key));
@@ -230,12 +258,13 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
 
   orderGroups(groups);
   const nothing = groups.length === 0;
+  const jobs = groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0);
   const annotation = planAnnotation({
     base: input.base,
     context,
     analysis,
     services,
-    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
+    jobs,
   });
   const planStep: CommandStep = {
     type: 'command',
@@ -251,7 +280,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     meta: nothing ? { kind: 'nothing-affected' } : { kind: 'plan' },
   };
 
-  const steps: PipelineStep[] = [planStep, ...groups];
+  const steps: PipelineStep[] = [planStep, ...groups, ...(gate ? [gate] : [])];
   const pipeline: Pipeline = {
     steps,
     notify: [{ channel: config.slack.channel, if: 'build.state == "failed"' }],
@@ -259,8 +288,31 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   return {
     pipeline,
     services,
-    jobs: groups.reduce((n, g) => n + g.steps.length, 0) + 1,
+    jobs,
   };
+}
+
+/**
+ * The projects that can have one job each. Two project jobs whose tasks depend on each other's
+ * (a:build needs b:build, b:test needs a:build) would wait for each other forever; the projects
+ * of such a cycle keep one job per task, which the task graph orders.
+ */
+function projectsOutsideJobCycles(tasksByProject: ReadonlyMap<string, readonly AffectedTask[]>): Set<string> {
+  const names = [...tasksByProject.keys()];
+  const index = new Map(names.map((n, i) => [n, i]));
+  const projectOfTask = new Map<string, string>();
+  for (const [project, tasks] of tasksByProject) for (const t of tasks) projectOfTask.set(t.id, project);
+  const edges = names.map((n, i) => {
+    const out = new Set<number>();
+    for (const t of tasksByProject.get(n) ?? []) {
+      for (const d of t.dependsOn) {
+        const j = index.get(projectOfTask.get(d) ?? '');
+        if (j !== undefined && j !== i) out.add(j);
+      }
+    }
+    return [...out];
+  });
+  return new Set(stronglyConnected(names.length, edges).filter((c) => c.length === 1).map((c) => names[c[0] as number] as string));
 }
 
 /** Groups a group depends on come first (ties keep name order), so the YAML reads top-down. */

@@ -59,8 +59,9 @@ const INSTALL = ['npm', 'ci', '--no-audit', '--no-fund'] as const;
 export function engexCiArgs(call: EngexCiCall): string[] {
   switch (call.command) {
     case 'image build':
+      return ['image', 'build', '--project', call.project, ...(call.sourceDateEpoch !== undefined ? ['--source-date-epoch', call.sourceDateEpoch] : [])];
     case 'image smoke':
-      return [...call.command.split(' '), '--project', call.project];
+      return ['image', 'smoke', '--project', call.project];
     case 'image push':
       return ['image', 'push', '--project', call.project, ...(call.digestFile !== undefined ? ['--digest-file', call.digestFile] : [])];
     case 'ecr check':
@@ -101,6 +102,8 @@ function spellOut(command: StepCommand): Invocation {
       return {
         argv: [...command.nx, 'run', `${command.project}:${command.target}`, '--outputStyle=static', ...(command.args?.length ? ['--', ...command.args] : [])],
       };
+    case 'nx-run-many':
+      return { argv: [...command.nx, 'run-many', '--targets', command.targets.join(','), '--projects', command.project, '--outputStyle=static'] };
     case 'engex-ci':
       return { argv: [...command.bin, ...engexCiArgs(command.call)] };
     case 'annotate':
@@ -141,7 +144,7 @@ function spellOut(command: StepCommand): Invocation {
 }
 
 function defersFailure(command: StepCommand): boolean {
-  return command.kind === 'engex-ci' && command.deferFailure === true;
+  return (command.kind === 'engex-ci' || command.kind === 'nx' || command.kind === 'nx-run-many') && command.deferFailure === true;
 }
 
 /** A command as one shell line: quoted argv, then redirections. */

@@ -80,7 +80,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const config = await readWorkspaceConfig(root);
   const defaultBranch = env.defaultBranch ?? nxJson.defaultBase ?? 'main';
 
-  // Git work and the project graph are independent: overlap them.
+  // The deployed commits may widen the base of these rules; any other base is final once chosen.
+  const widens = (s: { rule: string }): boolean => env.branch !== undefined && (s.rule === 'parent-commit' || s.rule === 'last-passed-build');
+  let earlyFiles: Promise<{ files: string[] } | { error: unknown }> | undefined;
+  // Git work and the project graph are independent: overlap them, the changed-file list included.
   const [selected, { graph, manifests }, gitBranch] = await Promise.all([
     options.all
       ? allBase(git, options, env.nxHead)
@@ -95,6 +98,12 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           http: options.http ?? nodeHttpGet,
           api: { deadlineMs: apiDeadlineMs(options.env) },
           ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
+        }).then((s) => {
+          if (s.base !== undefined && s.rule !== 'none' && !widens(s)) {
+            // Settled here so a git failure waits for its turn below instead of going unhandled.
+            earlyFiles = git.changedFiles(s.base, s.head).then((files) => ({ files }), (error: unknown) => ({ error }));
+          }
+          return s;
         }),
     readCheckedProjectGraph(root, config),
     env.branch === undefined ? currentBranch(git) : Promise.resolve(undefined),
@@ -103,7 +112,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const planOptions = normalizePlanOptions({ ...(await engexCiFor(root, graph.nodes)), ...options.plan });
   const everything = selected.rule === 'all' || selected.rule === 'none';
   const deployed =
-    !everything && selected.base !== undefined && env.branch !== undefined && (selected.rule === 'parent-commit' || selected.rule === 'last-passed-build')
+    !everything && selected.base !== undefined && env.branch !== undefined && widens(selected)
       ? await readDeployedBase({
           git,
           services: manifests.flatMap((p) => resolveServiceConfig(config, p) ?? []),
@@ -116,12 +125,20 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       : undefined;
   const base = deployed ? { ...selected, base: deployed.base, notes: [...selected.notes, ...deployed.notes, ...[...deployed.forced.values()].map((w) => `${w}.`)] } : selected;
   const compareWith = everything ? undefined : base.base;
-  const { projects, analysis } = await readAffected(graph, nxJson, {
-    ...(compareWith === undefined ? {} : { base: compareWith, changedFiles: await git.changedFiles(compareWith, base.head) }),
+  const { projects: nxProjects, analysis } = await readAffected(graph, nxJson, {
+    ...(compareWith === undefined ? {} : { base: compareWith, changedFiles: await changedFiles(git, compareWith, base.head, earlyFiles) }),
     ...(deployed && deployed.forced.size > 0 ? { touched: deployed.forced } : {}),
     ...(base.head !== undefined ? { head: base.head } : {}),
     targets: planOptions.targets,
     allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,
+  });
+
+  // Nx 23 keeps none of package.json's nx.metadata on its nodes: the engex block (repository,
+  // deployTargets, deployWhen, …) comes from the manifests checked above, matched by root.
+  const metadataByRoot = new Map(manifests.map((m) => [m.root, m.metadata]));
+  const projects = nxProjects.map((p) => {
+    const metadata = metadataByRoot.get(p.root);
+    return metadata ? { ...p, metadata: { ...p.metadata, ...metadata } } : p;
   });
 
   const branch = env.branch ?? gitBranch;
@@ -171,6 +188,14 @@ async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): P
   validateWorkspaceProjects(config, manifests.value);
   if (graph.status === 'rejected') throw graph.reason;
   return { graph: graph.value.graph, manifests: manifests.value };
+}
+
+/** The list started while the graph loaded, else a fresh one. */
+async function changedFiles(git: Git, base: string, head: string | undefined, early: Promise<{ files: string[] } | { error: unknown }> | undefined): Promise<string[]> {
+  if (early === undefined) return git.changedFiles(base, head);
+  const result = await early;
+  if ('error' in result) throw result.error;
+  return result.files;
 }
 
 /** ENGEX_PIPELINE_API_DEADLINE: seconds, the same form as engex-ci's ENGEX_CI_*_DEADLINE. */

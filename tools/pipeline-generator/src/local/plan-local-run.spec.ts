@@ -295,6 +295,18 @@ describe('planLocalRun', () => {
     expect(planLocalRun(pipeline, ctx).notify).toEqual(pipeline.notify);
   });
 
+  it('runs a project job (stepGranularity "project") command by command, each failure deferred to the end', () => {
+    const input = planInput({}, analyze(['libs/util/src/index.ts']));
+    const generated = planPipeline({ ...input, config: { ...input.config, stepGranularity: 'project' } });
+    const job = planLocalRun(generated, ctx).steps.find((s) => s.key === 'acme-util:tasks');
+    expect(job?.actions.map((a) => (a.kind === 'exec' ? `${a.argv.join(' ')}${a.deferFailure ? ' (deferred failure)' : ''}` : a.kind))).toMatchInlineSnapshot(`
+      [
+        "omit",
+        "npx nx run-many --targets lint,test,build --projects @acme/util --outputStyle=static (deferred failure)",
+      ]
+    `);
+  });
+
   it('skips a step whose plugin has no local equivalent, with the reason', () => {
     const odd: Pipeline = { notify: [], steps: [step('x', { plugins: [{ ref: 'custom/thing#v1.0.0', config: {} }] })] };
     expect(planLocalRun(odd, ctx).steps[0]!.skip).toBe('plugin custom/thing#v1.0.0 has no local equivalent');

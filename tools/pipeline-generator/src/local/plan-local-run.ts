@@ -173,7 +173,9 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
       return { kind: 'omit', command: invocation(command).argv.join(' '), reason: 'the local checkout is already installed' };
     case 'nx':
       // Other preparation (building the engex-ci bundle) is cheap with the Nx cache: run it once.
-      return exec(invocation(command), { once: command.setup === true });
+      return exec(invocation(command), { once: command.setup === true, deferFailure: command.deferFailure === true });
+    case 'nx-run-many':
+      return exec(invocation(command), { deferFailure: command.deferFailure === true });
     case 'annotate':
       return {
         kind: 'annotate',

@@ -18,12 +18,12 @@ export function junitReports(project: WorkspaceProject, target: string): string[
  * also runs when tests fail); its token is the agent's `BUILDKITE_ANALYTICS_TOKEN`, never YAML.
  * `annotation-link` adds a build annotation linking to the run, whose page lists the failures.
  */
-function testCollector(ref: string, reports: readonly string[]): PluginUse {
+export function testCollector(ref: string, reports: readonly string[]): PluginUse {
   return { ref, config: { files: reports.length === 1 ? reports[0] : [...reports], format: 'junit', 'annotation-link': true } };
 }
 
 /** One affected Nx task (lint, typecheck, test, build, …) as a step. */
-export function checkStep(task: AffectedTask, project: WorkspaceProject, keys: ReadonlyMap<string, string>, options: PlanOptions, common: Common, testCollectorRef: string): CommandStep {
+export function checkStep(task: AffectedTask, project: WorkspaceProject, keys: ReadonlyMap<string, string>, options: PlanOptions, common: Common, testCollectorRef: string | undefined): CommandStep {
   const key = keys.get(task.id) as string;
   const reports = junitReports(project, task.target);
   return {
@@ -34,7 +34,7 @@ export function checkStep(task: AffectedTask, project: WorkspaceProject, keys: R
     dependsOn: task.dependsOn.map((d) => keys.get(d)).filter((k): k is string => k !== undefined),
     timeoutInMinutes: options.timeouts.task,
     ...common,
-    ...(reports.length > 0 ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {}),
+    ...(reports.length > 0 && testCollectorRef !== undefined ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {}),
     artifactPaths: reports,
     meta: { kind: 'nx-task', project: project.name, target: task.target, taskId: task.id },
   };

@@ -45,7 +45,8 @@ export function imageStep(
       },
       // Each agent starts clean: the bundle comes from the Nx cache when the build step shared it.
       ...(hasBuild ? [nxRun(options, service.project, 'build')] : []),
-      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project } },
+      // A retried job builds at another time: the commit's time keeps `created`, and so the image, the same.
+      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project, sourceDateEpoch: 'commit' } },
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image push', project: service.project, digestFile } },
       { kind: 'meta-data', op: 'set', key: digestKeyOf(service), file: digestFile },
       { kind: 'annotate', style: 'info', context, body: `**${service.service}** pushed \`${imageReference(image)}\`, digest (meta-data \`${digestKeyOf(service)}\`): ` },

@@ -1,0 +1,47 @@
+import type { AffectedTask, WorkspaceProject } from '../affected.js';
+import type { CommandStep } from '../pipeline.js';
+import { junitReports, testCollector } from './check.js';
+import type { Common, PlanOptions } from './common.js';
+
+export interface ProjectChecksInput {
+  /** The project's affected tasks, in display order. */
+  tasks: readonly AffectedTask[];
+  project: WorkspaceProject;
+  key: string;
+  /** Task id → the key of the job that runs it (this one, or another project's). */
+  jobOf: ReadonlyMap<string, string>;
+  options: PlanOptions;
+  common: Common;
+  /** The pinned Test Engine plugin, or undefined when the workspace does not send results. */
+  testCollectorRef: string | undefined;
+}
+
+/**
+ * Every affected task of one project in one job (`stepGranularity: "project"`): one install
+ * instead of one per task. One `nx run-many` runs the targets: JUnit reports are Nx outputs of the
+ * test targets (nx.json), so no target needs flags of its own and a cache hit still leaves them.
+ * The command defers its failure, so the job fails at the end after Nx ran every target it could.
+ */
+export function projectChecksStep(input: ProjectChecksInput): CommandStep {
+  const { tasks, project, key, jobOf, options, common, testCollectorRef } = input;
+  const dependsOn = new Set<string>();
+  for (const t of tasks)
+    for (const d of t.dependsOn) {
+      const job = jobOf.get(d);
+      if (job !== undefined && job !== key) dependsOn.add(job);
+    }
+  const reports = tasks.flatMap((t) => junitReports(project, t.target));
+  return {
+    type: 'command',
+    key,
+    label: `${tasks.map((t) => t.target).join(', ')} ${project.name}`,
+    commands: [...options.setup, { kind: 'nx-run-many', nx: options.nx, project: project.name, targets: tasks.map((t) => t.target), deferFailure: true }],
+    dependsOn: [...dependsOn],
+    // The tasks share the job: its budget is the sum of theirs.
+    timeoutInMinutes: options.timeouts.task * tasks.length,
+    ...common,
+    ...(reports.length > 0 && testCollectorRef !== undefined ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {}),
+    artifactPaths: reports,
+    meta: { kind: 'nx-project', project: project.name, targets: tasks.map((t) => t.target), taskIds: tasks.map((t) => t.id) },
+  };
+}
