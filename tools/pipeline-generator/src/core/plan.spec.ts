@@ -54,8 +54,16 @@ describe('planPipeline', () => {
             - label: lint @acme/api
               key: acme-api:lint
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:lint --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -66,8 +74,16 @@ describe('planPipeline', () => {
             - label: test @acme/api
               key: acme-api:test
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -80,8 +96,16 @@ describe('planPipeline', () => {
             - label: build @acme/api
               key: acme-api:build
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:build --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -92,7 +116,7 @@ describe('planPipeline', () => {
             - label: ":docker: image api"
               key: acme-api:image
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
@@ -105,6 +129,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:build
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -127,7 +158,7 @@ describe('planPipeline', () => {
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/trivy
                 - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
@@ -140,6 +171,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -160,12 +198,19 @@ describe('planPipeline', () => {
             - label: ":fire_engine: smoke api"
               key: acme-api:smoke
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -221,8 +266,16 @@ describe('planPipeline', () => {
             - label: lint @acme/util
               key: acme-util:lint
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/util:lint --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -233,8 +286,16 @@ describe('planPipeline', () => {
             - label: test @acme/util
               key: acme-util:test
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/util:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-util-test.xml
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -247,8 +308,16 @@ describe('planPipeline', () => {
             - label: build @acme/util
               key: acme-util:build
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/util:build --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -262,8 +331,16 @@ describe('planPipeline', () => {
             - label: test @acme/api
               key: acme-api:test
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:test --outputStyle=static -- --reporter=default --reporter=junit --outputFile.junit=../../reports/junit/acme-api-test.xml
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -276,10 +353,18 @@ describe('planPipeline', () => {
             - label: build @acme/api
               key: acme-api:build
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:build --outputStyle=static
               depends_on:
                 - acme-util:build
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -290,7 +375,7 @@ describe('planPipeline', () => {
             - label: ":docker: image api"
               key: acme-api:image
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
@@ -303,6 +388,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:build
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -325,7 +417,7 @@ describe('planPipeline', () => {
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/trivy
                 - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
@@ -338,6 +430,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -358,12 +457,19 @@ describe('planPipeline', () => {
             - label: ":fire_engine: smoke api"
               key: acme-api:smoke
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -378,7 +484,7 @@ describe('planPipeline', () => {
             - label: ":rocket: deploy api to overlays/staging"
               key: acme-api:deploy-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
@@ -390,6 +496,14 @@ describe('planPipeline', () => {
                 - acme-util:lint
                 - acme-util:test
                 - acme-util:build
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               agents:
                 queue: deploy
               timeout_in_minutes: 5
@@ -436,7 +550,7 @@ describe('planPipeline', () => {
         - label: ":rocket: deploy api to overlays/production"
           key: acme-api:deploy-production
           commands:
-            - npm ci --no-audit --no-fund
+            - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
             - npx nx run @engex/ci-lib:build --outputStyle=static
             - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
             - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
@@ -447,6 +561,14 @@ describe('planPipeline', () => {
             - acme-api:scan
             - acme-api:smoke
             - acme-api:approve-production
+          plugins:
+            - cache#v1.12.0:
+                backend: s3
+                manifest: package-lock.json
+                path: node_modules
+                restore: file
+                save: file
+                compression: zstd
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -655,7 +777,7 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/staging"
               key: acme-api:deploy-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
@@ -666,6 +788,14 @@ describe('deploys: every target, gates, proof', () => {
                 - acme-api:build
                 - acme-api:scan
                 - acme-api:smoke
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -682,12 +812,20 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":mag: verify api in overlays/staging"
               key: acme-api:verify-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:staging:ops-commit > reports/deploy/api-staging.ops-commit
                 - node libs/ci-lib/dist/engex-ci.cjs deploy verify --url https://api.staging.example.com --revision c0ffee0000000000000000000000000000000001 --argocd-server https://argocd.example.com --argocd-app api-staging --ops-commit-file reports/deploy/api-staging.ops-commit --timeout 10m
               depends_on:
                 - acme-api:deploy-staging
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 15
               retry:
                 automatic:
@@ -698,7 +836,7 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/staging-eu"
               key: acme-api:deploy-staging-eu
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging-eu.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging-eu.digest --pin-digest
@@ -708,6 +846,14 @@ describe('deploys: every target, gates, proof', () => {
                 - acme-api:build
                 - acme-api:scan
                 - acme-api:smoke
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -749,7 +895,7 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/production"
               key: acme-api:deploy-production
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
@@ -760,6 +906,14 @@ describe('deploys: every target, gates, proof', () => {
                 - acme-api:scan
                 - acme-api:smoke
                 - acme-api:approve-production
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -836,7 +990,7 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/staging"
               key: acme-api:deploy-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
@@ -848,6 +1002,14 @@ describe('deploys: every target, gates, proof', () => {
                 - acme-util:lint
                 - acme-util:test
                 - acme-util:build
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
