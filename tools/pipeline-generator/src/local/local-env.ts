@@ -66,3 +66,38 @@ export function buildStepEnv(
   Object.assign(env, step.env);
   return env;
 }
+
+/** How a fresh agent shares Nx task results: a folder every agent reads and writes, or nothing. */
+export type AgentNxCache = { kind: 'directory'; dir: string } | { kind: 'off' };
+
+/**
+ * The one place a fresh agent's Nx cache is configured. Locally a shared directory is the remote
+ * cache (Nx reads another clone's results from it); an Nx remote-cache server would set
+ * `NX_SELF_HOSTED_REMOTE_CACHE_SERVER` here instead. `off`: each agent's cache is its own clone's.
+ */
+export function agentNxCacheEnv(cache: AgentNxCache): Record<string, string> {
+  return cache.kind === 'directory' ? { NX_CACHE_DIRECTORY: cache.dir } : {};
+}
+
+export interface FreshAgentEnvOptions {
+  nxCache: AgentNxCache;
+  /** The npm download cache of this agent: a folder of its own (cold), or absent for the machine's (warm). */
+  npmCacheDir?: string;
+}
+
+/**
+ * A fresh agent's environment from the caller's: nothing that ties it to the caller's checkout or
+ * run. `npm run` exports `npm_*` (its prefix and config: an `npm ci` would act on the caller's
+ * workspace), Nx settings point at the caller's cache, and `ENGEX_REQUIRE` is the caller's
+ * contract, not an agent's: a Buildkite agent has no `../shared`, and the tests skip without it.
+ */
+export function freshAgentEnv(base: Readonly<Record<string, string | undefined>>, options: FreshAgentEnvOptions): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (/^(npm_|NX_|ENGEX_REQUIRE$|INIT_CWD$)/i.test(k) && k !== 'NX_DAEMON') continue;
+    env[k] = v;
+  }
+  Object.assign(env, agentNxCacheEnv(options.nxCache));
+  if (options.npmCacheDir !== undefined) env['npm_config_cache'] = options.npmCacheDir;
+  return env;
+}
