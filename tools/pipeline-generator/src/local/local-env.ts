@@ -72,11 +72,15 @@ export type AgentNxCache = { kind: 'directory'; dir: string } | { kind: 'off' };
 
 /**
  * The one place a fresh agent's Nx cache is configured. Locally a shared directory is the remote
- * cache (Nx reads another clone's results from it); an Nx remote-cache server would set
- * `NX_SELF_HOSTED_REMOTE_CACHE_SERVER` here instead. `off`: each agent's cache is its own clone's.
+ * cache. Nx 23 indexes its cache in a database under the workspace-data directory and trusts
+ * only artifacts that database recorded: a shared `NX_CACHE_DIRECTORY` alone is never read by
+ * another clone (every task reruns), so the database is shared beside it. An Nx remote-cache
+ * server would set `NX_SELF_HOSTED_REMOTE_CACHE_SERVER` here instead. `off`: each agent has
+ * only its own clone's cache.
  */
 export function agentNxCacheEnv(cache: AgentNxCache): Record<string, string> {
-  return cache.kind === 'directory' ? { NX_CACHE_DIRECTORY: cache.dir } : {};
+  if (cache.kind === 'off') return {};
+  return { NX_CACHE_DIRECTORY: `${cache.dir}/cache`, NX_WORKSPACE_DATA_DIRECTORY: `${cache.dir}/workspace-data` };
 }
 
 export interface FreshAgentEnvOptions {

@@ -33,7 +33,7 @@ export function pipelineShapeIssues(data: unknown): string[] {
       if (!isStrings(s['dependsOn'])) issues.push(`${path}.dependsOn: expected an array of step keys`);
       return;
     }
-    if (s['type'] !== 'command') return void issues.push(`${path}.type: expected command, block${inGroup ? '' : ' or group'}, got ${JSON.stringify(s['type'])}`);
+    if (s['type'] !== 'command') return void issues.push(`${path}.type: expected command${inGroup ? ' or block' : ', block or group'}, got ${JSON.stringify(s['type'])}`);
     for (const field of ['dependsOn', 'artifactPaths'] as const) if (!isStrings(s[field])) issues.push(`${path}.${field}: expected an array of strings`);
     for (const field of ['plugins', 'retry'] as const) if (!Array.isArray(s[field])) issues.push(`${path}.${field}: expected an array`);
     for (const field of ['agents', 'env', 'meta'] as const) if (!isObject(s[field])) issues.push(`${path}.${field}: expected an object`);
