@@ -9,8 +9,10 @@ const NX_OUTPUT = `
 
 \u001b[1m> nx run @engex/halow:build  [remote cache]\u001b[22m
 > nx run @engex/halow:test  [existing outputs match the cache, left as is]
+> nx run @engex/service-kit:test --reporter=default --outputFile.junit=../../reports/junit/x.xml
+> nx run @engex/ci-lib:test --reporter=junit  [remote cache]
  NX   Successfully ran target build for project @engex/ci-lib
-Nx read the output from the cache instead of running the command for 3 out of 4 tasks.
+Nx read the output from the cache instead of running the command for 4 out of 6 tasks.
 [local] $ npx nx run @engex/halow:build --outputStyle=static
 `;
 
@@ -32,8 +34,8 @@ const metrics = (key: string, over: Partial<AgentStepMetrics & { dependsOn: stri
 describe('agent metrics', () => {
   it('tells executed Nx tasks from cache hits', () => {
     expect(parseNxTasks(NX_OUTPUT)).toEqual({
-      executed: ['@engex/workspace-config:build'],
-      cached: ['@engex/ci-lib:build', '@engex/halow:build', '@engex/halow:test'],
+      executed: ['@engex/workspace-config:build', '@engex/service-kit:test'],
+      cached: ['@engex/ci-lib:build', '@engex/halow:build', '@engex/halow:test', '@engex/ci-lib:test'],
     });
   });
 

@@ -45,7 +45,8 @@ export interface AgentTotals {
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
-const TASK_LINE = /^\s*> nx run (\S+)(?:\s+\[([^\]]+)\])?\s*$/;
+/** `> nx run <task>[ <args passed after -->][  [<how it was read from a cache>]]` */
+const TASK_LINE = /^\s*> nx run (\S+)(.*?)(?:\s+\[([^\]]*cache[^\]]*)\])?\s*$/;
 
 /** Nx tasks of a step's output (`--outputStyle=static`): executed, or read from a cache. */
 export function parseNxTasks(output: string): { executed: string[]; cached: string[] } {
@@ -55,7 +56,7 @@ export function parseNxTasks(output: string): { executed: string[]; cached: stri
     const m = TASK_LINE.exec(raw.replace(ANSI, ''));
     if (!m) continue;
     const task = m[1] as string;
-    const list = m[2] === undefined ? executed : cached;
+    const list = m[3] === undefined ? executed : cached;
     if (!list.includes(task)) list.push(task);
   }
   return { executed, cached };
