@@ -13,7 +13,9 @@
 // with each change. Both build a branch without a deploy target (no deploy steps in either).
 //
 // BENCH_MODES=warm,cold and BENCH_CHANGES=halow,docs,service-kit pick a subset; BENCH_BASELINE=0
-// leaves the baseline out.
+// leaves the baseline out. BENCH_REUSE=<results.json of an earlier run> keeps the builds measured
+// there and runs only the missing ones (delete an entry to measure it again); the report says
+// which commit each was measured on.
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -114,7 +116,9 @@ function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache }) {
 
 const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const ratio = (a, b) => (b > 0 ? a / b : NaN);
-const results = { base, commits, nodeImage, cpus: os.cpus().length, modes: {} };
+const reused = process.env.BENCH_REUSE ? JSON.parse(readFileSync(process.env.BENCH_REUSE, 'utf8')) : undefined;
+const results = { base, commits, nodeImage, cpus: os.cpus().length, modes: reused?.modes ?? {}, ...(reused ? { reusedFrom: reused.base } : {}) };
+const measured = (entry) => entry?.metrics !== undefined && entry.code === 0;
 const save = () => writeFileSync(join(work, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 /** The report: ours against the baseline, per mode and change; rewritten after every mode. */
@@ -125,18 +129,19 @@ function report() {
     `Written by \`npm run bench:agents\` (bench/agents/run.mjs). ${results.cpus} CPUs; load average (1 min) before/after each build in the table.`,
     'Critical path: the longest depends_on chain of measured job walls (what a fleet with free agents takes); agent time: the sum of job walls.',
     'The baseline runs everything whatever changed: measured once per mode, compared with each change.',
+    ...(results.reusedFrom ? [`Builds measured on two bases: ${results.reusedFrom.slice(0, 12)} (reused, BENCH_REUSE) and ${results.base.slice(0, 12)}; each row names its own.`] : []),
     '',
   ];
   const misses = [];
   for (const [mode, out] of Object.entries(results.modes)) {
     const b = out.baseline?.metrics?.totals;
     lines.push(`## ${mode}`, '');
-    if (out.baseline) lines.push(`Baseline (seed-shaped, 2 jobs): exit ${out.baseline.code}, critical path ${b ? s(b.criticalPathMs) : '-'}, agent time ${b ? s(b.agentMs) : '-'}, ${b?.installs ?? '-'} npm ci, load ${out.baseline.loadBefore.toFixed(1)}/${out.baseline.loadAfter.toFixed(1)}.`);
+    if (out.baseline) lines.push(`Baseline (seed-shaped, 2 jobs, base ${(out.baseline.commit ?? results.reusedFrom ?? results.base).slice(0, 12)}): exit ${out.baseline.code}, critical path ${b ? s(b.criticalPathMs) : '-'}, agent time ${b ? s(b.agentMs) : '-'}, ${b?.installs ?? '-'} npm ci, load ${out.baseline.loadBefore.toFixed(1)}/${out.baseline.loadAfter.toFixed(1)}.`);
     if (out.previous) {
       const p = out.previous.metrics?.totals;
       lines.push(`Previous build (base commit, \`--all\`, fills the caches): exit ${out.previous.code}, ${out.previous.metrics?.steps.length ?? '-'} jobs, critical path ${p ? s(p.criticalPathMs) : '-'}, agent time ${p ? s(p.agentMs) : '-'}, ${p?.installs ?? '-'} npm ci, ${p?.restores ?? '-'} restores.`);
     }
-    lines.push('', '| change | exit | jobs | critical path (ours / baseline) | ratio | agent time (ours / baseline) | ratio | npm ci (ours / baseline) | restores | Nx ran / cached | Nx tasks run twice | load |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push('', '| change (base) | exit | jobs | critical path (ours / baseline) | ratio | agent time (ours / baseline) | ratio | npm ci (ours / baseline) | restores | Nx ran / cached | Nx tasks run twice | load |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [name, r] of Object.entries(out.changes)) {
       const t = r.metrics?.totals;
       if (!t || !b) {
@@ -145,7 +150,7 @@ function report() {
       }
       const cp = ratio(t.criticalPathMs, b.criticalPathMs);
       const ag = ratio(t.agentMs, b.agentMs);
-      lines.push(`| ${name} | ${r.code} | ${r.metrics.steps.length} | ${s(t.criticalPathMs)} / ${s(b.criticalPathMs)} | ${cp.toFixed(2)} | ${s(t.agentMs)} / ${s(b.agentMs)} | ${ag.toFixed(2)} | ${t.installs} / ${b.installs} | ${t.restores} | ${t.nxExecuted} / ${t.nxCached} | ${t.executedTwice.join(', ') || 'none'} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`);
+      lines.push(`| ${name} (${(r.commit ?? results.reusedFrom ?? results.base).slice(0, 7)}) | ${r.code} | ${r.metrics.steps.length} | ${s(t.criticalPathMs)} / ${s(b.criticalPathMs)} | ${cp.toFixed(2)} | ${s(t.agentMs)} / ${s(b.agentMs)} | ${ag.toFixed(2)} | ${t.installs} / ${b.installs} | ${t.restores} | ${t.nxExecuted} / ${t.nxCached} | ${t.executedTwice.join(', ') || 'none'} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`);
       if (mode === 'warm' && name === 'halow' && cp > TARGETS.halowWarmCriticalPath) misses.push(`halow warm critical path ${cp.toFixed(2)}× > ${TARGETS.halowWarmCriticalPath}×`);
       if (mode === 'warm' && name === 'halow' && ag > TARGETS.halowWarmAgent) misses.push(`halow warm agent time ${ag.toFixed(2)}× > ${TARGETS.halowWarmAgent}×`);
       if (name === 'docs' && ag > TARGETS.docsAgent) misses.push(`docs ${mode} agent time ${ag.toFixed(2)}× > ${TARGETS.docsAgent}×`);
@@ -166,19 +171,25 @@ for (const mode of MODES) {
   const dir = join(work, mode);
   mkdirSync(dir, { recursive: true });
   const npmCache = mode === 'cold' ? 'cold' : 'warm';
-  const out = (results.modes[mode] = { changes: {} });
+  const out = (results.modes[mode] ??= { changes: {} });
   let shared;
-  if (mode === 'warm') {
+  const todo = CHANGES.filter((name) => !measured(out.changes[name]));
+  if (mode === 'warm' && todo.length > 0) {
     shared = { depsCache: join(dir, 'deps'), nxCache: join(dir, 'nx') };
     out.previous = await build(`${mode}-previous-build`, { branch: 'bench-base', all: true, npmCache, ...shared });
     save();
   }
-  for (const name of CHANGES) {
+  for (const name of todo) {
     const caches = shared ?? { depsCache: join(dir, `${name}-deps`), nxCache: join(dir, `${name}-nx`) };
-    out.changes[name] = await build(`${mode}-${name}`, { branch: `bench-${name}`, npmCache, ...caches });
+    out.changes[name] = { ...(await build(`${mode}-${name}`, { branch: `bench-${name}`, npmCache, ...caches })), commit: base };
     save();
   }
   // The baseline has no dependency cache and no shared Nx cache: every job starts from nothing.
+  if (measured(out.baseline) || !BASELINE) {
+    save();
+    report();
+    continue;
+  }
   out.baseline = BASELINE
     ? await build(`${mode}-baseline`, {
         branch: 'bench-base',
@@ -186,7 +197,7 @@ for (const mode of MODES) {
         depsCache: join(dir, 'baseline-deps'),
         nxCache: 'off',
         npmCache,
-      })
+      }).then((r) => ({ ...r, commit: base }))
     : { label: `${mode}-baseline`, code: 'not run', loadBefore: 0, loadAfter: 0 };
   save();
   report();

@@ -96,6 +96,7 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
   const ws = join(parent, 'ws');
   let result: { status: number | null; stderr: string };
   let metrics: Metrics;
+  let alone: Metrics;
 
   beforeAll(() => {
     docker.assertAvailable();
@@ -109,26 +110,30 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
     git(ws, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'tiny');
     writeFileSync(join(parent, 'pipeline.json'), JSON.stringify(pipeline));
     const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(BUILDKITE|NX_|npm_)/i.test(k) && k !== 'CI' && k !== 'REGISTRY')) as Record<string, string>;
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--conditions=@engex/source', '--import', TSX, CLI, 'run', '--local', '--fresh-agents', '--pipeline', join(parent, 'pipeline.json'),
-        '--deps-cache', join(parent, 'deps'), '--nx-cache', join(parent, 'nx'), '--metrics-json', join(parent, 'metrics.json'),
-      ],
-      { cwd: ws, env: { ...clean, NX_DAEMON: 'false', ENGEX_LOCAL_STATE: join(parent, 'state') }, encoding: 'utf8', timeout: 280_000 },
-    );
-    result = { status: r.status, stderr: r.stderr };
-    try {
-      metrics = JSON.parse(readFileSync(join(parent, 'metrics.json'), 'utf8')) as Metrics;
-    } catch {
-      throw new Error(`no metrics (exit ${r.status}):\n${r.stderr.slice(-4000)}`);
-    }
+    const runFresh = (name: string, nxCache: string): { status: number | null; stderr: string; metrics: Metrics } => {
+      const r = spawnSync(
+        process.execPath,
+        [
+          '--conditions=@engex/source', '--import', TSX, CLI, 'run', '--local', '--fresh-agents', '--pipeline', join(parent, 'pipeline.json'),
+          '--deps-cache', join(parent, `${name}-deps`), '--nx-cache', nxCache, '--metrics-json', join(parent, `${name}.json`),
+        ],
+        { cwd: ws, env: { ...clean, NX_DAEMON: 'false', ENGEX_LOCAL_STATE: join(parent, `${name}-state`) }, encoding: 'utf8', timeout: 130_000 },
+      );
+      try {
+        return { status: r.status, stderr: r.stderr, metrics: JSON.parse(readFileSync(join(parent, `${name}.json`), 'utf8')) as Metrics };
+      } catch {
+        throw new Error(`no metrics (exit ${r.status}):\n${r.stderr.slice(-4000)}`);
+      }
+    };
+    ({ metrics, ...result } = runFresh('shared', join(parent, 'nx')));
+    // Without a shared folder each agent has only its own cache, whatever Nx shares per user by default.
+    ({ metrics: alone } = runFresh('alone', 'off'));
   }, 300_000);
   afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
 
   it('runs both jobs, each in its own fresh clone (nothing of the first is in the second)', () => {
     expect(result.status, result.stderr).toBe(0);
-    const runs = join(parent, 'state', 'runs');
+    const runs = join(parent, 'shared-state', 'runs');
     const artifacts = join(runs, readdirSync(runs)[0] as string, 'artifacts', 'reports');
     const first = readFileSync(join(artifacts, 'where-build.txt'), 'utf8').trim();
     const second = readFileSync(join(artifacts, 'where-check.txt'), 'utf8').trim();
@@ -142,7 +147,7 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
       ['tiny:check', 'restored'],
     ]);
     expect(metrics.totals).toMatchObject({ installs: 1, restores: 1 });
-    expect(readdirSync(join(parent, 'deps')).filter((f) => f.endsWith('.tar.zst'))).toHaveLength(1);
+    expect(readdirSync(join(parent, 'shared-deps')).filter((f) => f.endsWith('.tar.zst'))).toHaveLength(1);
   });
 
   it('reads the first job\'s Nx build from the shared Nx cache in the second clone, and reports the figures', () => {
@@ -154,5 +159,10 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
     for (const s of metrics.steps) expect(s.wallMs).toBeGreaterThan(0);
     expect(metrics.totals.criticalPath).toEqual(['tiny:build', 'tiny:check']);
     expect(result.stderr).toContain('installs: 1 npm ci, 1 restored from the dependency cache; Nx tasks: 1 ran, 1 from cache');
+  });
+
+  it('--nx-cache off: no agent reads another\'s Nx results (Nx\'s per-user cache is not shared either)', () => {
+    expect(alone.steps.map((s) => s.nxExecuted)).toEqual([['@tiny/app:build'], ['@tiny/app:build']]);
+    expect(alone.totals.executedTwice).toEqual(['@tiny/app:build']);
   });
 });

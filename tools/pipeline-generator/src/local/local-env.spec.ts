@@ -67,7 +67,7 @@ describe('buildStepEnv', () => {
       ENGEX_REQUIRE: 'docker,shared',
       DOCKER_HOST: 'unix:///run/docker.sock',
     };
-    expect(freshAgentEnv(caller, { nxCache: { kind: 'directory', dir: '/run/nx' }, npmCacheDir: '/run/agent-1/npm' })).toEqual({
+    expect(freshAgentEnv(caller, { nxCacheDir: '/run/nx', npmCacheDir: '/run/agent-1/npm' })).toEqual({
       PATH: '/usr/bin',
       HOME: '/home/me',
       NX_DAEMON: 'false',
@@ -76,7 +76,7 @@ describe('buildStepEnv', () => {
       NX_WORKSPACE_DATA_DIRECTORY: '/run/nx/workspace-data',
       npm_config_cache: '/run/agent-1/npm',
     });
-    expect(agentNxCacheEnv({ kind: 'off' })).toEqual({});
-    expect(freshAgentEnv(caller, { nxCache: { kind: 'off' } })['npm_config_cache']).toBeUndefined();
+    expect(agentNxCacheEnv('/run/agent-2/nx')).toEqual({ NX_CACHE_DIRECTORY: '/run/agent-2/nx/cache', NX_WORKSPACE_DATA_DIRECTORY: '/run/agent-2/nx/workspace-data' });
+    expect(freshAgentEnv(caller, { nxCacheDir: '/run/agent-2/nx' })['npm_config_cache']).toBeUndefined();
   });
 });

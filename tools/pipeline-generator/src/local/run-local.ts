@@ -328,7 +328,8 @@ async function runSteps(steps: readonly LocalStep[], build: LocalBuild, ctx: Run
       let env = ctx.env;
       if (ctx.fresh && agentDir) {
         const npmCacheDir = ctx.fresh.npmCache === 'cold' ? join(agentDir, 'npm-cache') : undefined;
-        env = freshAgentEnv(ctx.env, { nxCache: ctx.fresh.nxCache, ...(npmCacheDir ? { npmCacheDir } : {}) });
+        const nxCacheDir = ctx.fresh.nxCache.kind === 'directory' ? ctx.fresh.nxCache.dir : join(agentDir, 'nx');
+        env = freshAgentEnv(ctx.env, { nxCacheDir, ...(npmCacheDir ? { npmCacheDir } : {}) });
         try {
           await cloneAgent(build.workspaceRoot, build.commit, agentBuild.workspaceRoot, definedEnv(ctx.env));
         } catch (error) {
