@@ -129,14 +129,14 @@ function report() {
     `Written by \`npm run bench:agents\` (bench/agents/run.mjs). ${results.cpus} CPUs; load average (1 min) before/after each build in the table.`,
     'Critical path: the longest depends_on chain of measured job walls (what a fleet with free agents takes); agent time: the sum of job walls.',
     'The baseline runs everything whatever changed: measured once per mode, compared with each change.',
-    ...(results.reusedFrom ? [`Builds measured on two bases: ${results.reusedFrom.slice(0, 12)} (reused, BENCH_REUSE) and ${results.base.slice(0, 12)}; each row names its own.`] : []),
+    ...(results.reusedFrom ? ['Some builds were kept from an earlier run (BENCH_REUSE): each row names the base commit it was measured on.'] : []),
     '',
   ];
   const misses = [];
   for (const [mode, out] of Object.entries(results.modes)) {
     const b = out.baseline?.metrics?.totals;
     lines.push(`## ${mode}`, '');
-    if (out.baseline) lines.push(`Baseline (seed-shaped, 2 jobs, base ${(out.baseline.commit ?? results.reusedFrom ?? results.base).slice(0, 12)}): exit ${out.baseline.code}, critical path ${b ? s(b.criticalPathMs) : '-'}, agent time ${b ? s(b.agentMs) : '-'}, ${b?.installs ?? '-'} npm ci, load ${out.baseline.loadBefore.toFixed(1)}/${out.baseline.loadAfter.toFixed(1)}.`);
+    if (out.baseline) lines.push(`Baseline (seed-shaped, 2 jobs, base ${(out.baseline.commit ?? results.reusedFrom ?? results.base).slice(0, 12)}): exit ${out.baseline.code}, critical path ${b ? s(b.criticalPathMs) : '-'}, agent time ${b ? s(b.agentMs) : '-'}, ${b?.installs ?? '-'} npm ci, Nx tasks run twice: ${b?.executedTwice.join(', ') || 'none'}, load ${out.baseline.loadBefore.toFixed(1)}/${out.baseline.loadAfter.toFixed(1)}.`);
     if (out.previous) {
       const p = out.previous.metrics?.totals;
       lines.push(`Previous build (base commit, \`--all\`, fills the caches): exit ${out.previous.code}, ${out.previous.metrics?.steps.length ?? '-'} jobs, critical path ${p ? s(p.criticalPathMs) : '-'}, agent time ${p ? s(p.agentMs) : '-'}, ${p?.installs ?? '-'} npm ci, ${p?.restores ?? '-'} restores.`);
@@ -144,13 +144,14 @@ function report() {
     lines.push('', '| change (base) | exit | jobs | critical path (ours / baseline) | ratio | agent time (ours / baseline) | ratio | npm ci (ours / baseline) | restores | Nx ran / cached | Nx tasks run twice | load |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const [name, r] of Object.entries(out.changes)) {
       const t = r.metrics?.totals;
-      if (!t || !b) {
-        lines.push(`| ${name} | ${r.code} | - | - | - | - | - | - | - | - | - | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`);
+      const at = (r.commit ?? results.reusedFrom ?? results.base).slice(0, 7);
+      if (!t) {
+        lines.push(`| ${name} (${at}) | ${r.code} | - | - | - | - | - | - | - | - | - | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`);
         continue;
       }
-      const cp = ratio(t.criticalPathMs, b.criticalPathMs);
-      const ag = ratio(t.agentMs, b.agentMs);
-      lines.push(`| ${name} (${(r.commit ?? results.reusedFrom ?? results.base).slice(0, 7)}) | ${r.code} | ${r.metrics.steps.length} | ${s(t.criticalPathMs)} / ${s(b.criticalPathMs)} | ${cp.toFixed(2)} | ${s(t.agentMs)} / ${s(b.agentMs)} | ${ag.toFixed(2)} | ${t.installs} / ${b.installs} | ${t.restores} | ${t.nxExecuted} / ${t.nxCached} | ${t.executedTwice.join(', ') || 'none'} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`);
+      const cp = b ? ratio(t.criticalPathMs, b.criticalPathMs) : NaN;
+      const ag = b ? ratio(t.agentMs, b.agentMs) : NaN;
+      lines.push(`| ${name} (${at}) | ${r.code} | ${r.metrics.steps.length} | ${s(t.criticalPathMs)} / ${b ? s(b.criticalPathMs) : '-'} | ${cp.toFixed(2)} | ${s(t.agentMs)} / ${b ? s(b.agentMs) : '-'} | ${ag.toFixed(2)} | ${t.installs} / ${b?.installs ?? '-'} | ${t.restores} | ${t.nxExecuted} / ${t.nxCached} | ${t.executedTwice.join(', ') || 'none'} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`);
       if (mode === 'warm' && name === 'halow' && cp > TARGETS.halowWarmCriticalPath) misses.push(`halow warm critical path ${cp.toFixed(2)}× > ${TARGETS.halowWarmCriticalPath}×`);
       if (mode === 'warm' && name === 'halow' && ag > TARGETS.halowWarmAgent) misses.push(`halow warm agent time ${ag.toFixed(2)}× > ${TARGETS.halowWarmAgent}×`);
       if (name === 'docs' && ag > TARGETS.docsAgent) misses.push(`docs ${mode} agent time ${ag.toFixed(2)}× > ${TARGETS.docsAgent}×`);
