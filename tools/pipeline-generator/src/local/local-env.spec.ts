@@ -59,10 +59,10 @@ describe('buildStepEnv', () => {
     const caller = {
       PATH: '/usr/bin',
       HOME: '/home/me',
-      npm_config_local_prefix: '/work/repo',
+      npm_config_local_prefix: '/home/me/repo',
       npm_lifecycle_event: 'pipeline:local',
-      INIT_CWD: '/work/repo',
-      NX_CACHE_DIRECTORY: '/tmp/mine',
+      INIT_CWD: '/home/me/repo',
+      NX_CACHE_DIRECTORY: '/home/me/.nx-cache',
       NX_DAEMON: 'false',
       ENGEX_REQUIRE: 'docker,shared',
       DOCKER_HOST: 'unix:///run/docker.sock',
