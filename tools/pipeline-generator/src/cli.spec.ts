@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from './cli.js';
+import { parseRunArgs } from './local/command.js';
 import { BaseUnavailableError, GitError, LocalPlanError, LocalSetupError, PipelineInvalidError, UsageError } from './core/errors.js';
 
 /** `main` in-process, with its output captured. */
@@ -39,12 +40,25 @@ describe('main', () => {
     [['generate', '--all', '--base', 'main'], '--all and --base contradict each other; pass one.'],
     [['run'], 'Only `run --local` exists'],
     [['run', '--local', '--all', '--base', 'main'], '--all and --base contradict each other'],
+    [['run', '--local', '--npm-cache', 'cold'], '--npm-cache applies to fresh agents: add --fresh-agents.'],
+    [['run', '--local', '--fresh-agents', '--npm-cache', 'tepid'], '--npm-cache must be cold or warm, got "tepid".'],
+    [['run', '--local', '--pipeline', 'p.json', '--all'], '--pipeline runs the given pipeline: --all, --base and --head do not apply.'],
   ])('%j is a usage error: exit 2, the reason, nothing on stdout', async (argv, reason) => {
     const r = await run(argv);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`engex-pipeline: ${reason}`);
     expect(r.stderr).not.toContain('    at ');
+  });
+
+  it('run --local --fresh-agents: the caches and the npm download cache as flags, warm by default', () => {
+    expect(parseRunArgs(['--local', '--fresh-agents'])).toEqual({ all: false, verbose: false, freshAgents: { npmCache: 'warm' } });
+    expect(parseRunArgs(['--local', '--fresh-agents', '--npm-cache', 'cold', '--deps-cache', 'd', '--nx-cache', 'off', '--metrics-json', 'm.json', '--pipeline', 'p.json'])).toEqual({
+      all: false,
+      verbose: false,
+      freshAgents: { npmCache: 'cold', depsCache: 'd', nxCache: 'off', metricsJson: 'm.json' },
+      pipelineFile: 'p.json',
+    });
   });
 
   it('an invalid Buildkite environment exits 2, naming the variable, then the hint', async () => {

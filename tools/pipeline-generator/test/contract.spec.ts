@@ -69,6 +69,22 @@ describe.skipIf(!SCHEMA_PRESENT)(`Buildkite's pipeline schema${SCHEMA_PRESENT ? 
     for (const upload of uploads) expect(schemaErrors(toBuildkite(upload))).toEqual([]);
   });
 
+  it('every job that installs restores node_modules through the pinned cache plugin, in a schema-valid plugin entry', () => {
+    const doc = toBuildkite(planPipeline(scenarios['several targets, pinned digest, verify with ArgoCD']));
+    expect(schemaErrors(doc)).toEqual([]);
+    const jobs = (doc['steps'] as Record<string, unknown>[]).flatMap((s) => (s['steps'] as Record<string, unknown>[] | undefined) ?? [s]).filter((s) => 'commands' in s);
+    const installing = jobs.filter((s) => (s['commands'] as string[]).some((c) => c.includes('npm ci')));
+    expect(installing.length).toBeGreaterThan(5);
+    for (const job of installing) {
+      expect((job['commands'] as string[])[0]).toBe('test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund');
+      expect((job['plugins'] as Record<string, unknown>[])[0]).toEqual({
+        'cache#v1.12.0': { backend: 's3', manifest: 'package-lock.json', path: 'node_modules', restore: 'file', save: 'file', compression: 'zstd' },
+      });
+    }
+    // The plan job installs nothing, so it restores nothing.
+    expect(jobs.filter((s) => !installing.includes(s)).every((s) => s['plugins'] === undefined)).toBe(true);
+  });
+
   it('rejects what Buildkite would reject (the check has teeth)', () => {
     const bad = toBuildkite(planPipeline(scenarios['pull request']));
     const steps = bad['steps'] as Record<string, unknown>[];

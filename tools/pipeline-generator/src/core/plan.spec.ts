@@ -54,8 +54,16 @@ describe('planPipeline', () => {
             - label: lint @acme/api
               key: acme-api:lint
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:lint --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -66,9 +74,16 @@ describe('planPipeline', () => {
             - label: test @acme/api
               key: acme-api:test
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:test --outputStyle=static
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - test-collector#v1.11.0:
                     files: apps/api/reports/junit.xml
                     format: junit
@@ -85,8 +100,16 @@ describe('planPipeline', () => {
             - label: build @acme/api
               key: acme-api:build
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:build --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -97,7 +120,7 @@ describe('planPipeline', () => {
             - label: ":docker: image api"
               key: acme-api:image
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
@@ -110,6 +133,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:build
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -132,7 +162,7 @@ describe('planPipeline', () => {
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/trivy
                 - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
@@ -145,6 +175,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -165,12 +202,19 @@ describe('planPipeline', () => {
             - label: ":fire_engine: smoke api"
               key: acme-api:smoke
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -226,8 +270,16 @@ describe('planPipeline', () => {
             - label: lint @acme/util
               key: acme-util:lint
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/util:lint --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -238,9 +290,16 @@ describe('planPipeline', () => {
             - label: test @acme/util
               key: acme-util:test
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/util:test --outputStyle=static
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - test-collector#v1.11.0:
                     files: libs/util/reports/junit.xml
                     format: junit
@@ -257,8 +316,16 @@ describe('planPipeline', () => {
             - label: build @acme/util
               key: acme-util:build
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/util:build --outputStyle=static
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -272,9 +339,16 @@ describe('planPipeline', () => {
             - label: test @acme/api
               key: acme-api:test
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:test --outputStyle=static
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - test-collector#v1.11.0:
                     files: apps/api/reports/junit.xml
                     format: junit
@@ -291,10 +365,18 @@ describe('planPipeline', () => {
             - label: build @acme/api
               key: acme-api:build
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @acme/api:build --outputStyle=static
               depends_on:
                 - acme-util:build
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -305,7 +387,7 @@ describe('planPipeline', () => {
             - label: ":docker: image api"
               key: acme-api:image
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/image
                 - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
@@ -318,6 +400,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:build
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -340,7 +429,7 @@ describe('planPipeline', () => {
             - label: ":shield: scan api"
               key: acme-api:scan
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/trivy
                 - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
@@ -353,6 +442,13 @@ describe('planPipeline', () => {
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -373,12 +469,19 @@ describe('planPipeline', () => {
             - label: ":fire_engine: smoke api"
               key: acme-api:smoke
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api
               depends_on:
                 - acme-api:image
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - ecr#v2.10.0:
                     login: true
                     account_ids: "460210468233"
@@ -393,12 +496,20 @@ describe('planPipeline', () => {
             - label: ":rocket: deploy api to overlays/staging"
               key: acme-api:deploy-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
               depends_on:
                 - engex-checks-passed
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               agents:
                 queue: deploy
               timeout_in_minutes: 5
@@ -465,13 +576,21 @@ describe('planPipeline', () => {
         - label: ":rocket: deploy api to overlays/production"
           key: acme-api:deploy-production
           commands:
-            - npm ci --no-audit --no-fund
+            - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
             - npx nx run @engex/ci-lib:build --outputStyle=static
             - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
             - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
           depends_on:
             - engex-checks-passed
             - acme-api:approve-production
+          plugins:
+            - cache#v1.12.0:
+                backend: s3
+                manifest: package-lock.json
+                path: node_modules
+                restore: file
+                save: file
+                compression: zstd
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -682,13 +801,21 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/staging"
               key: acme-api:deploy-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
                 - buildkite-agent meta-data set engex:api:staging:ops-commit < reports/deploy/api-staging.ops-commit
               depends_on:
                 - engex-checks-passed
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -705,12 +832,20 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":mag: verify api in overlays/staging"
               key: acme-api:verify-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:staging:ops-commit > reports/deploy/api-staging.ops-commit
                 - node libs/ci-lib/dist/engex-ci.cjs deploy verify --url https://api.staging.example.com --revision c0ffee0000000000000000000000000000000001 --argocd-server https://argocd.example.com --argocd-app api-staging --ops-commit-file reports/deploy/api-staging.ops-commit --timeout 10m
               depends_on:
                 - acme-api:deploy-staging
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 15
               retry:
                 automatic:
@@ -721,12 +856,20 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/staging-eu"
               key: acme-api:deploy-staging-eu
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging-eu.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging-eu.digest --pin-digest
               depends_on:
                 - engex-checks-passed
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -764,13 +907,21 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/production"
               key: acme-api:deploy-production
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
               depends_on:
                 - engex-checks-passed
                 - acme-api:approve-production
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -863,7 +1014,7 @@ describe('deploys: every target, gates, proof', () => {
             - label: ":rocket: deploy api to overlays/staging"
               key: acme-api:deploy-staging
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
@@ -875,6 +1026,14 @@ describe('deploys: every target, gates, proof', () => {
                 - acme-util:lint
                 - acme-util:test
                 - acme-util:build
+              plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -922,10 +1081,17 @@ describe('stepGranularity "project": one job per affected project', () => {
             - label: lint, test, build @acme/util
               key: acme-util:tasks
               commands:
-                - npm ci --no-audit --no-fund
+                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run-many --targets lint,test,build --projects @acme/util --outputStyle=static || ENGEX_DEFERRED_STATUS=$$?
                 - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
               plugins:
+                - cache#v1.12.0:
+                    backend: s3
+                    manifest: package-lock.json
+                    path: node_modules
+                    restore: file
+                    save: file
+                    compression: zstd
                 - test-collector#v1.11.0:
                     files: libs/util/reports/junit.xml
                     format: junit

@@ -9,7 +9,7 @@ import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affecte
 import { reachable, stableOrder, stronglyConnected } from './graph.js';
 import { checkStep } from './steps/check.js';
 import { projectChecksStep } from './steps/project-checks.js';
-import type { PlanOptions } from './steps/common.js';
+import { dependencyCachePlugin, withDependencyCache, type PlanOptions } from './steps/common.js';
 import { deploySteps } from './steps/deploy.js';
 import { imageStep } from './steps/image.js';
 import { scanStep } from './steps/scan.js';
@@ -50,6 +50,7 @@ export interface PlanOptionsInput {
   engexCi?: readonly string[];
   engexCiSetup?: readonly StepCommand[];
   timeouts?: Partial<PlanOptions['timeouts']>;
+  dependencyCache?: PluginUse;
 }
 
 /** Default CI targets: whichever of these a project defines. */
@@ -63,6 +64,7 @@ export function normalizePlanOptions(input: PlanOptionsInput = {}): PlanOptions 
     engexCi: input.engexCi ?? ['npx', '--no', 'engex-ci'],
     engexCiSetup: input.engexCiSetup ?? [],
     timeouts: { task: 10, image: 20, scan: 10, smoke: 10, deploy: 5, plan: 5, verifyDeadline: 10, ...input.timeouts },
+    dependencyCache: input.dependencyCache ?? dependencyCachePlugin(),
   };
 }
 
@@ -256,6 +258,10 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     plan.steps = [...plan.steps, ...keys];
   }
 
+  // Every step that installs restores the lockfile's node_modules first: one `npm ci` per lockfile.
+  for (const [i, g] of groups.entries()) {
+    groups[i] = { ...g, steps: g.steps.map((s) => (s.type === 'command' ? withDependencyCache(s, options.dependencyCache) : s)) };
+  }
   orderGroups(groups);
   const nothing = groups.length === 0;
   const jobs = groups.reduce((n, g) => n + g.steps.length, 0) + 1 + (gate ? 1 : 0);

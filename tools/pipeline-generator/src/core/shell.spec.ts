@@ -64,7 +64,7 @@ describe('invocation', () => {
     ]);
     expect(lines).toMatchInlineSnapshot(`
       [
-        "npm ci --no-audit --no-fund",
+        "test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund",
         "npx nx run @engex/halow:test --outputStyle=static -- --reporter=junit",
         "npx --no engex-ci image push --project @engex/halow",
         "npx --no engex-ci scan report r.json --sbom-report s.json --fail-on CRITICAL,HIGH --ignore-unfixed --annotation r.md || ENGEX_DEFERRED_STATUS=$?",

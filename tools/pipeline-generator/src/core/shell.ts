@@ -56,6 +56,15 @@ export function trivyArgs(target: TrivyTarget): string[] {
 /** The npm install a fresh agent needs. */
 const INSTALL = ['npm', 'ci', '--no-audit', '--no-fund'] as const;
 
+/**
+ * Present when node_modules is a complete install: npm writes its hidden lockfile last, after
+ * every package and build script, and the dependency cache restores a whole tarball saved after
+ * a passed install of the same lockfile. A fresh checkout has no node_modules (Buildkite's
+ * default `git clean -ffxdq` removes it on a reused agent too), so with the marker present the
+ * install is skipped: `npm ci` would delete the restored tree and install it again.
+ */
+export const INSTALL_MARKER = 'node_modules/.package-lock.json';
+
 export function engexCiArgs(call: EngexCiCall): string[] {
   switch (call.command) {
     case 'image build':
@@ -155,6 +164,7 @@ export function renderShellCommand(command: StepCommand): string {
 }
 
 function shellLine(command: StepCommand): string {
+  if (command.kind === 'install') return `test -f ${quoteShellArg(INSTALL_MARKER)} || ${invocation(command).argv.map(quoteShellArg).join(' ')}`;
   const { argv, inCheckout, stdin, stdout } = invocation(command);
   let line = argv.map((token, i) => (inCheckout?.includes(i) ? `"$PWD"/${quoteShellArg(token)}` : quoteShellArg(token))).join(' ');
   if (stdin !== undefined) line += ` < ${quoteShellArg(stdin)}`;

@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, appendFile, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { findFreePort } from '@engex/ci-lib';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { quoteShellArg } from '../core/shell.js';
 import type { LocalAction, LocalStep } from './plan-local-run.js';
 import type { StepStatus } from './render-summary.js';
+import type { InstallKind } from './agent-metrics.js';
+import { restoreDependencyCache, saveDependencyCache } from './fresh-agent.js';
 
 export interface StepOutcome {
   status: Extract<StepStatus, 'passed' | 'failed' | 'interrupted'>;
@@ -13,6 +15,8 @@ export interface StepOutcome {
   note?: string;
   /** Annotation files written by the step. */
   annotations: string[];
+  /** How the step got its dependencies and how long that took (fresh agents). */
+  install: { kind: InstallKind; ms: number; saveMs: number };
 }
 
 /** The step being run, so a signal handler can end its whole process group. */
@@ -61,6 +65,10 @@ export interface ExecuteStepOptions {
   ranOnce: Set<string>;
   /** Folder of the run's `buildkite-agent meta-data` store: one file per key. */
   metaDataDir: string;
+  /** Fresh agents: the dependency cache folder (the cache plugin's `fs` backend). */
+  depsCache?: string;
+  /** Fresh agents: the run's artifact store, where `artifact download` reads. */
+  artifactStore?: string;
 }
 
 /** The store file of a meta-data key; keys like `engex:halow:digest` become safe file names. */
@@ -81,67 +89,114 @@ function lastLine(text: string): string | undefined {
 export async function executeStep(step: LocalStep, options: ExecuteStepOptions): Promise<StepOutcome> {
   await mkdir(dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile, { flags: 'a' });
-  const annotations: string[] = [];
-  let note: string | undefined;
-  let deferred: { exitCode: number; note?: string } | undefined;
+  const install: StepOutcome['install'] = { kind: 'none', ms: 0, saveMs: 0 };
   try {
-    const deadline = Date.now() + step.timeoutMs;
-    for (const action of step.actions) {
-      if (options.supervisor.interrupted) return { status: 'interrupted', annotations };
-      if (action.kind === 'omit') {
-        log.write(`[local] skipped \`${action.command}\`: ${action.reason}\n`);
-        continue;
-      }
-      if (action.kind === 'annotate') {
-        const file = await writeAnnotation(action, options);
-        annotations.push(file);
-        log.write(`[local] annotation ${action.context} written to ${file}\n`);
-        continue;
-      }
-      if (action.kind === 'verify') {
-        const result = await verifyLocally(action, options, log, deadline);
-        note = result.note ?? note;
-        if (result.code !== 0) return { status: 'failed', exitCode: result.code, note: result.note ?? 'deploy verify failed', annotations };
-        continue;
-      }
-      if (action.kind === 'meta-data') {
-        const failure = await metaData(action, options);
-        log.write(`[local] meta-data ${action.op} ${action.key}${failure ? `: ${failure}` : ''}\n`);
-        if (failure) return { status: 'failed', exitCode: 1, note: failure, annotations };
-        continue;
-      }
-      const onceKey = action.argv.join('\u0000');
-      if (action.once && options.ranOnce.has(onceKey)) {
-        log.write(`[local] skipped \`${action.argv.join(' ')}\`: already ran in this run\n`);
-        continue;
-      }
-      log.write(`[local] $ ${action.argv.map(quoteShellArg).join(' ')}${action.stdin ? ` < ${action.stdin}` : ''}${action.stdout ? ` > ${action.stdout}` : ''}\n`);
-      const result = await execAction(action, options, log, deadline - Date.now());
-      if (action.reportsOutcome) note = lastLine(result.tail) ?? note;
-      if (action.once && result.code === 0 && !result.timedOut && !result.interrupted) options.ranOnce.add(onceKey);
-      if (result.interrupted) return { status: 'interrupted', annotations, ...(note ? { note } : {}) };
-      if (result.timedOut) {
-        return { status: 'failed', exitCode: 124, note: `timed out after ${Math.round(step.timeoutMs / 60_000)} min`, annotations };
-      }
-      if (result.code !== 0) {
-        // An engex-ci failure names its cause on its last line; other tools bury it in the log.
-        const failure = {
-          exitCode: result.code,
-          note: (action.reportsOutcome ? lastLine(result.tail) : undefined) ?? `\`${action.argv.slice(0, 4).join(' ')}\` failed`,
-        };
-        if (action.annotateOnFailure) {
-          const file = await writeAnnotation({ kind: 'annotate', context: action.annotateOnFailure.context, style: 'error', append: false, bodyFile: action.annotateOnFailure.file }, options).catch(() => undefined);
-          if (file) annotations.push(file);
-        }
-        if (!action.deferFailure) return { status: 'failed', ...failure, annotations };
-        deferred ??= failure;
-      }
+    const outcome = await runActions(step, options, log, install);
+    if (outcome.status === 'passed' && step.cache?.save && options.depsCache !== undefined) {
+      const t0 = Date.now();
+      const saved = await saveDependencyCache(options.depsCache, options.cwd, step.cache, options.env);
+      install.saveMs = Date.now() - t0;
+      log.write(`[local] dependency cache: ${saved ? `saved ${step.cache.path} in ${install.saveMs} ms` : 'already saved, kept'}\n`);
     }
-    if (deferred) return { status: 'failed', ...deferred, annotations };
-    return { status: 'passed', annotations, ...(note ? { note } : {}) };
+    return { ...outcome, install };
+  } catch (error) {
+    log.write(`[local] ${(error as Error).message}\n`);
+    return { status: 'failed', exitCode: 1, note: (error as Error).message.split('\n')[0] as string, annotations: [], install };
   } finally {
     await new Promise<void>((resolve) => log.end(resolve));
   }
+}
+
+async function runActions(step: LocalStep, options: ExecuteStepOptions, log: WriteStream, install: StepOutcome['install']): Promise<Omit<StepOutcome, 'install'>> {
+  const annotations: string[] = [];
+  let note: string | undefined;
+  let deferred: { exitCode: number; note?: string } | undefined;
+  const deadline = Date.now() + step.timeoutMs;
+  if (step.cache?.restore && options.depsCache !== undefined) {
+    const t0 = Date.now();
+    const hit = await restoreDependencyCache(options.depsCache, options.cwd, step.cache, options.env);
+    install.ms += Date.now() - t0;
+    if (hit) install.kind = 'restored';
+    log.write(`[local] dependency cache: ${hit ? `restored ${step.cache.path} in ${Date.now() - t0} ms` : `miss for ${step.cache.manifest.join(', ')}`}\n`);
+  }
+  for (const action of step.actions) {
+    if (options.supervisor.interrupted) return { status: 'interrupted', annotations };
+    if (action.kind === 'install') {
+      if (await access(resolvePath(options.cwd, action.marker)).then(() => true, () => false)) {
+        log.write(`[local] skipped \`${action.argv.join(' ')}\`: ${action.marker} is there (restored)\n`);
+        continue;
+      }
+      log.write(`[local] $ ${action.argv.map(quoteShellArg).join(' ')}\n`);
+      const t0 = Date.now();
+      const result = await execAction({ kind: 'exec', argv: action.argv, reportsOutcome: false, deferFailure: false, once: false }, options, log, deadline - Date.now());
+      install.ms += Date.now() - t0;
+      install.kind = 'npm ci';
+      if (result.interrupted) return { status: 'interrupted', annotations };
+      if (result.timedOut) return { status: 'failed', exitCode: 124, note: `timed out after ${Math.round(step.timeoutMs / 60_000)} min`, annotations };
+      if (result.code !== 0) return { status: 'failed', exitCode: result.code, note: `\`${action.argv.join(' ')}\` failed`, annotations };
+      continue;
+    }
+    if (action.kind === 'artifact-download') {
+      const from = join(options.artifactStore ?? '', action.path);
+      const to = resolvePath(options.cwd, action.path);
+      const copied = options.artifactStore !== undefined && (await access(from).then(() => true, () => false));
+      log.write(`[local] artifact download ${action.path} (uploaded by ${action.step})${copied ? '' : ': not in the run\'s artifact store'}\n`);
+      if (!copied) return { status: 'failed', exitCode: 1, note: `artifact ${action.path} was not uploaded by ${action.step}`, annotations };
+      await mkdir(dirname(to), { recursive: true });
+      await copyFile(from, to);
+      continue;
+    }
+    if (action.kind === 'omit') {
+      log.write(`[local] skipped \`${action.command}\`: ${action.reason}\n`);
+      continue;
+    }
+    if (action.kind === 'annotate') {
+      const file = await writeAnnotation(action, options);
+      annotations.push(file);
+      log.write(`[local] annotation ${action.context} written to ${file}\n`);
+      continue;
+    }
+    if (action.kind === 'verify') {
+      const result = await verifyLocally(action, options, log, deadline);
+      note = result.note ?? note;
+      if (result.code !== 0) return { status: 'failed', exitCode: result.code, note: result.note ?? 'deploy verify failed', annotations };
+      continue;
+    }
+    if (action.kind === 'meta-data') {
+      const failure = await metaData(action, options);
+      log.write(`[local] meta-data ${action.op} ${action.key}${failure ? `: ${failure}` : ''}\n`);
+      if (failure) return { status: 'failed', exitCode: 1, note: failure, annotations };
+      continue;
+    }
+    const onceKey = action.argv.join('\u0000');
+    if (action.once && options.ranOnce.has(onceKey)) {
+      log.write(`[local] skipped \`${action.argv.join(' ')}\`: already ran in this run\n`);
+      continue;
+    }
+    log.write(`[local] $ ${action.argv.map(quoteShellArg).join(' ')}${action.stdin ? ` < ${action.stdin}` : ''}${action.stdout ? ` > ${action.stdout}` : ''}\n`);
+    const result = await execAction(action, options, log, deadline - Date.now());
+    if (action.reportsOutcome) note = lastLine(result.tail) ?? note;
+    if (action.once && result.code === 0 && !result.timedOut && !result.interrupted) options.ranOnce.add(onceKey);
+    if (result.interrupted) return { status: 'interrupted', annotations, ...(note ? { note } : {}) };
+    if (result.timedOut) {
+      return { status: 'failed', exitCode: 124, note: `timed out after ${Math.round(step.timeoutMs / 60_000)} min`, annotations };
+    }
+    if (result.code !== 0) {
+      // An engex-ci failure names its cause on its last line; other tools bury it in the log.
+      const failure = {
+        exitCode: result.code,
+        note: (action.reportsOutcome ? lastLine(result.tail) : undefined) ?? `\`${action.argv.slice(0, 4).join(' ')}\` failed`,
+      };
+      if (action.annotateOnFailure) {
+        const file = await writeAnnotation({ kind: 'annotate', context: action.annotateOnFailure.context, style: 'error', append: false, bodyFile: action.annotateOnFailure.file }, options).catch(() => undefined);
+        if (file) annotations.push(file);
+      }
+      if (!action.deferFailure) return { status: 'failed', ...failure, annotations };
+      deferred ??= failure;
+    }
+  }
+  if (deferred) return { status: 'failed', ...deferred, annotations };
+  return { status: 'passed', annotations, ...(note ? { note } : {}) };
 }
 
 interface ExecResult {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildStepEnv, localBuildUrl, type LocalBuild } from './local-env.js';
+import { agentNxCacheEnv, buildStepEnv, freshAgentEnv, localBuildUrl, type LocalBuild } from './local-env.js';
 
 const build: LocalBuild = {
   workspaceRoot: '/ws',
@@ -53,5 +53,30 @@ describe('buildStepEnv', () => {
   it('uses a build URL that is the same for every run of a commit, so the image is too', () => {
     expect(localBuildUrl('c'.repeat(40))).toBe(localBuildUrl('c'.repeat(40)));
     expect(localBuildUrl('c'.repeat(40))).toMatch(/^local:\/\//);
+  });
+
+  it('gives a fresh agent nothing of the caller\'s npm run, Nx cache or test contract, and the shared Nx cache with its database', () => {
+    const caller = {
+      PATH: '/usr/bin',
+      HOME: '/home/me',
+      npm_config_local_prefix: '/home/me/repo',
+      npm_lifecycle_event: 'pipeline:local',
+      INIT_CWD: '/home/me/repo',
+      NX_CACHE_DIRECTORY: '/home/me/.nx-cache',
+      NX_DAEMON: 'false',
+      ENGEX_REQUIRE: 'docker,shared',
+      DOCKER_HOST: 'unix:///run/docker.sock',
+    };
+    expect(freshAgentEnv(caller, { nxCacheDir: '/run/nx', npmCacheDir: '/run/agent-1/npm' })).toEqual({
+      PATH: '/usr/bin',
+      HOME: '/home/me',
+      NX_DAEMON: 'false',
+      DOCKER_HOST: 'unix:///run/docker.sock',
+      NX_CACHE_DIRECTORY: '/run/nx/cache',
+      NX_WORKSPACE_DATA_DIRECTORY: '/run/nx/workspace-data',
+      npm_config_cache: '/run/agent-1/npm',
+    });
+    expect(agentNxCacheEnv('/run/agent-2/nx')).toEqual({ NX_CACHE_DIRECTORY: '/run/agent-2/nx/cache', NX_WORKSPACE_DATA_DIRECTORY: '/run/agent-2/nx/workspace-data' });
+    expect(freshAgentEnv(caller, { nxCacheDir: '/run/agent-2/nx' })['npm_config_cache']).toBeUndefined();
   });
 });

@@ -66,3 +66,44 @@ export function buildStepEnv(
   Object.assign(env, step.env);
   return env;
 }
+
+/** How fresh agents share Nx task results: a folder every agent reads and writes, or none. */
+export type AgentNxCache = { kind: 'directory'; dir: string } | { kind: 'off' };
+
+/**
+ * The one place a fresh agent's Nx cache is configured: the folder it reads and writes. Locally a
+ * shared folder is the remote cache. Nx 23 indexes its cache in a database under the
+ * workspace-data directory and trusts only artifacts that database recorded: a shared
+ * `NX_CACHE_DIRECTORY` alone is never read by another clone (every task reruns), so the database
+ * moves with it. Without either variable Nx shares one cache per user and workspace
+ * (`~/.nx/<workspace id>`) between every clone, so an agent without a shared cache still gets a
+ * folder of its own. An Nx remote-cache server would set `NX_SELF_HOSTED_REMOTE_CACHE_SERVER`
+ * here instead.
+ */
+export function agentNxCacheEnv(dir: string): Record<string, string> {
+  return { NX_CACHE_DIRECTORY: `${dir}/cache`, NX_WORKSPACE_DATA_DIRECTORY: `${dir}/workspace-data` };
+}
+
+export interface FreshAgentEnvOptions {
+  /** The Nx cache folder of this agent: the run's shared one, or (`off`) one of its own. */
+  nxCacheDir: string;
+  /** The npm download cache of this agent: a folder of its own (cold), or absent for the machine's (warm). */
+  npmCacheDir?: string;
+}
+
+/**
+ * A fresh agent's environment from the caller's: nothing that ties it to the caller's checkout or
+ * run. `npm run` exports `npm_*` (its prefix and config: an `npm ci` would act on the caller's
+ * workspace), Nx settings point at the caller's cache, and `ENGEX_REQUIRE` is the caller's
+ * contract, not an agent's: a Buildkite agent has no `../shared`, and the tests skip without it.
+ */
+export function freshAgentEnv(base: Readonly<Record<string, string | undefined>>, options: FreshAgentEnvOptions): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (/^(npm_|NX_|ENGEX_REQUIRE$|INIT_CWD$)/i.test(k) && k !== 'NX_DAEMON') continue;
+    env[k] = v;
+  }
+  Object.assign(env, agentNxCacheEnv(options.nxCacheDir));
+  if (options.npmCacheDir !== undefined) env['npm_config_cache'] = options.npmCacheDir;
+  return env;
+}

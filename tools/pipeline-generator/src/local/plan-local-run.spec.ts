@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandStep, EngexCiCall, ImageRef, Pipeline } from '../core/pipeline.js';
-import { LocalPlanError, orderSteps, planLocalRun, type LocalRunContext } from './plan-local-run.js';
+import { LocalPlanError, orderSteps, planLocalRun, readCachePlugin, type LocalRunContext } from './plan-local-run.js';
 import { analyze, planInput } from '../../test/fixtures.js';
 import { planPipeline } from '../core/plan.js';
 
@@ -140,6 +140,7 @@ describe('planLocalRun', () => {
           ],
           "key": "acme-api:image",
           "notes": [
+            "cache#v1.12.0 not used: the local checkout is already installed",
             "ECR login skipped: pushing to the local registry 127.0.0.1:5000",
           ],
         },
@@ -157,6 +158,7 @@ describe('planLocalRun', () => {
           ],
           "key": "acme-api:deploy-production",
           "notes": [
+            "cache#v1.12.0 not used: the local checkout is already installed",
             "deploys to the local ops repo /state/ops/api-ops.git instead of https://github.com/highspot/api-ops.git",
           ],
         },
@@ -167,6 +169,7 @@ describe('planLocalRun', () => {
           ],
           "key": "acme-api:verify-production",
           "notes": [
+            "cache#v1.12.0 not used: the local checkout is already installed",
             "verifies the pushed image run here on a free port instead of https://api.example.com (no ArgoCD)",
           ],
         },
@@ -191,7 +194,9 @@ describe('planLocalRun', () => {
               ? `meta-data ${a.op} ${a.key} ${a.file}`
               : a.kind === 'verify'
                 ? `verify ${a.image}: ${a.argv.join(' ')}`
-                : `annotate ${a.context} [${a.style}] ${a.bodyFile ?? JSON.stringify(a.body)}`,
+                : a.kind === 'annotate'
+                  ? `annotate ${a.context} [${a.style}] ${a.bodyFile ?? JSON.stringify(a.body)}`
+                  : a.kind,
       ),
     }));
     expect(view).toMatchInlineSnapshot(`
@@ -289,6 +294,104 @@ describe('planLocalRun', () => {
         "annotate",
       ]
     `);
+  });
+
+  it('fresh agents: restore the lockfile\'s node_modules, guard the install, prepare their own tools, download artifacts', () => {
+    const input = planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']));
+    const plan = planLocalRun(planPipeline(input), { ...ctx, trivy: '/usr/local/bin/trivy', opsRepos: { api: '/state/ops/api-ops.git' }, freshAgents: true });
+    const view = plan.steps
+      .filter((s) => /:(build|image|scan)$/.test(s.key))
+      .map((s) => ({
+        key: s.key,
+        cache: s.cache,
+        notes: s.notes.filter((n) => n.startsWith('cache#')),
+        actions: s.actions.slice(0, 4).map((a) =>
+          a.kind === 'install' ? `install unless ${a.marker}: ${a.argv.join(' ')}` : a.kind === 'exec' ? `${a.argv.join(' ')}${a.once ? ' (once per run)' : ''}` : a.kind === 'artifact-download' ? `artifact-download ${a.path} from ${a.step}` : a.kind,
+        ),
+      }));
+    expect(view).toMatchInlineSnapshot(`
+      [
+        {
+          "actions": [
+            "install unless node_modules/.package-lock.json: npm ci --no-audit --no-fund",
+            "npx nx run @acme/api:build --outputStyle=static",
+          ],
+          "cache": {
+            "compression": "zstd",
+            "manifest": [
+              "package-lock.json",
+            ],
+            "path": "node_modules",
+            "restore": true,
+            "save": true,
+          },
+          "key": "acme-api:build",
+          "notes": [
+            "cache#v1.12.0: node_modules keyed by package-lock.json, from the local dependency cache",
+          ],
+        },
+        {
+          "actions": [
+            "install unless node_modules/.package-lock.json: npm ci --no-audit --no-fund",
+            "npx nx run @engex/ci-lib:build --outputStyle=static",
+            "mkdir -p reports/image",
+            "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md",
+          ],
+          "cache": {
+            "compression": "zstd",
+            "manifest": [
+              "package-lock.json",
+            ],
+            "path": "node_modules",
+            "restore": true,
+            "save": true,
+          },
+          "key": "acme-api:image",
+          "notes": [
+            "cache#v1.12.0: node_modules keyed by package-lock.json, from the local dependency cache",
+          ],
+        },
+        {
+          "actions": [
+            "install unless node_modules/.package-lock.json: npm ci --no-audit --no-fund",
+            "npx nx run @engex/ci-lib:build --outputStyle=static",
+            "mkdir -p reports/trivy",
+            "docker pull --quiet 127.0.0.1:5000/engex/api:c0ffee0000000000000000000000000000000001",
+          ],
+          "cache": {
+            "compression": "zstd",
+            "manifest": [
+              "package-lock.json",
+            ],
+            "path": "node_modules",
+            "restore": true,
+            "save": true,
+          },
+          "key": "acme-api:scan",
+          "notes": [
+            "cache#v1.12.0: node_modules keyed by package-lock.json, from the local dependency cache",
+          ],
+        },
+      ]
+    `);
+    const scan = plan.steps.find((s) => s.key.endsWith(':scan'))!;
+    expect(scan.actions).toContainEqual({ kind: 'artifact-download', path: 'apps/api/dist/sbom.cdx.json', step: 'acme-api:image' });
+    const inPlace = planLocalRun(planPipeline(input), { ...ctx, opsRepos: { api: '/state/ops/api-ops.git' } });
+    const build = inPlace.steps.find((s) => s.key.endsWith(':build'))!;
+    expect(build.cache).toBeUndefined();
+    expect(build.notes).toContain('cache#v1.12.0 not used: the local checkout is already installed');
+    expect(build.actions[0]).toMatchObject({ kind: 'omit' });
+  });
+
+  it('reads the cache plugin\'s configuration, or says what cannot be emulated', () => {
+    expect(readCachePlugin({ path: 'node_modules', manifest: 'package-lock.json', restore: 'file', save: 'file', compression: 'zstd' })).toEqual({
+      path: 'node_modules', manifest: ['package-lock.json'], restore: true, save: true, compression: 'zstd',
+    });
+    expect(readCachePlugin({ path: '', manifest: [1], restore: 'pipeline', compression: 'lz4' })).toBe(
+      'path: expected a folder, got ""; manifest: expected a file or a list of files, got [1]; restore: only the file level is emulated locally, got "pipeline"; compression: expected none, tgz or zstd, got "lz4"',
+    );
+    const odd: Pipeline = { notify: [], steps: [step('x', { plugins: [{ ref: 'cache#v1.12.0', config: { path: 'node_modules' } }] })] };
+    expect(planLocalRun(odd, { ...ctx, freshAgents: true }).steps[0]!.skip).toBe('plugin cache#v1.12.0: manifest: expected a file or a list of files, got undefined');
   });
 
   it('prints Slack notifications instead of sending them', () => {

@@ -1,5 +1,5 @@
 import type { BlockStep, CommandStep, ImageRef, Pipeline, StepCommand, StepMeta } from '../core/pipeline.js';
-import { imageReference, invocation, trivyArgs, type Invocation } from '../core/shell.js';
+import { INSTALL_MARKER, imageReference, invocation, trivyArgs, type Invocation } from '../core/shell.js';
 import { LocalPlanError } from '../core/errors.js';
 import { stableOrder } from '../core/graph.js';
 
@@ -19,6 +19,24 @@ export interface LocalRunContext {
   trivy?: string;
   /** Service name → the local ops repository (a path to a bare git repo) that stands in for its ops repo. */
   opsRepos: Readonly<Record<string, string>>;
+  /**
+   * Each step runs as on an ephemeral agent: a fresh clone without node_modules, so it installs
+   * (or restores the dependency cache), prepares its own tools and downloads its artifacts.
+   * Absent: every step runs in the local checkout, which is installed already.
+   */
+  freshAgents?: boolean;
+}
+
+/** What the cache plugin saves and restores, read from its configuration (`file` level only). */
+export interface LocalCache {
+  /** Checkout-relative folder, e.g. `node_modules`. */
+  path: string;
+  /** Checkout-relative files whose content is the key, e.g. `package-lock.json`. */
+  manifest: string[];
+  restore: boolean;
+  save: boolean;
+  /** The plugin's `compression`: `zstd`, `tgz` or `none`. */
+  compression: string;
 }
 
 export type LocalAction =
@@ -42,6 +60,10 @@ export type LocalAction =
   | { kind: 'annotate'; context: string; style: string; append: boolean; body?: string; bodyFile?: string }
   /** A command with no local meaning, e.g. the agent's `npm ci` in a checkout that is ready. */
   | { kind: 'omit'; command: string; reason: string }
+  /** The guarded install (core/shell.ts): runs `argv` unless the checkout-relative `marker` exists. */
+  | { kind: 'install'; argv: string[]; marker: string }
+  /** `buildkite-agent artifact download` from the run's artifact store into the fresh checkout. */
+  | { kind: 'artifact-download'; path: string; step: string }
   /**
    * `deploy verify` against the pushed image: the runner starts it on a free port (as the smoke
    * step does) and runs `argv` with `--url http://127.0.0.1:<port>` appended; ArgoCD cannot run here.
@@ -62,6 +84,8 @@ export interface LocalStep {
   skip?: string;
   /** A block step: its prompt. It waits for approval (`--approve`), and has no actions. */
   block?: string;
+  /** Fresh agents: the cache plugin's restore before the actions and save after they passed. */
+  cache?: LocalCache;
   /** How Buildkite-only parts were mapped, e.g. the ECR login. */
   notes: string[];
   artifactPaths: string[];
@@ -79,6 +103,30 @@ const ECR_PLUGIN = /^(ecr|buildkite-plugins\/ecr)#/;
 const DOCKER_PLUGIN = /^(docker|buildkite-plugins\/docker)#/;
 /** Uploads JUnit to Test Engine after the command: nothing to emulate, the step still runs here. */
 const TEST_COLLECTOR_PLUGIN = /^(test-collector|buildkite-plugins\/test-collector)#/;
+const CACHE_PLUGIN = /^(cache|buildkite-plugins\/cache)#/;
+
+/** The cache plugin's configuration as a local cache, or why it cannot be emulated here. */
+export function readCachePlugin(config: Readonly<Record<string, unknown>>): LocalCache | string {
+  const problems: string[] = [];
+  const path = config['path'];
+  if (typeof path !== 'string' || path === '') problems.push(`path: expected a folder, got ${JSON.stringify(path)}`);
+  const raw = config['manifest'];
+  const manifest = typeof raw === 'string' ? [raw] : Array.isArray(raw) && raw.every((m) => typeof m === 'string') ? (raw as string[]) : [];
+  if (manifest.length === 0) problems.push(`manifest: expected a file or a list of files, got ${JSON.stringify(raw)}`);
+  const level = (key: 'restore' | 'save'): boolean => {
+    const v = config[key];
+    if (v === undefined) return false;
+    if (v === 'file' || (Array.isArray(v) && v.length === 1 && v[0] === 'file')) return true;
+    problems.push(`${key}: only the file level is emulated locally, got ${JSON.stringify(v)}`);
+    return false;
+  };
+  const restore = level('restore');
+  const save = level('save');
+  const compression = config['compression'] ?? 'none';
+  if (typeof compression !== 'string' || !['none', 'tgz', 'zstd'].includes(compression)) problems.push(`compression: expected none, tgz or zstd, got ${JSON.stringify(compression)}`);
+  if (problems.length > 0) return problems.join('; ');
+  return { path: path as string, manifest, restore, save, compression: compression as string };
+}
 
 export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: LocalRunContext): LocalRunPlan {
   const steps = allSteps(pipeline);
@@ -133,10 +181,24 @@ function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: 
     artifactPaths: [...step.artifactPaths],
     meta: step.meta,
   };
-  const unknownPlugin = step.plugins.find((p) => ![ECR_PLUGIN, DOCKER_PLUGIN, TEST_COLLECTOR_PLUGIN].some((re) => re.test(p.ref)));
+  const unknownPlugin = step.plugins.find((p) => ![ECR_PLUGIN, DOCKER_PLUGIN, TEST_COLLECTOR_PLUGIN, CACHE_PLUGIN].some((re) => re.test(p.ref)));
   if (unknownPlugin) {
     local.skip = `plugin ${unknownPlugin.ref} has no local equivalent`;
     return local;
+  }
+  const cachePlugin = step.plugins.find((p) => CACHE_PLUGIN.test(p.ref));
+  if (cachePlugin) {
+    const cache = readCachePlugin(cachePlugin.config);
+    if (typeof cache === 'string') {
+      local.skip = `plugin ${cachePlugin.ref}: ${cache}`;
+      return local;
+    }
+    if (ctx.freshAgents) {
+      local.cache = cache;
+      notes.push(`${cachePlugin.ref}: ${cache.path} keyed by ${cache.manifest.join(', ')}, from the local dependency cache`);
+    } else {
+      notes.push(`${cachePlugin.ref} not used: the local checkout is already installed`);
+    }
   }
   if (step.plugins.some((p) => ECR_PLUGIN.test(p.ref))) notes.push(`ECR login skipped: pushing to the local registry ${ctx.registry}`);
   if (step.plugins.some((p) => TEST_COLLECTOR_PLUGIN.test(p.ref))) notes.push(`Test Engine upload skipped (Buildkite only): the JUnit report stays in this run's artifacts`);
@@ -170,10 +232,12 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
   switch (command.kind) {
     case 'install':
       // Installing dependencies is what a fresh agent needs; the local checkout already has them.
+      if (ctx.freshAgents) return { kind: 'install', argv: [...invocation(command).argv], marker: INSTALL_MARKER };
       return { kind: 'omit', command: invocation(command).argv.join(' '), reason: 'the local checkout is already installed' };
     case 'nx':
       // Other preparation (building the engex-ci bundle) is cheap with the Nx cache: run it once.
-      return exec(invocation(command), { once: command.setup === true, deferFailure: command.deferFailure === true });
+      // A fresh agent has nothing another step prepared: it runs its own (an Nx cache hit).
+      return exec(invocation(command), { once: command.setup === true && ctx.freshAgents !== true, deferFailure: command.deferFailure === true });
     case 'nx-run-many':
       return exec(invocation(command), { deferFailure: command.deferFailure === true });
     case 'annotate':
@@ -188,6 +252,7 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
     case 'pull':
       return exec(invocation({ ...command, image: local(command.image) }));
     case 'artifact-download':
+      if (ctx.freshAgents) return { kind: 'artifact-download', path: command.path, step: command.step };
       // The image step wrote the file into this same checkout: nothing to fetch.
       return { kind: 'omit', command: invocation(command).argv.join(' '), reason: `the image step wrote ${command.path} in this checkout` };
     case 'trivy': {

@@ -1,4 +1,5 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startLocalRegistry as startRegistry, type LocalRegistry as RunningRegistry } from '@engex/ci-lib';
 import { findWorkspaceRoot } from '@engex/workspace-config';
@@ -8,7 +9,9 @@ import { commandSteps, type Pipeline } from '../core/pipeline.js';
 import { Git } from '../io/git.js';
 import { collectArtifacts } from './artifacts.js';
 import { StepSupervisor, executeStep } from './execute-step.js';
-import { buildStepEnv, type LocalBuild } from './local-env.js';
+import { buildStepEnv, freshAgentEnv, type AgentNxCache, type LocalBuild } from './local-env.js';
+import { agentTotals, parseNxTasks, renderAgentReport, type AgentStepMetrics } from './agent-metrics.js';
+import { cloneAgent } from './fresh-agent.js';
 import { ensureOpsRepo } from './ops-repo.js';
 import { planLocalRun, type LocalStep } from './plan-local-run.js';
 import { LocalSetupError, findDocker, imagePresent, registryAnswers, which } from './preflight.js';
@@ -32,6 +35,31 @@ export interface LocalRunFlags {
   verbose: boolean;
   /** Unblock every block step (a deploy approval); without it they wait, and stop their dependents. */
   approve?: boolean;
+  /** Run every step as an ephemeral Buildkite agent would (`--fresh-agents`). */
+  freshAgents?: FreshAgentsFlags;
+  /** Run this typed pipeline (JSON of `Pipeline`) instead of generating one (`--pipeline`). */
+  pipelineFile?: string;
+}
+
+export interface FreshAgentsFlags {
+  /** The cache plugin's folder (`--deps-cache`); absent: a folder of this run, removed at its end. */
+  depsCache?: string;
+  /** The Nx cache every agent shares (`--nx-cache <dir>`), `off` (each agent's own), absent: a folder of this run. */
+  nxCache?: string;
+  /** `cold`: an empty npm download cache per job; `warm`: the machine's (`--npm-cache`, default warm). */
+  npmCache: 'cold' | 'warm';
+  /** Also write the per-step metrics and totals here, as JSON (`--metrics-json`). */
+  metricsJson?: string;
+}
+
+/** A fresh-agents run's parts, normalized: every folder exists. */
+interface FreshAgents {
+  /** Temporary folder of this run's clones (and default caches); removed at the end. */
+  root: string;
+  depsCache: string;
+  nxCache: AgentNxCache;
+  npmCache: 'cold' | 'warm';
+  metricsJson?: string;
 }
 
 /** What `generate` produced, for the working tree against the base. */
@@ -88,7 +116,8 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
   const repo = new Git(root, env);
   const git = async (args: string[]): Promise<string> => (await repo.run(args)).trim();
   const head = await git(['rev-parse', 'HEAD']);
-  if (generated.commit !== head) {
+  // Fresh agents clone the commit, so any commit works; otherwise the steps run in this checkout.
+  if (generated.commit !== head && !options.flags.freshAgents) {
     throw new LocalSetupError(
       `The pipeline is for ${generated.commit.slice(0, 12)} but this checkout is at ${head.slice(0, 12)}: the steps run in this checkout, ` +
         'so the images would carry the wrong commit. Check out that commit first, or drop --head.',
@@ -96,14 +125,17 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
   }
   const commitTime = await git(['log', '-1', '--format=%ct', generated.commit]);
   const buildsImages = generated.pipeline.steps.some((s) => s.type === 'group' && s.steps.some((c) => c.meta.kind === 'image'));
-  const dirty = buildsImages && (await git(['status', '--porcelain', '--untracked-files=normal'])) !== '';
-  if (dirty) {
+  const dirty = (buildsImages || options.flags.freshAgents) && (await git(['status', '--porcelain', '--untracked-files=normal'])) !== '';
+  if (dirty && options.flags.freshAgents) {
+    say(`Note: fresh agents clone ${generated.commit.slice(0, 12)}: uncommitted changes are not built (commit them first).`);
+  } else if (dirty) {
     say(
       `Note: uncommitted changes are built too, and tagged ${generated.commit.slice(0, 12)} like HEAD. Registry tags are immutable: ` +
         `a later run with different changes on the same commit fails the push (commit, or delete ${join(state, 'registry')}).`,
     );
   }
 
+  const fresh = options.flags.freshAgents ? await prepareFreshAgents(options.flags.freshAgents, options.cwd) : undefined;
   const registries: RunningRegistry[] = [];
   const supervisor = new StepSupervisor();
   let signalled: NodeJS.Signals | undefined;
@@ -173,7 +205,7 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
       opsRepos[step.meta.service] = path;
     }
 
-    const plan = planLocalRun(generated.pipeline, { registry, ...(trivy ? { trivy } : {}), opsRepos });
+    const plan = planLocalRun(generated.pipeline, { registry, ...(trivy ? { trivy } : {}), opsRepos, ...(fresh ? { freshAgents: true } : {}) });
     const runId = `${started.toISOString().replace(/[:.]/g, '-')}-${generated.commit.slice(0, 7)}`;
     const runDir = join(state, 'runs', runId);
     await mkdir(runDir, { recursive: true });
@@ -189,14 +221,15 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
       buildx: docker.buildx,
       runDir,
     };
-    say(`Running ${plan.steps.length} steps; logs in ${runDir}\n`);
+    say(`Running ${plan.steps.length} steps${fresh ? `, each on a fresh agent (a clone of ${generated.commit.slice(0, 12)} under ${fresh.root})` : ''}; logs in ${runDir}\n`);
 
-    const results = await runSteps(plan.steps, build, { ...options, supervisor, runDir, say, signalled: () => signalled });
+    const results = await runSteps(plan.steps, build, { ...options, supervisor, runDir, say, signalled: () => signalled, ...(fresh ? { fresh } : {}) });
     const annotations = [...new Set(results.flatMap((r) => r.annotations))];
     const state_ = runExitCode(results) === 0 ? 'passed' : 'failed';
     const notifications = renderNotifications(plan.notify, state_, `build of ${generated.branch} at ${generated.commit.slice(0, 12)}`);
     const total = options.now().getTime() - started.getTime();
     stderr.write(renderSummary({ commit: generated.commit, branch: generated.branch, registry, results, totalMs: total, notifications, annotations, runDir }));
+    if (fresh) await reportAgents(fresh, plan.steps, results, runDir, say, options.flags.freshAgents?.depsCache !== undefined, total);
     const statusBin = engexCiBin(generated.pipeline);
     if (statusBin && Object.keys(opsRepos).length > 0 && !signalled) {
       say(await readStatus(statusBin, join(state, 'ops', '{service}-ops.git'), root, { ...definedEnv(env), REGISTRY: registry }));
@@ -208,7 +241,33 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     for (const r of registries) await r.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    if (fresh) await rm(fresh.root, { recursive: true, force: true });
   }
+}
+
+async function prepareFreshAgents(flags: FreshAgentsFlags, cwd: string): Promise<FreshAgents> {
+  const root = await mkdtemp(join(tmpdir(), 'engex-agents-'));
+  const depsCache = flags.depsCache !== undefined ? resolve(cwd, flags.depsCache) : join(root, 'deps-cache');
+  const nxCache: AgentNxCache = flags.nxCache === 'off' ? { kind: 'off' } : { kind: 'directory', dir: flags.nxCache !== undefined ? resolve(cwd, flags.nxCache) : join(root, 'nx-cache') };
+  await mkdir(depsCache, { recursive: true });
+  if (nxCache.kind === 'directory') await mkdir(nxCache.dir, { recursive: true });
+  return { root, depsCache, nxCache, npmCache: flags.npmCache, ...(flags.metricsJson !== undefined ? { metricsJson: resolve(cwd, flags.metricsJson) } : {}) };
+}
+
+type RunResult = StepResult & { annotations: string[]; agent?: AgentStepMetrics };
+
+/** The fresh-agents table and totals, on stderr and as JSON (run folder, and `--metrics-json`). */
+async function reportAgents(fresh: FreshAgents, steps: readonly LocalStep[], results: readonly RunResult[], runDir: string, say: (line: string) => void, keptDeps: boolean, elapsedMs: number): Promise<void> {
+  const byKey = new Map(steps.map((s) => [s.key, s]));
+  const measured = results.filter((r): r is RunResult & { agent: AgentStepMetrics } => r.agent !== undefined).map((r) => ({ ...r.agent, dependsOn: byKey.get(r.key)?.dependsOn ?? [] }));
+  const totals = agentTotals(measured);
+  const depsCache = keptDeps ? fresh.depsCache : `${fresh.depsCache} (this run's)`;
+  const nxCache = fresh.nxCache.kind === 'off' ? "off (each agent's own)" : fresh.nxCache.dir;
+  say(renderAgentReport({ steps: measured, totals, npmCache: fresh.npmCache, depsCache, nxCache }).trimEnd());
+  say(`  steps ran one at a time here: elapsed ${formatDuration(elapsedMs)}; the critical path is what a fleet with free agents would take`);
+  const json = `${JSON.stringify({ npmCache: fresh.npmCache, depsCache: fresh.depsCache, nxCache, elapsedMs, totals, steps: measured }, null, 2)}\n`;
+  await writeFile(join(runDir, 'agents.json'), json);
+  if (fresh.metricsJson) await writeFile(fresh.metricsJson, json);
 }
 
 interface RunStepsContext extends RunLocalOptions {
@@ -216,15 +275,16 @@ interface RunStepsContext extends RunLocalOptions {
   runDir: string;
   say: (line: string) => void;
   signalled: () => NodeJS.Signals | undefined;
+  fresh?: FreshAgents;
 }
 
-async function runSteps(steps: readonly LocalStep[], build: LocalBuild, ctx: RunStepsContext): Promise<(StepResult & { annotations: string[] })[]> {
-  const results: (StepResult & { annotations: string[] })[] = [];
+async function runSteps(steps: readonly LocalStep[], build: LocalBuild, ctx: RunStepsContext): Promise<RunResult[]> {
+  const results: RunResult[] = [];
   const ranOnce = new Set<string>();
   const byKey = new Map<string, StepResult>();
   for (const [i, step] of steps.entries()) {
     const base = { key: step.key, label: step.label, annotations: [] as string[] };
-    const push = (r: StepResult & { annotations: string[] }): void => {
+    const push = (r: RunResult): void => {
       results.push(r);
       byKey.set(r.key, r);
     };
@@ -256,22 +316,62 @@ async function runSteps(steps: readonly LocalStep[], build: LocalBuild, ctx: Run
       ctx.say(renderStepEnd(results[results.length - 1]!));
       continue;
     }
-    const logFile = join(ctx.runDir, 'logs', `${step.key.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
+    const safeKey = step.key.replace(/[^A-Za-z0-9._-]/g, '_');
+    const logFile = join(ctx.runDir, 'logs', `${safeKey}.log`);
     const t0 = ctx.now().getTime();
     const ticker = startTicker(ctx, step, t0);
-    const outcome = await executeStep(step, {
-      cwd: build.workspaceRoot,
-      env: buildStepEnv(ctx.env, build, step),
-      logFile,
-      annotationsDir: join(ctx.runDir, 'annotations'),
-      metaDataDir: join(ctx.runDir, 'meta-data'),
-      supervisor: ctx.supervisor,
-      ranOnce,
-      ...(ctx.flags.verbose ? { echo: ctx.stderr } : {}),
-    }).finally(() => ticker());
+    // A fresh agent: its own clone of the commit, and (cold) its own empty npm download cache.
+    const agentDir = ctx.fresh ? join(ctx.fresh.root, 'agents', `${String(i + 1).padStart(3, '0')}-${safeKey}`) : undefined;
+    const agentBuild = agentDir ? { ...build, workspaceRoot: join(agentDir, 'checkout') } : build;
+    let checkoutMs = 0;
+    const outcome = await (async () => {
+      let env = ctx.env;
+      if (ctx.fresh && agentDir) {
+        const npmCacheDir = ctx.fresh.npmCache === 'cold' ? join(agentDir, 'npm-cache') : undefined;
+        const nxCacheDir = ctx.fresh.nxCache.kind === 'directory' ? ctx.fresh.nxCache.dir : join(agentDir, 'nx');
+        env = freshAgentEnv(ctx.env, { nxCacheDir, ...(npmCacheDir ? { npmCacheDir } : {}) });
+        try {
+          await cloneAgent(build.workspaceRoot, build.commit, agentBuild.workspaceRoot, definedEnv(ctx.env));
+        } catch (error) {
+          const note = `fresh clone of ${build.commit.slice(0, 12)} failed: ${(error as Error).message.split('\n')[0]}`;
+          return { status: 'failed' as const, exitCode: 4, note, annotations: [], install: { kind: 'none' as const, ms: 0, saveMs: 0 } };
+        }
+        checkoutMs = ctx.now().getTime() - t0;
+      }
+      return executeStep(step, {
+        cwd: agentBuild.workspaceRoot,
+        env: buildStepEnv(env, agentBuild, step),
+        logFile,
+        annotationsDir: join(ctx.runDir, 'annotations'),
+        metaDataDir: join(ctx.runDir, 'meta-data'),
+        supervisor: ctx.supervisor,
+        ranOnce: ctx.fresh ? new Set<string>() : ranOnce,
+        ...(ctx.fresh ? { depsCache: ctx.fresh.depsCache, artifactStore: join(ctx.runDir, 'artifacts') } : {}),
+        ...(ctx.flags.verbose ? { echo: ctx.stderr } : {}),
+      });
+    })().finally(() => ticker());
+    if (step.artifactPaths.length > 0) await collectArtifacts(agentBuild.workspaceRoot, step.artifactPaths, join(ctx.runDir, 'artifacts'));
     const durationMs = ctx.now().getTime() - t0;
-    if (step.artifactPaths.length > 0) await collectArtifacts(build.workspaceRoot, step.artifactPaths, join(ctx.runDir, 'artifacts'));
+    let agent: AgentStepMetrics | undefined;
+    if (ctx.fresh && agentDir) {
+      const nx = parseNxTasks(await readFile(logFile, 'utf8').catch(() => ''));
+      agent = {
+        key: step.key,
+        label: step.label,
+        status: outcome.status,
+        wallMs: durationMs,
+        checkoutMs,
+        install: outcome.install.kind,
+        installMs: outcome.install.ms,
+        saveMs: outcome.install.saveMs,
+        nxExecuted: nx.executed,
+        nxCached: nx.cached,
+      };
+      // Agents are ephemeral: nothing of this one is left for the next step but what it uploaded and saved.
+      await rm(agentDir, { recursive: true, force: true });
+    }
     push({
+      ...(agent ? { agent } : {}),
       ...base,
       status: outcome.status,
       durationMs,

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { pipelineShapeIssues } from './pipeline-file.js';
+
+describe('--pipeline: a typed pipeline read from JSON', () => {
+  it('reports every shape problem with its path', () => {
+    expect(
+      pipelineShapeIssues({
+        steps: [
+          { type: 'command', key: 'a', commands: [{ kind: 'install' }, { kind: 'rm -rf' }], dependsOn: 'b', plugins: [], retry: [], agents: {}, env: {}, meta: {}, artifactPaths: [], timeoutInMinutes: 0 },
+          { type: 'group', key: 'g', steps: [{ type: 'group', key: 'nested', steps: [] }] },
+        ],
+      }),
+    ).toEqual([
+      'notify: expected an array',
+      'steps[0].dependsOn: expected an array of strings',
+      'steps[0].timeoutInMinutes: expected a positive number',
+      'steps[0].commands[1].kind: expected one of install, nx, engex-ci, meta-data, annotate, pull, artifact-download, trivy, exec',
+      'steps[1].steps[0].type: expected command or block, got "group"',
+    ]);
+    expect(pipelineShapeIssues([])).toEqual(['(root): expected an object with steps and notify, got []']);
+    expect(pipelineShapeIssues({ notify: [], steps: [] })).toEqual([]);
+  });
+});
