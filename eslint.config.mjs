@@ -35,10 +35,7 @@ export default [
       // Nx turns these on as warnings; errors here, so lint has no warnings to ignore.
       '@typescript-eslint/no-explicit-any': 'error',
       // `_`-prefixed names and rest siblings are deliberate: `const { secret: _s, ...rest } = x` omits a key.
-      '@typescript-eslint/no-unused-vars': [
-        'error',
-        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true },
-      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', ignoreRestSiblings: true }],
       // Off, as in typescript-eslint's recommended set: every `!` follows a match or a validated
       // lookup the type system cannot see, and tsc's strict null checks stay on.
       '@typescript-eslint/no-non-null-assertion': 'off',

@@ -32,7 +32,10 @@ const CHANGES = (process.env.BENCH_CHANGES ?? 'halow,docs,service-kit').split(',
 const BASELINE = process.env.BENCH_BASELINE !== '0';
 const TARGETS = { halowWarmCriticalPath: 0.7, halowWarmAgent: 1.0, docsAgent: 0.1 };
 
-for (const [file, how] of [[GENERATOR, 'the generator'], [LOCAL_BASE, 'the local base image builder']]) {
+for (const [file, how] of [
+  [GENERATOR, 'the generator'],
+  [LOCAL_BASE, 'the local base image builder'],
+]) {
   if (!existsSync(file)) {
     console.error(`${file} is missing: run \`npm run bench:agents\` (it builds ${how} first).`);
     process.exit(2);
@@ -50,7 +53,12 @@ const repo = join(work, 'repo');
 const say = (line) => console.error(line);
 const git = (...args) => execFileSync('git', args, { cwd: repo, encoding: 'utf8' }).trim();
 
-say(`bench:agents in ${work} (modes ${MODES.join(', ')}; changes ${CHANGES.join(', ')}); ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+say(
+  `bench:agents in ${work} (modes ${MODES.join(', ')}; changes ${CHANGES.join(', ')}); ${os.cpus().length} CPUs, load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 const nodeImage = process.env.NODE_IMAGE || execFileSync('node', [LOCAL_BASE], { cwd: root, encoding: 'utf8' }).trim().split('\n').at(-1);
 say(`NODE_IMAGE ${nodeImage}`);
 
@@ -108,7 +116,9 @@ function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache }) {
     child.on('close', (code) => {
       const data = existsSync(metrics) ? JSON.parse(readFileSync(metrics, 'utf8')) : undefined;
       const result = { label, code, elapsedMs: Date.now() - t0, loadBefore: load, loadAfter: os.loadavg()[0], metrics: data };
-      say(`  exit ${code}; ${data ? `critical path ${s(data.totals.criticalPathMs)}, agent time ${s(data.totals.agentMs)}, ${data.totals.installs} npm ci, ${data.totals.restores} restores, ${data.totals.nxExecuted} Nx tasks ran / ${data.totals.nxCached} cached` : 'no metrics'}`);
+      say(
+        `  exit ${code}; ${data ? `critical path ${s(data.totals.criticalPathMs)}, agent time ${s(data.totals.agentMs)}, ${data.totals.installs} npm ci, ${data.totals.restores} restores, ${data.totals.nxExecuted} Nx tasks ran / ${data.totals.nxCached} cached` : 'no metrics'}`,
+      );
       resolve(result);
     });
   });
@@ -136,12 +146,21 @@ function report() {
   for (const [mode, out] of Object.entries(results.modes)) {
     const b = out.baseline?.metrics?.totals;
     lines.push(`## ${mode}`, '');
-    if (out.baseline) lines.push(`Baseline (seed-shaped, 2 jobs, base ${(out.baseline.commit ?? results.reusedFrom ?? results.base).slice(0, 12)}): exit ${out.baseline.code}, critical path ${b ? s(b.criticalPathMs) : '-'}, agent time ${b ? s(b.agentMs) : '-'}, ${b?.installs ?? '-'} npm ci, Nx tasks run twice: ${b?.executedTwice.join(', ') || 'none'}, load ${out.baseline.loadBefore.toFixed(1)}/${out.baseline.loadAfter.toFixed(1)}.`);
+    if (out.baseline)
+      lines.push(
+        `Baseline (seed-shaped, 2 jobs, base ${(out.baseline.commit ?? results.reusedFrom ?? results.base).slice(0, 12)}): exit ${out.baseline.code}, critical path ${b ? s(b.criticalPathMs) : '-'}, agent time ${b ? s(b.agentMs) : '-'}, ${b?.installs ?? '-'} npm ci, Nx tasks run twice: ${b?.executedTwice.join(', ') || 'none'}, load ${out.baseline.loadBefore.toFixed(1)}/${out.baseline.loadAfter.toFixed(1)}.`,
+      );
     if (out.previous) {
       const p = out.previous.metrics?.totals;
-      lines.push(`Previous build (base commit, \`--all\`, fills the caches): exit ${out.previous.code}, ${out.previous.metrics?.steps.length ?? '-'} jobs, critical path ${p ? s(p.criticalPathMs) : '-'}, agent time ${p ? s(p.agentMs) : '-'}, ${p?.installs ?? '-'} npm ci, ${p?.restores ?? '-'} restores.`);
+      lines.push(
+        `Previous build (base commit, \`--all\`, fills the caches): exit ${out.previous.code}, ${out.previous.metrics?.steps.length ?? '-'} jobs, critical path ${p ? s(p.criticalPathMs) : '-'}, agent time ${p ? s(p.agentMs) : '-'}, ${p?.installs ?? '-'} npm ci, ${p?.restores ?? '-'} restores.`,
+      );
     }
-    lines.push('', '| change (base) | exit | jobs | critical path (ours / baseline) | ratio | agent time (ours / baseline) | ratio | npm ci (ours / baseline) | restores | Nx ran / cached | Nx tasks run twice | load |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    lines.push(
+      '',
+      '| change (base) | exit | jobs | critical path (ours / baseline) | ratio | agent time (ours / baseline) | ratio | npm ci (ours / baseline) | restores | Nx ran / cached | Nx tasks run twice | load |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
     for (const [name, r] of Object.entries(out.changes)) {
       const t = r.metrics?.totals;
       const at = (r.commit ?? results.reusedFrom ?? results.base).slice(0, 7);
@@ -151,7 +170,9 @@ function report() {
       }
       const cp = b ? ratio(t.criticalPathMs, b.criticalPathMs) : NaN;
       const ag = b ? ratio(t.agentMs, b.agentMs) : NaN;
-      lines.push(`| ${name} (${at}) | ${r.code} | ${r.metrics.steps.length} | ${s(t.criticalPathMs)} / ${b ? s(b.criticalPathMs) : '-'} | ${cp.toFixed(2)} | ${s(t.agentMs)} / ${b ? s(b.agentMs) : '-'} | ${ag.toFixed(2)} | ${t.installs} / ${b?.installs ?? '-'} | ${t.restores} | ${t.nxExecuted} / ${t.nxCached} | ${t.executedTwice.join(', ') || 'none'} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`);
+      lines.push(
+        `| ${name} (${at}) | ${r.code} | ${r.metrics.steps.length} | ${s(t.criticalPathMs)} / ${b ? s(b.criticalPathMs) : '-'} | ${cp.toFixed(2)} | ${s(t.agentMs)} / ${b ? s(b.agentMs) : '-'} | ${ag.toFixed(2)} | ${t.installs} / ${b?.installs ?? '-'} | ${t.restores} | ${t.nxExecuted} / ${t.nxCached} | ${t.executedTwice.join(', ') || 'none'} | ${r.loadBefore.toFixed(1)}/${r.loadAfter.toFixed(1)} |`,
+      );
       if (mode === 'warm' && name === 'halow' && cp > TARGETS.halowWarmCriticalPath) misses.push(`halow warm critical path ${cp.toFixed(2)}× > ${TARGETS.halowWarmCriticalPath}×`);
       if (mode === 'warm' && name === 'halow' && ag > TARGETS.halowWarmAgent) misses.push(`halow warm agent time ${ag.toFixed(2)}× > ${TARGETS.halowWarmAgent}×`);
       if (name === 'docs' && ag > TARGETS.docsAgent) misses.push(`docs ${mode} agent time ${ag.toFixed(2)}× > ${TARGETS.docsAgent}×`);

@@ -60,10 +60,11 @@ async function start(script, extraEnv = {}) {
     readyMs,
     readyCpuMs,
     pid: child.pid,
-    stop: () => new Promise((resolve) => {
-      child.once('exit', resolve);
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
   };
 }
 
@@ -143,9 +144,7 @@ for (let r = 0; r < ROUNDS; r++) {
     const server = name === 'halow' ? halow : bare;
     const result = await load(server.port, SECONDS, server.pid);
     rounds[name].push(result);
-    console.error(
-      `round ${r + 1}/${ROUNDS} ${name.padEnd(5)} ${Math.round(result.rps)} req/s  p99 ${result.p99} ms  ${result.cpuUsPerReq.toFixed(1)} µs CPU/req`,
-    );
+    console.error(`round ${r + 1}/${ROUNDS} ${name.padEnd(5)} ${Math.round(result.rps)} req/s  p99 ${result.p99} ms  ${result.cpuUsPerReq.toFixed(1)} µs CPU/req`);
   }
 }
 const halowMem = memoryOf(halow.pid);
@@ -199,8 +198,7 @@ const table = [header, header.map(() => '---'), ...rows.map(([m, hv, bv, ratio, 
 console.log(table);
 
 const cpu = os.cpus();
-const perRound = (name) =>
-  rounds[name].map((r) => `${Math.round(r.rps)} req/s, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req`).join('; ');
+const perRound = (name) => rounds[name].map((r) => `${Math.round(r.rps)} req/s, p99 ${r.p99} ms, ${r.cpuUsPerReq.toFixed(1)} µs CPU/req`).join('; ');
 const md = `# halow HTTP benchmark
 
 \`GET ${PATH}\` on the bundled halow (\`node ${[...NODE_FLAGS, 'apps/halow/dist/main.cjs'].join(' ')}\`, as the image runs it; LOG_LEVEL=info,
@@ -226,7 +224,10 @@ ${
     : ''
 }
 Rollouts (\`bench/halow-http/rollout.mjs\`): halow with 100 keep-alive clients looping \`GET ${PATH}\` for 2 s, then SIGTERM. A request failed when it was written to a socket and got no complete 200; one never sent (ECONNREFUSED, or a client the balancer moved elsewhere) did not. ${rollouts
-  .map(({ scenario, result }) => `${scenario.name}: exit ${result.exitCode}, ${result.ok} answered (${result.closeAnswers} with Connection: close), ${result.failed} failed${result.failed ? ` (${JSON.stringify(result.failures)})` : ''}, ${result.refused} clients refused, ${result.moved} moved`)
+  .map(
+    ({ scenario, result }) =>
+      `${scenario.name}: exit ${result.exitCode}, ${result.ok} answered (${result.closeAnswers} with Connection: close), ${result.failed} failed${result.failed ? ` (${JSON.stringify(result.failures)})` : ''}, ${result.refused} clients refused, ${result.moved} moved`,
+  )
   .join('; ')}.
 
 Per round: halow ${perRound('halow')}. bare ${perRound('bare')}.

@@ -73,7 +73,28 @@ try {
   const sha = sh('git', ['rev-parse', 'HEAD'], { cwd: ws });
   const bundle = () => sh('npx', ['nx', 'run', '@engex/halow:build', '--outputStyle=static', '--skip-nx-cache'], { cwd: ws, env: nxEnv });
   const buildOurs = (extra = []) =>
-    track(sh('docker', ['build', ...extra, '-q', '-f', join(ws, 'docker/Dockerfile'), '--build-arg', `NODE_IMAGE=${base}`, '--build-arg', 'APP=halow', '--build-arg', `REVISION=${sha}`, '-t', OURS, ws], { env: dockerEnv }));
+    track(
+      sh(
+        'docker',
+        [
+          'build',
+          ...extra,
+          '-q',
+          '-f',
+          join(ws, 'docker/Dockerfile'),
+          '--build-arg',
+          `NODE_IMAGE=${base}`,
+          '--build-arg',
+          'APP=halow',
+          '--build-arg',
+          `REVISION=${sha}`,
+          '-t',
+          OURS,
+          ws,
+        ],
+        { env: dockerEnv },
+      ),
+    );
   const buildNaive = (extra = []) =>
     track(sh('docker', ['build', ...extra, '-q', '-f', join(root, 'bench/image/Dockerfile.naive'), '--build-arg', `NODE_IMAGE=${base}`, '-t', NAIVE, naive], { env: dockerEnv }));
 

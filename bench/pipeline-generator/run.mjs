@@ -135,7 +135,9 @@ async function checkAll(ws) {
       if (validate && !validate(doc)) schemaValid = false;
     }
     const row = { size: ws.names.length, uploads: files.length, jobs: seen.size, maxJobs, schemaValid, dependsOk, ms: r.ms, rssMb: r.rssMb };
-    console.log(`--all at ${row.size}: ${row.jobs} jobs in ${row.uploads} uploads (largest ${row.maxJobs}), schema ${schemaValid ?? 'not checked'}, depends_on backwards only: ${dependsOk}`);
+    console.log(
+      `--all at ${row.size}: ${row.jobs} jobs in ${row.uploads} uploads (largest ${row.maxJobs}), schema ${schemaValid ?? 'not checked'}, depends_on backwards only: ${dependsOk}`,
+    );
     return row;
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -170,7 +172,10 @@ const lines = [
   `Knobs: \`BENCH_ROUNDS\` (default 5), \`BENCH_SIZES\` (default 300,1000).`,
   '',
   `Machine: ${os.cpus().length} × ${cpu}, Node ${process.version}; load average (1, 5, 15 min) at the start ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}, ` +
-    `at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work shares this machine). ` +
+    `at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (other work shares this machine). ` +
     `Peak RSS from ${TIME ? '`/usr/bin/time -v`' : "Node's resource usage"}.`,
   '',
   'Each workspace is a temp git repo of N package.json projects (a 4-ary tree where every project depends on its parent, plus seeded cross-links to lower-numbered projects; the last 3 are `engex:service` apps), with nx symlinked from this repo. One commit changes a leaf library, the next the root library; both commands compare `HEAD~1..HEAD`, Nx daemon off, alternating order, median of ' +

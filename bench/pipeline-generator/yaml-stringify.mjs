@@ -133,7 +133,12 @@ async function main() {
       `${m(xs, (x) => x.loadMs + x.coldMs)} / ${m(xs, (x) => x.loadCpu + x.coldCpu)} ms | ${m(xs, (x) => x.warmMs)} / ${m(xs, (x) => x.warmCpu)} ms | ${(xs[0].bytes / 1024).toFixed(0)} KiB |`;
     const same = samples.yaml.every((x) => x.sameAsEmitter);
     const version = createRequire(join(generator, 'package.json'))('yaml/package.json').version;
-    console.log(`yaml ${version}, node ${process.version}, ${os.cpus().length} CPUs, load average ${loadStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (shared machine), median of ${ROUNDS} fresh processes`);
+    console.log(
+      `yaml ${version}, node ${process.version}, ${os.cpus().length} CPUs, load average ${loadStart.map((l) => l.toFixed(2)).join(' ')} at the start, ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} at the end (shared machine), median of ${ROUNDS} fresh processes`,
+    );
     console.log('');
     console.log('Each cell: wall / CPU (user + system) time.');
     console.log('');

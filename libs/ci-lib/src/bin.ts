@@ -6,7 +6,10 @@ import { requestStop, runInterruptCleanups } from './lib/exit-cleanup.js';
 
 // A cancelled Buildkite job gets SIGTERM (Ctrl-C locally, SIGINT): remove temp clones and kill git
 // children before exiting with the conventional 128 + signal number.
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
     // A server stops gracefully and `main` returns; `once` leaves a second signal to kill at once.
     if (requestStop()) return;

@@ -64,7 +64,22 @@ describe('engex-ci deploy verify', () => {
   it('takes the ops commit from --ops-commit-file (what deploy bump recorded), and names a bad file', async () => {
     served = NEW;
     await writeFile(join(ws.root, 'ops.commit'), `${OPS}\n`);
-    const argv = ['deploy', 'verify', '--url', base, '--revision', NEW, '--argocd-server', base, '--argocd-app', 'halow-staging', '--ops-commit-file', 'ops.commit', '--timeout', '5s'];
+    const argv = [
+      'deploy',
+      'verify',
+      '--url',
+      base,
+      '--revision',
+      NEW,
+      '--argocd-server',
+      base,
+      '--argocd-app',
+      'halow-staging',
+      '--ops-commit-file',
+      'ops.commit',
+      '--timeout',
+      '5s',
+    ];
     const ok = await run(argv, ws.root, { ARGOCD_AUTH_TOKEN: TOKEN });
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain(`argocd sync Synced at ${OPS}`);

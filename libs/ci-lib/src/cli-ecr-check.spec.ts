@@ -34,13 +34,23 @@ afterAll(async () => {
 async function run(argv: string[], env: Record<string, string>) {
   let stdout = '';
   let stderr = '';
-  const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: hermeticEnv(env), cwd: ws.root, now: () => new Date('2026-11-30T10:00:00Z'), ecrClient: sdk });
+  const code = await main(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: hermeticEnv(env),
+    cwd: ws.root,
+    now: () => new Date('2026-11-30T10:00:00Z'),
+    ecrClient: sdk,
+  });
   return { code, stdout, stderr };
 }
 
 /** An ECR endpoint answering DescribeRepositories once with `status` and `body`. */
 async function ecrEndpoint(status: number, body: unknown): Promise<FaultServer> {
-  const server = await startFaultServer({ behaviours: [{ kind: 'ok', status, headers: { 'Content-Type': 'application/x-amz-json-1.1' }, body: JSON.stringify(body) }], lifetimeMs: 15_000 });
+  const server = await startFaultServer({
+    behaviours: [{ kind: 'ok', status, headers: { 'Content-Type': 'application/x-amz-json-1.1' }, body: JSON.stringify(body) }],
+    lifetimeMs: 15_000,
+  });
   servers.push(server);
   return server;
 }
@@ -74,7 +84,10 @@ describe('engex-ci ecr check on ECR (SDK endpoint faked)', () => {
   });
 
   it('exits 2 for a missing repository with the Terraform line, its file, the account and region, also in the annotation', async () => {
-    const server = await ecrEndpoint(400, { __type: 'RepositoryNotFoundException', message: "The repository with name 'engex/halow' does not exist in the registry with id '460210468233'" });
+    const server = await ecrEndpoint(400, {
+      __type: 'RepositoryNotFoundException',
+      message: "The repository with name 'engex/halow' does not exist in the registry with id '460210468233'",
+    });
     const annotation = join(out, 'missing.md');
     const result = await run(['ecr', 'check', '--project', 'halow', '--annotation', annotation], { AWS_ENDPOINT_URL_ECR: server.url });
     expect(result.code).toBe(2);

@@ -72,7 +72,9 @@ describe('image exists against a faulty registry', () => {
     const server = await fault(behaviour);
     const result = await run(['image', 'exists', '--project', 'halow'], ws.root, hermeticEnv({ REGISTRY: server.host, BUILDKITE_COMMIT: SHA, ENGEX_CI_REGISTRY_DEADLINE: '1.5' }));
     expect(result.code).toBe(4);
-    expect(result.stderr).toMatch(new RegExp(`registry (HEAD|GET) /v2/engex/halow/manifests/${SHA} on 127\\.0\\.0\\.1:${server.port} did not finish within its 1\\.5 s deadline \\(waited 1\\.\\d s\\)`));
+    expect(result.stderr).toMatch(
+      new RegExp(`registry (HEAD|GET) /v2/engex/halow/manifests/${SHA} on 127\\.0\\.0\\.1:${server.port} did not finish within its 1\\.5 s deadline \\(waited 1\\.\\d s\\)`),
+    );
     expect(result.ms).toBeLessThan(1500 + MARGIN_MS);
   });
 
@@ -102,7 +104,9 @@ describe('ecr login against a faulty AWS endpoint (the real SDK client)', () => 
     const server = await fault(behaviour);
     const result = await run(['ecr', 'login'], ws.root, hermeticEnv({ AWS_ENDPOINT_URL_ECR: server.url, ENGEX_CI_AWS_DEADLINE: '1.5' }), { ecrClient: sdk });
     expect(result.code).toBe(4);
-    expect(result.stderr).toMatch(new RegExp(`ECR GetAuthorizationToken on http://127\\.0\\.0\\.1:${server.port} did not finish within its 1\\.5 s deadline \\(waited 1\\.\\d s\\)`));
+    expect(result.stderr).toMatch(
+      new RegExp(`ECR GetAuthorizationToken on http://127\\.0\\.0\\.1:${server.port} did not finish within its 1\\.5 s deadline \\(waited 1\\.\\d s\\)`),
+    );
     expect(result.ms).toBeLessThan(1500 + MARGIN_MS);
     expect(result.stderr).not.toContain(testCredentials.secretAccessKey);
   });
@@ -148,7 +152,25 @@ describe('deploy bump against a faulty git server', () => {
     const root = findRepoRoot();
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--conditions', '@engex/source', join(root, 'libs/ci-lib/src/bin.ts'), '--workspace', ws.root, 'deploy', 'bump', '--repo', `${server.url}/ops.git`, '--path', 'k.yaml', '--image', 'x', '--tag', SHA],
+      [
+        '--import',
+        'tsx',
+        '--conditions',
+        '@engex/source',
+        join(root, 'libs/ci-lib/src/bin.ts'),
+        '--workspace',
+        ws.root,
+        'deploy',
+        'bump',
+        '--repo',
+        `${server.url}/ops.git`,
+        '--path',
+        'k.yaml',
+        '--image',
+        'x',
+        '--tag',
+        SHA,
+      ],
       // cwd is the repo root so `--import tsx` resolves.
       { cwd: root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA, TMPDIR: tmp, ENGEX_CI_GIT_DEADLINE: '30' }), stdio: 'ignore' },
     );

@@ -56,7 +56,13 @@ describe('engex-ci nx-cache serve', () => {
     const server = await serve(['--dir', 'open-store'], {}, tmp);
     expect((await fetch(`${server.url}/v1/cache/1`, { method: 'PUT', body: 'x' })).status).toBe(202);
     expect(await server.stop()).toBe(0);
-    expect(server.output().replace(/:\d+/g, ':<port>').replaceAll(tmp, '<tmp>').replace(/ \d+ ms/g, ' <ms> ms')).toMatchInlineSnapshot(`
+    expect(
+      server
+        .output()
+        .replace(/:\d+/g, ':<port>')
+        .replaceAll(tmp, '<tmp>')
+        .replace(/ \d+ ms/g, ' <ms> ms'),
+    ).toMatchInlineSnapshot(`
       "WARNING: nx-cache is OPEN: anyone who reaches http://127.0.0.1:<port> can read and write entries. Set ENGEX_NX_CACHE_WRITE_TOKEN (and ENGEX_NX_CACHE_READ_TOKEN) before sharing it.
       nx-cache listening on http://127.0.0.1:<port> dir=<tmp>/open-store auth=OPEN (no tokens)
       nx-cache PUT 1 202 1 B <ms> ms

@@ -49,7 +49,15 @@ const plantedEnv = (extra: Record<string, string> = {}) =>
 const output: string[] = [];
 async function run(argv: string[], cwd: string, env: Record<string, string>, extra: Partial<CliIo> = {}): Promise<{ code: number; out: string }> {
   let out = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (out += t), env, cwd, now: () => new Date('2026-11-30T10:00:00Z'), retry: { sleep: async () => {}, random: () => 0.5 }, ...extra });
+  const code = await main(argv, {
+    stdout: (t) => (out += t),
+    stderr: (t) => (out += t),
+    env,
+    cwd,
+    now: () => new Date('2026-11-30T10:00:00Z'),
+    retry: { sleep: async () => {}, random: () => 0.5 },
+    ...extra,
+  });
   output.push(out);
   return { code, out };
 }
@@ -134,7 +142,10 @@ describe('no secret in any output', () => {
     const bin = join(dir, 'split-bin');
     await mkdir(bin, { recursive: true });
     const half = S.githubToken.length / 2;
-    await writeFile(join(bin, 'docker'), `#!/bin/sh\nprintf 'pulling with ${S.githubToken.slice(0, half)}'\nsleep 0.3\nprintf '${S.githubToken.slice(half)} denied\\n' >&2\nexit 1\n`);
+    await writeFile(
+      join(bin, 'docker'),
+      `#!/bin/sh\nprintf 'pulling with ${S.githubToken.slice(0, half)}'\nsleep 0.3\nprintf '${S.githubToken.slice(half)} denied\\n' >&2\nexit 1\n`,
+    );
     await chmod(join(bin, 'docker'), 0o755);
     const env = plantedEnv({ REGISTRY: registry.host, PATH: `${bin}:${process.env['PATH']}` });
     const chunks: string[] = [];
@@ -153,7 +164,10 @@ describe('no secret in any output', () => {
     const failing: CliIo['ecrClient'] = async () =>
       ({
         send: async () => {
-          throw Object.assign(new Error(`denied for ${S.awsKeyId}/${S.awsSecret} at https://api.ecr.us-east-1.amazonaws.com/?X-Amz-Credential=${S.awsKeyId}&X-Amz-Signature=${S.querySig}`), { name: 'AccessDeniedException' });
+          throw Object.assign(
+            new Error(`denied for ${S.awsKeyId}/${S.awsSecret} at https://api.ecr.us-east-1.amazonaws.com/?X-Amz-Credential=${S.awsKeyId}&X-Amz-Signature=${S.querySig}`),
+            { name: 'AccessDeniedException' },
+          );
         },
       }) as EcrClientLike;
     expect((await run(['ecr', 'login'], ws.root, plantedEnv(), { ecrClient: failing })).code).toBe(4);
@@ -169,7 +183,17 @@ describe('no secret in any output', () => {
     // Bundled like the build target (one CJS file, AWS SDK inside), so this is the shipped code path.
     const { build } = await import('esbuild');
     const bundle = join(dir, 'engex-ci.cjs');
-    await build({ entryPoints: [join(findRepoRoot(), 'libs/ci-lib/src/bin.ts')], outfile: bundle, bundle: true, platform: 'node', format: 'cjs', target: 'node20', conditions: ['@engex/source'], external: ['@cyclonedx/cyclonedx-library'], logLevel: 'silent' });
+    await build({
+      entryPoints: [join(findRepoRoot(), 'libs/ci-lib/src/bin.ts')],
+      outfile: bundle,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      conditions: ['@engex/source'],
+      external: ['@cyclonedx/cyclonedx-library'],
+      logLevel: 'silent',
+    });
     // Async: the fault server lives in this process and must keep answering.
     const node = (args: string[], env: Record<string, string>) =>
       new Promise<number | null>((resolve) => {

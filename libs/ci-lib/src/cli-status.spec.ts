@@ -18,7 +18,15 @@ const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
 const NOW = new Date('2026-11-30T12:00:00Z');
 const REVISION = 'org.opencontainers.image.revision';
 
-const gitEnv = (date: string) => ({ ...hermeticEnv(), GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com', GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
+const gitEnv = (date: string) => ({
+  ...hermeticEnv(),
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.com',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.com',
+  GIT_AUTHOR_DATE: date,
+  GIT_COMMITTER_DATE: date,
+});
 const git = async (cwd: string, args: string[], date = '2026-11-01T00:00:00Z') => (await runCommand('git', args, { cwd, env: gitEnv(date) })).stdout.trim();
 
 async function write(root: string, files: Record<string, string>): Promise<void> {
@@ -28,7 +36,8 @@ async function write(root: string, files: Record<string, string>): Promise<void>
   }
 }
 
-const overlay = (tag: string, extra = '') => `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow # the service\n    newTag: "${tag}"\n${extra}`;
+const overlay = (tag: string, extra = '') =>
+  `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow # the service\n    newTag: "${tag}"\n${extra}`;
 
 describe('engex-ci status and images against a real registry and real git', () => {
   const reg = registryRequirement();
@@ -44,7 +53,13 @@ describe('engex-ci status and images against a real registry and real git', () =
     let stdout = '';
     let stderr = '';
     const started = Date.now();
-    const code = await main(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: hermeticEnv({ REGISTRY: registry.host, TMPDIR: tmp, ...env }), cwd, now: () => NOW });
+    const code = await main(argv, {
+      stdout: (t) => (stdout += t),
+      stderr: (t) => (stderr += t),
+      env: hermeticEnv({ REGISTRY: registry.host, TMPDIR: tmp, ...env }),
+      cwd,
+      now: () => NOW,
+    });
     return { code, stdout, stderr, ms: Date.now() - started };
   };
   /** Shas and the registry's port vary between runs; the table's shape and values do not. */
@@ -62,11 +77,21 @@ describe('engex-ci status and images against a real registry and real git', () =
     ops = join(tmp, 'halow-ops.git');
     ws = await createTempWorkspace({
       git: true,
-      config: { opsRepo: join(tmp, '{service}-ops.git'), deployTargets: [{ branch: 'main', overlay: 'overlays/staging' }, { branch: 'release/*', overlay: 'overlays/production' }] },
+      config: {
+        opsRepo: join(tmp, '{service}-ops.git'),
+        deployTargets: [
+          { branch: 'main', overlay: 'overlays/staging' },
+          { branch: 'release/*', overlay: 'overlays/production' },
+        ],
+      },
       packages: { 'apps/halow': servicePackage('@engex/halow') },
     });
     c.push(await git(ws.root, ['rev-parse', 'HEAD']));
-    for (const [i, date] of [[1, '2026-11-20T12:00:00Z'], [2, '2026-11-27T12:00:00Z'], [3, '2026-11-30T09:00:00Z']] as const) {
+    for (const [i, date] of [
+      [1, '2026-11-20T12:00:00Z'],
+      [2, '2026-11-27T12:00:00Z'],
+      [3, '2026-11-30T09:00:00Z'],
+    ] as const) {
       await write(ws.root, { [`apps/halow/src/change-${i}.ts`]: `export const n = ${i};\n` });
       await git(ws.root, ['add', '.'], date);
       await git(ws.root, ['commit', '--quiet', '-m', `halow: change ${i}`], date);
@@ -121,7 +146,11 @@ describe('engex-ci status and images against a real registry and real git', () =
       image: { ok: true, value: { exists: true } },
       newest: { ok: true, value: 'deployed' },
     });
-    expect(data.rows[1]).toMatchObject({ deployed: { ok: true, value: { tag: c[1], file: 'overlays/production/Kustomization' } }, behind: { ok: true, value: 2 }, newest: { ok: true, value: { sha: c[2] } } });
+    expect(data.rows[1]).toMatchObject({
+      deployed: { ok: true, value: { tag: c[1], file: 'overlays/production/Kustomization' } },
+      behind: { ok: true, value: 2 },
+      newest: { ok: true, value: { sha: c[2] } },
+    });
   });
 
   it.skipIf(reg.skip)('status shows an ops repo path that does not exist as unreachable, and still reads the rest', async () => {
@@ -146,10 +175,18 @@ describe('engex-ci status and images against a real registry and real git', () =
   it.skipIf(reg.skip)('status shows an ops repo that never answers as unreachable within ENGEX_CI_GIT_DEADLINE', async () => {
     const server = await startFaultServer({ behaviours: [{ kind: 'hang' }], lifetimeMs: 15_000 });
     servers.push(server);
-    const hanging = await createTempWorkspace({ git: true, config: { opsRepo: 'https://example.invalid/ops.git' }, packages: { 'apps/halow': servicePackage('@engex/halow', { opsRepo: `file:///dev/null` }) } });
+    const hanging = await createTempWorkspace({
+      git: true,
+      config: { opsRepo: 'https://example.invalid/ops.git' },
+      packages: { 'apps/halow': servicePackage('@engex/halow', { opsRepo: `file:///dev/null` }) },
+    });
     try {
       // URL_RULE accepts https/ssh/file only, so the http:// remote is set through git's own url rewriting.
-      const result = await run(['status', '--project', 'halow'], { ENGEX_CI_GIT_DEADLINE: '1.5', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `url.${server.url}/ops.git.insteadOf`, GIT_CONFIG_VALUE_0: 'file:///dev/null' }, hanging.root);
+      const result = await run(
+        ['status', '--project', 'halow'],
+        { ENGEX_CI_GIT_DEADLINE: '1.5', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `url.${server.url}/ops.git.insteadOf`, GIT_CONFIG_VALUE_0: 'file:///dev/null' },
+        hanging.root,
+      );
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`unreachable: git clone of the ops repo on file:///dev/null did not finish within its 1.5 s deadline`);
       expect(server.requests.length).toBeGreaterThan(0);
@@ -173,7 +210,15 @@ describe('engex-ci status and images against a real registry and real git', () =
     await git(work, ['commit', '--quiet', '-m', 'odd']);
     const odd = await createTempWorkspace({
       git: true,
-      config: { opsRepo: work, deployTargets: [{ branch: 'main', overlay: 'overlays/staging' }, { branch: 'release/*', overlay: 'overlays/production' }, { branch: 'qa', overlay: 'overlays/qa' }, { branch: 'x', overlay: 'overlays/none' }] },
+      config: {
+        opsRepo: work,
+        deployTargets: [
+          { branch: 'main', overlay: 'overlays/staging' },
+          { branch: 'release/*', overlay: 'overlays/production' },
+          { branch: 'qa', overlay: 'overlays/qa' },
+          { branch: 'x', overlay: 'overlays/none' },
+        ],
+      },
       packages: { 'apps/halow': servicePackage('@engex/halow') },
     });
     try {

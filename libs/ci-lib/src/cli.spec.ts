@@ -115,7 +115,10 @@ describe('engex-ci help and usage errors', () => {
 
   it('maps an unexpected error to exit 4 with its stack', async () => {
     const broken = { inspectImage: async () => Promise.reject(new TypeError('engine exploded')), buildxAvailable: async () => true } as unknown as Docker;
-    const withBundle = await createTempWorkspace({ packages: { 'apps/halow': servicePackage('@engex/halow') }, files: { 'apps/halow/dist/main.cjs': '', ...bundleFiles('apps/halow'), 'docker/Dockerfile': 'FROM scratch\n' } });
+    const withBundle = await createTempWorkspace({
+      packages: { 'apps/halow': servicePackage('@engex/halow') },
+      files: { 'apps/halow/dist/main.cjs': '', ...bundleFiles('apps/halow'), 'docker/Dockerfile': 'FROM scratch\n' },
+    });
     const result = await run(['image', 'build', '--project', 'halow'], { cwd: withBundle.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }), docker: broken });
     expect(result.code).toBe(4);
     expect(result.stderr).toMatch(/unexpected error \(treated as infrastructure failure, exit 4\):\nTypeError: engine exploded/);
@@ -233,7 +236,9 @@ describe('engex-ci deploy bump', () => {
     dir = await mkdtemp(join(tmpdir(), 'engex-cli-ops-'));
     const env = hermeticEnv({ GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@example.com', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@example.com' });
     await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', join(dir, 'ops.git')], { env });
-    const seed = await createTempWorkspace({ files: { 'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n` } });
+    const seed = await createTempWorkspace({
+      files: { 'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n` },
+    });
     await runCommand('git', ['init', '--quiet', '--initial-branch=main'], { cwd: seed.root, env });
     await runCommand('git', ['add', 'overlays'], { cwd: seed.root, env });
     await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed.root, env });
@@ -247,7 +252,11 @@ describe('engex-ci deploy bump', () => {
     const env = hermeticEnv({ BUILDKITE_BUILD_URL: 'https://buildkite.com/highspot/engex/builds/9' });
     const first = await run(argv, { cwd: ws.root, env });
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(new RegExp(`^bumped overlays/staging/kustomization\\.yaml ${ECR.replace(/\./g, '\\.')}/engex/halow: old → ${SHA} in .*ops\\.git \\(main\\) commit=[0-9a-f]{40} attempts=1\\n$`));
+    expect(first.stdout).toMatch(
+      new RegExp(
+        `^bumped overlays/staging/kustomization\\.yaml ${ECR.replace(/\./g, '\\.')}/engex/halow: old → ${SHA} in .*ops\\.git \\(main\\) commit=[0-9a-f]{40} attempts=1\\n$`,
+      ),
+    );
     const message = (await runCommand('git', ['log', '-1', '--format=%B', 'main'], { cwd: join(dir, 'ops.git') })).stdout;
     expect(message).toContain('Build: https://buildkite.com/highspot/engex/builds/9');
     expect(message).toContain(`Service: halow\nChange: old -> ${SHA}`);
@@ -263,8 +272,25 @@ describe('engex-ci deploy bump', () => {
     await mkdir(join(ws.root, 'reports/image'), { recursive: true });
     await writeFile(join(ws.root, 'reports/image/halow.digest'), `${digest}\n`);
     const newer = 'fedcba9876543210fedcba9876543210fedcba98';
-    const argv = ['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--overlay', 'overlays/staging', '--image', `${ECR}/engex/halow`, '--tag', newer, '--project', 'halow', '--allow-rollback'];
-    const bumped = await run([...argv, '--digest-file', 'reports/image/halow.digest', '--ops-commit-file', 'reports/deploy/halow.ops-commit'], { cwd: ws.root, env: hermeticEnv({}) });
+    const argv = [
+      'deploy',
+      'bump',
+      '--repo',
+      join(dir, 'ops.git'),
+      '--overlay',
+      'overlays/staging',
+      '--image',
+      `${ECR}/engex/halow`,
+      '--tag',
+      newer,
+      '--project',
+      'halow',
+      '--allow-rollback',
+    ];
+    const bumped = await run([...argv, '--digest-file', 'reports/image/halow.digest', '--ops-commit-file', 'reports/deploy/halow.ops-commit'], {
+      cwd: ws.root,
+      env: hermeticEnv({}),
+    });
     expect(bumped.code, bumped.stderr).toBe(0);
     const opsHead = (await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout.trim();
     expect(await readFile(join(ws.root, 'reports/deploy/halow.ops-commit'), 'utf8')).toBe(`${opsHead}\n`);
@@ -287,11 +313,13 @@ describe('engex-ci deploy bump', () => {
 describe('engex-ci ecr login', () => {
   const password = 'eyJwYXlsb2FkIjoiRUNSLUxPR0lOLVNFQ1JFVCJ9-do-not-print';
   const token = Buffer.from(`AWS:${password}`).toString('base64');
-  const fakeEcr = (regions: string[]): CliIo['ecrClient'] => async (region) => {
-    regions.push(region);
-    const client: EcrClientLike = { send: async () => ({ authorizationData: [{ authorizationToken: token, expiresAt: new Date('2026-11-27T22:00:00Z') }], $metadata: {} }) };
-    return client;
-  };
+  const fakeEcr =
+    (regions: string[]): CliIo['ecrClient'] =>
+    async (region) => {
+      regions.push(region);
+      const client: EcrClientLike = { send: async () => ({ authorizationData: [{ authorizationToken: token, expiresAt: new Date('2026-11-27T22:00:00Z') }], $metadata: {} }) };
+      return client;
+    };
 
   it('hands the token to docker login on stdin and never prints it', async () => {
     const logins: { host: string; username: string; password: Secret }[] = [];
@@ -343,7 +371,9 @@ describe('engex-ci ecr login', () => {
   });
 
   it('an AWS failure is exit 4 with the SDK error name', async () => {
-    const failing: CliIo['ecrClient'] = async () => ({ send: async () => Promise.reject(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' })) });
+    const failing: CliIo['ecrClient'] = async () => ({
+      send: async () => Promise.reject(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' })),
+    });
     const result = await run(['ecr', 'login'], { cwd: ws.root, ecrClient: failing, docker: {} as Docker });
     expect(result.code).toBe(4);
     expect(result.stderr).toContain('ECR GetAuthorizationToken failed: ExpiredTokenException: The security token included in the request is expired');
@@ -377,7 +407,8 @@ describe('the engex-ci process', () => {
   it('exits with the code main returns (help 0, usage 2)', () => {
     const root = findRepoRoot();
     const bin = join(root, 'libs/ci-lib/src/bin.ts');
-    const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', '--conditions', '@engex/source', bin, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const node = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--conditions', '@engex/source', bin, ...args], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     const help = node(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Usage: engex-ci <command> [flags]');

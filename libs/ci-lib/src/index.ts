@@ -3,13 +3,7 @@
 // and the shared errors live in @engex/workspace-config.
 
 /** The local runner (`engex-pipeline run --local`) pushes its images to this registry. */
-export {
-  REGISTRY_BINARY,
-  registryBinaryAvailable,
-  startLocalRegistry,
-  type LocalRegistry,
-  type LocalRegistryOptions,
-} from './lib/local-registry.js';
+export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './lib/local-registry.js';
 
 /** The one way engex tools run a program: argv (no shell), an optional deadline, redacted output. */
 export { runCommand, type RunCommandOptions, type RunCommandResult } from './lib/run-command.js';
@@ -36,11 +30,4 @@ export { DEFAULT_DEADLINES, DEADLINE_ENV, parseDeadlines, type Deadlines } from 
 export { gitLowSpeedArgs } from './lib/deploy-bump.js';
 
 /** A self-hosted Nx remote cache (write-once, bearer tokens): `engex-ci nx-cache serve`, and the local runner's. */
-export {
-  NX_CACHE_DEFAULTS,
-  NxCacheConfigError,
-  startNxCacheServer,
-  type NxCacheServer,
-  type NxCacheServerOptions,
-  type NxCacheTokens,
-} from './lib/nx-cache-server.js';
+export { NX_CACHE_DEFAULTS, NxCacheConfigError, startNxCacheServer, type NxCacheServer, type NxCacheServerOptions, type NxCacheTokens } from './lib/nx-cache-server.js';

@@ -2,17 +2,7 @@
 // naming, the Buildkite environment, the workspace root, and the errors every engex package
 // shares. It imports no other engex package.
 
-export {
-  EXIT_CODES,
-  ConfigError,
-  EngexError,
-  InvalidInputError,
-  UsageError,
-  exitCodeFor,
-  type ConfigIssue,
-  type EngexErrorOptions,
-  type ExitCode,
-} from './lib/errors.js';
+export { EXIT_CODES, ConfigError, EngexError, InvalidInputError, UsageError, exitCodeFor, type ConfigIssue, type EngexErrorOptions, type ExitCode } from './lib/errors.js';
 export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
 export { isSpdxExpression } from './lib/spdx.js';
 export { readBuildInfo, renderVersion, type BuildInfo } from './lib/build-info.js';
@@ -48,22 +38,6 @@ export { validateProjectManifest, validateWorkspaceProjects } from './lib/projec
 export { WORKSPACE_MARKER, findWorkspaceRoot } from './lib/workspace-root.js';
 
 export { ecrHostFor, parseEcrHost, validateRepositoryName, type EcrRegistry } from './lib/ecr.js';
-export {
-  ecrImageName,
-  isLoopbackHost,
-  parseRegistryOverride,
-  registryTargetFor,
-  type RegistryConfig,
-  type RegistryTarget,
-} from './lib/registry.js';
+export { ecrImageName, isLoopbackHost, parseRegistryOverride, registryTargetFor, type RegistryConfig, type RegistryTarget } from './lib/registry.js';
 
-export {
-  BUILDKITE_ENV,
-  ENV_HINT,
-  collectBuildkiteEnv,
-  parseBuildkiteEnv,
-  readEnv,
-  type BuildkiteApiConfig,
-  type BuildkiteEnv,
-  type Env,
-} from './lib/buildkite-env.js';
+export { BUILDKITE_ENV, ENV_HINT, collectBuildkiteEnv, parseBuildkiteEnv, readEnv, type BuildkiteApiConfig, type BuildkiteEnv, type Env } from './lib/buildkite-env.js';

@@ -35,7 +35,6 @@ interface PipelineRun {
   runDir: string;
 }
 
-
 /** What the nested run may see of this machine: where programs, the engine and the npm cache are. */
 const PASSED_THROUGH = ['PATH', 'HOME', 'USER', 'LANG', 'TMPDIR', 'DOCKER_HOST', 'DOCKER_CONFIG', 'npm_config_cache'];
 
@@ -69,168 +68,178 @@ async function tags(host: string): Promise<string[]> {
 
 if (!docker.available && !required) console.warn(`e2e SKIPPED: no Docker engine (${docker.reason}); with ENGEX_REQUIRE=docker this fails instead.`);
 
-describe.skipIf(!docker.available && !required)(
-  `engex-pipeline run --local, end to end${docker.available ? '' : ` (SKIPPED: no Docker engine: ${docker.reason})`}`,
-  () => {
-    let tmp: string;
-    let ws: TempWorkspace;
-    let registry: LocalRegistry;
-    let nodeImage: string;
-    let ops: string;
-    let firstSha: string;
+describe.skipIf(!docker.available && !required)(`engex-pipeline run --local, end to end${docker.available ? '' : ` (SKIPPED: no Docker engine: ${docker.reason})`}`, () => {
+  let tmp: string;
+  let ws: TempWorkspace;
+  let registry: LocalRegistry;
+  let nodeImage: string;
+  let ops: string;
+  let firstSha: string;
 
-    const runPipeline = (args: string[]): Promise<PipelineRun> =>
-      new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [join(ws.root, BUNDLE), 'run', '--local', ...args], {
-          cwd: ws.root,
-          env: cleanEnv({ ENGEX_E2E_NESTED: '1', REGISTRY: registry.host, NODE_IMAGE: nodeImage, NX_CACHE_DIRECTORY: join(tmp, 'nx-cache') }),
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => {
-          const runDir = /Logs, annotations and artifacts: (.+)$/m.exec(stderr)?.[1] ?? '';
-          resolve({ code: code ?? -1, stderr, runDir });
-        });
+  const runPipeline = (args: string[]): Promise<PipelineRun> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [join(ws.root, BUNDLE), 'run', '--local', ...args], {
+        cwd: ws.root,
+        env: cleanEnv({ ENGEX_E2E_NESTED: '1', REGISTRY: registry.host, NODE_IMAGE: nodeImage, NX_CACHE_DIRECTORY: join(tmp, 'nx-cache') }),
+        stdio: ['ignore', 'ignore', 'pipe'],
       });
-
-    const opsGit = async (args: string[]): Promise<string> => (await run('git', ['--git-dir', ops, ...args])).stdout.trim();
-    const stepKinds = async (runDir: string): Promise<string[]> => {
-      type Meta = { kind: string; target?: string };
-      type Step = { steps?: Step[]; meta?: Meta };
-      const pipeline = JSON.parse(await readFile(join(runDir, 'pipeline.json'), 'utf8')) as { steps: Step[] };
-      return pipeline.steps
-        .flatMap((s): Step[] => s.steps ?? [s])
-        .map((s) => (s.meta?.kind === 'nx-task' ? `nx:${s.meta.target}` : (s.meta?.kind ?? '?')));
-    };
-    const explain = (r: PipelineRun): string => `exit ${r.code}\n${r.stderr.slice(-6000)}`;
-
-    beforeAll(async () => {
-      if (process.env['ENGEX_E2E_NESTED']) {
-        throw new Error('The e2e test ran inside the pipeline it started: a change made in the temp clone must not affect @engex/e2e.');
-      }
-      if (!docker.available) throw new Error(`ENGEX_REQUIRE includes docker, and no engine answers: ${docker.reason}`);
-      if (!existsSync(join(repo, BUNDLE))) throw new Error(`${BUNDLE} is missing: run \`npx nx run-many -t build\` first (the test target depends on it).`);
-      tmp = await mkdtemp(join(tmpdir(), 'engex-e2e-'));
-      nodeImage = (await buildLocalBase({ env: cleanEnv({}) })).tag;
-      registry = await startLocalRegistry({ storageDir: join(tmp, 'registry') });
-      ws = await cloneWorkspace(repo, join(tmp, 'ws'));
-      // The clone runs its own copy of the runner bundle: a rebuild in this checkout must not pull it away mid-test.
-      await mkdir(join(ws.root, dirname(BUNDLE)), { recursive: true });
-      await copyFile(join(repo, BUNDLE), join(ws.root, BUNDLE));
-      ops = join(ws.root, '.engex-local/ops/halow-ops.git');
-      // A one-line source change to halow, committed: the pipeline builds, pushes and deploys it.
-      firstSha = await ws.commitAppend('apps/halow/src/app.ts', '// e2e: first change\n', 'e2e: change halow');
-    }, 10 * MINUTES);
-
-    afterAll(async () => {
-      // The image steps tag every build locally too; untag them, and prune the first-stage leftovers
-      // of the multi-stage build (untagged, still labelled with the local base's title).
-      const shas = ws ? (await ws.git(['log', '--format=%H', '-5'])).split('\n') : [];
-      const refs = shas.flatMap((sha) => [`${REPOSITORY}:${sha}`, ...(registry ? [`${registry.host}/${REPOSITORY}:${sha}`] : [])]);
-      await run('docker', ['image', 'rm', '-f', ...refs]).catch(() => undefined);
-      await run('docker', ['image', 'prune', '-f', '--filter', `label=org.opencontainers.image.title=${LOCAL_BASE_REPOSITORY}`]).catch(() => undefined);
-      await registry?.stop();
-      if (tmp) await rm(tmp, { recursive: true, force: true });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => {
+        const runDir = /Logs, annotations and artifacts: (.+)$/m.exec(stderr)?.[1] ?? '';
+        resolve({ code: code ?? -1, stderr, runDir });
+      });
     });
 
-    let first: PipelineRun;
+  const opsGit = async (args: string[]): Promise<string> => (await run('git', ['--git-dir', ops, ...args])).stdout.trim();
+  const stepKinds = async (runDir: string): Promise<string[]> => {
+    type Meta = { kind: string; target?: string };
+    type Step = { steps?: Step[]; meta?: Meta };
+    const pipeline = JSON.parse(await readFile(join(runDir, 'pipeline.json'), 'utf8')) as { steps: Step[] };
+    return pipeline.steps.flatMap((s): Step[] => s.steps ?? [s]).map((s) => (s.meta?.kind === 'nx-task' ? `nx:${s.meta.target}` : (s.meta?.kind ?? '?')));
+  };
+  const explain = (r: PipelineRun): string => `exit ${r.code}\n${r.stderr.slice(-6000)}`;
 
-    it('runs the pipeline of a halow change: tests, image, push, smoke, deploy', async () => {
+  beforeAll(async () => {
+    if (process.env['ENGEX_E2E_NESTED']) {
+      throw new Error('The e2e test ran inside the pipeline it started: a change made in the temp clone must not affect @engex/e2e.');
+    }
+    if (!docker.available) throw new Error(`ENGEX_REQUIRE includes docker, and no engine answers: ${docker.reason}`);
+    if (!existsSync(join(repo, BUNDLE))) throw new Error(`${BUNDLE} is missing: run \`npx nx run-many -t build\` first (the test target depends on it).`);
+    tmp = await mkdtemp(join(tmpdir(), 'engex-e2e-'));
+    nodeImage = (await buildLocalBase({ env: cleanEnv({}) })).tag;
+    registry = await startLocalRegistry({ storageDir: join(tmp, 'registry') });
+    ws = await cloneWorkspace(repo, join(tmp, 'ws'));
+    // The clone runs its own copy of the runner bundle: a rebuild in this checkout must not pull it away mid-test.
+    await mkdir(join(ws.root, dirname(BUNDLE)), { recursive: true });
+    await copyFile(join(repo, BUNDLE), join(ws.root, BUNDLE));
+    ops = join(ws.root, '.engex-local/ops/halow-ops.git');
+    // A one-line source change to halow, committed: the pipeline builds, pushes and deploys it.
+    firstSha = await ws.commitAppend('apps/halow/src/app.ts', '// e2e: first change\n', 'e2e: change halow');
+  }, 10 * MINUTES);
+
+  afterAll(async () => {
+    // The image steps tag every build locally too; untag them, and prune the first-stage leftovers
+    // of the multi-stage build (untagged, still labelled with the local base's title).
+    const shas = ws ? (await ws.git(['log', '--format=%H', '-5'])).split('\n') : [];
+    const refs = shas.flatMap((sha) => [`${REPOSITORY}:${sha}`, ...(registry ? [`${registry.host}/${REPOSITORY}:${sha}`] : [])]);
+    await run('docker', ['image', 'rm', '-f', ...refs]).catch(() => undefined);
+    await run('docker', ['image', 'prune', '-f', '--filter', `label=org.opencontainers.image.title=${LOCAL_BASE_REPOSITORY}`]).catch(() => undefined);
+    await registry?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  let first: PipelineRun;
+
+  it(
+    'runs the pipeline of a halow change: tests, image, push, smoke, deploy',
+    async () => {
       first = await runPipeline(['--base', 'HEAD~1']);
       expect(first.code, explain(first)).toBe(0);
       expect(await stepKinds(first.runDir)).toEqual(expect.arrayContaining(['nx:test', 'nx:build', 'image', 'scan', 'smoke', 'deploy']));
       // Without trivy the scan is reported as skipped, never as passed.
       if (!/\/trivy\b/.test(first.stderr)) expect(first.stderr).toMatch(/SKIPPED\s+\S+\s+:shield: scan halow\s+trivy is not on PATH/);
-    }, 15 * MINUTES);
+    },
+    15 * MINUTES,
+  );
 
-    it('(1) pushed <registry>/engex/halow:<full sha> with every OCI label at the right value', async () => {
-      const manifestRes = await registryGet(registry.host, `${REPOSITORY}/manifests/${firstSha}`, MANIFEST_ACCEPT);
-      expect(manifestRes.status).toBe(200);
-      const manifest = (await manifestRes.json()) as { config: { digest: string } };
-      const config = (await (await registryGet(registry.host, `${REPOSITORY}/blobs/${manifest.config.digest}`)).json()) as {
-        config: { Labels: Record<string, string>; User: string };
-      };
-      const commitTime = Number(await ws.git(['log', '-1', '--format=%ct', firstSha]));
-      const workspace = JSON.parse(await readFile(join(ws.root, 'engex.config.json'), 'utf8')) as { source: string; vendor: string };
-      const halow = JSON.parse(await readFile(join(ws.root, 'apps/halow/package.json'), 'utf8')) as {
-        nx: { metadata: { engex: { description: string } } };
-      };
-      expect(config.config.Labels).toEqual(
-        expect.objectContaining({
-          [`${OCI}.revision`]: firstSha,
-          // A local run builds with SOURCE_DATE_EPOCH = the commit time, so re-runs are reproducible.
-          [`${OCI}.created`]: new Date(commitTime * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          [`${OCI}.source`]: workspace.source,
-          [`${OCI}.url`]: workspace.source,
-          [`${OCI}.version`]: firstSha,
-          [`${OCI}.title`]: 'halow',
-          [`${OCI}.description`]: halow.nx.metadata.engex.description,
-          [`${OCI}.vendor`]: workspace.vendor,
-          [`${OCI}.licenses`]: 'LicenseRef-Proprietary',
-          [`${OCI}.base.name`]: `docker.io/${nodeImage}`,
-          'io.hspt.build.url': `local://local/${firstSha}`,
-          'io.hspt.buildkite.pipeline': 'local',
-          'io.hspt.buildkite.branch': 'main',
-          [`${OCI}.authors`]: 'engex',
-          [`${OCI}.ref.name`]: firstSha,
-          'io.hspt.sbom.digest': expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
-        }),
-      );
-    });
+  it('(1) pushed <registry>/engex/halow:<full sha> with every OCI label at the right value', async () => {
+    const manifestRes = await registryGet(registry.host, `${REPOSITORY}/manifests/${firstSha}`, MANIFEST_ACCEPT);
+    expect(manifestRes.status).toBe(200);
+    const manifest = (await manifestRes.json()) as { config: { digest: string } };
+    const config = (await (await registryGet(registry.host, `${REPOSITORY}/blobs/${manifest.config.digest}`)).json()) as {
+      config: { Labels: Record<string, string>; User: string };
+    };
+    const commitTime = Number(await ws.git(['log', '-1', '--format=%ct', firstSha]));
+    const workspace = JSON.parse(await readFile(join(ws.root, 'engex.config.json'), 'utf8')) as { source: string; vendor: string };
+    const halow = JSON.parse(await readFile(join(ws.root, 'apps/halow/package.json'), 'utf8')) as {
+      nx: { metadata: { engex: { description: string } } };
+    };
+    expect(config.config.Labels).toEqual(
+      expect.objectContaining({
+        [`${OCI}.revision`]: firstSha,
+        // A local run builds with SOURCE_DATE_EPOCH = the commit time, so re-runs are reproducible.
+        [`${OCI}.created`]: new Date(commitTime * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        [`${OCI}.source`]: workspace.source,
+        [`${OCI}.url`]: workspace.source,
+        [`${OCI}.version`]: firstSha,
+        [`${OCI}.title`]: 'halow',
+        [`${OCI}.description`]: halow.nx.metadata.engex.description,
+        [`${OCI}.vendor`]: workspace.vendor,
+        [`${OCI}.licenses`]: 'LicenseRef-Proprietary',
+        [`${OCI}.base.name`]: `docker.io/${nodeImage}`,
+        'io.hspt.build.url': `local://local/${firstSha}`,
+        'io.hspt.buildkite.pipeline': 'local',
+        'io.hspt.buildkite.branch': 'main',
+        [`${OCI}.authors`]: 'engex',
+        [`${OCI}.ref.name`]: firstSha,
+        'io.hspt.sbom.digest': expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      }),
+    );
+  });
 
-    it('(2) a container from the pushed image answers /healthz, reports the sha on /version, and is not root', async () => {
-      const image = `${registry.host}/${REPOSITORY}:${firstSha}`;
-      await run('docker', ['pull', '--quiet', image]);
-      const port = await findFreePort();
-      const id = (await run('docker', ['run', '-d', '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', image])).stdout.trim();
-      try {
-        let health: Response | undefined;
-        for (let i = 0; i < 60 && health?.status !== 200; i++) {
-          health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-          if (health?.status !== 200) await new Promise((r) => setTimeout(r, 500));
-        }
-        expect(health?.status).toBe(200);
-        const version = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { revision: string };
-        expect(version.revision).toBe(firstSha);
-        const uid = (await run('docker', ['exec', id, 'id', '-u'])).stdout.trim();
-        expect(uid).not.toBe('0');
-        // Every process of the container (tini and node), as the host's ps sees them.
-        const uids = (await run('docker', ['top', id, '-o', 'pid,uid'])).stdout.trim().split('\n').slice(1).map((l) => l.trim().split(/\s+/)[1]);
-        expect(uids.length).toBeGreaterThan(0);
-        expect(uids.filter((u) => u === '0')).toEqual([]);
-      } finally {
-        await run('docker', ['rm', '-f', id]).catch(() => undefined);
+  it('(2) a container from the pushed image answers /healthz, reports the sha on /version, and is not root', async () => {
+    const image = `${registry.host}/${REPOSITORY}:${firstSha}`;
+    await run('docker', ['pull', '--quiet', image]);
+    const port = await findFreePort();
+    const id = (await run('docker', ['run', '-d', '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', image])).stdout.trim();
+    try {
+      let health: Response | undefined;
+      for (let i = 0; i < 60 && health?.status !== 200; i++) {
+        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+        if (health?.status !== 200) await new Promise((r) => setTimeout(r, 500));
       }
-    });
+      expect(health?.status).toBe(200);
+      const version = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { revision: string };
+      expect(version.revision).toBe(firstSha);
+      const uid = (await run('docker', ['exec', id, 'id', '-u'])).stdout.trim();
+      expect(uid).not.toBe('0');
+      // Every process of the container (tini and node), as the host's ps sees them.
+      const uids = (await run('docker', ['top', id, '-o', 'pid,uid'])).stdout
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(/\s+/)[1]);
+      expect(uids.length).toBeGreaterThan(0);
+      expect(uids.filter((u) => u === '0')).toEqual([]);
+    } finally {
+      await run('docker', ['rm', '-f', id]).catch(() => undefined);
+    }
+  });
 
-    it('(3) the ops repo got exactly one commit setting newTag in overlays/staging, comments intact', async () => {
-      // The seed commit, then the bump.
-      expect((await opsGit(['log', '--format=%H', 'main'])).split('\n')).toHaveLength(2);
-      const changed = (await opsGit(['show', '--name-only', '--format=', 'main'])).split('\n');
-      expect(changed).toEqual(['overlays/staging/kustomization.yaml']);
-      const staging = await opsGit(['show', 'main:overlays/staging/kustomization.yaml']);
-      const seeded = await opsGit(['show', 'main~1:overlays/staging/kustomization.yaml']);
-      const images = (parse(staging) as { images: { name: string; newTag: string }[] }).images;
-      expect(images).toHaveLength(1);
-      expect(images[0]!.newTag).toBe(firstSha);
-      const comments = (text: string): string[] => text.split('\n').map((l) => l.replace(/^[^#]*#?/, '')).filter(Boolean);
-      expect(comments(staging)).toEqual(comments(seeded));
-      expect(await opsGit(['show', 'main:overlays/production/kustomization.yaml'])).toBe(await opsGit(['show', 'main~1:overlays/production/kustomization.yaml']));
-    });
+  it('(3) the ops repo got exactly one commit setting newTag in overlays/staging, comments intact', async () => {
+    // The seed commit, then the bump.
+    expect((await opsGit(['log', '--format=%H', 'main'])).split('\n')).toHaveLength(2);
+    const changed = (await opsGit(['show', '--name-only', '--format=', 'main'])).split('\n');
+    expect(changed).toEqual(['overlays/staging/kustomization.yaml']);
+    const staging = await opsGit(['show', 'main:overlays/staging/kustomization.yaml']);
+    const seeded = await opsGit(['show', 'main~1:overlays/staging/kustomization.yaml']);
+    const images = (parse(staging) as { images: { name: string; newTag: string }[] }).images;
+    expect(images).toHaveLength(1);
+    expect(images[0]!.newTag).toBe(firstSha);
+    const comments = (text: string): string[] =>
+      text
+        .split('\n')
+        .map((l) => l.replace(/^[^#]*#?/, ''))
+        .filter(Boolean);
+    expect(comments(staging)).toEqual(comments(seeded));
+    expect(await opsGit(['show', 'main:overlays/production/kustomization.yaml'])).toBe(await opsGit(['show', 'main~1:overlays/production/kustomization.yaml']));
+  });
 
-    it('(3b) the image step recorded the pushed digest as meta-data, the bump committed it, and status shows the deployed commit', async () => {
-      const digest = await tagDigest(registry.host, firstSha);
-      expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
-      expect(await readFile(join(first.runDir, 'meta-data', `${encodeURIComponent('engex:halow:digest')}.txt`), 'utf8')).toBe(digest);
-      expect(await opsGit(['log', '-1', '--format=%B', 'main'])).toContain(digest as string);
-      const status = first.stderr.slice(first.stderr.indexOf('\nStatus ('));
-      expect(status, explain(first)).toMatch(/^\nStatus \(.*status --ops-repo /);
-      expect(status).toContain(firstSha.slice(0, 7));
-    });
+  it('(3b) the image step recorded the pushed digest as meta-data, the bump committed it, and status shows the deployed commit', async () => {
+    const digest = await tagDigest(registry.host, firstSha);
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await readFile(join(first.runDir, 'meta-data', `${encodeURIComponent('engex:halow:digest')}.txt`), 'utf8')).toBe(digest);
+    expect(await opsGit(['log', '-1', '--format=%B', 'main'])).toContain(digest as string);
+    const status = first.stderr.slice(first.stderr.indexOf('\nStatus ('));
+    expect(status, explain(first)).toMatch(/^\nStatus \(.*status --ops-repo /);
+    expect(status).toContain(firstSha.slice(0, 7));
+  });
 
-    it('(4) a second run of the same commit pushes nothing and commits nothing', async () => {
+  it(
+    '(4) a second run of the same commit pushes nothing and commits nothing',
+    async () => {
       const digest = await tagDigest(registry.host, firstSha);
       const opsHead = await opsGit(['rev-parse', 'main']);
       const again = await runPipeline(['--base', 'HEAD~1']);
@@ -239,9 +248,13 @@ describe.skipIf(!docker.available && !required)(
       expect(again.stderr).toMatch(/ok\s+\S+\s+:docker: image halow\s+(unchanged .*already in the registry; nothing pushed|kept .*an earlier build of the same commit pushed it)/);
       expect(await tagDigest(registry.host, firstSha)).toBe(digest);
       expect(await opsGit(['rev-parse', 'main'])).toBe(opsHead);
-    }, 15 * MINUTES);
+    },
+    15 * MINUTES,
+  );
 
-    it('(5) a tag that already points at a different image fails with exit 3 and changes nothing', async () => {
+  it(
+    '(5) a tag that already points at a different image fails with exit 3 and changes nothing',
+    async () => {
       const sha = await ws.commitAppend('apps/halow/src/app.ts', '// e2e: conflicting change\n', 'e2e: change halow again');
       const squatter = await uploadTestImage(registry.host, REPOSITORY, sha, { content: 'not the halow image' });
       const tagsBefore = (await tags(registry.host)).sort();
@@ -254,9 +267,13 @@ describe.skipIf(!docker.available && !required)(
       expect(await tagDigest(registry.host, sha)).toBe(squatter.manifestDigest);
       expect((await tags(registry.host)).sort()).toEqual(tagsBefore);
       expect(await opsGit(['rev-parse', 'main'])).toBe(opsHead);
-    }, 15 * MINUTES);
+    },
+    15 * MINUTES,
+  );
 
-    it('(6) a spec-only change runs the tests and builds no image', async () => {
+  it(
+    '(6) a spec-only change runs the tests and builds no image',
+    async () => {
       const sha = await ws.commitAppend('apps/halow/src/app.spec.ts', '// e2e: spec-only change\n', 'e2e: touch a halow spec');
       const tagsBefore = (await tags(registry.host)).sort();
       const specOnly = await runPipeline(['--base', 'HEAD~1']);
@@ -266,6 +283,7 @@ describe.skipIf(!docker.available && !required)(
       expect(kinds.filter((k) => ['image', 'scan', 'smoke', 'deploy'].includes(k))).toEqual([]);
       expect(await tagDigest(registry.host, sha)).toBeUndefined();
       expect((await tags(registry.host)).sort()).toEqual(tagsBefore);
-    }, 15 * MINUTES);
-  },
-);
+    },
+    15 * MINUTES,
+  );
+});

@@ -39,4 +39,3 @@ export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]
   }
   return values as Record<string, string | boolean | undefined>;
 }
-

@@ -53,7 +53,9 @@ describe('main', () => {
 
   it('run --local --fresh-agents: the caches and the npm download cache as flags, warm by default', () => {
     expect(parseRunArgs(['--local', '--fresh-agents'])).toEqual({ all: false, verbose: false, freshAgents: { npmCache: 'warm' } });
-    expect(parseRunArgs(['--local', '--fresh-agents', '--npm-cache', 'cold', '--deps-cache', 'd', '--nx-cache', 'off', '--metrics-json', 'm.json', '--pipeline', 'p.json'])).toEqual({
+    expect(
+      parseRunArgs(['--local', '--fresh-agents', '--npm-cache', 'cold', '--deps-cache', 'd', '--nx-cache', 'off', '--metrics-json', 'm.json', '--pipeline', 'p.json']),
+    ).toEqual({
       all: false,
       verbose: false,
       freshAgents: { npmCache: 'cold', depsCache: 'd', nxCache: 'off', metricsJson: 'm.json' },

@@ -57,14 +57,22 @@ describe('module boundaries', () => {
   it('io never imports local/ or the CLI', () => {
     const bad = sources('src/io')
       .filter(production)
-      .flatMap((file) => importsOf(readFileSync(join(PACKAGE, file), 'utf8')).filter((s) => s.startsWith('.') && !posix.join(posix.dirname(file), s).startsWith('src/core/') && !posix.join(posix.dirname(file), s).startsWith('src/io/')).map((s) => `${file}: ${s}`));
+      .flatMap((file) =>
+        importsOf(readFileSync(join(PACKAGE, file), 'utf8'))
+          .filter((s) => s.startsWith('.') && !posix.join(posix.dirname(file), s).startsWith('src/core/') && !posix.join(posix.dirname(file), s).startsWith('src/io/'))
+          .map((s) => `${file}: ${s}`),
+      );
     expect(bad).toEqual([]);
   });
 
   it('only io/nx-adapter.ts imports private nx/src modules, types included', () => {
     const offenders = [...sources('src'), ...sources('test')]
       .filter((file) => file !== 'src/io/nx-adapter.ts')
-      .flatMap((file) => importsOf(readFileSync(join(PACKAGE, file), 'utf8')).filter((s) => s.startsWith('nx/')).map((s) => `${file}: ${s}`));
+      .flatMap((file) =>
+        importsOf(readFileSync(join(PACKAGE, file), 'utf8'))
+          .filter((s) => s.startsWith('nx/'))
+          .map((s) => `${file}: ${s}`),
+      );
     expect(offenders).toEqual([]);
   });
 

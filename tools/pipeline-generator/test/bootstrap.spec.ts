@@ -17,7 +17,7 @@ describe('.buildkite/pipeline.yml', () => {
     expect(step.commands[0]).toBe(renderShellCommand({ kind: 'install' }));
   });
 
-  it.skipIf(!SCHEMA_PRESENT)('is valid against Buildkite\'s schema', () => {
+  it.skipIf(!SCHEMA_PRESENT)("is valid against Buildkite's schema", () => {
     expect(schemaErrors(bootstrap)).toEqual([]);
   });
 });

@@ -17,9 +17,7 @@ interface Run {
 
 /** The CLI from source (no build needed), in `cwd`, with only the variables given. */
 function run(cwd: string, args: string[], env: Record<string, string> = {}): Run {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('BUILDKITE') && !k.startsWith('NX_') && k !== 'CI'),
-  ) as Record<string, string>;
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BUILDKITE') && !k.startsWith('NX_') && k !== 'CI')) as Record<string, string>;
   const r = spawnSync(process.execPath, ['--conditions=@engex/source', '--import', 'tsx', CLI, ...args], {
     cwd,
     env: { ...clean, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', ...env },
@@ -30,8 +28,7 @@ function run(cwd: string, args: string[], env: Record<string, string> = {}): Run
 }
 
 type Doc = { steps: Record<string, unknown>[]; notify?: unknown[] };
-const keys = (doc: Doc): string[] =>
-  doc.steps.flatMap((s) => ('group' in s ? (s['steps'] as Record<string, unknown>[]).map((c) => c['key'] as string) : [s['key'] as string]));
+const keys = (doc: Doc): string[] => doc.steps.flatMap((s) => ('group' in s ? (s['steps'] as Record<string, unknown>[]).map((c) => c['key'] as string) : [s['key'] as string]));
 
 function expectSchemaValid(doc: unknown): void {
   if (SCHEMA_PRESENT) expect(schemaErrors(doc)).toEqual([]);
@@ -217,7 +214,11 @@ describe('engex-pipeline generate refuses malformed project metadata (exit 2, fi
 
   it.each([
     ['a string nx.tags', (p: Record<string, unknown>) => JSON.stringify({ ...p, nx: { tags: 'engex:service' } }), 'nx.tags: expected an array of strings, got "engex:service"'],
-    ['a port that is not a number', (p: Record<string, unknown>) => JSON.stringify({ ...p, nx: { tags: ['engex:service'], metadata: { engex: { port: 'abc' } } } }), 'nx.metadata.engex.port: expected an integer from 1 to 65535, got "abc"'],
+    [
+      'a port that is not a number',
+      (p: Record<string, unknown>) => JSON.stringify({ ...p, nx: { tags: ['engex:service'], metadata: { engex: { port: 'abc' } } } }),
+      'nx.metadata.engex.port: expected an integer from 1 to 65535, got "abc"',
+    ],
     ['a name that is not a string', (p: Record<string, unknown>) => JSON.stringify({ ...p, name: 123 }), 'name: expected the package name as a non-empty string, got 123'],
     ['invalid JSON', (p: Record<string, unknown>) => JSON.stringify(p).slice(0, -1), ': (root): cannot be read as JSON'],
   ])('%s', (_what, edit, message) => {

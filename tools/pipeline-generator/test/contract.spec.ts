@@ -19,7 +19,14 @@ const scenarios = {
   everything: planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] }),
   'several targets, pinned digest, verify with ArgoCD': (() => {
     const input = planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']), lastPassed);
-    const target = { branch: 'main', overlay: 'overlays/staging', pinDigest: true, approval: 'manual' as const, url: 'https://api.example.com', argocd: { server: 'https://argocd.example.com', application: 'api' } };
+    const target = {
+      branch: 'main',
+      overlay: 'overlays/staging',
+      pinDigest: true,
+      approval: 'manual' as const,
+      url: 'https://api.example.com',
+      argocd: { server: 'https://argocd.example.com', application: 'api' },
+    };
     return { ...input, config: { ...input.config, deployTargets: [target, { ...target, overlay: 'overlays/staging-eu', approval: 'none' as const }] } };
   })(),
   'stepGranularity project, default branch': (() => {
@@ -30,7 +37,12 @@ const scenarios = {
     const input = planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] });
     return { ...input, config: { ...input.config, stepGranularity: 'project' as const } };
   })(),
-  'hostile branch names': planInput({ branch: HOSTILE.join('|') }, analyze(['apps/api/src/main.ts']), { rule: 'branch-point', base: BASE_SHA, reason: HOSTILE.join(' '), notes: HOSTILE }),
+  'hostile branch names': planInput({ branch: HOSTILE.join('|') }, analyze(['apps/api/src/main.ts']), {
+    rule: 'branch-point',
+    base: BASE_SHA,
+    reason: HOSTILE.join(' '),
+    notes: HOSTILE,
+  }),
 };
 
 describe('the schema file', () => {

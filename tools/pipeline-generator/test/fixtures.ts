@@ -61,9 +61,7 @@ export function analyze(changedFiles: string[], options: { all?: string; project
     changedFiles,
     fileOwners: owners,
     // What Nx's implicit-dependency locator does for a workspace file in the projects' inputs.
-    touchedBy: new Map(
-      changedFiles.includes('tsconfig.base.json') ? projects.map((p) => [p.name, ['workspace file in its inputs changed']]) : [],
-    ),
+    touchedBy: new Map(changedFiles.includes('tsconfig.base.json') ? projects.map((p) => [p.name, ['workspace file in its inputs changed']]) : []),
     all: options.all !== undefined,
     ...(options.all !== undefined ? { allReason: options.all } : {}),
     targets: ['lint', 'typecheck', 'test', 'build'],

@@ -114,8 +114,21 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
       const r = spawnSync(
         process.execPath,
         [
-          '--conditions=@engex/source', '--import', TSX, CLI, 'run', '--local', '--fresh-agents', '--pipeline', join(parent, 'pipeline.json'),
-          '--deps-cache', join(parent, `${name}-deps`), '--nx-cache', nxCache, '--metrics-json', join(parent, `${name}.json`),
+          '--conditions=@engex/source',
+          '--import',
+          TSX,
+          CLI,
+          'run',
+          '--local',
+          '--fresh-agents',
+          '--pipeline',
+          join(parent, 'pipeline.json'),
+          '--deps-cache',
+          join(parent, `${name}-deps`),
+          '--nx-cache',
+          nxCache,
+          '--metrics-json',
+          join(parent, `${name}.json`),
         ],
         { cwd: ws, env: { ...clean, NX_DAEMON: 'false', ENGEX_LOCAL_STATE: join(parent, `${name}-state`) }, encoding: 'utf8', timeout: 130_000 },
       );
@@ -150,7 +163,7 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
     expect(readdirSync(join(parent, 'shared-deps')).filter((f) => f.endsWith('.tar.zst'))).toHaveLength(1);
   });
 
-  it('reads the first job\'s Nx build from the shared Nx cache in the second clone, and reports the figures', () => {
+  it("reads the first job's Nx build from the shared Nx cache in the second clone, and reports the figures", () => {
     expect(metrics.steps[0]?.nxExecuted).toEqual(['@tiny/app:build']);
     expect(metrics.steps[1]?.nxExecuted).toEqual([]);
     expect(metrics.steps[1]?.nxCached).toEqual(['@tiny/app:build']);
@@ -161,7 +174,7 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
     expect(result.stderr).toContain('installs: 1 npm ci, 1 restored from the dependency cache; Nx tasks: 1 ran, 1 from cache');
   });
 
-  it('--nx-cache off: no agent reads another\'s Nx results (Nx\'s per-user cache is not shared either)', () => {
+  it("--nx-cache off: no agent reads another's Nx results (Nx's per-user cache is not shared either)", () => {
     expect(alone.steps.map((s) => s.nxExecuted)).toEqual([['@tiny/app:build'], ['@tiny/app:build']]);
     expect(alone.totals.executedTwice).toEqual(['@tiny/app:build']);
   });

@@ -10,7 +10,7 @@ export const SCHEMA_PATH = join(REPO_ROOT, '..', 'shared', 'buildkite', 'pipelin
 export const SCHEMA_PRESENT = existsSync(SCHEMA_PATH);
 export const SCHEMA_MISSING_REASON = `${SCHEMA_PATH} is absent (a clone without ../shared); the schema contract is not checked`;
 
-let validate: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+let validate: (((data: unknown) => boolean) & { errors?: unknown }) | undefined;
 
 /** Schema errors of one upload; empty when valid. */
 export function schemaErrors(upload: unknown): string[] {

@@ -68,8 +68,7 @@ function ok(cwd: string, command: string, args: readonly string[], env: Record<s
   return r.stdout;
 }
 
-const git = (cwd: string, ...args: string[]) =>
-  ok(cwd, 'git', ['-c', 'user.name=engex test', '-c', 'user.email=test@example.invalid', '-c', 'commit.gpgsign=false', ...args]);
+const git = (cwd: string, ...args: string[]) => ok(cwd, 'git', ['-c', 'user.name=engex test', '-c', 'user.email=test@example.invalid', '-c', 'commit.gpgsign=false', ...args]);
 
 function copyWorkspace(to: string): void {
   const files = ok(ROOT, 'git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'])
@@ -147,98 +146,122 @@ describe('nx g @engex/workspace-plugin:service billing, on a temp copy of the re
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('1. generates apps/billing, prints the ECR block, and registers it with Nx and TypeScript', () => {
-    expect(generated.status, generated.stdout + generated.stderr).toBe(0);
-    expect(generated.stdout).toContain('CREATE apps/billing/src/app.ts');
-    expect(generated.stdout).toContain('billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }');
-    const sync = sh(work, 'npx', ['nx', 'sync:check']);
-    expect(sync.status, `nx sync:check wants changes after generating:\n${sync.stdout}\n${sync.stderr}`).toBe(0);
+  it(
+    '1. generates apps/billing, prints the ECR block, and registers it with Nx and TypeScript',
+    () => {
+      expect(generated.status, generated.stdout + generated.stderr).toBe(0);
+      expect(generated.stdout).toContain('CREATE apps/billing/src/app.ts');
+      expect(generated.stdout).toContain('billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }');
+      const sync = sh(work, 'npx', ['nx', 'sync:check']);
+      expect(sync.status, `nx sync:check wants changes after generating:\n${sync.stdout}\n${sync.stderr}`).toBe(0);
 
-    const graphFile = join(work, 'graph.json');
-    ok(work, 'npx', ['nx', 'graph', `--file=${graphFile}`]);
-    const { graph } = JSON.parse(readFileSync(graphFile, 'utf8')) as {
-      graph: { nodes: Record<string, { data: { root: string; tags?: string[]; targets: object } }> };
-    };
-    rmSync(graphFile);
-    const billing = graph.nodes['@engex/billing'];
-    const halow = graph.nodes['@engex/halow'];
-    expect(billing?.data.root).toBe('apps/billing');
-    expect(billing?.data.tags).toEqual(halow?.data.tags);
-    expect(billing?.data.tags).toEqual(expect.arrayContaining(['engex:service', 'type:app', 'scope:service']));
-    expect(Object.keys(billing!.data.targets).sort()).toEqual(Object.keys(halow!.data.targets).sort());
-  }, 5 * MINUTES);
+      const graphFile = join(work, 'graph.json');
+      ok(work, 'npx', ['nx', 'graph', `--file=${graphFile}`]);
+      const { graph } = JSON.parse(readFileSync(graphFile, 'utf8')) as {
+        graph: { nodes: Record<string, { data: { root: string; tags?: string[]; targets: object } }> };
+      };
+      rmSync(graphFile);
+      const billing = graph.nodes['@engex/billing'];
+      const halow = graph.nodes['@engex/halow'];
+      expect(billing?.data.root).toBe('apps/billing');
+      expect(billing?.data.tags).toEqual(halow?.data.tags);
+      expect(billing?.data.tags).toEqual(expect.arrayContaining(['engex:service', 'type:app', 'scope:service']));
+      expect(Object.keys(billing!.data.targets).sort()).toEqual(Object.keys(halow!.data.targets).sort());
+    },
+    5 * MINUTES,
+  );
 
-  it('2. nx typecheck, nx lint (the inferred target, module boundaries included) and nx test billing pass', () => {
-    ok(work, 'npx', ['nx', 'typecheck', 'billing', '--outputStyle=static']);
-    const lint = ok(work, 'npx', ['nx', 'lint', 'billing', '--outputStyle=static']);
-    expect(lint).toMatch(/Successfully ran target lint for project @engex\/billing/);
-    // The scope rule: CI code (AWS SDK, Nx) must never reach a service image.
-    const stray = join(work, 'apps/billing/src/stray.ts');
-    writeFileSync(stray, "export { findFreePort } from '@engex/ci-lib';\n");
-    try {
-      const refused = sh(work, 'npx', ['nx', 'lint', 'billing', '--outputStyle=static']);
-      expect(refused.status).not.toBe(0);
-      expect(refused.stdout + refused.stderr).toContain('A project tagged with "scope:service" can only depend on libs tagged with "scope:service"');
-    } finally {
-      rmSync(stray);
-    }
-    const out = ok(work, 'npx', ['nx', 'test', 'billing', '--outputStyle=static']);
-    expect(out).toMatch(/Successfully ran target test for project @engex\/billing/);
-  }, 10 * MINUTES);
-
-  it('3. nx build billing produces the bundle the shared Dockerfile packs', () => {
-    ok(work, 'npx', ['nx', 'build', 'billing', '--outputStyle=static']);
-    const bundle = join(work, 'apps/billing/dist/main.cjs');
-    expect(statSync(bundle).size).toBeGreaterThan(10_000);
-    expect(readFileSync(bundle, 'utf8')).toContain('"billing"');
-  }, 5 * MINUTES);
-
-  it('4. engex-pipeline generate --all has billing’s image, scan and deploy steps, valid against the official schema', () => {
-    ok(work, 'npx', ['nx', 'build', '@engex/pipeline-generator', '--outputStyle=static']);
-    const head = git(work, 'rev-parse', 'HEAD').trim();
-    const out = ok(work, 'node', ['tools/pipeline-generator/dist/engex-pipeline.cjs', 'generate', '--all', '--format', 'json'], {
-      BUILDKITE_BRANCH: 'main',
-      BUILDKITE_COMMIT: head,
-    });
-    const pipeline: unknown = JSON.parse(out);
-    const keys = stepKeys(pipeline);
-    expect(keys).toEqual(expect.arrayContaining(['engex-billing:image', 'engex-billing:scan', 'engex-billing:deploy-staging']));
-    expect(keys).toEqual(expect.arrayContaining(['engex-halow:image', 'engex-halow:scan', 'engex-halow:deploy-staging']));
-    expect(out).toContain('engex/billing');
-
-    if (!existsSync(SCHEMA)) {
-      if (requiredDependencies().has('shared')) throw new Error(`${SCHEMA} is missing; ENGEX_REQUIRE includes shared`);
-      console.warn(`skipping the schema check: ${SCHEMA} not found (a clone without ../shared)`);
-      return;
-    }
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    ajv.addFormat('regex', (text: string) => {
+  it(
+    '2. nx typecheck, nx lint (the inferred target, module boundaries included) and nx test billing pass',
+    () => {
+      ok(work, 'npx', ['nx', 'typecheck', 'billing', '--outputStyle=static']);
+      const lint = ok(work, 'npx', ['nx', 'lint', 'billing', '--outputStyle=static']);
+      expect(lint).toMatch(/Successfully ran target lint for project @engex\/billing/);
+      // The scope rule: CI code (AWS SDK, Nx) must never reach a service image.
+      const stray = join(work, 'apps/billing/src/stray.ts');
+      writeFileSync(stray, "export { findFreePort } from '@engex/ci-lib';\n");
       try {
-        return new RegExp(text) instanceof RegExp;
-      } catch {
-        return false;
+        const refused = sh(work, 'npx', ['nx', 'lint', 'billing', '--outputStyle=static']);
+        expect(refused.status).not.toBe(0);
+        expect(refused.stdout + refused.stderr).toContain('A project tagged with "scope:service" can only depend on libs tagged with "scope:service"');
+      } finally {
+        rmSync(stray);
       }
-    });
-    const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
-    for (const upload of Array.isArray(pipeline) ? pipeline : [pipeline]) {
-      expect(validate(upload), JSON.stringify(validate.errors, null, 2)).toBe(true);
-    }
-  }, 5 * MINUTES);
+      const out = ok(work, 'npx', ['nx', 'test', 'billing', '--outputStyle=static']);
+      expect(out).toMatch(/Successfully ran target test for project @engex\/billing/);
+    },
+    10 * MINUTES,
+  );
 
-  it('5. a change inside apps/billing affects only billing', () => {
-    git(work, 'add', '-A');
-    git(work, 'commit', '-q', '-m', 'add billing');
-    const app = join(work, 'apps/billing/src/app.ts');
-    writeFileSync(app, `${readFileSync(app, 'utf8')}\n// a change only billing sees\n`);
-    git(work, 'commit', '-q', '-am', 'touch billing');
-    const affected = ok(work, 'npx', ['nx', 'show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD', '--json']);
-    expect(JSON.parse(affected)).toEqual(['@engex/billing']);
-  }, 5 * MINUTES);
+  it(
+    '3. nx build billing produces the bundle the shared Dockerfile packs',
+    () => {
+      ok(work, 'npx', ['nx', 'build', 'billing', '--outputStyle=static']);
+      const bundle = join(work, 'apps/billing/dist/main.cjs');
+      expect(statSync(bundle).size).toBeGreaterThan(10_000);
+      expect(readFileSync(bundle, 'utf8')).toContain('"billing"');
+    },
+    5 * MINUTES,
+  );
 
-  it('6. a change to the shared Dockerfile affects every service, billing included', () => {
-    appendFileSync(join(work, 'docker/Dockerfile'), '\n# a base image bump\n');
-    git(work, 'commit', '-q', '-am', 'touch the Dockerfile');
-    const affected = ok(work, 'npx', ['nx', 'show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD', '--json']);
-    expect(JSON.parse(affected)).toEqual(expect.arrayContaining(['@engex/billing', '@engex/halow']));
-  }, 5 * MINUTES);
+  it(
+    '4. engex-pipeline generate --all has billing’s image, scan and deploy steps, valid against the official schema',
+    () => {
+      ok(work, 'npx', ['nx', 'build', '@engex/pipeline-generator', '--outputStyle=static']);
+      const head = git(work, 'rev-parse', 'HEAD').trim();
+      const out = ok(work, 'node', ['tools/pipeline-generator/dist/engex-pipeline.cjs', 'generate', '--all', '--format', 'json'], {
+        BUILDKITE_BRANCH: 'main',
+        BUILDKITE_COMMIT: head,
+      });
+      const pipeline: unknown = JSON.parse(out);
+      const keys = stepKeys(pipeline);
+      expect(keys).toEqual(expect.arrayContaining(['engex-billing:image', 'engex-billing:scan', 'engex-billing:deploy-staging']));
+      expect(keys).toEqual(expect.arrayContaining(['engex-halow:image', 'engex-halow:scan', 'engex-halow:deploy-staging']));
+      expect(out).toContain('engex/billing');
+
+      if (!existsSync(SCHEMA)) {
+        if (requiredDependencies().has('shared')) throw new Error(`${SCHEMA} is missing; ENGEX_REQUIRE includes shared`);
+        console.warn(`skipping the schema check: ${SCHEMA} not found (a clone without ../shared)`);
+        return;
+      }
+      const ajv = new Ajv({ strict: false, allErrors: true });
+      ajv.addFormat('regex', (text: string) => {
+        try {
+          return new RegExp(text) instanceof RegExp;
+        } catch {
+          return false;
+        }
+      });
+      const validate = ajv.compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
+      for (const upload of Array.isArray(pipeline) ? pipeline : [pipeline]) {
+        expect(validate(upload), JSON.stringify(validate.errors, null, 2)).toBe(true);
+      }
+    },
+    5 * MINUTES,
+  );
+
+  it(
+    '5. a change inside apps/billing affects only billing',
+    () => {
+      git(work, 'add', '-A');
+      git(work, 'commit', '-q', '-m', 'add billing');
+      const app = join(work, 'apps/billing/src/app.ts');
+      writeFileSync(app, `${readFileSync(app, 'utf8')}\n// a change only billing sees\n`);
+      git(work, 'commit', '-q', '-am', 'touch billing');
+      const affected = ok(work, 'npx', ['nx', 'show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD', '--json']);
+      expect(JSON.parse(affected)).toEqual(['@engex/billing']);
+    },
+    5 * MINUTES,
+  );
+
+  it(
+    '6. a change to the shared Dockerfile affects every service, billing included',
+    () => {
+      appendFileSync(join(work, 'docker/Dockerfile'), '\n# a base image bump\n');
+      git(work, 'commit', '-q', '-am', 'touch the Dockerfile');
+      const affected = ok(work, 'npx', ['nx', 'show', 'projects', '--affected', '--base=HEAD~1', '--head=HEAD', '--json']);
+      expect(JSON.parse(affected)).toEqual(expect.arrayContaining(['@engex/billing', '@engex/halow']));
+    },
+    5 * MINUTES,
+  );
 });

@@ -28,7 +28,13 @@ export interface CommandSpec {
   exit: string;
 }
 
-const PROJECT: FlagSpec = { name: 'project', type: 'string', value: '<p>', required: true, description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag' };
+const PROJECT: FlagSpec = {
+  name: 'project',
+  type: 'string',
+  value: '<p>',
+  required: true,
+  description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag',
+};
 const IMAGE_ENV = [...CONTEXT_ENV, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -38,7 +44,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     synopsis: '--project <p> [--source-date-epoch commit]',
     details: [
       'Runs `docker build` on docker/Dockerfile with the workspace root as context, after `nx build` produced',
-      "the service bundle (<service root>/dist). Tags: <repo>:<sha> and <registry>/<repo>:<tag> for the full sha",
+      'the service bundle (<service root>/dist). Tags: <repo>:<sha> and <registry>/<repo>:<tag> for the full sha',
       'plus the optional tags enabled in engex.config.json `tags`. Uses the legacy builder (DOCKER_BUILDKIT=0)',
       'when the buildx plugin is missing, unless DOCKER_BUILDKIT is set. Writes the SBOM first (see `image sbom`).',
       '`created` is SOURCE_DATE_EPOCH when set; else, with --source-date-epoch commit, the commit time (what',
@@ -90,10 +96,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'Auth: ECR GetAuthorizationToken (AWS credentials of the agent); none for REGISTRY=host:port.',
       'With --digest-file, writes the manifest digest of the commit tag to <file> (for buildkite-agent meta-data).',
     ],
-    flags: [
-      PROJECT,
-      { name: 'digest-file', type: 'string', value: '<file>', description: "Write the commit tag's manifest digest (sha256:…) to this file" },
-    ],
+    flags: [PROJECT, { name: 'digest-file', type: 'string', value: '<file>', description: "Write the commit tag's manifest digest (sha256:…) to this file" }],
     positionals: [],
     output: [
       'pushed <ref>@<manifest digest> image=<sha256:id> size=<bytes>',
@@ -150,10 +153,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     flags: [
       { name: 'fail-on', type: 'string', value: '<severities>', description: 'Comma-separated severities that fail the gate (default: config trivy.failOn, HIGH,CRITICAL)' },
-      { name: 'ignore-unfixed', type: 'boolean', negatable: true, description: 'Findings without a fixed version never fail the gate (default: config trivy.ignoreUnfixed, true); --no-ignore-unfixed counts them' },
+      {
+        name: 'ignore-unfixed',
+        type: 'boolean',
+        negatable: true,
+        description: 'Findings without a fixed version never fail the gate (default: config trivy.ignoreUnfixed, true); --no-ignore-unfixed counts them',
+      },
       { name: 'trivyignore', type: 'string', value: '<file>', description: 'Ignore file (default: <workspace>/.trivyignore when it exists)' },
       { name: 'annotation', type: 'string', value: '<out.md>', description: 'Write the Markdown here instead of stdout (for buildkite-agent annotate)' },
-      { name: 'sbom-report', type: 'string', value: '<sbom.json>', description: '`trivy sbom` JSON report of the image\'s SBOM (bundled npm packages), merged with <trivy.json> into one verdict; each failing finding says where it came from' },
+      {
+        name: 'sbom-report',
+        type: 'string',
+        value: '<sbom.json>',
+        description: "`trivy sbom` JSON report of the image's SBOM (bundled npm packages), merged with <trivy.json> into one verdict; each failing finding says where it came from",
+      },
     ],
     positionals: [{ name: 'trivy.json', description: 'The Trivy JSON report (`trivy image`)' }],
     output: ['The Markdown annotation (stdout unless --annotation); one summary line on stderr'],
@@ -165,10 +178,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "Set an image's newTag in an ops repo overlay, commit and push",
     synopsis: '--repo <git-url> --overlay <dir> --image <name> --tag <sha>',
     details: [
-      'Shallow-clones the repo into a temp dir and finds the overlay\'s kustomization under any of kustomize\'s',
+      "Shallow-clones the repo into a temp dir and finds the overlay's kustomization under any of kustomize's",
       'names (kustomization.yaml, kustomization.yml, Kustomization; two at once is an error). It edits the',
       'images[] entry that deploys the image, matched as kustomize applies it: name (with or without the',
-      'registry host), or newName; with --project also the service\'s deployImageName. No matching entry is an',
+      "registry host), or newName; with --project also the service's deployImageName. No matching entry is an",
       'error listing the entries (exit 2), unless --create. A digest pinned in the entry would override the new',
       'tag, so it is an error unless --pin-digest writes newTag and --digest together.',
       'Refuses to go backwards (exit 1): when the overlay runs a commit that the new tag is an ancestor of, the',
@@ -223,10 +236,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'ecr login',
     summary: 'docker login to the ECR registry with a GetAuthorizationToken password',
     synopsis: '',
-    details: [
-      'The password goes to `docker login --username AWS --password-stdin <host>` and is never printed.',
-      'With REGISTRY=host:port set there is nothing to log in to.',
-    ],
+    details: ['The password goes to `docker login --username AWS --password-stdin <host>` and is never printed.', 'With REGISTRY=host:port set there is nothing to log in to.'],
     flags: [],
     positionals: [],
     output: ['logged in to <host> (token expires <time>)', 'no login needed for plain registry <host>'],
@@ -268,8 +278,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [
       { name: 'project', type: 'string', value: '<p>', description: 'Only this service (default: every engex:service project)' },
       { name: 'format', type: 'string', value: 'table|json', description: 'table (default) or json (the same data, for scripts)' },
-      { name: 'default-branch', type: 'string', value: '<name>', description: 'The branch "behind" counts against: origin/<name>, else <name> (default main; proposed config: defaultBranch)' },
-      { name: 'ops-repo', type: 'string', value: '<url>', description: "Read every service's overlays from this repo instead of its configured opsRepo; {service} is replaced (local runs)" },
+      {
+        name: 'default-branch',
+        type: 'string',
+        value: '<name>',
+        description: 'The branch "behind" counts against: origin/<name>, else <name> (default main; proposed config: defaultBranch)',
+      },
+      {
+        name: 'ops-repo',
+        type: 'string',
+        value: '<url>',
+        description: "Read every service's overlays from this repo instead of its configured opsRepo; {service} is replaced (local runs)",
+      },
     ],
     positionals: [],
     output: ['SERVICE  TARGET  DEPLOYED  AGE  BEHIND  IMAGE  NEWEST IMAGE  SUBJECT, then [n] notes for values that could not be read'],

@@ -74,7 +74,8 @@ function workspaceRoot(inv: Invocation, io: CliIo): string {
 async function resolveCommit(ctx: BuildContext, root: string): Promise<string> {
   if (ctx.commit !== undefined && ctx.commit !== 'HEAD') return assertFullSha(ctx.commit, 'BUILDKITE_COMMIT');
   const head = await runCommand('git', ['rev-parse', 'HEAD'], { cwd: root, allowFailure: true }).catch(() => undefined);
-  if (!head || head.exitCode !== 0) throw new UsageError(`BUILDKITE_COMMIT is ${ctx.commit ? 'HEAD' : 'not set'} and \`git rev-parse HEAD\` failed in ${root}; set BUILDKITE_COMMIT to the full sha`);
+  if (!head || head.exitCode !== 0)
+    throw new UsageError(`BUILDKITE_COMMIT is ${ctx.commit ? 'HEAD' : 'not set'} and \`git rev-parse HEAD\` failed in ${root}; set BUILDKITE_COMMIT to the full sha`);
   return assertFullSha(head.stdout.trim(), 'git rev-parse HEAD');
 }
 
@@ -139,7 +140,8 @@ function registryClient(registry: RegistryTarget, io: CliIo): RegistryClient {
 
 const imageBuild: Handler = async (inv, io) => {
   const from = str(inv, 'source-date-epoch');
-  if (from !== undefined && from !== 'commit') throw new UsageError(`--source-date-epoch: expected "commit", got ${JSON.stringify(from)}; to pin a time, set SOURCE_DATE_EPOCH instead`);
+  if (from !== undefined && from !== 'commit')
+    throw new UsageError(`--source-date-epoch: expected "commit", got ${JSON.stringify(from)}; to pin a time, set SOURCE_DATE_EPOCH instead`);
   const { root, config, ctx, service, sha, refs, docker } = await imageSetup(inv, io);
   const bundle = join(root, service.bundle);
   if (!existsSync(bundle) || !statSync(bundle).isDirectory()) {
@@ -150,7 +152,8 @@ const imageBuild: Handler = async (inv, io) => {
   let sourceDateEpoch = ctx.sourceDateEpoch;
   if (sourceDateEpoch === undefined && from === 'commit') {
     const seconds = await commitEpoch(root, sha);
-    if (seconds === undefined) throw new UsageError(`--source-date-epoch commit: \`git show -s --format=%ct ${sha}\` failed in ${root}; build in a checkout that has the commit, or set SOURCE_DATE_EPOCH`);
+    if (seconds === undefined)
+      throw new UsageError(`--source-date-epoch commit: \`git show -s --format=%ct ${sha}\` failed in ${root}; build in a checkout that has the commit, or set SOURCE_DATE_EPOCH`);
     sourceDateEpoch = seconds;
   }
   const timestamp = sourceDateEpoch !== undefined ? resolveCreated(io.now(), sourceDateEpoch) : await sbomTime(ctx, root, sha, io);
@@ -419,7 +422,10 @@ const deployVerify: Handler = async (inv, io) => {
     deadlineMs: parseDuration('timeout', str(inv, 'timeout') ?? '10m'),
     log: (l) => note(io, l),
   });
-  line(io, `verified ${revision} after ${Math.round(result.elapsedMs / 1000)} s (${result.rounds} round${result.rounds === 1 ? '' : 's'}): ${result.observations.map((o) => `${o.source} ${o.detail}`).join('; ')}`);
+  line(
+    io,
+    `verified ${revision} after ${Math.round(result.elapsedMs / 1000)} s (${result.rounds} round${result.rounds === 1 ? '' : 's'}): ${result.observations.map((o) => `${o.source} ${o.detail}`).join('; ')}`,
+  );
   return 0;
 };
 
@@ -534,7 +540,8 @@ export const NX_CACHE_TOKEN_ENV = { read: 'ENGEX_NX_CACHE_READ_TOKEN', write: 'E
 function wholeNumber(inv: Invocation, name: string, min: number, max: number): number | undefined {
   const text = str(inv, name);
   if (text === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  if (!/^\d{1,16}$/.test(text) || Number(text) < min || Number(text) > max)
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -559,9 +566,13 @@ const nxCacheServe: Handler = async (inv, io) => {
     }
     throw error;
   });
-  const auth = read === undefined && write === undefined ? 'OPEN (no tokens)' : [read && 'read', write && 'write'].filter(Boolean).join('+') + ' token' + (read && write ? 's' : '');
+  const auth =
+    read === undefined && write === undefined ? 'OPEN (no tokens)' : [read && 'read', write && 'write'].filter(Boolean).join('+') + ' token' + (read && write ? 's' : '');
   if (auth.startsWith('OPEN')) {
-    note(io, `WARNING: nx-cache is OPEN: anyone who reaches ${server.url} can read and write entries. Set ${NX_CACHE_TOKEN_ENV.write} (and ${NX_CACHE_TOKEN_ENV.read}) before sharing it.`);
+    note(
+      io,
+      `WARNING: nx-cache is OPEN: anyone who reaches ${server.url} can read and write entries. Set ${NX_CACHE_TOKEN_ENV.write} (and ${NX_CACHE_TOKEN_ENV.read}) before sharing it.`,
+    );
   }
   note(io, `nx-cache listening on ${server.url} dir=${dir} auth=${auth}`);
   // The executable's first SIGINT/SIGTERM lands here (a second one kills at once).

@@ -44,7 +44,7 @@ export function renderRootHelp(): string {
     'Exit codes:',
     ...EXIT_CODES.map((l) => `  ${l}`),
     '',
-    'Run engex-ci <command> --help for a command\'s flags and output.',
+    "Run engex-ci <command> --help for a command's flags and output.",
     '',
   ].join('\n');
 }
@@ -63,7 +63,9 @@ export function renderGroupHelp(group: string): string {
 }
 
 export function renderCommandHelp(command: CommandSpec): string {
-  const usage = [`engex-ci ${command.name}`, ...command.positionals.map((p) => `<${p.name}>`), ...command.flags.map((f) => (f.required ? flagLabel(f) : `[${flagLabel(f)}]`))].join(' ');
+  const usage = [`engex-ci ${command.name}`, ...command.positionals.map((p) => `<${p.name}>`), ...command.flags.map((f) => (f.required ? flagLabel(f) : `[${flagLabel(f)}]`))].join(
+    ' ',
+  );
   const lines = [`Usage: ${usage}`, '', command.summary + '.', '', ...command.details.map((d) => d), ''];
   if (command.positionals.length > 0) lines.push('Arguments:', ...pad(command.positionals.map((p) => [`<${p.name}>`, p.description])), '');
   lines.push('Flags:', ...pad([...command.flags, ...GLOBAL_FLAGS].map((f) => [flagLabel(f), `${f.description}${f.required ? ' (required)' : ''}`])), '');

@@ -1,4 +1,15 @@
-import { ConfigError, ENV_HINT, Issues, collectBuildkiteEnv, describeValue as describe, parseRegistryOverride, readEnv, type BuildkiteEnv, type Env, type RegistryTarget } from '@engex/workspace-config';
+import {
+  ConfigError,
+  ENV_HINT,
+  Issues,
+  collectBuildkiteEnv,
+  describeValue as describe,
+  parseRegistryOverride,
+  readEnv,
+  type BuildkiteEnv,
+  type Env,
+  type RegistryTarget,
+} from '@engex/workspace-config';
 import { resolveCreated } from './labels.js';
 
 /** Everything engex-ci reads from the environment, parsed once at the CLI edge. */

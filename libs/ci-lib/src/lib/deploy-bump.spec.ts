@@ -134,7 +134,11 @@ describe('deployBump against a real bare repository', () => {
     ['the overlay is missing', { overlay: 'overlays/dev' }, /overlays\/dev does not exist in .* \(branch main\)/],
     ['the overlay has no kustomization', { overlay: 'overlays/production' }, /overlays\/production has no kustomization: expected one of/],
     ['the file is not a kustomization', { overlay: 'overlays/production/deployment.yaml' }, /is not a kustomization: kind is "Deployment"/],
-    ['no entry deploys the image', { image: 'registry.example.com/engex/halw' }, /no images\[\] entry deploys registry.example.com\/engex\/halw .*\n.*The file has:\n {2}images\[0\]: name=460210468233/s],
+    [
+      'no entry deploys the image',
+      { image: 'registry.example.com/engex/halw' },
+      /no images\[\] entry deploys registry.example.com\/engex\/halw .*\n.*The file has:\n {2}images\[0\]: name=460210468233/s,
+    ],
   ])('fails clearly and pushes nothing when %s', async (_name, over, message) => {
     const error = await deployBump(options(over)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ManifestError);

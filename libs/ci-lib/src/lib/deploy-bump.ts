@@ -203,7 +203,13 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
       const edit = setImageTag(text, request, path);
       // Checked on every attempt: a newer deploy may have landed while this one waited.
       if (options.relation && edit.changed) {
-        const verdict = decideDirection({ overlay: path, current: edit.previous.tag, next: options.tag, relation: await options.relation(edit.previous.tag), allowRollback: options.allowRollback ?? false });
+        const verdict = decideDirection({
+          overlay: path,
+          current: edit.previous.tag,
+          next: options.tag,
+          relation: await options.relation(edit.previous.tag),
+          allowRollback: options.allowRollback ?? false,
+        });
         if (verdict.note) log(verdict.note);
       }
       const message = renderBumpCommitMessage({

@@ -5,11 +5,7 @@ import { runCommand } from './run-command.js';
 
 /** How the commit being deployed relates to the one the overlay runs now, in the source repo. */
 export type CommitRelation =
-  | { kind: 'same' }
-  | { kind: 'newer' }
-  | { kind: 'older'; currentDate: string; nextDate: string }
-  | { kind: 'diverged' }
-  | { kind: 'unknown'; reason: string };
+  { kind: 'same' } | { kind: 'newer' } | { kind: 'older'; currentDate: string; nextDate: string } | { kind: 'diverged' } | { kind: 'unknown'; reason: string };
 
 export interface DirectionVerdict {
   /** Said on stderr before the bump; absent when there is nothing worth saying. */
@@ -51,7 +47,8 @@ export function decideDirection(input: { overlay: string; current: string | unde
     case 'unknown':
       return { note: `${input.overlay} runs ${current ?? 'no tag yet'}: ${relation.reason}; cannot tell whether ${input.next} is newer, deploying` };
     case 'older':
-      if (input.allowRollback) return { note: `rolling ${input.overlay} back from ${current} (${relation.currentDate}) to ${input.next} (${relation.nextDate}) on purpose (--allow-rollback)` };
+      if (input.allowRollback)
+        return { note: `rolling ${input.overlay} back from ${current} (${relation.currentDate}) to ${input.next} (${relation.nextDate}) on purpose (--allow-rollback)` };
       throw new RollbackRefusedError(input.overlay, { sha: current!, date: relation.currentDate }, { sha: input.next, date: relation.nextDate });
   }
 }

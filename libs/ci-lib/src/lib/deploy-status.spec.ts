@@ -27,13 +27,21 @@ describe('renderStatusTable', () => {
         row({ target: { branch: 'release/*', overlay: 'overlays/production', pinDigest: false, approval: 'manual' }, image: registryDown, newest: registryDown }),
         row({
           service: 'billing',
-          deployed: { ok: false, reason: 'ops repo https://github.com/highspot/billing-ops.git unreachable: git clone of the ops repo on github.com did not finish within its 1.0 s deadline' },
+          deployed: {
+            ok: false,
+            reason: 'ops repo https://github.com/highspot/billing-ops.git unreachable: git clone of the ops repo on github.com did not finish within its 1.0 s deadline',
+          },
           commit: { ok: false, reason: 'no deployed commit to look up (the ops repo value is missing)' },
           behind: { ok: false, reason: 'no deployed commit to look up (the ops repo value is missing)' },
           image: { ok: false, reason: 'no deployed commit to look up (the ops repo value is missing)' },
           newest: { ok: true, value: 'none' },
         }),
-        row({ deployed: { ok: true, value: { tag: 'bootstrap', file: 'overlays/staging/Kustomization' } }, commit: { ok: false, reason: 'tag bootstrap is not a commit sha' }, newest: { ok: true, value: 'deployed' }, image: { ok: true, value: { exists: false } } }),
+        row({
+          deployed: { ok: true, value: { tag: 'bootstrap', file: 'overlays/staging/Kustomization' } },
+          commit: { ok: false, reason: 'tag bootstrap is not a commit sha' },
+          newest: { ok: true, value: 'deployed' },
+          image: { ok: true, value: { exists: false } },
+        }),
       ]),
     ).toMatchInlineSnapshot(`
       "SERVICE  TARGET                           DEPLOYED      AGE   BEHIND           IMAGE                NEWEST IMAGE                      SUBJECT

@@ -25,7 +25,10 @@ const unreachable = <T>(error: unknown): Fact<T> => no(`unreachable: ${oneLine(e
 
 function oneLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   // git's own diagnosis is its last `fatal:` line; the rest is the command echo.
   const fatal = lines.filter((l) => /^(fatal|error):/.test(l)).pop();
   return redact(fatal && lines[0] ? `${lines[0].replace(/:$/, '')}: ${fatal}` : lines.join(' '));
@@ -91,11 +94,16 @@ export async function readDeployStatus(options: ReadStatusOptions): Promise<Stat
       const dir = await clone;
       let tags = tagsCache.get(service.repository);
       if (!tags) {
-        tags = options.registry.listTags(service.repository).then((t) => ok(new Set(t ?? [])), (e: unknown) => unreachable<Set<string>>(e));
+        tags = options.registry.listTags(service.repository).then(
+          (t) => ok(new Set(t ?? [])),
+          (e: unknown) => unreachable<Set<string>>(e),
+        );
         tagsCache.set(service.repository, tags);
       }
       for (const target of service.deployTargets) {
-        const deployed = dir.ok ? await readOverlay(dir.value, target.overlay, service.deployImageName) : no<{ tag: string; file: string }>(`ops repo ${redact(service.opsRepo)} ${dir.reason}`);
+        const deployed = dir.ok
+          ? await readOverlay(dir.value, target.overlay, service.deployImageName)
+          : no<{ tag: string; file: string }>(`ops repo ${redact(service.opsRepo)} ${dir.reason}`);
         const sha = deployed.ok && FULL_SHA_PATTERN.test(deployed.value.tag) ? deployed.value.tag : undefined;
         const notSha = (): string => (deployed.ok ? `tag ${deployed.value.tag} is not a commit sha` : 'no deployed commit to look up (the ops repo value is missing)');
         const commit: StatusRow['commit'] = sha ? await readCommit(git, sha, options.now) : no(notSha());
@@ -104,8 +112,17 @@ export async function readDeployStatus(options: ReadStatusOptions): Promise<Stat
         else if (!commit.ok) behind = no(commit.reason);
         else if (!branch.ok) behind = no(branch.reason);
         else behind = await countBehind(git, sha, branch.value.head);
-        const image = sha ? await options.registry.headManifest(service.repository, sha).then((h) => ok(h.exists ? { exists: true, digest: h.digest } : { exists: false }), (e: unknown) => unreachable<{ exists: boolean }>(e)) : no<{ exists: boolean }>(notSha());
-        const newest = !branch.ok ? no<never>(branch.reason) : sha === branch.value.head ? ok<'deployed'>('deployed') : await newestImage(git, options, service.repository, branch.value.head, sha, await tags);
+        const image = sha
+          ? await options.registry.headManifest(service.repository, sha).then(
+              (h) => ok(h.exists ? { exists: true, digest: h.digest } : { exists: false }),
+              (e: unknown) => unreachable<{ exists: boolean }>(e),
+            )
+          : no<{ exists: boolean }>(notSha());
+        const newest = !branch.ok
+          ? no<never>(branch.reason)
+          : sha === branch.value.head
+            ? ok<'deployed'>('deployed')
+            : await newestImage(git, options, service.repository, branch.value.head, sha, await tags);
         rows.push({ service: service.service, project: service.project, target, opsRepo: redact(service.opsRepo), deployed, commit, behind, branch, image, newest });
       }
     }
@@ -163,7 +180,10 @@ async function cloneOps(repo: string, dir: string, options: Pick<ReadStatusOptio
         const remaining = Math.max(1, options.gitDeadlineMs - (Date.now() - started));
         await runCommand('git', [...gitLowSpeedArgs(remaining), 'clone', '--quiet', '--depth', '1', '--no-tags', '--single-branch', '--', repo, dir], {
           env,
-          deadline: { ms: remaining, error: () => new DeadlineExceededError('git clone of the ops repo', host, Date.now() - started, options.gitDeadlineMs, deadlineHint('gitMs')) },
+          deadline: {
+            ms: remaining,
+            error: () => new DeadlineExceededError('git clone of the ops repo', host, Date.now() - started, options.gitDeadlineMs, deadlineHint('gitMs')),
+          },
         });
       },
       { ...retry, totalMs: Math.min(retry.totalMs, options.gitDeadlineMs), isRetryable: (e) => e instanceof CommandFailedError && TRANSIENT_GIT.test(e.output) },
@@ -210,7 +230,14 @@ async function countBehind(git: Git, sha: string, head: string): Promise<Fact<nu
   return res.exitCode === 0 ? ok(Number(res.stdout.trim())) : no(`git rev-list failed: ${res.stderr.trim()}`);
 }
 
-async function newestImage(git: Git, options: ReadStatusOptions, repository: string, head: string, deployed: string | undefined, tags: Fact<Set<string>>): Promise<StatusRow['newest']> {
+async function newestImage(
+  git: Git,
+  options: ReadStatusOptions,
+  repository: string,
+  head: string,
+  deployed: string | undefined,
+  tags: Fact<Set<string>>,
+): Promise<StatusRow['newest']> {
   if (!tags.ok) return no(tags.reason);
   const res = await git(['rev-list', '--first-parent', `--max-count=${options.searchDepth ?? 200}`, head]);
   if (res.exitCode !== 0) return no(`git rev-list failed: ${res.stderr.trim()}`);
@@ -262,7 +289,11 @@ export function renderStatusTable(rows: readonly StatusRow[]): string {
     cell(r.commit, (c) => c.subject),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const format = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const format = (row: string[]) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const lines = [format(header), ...body.map(format)];
   if (notes.length > 0) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
   return `${lines.join('\n')}\n`;

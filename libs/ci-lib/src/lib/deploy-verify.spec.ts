@@ -65,11 +65,20 @@ describe('verifyDeployment against real HTTP servers on 127.0.0.1', () => {
     const argocd = await serve((req, res) => {
       argoCalls++;
       seen.push(`${req.url} ${req.headers.authorization}`);
-      res.end(JSON.stringify({ status: { sync: { status: 'Synced', revision: argoCalls < 2 ? 'e'.repeat(40) : OPS }, health: { status: argoCalls < 3 ? 'Progressing' : 'Healthy' } } }));
+      res.end(
+        JSON.stringify({ status: { sync: { status: 'Synced', revision: argoCalls < 2 ? 'e'.repeat(40) : OPS }, health: { status: argoCalls < 3 ? 'Progressing' : 'Healthy' } } }),
+      );
     });
     const url = await serve((req, res) => res.end(req.url === '/version' ? JSON.stringify({ revision: NEW }) : 'ok'));
     const log: string[] = [];
-    const result = await verifyDeployment({ url, revision: NEW, argocd: { server: argocd, application: 'halow-staging', token: new Secret(TOKEN), opsCommit: OPS }, intervalMs: 10, deadlineMs: 5_000, log: (l) => log.push(l) });
+    const result = await verifyDeployment({
+      url,
+      revision: NEW,
+      argocd: { server: argocd, application: 'halow-staging', token: new Secret(TOKEN), opsCommit: OPS },
+      intervalMs: 10,
+      deadlineMs: 5_000,
+      log: (l) => log.push(l),
+    });
     expect(result.rounds).toBe(3);
     expect(seen[0]).toBe(`/api/v1/applications/halow-staging Bearer ${TOKEN}`);
     expect(log.join('\n')).not.toContain(TOKEN);

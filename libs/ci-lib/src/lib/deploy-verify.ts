@@ -149,7 +149,12 @@ export async function verifyDeployment(options: VerifyDeploymentOptions): Promis
     if (observations.every((o) => o.ok)) return { rounds: round, elapsedMs, observations };
     last = observations;
     if (remaining() <= 0) throw new DeployVerifyError(options.revision, elapsedMs, observations);
-    log(`not live yet (${Math.round(elapsedMs / 1000)} s): ${observations.filter((o) => !o.ok).map((o) => `${o.source} ${o.detail}`).join('; ')}`);
+    log(
+      `not live yet (${Math.round(elapsedMs / 1000)} s): ${observations
+        .filter((o) => !o.ok)
+        .map((o) => `${o.source} ${o.detail}`)
+        .join('; ')}`,
+    );
     await sleep(Math.min(intervalMs, Math.max(0, remaining())));
   }
 }

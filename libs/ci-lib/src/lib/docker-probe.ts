@@ -13,9 +13,11 @@ export const DOCKER_HELP =
 
 /** `docker buildx version` answers: BuildKit builds work. */
 export async function buildxAvailable(env: NodeJS.ProcessEnv, timeoutMs = 15_000, binary = 'docker'): Promise<boolean> {
-  const result = await runCommand(binary, ['buildx', 'version'], { env, allowFailure: true, deadline: { ms: timeoutMs, error: () => new Error('docker buildx version timed out') } }).catch(
-    () => ({ exitCode: 1 }),
-  );
+  const result = await runCommand(binary, ['buildx', 'version'], {
+    env,
+    allowFailure: true,
+    deadline: { ms: timeoutMs, error: () => new Error('docker buildx version timed out') },
+  }).catch(() => ({ exitCode: 1 }));
   return result.exitCode === 0;
 }
 

@@ -81,7 +81,10 @@ export function planEcrCheck(facts: RepositoryFacts, options: EcrCheckOptions): 
   findings.push(
     scanOnPush
       ? { level: 'ok', message: 'scan on push is on' }
-      : { level: 'warning', message: 'scan on push is off: ECR will not re-scan stored images; the pipeline Trivy gate still scans every build. Turn it on in the repository\'s Terraform' },
+      : {
+          level: 'warning',
+          message: "scan on push is off: ECR will not re-scan stored images; the pipeline Trivy gate still scans every build. Turn it on in the repository's Terraform",
+        },
   );
   return { subject, findings, exitCode: findings.some((f) => f.level === 'error') ? 1 : 0 };
 }

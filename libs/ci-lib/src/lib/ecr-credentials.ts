@@ -133,9 +133,7 @@ async function sendWithDeadline<T>(
 }
 
 /** What DescribeRepositories says about one repository; `exists: false` is RepositoryNotFoundException. */
-export type EcrRepositoryFacts =
-  | { exists: false }
-  | { exists: true; uri: string; mutability: string; scanOnPush: boolean };
+export type EcrRepositoryFacts = { exists: false } | { exists: true; uri: string; mutability: string; scanOnPush: boolean };
 
 /** DescribeRepositories for one repository of the registry (account) `registryId`. */
 export async function describeEcrRepository(client: EcrClientLike, registryId: string, repository: string, options: ReadEcrCredentialsOptions = {}): Promise<EcrRepositoryFacts> {
@@ -172,7 +170,12 @@ const MAX_IMAGE_PAGES = 10;
  * DescribeImages of one repository (every page, up to 1,000 images). Undefined when the
  * repository does not exist.
  */
-export async function describeEcrImages(client: EcrClientLike, registryId: string, repository: string, options: ReadEcrCredentialsOptions = {}): Promise<EcrImageDetail[] | undefined> {
+export async function describeEcrImages(
+  client: EcrClientLike,
+  registryId: string,
+  repository: string,
+  options: ReadEcrCredentialsOptions = {},
+): Promise<EcrImageDetail[] | undefined> {
   const { DescribeImagesCommand } = await import('@aws-sdk/client-ecr');
   const images: EcrImageDetail[] = [];
   let nextToken: string | undefined;

@@ -12,5 +12,8 @@ export function renderEcrLocal(name: string, source: string): string {
 }
 
 function hclString(value: string): string {
-  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/([$%])\{/g, '$1$1{')}"`;
+  return `"${value
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/([$%])\{/g, '$1$1{')}"`;
 }

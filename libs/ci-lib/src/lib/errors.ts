@@ -6,16 +6,7 @@
 import { EXIT_CODES, EngexError } from '@engex/workspace-config';
 import { redact } from './redact.js';
 
-export {
-  ConfigError,
-  EXIT_CODES,
-  EngexError,
-  InvalidInputError,
-  UsageError,
-  exitCodeFor,
-  type ConfigIssue,
-  type ExitCode,
-} from '@engex/workspace-config';
+export { ConfigError, EXIT_CODES, EngexError, InvalidInputError, UsageError, exitCodeFor, type ConfigIssue, type ExitCode } from '@engex/workspace-config';
 
 /**
  * The registry already holds a different image under an IMMUTABLE tag. Nothing was pushed;
@@ -124,7 +115,9 @@ export class SbomInvalidError extends EngexError {
   readonly code = 'SBOM_SCHEMA_INVALID';
   readonly exitCode = EXIT_CODES.usage;
   constructor(readonly details: unknown) {
-    super(`The generated SBOM does not validate against the CycloneDX 1.6 schema: ${JSON.stringify(details)}. This is a bug in engex-ci's SBOM generator; report it with the metafile.`);
+    super(
+      `The generated SBOM does not validate against the CycloneDX 1.6 schema: ${JSON.stringify(details)}. This is a bug in engex-ci's SBOM generator; report it with the metafile.`,
+    );
   }
 }
 

@@ -25,8 +25,6 @@ describe('planImageRefs', () => {
   });
 
   it('rejects a bad repository name', () => {
-    expect(() => planImageRefs(registryTargetFor(DEFAULT_WORKSPACE_CONFIG), 'Engex/Halow', { primary: SHA, extra: [] })).toThrow(
-      /repository: segment "Engex"/,
-    );
+    expect(() => planImageRefs(registryTargetFor(DEFAULT_WORKSPACE_CONFIG), 'Engex/Halow', { primary: SHA, extra: [] })).toThrow(/repository: segment "Engex"/);
   });
 });

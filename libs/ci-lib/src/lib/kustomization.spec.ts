@@ -71,7 +71,11 @@ describe('setImageTag', () => {
   });
 
   it('creates the images list when there is none', () => {
-    const edit = setImageTag('apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n# no images yet\nresources: [../../base]\n', { image: IMAGE, tag: NEW, create: true });
+    const edit = setImageTag('apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n# no images yet\nresources: [../../base]\n', {
+      image: IMAGE,
+      tag: NEW,
+      create: true,
+    });
     expect(parse(edit.text)).toEqual({
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
@@ -177,7 +181,9 @@ describe('pickKustomizationFile', () => {
   });
 
   it('refuses none, and two at once as kustomize does', () => {
-    expect(() => pickKustomizationFile('overlays/staging', ['deploy.yaml'])).toThrow(/overlays\/staging has no kustomization: expected one of kustomization.yaml, kustomization.yml, Kustomization/);
+    expect(() => pickKustomizationFile('overlays/staging', ['deploy.yaml'])).toThrow(
+      /overlays\/staging has no kustomization: expected one of kustomization.yaml, kustomization.yml, Kustomization/,
+    );
     expect(() => pickKustomizationFile('overlays/staging', ['kustomization.yaml', 'Kustomization'])).toThrow(/has 2 kustomization files \(kustomization.yaml, Kustomization\)/);
   });
 });

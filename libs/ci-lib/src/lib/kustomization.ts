@@ -263,7 +263,7 @@ function assertKustomization(root: YAMLMap, file: string): void {
  */
 function keepNumberSource(tags: Tags): Tags {
   return tags.map((tag) => {
-    if (typeof tag !== 'object' || 'collection' in tag && tag.collection) return tag;
+    if (typeof tag !== 'object' || ('collection' in tag && tag.collection)) return tag;
     const scalarTag = tag as ScalarTag;
     if (!['tag:yaml.org,2002:int', 'tag:yaml.org,2002:float'].includes(scalarTag.tag) || !scalarTag.stringify) return tag;
     const original = scalarTag.stringify;

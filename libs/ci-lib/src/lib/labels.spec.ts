@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_WORKSPACE_CONFIG, isSpdxExpression, resolveServiceConfig } from '@engex/workspace-config';
-import {
-  formatRfc3339,
-  planImageMetadata,
-  qualifyImageName,
-  renderBuildArgs,
-  renderLabelArgs,
-  resolveCreated,
-  type LabelInputs,
-} from './labels.js';
+import { formatRfc3339, planImageMetadata, qualifyImageName, renderBuildArgs, renderLabelArgs, resolveCreated, type LabelInputs } from './labels.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const service = resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, {

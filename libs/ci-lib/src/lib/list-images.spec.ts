@@ -67,7 +67,9 @@ describe('listEcrImages', () => {
   });
 
   it('is undefined when ECR says the repository does not exist', async () => {
-    const server = await startFaultServer({ behaviours: [{ kind: 'ok', status: 400, headers: { 'Content-Type': 'application/x-amz-json-1.1' }, body: '{"__type":"RepositoryNotFoundException","message":"no"}' }] });
+    const server = await startFaultServer({
+      behaviours: [{ kind: 'ok', status: 400, headers: { 'Content-Type': 'application/x-amz-json-1.1' }, body: '{"__type":"RepositoryNotFoundException","message":"no"}' }],
+    });
     try {
       const client = await createEcrClient('us-east-1', { endpoint: server.url, credentials, deadlineMs: 5000 });
       expect(await describeEcrImages(client, '460210468233', 'engex/none', { deadlineMs: 5000 })).toBeUndefined();

@@ -99,9 +99,16 @@ export function renderImagesTable(rows: readonly ImageRow[]): string {
     r.revision.ok ? r.revision.value.slice(0, 12) : r.revision.reason,
     r.sizeBytes !== undefined ? human(r.sizeBytes) : '-',
     r.digest,
-    [...r.tags].sort((a, b) => a.length - b.length || a.localeCompare(b)).map((t) => (/^[0-9a-f]{40}$/.test(t) ? t.slice(0, 12) : t)).join(', '),
+    [...r.tags]
+      .sort((a, b) => a.length - b.length || a.localeCompare(b))
+      .map((t) => (/^[0-9a-f]{40}$/.test(t) ? t.slice(0, 12) : t))
+      .join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const format = (row: string[]) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const format = (row: string[]) =>
+    row
+      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[format(header), ...body.map(format)].join('\n')}\n`;
 }

@@ -93,9 +93,7 @@ export interface CacheRequest {
 }
 
 export type CacheDecision =
-  | { kind: 'get'; hash: string }
-  | { kind: 'put'; hash: string; length: number }
-  | { kind: 'reject'; status: number; message: string; headers?: Record<string, string> };
+  { kind: 'get'; hash: string } | { kind: 'put'; hash: string; length: number } | { kind: 'reject'; status: number; message: string; headers?: Record<string, string> };
 
 /**
  * Pure: a request's method, path, token and declared length → what to do. Status codes are the
@@ -143,10 +141,9 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
   const clock = options.clock ?? (() => performance.now());
   const { tokens, dir } = options;
   if (tokens.read === undefined && tokens.write === undefined && !isLoopbackHost(host)) {
-    throw new NxCacheConfigError(
-      `Refusing an open Nx cache on ${host}: without tokens anyone who reaches it can read and poison it.`,
-      { hint: 'Set ENGEX_NX_CACHE_WRITE_TOKEN (and ENGEX_NX_CACHE_READ_TOKEN for pull-request agents), or bind to 127.0.0.1.' },
-    );
+    throw new NxCacheConfigError(`Refusing an open Nx cache on ${host}: without tokens anyone who reaches it can read and poison it.`, {
+      hint: 'Set ENGEX_NX_CACHE_WRITE_TOKEN (and ENGEX_NX_CACHE_READ_TOKEN for pull-request agents), or bind to 127.0.0.1.',
+    });
   }
   for (const [name, value] of Object.entries(tokens)) {
     if (value !== undefined && !/^[\x21-\x7e]{16,}$/.test(value)) {
@@ -178,8 +175,7 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
     );
     const hash = /^\/v1\/cache\/([^/?]*)/.exec(req.url ?? '')?.[1];
     const label = hash !== undefined && NX_CACHE_HASH.test(hash) ? `${hash.slice(0, 12)}${hash.length > 12 ? '…' : ''}` : '-';
-    const done = (status: number, bytes: number) =>
-      log(`nx-cache ${req.method ?? '?'} ${label} ${status} ${bytes} B ${Math.round(clock() - started)} ms`);
+    const done = (status: number, bytes: number) => log(`nx-cache ${req.method ?? '?'} ${label} ${status} ${bytes} B ${Math.round(clock() - started)} ms`);
     handle(decision, req, res, dir)
       .then(({ status, bytes }) => done(status, bytes))
       .catch((error: unknown) => {
@@ -230,7 +226,10 @@ async function handle(decision: CacheDecision, req: IncomingMessage, res: Server
   }
   const file = join(dir, decision.hash);
   if (decision.kind === 'get') {
-    const size = await stat(file).then((s) => s.size, (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)));
+    const size = await stat(file).then(
+      (s) => s.size,
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)),
+    );
     if (size === undefined) return reply(res, 404, 'The record was not found');
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
     await pipeline(createReadStream(file), res);

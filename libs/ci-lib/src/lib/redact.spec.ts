@@ -5,10 +5,18 @@ const SHA = '0123456789abcdef0123456789abcdef01234567';
 
 describe('redact', () => {
   it.each([
-    ['URL userinfo', "fatal: unable to access 'https://x-access-token:ghp_s3cretS3cretS3cretS3cretS3cret1234@github.com/o/ops.git/'", "fatal: unable to access 'https://***@github.com/o/ops.git/'"],
+    [
+      'URL userinfo',
+      "fatal: unable to access 'https://x-access-token:ghp_s3cretS3cretS3cretS3cretS3cret1234@github.com/o/ops.git/'",
+      "fatal: unable to access 'https://***@github.com/o/ops.git/'",
+    ],
     ['a user without password', 'cloning ssh://deploy@git.example.com/ops.git', 'cloning ssh://***@git.example.com/ops.git'],
     ['query tokens', 'GET https://h/p?a=1&token=abc123&access_token=zzz', 'GET https://h/p?a=1&token=***&access_token=***'],
-    ['S3 signatures', 'https://b.s3.amazonaws.com/x?X-Amz-Credential=AKIDEXAMPLE%2F2026&X-Amz-Signature=deadbeef&X-Amz-Date=1', 'https://b.s3.amazonaws.com/x?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Date=1'],
+    [
+      'S3 signatures',
+      'https://b.s3.amazonaws.com/x?X-Amz-Credential=AKIDEXAMPLE%2F2026&X-Amz-Signature=deadbeef&X-Amz-Date=1',
+      'https://b.s3.amazonaws.com/x?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Date=1',
+    ],
     ['an Authorization header line', 'Authorization: Basic QVdTOnNlY3JldA==\r\nHost: h', 'Authorization: ***\r\nHost: h'],
     ['headers as JSON', '{"authorization":"Bearer eyJhbGciOi.x.y","cookie":"sid=42","accept":"*/*"}', '{"authorization":"***","cookie":"***","accept":"*/*"}'],
     ['a bare bearer token', 'sent Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig to h', 'sent Bearer *** to h'],
@@ -35,7 +43,14 @@ describe('redact', () => {
 describe('secretsFromEnv', () => {
   it('takes values of secret-looking names only', () => {
     expect(
-      secretsFromEnv({ GITHUB_TOKEN: 'tok-123456', AWS_SECRET_ACCESS_KEY: 'abcdefgh', SLACK_WEBHOOK_URL: 'https://hooks/x', GIT_AUTHOR_NAME: 'engex-ci', PATH: '/usr/bin', SHORT_TOKEN: 'abc' }),
+      secretsFromEnv({
+        GITHUB_TOKEN: 'tok-123456',
+        AWS_SECRET_ACCESS_KEY: 'abcdefgh',
+        SLACK_WEBHOOK_URL: 'https://hooks/x',
+        GIT_AUTHOR_NAME: 'engex-ci',
+        PATH: '/usr/bin',
+        SHORT_TOKEN: 'abc',
+      }),
     ).toEqual(['tok-123456', 'abcdefgh', 'https://hooks/x']);
   });
 });

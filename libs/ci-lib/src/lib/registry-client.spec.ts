@@ -77,9 +77,7 @@ describe('registry client against a real docker-registry', () => {
     const index = {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [
-        { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifestDigest, size: 1, platform: { os: 'linux', architecture: 'amd64' } },
-      ],
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifestDigest, size: 1, platform: { os: 'linux', architecture: 'amd64' } }],
     };
     const indexDigest = await putManifest(registry.host, 'engex/multi', 'v1', index.mediaType, index);
     expect(await client.headManifest('engex/multi', 'v1')).toMatchObject({ exists: true, digest: indexDigest });
@@ -164,7 +162,12 @@ describe('retries', () => {
 
 describe('throttling and deadlines against the fault server', () => {
   it('waits what a 429 Retry-After asks (delta seconds), then succeeds', async () => {
-    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 429, retryAfter: '7' }, { kind: 'ok', headers: { 'Docker-Content-Digest': DIGEST } }] });
+    const server = await startFaultServer({
+      behaviours: [
+        { kind: 'status', status: 429, retryAfter: '7' },
+        { kind: 'ok', headers: { 'Docker-Content-Digest': DIGEST } },
+      ],
+    });
     const { sleeps, retry } = fakeTimers();
     const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry });
     expect(await client.headManifest('engex/halow', 'x')).toEqual({ exists: true, digest: DIGEST });
@@ -175,7 +178,12 @@ describe('throttling and deadlines against the fault server', () => {
 
   it('honours a 503 Retry-After given as an HTTP date', async () => {
     const now = Date.parse('2026-11-30T10:00:00Z');
-    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 503, retryAfter: 'Mon, 30 Nov 2026 10:00:12 GMT' }, { kind: 'ok', status: 404 }] });
+    const server = await startFaultServer({
+      behaviours: [
+        { kind: 'status', status: 503, retryAfter: 'Mon, 30 Nov 2026 10:00:12 GMT' },
+        { kind: 'ok', status: 404 },
+      ],
+    });
     const { sleeps, retry } = fakeTimers();
     const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry: { ...retry, now: () => now } });
     expect(await client.headManifest('engex/halow', 'x')).toEqual({ exists: false });
@@ -206,7 +214,12 @@ describe('throttling and deadlines against the fault server', () => {
   });
 
   it('really waits a Retry-After of 1 s once', async () => {
-    const server = await startFaultServer({ behaviours: [{ kind: 'status', status: 429, retryAfter: '1' }, { kind: 'ok', status: 404 }] });
+    const server = await startFaultServer({
+      behaviours: [
+        { kind: 'status', status: 429, retryAfter: '1' },
+        { kind: 'ok', status: 404 },
+      ],
+    });
     const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' } });
     const started = Date.now();
     expect(await client.headManifest('engex/halow', 'x')).toEqual({ exists: false });
@@ -225,7 +238,9 @@ describe('throttling and deadlines against the fault server', () => {
     const waited = Date.now() - started;
     expect(error).toBeInstanceOf(DeadlineExceededError);
     expect(exitCodeFor(error)).toBe(4);
-    expect((error as Error).message).toMatch(new RegExp(`^registry GET /v2/engex/halow/manifests/x on ${server.host.replace('.', '\\.')} did not finish within its 1\\.2 s deadline \\(waited 1\\.\\d s\\)`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^registry GET /v2/engex/halow/manifests/x on ${server.host.replace('.', '\\.')} did not finish within its 1\\.2 s deadline \\(waited 1\\.\\d s\\)`),
+    );
     expect(waited).toBeGreaterThanOrEqual(1150);
     expect(waited).toBeLessThan(1200 + 1000);
     await server.close();
@@ -267,7 +282,12 @@ describe('authentication', () => {
     const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry: fakeTimers().retry });
     expect(await client.headManifest('engex/halow', 'x')).toEqual({ exists: true, digest: DIGEST });
     expect(await client.headManifest('engex/halow', 'y')).toEqual({ exists: true, digest: DIGEST });
-    expect(server.hits.map((h) => h.url)).toEqual(['/v2/engex/halow/manifests/x', '/token?service=registry.test&scope=repository%3Aengex%2Fhalow%3Apull', '/v2/engex/halow/manifests/x', '/v2/engex/halow/manifests/y']);
+    expect(server.hits.map((h) => h.url)).toEqual([
+      '/v2/engex/halow/manifests/x',
+      '/token?service=registry.test&scope=repository%3Aengex%2Fhalow%3Apull',
+      '/v2/engex/halow/manifests/x',
+      '/v2/engex/halow/manifests/y',
+    ]);
     await server.close();
   });
 
@@ -287,7 +307,12 @@ describe('authentication', () => {
     const configBody = JSON.stringify({ config: { Labels: { a: 'b' } } });
     const { createHash } = await import('node:crypto');
     const configDigest = `sha256:${createHash('sha256').update(configBody).digest('hex')}`;
-    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.docker.distribution.manifest.v2+json', config: { digest: configDigest, size: configBody.length }, layers: [] });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      config: { digest: configDigest, size: configBody.length },
+      layers: [],
+    });
     const registry = await serve((req, res) => {
       if (req.headers['authorization'] !== `Basic ${token}`) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="ecr"' }).end();
       if (req.url?.includes('/blobs/')) return void res.writeHead(307, { Location: `http://${storage.host}/bucket/blob?X-Amz-Signature=sig` }).end();

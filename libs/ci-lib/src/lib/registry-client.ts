@@ -125,8 +125,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     return credentials;
   };
 
-  const basicHeader = (c: RegistryCredentials): string =>
-    `Basic ${Buffer.from(`${c.username}:${c.password.reveal()}`).toString('base64')}`;
+  const basicHeader = (c: RegistryCredentials): string => `Basic ${Buffer.from(`${c.username}:${c.password.reveal()}`).toString('base64')}`;
 
   async function fetchBearer(challenge: Challenge, creds: RegistryCredentials | undefined, timeoutMs: number): Promise<string> {
     const realm = challenge.params['realm'];
@@ -248,7 +247,11 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
 
   const manifestPath = (repository: string, reference: string): string => `/v2/${repository}/manifests/${reference}`;
 
-  async function getManifest(repository: string, reference: string, accept = MANIFEST_ACCEPT): Promise<{ digest: string; mediaType: string; manifest: Record<string, unknown>; size: number } | undefined> {
+  async function getManifest(
+    repository: string,
+    reference: string,
+    accept = MANIFEST_ACCEPT,
+  ): Promise<{ digest: string; mediaType: string; manifest: Record<string, unknown>; size: number } | undefined> {
     const res = await send('GET', manifestPath(repository, reference), accept);
     if (res.status === 404) return undefined;
     if (res.status !== 200) throw unexpected(`GET manifest ${repository}:${reference}`, res);

@@ -18,7 +18,11 @@ describe('listTags', () => {
   it('reads every page, and undefined for a repository the registry does not know', async () => {
     server = await startFaultServer({
       behaviours: [
-        { kind: 'ok', headers: { 'Content-Type': 'application/json', Link: '</v2/engex/halow/tags/list?n=2&last=b>; rel="next"' }, body: '{"name":"engex/halow","tags":["a","b"]}' },
+        {
+          kind: 'ok',
+          headers: { 'Content-Type': 'application/json', Link: '</v2/engex/halow/tags/list?n=2&last=b>; rel="next"' },
+          body: '{"name":"engex/halow","tags":["a","b"]}',
+        },
         { kind: 'ok', headers: { 'Content-Type': 'application/json' }, body: '{"name":"engex/halow","tags":["c"]}' },
         { kind: 'ok', status: 404, body: '{"errors":[{"code":"NAME_UNKNOWN"}]}' },
       ],
@@ -30,7 +34,12 @@ describe('listTags', () => {
   });
 
   it('retries a 503 through the one retry helper', async () => {
-    server = await startFaultServer({ behaviours: [{ kind: 'status', status: 503 }, { kind: 'ok', body: '{"tags":["x"]}' }] });
+    server = await startFaultServer({
+      behaviours: [
+        { kind: 'status', status: 503 },
+        { kind: 'ok', body: '{"tags":["x"]}' },
+      ],
+    });
     const client = createRegistryClient({ registry: { host: server.host, protocol: 'http' }, retry: { sleep: async () => {} } });
     expect(await client.listTags('r')).toEqual(['x']);
     expect(server.requests).toHaveLength(2);

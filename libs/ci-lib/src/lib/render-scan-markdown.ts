@@ -50,7 +50,13 @@ function link(text: string, url: string | undefined): string {
   return `[${label}](${url.replace(/\(/g, '%28').replace(/\)/g, '%29')})`;
 }
 
-const ICON: Record<Severity, string> = { CRITICAL: ':red_circle:', HIGH: ':large_orange_diamond:', MEDIUM: ':large_yellow_circle:', LOW: ':white_circle:', UNKNOWN: ':grey_question:' };
+const ICON: Record<Severity, string> = {
+  CRITICAL: ':red_circle:',
+  HIGH: ':large_orange_diamond:',
+  MEDIUM: ':large_yellow_circle:',
+  LOW: ':white_circle:',
+  UNKNOWN: ':grey_question:',
+};
 const ORDER: readonly Severity[] = [...SEVERITIES].reverse();
 
 /** Pure: the Markdown body for `buildkite-agent annotate` (style error/success by `passed`). */
@@ -61,9 +67,7 @@ export function renderScanMarkdown(evaluation: ScanEvaluation, options: RenderSc
   const subject = options.subject ? ` ${cell(options.subject)}` : '';
   const lines: string[] = [];
   lines.push(
-    evaluation.passed
-      ? `### :white_check_mark: Trivy${subject}: passed`
-      : `### :x: Trivy${subject}: ${failing.length} finding${failing.length === 1 ? '' : 's'} fail the policy`,
+    evaluation.passed ? `### :white_check_mark: Trivy${subject}: passed` : `### :x: Trivy${subject}: ${failing.length} finding${failing.length === 1 ? '' : 's'} fail the policy`,
   );
   lines.push('');
   lines.push(

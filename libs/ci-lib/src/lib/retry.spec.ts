@@ -13,7 +13,14 @@ function clock() {
   const sleeps: number[] = [];
   return {
     sleeps,
-    options: normalizeRetryOptions({ attempts: 5, baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.5, sleep: async (ms) => void ((now += ms), sleeps.push(ms)), now: () => now }),
+    options: normalizeRetryOptions({
+      attempts: 5,
+      baseDelayMs: 100,
+      maxDelayMs: 1000,
+      random: () => 0.5,
+      sleep: async (ms) => void ((now += ms), sleeps.push(ms)),
+      now: () => now,
+    }),
   };
 }
 
@@ -36,12 +43,15 @@ describe('withRetry', () => {
   it('honours the server wait, and backs off with jitter otherwise', async () => {
     const { sleeps, options } = clock();
     let n = 0;
-    const result = await withRetry(async () => {
-      n++;
-      if (n === 1) throw new Busy(3000);
-      if (n <= 3) throw new Busy();
-      return 'ok';
-    }, { ...options, ...opts });
+    const result = await withRetry(
+      async () => {
+        n++;
+        if (n === 1) throw new Busy(3000);
+        if (n <= 3) throw new Busy();
+        return 'ok';
+      },
+      { ...options, ...opts },
+    );
     expect(result).toBe('ok');
     expect(sleeps).toEqual([3000, 150, 300]);
   });

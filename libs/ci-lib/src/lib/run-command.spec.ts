@@ -20,7 +20,9 @@ describe('runCommand', () => {
   });
 
   it('redacts known secrets and credential shapes in output and errors', async () => {
-    const error = await runCommand('sh', ['-c', 'echo "push https://u:tok3n@h/x.git failed for hunter2-secret" >&2; exit 3'], { secrets: [new Secret('hunter2-secret')] }).catch((e: Error) => e);
+    const error = await runCommand('sh', ['-c', 'echo "push https://u:tok3n@h/x.git failed for hunter2-secret" >&2; exit 3'], { secrets: [new Secret('hunter2-secret')] }).catch(
+      (e: Error) => e,
+    );
     expect((error as Error).message).toBe('sh -c failed (exit 3):\npush https://***@h/x.git failed for ***');
   });
 

@@ -85,7 +85,7 @@ describe('planSbom', () => {
     expect(() => planSbom({ ...small, lockfile })).toThrow(SbomInputError);
     expect(() => planSbom({ ...small, lockfile })).toThrow('package-lock.json: packages["node_modules/fastify/node_modules/@fastify/error"]: missing');
     expect(() => planSbom({ ...small, bundle: 'apps/y/dist/main.cjs' })).toThrow('meta.json: outputs["apps/y/dist/main.cjs"].inputs: missing; outputs are apps/x/dist/main.cjs');
-    expect(() => planSbom({ ...small, metafile: [] , lockfile: {} })).toThrow(/2 problems[\s\S]*outputs: expected an object[\s\S]*packages: expected an object/);
+    expect(() => planSbom({ ...small, metafile: [], lockfile: {} })).toThrow(/2 problems[\s\S]*outputs: expected an object[\s\S]*packages: expected an object/);
   });
 });
 

@@ -28,9 +28,27 @@ function sbomScan(lockfileReport: Record<string, unknown>): unknown {
         Type: 'node-pkg',
         Vulnerabilities: [
           jquery,
-          { ...jquery, VulnerabilityID: 'CVE-2099-0001', PkgName: 'fastify', PkgID: 'fastify@5.12.8', InstalledVersion: '5.12.8', FixedVersion: '5.12.9', Severity: 'CRITICAL', Title: 'fastify: a bundled critical' },
+          {
+            ...jquery,
+            VulnerabilityID: 'CVE-2099-0001',
+            PkgName: 'fastify',
+            PkgID: 'fastify@5.12.8',
+            InstalledVersion: '5.12.8',
+            FixedVersion: '5.12.9',
+            Severity: 'CRITICAL',
+            Title: 'fastify: a bundled critical',
+          },
           // The image scan found this one too (a package both in Alpine and bundled, say): counted once.
-          { ...jquery, VulnerabilityID: 'CVE-2019-14697', PkgName: 'musl', PkgID: 'musl@1.1.20-r4', InstalledVersion: '1.1.20-r4', FixedVersion: '1.1.20-r5', Severity: 'CRITICAL', Title: 'musl: duplicate' },
+          {
+            ...jquery,
+            VulnerabilityID: 'CVE-2019-14697',
+            PkgName: 'musl',
+            PkgID: 'musl@1.1.20-r4',
+            InstalledVersion: '1.1.20-r4',
+            FixedVersion: '1.1.20-r5',
+            Severity: 'CRITICAL',
+            Title: 'musl: duplicate',
+          },
         ],
       },
     ],
@@ -58,7 +76,9 @@ describe('the gate on a merged image + SBOM scan', () => {
     expect(renderScanSummary(evaluation)).toBe(
       'scan: FAILED testdata/fixtures/images/alpine-39.tar.gz + apps/halow/dist/sbom.cdx.json: 3 findings at HIGH,CRITICAL (3 CRITICAL, 0 HIGH)',
     );
-    const rows = renderScanMarkdown(evaluation).split('\n').filter((l) => l.startsWith('| [CVE-') || l.startsWith('| ID'));
+    const rows = renderScanMarkdown(evaluation)
+      .split('\n')
+      .filter((l) => l.startsWith('| [CVE-') || l.startsWith('| ID'));
     expect(rows.map((r) => r.replace(/\]\([^)]*\)/g, ']'))).toEqual([
       '| ID | Package | Installed | Fixed | Severity | Found in | Title |',
       '| [CVE-2019-14697] | musl | 1.1.20-r4 | 1.1.20-r5 | CRITICAL | image (OS/runtime) + bundled npm (SBOM) | musl libc through 1.1.23 has an x87 floating-point stack adjustment imbalance, related to the math/i386/ directory. I... |',

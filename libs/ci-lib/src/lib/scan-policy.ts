@@ -102,7 +102,10 @@ export function evaluateScan(report: TrivyReport, policy: ScanPolicy): ScanEvalu
 
 /** Parses `--fail-on HIGH,CRITICAL`. */
 export function parseSeverityList(value: string, flag = '--fail-on'): Severity[] {
-  const parts = value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const parts = value
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   const bad = parts.filter((p) => !(SEVERITIES as readonly string[]).includes(p));
   if (parts.length === 0 || bad.length > 0) {
     throw new UsageError(`${flag}: expected a comma-separated list of ${SEVERITIES.join(', ')}, got ${JSON.stringify(value)}`);

@@ -66,7 +66,7 @@ describe('real Trivy reports from ../shared/fixtures/trivy', () => {
     const strict = evaluateScan(report, { ...policy, failOn: parseSeverityList('medium,HIGH,CRITICAL') });
     expect(strict.failing.map((f) => `${f.id} ${f.pkgName} ${f.installedVersion} → ${f.fixedVersion}`)).toEqual(['CVE-2019-11358 jquery 3.3.9 → 3.4.0']);
     expect(renderScanMarkdown(strict).split('\n').at(-2)).toBe(
-      '| [CVE-2019-11358](https://avd.aquasec.com/nvd/cve-2019-11358) | jquery | 3.3.9 | 3.4.0 | MEDIUM | jquery: Prototype pollution in object\'s prototype leading to denial of service, remote code execution, or property injection |',
+      "| [CVE-2019-11358](https://avd.aquasec.com/nvd/cve-2019-11358) | jquery | 3.3.9 | 3.4.0 | MEDIUM | jquery: Prototype pollution in object's prototype leading to denial of service, remote code execution, or property injection |",
     );
   });
 
@@ -105,7 +105,11 @@ describe('policy', () => {
   });
 
   it('sorts failing findings most severe first', () => {
-    const report = { artifactName: 'x', artifactType: 'fs', findings: [finding({ id: 'B', severity: 'HIGH' }), finding({ id: 'A', severity: 'CRITICAL' }), finding({ id: 'A', severity: 'HIGH' })] };
+    const report = {
+      artifactName: 'x',
+      artifactType: 'fs',
+      findings: [finding({ id: 'B', severity: 'HIGH' }), finding({ id: 'A', severity: 'CRITICAL' }), finding({ id: 'A', severity: 'HIGH' })],
+    };
     expect(evaluateScan(report, policy).failing.map((f) => `${f.severity}:${f.id}`)).toEqual(['CRITICAL:A', 'HIGH:A', 'HIGH:B']);
   });
 
@@ -137,8 +141,16 @@ describe('strict report parsing', () => {
     ['schema 1', '{"SchemaVersion": 1, "ArtifactName": "x", "Results": []}', /SchemaVersion: expected 2/],
     ['no schema', '{"ArtifactName": "x"}', /SchemaVersion: expected 2 \(Trivy >= 0.20 JSON\), got nothing/],
     ['Results not an array', '{"SchemaVersion": 2, "ArtifactName": "x", "Results": {}}', /Results: expected an array, got \{\}/],
-    ['bad severity', '{"SchemaVersion": 2, "ArtifactName": "x", "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "p", "InstalledVersion": "1", "Severity": "SEVERE"}]}]}', /Results\[0\]\.Vulnerabilities\[0\]\.Severity: expected one of/],
-    ['missing id', '{"SchemaVersion": 2, "ArtifactName": "x", "Results": [{"Target": "t", "Vulnerabilities": [{"PkgName": "p", "InstalledVersion": "1", "Severity": "HIGH"}]}]}', /Results\[0\]\.Vulnerabilities\[0\]\.VulnerabilityID: expected a non-empty string, got nothing/],
+    [
+      'bad severity',
+      '{"SchemaVersion": 2, "ArtifactName": "x", "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "p", "InstalledVersion": "1", "Severity": "SEVERE"}]}]}',
+      /Results\[0\]\.Vulnerabilities\[0\]\.Severity: expected one of/,
+    ],
+    [
+      'missing id',
+      '{"SchemaVersion": 2, "ArtifactName": "x", "Results": [{"Target": "t", "Vulnerabilities": [{"PkgName": "p", "InstalledVersion": "1", "Severity": "HIGH"}]}]}',
+      /Results\[0\]\.Vulnerabilities\[0\]\.VulnerabilityID: expected a non-empty string, got nothing/,
+    ],
     ['no artifact name', '{"SchemaVersion": 2}', /ArtifactName: expected a non-empty string/],
   ])('%s is an error (exit 2), never a pass', (_name, text, message) => {
     let error: unknown;
@@ -230,7 +242,9 @@ describe('markdown safety', () => {
     expect(Buffer.byteLength(md)).toBeLessThanOrEqual(64 * 1024);
     const shown = md.split('\n').filter((l) => l.startsWith('| [CVE-')).length;
     expect(shown).toBeGreaterThan(100);
-    expect(md).toContain(`…and ${2000 - shown} more failing findings not shown: the annotation is kept under 64 KiB (Buildkite's limit); the full list is in the JSON report artifact.`);
+    expect(md).toContain(
+      `…and ${2000 - shown} more failing findings not shown: the annotation is kept under 64 KiB (Buildkite's limit); the full list is in the JSON report artifact.`,
+    );
     expect(md).toContain('| :large_orange_diamond: HIGH | 2000 | 2000 |');
   });
 });

@@ -34,8 +34,7 @@ describe('smokeImage against a real engine', () => {
     return ref;
   };
 
-  const containersFrom = async (ref: string) =>
-    (await runCommand('docker', ['ps', '--all', '--quiet', '--filter', `ancestor=${ref}`])).stdout.trim();
+  const containersFrom = async (ref: string) => (await runCommand('docker', ['ps', '--all', '--quiet', '--filter', `ancestor=${ref}`])).stdout.trim();
 
   beforeAll(async () => {
     if (skip) return;

@@ -74,7 +74,9 @@ export async function smokeImage(options: SmokeImageOptions): Promise<SmokeResul
       throw new SmokeTestError(`${reference}: GET /version answered ${res.status} without a JSON object`);
     }
     if (body['revision'] !== revision) {
-      throw new SmokeTestError(`${reference}: /version reports revision ${JSON.stringify(body['revision'])}, expected ${revision}; the image was not built from this commit (or REVISION was not passed to the Dockerfile)`);
+      throw new SmokeTestError(
+        `${reference}: /version reports revision ${JSON.stringify(body['revision'])}, expected ${revision}; the image was not built from this commit (or REVISION was not passed to the Dockerfile)`,
+      );
     }
     return { reference, container, port, version: body };
   } finally {

@@ -18,7 +18,11 @@ export interface WriteSbomOptions {
 /** I/O around planSbom: reads `<bundle>/meta.json` and the lockfile, validates, writes `<bundle>/sbom.cdx.json`. */
 export async function writeSbom(options: WriteSbomOptions): Promise<Sbom & { file: string }> {
   const { root, service } = options;
-  const metafile = await readJson(join(root, service.bundle, METAFILE), `${service.bundle}/${METAFILE}`, `build the bundle with metafile: true: npx nx run ${service.project}:build`);
+  const metafile = await readJson(
+    join(root, service.bundle, METAFILE),
+    `${service.bundle}/${METAFILE}`,
+    `build the bundle with metafile: true: npx nx run ${service.project}:build`,
+  );
   const lockfile = await readJson(join(root, 'package-lock.json'), 'package-lock.json', 'run npm install at the workspace root and commit package-lock.json');
   const sbom = planSbom({ metafile, lockfile, bundle: `${service.bundle}/${BUNDLE_FILE}`, service, sha: options.sha, timestamp: options.timestamp });
   await validateSbom(sbom.json);

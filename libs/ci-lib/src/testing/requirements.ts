@@ -24,7 +24,12 @@ export type RequirementName = 'docker' | 'registry' | 'shared' | 'kubectl';
 
 /** ENGEX_REQUIRE as a set, from the given environment. */
 export function requiredDependencies(env: Readonly<Record<string, string | undefined>> = process.env): ReadonlySet<string> {
-  return new Set((env['ENGEX_REQUIRE'] ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    (env['ENGEX_REQUIRE'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 function requirement(name: RequirementName, available: boolean, reason: string): Requirement {
@@ -62,5 +67,9 @@ export function sharedRequirement(relativePath: string): Requirement & { path: s
 /** `kubectl kustomize` for render tests. No package registry here serves kubectl; the machine image ships it. */
 export function kubectlRequirement(): Requirement {
   const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: 15_000 });
-  return requirement('kubectl', probe.status === 0, `kubectl not found (${(probe.error?.message || probe.stderr || '').trim().split('\n')[0]}); render tests need \`kubectl kustomize\``);
+  return requirement(
+    'kubectl',
+    probe.status === 0,
+    `kubectl not found (${(probe.error?.message || probe.stderr || '').trim().split('\n')[0]}); render tests need \`kubectl kustomize\``,
+  );
 }

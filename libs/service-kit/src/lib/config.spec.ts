@@ -75,19 +75,14 @@ describe('parseServiceConfig', () => {
     ]);
   });
 
-  it.each([['0'], ['65536'], ['70000'], ['-1'], ['3000.5'], [' 80'], ['abc'], ['1e3']])(
-    'rejects PORT=%j naming the variable and the allowed range',
-    (value) => {
-      const error = issuesOf({ PORT: value });
-      expect(error.issues).toEqual([{ variable: 'PORT', value, expected: 'an integer from 1 to 65535' }]);
-      expect(error.message).toContain(`PORT=${JSON.stringify(value)}: expected an integer from 1 to 65535`);
-    },
-  );
+  it.each([['0'], ['65536'], ['70000'], ['-1'], ['3000.5'], [' 80'], ['abc'], ['1e3']])('rejects PORT=%j naming the variable and the allowed range', (value) => {
+    const error = issuesOf({ PORT: value });
+    expect(error.issues).toEqual([{ variable: 'PORT', value, expected: 'an integer from 1 to 65535' }]);
+    expect(error.message).toContain(`PORT=${JSON.stringify(value)}: expected an integer from 1 to 65535`);
+  });
 
   it('rejects a LOG_LEVEL outside the enum, listing the allowed levels', () => {
-    expect(issuesOf({ LOG_LEVEL: 'loud' }).message).toContain(
-      'LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent',
-    );
+    expect(issuesOf({ LOG_LEVEL: 'loud' }).message).toContain('LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent');
   });
 
   it('rejects a HOST with spaces or slashes', () => {
@@ -119,13 +114,7 @@ describe('parseServiceConfig', () => {
       SHUTDOWN_DELAY_MS: 'soon',
     });
     expect(error.name).toBe('ServiceConfigError');
-    expect(error.issues.map((i) => i.variable)).toEqual([
-      'PORT',
-      'HOST',
-      'LOG_LEVEL',
-      'SHUTDOWN_TIMEOUT_MS',
-      'SHUTDOWN_DELAY_MS',
-    ]);
+    expect(error.issues.map((i) => i.variable)).toEqual(['PORT', 'HOST', 'LOG_LEVEL', 'SHUTDOWN_TIMEOUT_MS', 'SHUTDOWN_DELAY_MS']);
     expect(error.message).toMatchInlineSnapshot(`
       "Invalid service configuration (5 problems):
         PORT="70000": expected an integer from 1 to 65535

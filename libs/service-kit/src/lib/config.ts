@@ -98,24 +98,11 @@ export function parseServiceConfig(env: Env, defaults: { port: number }): Servic
   let logLevel: LogLevel = 'info';
   if (levelValue !== undefined) {
     if ((LOG_LEVELS as readonly string[]).includes(levelValue)) logLevel = levelValue as LogLevel;
-    else
-      issues.push({ variable: 'LOG_LEVEL', value: levelValue, expected: `one of ${LOG_LEVELS.join(', ')}` });
+    else issues.push({ variable: 'LOG_LEVEL', value: levelValue, expected: `one of ${LOG_LEVELS.join(', ')}` });
   }
 
-  const shutdownTimeoutMs = integer(
-    'SHUTDOWN_TIMEOUT_MS',
-    1,
-    MAX_TIMER_MS,
-    DEFAULT_SHUTDOWN_TIMEOUT_MS,
-    `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
-  );
-  const shutdownDelayMs = integer(
-    'SHUTDOWN_DELAY_MS',
-    0,
-    MAX_TIMER_MS,
-    0,
-    `a whole number of milliseconds from 0 to ${MAX_TIMER_MS}`,
-  );
+  const shutdownTimeoutMs = integer('SHUTDOWN_TIMEOUT_MS', 1, MAX_TIMER_MS, DEFAULT_SHUTDOWN_TIMEOUT_MS, `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+  const shutdownDelayMs = integer('SHUTDOWN_DELAY_MS', 0, MAX_TIMER_MS, 0, `a whole number of milliseconds from 0 to ${MAX_TIMER_MS}`);
   const delayValue = read('SHUTDOWN_DELAY_MS');
   if (delayValue !== undefined && shutdownDelayMs > 0 && shutdownDelayMs >= shutdownTimeoutMs) {
     issues.push({
@@ -125,20 +112,8 @@ export function parseServiceConfig(env: Env, defaults: { port: number }): Servic
     });
   }
 
-  const headersTimeoutMs = integer(
-    'HEADERS_TIMEOUT_MS',
-    1,
-    MAX_TIMER_MS,
-    DEFAULT_HEADERS_TIMEOUT_MS,
-    `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
-  );
-  const requestTimeoutMs = integer(
-    'REQUEST_TIMEOUT_MS',
-    1,
-    MAX_TIMER_MS,
-    DEFAULT_REQUEST_TIMEOUT_MS,
-    `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`,
-  );
+  const headersTimeoutMs = integer('HEADERS_TIMEOUT_MS', 1, MAX_TIMER_MS, DEFAULT_HEADERS_TIMEOUT_MS, `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
+  const requestTimeoutMs = integer('REQUEST_TIMEOUT_MS', 1, MAX_TIMER_MS, DEFAULT_REQUEST_TIMEOUT_MS, `a whole number of milliseconds from 1 to ${MAX_TIMER_MS}`);
   if (requestTimeoutMs < headersTimeoutMs) {
     // Blame the variable that was set; when both were, the request timeout is the one too short.
     const variable = read('REQUEST_TIMEOUT_MS') !== undefined ? 'REQUEST_TIMEOUT_MS' : 'HEADERS_TIMEOUT_MS';

@@ -180,9 +180,7 @@ describe('errors', () => {
   it('still reads typed query strings, which arrive as text', async () => {
     app = createTestApp(service);
     expect((await app.inject({ url: '/page?limit=5' })).json()).toEqual({ limit: 5 });
-    expect((await app.inject({ url: '/page?limit=five' })).json().issues).toEqual([
-      { field: 'querystring.limit', message: 'must be integer' },
-    ]);
+    expect((await app.inject({ url: '/page?limit=five' })).json().issues).toEqual([{ field: 'querystring.limit', message: 'must be integer' }]);
   });
 
   it('answers an undecodable path with the JSON 400, a request id, an access line and a metric', async () => {

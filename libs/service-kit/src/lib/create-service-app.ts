@@ -189,9 +189,7 @@ export function createServiceApp(service: ServiceDefinition, options: ServiceApp
   const version = { ...config.build };
   app.get('/version', { schema: { response: { 200: versionSchema } } }, async () => version);
 
-  app.get('/metrics', QUIET_ROUTE, async (_request, reply) =>
-    reply.type(METRICS_CONTENT_TYPE).send(metrics.render() + renderProcessMetrics(probe)),
-  );
+  app.get('/metrics', QUIET_ROUTE, async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(metrics.render() + renderProcessMetrics(probe)));
 
   app.register(service.routes);
   return app;
@@ -240,14 +238,11 @@ type ClientError = Error & { code?: string; rawPacket?: unknown };
 function answerClientError(error: ClientError, socket: Socket, logger: Logger): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const message =
-    status === 408 ? 'Client Timeout' : status === 431 ? 'Exceeded maximum allowed HTTP header size' : 'Client Error';
+  const message = status === 408 ? 'Client Timeout' : status === 431 ? 'Exceeded maximum allowed HTTP header size' : 'Client Error';
   logger.trace({ code: error.code, reason: error.message, statusCode: status }, 'client error');
   if (socket.writable) {
     const body = JSON.stringify({ statusCode: status, error: STATUS_CODES[status], message });
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy();
 }
@@ -276,9 +271,7 @@ function checkingIntervalMs(headersTimeoutMs: number): number {
 function normalizeLimits(overrides: Partial<HttpLimits> = {}): HttpLimits {
   const limits = { ...DEFAULT_HTTP_LIMITS, ...overrides };
   if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
-    throw new RangeError(
-      `requestTimeoutMs (${limits.requestTimeoutMs}) must be >= headersTimeoutMs (${limits.headersTimeoutMs}); Node refuses otherwise.`,
-    );
+    throw new RangeError(`requestTimeoutMs (${limits.requestTimeoutMs}) must be >= headersTimeoutMs (${limits.headersTimeoutMs}); Node refuses otherwise.`);
   }
   return limits;
 }

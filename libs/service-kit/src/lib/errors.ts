@@ -13,9 +13,7 @@ export class ServiceConfigError extends Error {
   constructor(readonly issues: readonly EnvIssue[]) {
     super(
       `Invalid service configuration (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
-        issues
-          .map((i) => `  ${i.variable}=${JSON.stringify(i.value)}: expected ${i.expected}`)
-          .join('\n') +
+        issues.map((i) => `  ${i.variable}=${JSON.stringify(i.value)}: expected ${i.expected}`).join('\n') +
         '\nSet the variables above to an allowed value (or unset them to use the default) and start again.',
     );
     this.name = this.constructor.name;
@@ -39,11 +37,9 @@ export class ServiceStartError extends Error {
     readonly port: number,
     cause: unknown,
   ) {
-    super(
-      `Cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}. ` +
-        'Free the port or set PORT/HOST to an address this process may bind.',
-      { cause },
-    );
+    super(`Cannot listen on ${host}:${port}: ${cause instanceof Error ? cause.message : String(cause)}. ` + 'Free the port or set PORT/HOST to an address this process may bind.', {
+      cause,
+    });
     this.name = this.constructor.name;
   }
 }

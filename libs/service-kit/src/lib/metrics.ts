@@ -9,9 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 /** Upper bounds in seconds; prom-client's defaults, which suit a JSON API. */
-export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
+export const DEFAULT_LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface Series {
   labels: string;
@@ -111,17 +109,11 @@ export function renderProcessMetrics(probe: ProcessProbe): string {
   const cpu = probe.cpuUsage();
   const mem = probe.memoryUsage();
   const lag = probe.eventLoopDelay();
-  const metric = (name: string, type: string, help: string, value: number, labels = '') =>
-    `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labels} ${value}\n`;
+  const metric = (name: string, type: string, help: string, value: number, labels = '') => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labels} ${value}\n`;
   return (
     metric('process_cpu_user_seconds_total', 'counter', 'User CPU time spent in seconds.', cpu.user / 1e6) +
     metric('process_cpu_system_seconds_total', 'counter', 'System CPU time spent in seconds.', cpu.system / 1e6) +
-    metric(
-      'process_cpu_seconds_total',
-      'counter',
-      'Total user and system CPU time spent in seconds.',
-      (cpu.user + cpu.system) / 1e6,
-    ) +
+    metric('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.', (cpu.user + cpu.system) / 1e6) +
     metric('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.', probe.startTimeSeconds) +
     metric('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', mem.rss) +
     metric('nodejs_heap_size_total_bytes', 'gauge', 'Process heap size from Node.js in bytes.', mem.heapTotal) +
@@ -130,13 +122,7 @@ export function renderProcessMetrics(probe: ProcessProbe): string {
     metric('nodejs_eventloop_lag_p50_seconds', 'gauge', 'The 50th percentile of the recorded event loop delays.', lag.p50) +
     metric('nodejs_eventloop_lag_p99_seconds', 'gauge', 'The 99th percentile of the recorded event loop delays.', lag.p99) +
     metric('nodejs_eventloop_lag_max_seconds', 'gauge', 'The maximum recorded event loop delay.', lag.max) +
-    metric(
-      'nodejs_version_info',
-      'gauge',
-      'Node.js version info.',
-      1,
-      `{version="v${escapeLabel(probe.nodeVersion)}"}`,
-    )
+    metric('nodejs_version_info', 'gauge', 'Node.js version info.', 1, `{version="v${escapeLabel(probe.nodeVersion)}"}`)
   );
 }
 

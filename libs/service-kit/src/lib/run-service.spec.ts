@@ -287,8 +287,7 @@ describe('startService', () => {
   ])('never logs the raw bytes of a request with %s, even at trace', async (_case, head, status) => {
     const lines: string[] = [];
     const svc = await start({ LOG_LEVEL: 'trace' }, { write: (line: string) => void lines.push(line) });
-    const request =
-      head + `Authorization: Bearer ${PLANTED_TOKEN}\r\nCookie: session=${PLANTED_COOKIE}\r\n\r\n`;
+    const request = head + `Authorization: Bearer ${PLANTED_TOKEN}\r\nCookie: session=${PLANTED_COOKIE}\r\n\r\n`;
     const answer = await rawExchange(svc.port, [request]);
     expect(answer).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
     expect(lines.find((l) => l.includes('"client error"'))).toBeDefined();

@@ -60,10 +60,7 @@ export interface RunningService {
  *
  * @throws ServiceConfigError for a bad environment, ServiceStartError when it cannot listen.
  */
-export async function startService(
-  service: ServiceDefinition,
-  options: RunServiceOptions,
-): Promise<RunningService> {
+export async function startService(service: ServiceDefinition, options: RunServiceOptions): Promise<RunningService> {
   const config = parseServiceConfig(options.env, { port: service.defaultPort });
   const logger = createServiceLogger({
     service: service.name,
@@ -118,10 +115,7 @@ export async function startService(
     }
     lifecycle.draining = true;
     connections.start();
-    logger.info(
-      { signal, shutdownDelayMs: config.shutdownDelayMs, shutdownTimeoutMs: config.shutdownTimeoutMs },
-      'draining',
-    );
+    logger.info({ signal, shutdownDelayMs: config.shutdownDelayMs, shutdownTimeoutMs: config.shutdownTimeoutMs }, 'draining');
     logger.flush();
     timers.push(
       setTimeout(() => {
@@ -133,11 +127,7 @@ export async function startService(
     // sent before it would send its client back to a listener about to close, and the kernel
     // resets connections queued there (bench/halow-http measured 14 of 1814 requests).
     const listenerClosed =
-      config.shutdownDelayMs === 0
-        ? connections.close()
-        : new Promise<void>((resolve) => timers.push(setTimeout(resolve, config.shutdownDelayMs))).then(() =>
-            connections.close(),
-          );
+      config.shutdownDelayMs === 0 ? connections.close() : new Promise<void>((resolve) => timers.push(setTimeout(resolve, config.shutdownDelayMs))).then(() => connections.close());
     listenerClosed
       .then(() => app.close())
       .then(

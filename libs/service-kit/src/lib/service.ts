@@ -16,14 +16,10 @@ const NAME_PATTERN = /^[a-z][a-z0-9-]{0,62}$/;
 /** Checks a definition once, where it is written, so mistakes fail at startup and in tests. */
 export function defineService(definition: ServiceDefinition): ServiceDefinition {
   if (!NAME_PATTERN.test(definition.name)) {
-    throw new ServiceDefinitionError(
-      `Service name ${JSON.stringify(definition.name)} is invalid: use lowercase letters, digits and dashes, starting with a letter.`,
-    );
+    throw new ServiceDefinitionError(`Service name ${JSON.stringify(definition.name)} is invalid: use lowercase letters, digits and dashes, starting with a letter.`);
   }
   if (!Number.isInteger(definition.defaultPort) || definition.defaultPort < 1 || definition.defaultPort > 65_535) {
-    throw new ServiceDefinitionError(
-      `Service ${definition.name}: defaultPort ${definition.defaultPort} is invalid: use an integer from 1 to 65535.`,
-    );
+    throw new ServiceDefinitionError(`Service ${definition.name}: defaultPort ${definition.defaultPort} is invalid: use an integer from 1 to 65535.`);
   }
   return definition;
 }

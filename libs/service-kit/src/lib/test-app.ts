@@ -29,9 +29,7 @@ export interface TestAppOptions {
 /** The service's app exactly as production builds it, for `app.inject` tests. Close it after use. */
 export function createTestApp(service: ServiceDefinition, options: TestAppOptions = {}): FastifyInstance {
   const config = parseServiceConfig(options.env ?? {}, { port: service.defaultPort });
-  const logger = options.logDestination
-    ? createServiceLogger({ service: service.name, level: config.logLevel, destination: options.logDestination })
-    : pino({ level: 'silent' });
+  const logger = options.logDestination ? createServiceLogger({ service: service.name, level: config.logLevel, destination: options.logDestination }) : pino({ level: 'silent' });
   return createServiceApp(service, {
     config,
     logger,

@@ -117,7 +117,7 @@ describe('parseBuildkiteEnv', () => {
     expect(() => parseBuildkiteEnv({ BUILDKITE_COMMIT: 'x' })).toThrow(/Buildkite sets these itself/);
   });
 
-  it('collects into a caller\'s issues, so its own variables are reported in the same run', () => {
+  it("collects into a caller's issues, so its own variables are reported in the same run", () => {
     const issues = new Issues('environment');
     expect(collectBuildkiteEnv({ BUILDKITE_COMMIT: 'x', BUILDKITE_BRANCH: 'main' }, issues)).toEqual({ onBuildkite: false, branch: 'main' });
     expect(issues.list.map((i) => i.path)).toEqual(['BUILDKITE_COMMIT']);

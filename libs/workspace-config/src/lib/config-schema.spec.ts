@@ -38,7 +38,24 @@ describe('engex.config.schema.json', () => {
     ['an empty document', {}],
     ['cn and GovCloud regions', { registry: { region: 'cn-north-1' }, deployTargets: [{ branch: '**', overlay: 'o' }] }],
     ['a GovCloud region', { registry: { region: 'us-gov-west-1', repoPrefix: '' } }],
-    ['deploy gates and queues', { deployQueue: 'deploy', dockerQueue: 'docker', registry: { allowMutable: true }, deployTargets: [{ branch: 'main', overlay: 'o', pinDigest: true, approval: 'manual', url: 'http://127.0.0.1:8080', argocd: { server: 'https://argocd.example.com', application: 'halow-staging' } }] }],
+    [
+      'deploy gates and queues',
+      {
+        deployQueue: 'deploy',
+        dockerQueue: 'docker',
+        registry: { allowMutable: true },
+        deployTargets: [
+          {
+            branch: 'main',
+            overlay: 'o',
+            pinDigest: true,
+            approval: 'manual',
+            url: 'http://127.0.0.1:8080',
+            argocd: { server: 'https://argocd.example.com', application: 'halow-staging' },
+          },
+        ],
+      },
+    ],
     ['project step granularity', { stepGranularity: 'project' }],
     ['an empty prefix and file URLs', { registry: { repoPrefix: '' }, opsRepo: 'file:///srv/ops.git', trivy: { failOn: ['LOW'] } }],
   ])('agrees with the parser on %s (valid)', (_name, doc) => {

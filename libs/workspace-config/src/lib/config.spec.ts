@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_WORKSPACE_CONFIG,
-  deployTargetFor,
-  deployTargetsFor,
-  parseWorkspaceConfig,
-  resolveServiceConfig,
-} from './config.js';
+import { DEFAULT_WORKSPACE_CONFIG, deployTargetFor, deployTargetsFor, parseWorkspaceConfig, resolveServiceConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { isSpdxExpression } from './spdx.js';
 
@@ -58,7 +52,14 @@ describe('parseWorkspaceConfig', () => {
       ],
     });
     expect(config.deployTargets).toEqual([
-      { branch: 'main', overlay: 'overlays/staging', pinDigest: false, approval: 'none', url: 'https://halow.staging.example.com', argocd: { server: 'https://argocd.example.com', application: 'halow-staging' } },
+      {
+        branch: 'main',
+        overlay: 'overlays/staging',
+        pinDigest: false,
+        approval: 'none',
+        url: 'https://halow.staging.example.com',
+        argocd: { server: 'https://argocd.example.com', application: 'halow-staging' },
+      },
       { branch: 'main', overlay: 'overlays/staging-eu', pinDigest: true, approval: 'none' },
       { branch: 'release/*', overlay: 'overlays/production', pinDigest: false, approval: 'manual' },
       { branch: 'release/*', overlay: 'overlays/canary', pinDigest: false, approval: 'manual' },
@@ -104,13 +105,11 @@ describe('parseWorkspaceConfig', () => {
     ]);
   });
 
-  it('takes licenses only as a valid SPDX expression (npm\'s UNLICENSED is not one)', () => {
+  it("takes licenses only as a valid SPDX expression (npm's UNLICENSED is not one)", () => {
     expect(DEFAULT_WORKSPACE_CONFIG.licenses).toBe('LicenseRef-Proprietary');
     expect(isSpdxExpression(DEFAULT_WORKSPACE_CONFIG.licenses)).toBe(true);
     expect(parseWorkspaceConfig({ licenses: 'Apache-2.0 OR MIT' }).licenses).toBe('Apache-2.0 OR MIT');
-    expect(() => parseWorkspaceConfig({ licenses: 'UNLICENSED' })).toThrow(
-      'licenses: expected an SPDX license expression such as LicenseRef-Proprietary or MIT, got "UNLICENSED"',
-    );
+    expect(() => parseWorkspaceConfig({ licenses: 'UNLICENSED' })).toThrow('licenses: expected an SPDX license expression such as LicenseRef-Proprietary or MIT, got "UNLICENSED"');
   });
 
   it('rejects a non-object document', () => {
@@ -140,9 +139,9 @@ describe('resolveServiceConfig', () => {
   });
 
   it('names the package.json and path of a bad override', () => {
-    expect(() =>
-      resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { ...halow, metadata: { engex: { port: 70000, repository: 'Engex/Halow' } } }),
-    ).toThrow(/apps\/halow\/package\.json: nx\.metadata\.engex\.repository: expected an ECR repository name[^\n]*\n.*nx\.metadata\.engex\.port: expected an integer from 1 to 65535, got 70000/s);
+    expect(() => resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { ...halow, metadata: { engex: { port: 70000, repository: 'Engex/Halow' } } })).toThrow(
+      /apps\/halow\/package\.json: nx\.metadata\.engex\.repository: expected an ECR repository name[^\n]*\n.*nx\.metadata\.engex\.port: expected an integer from 1 to 65535, got 70000/s,
+    );
   });
 });
 

@@ -2,15 +2,7 @@ import picomatch from 'picomatch';
 import { ConfigError } from './errors.js';
 import { isSpdxExpression } from './spdx.js';
 import { ecrImageName } from './registry.js';
-import {
-  Issues,
-  describe,
-  isRecord,
-  readBoolean,
-  readObject,
-  readString,
-  rejectUnknownKeys,
-} from './validate.js';
+import { Issues, describe, isRecord, readBoolean, readObject, readString, rejectUnknownKeys } from './validate.js';
 
 /** The workspace-wide defaults file, at the workspace root. */
 export const WORKSPACE_CONFIG_FILE = 'engex.config.json';
@@ -161,8 +153,23 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
     throw new ConfigError(issues.list);
   }
   rejectUnknownKeys(issues, raw, '', [
-    '$schema', 'registry', 'source', 'vendor', 'licenses', 'opsRepo', 'deployTargets', 'tags',
-    'slack', 'agents', 'deployQueue', 'dockerQueue', 'plugins', 'trivy', 'nodeImage', 'stepGranularity', 'testEngine',
+    '$schema',
+    'registry',
+    'source',
+    'vendor',
+    'licenses',
+    'opsRepo',
+    'deployTargets',
+    'tags',
+    'slack',
+    'agents',
+    'deployQueue',
+    'dockerQueue',
+    'plugins',
+    'trivy',
+    'nodeImage',
+    'stepGranularity',
+    'testEngine',
   ]);
   const registry = readObject(issues, raw, 'registry', '');
   rejectUnknownKeys(issues, registry, 'registry', ['account', 'region', 'repoPrefix', 'allowMutable']);
@@ -180,7 +187,10 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   const queue = readString(issues, agents, 'queue', 'agents', d.agents.queue, QUEUE);
   const deployQueue = readString(issues, raw, 'deployQueue', '', d.deployQueue, QUEUE);
   if (deployQueue === queue) {
-    issues.add('deployQueue', `must differ from agents.queue (${JSON.stringify(queue)}): pull-request code must never run on the agents that hold ECR-push and ops-write credentials`);
+    issues.add(
+      'deployQueue',
+      `must differ from agents.queue (${JSON.stringify(queue)}): pull-request code must never run on the agents that hold ECR-push and ops-write credentials`,
+    );
   }
   const config: WorkspaceConfig = {
     registry: {
@@ -384,11 +394,10 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
     source: readString(issues, engex, 'source', at, ws.source, URL_RULE),
     bundle: `${project.root}/dist`,
     opsRepo: readString(issues, engex, 'opsRepo', at, ws.opsRepo, URL_RULE).replaceAll('{service}', service),
-    deployImageName: readString(
-      issues, engex, 'deployImageName', at,
-      ecrImageName(ws.registry, repository),
-      { pattern: /^[a-z0-9./_:-]+$/, expected: 'an image name without tag' },
-    ),
+    deployImageName: readString(issues, engex, 'deployImageName', at, ecrImageName(ws.registry, repository), {
+      pattern: /^[a-z0-9./_:-]+$/,
+      expected: 'an image name without tag',
+    }),
     deployTargets: readDeployTargets(issues, engex['deployTargets'], `${at}.deployTargets`, ws.deployTargets),
     deployWhen,
   };

@@ -24,7 +24,8 @@ const FORMS: readonly { service: RegExp; suffix: string; dualStack: boolean; chi
   { service: /^dkr-ecr(-fips)?$/, suffix: 'on.aws', dualStack: true, china: false },
 ];
 
-const EXPECTED_HOST = 'expected <12-digit account>.dkr.ecr.<region>.amazonaws.com, or its FIPS (dkr.ecr-fips), China (.amazonaws.com.cn) or dual-stack (dkr-ecr.<region>.on.aws) form';
+const EXPECTED_HOST =
+  'expected <12-digit account>.dkr.ecr.<region>.amazonaws.com, or its FIPS (dkr.ecr-fips), China (.amazonaws.com.cn) or dual-stack (dkr-ecr.<region>.on.aws) form';
 
 /** Parses and validates an ECR registry host; the error names the part that is wrong. */
 export function parseEcrHost(input: string, subject = 'ECR host'): EcrRegistry {

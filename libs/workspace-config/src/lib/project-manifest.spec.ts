@@ -51,9 +51,7 @@ describe('validateWorkspaceProjects', () => {
   const service = (engex: unknown, root = 'apps/halow') => ({ name: `@engex/${root.split('/').pop()}`, root, tags: ['engex:service'], metadata: { engex } });
 
   it('accepts valid services and plain libraries', () => {
-    expect(() =>
-      validateWorkspaceProjects(DEFAULT_WORKSPACE_CONFIG, [service({ port: 3000 }), { name: '@engex/lib', root: 'libs/lib', tags: [] }]),
-    ).not.toThrow();
+    expect(() => validateWorkspaceProjects(DEFAULT_WORKSPACE_CONFIG, [service({ port: 3000 }), { name: '@engex/lib', root: 'libs/lib', tags: [] }])).not.toThrow();
   });
 
   it('uses the service rules (port, names) and reports the problems of every project together', () => {

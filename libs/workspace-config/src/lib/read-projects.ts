@@ -68,7 +68,9 @@ export function findServiceProject(projects: readonly ProjectInfo[], query: stri
   if (matches.length > 1) throw new UsageError(`--project ${JSON.stringify(query)} matches ${matches.map((p) => p.name).join(' and ')}; use the full project name`);
   const project = matches[0]!;
   if (!isService(project)) {
-    throw new UsageError(`--project ${JSON.stringify(query)}: ${project.name} is not a deployable service (no "engex:service" tag in ${project.root}/package.json); services: ${known}`);
+    throw new UsageError(
+      `--project ${JSON.stringify(query)}: ${project.name} is not a deployable service (no "engex:service" tag in ${project.root}/package.json); services: ${known}`,
+    );
   }
   return project;
 }

@@ -2,9 +2,7 @@ import { ecrHostFor, parseEcrHost, type EcrRegistry } from './ecr.js';
 import { InvalidInputError } from './errors.js';
 
 /** Where images go: ECR (auth from AWS), or a plain OCI registry such as a local one (no auth). */
-export type RegistryTarget =
-  | { kind: 'ecr'; host: string; ecr: EcrRegistry; protocol: 'https' }
-  | { kind: 'plain'; host: string; protocol: 'http' | 'https' };
+export type RegistryTarget = { kind: 'ecr'; host: string; ecr: EcrRegistry; protocol: 'https' } | { kind: 'plain'; host: string; protocol: 'http' | 'https' };
 
 /** The part of the workspace config that names the registry. */
 export interface RegistryConfig {

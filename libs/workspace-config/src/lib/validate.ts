@@ -24,14 +24,7 @@ export function describe(value: unknown): string {
 }
 
 /** Reads an optional string that must match `pattern`; returns `fallback` when absent. */
-export function readString(
-  issues: Issues,
-  obj: Record<string, unknown>,
-  key: string,
-  path: string,
-  fallback: string,
-  rule?: { pattern: RegExp; expected: string },
-): string {
+export function readString(issues: Issues, obj: Record<string, unknown>, key: string, path: string, fallback: string, rule?: { pattern: RegExp; expected: string }): string {
   const value = obj[key];
   const at = path ? `${path}.${key}` : key;
   if (value === undefined) return fallback;
@@ -46,13 +39,7 @@ export function readString(
   return value;
 }
 
-export function readBoolean(
-  issues: Issues,
-  obj: Record<string, unknown>,
-  key: string,
-  path: string,
-  fallback: boolean,
-): boolean {
+export function readBoolean(issues: Issues, obj: Record<string, unknown>, key: string, path: string, fallback: boolean): boolean {
   const value = obj[key];
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') {
@@ -63,12 +50,7 @@ export function readBoolean(
 }
 
 /** Reads an optional nested object; a wrong type is reported and treated as empty. */
-export function readObject(
-  issues: Issues,
-  obj: Record<string, unknown>,
-  key: string,
-  path: string,
-): Record<string, unknown> {
+export function readObject(issues: Issues, obj: Record<string, unknown>, key: string, path: string): Record<string, unknown> {
   const value = obj[key];
   if (value === undefined) return {};
   if (!isRecord(value)) {
@@ -78,12 +60,7 @@ export function readObject(
   return value;
 }
 
-export function rejectUnknownKeys(
-  issues: Issues,
-  obj: Record<string, unknown>,
-  path: string,
-  allowed: readonly string[],
-): void {
+export function rejectUnknownKeys(issues: Issues, obj: Record<string, unknown>, path: string, allowed: readonly string[]): void {
   for (const key of Object.keys(obj)) {
     if (!allowed.includes(key)) {
       issues.add(path ? `${path}.${key}` : key, `unknown key; allowed keys are ${allowed.join(', ')}`);

@@ -21,7 +21,7 @@ describe('findWorkspaceRoot', () => {
     expect(findWorkspaceRoot(join(dir, 'ws'))).toBe(join(dir, 'ws'));
   });
 
-  it('is a usage error with the caller\'s hint when there is none', () => {
+  it("is a usage error with the caller's hint when there is none", () => {
     let error: unknown;
     try {
       findWorkspaceRoot(join(dir, 'decoy'), 'Run `engex-pipeline run --local` inside the workspace.');

@@ -53,14 +53,26 @@ describe('analyzeAffected', () => {
     const p = (name: string) => ({ name, root: name, tags: [], metadata: {}, targets: { build: {} } });
     const input: AnalyzeAffectedInput = {
       projects: [p('a'), p('b'), p('c')],
-      dependencies: new Map([['c', ['b']], ['b', ['a']]]),
+      dependencies: new Map([
+        ['c', ['b']],
+        ['b', ['a']],
+      ]),
       changedFiles: ['a/x.ts', 'c/x.ts'],
-      fileOwners: new Map([['a/x.ts', 'a'], ['c/x.ts', 'c']]),
+      fileOwners: new Map([
+        ['a/x.ts', 'a'],
+        ['c/x.ts', 'c'],
+      ]),
       touchedBy: new Map(),
       all: false,
       targets: ['build'],
       // b only reads its own files, so a's change does not reach b:build …
-      inputSpec: (project) => ({ self: ['{projectRoot}/**/*'], dependencyInputs: project === 'b' ? [] : ['default'], dependencyFilesets: [], dependencyOutputs: false, otherProjects: [] }),
+      inputSpec: (project) => ({
+        self: ['{projectRoot}/**/*'],
+        dependencyInputs: project === 'b' ? [] : ['default'],
+        dependencyFilesets: [],
+        dependencyOutputs: false,
+        otherProjects: [],
+      }),
       namedInputFilesets: () => ['{projectRoot}/**/*'],
       filterFiles,
       taskGraph: () => graph,
@@ -71,7 +83,7 @@ describe('analyzeAffected', () => {
     expect(a.skipped).toEqual([{ project: 'b', target: 'build', why: 'no change reaches its inputs' }]);
   });
 
-  it('a target that hashes its dependencies\' outputs runs when they run', () => {
+  it("a target that hashes its dependencies' outputs runs when they run", () => {
     const graph = new Map<string, TaskNode>([
       ['b:typecheck', { project: 'b', target: 'typecheck', deps: ['a:typecheck'] }],
       ['a:typecheck', { project: 'a', target: 'typecheck', deps: [] }],
@@ -99,7 +111,10 @@ describe('analyzeAffected', () => {
   it('a project Nx touched for a non-file reason runs every task', () => {
     const base = analyze([]);
     expect(base.tasks).toEqual([]);
-    const graph = new Map<string, TaskNode>([['x:build', { project: 'x', target: 'build', deps: [] }], ['x:test', { project: 'x', target: 'test', deps: [] }]]);
+    const graph = new Map<string, TaskNode>([
+      ['x:build', { project: 'x', target: 'build', deps: [] }],
+      ['x:test', { project: 'x', target: 'test', deps: [] }],
+    ]);
     const a = analyzeAffected({
       projects: [{ name: 'x', root: 'x', tags: [], metadata: {}, targets: { build: {}, test: {} } }],
       dependencies: new Map([['x', ['npm:left-pad']]]),

@@ -249,11 +249,7 @@ function taskReason(
 type Reach = (patterns: readonly string[], project: WorkspaceProject) => string[];
 
 /** Memoized per project and pattern list: at 1,000 projects most targets share their inputs. */
-function makeReach(
-  input: AnalyzeAffectedInput,
-  ownFiles: ReadonlyMap<string, readonly string[]>,
-  globalFiles: readonly string[],
-): Reach {
+function makeReach(input: AnalyzeAffectedInput, ownFiles: ReadonlyMap<string, readonly string[]>, globalFiles: readonly string[]): Reach {
   const memo = new Map<string, string[]>();
   return (patterns, project) => {
     const own = ownFiles.get(project.name) ?? [];
@@ -266,13 +262,7 @@ function makeReach(
 }
 
 /** Files (own, or workspace-level) that a target's filesets select. */
-function filesReaching(
-  input: AnalyzeAffectedInput,
-  patterns: readonly string[],
-  root: string,
-  own: readonly string[],
-  global: readonly string[],
-): string[] {
+function filesReaching(input: AnalyzeAffectedInput, patterns: readonly string[], root: string, own: readonly string[], global: readonly string[]): string[] {
   if (patterns.length === 0 || (own.length === 0 && global.length === 0)) return [];
   const ws = (p: string): boolean => p.startsWith('{workspaceRoot}/');
   const strip = (p: string): string => (ws(p) ? p.slice('{workspaceRoot}/'.length) : p);
@@ -327,12 +317,7 @@ function topologicalOrder(graph: ReadonlyMap<string, TaskNode>, targets: readonl
 }
 
 /** The nearest kept tasks behind `id`, looking through tasks that do not run. */
-function collapseDeps(
-  id: string,
-  graph: ReadonlyMap<string, TaskNode>,
-  kept: ReadonlyMap<string, string>,
-  memo: Map<string, string[]>,
-): string[] {
+function collapseDeps(id: string, graph: ReadonlyMap<string, TaskNode>, kept: ReadonlyMap<string, string>, memo: Map<string, string[]>): string[] {
   const out = new Set<string>();
   for (const d of graph.get(id)?.deps ?? []) {
     if (kept.has(d)) out.add(d);

@@ -9,14 +9,7 @@ import { EngexError, type EngexErrorOptions, type ExitCode } from '@engex/worksp
 // One usage error for every engex executable: a bad flag means the same thing everywhere.
 export { UsageError } from '@engex/workspace-config';
 
-export type GeneratorErrorCode =
-  | 'BASE_UNAVAILABLE'
-  | 'GIT_FAILED'
-  | 'BUILDKITE_API_FAILED'
-  | 'WORKSPACE_INVALID'
-  | 'PIPELINE_INVALID'
-  | 'LOCAL_SETUP'
-  | 'LOCAL_PLAN_INVALID';
+export type GeneratorErrorCode = 'BASE_UNAVAILABLE' | 'GIT_FAILED' | 'BUILDKITE_API_FAILED' | 'WORKSPACE_INVALID' | 'PIPELINE_INVALID' | 'LOCAL_SETUP' | 'LOCAL_PLAN_INVALID';
 
 /**
  * The exit-code contract of `engex-pipeline` (the shared table of @engex/workspace-config):
@@ -89,11 +82,9 @@ export interface PipelineIssue {
 export class PipelineInvalidError extends GeneratorError {
   readonly code = 'PIPELINE_INVALID';
   constructor(readonly issues: readonly PipelineIssue[]) {
-    super(
-      `The generated pipeline is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` +
-        issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'),
-      { hint: 'This is a generator bug: report it with the output of `engex-pipeline generate --format json --explain`.' },
-    );
+    super(`The generated pipeline is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'), {
+      hint: 'This is a generator bug: report it with the output of `engex-pipeline generate --format json --explain`.',
+    });
   }
 }
 

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { findCycle, postOrder, reachable, stableOrder, stronglyConnected } from './graph.js';
 
-const adjacency = (edges: Record<string, string[]>) => (n: string): string[] => edges[n] ?? [];
+const adjacency =
+  (edges: Record<string, string[]>) =>
+  (n: string): string[] =>
+    edges[n] ?? [];
 
 describe('reachable', () => {
   it('walks breadth-first, starts first and deduplicated, with shortest-path parents', () => {
@@ -38,7 +41,11 @@ describe('findCycle', () => {
 describe('stableOrder', () => {
   it('takes the lowest-numbered ready node, so input order survives where dependencies allow', () => {
     // 0 waits for 3; 2 waits for 1.
-    expect(stableOrder(4, [[3], [], [1], []], () => { throw new Error('no cycle here'); })).toEqual([1, 2, 3, 0]);
+    expect(
+      stableOrder(4, [[3], [], [1], []], () => {
+        throw new Error('no cycle here');
+      }),
+    ).toEqual([1, 2, 3, 0]);
   });
 
   it('asks what to place when only a cycle remains', () => {
@@ -49,7 +56,11 @@ describe('stableOrder', () => {
     });
     expect(order).toEqual([2, 0, 1]);
     expect(seen).toEqual([[0, 1]]);
-    expect(() => stableOrder(1, [[0]], (r) => { throw new Error(`cycle among ${r.join(',')}`); })).toThrow('cycle among 0');
+    expect(() =>
+      stableOrder(1, [[0]], (r) => {
+        throw new Error(`cycle among ${r.join(',')}`);
+      }),
+    ).toThrow('cycle among 0');
   });
 });
 

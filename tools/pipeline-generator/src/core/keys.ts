@@ -12,7 +12,10 @@ function hash8(text: string): string {
 }
 
 function clean(text: string): string {
-  return text.replace(KEY_CHARS, '-').replace(/-{2,}/g, '-').replace(/^[-.:]+|[-.:]+$/g, '');
+  return text
+    .replace(KEY_CHARS, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/^[-.:]+|[-.:]+$/g, '');
 }
 
 /**

@@ -609,11 +609,11 @@ describe('planPipeline', () => {
   });
 
   it('tag build: everything runs and nothing deploys', () => {
-    const input = planInput(
-      { branch: 'v1.4.0', tag: 'v1.4.0' },
-      analyze([], { all: 'no base: tag build ("v1.4.0"): a release rebuilds and tags every service.' }),
-      { rule: 'none', reason: 'tag build ("v1.4.0"): a release rebuilds and tags every service.', notes: [] },
-    );
+    const input = planInput({ branch: 'v1.4.0', tag: 'v1.4.0' }, analyze([], { all: 'no base: tag build ("v1.4.0"): a release rebuilds and tags every service.' }), {
+      rule: 'none',
+      reason: 'tag build ("v1.4.0"): a release rebuilds and tags every service.',
+      notes: [],
+    });
     expect(outline(input)).toMatchInlineSnapshot(`
       [
         "engex-plan",
@@ -743,7 +743,7 @@ describe('planPipeline', () => {
     `);
   });
 
-  it('the shared Dockerfile, in no project\'s inputs, rebuilds every service image on its own', () => {
+  it("the shared Dockerfile, in no project's inputs, rebuilds every service image on its own", () => {
     const input = planInput({ branch: 'main' }, analyze(['docker/Dockerfile']), lastPassed);
     expect(outline(input)).toMatchInlineSnapshot(`
       [
@@ -1112,7 +1112,11 @@ describe('stepGranularity "project": one job per affected project', () => {
   it('keeps the JUnit file where stepGranularity "target" writes it', () => {
     const target = commandSteps(planPipeline(planInput({}, analyze(['libs/util/src/index.ts']))));
     const project = commandSteps(planPipeline(projectMode(planInput({}, analyze(['libs/util/src/index.ts'])))));
-    const junit = (steps: typeof target) => steps.flatMap((s) => s.artifactPaths).filter((p) => p.endsWith('junit.xml')).sort();
+    const junit = (steps: typeof target) =>
+      steps
+        .flatMap((s) => s.artifactPaths)
+        .filter((p) => p.endsWith('junit.xml'))
+        .sort();
     expect(junit(project)).toEqual(junit(target));
     expect(junit(project)).toEqual(['apps/api/reports/junit.xml', 'libs/util/reports/junit.xml']);
     const uploads = (steps: typeof target) => steps.flatMap((s) => s.plugins.filter((p) => p.ref.startsWith('test-collector#')).map((p) => p.config['files'])).sort();
@@ -1124,7 +1128,12 @@ describe('stepGranularity "project": one job per affected project', () => {
     for (const stepGranularity of ['target', 'project'] as const) {
       const steps = commandSteps(planPipeline({ ...input, config: { ...input.config, testEngine: false, stepGranularity } }));
       expect(steps.flatMap((s) => s.plugins.map((p) => p.ref)).filter((r) => r.startsWith('test-collector#'))).toEqual([]);
-      expect(steps.flatMap((s) => s.artifactPaths).filter((p) => p.endsWith('junit.xml')).sort()).toEqual(['apps/api/reports/junit.xml', 'libs/util/reports/junit.xml']);
+      expect(
+        steps
+          .flatMap((s) => s.artifactPaths)
+          .filter((p) => p.endsWith('junit.xml'))
+          .sort(),
+      ).toEqual(['apps/api/reports/junit.xml', 'libs/util/reports/junit.xml']);
     }
   });
 

@@ -1,10 +1,4 @@
-import {
-  deployTargetsFor,
-  ecrHostFor,
-  resolveServiceConfig,
-  type ServiceConfig,
-  type WorkspaceConfig,
-} from '@engex/workspace-config';
+import { deployTargetsFor, ecrHostFor, resolveServiceConfig, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
 import { reachable, stableOrder, stronglyConnected } from './graph.js';
 import { checkStep } from './steps/check.js';
@@ -15,24 +9,13 @@ import { imageStep } from './steps/image.js';
 import { scanStep } from './steps/scan.js';
 import { smokeStep } from './steps/smoke.js';
 import { keyPart, projectSlugs } from './keys.js';
-import type {
-  AutomaticRetry,
-  BlockStep,
-  CommandStep,
-  GroupStep,
-  ImageRef,
-  Pipeline,
-  PipelineStep,
-  PluginUse,
-  StepCommand,
-} from './pipeline.js';
+import type { AutomaticRetry, BlockStep, CommandStep, GroupStep, ImageRef, Pipeline, PipelineStep, PluginUse, StepCommand } from './pipeline.js';
 import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
 import type { Common } from './steps/common.js';
 import { planAnnotation } from './summary.js';
 
 export type { BaseSummary, BuildContext } from './context.js';
 export type { PlanOptions } from './steps/common.js';
-
 
 export interface PlanPipelineInput {
   context: BuildContext;
@@ -105,7 +88,10 @@ export function planPipeline(input: PlanPipelineInput): Pipeline {
 export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; services: ServicePlan[]; jobs: number } {
   const { analysis, config, context, options } = input;
   const byName = new Map(input.projects.map((p) => [p.name, p]));
-  const slugs = projectSlugs(input.projects.map((p) => p.name), [PLAN_STEP_KEY, CHECKS_GATE_KEY]);
+  const slugs = projectSlugs(
+    input.projects.map((p) => p.name),
+    [PLAN_STEP_KEY, CHECKS_GATE_KEY],
+  );
   const common: Common = {
     agents: { queue: config.agents.queue },
     retry: AGENT_LOST_RETRY,
@@ -173,14 +159,22 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     ];
     const targets = deployable.ok ? deployTargetsFor(deployable.branch, service.deployTargets) : [];
     const skippedDeploy = targets.length > 0 ? undefined : deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why;
-    const plan: ServicePlan = { project: service.project, steps: steps.map((s) => s.key), ...(why ? { why } : {}), ...(skippedDeploy ? { skipped: `deploy: ${skippedDeploy}` } : {}) };
+    const plan: ServicePlan = {
+      project: service.project,
+      steps: steps.map((s) => s.key),
+      ...(why ? { why } : {}),
+      ...(skippedDeploy ? { skipped: `deploy: ${skippedDeploy}` } : {}),
+    };
     services.push(plan);
     if (targets.length > 0) pending.push({ service, slug, image, steps, plan });
     return steps;
   };
   const serviceOf = (project: WorkspaceProject): ServiceConfig | undefined =>
     resolveServiceConfig(config, { name: project.name, root: project.root, tags: project.tags, metadata: project.metadata as Record<string, unknown> });
-  const imageWhy = imageInputsChanged.length > 0 ? `image inputs changed: ${imageInputsChanged.slice(0, 3).join(', ')}${imageInputsChanged.length > 3 ? ` and ${imageInputsChanged.length - 3} more` : ''}` : undefined;
+  const imageWhy =
+    imageInputsChanged.length > 0
+      ? `image inputs changed: ${imageInputsChanged.slice(0, 3).join(', ')}${imageInputsChanged.length > 3 ? ` and ${imageInputsChanged.length - 3} more` : ''}`
+      : undefined;
 
   const affectedNames = new Set(analysis.affected.map((a) => a.name));
   const pendingGroup = new Map<string, (CommandStep | BlockStep)[]>();
@@ -191,7 +185,17 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     const steps: CommandStep[] = [];
     const tasks = tasksByProject.get(project.name) ?? [];
     if (perProject.has(project.name)) {
-      steps.push(projectChecksStep({ tasks, project, key: projectJobKey(project.name), jobOf, options, common, testCollectorRef: config.testEngine ? config.plugins.testCollector : undefined }));
+      steps.push(
+        projectChecksStep({
+          tasks,
+          project,
+          key: projectJobKey(project.name),
+          jobOf,
+          options,
+          common,
+          testCollectorRef: config.testEngine ? config.plugins.testCollector : undefined,
+        }),
+      );
     } else {
       for (const task of tasks) steps.push(checkStep(task, project, jobOf, options, common, config.testEngine ? config.plugins.testCollector : undefined));
     }
@@ -318,7 +322,11 @@ function projectsOutsideJobCycles(tasksByProject: ReadonlyMap<string, readonly A
     }
     return [...out];
   });
-  return new Set(stronglyConnected(names.length, edges).filter((c) => c.length === 1).map((c) => names[c[0] as number] as string));
+  return new Set(
+    stronglyConnected(names.length, edges)
+      .filter((c) => c.length === 1)
+      .map((c) => names[c[0] as number] as string),
+  );
 }
 
 /** Groups a group depends on come first (ties keep name order), so the YAML reads top-down. */

@@ -57,7 +57,9 @@ describe('renderPipeline', () => {
     const pipeline = planPipeline(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])));
     const same = toBuildkite(pipeline);
     expect(same['agents']).toEqual({ queue: 'default' });
-    const queues = uploadedSteps(same as { steps: Record<string, unknown>[] }).map((s) => `${String(s['key'])}: ${(s['agents'] as { queue?: string } | undefined)?.queue ?? '(pipeline)'}`);
+    const queues = uploadedSteps(same as { steps: Record<string, unknown>[] }).map(
+      (s) => `${String(s['key'])}: ${(s['agents'] as { queue?: string } | undefined)?.queue ?? '(pipeline)'}`,
+    );
     // Push and deploy hold ECR-push and ops-write credentials: never on the queue that runs PR code.
     expect(queues.filter((q) => !q.endsWith('(pipeline)'))).toEqual(['acme-api:image: deploy', 'acme-api:deploy-staging: deploy']);
     const [plan, ...rest] = pipeline.steps;
@@ -71,10 +73,7 @@ describe('renderPipeline', () => {
     const [plan, ...rest] = hostile.steps;
     const odd: Pipeline = {
       ...hostile,
-      steps: [
-        { ...(plan as CommandStep), agents: { queue: 'a$b', 'os': 'linux #1' }, env: { 'X$Y': '${Z}', EMPTY: '' }, concurrency: { group: 'g: $x', limit: 1 } },
-        ...rest,
-      ],
+      steps: [{ ...(plan as CommandStep), agents: { queue: 'a$b', os: 'linux #1' }, env: { X$Y: '${Z}', EMPTY: '' }, concurrency: { group: 'g: $x', limit: 1 } }, ...rest],
     };
     for (const pipeline of [hostile, odd, planPipeline(syntheticPlanInput(300))]) {
       expect(parse(renderPipeline(pipeline, 'yaml'))).toEqual(toBuildkite(pipeline));
@@ -94,7 +93,12 @@ describe('hostile names', () => {
   });
 
   it.each(HOSTILE.filter((h) => h !== ''))('branch %j gives valid YAML whose strings survive interpolation unchanged', (branch) => {
-    const input = planInput({ branch }, analyze(['apps/api/src/main.ts']), { rule: 'branch-point', base: 'b'.repeat(40), reason: `branch ${JSON.stringify(branch)}: merge-base.`, notes: [] });
+    const input = planInput({ branch }, analyze(['apps/api/src/main.ts']), {
+      rule: 'branch-point',
+      base: 'b'.repeat(40),
+      reason: `branch ${JSON.stringify(branch)}: merge-base.`,
+      notes: [],
+    });
     const pipeline = planPipeline(input);
     const uploaded = interpolateDeep(parse(renderPipeline(pipeline, 'yaml')), { id: 'INTERPOLATED', HOME: 'INTERPOLATED' }) as { steps: Record<string, unknown>[] };
     const typed = commandSteps(pipeline);
@@ -107,7 +111,12 @@ describe('hostile names', () => {
     const { branch, project } = evil(dir);
     const projects = [PROJECTS[0] as WorkspaceProject, project];
     const input = {
-      ...planInput({ branch }, analyze(['apps/evil/src/main.ts'], { projects }), { rule: 'branch-point' as const, base: 'b'.repeat(40), reason: `branch ${JSON.stringify(branch)}.`, notes: [] }),
+      ...planInput({ branch }, analyze(['apps/evil/src/main.ts'], { projects }), {
+        rule: 'branch-point' as const,
+        base: 'b'.repeat(40),
+        reason: `branch ${JSON.stringify(branch)}.`,
+        notes: [],
+      }),
       projects,
     };
     const pipeline = planPipeline(input);
@@ -137,12 +146,21 @@ describe('hostile names', () => {
       }
     }
     expect(['pwned-1', 'pwned-2', 'pwned-3'].filter((f) => existsSync(join(dir, f)))).toEqual([]);
-    const calls = readFileSync(log, 'utf8').split('\x1d').filter(Boolean).map((c) => c.split('\x1e').slice(0, -1));
+    const calls = readFileSync(log, 'utf8')
+      .split('\x1d')
+      .filter(Boolean)
+      .map((c) => c.split('\x1e').slice(0, -1));
     const annotate = calls.find((c) => c[0] === 'buildkite-agent' && c.includes('engex-plan'));
     expect(annotate?.at(-1)).toContain(JSON.stringify(branch).slice(1, -1));
     expect(calls).toContainEqual(['npx', 'nx', 'run', `${project.name}:lint`, '--outputStyle=static']);
     // The shell made the SBOM's bind mount absolute: the agent's checkout, known only there.
-    expect(calls.find((c) => c[0] === 'docker' && c.includes('sbom'))?.slice(0, 5)).toEqual(['docker', 'run', '--rm', '-v', `${work}/apps/evil/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro`]);
+    expect(calls.find((c) => c[0] === 'docker' && c.includes('sbom'))?.slice(0, 5)).toEqual([
+      'docker',
+      'run',
+      '--rm',
+      '-v',
+      `${work}/apps/evil/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro`,
+    ]);
   });
 });
 

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { HOSTILE } from '../../test/fixtures.js';
 import { quoteShellArg, renderShellCommand, renderShellCommands } from './shell.js';
 
-
 describe('quoteShellArg', () => {
   it('leaves plain tokens alone', () => {
     expect(quoteShellArg('@engex/halow:build')).toBe('@engex/halow:build');
@@ -48,12 +47,45 @@ describe('invocation', () => {
       { kind: 'install' },
       { kind: 'nx', nx: ['npx', 'nx'], project: '@engex/halow', target: 'test', args: ['--reporter=junit'] },
       { kind: 'engex-ci', bin, call: { command: 'image push', project: '@engex/halow' } },
-      { kind: 'engex-ci', bin, call: { command: 'scan report', report: 'r.json', sbomReport: 's.json', failOn: ['CRITICAL', 'HIGH'], ignoreUnfixed: true, annotation: 'r.md' }, deferFailure: true },
-      { kind: 'engex-ci', bin, call: { command: 'deploy bump', repo: 'git@example.com:o/halow-ops.git', overlay: 'overlays/staging', image: 'halow', tag: 'c0ffee', project: '@engex/halow', digestFile: 'reports/deploy/halow-staging.digest', pinDigest: true } },
+      {
+        kind: 'engex-ci',
+        bin,
+        call: { command: 'scan report', report: 'r.json', sbomReport: 's.json', failOn: ['CRITICAL', 'HIGH'], ignoreUnfixed: true, annotation: 'r.md' },
+        deferFailure: true,
+      },
+      {
+        kind: 'engex-ci',
+        bin,
+        call: {
+          command: 'deploy bump',
+          repo: 'git@example.com:o/halow-ops.git',
+          overlay: 'overlays/staging',
+          image: 'halow',
+          tag: 'c0ffee',
+          project: '@engex/halow',
+          digestFile: 'reports/deploy/halow-staging.digest',
+          pinDigest: true,
+        },
+      },
       { kind: 'meta-data', op: 'set', key: 'engex:halow:digest', file: 'reports/image/halow.digest' },
       { kind: 'meta-data', op: 'get', key: 'engex:halow:digest', file: 'reports/deploy/halow-staging.digest' },
-      { kind: 'engex-ci', bin, call: { command: 'ecr check', project: '@engex/halow', annotation: 'e.md', allowMutable: true }, annotateOnFailure: { context: 'ecr-halow', file: 'e.md' } },
-      { kind: 'engex-ci', bin, call: { command: 'deploy verify', url: 'https://halow.example.com', revision: 'c0ffee', argocd: { server: 'https://argocd.example.com', application: 'halow-staging' }, timeout: '10m' } },
+      {
+        kind: 'engex-ci',
+        bin,
+        call: { command: 'ecr check', project: '@engex/halow', annotation: 'e.md', allowMutable: true },
+        annotateOnFailure: { context: 'ecr-halow', file: 'e.md' },
+      },
+      {
+        kind: 'engex-ci',
+        bin,
+        call: {
+          command: 'deploy verify',
+          url: 'https://halow.example.com',
+          revision: 'c0ffee',
+          argocd: { server: 'https://argocd.example.com', application: 'halow-staging' },
+          timeout: '10m',
+        },
+      },
       { kind: 'annotate', style: 'info', context: 'engex-plan', body: '# Plan' },
       { kind: 'annotate', style: 'warning', context: 'trivy-halow', bodyFile: 'r.md' },
       { kind: 'pull', image },

@@ -76,19 +76,48 @@ export function engexCiArgs(call: EngexCiCall): string[] {
     case 'ecr check':
       return ['ecr', 'check', '--project', call.project, '--annotation', call.annotation, ...(call.allowMutable ? ['--allow-mutable'] : [])];
     case 'scan report':
-      return ['scan', 'report', call.report, ...(call.sbomReport !== undefined ? ['--sbom-report', call.sbomReport] : []), '--fail-on', call.failOn.join(','), ...(call.ignoreUnfixed ? ['--ignore-unfixed'] : []), '--annotation', call.annotation];
+      return [
+        'scan',
+        'report',
+        call.report,
+        ...(call.sbomReport !== undefined ? ['--sbom-report', call.sbomReport] : []),
+        '--fail-on',
+        call.failOn.join(','),
+        ...(call.ignoreUnfixed ? ['--ignore-unfixed'] : []),
+        '--annotation',
+        call.annotation,
+      ];
     case 'deploy bump':
       return [
-        'deploy', 'bump', '--repo', call.repo, '--overlay', call.overlay, '--image', call.image, '--tag', call.tag,
-        '--project', call.project, '--digest-file', call.digestFile, ...(call.pinDigest ? ['--pin-digest'] : []),
+        'deploy',
+        'bump',
+        '--repo',
+        call.repo,
+        '--overlay',
+        call.overlay,
+        '--image',
+        call.image,
+        '--tag',
+        call.tag,
+        '--project',
+        call.project,
+        '--digest-file',
+        call.digestFile,
+        ...(call.pinDigest ? ['--pin-digest'] : []),
         ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
       ];
     case 'deploy verify':
       return [
-        'deploy', 'verify', '--url', call.url, '--revision', call.revision,
+        'deploy',
+        'verify',
+        '--url',
+        call.url,
+        '--revision',
+        call.revision,
         ...(call.argocd ? ['--argocd-server', call.argocd.server, '--argocd-app', call.argocd.application] : []),
         ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
-        '--timeout', call.timeout,
+        '--timeout',
+        call.timeout,
       ];
   }
 }
@@ -117,7 +146,16 @@ function spellOut(command: StepCommand): Invocation {
       return { argv: [...command.bin, ...engexCiArgs(command.call)] };
     case 'annotate':
       return {
-        argv: ['buildkite-agent', 'annotate', '--style', command.style, '--context', command.context, ...(command.append ? ['--append'] : []), ...(command.body !== undefined ? [command.body] : [])],
+        argv: [
+          'buildkite-agent',
+          'annotate',
+          '--style',
+          command.style,
+          '--context',
+          command.context,
+          ...(command.append ? ['--append'] : []),
+          ...(command.body !== undefined ? [command.body] : []),
+        ],
         ...(command.bodyFile !== undefined ? { stdin: command.bodyFile } : {}),
       };
     case 'pull':

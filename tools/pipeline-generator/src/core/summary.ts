@@ -3,7 +3,6 @@ import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
 
 export type { ServicePlan } from './context.js';
 
-
 export interface AnnotationInput {
   base: BaseSummary;
   context: BuildContext;
@@ -78,10 +77,7 @@ export function renderSummary(input: SummaryInput): string {
     out.push(`Nothing affected: ${analysis.changedFiles.length} changed file(s), ${analysis.projectCount} projects, one step that says so.`);
     return `${out.join('\n')}\n`;
   }
-  out.push(
-    `${analysis.affected.length} of ${analysis.projectCount} projects affected; ${analysis.tasks.length} Nx tasks; ` +
-      `${input.jobs} jobs in ${input.uploads} upload(s).`,
-  );
+  out.push(`${analysis.affected.length} of ${analysis.projectCount} projects affected; ${analysis.tasks.length} Nx tasks; ` + `${input.jobs} jobs in ${input.uploads} upload(s).`);
   for (const s of imageOnly) {
     out.push(`  ${s.project}: ${s.steps.map((k) => k.slice(k.lastIndexOf(':') + 1)).join(', ')} (${s.why as string})`);
     if (input.explain && s.skipped) out.push(`    skipped ${s.skipped}`);

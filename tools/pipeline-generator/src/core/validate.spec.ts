@@ -14,13 +14,13 @@ describe('validatePipeline', () => {
 
   it('reports every problem with its path', () => {
     const issues = validatePipeline([
-      pipeline(
-        step('a', ['missing']),
-        step('a'),
-        step('bad key!', [], { commands: [] }),
-        step('c', ['c'], { label: ' ', timeoutInMinutes: 0 }),
-        { type: 'group', key: 'g', label: 'g', project: 'g', steps: [] },
-      ),
+      pipeline(step('a', ['missing']), step('a'), step('bad key!', [], { commands: [] }), step('c', ['c'], { label: ' ', timeoutInMinutes: 0 }), {
+        type: 'group',
+        key: 'g',
+        label: 'g',
+        project: 'g',
+        steps: [],
+      }),
     ]);
     expect(issues).toEqual([
       { path: 'steps[0].depends_on[0]', message: '"missing" is not a step of this or an earlier upload' },
@@ -35,9 +35,7 @@ describe('validatePipeline', () => {
   });
 
   it('finds dependency cycles', () => {
-    expect(validatePipeline([pipeline(step('a', ['c']), step('b', ['a']), step('c', ['b']))])).toEqual([
-      { path: 'depends_on', message: 'dependency cycle: a -> c -> b -> a' },
-    ]);
+    expect(validatePipeline([pipeline(step('a', ['c']), step('b', ['a']), step('c', ['b']))])).toEqual([{ path: 'depends_on', message: 'dependency cycle: a -> c -> b -> a' }]);
   });
 
   it('allows depends_on into earlier uploads only', () => {
@@ -48,9 +46,7 @@ describe('validatePipeline', () => {
   });
 
   it('enforces the per-upload job limit and refuses empty uploads', () => {
-    expect(validatePipeline([pipeline(step('a'), step('b'), step('c'))], 2)).toEqual([
-      { path: 'steps', message: "3 jobs exceed Buildkite's 2 per upload; split the pipeline" },
-    ]);
+    expect(validatePipeline([pipeline(step('a'), step('b'), step('c'))], 2)).toEqual([{ path: 'steps', message: "3 jobs exceed Buildkite's 2 per upload; split the pipeline" }]);
     expect(validatePipeline([pipeline()])).toEqual([{ path: 'steps', message: 'an upload must contain at least one step' }]);
     expect(validatePipeline([])).toHaveLength(1);
   });

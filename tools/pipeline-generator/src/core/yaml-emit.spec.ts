@@ -12,7 +12,53 @@ function random(seed: number): () => number {
 }
 
 const ALPHABET = [...'aZ09 -_:#@/.,"\'\\`$!&*?|>%{}[]=~\t\n\r', '\u0000', '\u0007', '\u007f', '\u0085', '\u00a0', '\u2028', '\u2029', '\ufeff', 'é', 'ブ', '🚀', '\ud800'];
-const SPECIALS = ['', ' ', 'true', 'False', 'yes', 'NO', 'on', 'Off', 'y', 'n', 'null', 'Null', '~', '1', '-1', '0x1f', '1e3', '.inf', '.NaN', '007', '1_000', '12:30', '- a', '? a', ': a', 'a: b', 'a #b', '#a', '&a', '*a', '!a', '|', '>', '%a', '@a', '`a', '---', '...', ' lead', 'trail ', 'a\n', '\na', 'a\n\nb', 'a \nb', '  indented\nx'];
+const SPECIALS = [
+  '',
+  ' ',
+  'true',
+  'False',
+  'yes',
+  'NO',
+  'on',
+  'Off',
+  'y',
+  'n',
+  'null',
+  'Null',
+  '~',
+  '1',
+  '-1',
+  '0x1f',
+  '1e3',
+  '.inf',
+  '.NaN',
+  '007',
+  '1_000',
+  '12:30',
+  '- a',
+  '? a',
+  ': a',
+  'a: b',
+  'a #b',
+  '#a',
+  '&a',
+  '*a',
+  '!a',
+  '|',
+  '>',
+  '%a',
+  '@a',
+  '`a',
+  '---',
+  '...',
+  ' lead',
+  'trail ',
+  'a\n',
+  '\na',
+  'a\n\nb',
+  'a \nb',
+  '  indented\nx',
+];
 
 function fuzz(count: number): string[] {
   const rand = random(7);
@@ -25,12 +71,13 @@ function fuzz(count: number): string[] {
 }
 
 /** What a parser returns for a string: a lone surrogate cannot be written, it becomes U+FFFD. */
-const expected = (s: string): string => s.replace(/[\ud800-\udfff]/g, (c, i: number, all: string) => {
-  const code = c.charCodeAt(0);
-  const pairLow = code >= 0xdc00 && i > 0 && /[\ud800-\udbff]/.test(all[i - 1] as string);
-  const pairHigh = code < 0xdc00 && /[\udc00-\udfff]/.test(all[i + 1] ?? '');
-  return pairLow || pairHigh ? c : '\ufffd';
-});
+const expected = (s: string): string =>
+  s.replace(/[\ud800-\udfff]/g, (c, i: number, all: string) => {
+    const code = c.charCodeAt(0);
+    const pairLow = code >= 0xdc00 && i > 0 && /[\ud800-\udbff]/.test(all[i - 1] as string);
+    const pairHigh = code < 0xdc00 && /[\udc00-\udfff]/.test(all[i + 1] ?? '');
+    return pairLow || pairHigh ? c : '\ufffd';
+  });
 
 describe('emitYaml', () => {
   it.each([...SPECIALS, ...HOSTILE])('round-trips %j as a value and as a key', (s) => {

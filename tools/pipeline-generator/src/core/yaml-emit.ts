@@ -129,7 +129,10 @@ function quoteString(s: string, indent: number, allowBlock: boolean): string {
   if (PLAIN.test(s) && !RESERVED.test(s) && !s.includes(': ') && !s.endsWith(':') && !s.includes(' #')) return s;
   if (allowBlock && literalSafe(s)) {
     const pad = ' '.repeat(indent);
-    return `|-\n${s.split('\n').map((line) => (line === '' ? '' : pad + line)).join('\n')}`;
+    return `|-\n${s
+      .split('\n')
+      .map((line) => (line === '' ? '' : pad + line))
+      .join('\n')}`;
   }
   return doubleQuoted(s);
 }

@@ -32,7 +32,11 @@ describe('readLastPassedCommit', () => {
   });
 
   it('fails with a named error on HTTP errors and odd bodies, never leaking the token', async () => {
-    for (const [status, body] of [[401, { message: 'Unauthorized' }], [200, { builds: [] }], [200, [{ commit: 'HEAD' }]]] as const) {
+    for (const [status, body] of [
+      [401, { message: 'Unauthorized' }],
+      [200, { builds: [] }],
+      [200, [{ commit: 'HEAD' }]],
+    ] as const) {
       const error = await readLastPassedCommit(fake(status, body), api, 'main').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BuildkiteApiError);
       expect((error as Error).message).not.toContain('bkua_secret');

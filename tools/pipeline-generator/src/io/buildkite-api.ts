@@ -60,12 +60,7 @@ class RetryableStatus extends Error {
  * within one overall deadline, retried with ci-lib's `withRetry`. Every failure is a
  * BuildkiteApiError whose message names the operation and host, never the token.
  */
-export async function readLastPassedCommit(
-  http: HttpGet,
-  api: BuildkiteApiConfig,
-  branch: string,
-  options: BuildkiteApiOptions = {},
-): Promise<string | undefined> {
+export async function readLastPassedCommit(http: HttpGet, api: BuildkiteApiConfig, branch: string, options: BuildkiteApiOptions = {}): Promise<string | undefined> {
   const baseUrl = options.baseUrl ?? BUILDKITE_API;
   const deadlineMs = options.deadlineMs ?? DEFAULT_API_DEADLINE_MS;
   const retry = normalizeRetryOptions({ ...options.retry, totalMs: deadlineMs });

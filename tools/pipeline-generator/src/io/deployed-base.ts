@@ -50,9 +50,7 @@ const FULL_SHA = /^[0-9a-f]{40}$/;
  */
 export async function readDeployedBase(o: ReadDeployedBaseOptions): Promise<DeployedBase> {
   const remote = o.remote ?? 'origin';
-  const pairs = o.services.flatMap((service) =>
-    service.deployTargets.filter((t) => deployTargetFor(o.branch, [t]) !== undefined).map((target) => ({ service, target })),
-  );
+  const pairs = o.services.flatMap((service) => service.deployTargets.filter((t) => deployTargetFor(o.branch, [t]) !== undefined).map((target) => ({ service, target })));
   const result: DeployedBase = { base: o.buildBase, deployed: [], forced: new Map(), notes: [] };
   if (pairs.length === 0) return result;
   const readTags = o.readTags ?? ((q) => readDeployedTags(q, { gitDeadlineMs: o.gitDeadlineMs, env: { ...o.env } }));

@@ -16,13 +16,7 @@ import { DEFAULT_API_DEADLINE_MS, nodeHttpGet, type HttpGet } from './buildkite-
 import { UsageError } from '../core/errors.js';
 import { Git } from './git.js';
 import type { Pipeline, StepCommand } from '../core/pipeline.js';
-import {
-  normalizePlanOptions,
-  planDetailed,
-  type BaseSummary,
-  type BuildContext,
-  type PlanOptionsInput,
-} from '../core/plan.js';
+import { normalizePlanOptions, planDetailed, type BaseSummary, type BuildContext, type PlanOptionsInput } from '../core/plan.js';
 import { readAffected, readNxWorkspace, readProjectGraph, type ProjectGraph } from './nx-adapter.js';
 import { readDeployedBase } from './deployed-base.js';
 import { parseDeadlines } from '@engex/ci-lib';
@@ -101,7 +95,10 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
         }).then((s) => {
           if (s.base !== undefined && s.rule !== 'none' && !widens(s)) {
             // Settled here so a git failure waits for its turn below instead of going unhandled.
-            earlyFiles = git.changedFiles(s.base, s.head).then((files) => ({ files }), (error: unknown) => ({ error }));
+            earlyFiles = git.changedFiles(s.base, s.head).then(
+              (files) => ({ files }),
+              (error: unknown) => ({ error }),
+            );
           }
           return s;
         }),
@@ -170,8 +167,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     projects,
     jobs: planned.jobs,
     root,
-    summary: (explain) =>
-      renderSummary({ base: baseSummary, context, analysis, services: planned.services, jobs: planned.jobs, uploads: uploads.length, explain }),
+    summary: (explain) => renderSummary({ base: baseSummary, context, analysis, services: planned.services, jobs: planned.jobs, uploads: uploads.length, explain }),
   };
 }
 
@@ -204,7 +200,9 @@ export function apiDeadlineMs(env: Readonly<Record<string, string | undefined>>)
   if (value === undefined || value === '') return DEFAULT_API_DEADLINE_MS;
   const secondsValue = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
   if (!(secondsValue > 0 && secondsValue <= 3600)) {
-    throw new ConfigError([{ file: 'environment', path: 'ENGEX_PIPELINE_API_DEADLINE', message: `expected seconds between 0 and 3600 (e.g. 30 or 1.5), got ${JSON.stringify(value)}` }]);
+    throw new ConfigError([
+      { file: 'environment', path: 'ENGEX_PIPELINE_API_DEADLINE', message: `expected seconds between 0 and 3600 (e.g. 30 or 1.5), got ${JSON.stringify(value)}` },
+    ]);
   }
   return Math.round(secondsValue * 1000);
 }

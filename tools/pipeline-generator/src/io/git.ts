@@ -89,13 +89,10 @@ export class Git {
    */
   async changedFiles(base: string, head?: string): Promise<string[]> {
     const diff = ['diff', '-z', '--name-only', '--no-renames', '--relative'];
-    const lists = head !== undefined
-      ? [await this.run([...diff, `${base}...${head}`, '--'])]
-      : [
-          await this.run([...diff, `${base}...HEAD`, '--']),
-          await this.run([...diff, 'HEAD', '--']),
-          await this.run(['ls-files', '-z', '--others', '--exclude-standard']),
-        ];
+    const lists =
+      head !== undefined
+        ? [await this.run([...diff, `${base}...${head}`, '--'])]
+        : [await this.run([...diff, `${base}...HEAD`, '--']), await this.run([...diff, 'HEAD', '--']), await this.run(['ls-files', '-z', '--others', '--exclude-standard'])];
     return [...new Set(lists.flatMap((out) => out.split('\0').filter((f) => f !== '')))];
   }
 

@@ -42,7 +42,16 @@ describe('taskNodes', () => {
   });
 
   it.each([
-    [1, false], [2, false], [3, false], [4, false], [5, false], [8, false], [9, false], [10, false], [6, true], [7, true],
+    [1, false],
+    [2, false],
+    [3, false],
+    [4, false],
+    [5, false],
+    [8, false],
+    [9, false],
+    [10, false],
+    [6, true],
+    [7, true],
   ])('matches Nx createTaskGraph on random workspace %i (project cycles: %s)', (seed, cycles) => {
     const g = randomGraph(seed * 7919, cycles);
     const names = Object.keys(g.nodes).filter((_, i) => i % 3 !== 0);
@@ -50,12 +59,7 @@ describe('taskNodes', () => {
     expect(norm(taskNodes(g, names, targets))).toEqual(norm(nxTaskNodes(g, names, targets)));
   });
 
-  it.each([
-    [['app', 'mid', 'base', 'd']],
-    [['app']],
-    [['base', 'mid']],
-    [['mid', 'app']],
-  ])('matches Nx createTaskGraph for %j', (names) => {
+  it.each([[['app', 'mid', 'base', 'd']], [['app']], [['base', 'mid']], [['mid', 'app']]])('matches Nx createTaskGraph for %j', (names) => {
     const targets = ['lint', 'typecheck', 'test', 'build', 'e2e'];
     const ours = taskNodes(graph, names, targets);
     const nx = nxTaskNodes(graph, names, targets);

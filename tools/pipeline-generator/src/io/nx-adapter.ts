@@ -10,12 +10,7 @@ import { getTouchedProjects as getTouchedJsProjects } from 'nx/src/plugins/js/pr
 import { cleanupPlugins } from 'nx/src/project-graph/plugins/get-plugins.js';
 import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
 import { createTaskId, getDependencyConfigs } from 'nx/src/tasks-runner/utils.js';
-import {
-  expandNamedInput,
-  filterUsingGlobPatterns,
-  getNamedInputs,
-  splitInputsIntoSelfAndDependencies,
-} from 'nx/src/hasher/task-hasher.js';
+import { expandNamedInput, filterUsingGlobPatterns, getNamedInputs, splitInputsIntoSelfAndDependencies } from 'nx/src/hasher/task-hasher.js';
 import { WorkspaceError } from '../core/errors.js';
 import { findCycle } from '../core/graph.js';
 import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject, type WorkspaceTarget } from '../core/affected.js';
@@ -64,10 +59,7 @@ export async function readProjectGraph(): Promise<{ graph: ProjectGraph; nxJson:
     const graph = await createProjectGraphAsync({ exitOnError: false });
     return { graph, nxJson: readNxJson() };
   } catch (error) {
-    throw new WorkspaceError(
-      `Could not read the Nx project graph: ${(error as Error).message}\nRun \`npx nx show projects\` to see the underlying error.`,
-      { cause: error },
-    );
+    throw new WorkspaceError(`Could not read the Nx project graph: ${(error as Error).message}\nRun \`npx nx show projects\` to see the underlying error.`, { cause: error });
   }
 }
 
@@ -183,7 +175,10 @@ function toWorkspaceProject(node: ProjectGraphProjectNode): WorkspaceProject {
 function projectDependencies(graph: ProjectGraph): Map<string, string[]> {
   const deps = new Map<string, string[]>();
   for (const [source, edges] of Object.entries(graph.dependencies)) {
-    deps.set(source, edges.map((e) => e.target));
+    deps.set(
+      source,
+      edges.map((e) => e.target),
+    );
   }
   return deps;
 }
@@ -312,5 +307,9 @@ export function namedInputFilesets(nxJson: NxJsonConfiguration, node: ProjectGra
 
 /** Nx's own glob filter, on plain paths. */
 export function filterFiles(root: string, files: readonly string[], patterns: readonly string[]): string[] {
-  return filterUsingGlobPatterns(root, files.map((file) => ({ file, hash: '' })), [...patterns]).map((f) => f.file);
+  return filterUsingGlobPatterns(
+    root,
+    files.map((file) => ({ file, hash: '' })),
+    [...patterns],
+  ).map((f) => f.file);
 }

@@ -136,12 +136,19 @@ describe('selectBase: outside Buildkite (npm run pipeline)', () => {
     git(local, 'remote', 'remove', 'origin');
     git(local, 'checkout', '-q', '-b', 'topic');
     commit(local, 't1');
-    expect(await selectBase(options(local, { onBuildkite: false }))).toMatchObject({ rule: 'local', base: sha['m6'], reason: expect.stringContaining('merge-base of main and HEAD') });
+    expect(await selectBase(options(local, { onBuildkite: false }))).toMatchObject({
+      rule: 'local',
+      base: sha['m6'],
+      reason: expect.stringContaining('merge-base of main and HEAD'),
+    });
 
     const trunk = join(root, 'trunk');
     git(root, 'init', '-q', '-b', 'trunk', trunk);
     const first = commit(trunk, 'one');
-    expect(await selectBase(options(trunk, { onBuildkite: false }))).toMatchObject({ rule: 'none', reason: 'HEAD is the first commit and there is no main branch to compare with.' });
+    expect(await selectBase(options(trunk, { onBuildkite: false }))).toMatchObject({
+      rule: 'none',
+      reason: 'HEAD is the first commit and there is no main branch to compare with.',
+    });
     commit(trunk, 'two');
     expect(await selectBase(options(trunk, { onBuildkite: false }))).toMatchObject({ rule: 'local', base: first });
   });
@@ -272,7 +279,10 @@ describe('selectBase: default and release branches', () => {
 describe('selectBase: other builds', () => {
   it('a tag build runs everything: a release tags every service', async () => {
     const dir = clone();
-    expect(await selectBase(options(dir, buildkite({ branch: 'v1.2.3', tag: 'v1.2.3', api: API })))).toMatchObject({ rule: 'none', reason: 'tag build ("v1.2.3"): a release rebuilds and tags every service.' });
+    expect(await selectBase(options(dir, buildkite({ branch: 'v1.2.3', tag: 'v1.2.3', api: API })))).toMatchObject({
+      rule: 'none',
+      reason: 'tag build ("v1.2.3"): a release rebuilds and tags every service.',
+    });
   });
 
   it('a branch build outside a pull request compares with its branch point', async () => {

@@ -71,7 +71,12 @@ async function chooseBase(o: SelectBaseOptions): Promise<BaseSelection> {
   const at = head ?? 'HEAD';
   const none = (reason: string): BaseSelection => ({ rule: 'none', ...(head ? { head } : {}), commit, reason, notes });
   const found = (rule: BaseRule, base: string, reason: string): BaseSelection => ({
-    rule, base, ...(head ? { head } : {}), commit, reason, notes,
+    rule,
+    base,
+    ...(head ? { head } : {}),
+    commit,
+    reason,
+    notes,
   });
 
   const explicit = o.base ?? env.nxBase;
@@ -103,16 +108,18 @@ async function chooseBase(o: SelectBaseOptions): Promise<BaseSelection> {
 
   if (env.pullRequest !== undefined) {
     const baseBranch = env.pullRequestBaseBranch ?? '';
-    return (await branchPoint(o, remote, baseBranch, at, notes, 'pull-request', `pull request #${env.pullRequest}`)) ?? none(
-      `pull request #${env.pullRequest}: no merge-base with ${remote}/${baseBranch} could be found, even after fetching.`,
+    return (
+      (await branchPoint(o, remote, baseBranch, at, notes, 'pull-request', `pull request #${env.pullRequest}`)) ??
+      none(`pull request #${env.pullRequest}: no merge-base with ${remote}/${baseBranch} could be found, even after fetching.`)
     );
   }
 
   const branch = env.branch;
   const defaultBranch = env.defaultBranch ?? o.defaultBranch;
   if (branch !== undefined && branch !== defaultBranch && !o.isDeployBranch(branch)) {
-    return (await branchPoint(o, remote, defaultBranch, at, notes, 'branch-point', `branch ${JSON.stringify(branch)}`)) ?? none(
-      `branch ${JSON.stringify(branch)}: no merge-base with ${remote}/${defaultBranch} could be found, even after fetching.`,
+    return (
+      (await branchPoint(o, remote, defaultBranch, at, notes, 'branch-point', `branch ${JSON.stringify(branch)}`)) ??
+      none(`branch ${JSON.stringify(branch)}: no merge-base with ${remote}/${defaultBranch} could be found, even after fetching.`)
     );
   }
 
@@ -140,15 +147,7 @@ async function chooseBase(o: SelectBaseOptions): Promise<BaseSelection> {
   return found('parent-commit', parent, `${why}, so the parent commit ${short(parent)}.`);
 }
 
-async function branchPoint(
-  o: SelectBaseOptions,
-  remote: string,
-  branch: string,
-  at: string,
-  notes: string[],
-  rule: BaseRule,
-  what: string,
-): Promise<BaseSelection | undefined> {
+async function branchPoint(o: SelectBaseOptions, remote: string, branch: string, at: string, notes: string[], rule: BaseRule, what: string): Promise<BaseSelection | undefined> {
   const { git } = o;
   if (!isSafeRef(branch)) {
     notes.push(`refused to use ${JSON.stringify(branch)} as a git ref.`);

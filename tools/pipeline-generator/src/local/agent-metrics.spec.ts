@@ -66,7 +66,13 @@ describe('agent metrics', () => {
       nxCached: 1,
       executedTwice: ['@engex/ci-lib:build'],
     });
-    const report = renderAgentReport({ steps: [metrics('build', { install: 'npm ci', installMs: 17_000, nxExecuted: ['a:build'] })], totals, npmCache: 'cold', depsCache: '/c', nxCache: 'off' });
+    const report = renderAgentReport({
+      steps: [metrics('build', { install: 'npm ci', installMs: 17_000, nxExecuted: ['a:build'] })],
+      totals,
+      npmCache: 'cold',
+      depsCache: '/c',
+      nxCache: 'off',
+    });
     expect(report).toMatchInlineSnapshot(`
       "
       Fresh agents (npm download cache cold; dependency cache /c; Nx cache off):

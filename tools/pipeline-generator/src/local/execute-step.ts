@@ -79,7 +79,10 @@ export function metaDataFile(dir: string, key: string): string {
 const TAIL_BYTES = 8192;
 
 function lastLine(text: string): string | undefined {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const line = lines.pop();
   if (line === undefined) return undefined;
   // engex-ci puts the verdict at both ends ("unchanged <ref>@<digest> ... (already in the registry)").
@@ -122,7 +125,12 @@ async function runActions(step: LocalStep, options: ExecuteStepOptions, log: Wri
   for (const action of step.actions) {
     if (options.supervisor.interrupted) return { status: 'interrupted', annotations };
     if (action.kind === 'install') {
-      if (await access(resolvePath(options.cwd, action.marker)).then(() => true, () => false)) {
+      if (
+        await access(resolvePath(options.cwd, action.marker)).then(
+          () => true,
+          () => false,
+        )
+      ) {
         log.write(`[local] skipped \`${action.argv.join(' ')}\`: ${action.marker} is there (restored)\n`);
         continue;
       }
@@ -139,8 +147,13 @@ async function runActions(step: LocalStep, options: ExecuteStepOptions, log: Wri
     if (action.kind === 'artifact-download') {
       const from = join(options.artifactStore ?? '', action.path);
       const to = resolvePath(options.cwd, action.path);
-      const copied = options.artifactStore !== undefined && (await access(from).then(() => true, () => false));
-      log.write(`[local] artifact download ${action.path} (uploaded by ${action.step})${copied ? '' : ': not in the run\'s artifact store'}\n`);
+      const copied =
+        options.artifactStore !== undefined &&
+        (await access(from).then(
+          () => true,
+          () => false,
+        ));
+      log.write(`[local] artifact download ${action.path} (uploaded by ${action.step})${copied ? '' : ": not in the run's artifact store"}\n`);
       if (!copied) return { status: 'failed', exitCode: 1, note: `artifact ${action.path} was not uploaded by ${action.step}`, annotations };
       await mkdir(dirname(to), { recursive: true });
       await copyFile(from, to);
@@ -188,7 +201,10 @@ async function runActions(step: LocalStep, options: ExecuteStepOptions, log: Wri
         note: (action.reportsOutcome ? lastLine(result.tail) : undefined) ?? `\`${action.argv.slice(0, 4).join(' ')}\` failed`,
       };
       if (action.annotateOnFailure) {
-        const file = await writeAnnotation({ kind: 'annotate', context: action.annotateOnFailure.context, style: 'error', append: false, bodyFile: action.annotateOnFailure.file }, options).catch(() => undefined);
+        const file = await writeAnnotation(
+          { kind: 'annotate', context: action.annotateOnFailure.context, style: 'error', append: false, bodyFile: action.annotateOnFailure.file },
+          options,
+        ).catch(() => undefined);
         if (file) annotations.push(file);
       }
       if (!action.deferFailure) return { status: 'failed', ...failure, annotations };
@@ -242,11 +258,14 @@ function execAction(action: Extract<LocalAction, { kind: 'exec' }>, options: Exe
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      options.supervisor.kill('SIGTERM');
-      setTimeout(() => options.supervisor.kill('SIGKILL'), 10_000).unref();
-    }, Math.max(timeoutMs, 1));
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        options.supervisor.kill('SIGTERM');
+        setTimeout(() => options.supervisor.kill('SIGKILL'), 10_000).unref();
+      },
+      Math.max(timeoutMs, 1),
+    );
     child.on('error', (error: NodeJS.ErrnoException) => {
       const message = error.code === 'ENOENT' ? `[local] ${action.argv[0]}: command not found on PATH\n` : `[local] ${error.message}\n`;
       keep(Buffer.from(message));
@@ -291,7 +310,6 @@ async function verifyLocally(
     await run(['docker', 'rm', '-f', name]);
   }
 }
-
 
 /** Buildkite's semantics: `set` stores the value (here: the file's first line), `get` of an unset key fails. */
 async function metaData(action: Extract<LocalAction, { kind: 'meta-data' }>, options: ExecuteStepOptions): Promise<string | undefined> {

@@ -39,7 +39,11 @@ export async function dependencyCacheFile(folder: string, checkout: string, cach
   return join(folder, `${hash.digest('hex')}${EXTENSION[cache.compression] ?? '.tar'}`);
 }
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 /** Unpacks the cached `path` into the checkout; false on a miss. */
 export async function restoreDependencyCache(folder: string, checkout: string, cache: LocalCache, env: NodeJS.ProcessEnv): Promise<boolean> {

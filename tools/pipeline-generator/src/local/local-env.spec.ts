@@ -15,11 +15,11 @@ const build: LocalBuild = {
 
 describe('buildStepEnv', () => {
   it('sets what a Buildkite agent would, plus the local overrides; the step env wins', () => {
-    const env = buildStepEnv(
-      { PATH: '/usr/bin', HOME: '/home/me', BUILDKITE_AGENT_ACCESS_TOKEN: 'from-an-outer-job', BUILDKITE_BRANCH: 'outer' },
-      build,
-      { key: 'halow:image', label: ':docker: image halow', env: { EXTRA: '1', CI: 'yes' } },
-    );
+    const env = buildStepEnv({ PATH: '/usr/bin', HOME: '/home/me', BUILDKITE_AGENT_ACCESS_TOKEN: 'from-an-outer-job', BUILDKITE_BRANCH: 'outer' }, build, {
+      key: 'halow:image',
+      label: ':docker: image halow',
+      env: { EXTRA: '1', CI: 'yes' },
+    });
     expect(env).toMatchInlineSnapshot(`
       {
         "BUILDKITE_BRANCH": "main",
@@ -45,7 +45,7 @@ describe('buildStepEnv', () => {
     `);
   });
 
-  it('keeps the caller\'s SOURCE_DATE_EPOCH, NX_DAEMON and DOCKER_BUILDKIT choices', () => {
+  it("keeps the caller's SOURCE_DATE_EPOCH, NX_DAEMON and DOCKER_BUILDKIT choices", () => {
     const env = buildStepEnv({ SOURCE_DATE_EPOCH: '1', NX_DAEMON: 'true', DOCKER_BUILDKIT: '1' }, { ...build, buildx: false }, { key: 'k', label: 'l', env: {} });
     expect([env['SOURCE_DATE_EPOCH'], env['NX_DAEMON'], env['DOCKER_BUILDKIT']]).toEqual(['1', 'true', '1']);
   });
@@ -55,7 +55,7 @@ describe('buildStepEnv', () => {
     expect(localBuildUrl('c'.repeat(40))).toMatch(/^local:\/\//);
   });
 
-  it('gives a fresh agent nothing of the caller\'s npm run, Nx cache or test contract, and the shared Nx cache with its database', () => {
+  it("gives a fresh agent nothing of the caller's npm run, Nx cache or test contract, and the shared Nx cache with its database", () => {
     const caller = {
       PATH: '/usr/bin',
       HOME: '/home/me',

@@ -51,7 +51,12 @@ function git(args: string[], cwd: string, env: Readonly<Record<string, string | 
  * Returns the bare repo at `path`, creating and seeding it (one commit on `main`) on first use.
  * An existing repo is never touched: it holds the history of earlier local deploys.
  */
-export async function ensureOpsRepo(path: string, service: string, imageName: string, env: Readonly<Record<string, string | undefined>>): Promise<{ path: string; created: boolean }> {
+export async function ensureOpsRepo(
+  path: string,
+  service: string,
+  imageName: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ path: string; created: boolean }> {
   if (existsSync(join(path, 'HEAD'))) return { path, created: false };
   await mkdir(dirname(path), { recursive: true });
   await git(['init', '--quiet', '--bare', '--initial-branch=main', path], dirname(path), env);
@@ -64,8 +69,7 @@ export async function ensureOpsRepo(path: string, service: string, imageName: st
     }
     await git(['add', '.'], work, env);
     await git(
-      ['-c', 'user.name=engex local', '-c', 'user.email=engex-local@localhost', '-c', 'commit.gpgsign=false',
-        'commit', '--quiet', '-m', `Seed local ${service}-ops`],
+      ['-c', 'user.name=engex local', '-c', 'user.email=engex-local@localhost', '-c', 'commit.gpgsign=false', 'commit', '--quiet', '-m', `Seed local ${service}-ops`],
       work,
       env,
     );

@@ -6,7 +6,19 @@ describe('--pipeline: a typed pipeline read from JSON', () => {
     expect(
       pipelineShapeIssues({
         steps: [
-          { type: 'command', key: 'a', commands: [{ kind: 'install' }, { kind: 'rm -rf' }], dependsOn: 'b', plugins: [], retry: [], agents: {}, env: {}, meta: {}, artifactPaths: [], timeoutInMinutes: 0 },
+          {
+            type: 'command',
+            key: 'a',
+            commands: [{ kind: 'install' }, { kind: 'rm -rf' }],
+            dependsOn: 'b',
+            plugins: [],
+            retry: [],
+            agents: {},
+            env: {},
+            meta: {},
+            artifactPaths: [],
+            timeoutInMinutes: 0,
+          },
           { type: 'group', key: 'g', steps: [{ type: 'group', key: 'nested', steps: [] }] },
         ],
       }),

@@ -52,11 +52,14 @@ export async function readPipelineFile(file: string, cwd: string, env: Readonly<
   try {
     data = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new UsageError(`--pipeline ${file}: ${(error as Error).message}`, { hint: 'Pass a JSON file of the typed Pipeline model (what `generate --format json` plans, before rendering).' });
+    throw new UsageError(`--pipeline ${file}: ${(error as Error).message}`, {
+      hint: 'Pass a JSON file of the typed Pipeline model (what `generate --format json` plans, before rendering).',
+    });
   }
   const shape = pipelineShapeIssues(data);
   const issues = shape.length > 0 ? shape : validatePipeline([data as Pipeline]).map((i) => `${i.path}: ${i.message}`);
-  if (issues.length > 0) throw new UsageError(`--pipeline ${file} is not a valid pipeline (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${issues.map((i) => `  ${i}`).join('\n')}`);
+  if (issues.length > 0)
+    throw new UsageError(`--pipeline ${file} is not a valid pipeline (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${issues.map((i) => `  ${i}`).join('\n')}`);
   const git = new Git(cwd, env);
   const commit = (await git.run(['rev-parse', 'HEAD'])).trim();
   const branch = (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();

@@ -48,9 +48,26 @@ const pipeline: Pipeline = {
           commands: [
             setup,
             { kind: 'meta-data', op: 'get', key: 'engex:halow:digest', file: 'reports/deploy/halow-staging.digest' },
-            engexCi({ command: 'deploy bump', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', image: `${ECR}/engex/halow`, tag: SHA, project: '@engex/halow', digestFile: 'reports/deploy/halow-staging.digest', pinDigest: false }),
+            engexCi({
+              command: 'deploy bump',
+              repo: 'https://github.com/highspot/halow-ops.git',
+              overlay: 'overlays/staging',
+              image: `${ECR}/engex/halow`,
+              tag: SHA,
+              project: '@engex/halow',
+              digestFile: 'reports/deploy/halow-staging.digest',
+              pinDigest: false,
+            }),
           ],
-          meta: { kind: 'deploy', project: '@engex/halow', service: 'halow', repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', imageName: `${ECR}/engex/halow`, image },
+          meta: {
+            kind: 'deploy',
+            project: '@engex/halow',
+            service: 'halow',
+            repo: 'https://github.com/highspot/halow-ops.git',
+            overlay: 'overlays/staging',
+            imageName: `${ECR}/engex/halow`,
+            image,
+          },
         }),
         step('halow:test', {
           commands: [setup, nx('@engex/halow', 'test')],
@@ -82,7 +99,14 @@ const pipeline: Pipeline = {
             { kind: 'artifact-download', path: 'apps/halow/dist/sbom.cdx.json', step: 'halow:image' },
             { kind: 'trivy', target: 'sbom', sbom: 'apps/halow/dist/sbom.cdx.json', containerImage: 'aquasec/trivy:0.58.2', report: 'reports/trivy/halow.sbom.json' },
             {
-              ...engexCi({ command: 'scan report', report: 'reports/trivy/halow.json', sbomReport: 'reports/trivy/halow.sbom.json', failOn: ['CRITICAL'], ignoreUnfixed: false, annotation: 'reports/trivy/halow.md' }),
+              ...engexCi({
+                command: 'scan report',
+                report: 'reports/trivy/halow.json',
+                sbomReport: 'reports/trivy/halow.sbom.json',
+                failOn: ['CRITICAL'],
+                ignoreUnfixed: false,
+                annotation: 'reports/trivy/halow.md',
+              }),
               deferFailure: true,
             },
             { kind: 'annotate', style: 'warning', context: 'trivy-halow', bodyFile: 'reports/trivy/halow.md' },
@@ -117,7 +141,14 @@ const ctx: LocalRunContext = { registry: '127.0.0.1:5000', opsRepos: { halow: '/
 
 describe('planLocalRun', () => {
   it('keeps a block step as a waiting step, maps meta-data to the run store and verifies the pushed image here', () => {
-    const target = { branch: 'release/*', overlay: 'overlays/production', pinDigest: true, approval: 'manual' as const, url: 'https://api.example.com', argocd: { server: 'https://argocd.example.com', application: 'api' } };
+    const target = {
+      branch: 'release/*',
+      overlay: 'overlays/production',
+      pinDigest: true,
+      approval: 'manual' as const,
+      url: 'https://api.example.com',
+      argocd: { server: 'https://argocd.example.com', application: 'api' },
+    };
     const input = planInput({ branch: 'release/1.0' }, analyze(['apps/api/src/main.ts']));
     const generated = planPipeline({ ...input, config: { ...input.config, deployTargets: [target] } });
     const plan = planLocalRun(generated, { registry: '127.0.0.1:5000', opsRepos: { api: '/state/ops/api-ops.git' } });
@@ -128,7 +159,13 @@ describe('planLocalRun', () => {
         ...(s.block !== undefined ? { block: s.block } : {}),
         ...(s.notes.length ? { notes: s.notes } : {}),
         actions: s.actions.flatMap((a) =>
-          a.kind === 'meta-data' ? [`meta-data ${a.op} ${a.key} ${a.file}`] : a.kind === 'verify' ? [`verify ${a.image}: ${a.argv.slice(2).join(' ')}`] : a.kind === 'exec' && a.annotateOnFailure ? [`${a.argv.slice(2).join(' ')} (annotated on failure: ${a.annotateOnFailure.context})`] : [],
+          a.kind === 'meta-data'
+            ? [`meta-data ${a.op} ${a.key} ${a.file}`]
+            : a.kind === 'verify'
+              ? [`verify ${a.image}: ${a.argv.slice(2).join(' ')}`]
+              : a.kind === 'exec' && a.annotateOnFailure
+                ? [`${a.argv.slice(2).join(' ')} (annotated on failure: ${a.annotateOnFailure.context})`]
+                : [],
         ),
       }));
     expect(view).toMatchInlineSnapshot(`
@@ -176,7 +213,6 @@ describe('planLocalRun', () => {
       ]
     `);
   });
-
 
   it('orders by depends_on, maps Buildkite-only parts and skips Trivy when it is absent', () => {
     const plan = planLocalRun(pipeline, ctx);
@@ -283,7 +319,9 @@ describe('planLocalRun', () => {
     const plan = planLocalRun(pipeline, { ...ctx, trivy: '/usr/local/bin/trivy' });
     const scan = plan.steps.find((s) => s.key === 'halow:scan')!;
     expect(scan.skip).toBeUndefined();
-    expect(scan.actions.map((a) => (a.kind === 'exec' ? a.argv.join(' ') + (a.stdout ? ` > ${a.stdout}` : '') : a.kind === 'omit' ? `omitted: ${a.command} (${a.reason})` : a.kind))).toMatchInlineSnapshot(`
+    expect(
+      scan.actions.map((a) => (a.kind === 'exec' ? a.argv.join(' ') + (a.stdout ? ` > ${a.stdout}` : '') : a.kind === 'omit' ? `omitted: ${a.command} (${a.reason})` : a.kind)),
+    ).toMatchInlineSnapshot(`
       [
         "mkdir -p reports/trivy",
         "docker pull --quiet 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -296,7 +334,7 @@ describe('planLocalRun', () => {
     `);
   });
 
-  it('fresh agents: restore the lockfile\'s node_modules, guard the install, prepare their own tools, download artifacts', () => {
+  it("fresh agents: restore the lockfile's node_modules, guard the install, prepare their own tools, download artifacts", () => {
     const input = planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']));
     const plan = planLocalRun(planPipeline(input), { ...ctx, trivy: '/usr/local/bin/trivy', opsRepos: { api: '/state/ops/api-ops.git' }, freshAgents: true });
     const view = plan.steps
@@ -305,9 +343,17 @@ describe('planLocalRun', () => {
         key: s.key,
         cache: s.cache,
         notes: s.notes.filter((n) => n.startsWith('cache#')),
-        actions: s.actions.slice(0, 4).map((a) =>
-          a.kind === 'install' ? `install unless ${a.marker}: ${a.argv.join(' ')}` : a.kind === 'exec' ? `${a.argv.join(' ')}${a.once ? ' (once per run)' : ''}` : a.kind === 'artifact-download' ? `artifact-download ${a.path} from ${a.step}` : a.kind,
-        ),
+        actions: s.actions
+          .slice(0, 4)
+          .map((a) =>
+            a.kind === 'install'
+              ? `install unless ${a.marker}: ${a.argv.join(' ')}`
+              : a.kind === 'exec'
+                ? `${a.argv.join(' ')}${a.once ? ' (once per run)' : ''}`
+                : a.kind === 'artifact-download'
+                  ? `artifact-download ${a.path} from ${a.step}`
+                  : a.kind,
+          ),
       }));
     expect(view).toMatchInlineSnapshot(`
       [
@@ -383,9 +429,13 @@ describe('planLocalRun', () => {
     expect(build.actions[0]).toMatchObject({ kind: 'omit' });
   });
 
-  it('reads the cache plugin\'s configuration, or says what cannot be emulated', () => {
+  it("reads the cache plugin's configuration, or says what cannot be emulated", () => {
     expect(readCachePlugin({ path: 'node_modules', manifest: 'package-lock.json', restore: 'file', save: 'file', compression: 'zstd' })).toEqual({
-      path: 'node_modules', manifest: ['package-lock.json'], restore: true, save: true, compression: 'zstd',
+      path: 'node_modules',
+      manifest: ['package-lock.json'],
+      restore: true,
+      save: true,
+      compression: 'zstd',
     });
     expect(readCachePlugin({ path: '', manifest: [1], restore: 'pipeline', compression: 'lz4' })).toBe(
       'path: expected a folder, got ""; manifest: expected a file or a list of files, got [1]; restore: only the file level is emulated locally, got "pipeline"; compression: expected none, tgz or zstd, got "lz4"',
@@ -443,7 +493,12 @@ describe('orderSteps', () => {
   });
 
   it('rejects cycles and unknown dependencies', () => {
-    expect(() => orderSteps([{ key: 'a', dependsOn: ['b'] }, { key: 'b', dependsOn: ['a'] }])).toThrow(LocalPlanError);
+    expect(() =>
+      orderSteps([
+        { key: 'a', dependsOn: ['b'] },
+        { key: 'b', dependsOn: ['a'] },
+      ]),
+    ).toThrow(LocalPlanError);
     expect(() => orderSteps([{ key: 'a', dependsOn: ['zz'] }])).toThrow(/unknown step zz/);
   });
 });

@@ -123,7 +123,8 @@ export function readCachePlugin(config: Readonly<Record<string, unknown>>): Loca
   const restore = level('restore');
   const save = level('save');
   const compression = config['compression'] ?? 'none';
-  if (typeof compression !== 'string' || !['none', 'tgz', 'zstd'].includes(compression)) problems.push(`compression: expected none, tgz or zstd, got ${JSON.stringify(compression)}`);
+  if (typeof compression !== 'string' || !['none', 'tgz', 'zstd'].includes(compression))
+    problems.push(`compression: expected none, tgz or zstd, got ${JSON.stringify(compression)}`);
   if (problems.length > 0) return problems.join('; ');
   return { path: path as string, manifest, restore, save, compression: compression as string };
 }
@@ -131,7 +132,12 @@ export function readCachePlugin(config: Readonly<Record<string, unknown>>): Loca
 export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: LocalRunContext): LocalRunPlan {
   const steps = allSteps(pipeline);
   const groups = new Map<string, string[]>();
-  for (const s of pipeline.steps) if (s.type === 'group') groups.set(s.key, s.steps.map((c) => c.key));
+  for (const s of pipeline.steps)
+    if (s.type === 'group')
+      groups.set(
+        s.key,
+        s.steps.map((c) => c.key),
+      );
   const mapped = steps.map((step) => (step.type === 'block' ? mapBlock(step, groups) : mapStep(step, groups, ctx)));
   return { steps: orderSteps(mapped), notify: pipeline.notify };
 }

@@ -75,7 +75,13 @@ export function renderSummary(input: RunSummaryInput): string {
       .trimEnd();
   const count = (s: StepStatus): number => input.results.filter((r) => r.status === s).length;
   const outcome = runExitCode(input.results) === 0 ? 'PASSED' : count('interrupted') > 0 ? 'INTERRUPTED' : 'FAILED';
-  const totals = [`${count('passed')} passed`, `${count('failed')} failed`, `${count('skipped')} skipped`, `${count('blocked')} not run`, ...(count('waiting') > 0 ? [`${count('waiting')} waiting for approval`] : [])];
+  const totals = [
+    `${count('passed')} passed`,
+    `${count('failed')} failed`,
+    `${count('skipped')} skipped`,
+    `${count('blocked')} not run`,
+    ...(count('waiting') > 0 ? [`${count('waiting')} waiting for approval`] : []),
+  ];
   const out = [
     '',
     `Local pipeline ${outcome} for ${input.commit.slice(0, 12)} on ${input.branch} (registry ${input.registry}) in ${formatDuration(input.totalMs)}`,
@@ -92,16 +98,10 @@ export function renderSummary(input: RunSummaryInput): string {
 }
 
 /** Buildkite's `notify` conditions that a local run can evaluate: build.state comparisons. */
-export function renderNotifications(
-  notify: readonly { channel: string; if: string }[],
-  state: 'passed' | 'failed',
-  subject: string,
-): string[] {
+export function renderNotifications(notify: readonly { channel: string; if: string }[], state: 'passed' | 'failed', subject: string): string[] {
   return notify.map((n) => {
     const m = /^build\.state\s*(==|!=)\s*"([a-z_]+)"$/.exec(n.if.trim());
     const fires = m ? (m[1] === '==') === (m[2] === state) : true;
-    return fires
-      ? `Slack (not sent, local run): ${n.channel}: ${subject} ${state}`
-      : `Slack (not sent, local run): ${n.channel}: nothing to send (${n.if} is false)`;
+    return fires ? `Slack (not sent, local run): ${n.channel}: ${subject} ${state}` : `Slack (not sent, local run): ${n.channel}: nothing to send (${n.if} is false)`;
   });
 }

@@ -15,15 +15,7 @@ import { cloneAgent } from './fresh-agent.js';
 import { ensureOpsRepo } from './ops-repo.js';
 import { planLocalRun, type LocalStep } from './plan-local-run.js';
 import { LocalSetupError, findDocker, imagePresent, registryAnswers, which } from './preflight.js';
-import {
-  formatDuration,
-  renderNotifications,
-  renderStepEnd,
-  renderStepStart,
-  renderSummary,
-  runExitCode,
-  type StepResult,
-} from './render-summary.js';
+import { formatDuration, renderNotifications, renderStepEnd, renderStepStart, renderSummary, runExitCode, type StepResult } from './render-summary.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -163,7 +155,7 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
       if (!(await registryAnswers(registry))) {
         throw new LocalSetupError(
           `REGISTRY=${registry} does not answer http://${registry}/v2/. Start a registry there, or unset REGISTRY ` +
-            'to let the local run start Debian\'s docker-registry (`apt-get install docker-registry`) on a free port.',
+            "to let the local run start Debian's docker-registry (`apt-get install docker-registry`) on a free port.",
         );
       }
       say(`Registry ${registry} (from REGISTRY)`);
@@ -174,7 +166,7 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
       } catch (error) {
         throw new LocalSetupError(
           `Could not start a local registry: ${(error as Error).message}\n` +
-            'Install Debian\'s registry (`apt-get install docker-registry`, binary /usr/bin/docker-registry), ' +
+            "Install Debian's registry (`apt-get install docker-registry`, binary /usr/bin/docker-registry), " +
             'or run any OCI registry and pass REGISTRY=host:port.',
           { cause: error },
         );
@@ -190,7 +182,7 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     } else if (!nodeImage) {
       say(
         'Note: NODE_IMAGE is not set: the image builds FROM the configured Node image, pulled from Docker Hub. ' +
-          'Without Docker Hub, build a local base from this machine\'s Node: ' +
+          "Without Docker Hub, build a local base from this machine's Node: " +
           '`npx nx run @engex/e2e:build && export NODE_IMAGE=$(node tools/e2e/dist/engex-local-base.cjs)`.',
       );
     }
@@ -248,7 +240,8 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
 async function prepareFreshAgents(flags: FreshAgentsFlags, cwd: string): Promise<FreshAgents> {
   const root = await mkdtemp(join(tmpdir(), 'engex-agents-'));
   const depsCache = flags.depsCache !== undefined ? resolve(cwd, flags.depsCache) : join(root, 'deps-cache');
-  const nxCache: AgentNxCache = flags.nxCache === 'off' ? { kind: 'off' } : { kind: 'directory', dir: flags.nxCache !== undefined ? resolve(cwd, flags.nxCache) : join(root, 'nx-cache') };
+  const nxCache: AgentNxCache =
+    flags.nxCache === 'off' ? { kind: 'off' } : { kind: 'directory', dir: flags.nxCache !== undefined ? resolve(cwd, flags.nxCache) : join(root, 'nx-cache') };
   await mkdir(depsCache, { recursive: true });
   if (nxCache.kind === 'directory') await mkdir(nxCache.dir, { recursive: true });
   return { root, depsCache, nxCache, npmCache: flags.npmCache, ...(flags.metricsJson !== undefined ? { metricsJson: resolve(cwd, flags.metricsJson) } : {}) };
@@ -257,9 +250,19 @@ async function prepareFreshAgents(flags: FreshAgentsFlags, cwd: string): Promise
 type RunResult = StepResult & { annotations: string[]; agent?: AgentStepMetrics };
 
 /** The fresh-agents table and totals, on stderr and as JSON (run folder, and `--metrics-json`). */
-async function reportAgents(fresh: FreshAgents, steps: readonly LocalStep[], results: readonly RunResult[], runDir: string, say: (line: string) => void, keptDeps: boolean, elapsedMs: number): Promise<void> {
+async function reportAgents(
+  fresh: FreshAgents,
+  steps: readonly LocalStep[],
+  results: readonly RunResult[],
+  runDir: string,
+  say: (line: string) => void,
+  keptDeps: boolean,
+  elapsedMs: number,
+): Promise<void> {
   const byKey = new Map(steps.map((s) => [s.key, s]));
-  const measured = results.filter((r): r is RunResult & { agent: AgentStepMetrics } => r.agent !== undefined).map((r) => ({ ...r.agent, dependsOn: byKey.get(r.key)?.dependsOn ?? [] }));
+  const measured = results
+    .filter((r): r is RunResult & { agent: AgentStepMetrics } => r.agent !== undefined)
+    .map((r) => ({ ...r.agent, dependsOn: byKey.get(r.key)?.dependsOn ?? [] }));
   const totals = agentTotals(measured);
   const depsCache = keptDeps ? fresh.depsCache : `${fresh.depsCache} (this run's)`;
   const nxCache = fresh.nxCache.kind === 'off' ? "off (each agent's own)" : fresh.nxCache.dir;

@@ -28,15 +28,11 @@ module "ecr" {
 
 describe('renderEcrLocal', () => {
   it('prints the entry to paste into the engex section', () => {
-    expect(renderEcrLocal('billing', SOURCE)).toMatchInlineSnapshot(
-      `"billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }"`,
-    );
+    expect(renderEcrLocal('billing', SOURCE)).toMatchInlineSnapshot(`"billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }"`);
   });
 
   it('escapes what HCL would read as a template or the end of the string', () => {
-    expect(renderEcrLocal('x', 'https://e.com/"${a}"\\')).toMatchInlineSnapshot(
-      `"x = { mutable = "IMMUTABLE", source = "https://e.com/\\"$\${a}\\"\\\\" }"`,
-    );
+    expect(renderEcrLocal('x', 'https://e.com/"${a}"\\')).toMatchInlineSnapshot(`"x = { mutable = "IMMUTABLE", source = "https://e.com/\\"$\${a}\\"\\\\" }"`);
   });
 });
 
@@ -90,9 +86,7 @@ describe('insertEcrLocal', () => {
     const before = LOCALS.split('\n');
     const after = insertEcrLocal(LOCALS, 'kiwi', SOURCE).split('\n');
     expect(after.length).toBe(before.length + 1);
-    expect(after.filter((l) => !before.includes(l))).toEqual([
-      '      kiwi  = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }',
-    ]);
+    expect(after.filter((l) => !before.includes(l))).toEqual(['      kiwi  = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }']);
   });
 
   it('appends at the end when the existing keys are not sorted', () => {
@@ -179,9 +173,7 @@ describe('insertEcrLocal', () => {
 
   it('fills an empty multi-line section, indented one level deeper than its braces', () => {
     const text = 'locals {\n  engex = {\n  }\n}\n';
-    expect(insertEcrLocal(text, 'billing', SOURCE)).toBe(
-      'locals {\n  engex = {\n    billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }\n  }\n}\n',
-    );
+    expect(insertEcrLocal(text, 'billing', SOURCE)).toBe('locals {\n  engex = {\n    billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }\n  }\n}\n');
   });
 
   it('expands `engex = {}` and realigns the neighbours it no longer lines up with', () => {
@@ -241,9 +233,7 @@ EOT
 
   it('refuses a file with no engex section inside locals, naming the file', () => {
     const outside = 'variable "engex" {}\nengex = {\n}\nlocals {\n  other = {}\n}\n';
-    expect(() => insertEcrLocal(outside, 'billing', SOURCE, 'x/service-ecr-locals.tf')).toThrowError(
-      EcrLocalsSectionNotFoundError,
-    );
+    expect(() => insertEcrLocal(outside, 'billing', SOURCE, 'x/service-ecr-locals.tf')).toThrowError(EcrLocalsSectionNotFoundError);
     expect(() => insertEcrLocal(outside, 'billing', SOURCE, 'x/service-ecr-locals.tf')).toThrowErrorMatchingInlineSnapshot(
       `[EcrLocalsSectionNotFoundError: x/service-ecr-locals.tf: no \`engex = { ... }\` map inside a \`locals { }\` block. Nothing was written. Point --terraform-locals at terraform/aws_sharedart/us-east-1/ecr-private/service-ecr-locals.tf, or add the block printed by the generator by hand.]`,
     );
@@ -265,8 +255,6 @@ EOT
     const closeLine = 'locals {\n  engex = {\n    halow = { mutable = "IMMUTABLE", source = "s" } }\n}\n';
     expect(() => insertEcrLocal(closeLine, 'billing', SOURCE)).toThrowError(/closing line/);
     expect(() => insertEcrLocal('locals {\n  engex = {\n', 'billing', SOURCE)).toThrowError(/unclosed/);
-    expect(() => insertEcrLocal('locals {\n  engex = [\n  }\n}\n', 'billing', SOURCE, 'f.tf')).toThrowError(
-      /f\.tf:3: unbalanced "\}"/,
-    );
+    expect(() => insertEcrLocal('locals {\n  engex = [\n  }\n}\n', 'billing', SOURCE, 'f.tf')).toThrowError(/f\.tf:3: unbalanced "\}"/);
   });
 });

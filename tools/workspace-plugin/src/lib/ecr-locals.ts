@@ -38,16 +38,20 @@ export function insertEcrLocal(text: string, name: string, source: string, file 
     const run = runAround(assigns, section.open.line);
     const wasAligned = isAligned(lines, assigns, run);
     const indent = leadingSpace(openLine);
-    const expanded = [
-      openLine.slice(0, section.open.col + 1),
-      `${indent}  ${entry}`,
-      `${indent}${openLine.slice(section.close.col)}`,
-    ];
+    const expanded = [openLine.slice(0, section.open.col + 1), `${indent}  ${entry}`, `${indent}${openLine.slice(section.close.col)}`];
     lines.splice(section.open.line, 1, ...expanded);
     assigns.splice(section.open.line, 1, -1, -1, -1);
     if (wasAligned) {
-      align(lines, assigns, run.filter((i) => i < section.open.line));
-      align(lines, assigns, run.filter((i) => i > section.open.line).map((i) => i + 2));
+      align(
+        lines,
+        assigns,
+        run.filter((i) => i < section.open.line),
+      );
+      align(
+        lines,
+        assigns,
+        run.filter((i) => i > section.open.line).map((i) => i + 2),
+      );
     }
     return lines.join(eol);
   }

@@ -55,9 +55,6 @@ export class EcrLocalsUnsupportedError extends WorkspacePluginError {
     readonly line: number,
     problem: string,
   ) {
-    super(
-      `${file}:${line}: ${problem}. Nothing was written; run \`terraform fmt\` on the file and retry, ` +
-        'or add the block printed by the generator by hand.',
-    );
+    super(`${file}:${line}: ${problem}. Nothing was written; run \`terraform fmt\` on the file and retry, ` + 'or add the block printed by the generator by hand.');
   }
 }

@@ -26,9 +26,7 @@ describe('validateServiceName', () => {
     expect(validateServiceName('ledger', { projects: ['@engex/ledger'], roots: ['libs/ledger'], folderExists: false })).toEqual([
       'an Nx project named @engex/ledger already exists; pick another name',
     ]);
-    expect(validateServiceName('ledger', { projects: ['ledger'], roots: [], folderExists: false })).toEqual([
-      'an Nx project named ledger already exists; pick another name',
-    ]);
+    expect(validateServiceName('ledger', { projects: ['ledger'], roots: [], folderExists: false })).toEqual(['an Nx project named ledger already exists; pick another name']);
     expect(validateServiceName('audit', { projects: ['@acme/audit'], roots: ['tools/audit'], folderExists: false })).toEqual([
       'tools/audit already exists and its package would share the name @engex/audit; pick another name',
     ]);

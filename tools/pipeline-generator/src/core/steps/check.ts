@@ -23,7 +23,14 @@ export function testCollector(ref: string, reports: readonly string[]): PluginUs
 }
 
 /** One affected Nx task (lint, typecheck, test, build, …) as a step. */
-export function checkStep(task: AffectedTask, project: WorkspaceProject, keys: ReadonlyMap<string, string>, options: PlanOptions, common: Common, testCollectorRef: string | undefined): CommandStep {
+export function checkStep(
+  task: AffectedTask,
+  project: WorkspaceProject,
+  keys: ReadonlyMap<string, string>,
+  options: PlanOptions,
+  common: Common,
+  testCollectorRef: string | undefined,
+): CommandStep {
   const key = keys.get(task.id) as string;
   const reports = junitReports(project, task.target);
   return {

@@ -32,9 +32,8 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
   const overlay = target.overlay;
   const digestFile = `reports/deploy/${service.service}-${part}.digest`;
   // ArgoCD must be Synced at the commit the bump made: the deploy step hands it to verify.
-  const opsCommit = target.argocd && target.url !== undefined
-    ? { file: `reports/deploy/${service.service}-${part}.ops-commit`, key: `engex:${service.service}:${part}:ops-commit` }
-    : undefined;
+  const opsCommit =
+    target.argocd && target.url !== undefined ? { file: `reports/deploy/${service.service}-${part}.ops-commit`, key: `engex:${service.service}:${part}:ops-commit` } : undefined;
   const block: BlockStep | undefined =
     target.approval === 'manual'
       ? {

@@ -8,15 +8,7 @@ import { sbomPath } from './image.js';
  * bundled into main.cjs, invisible to an image scan); `engex-ci scan report` gates on both and
  * writes one annotation.
  */
-export function scanStep(
-  service: ServiceConfig,
-  slug: string,
-  image: ImageRef,
-  ecr: PluginUse,
-  config: WorkspaceConfig,
-  options: PlanOptions,
-  common: Common,
-): CommandStep {
+export function scanStep(service: ServiceConfig, slug: string, image: ImageRef, ecr: PluginUse, config: WorkspaceConfig, options: PlanOptions, common: Common): CommandStep {
   const output = `reports/trivy/${service.service}.json`;
   const markdown = `reports/trivy/${service.service}.md`;
   const sbom = sbomPath(service);

@@ -54,14 +54,18 @@ describe('ecr-local generator', () => {
       "
     `);
     const once = readFileSync(file, 'utf8');
-    await (await ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file }))();
+    await (
+      await ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file })
+    )();
     expect(readFileSync(file, 'utf8')).toBe(once);
     expect(logged.at(-1)).toContain('ECR repository engex/halow: already in the engex section');
   });
 
   it('uses the service’s own source override', async () => {
     service('billing', { source: 'https://github.com/highspot/billing' });
-    await (await ecrLocalGenerator(tree, { name: 'billing', terraformLocals: file }))();
+    await (
+      await ecrLocalGenerator(tree, { name: 'billing', terraformLocals: file })
+    )();
     expect(readFileSync(file, 'utf8')).toContain('billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/billing" }');
   });
 

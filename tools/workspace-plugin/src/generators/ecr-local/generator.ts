@@ -39,14 +39,13 @@ export function normalizeEcrLocalOptions(tree: Tree, schema: EcrLocalGeneratorSc
   if (terraformLocals === '') {
     throw new InvalidServiceOptionsError([{ option: 'terraform-locals', message: 'is required: the path of service-ecr-locals.tf' }]);
   }
-  const project = [...getProjects(tree).entries()].find(
-    ([, p]) => p.root.split('/').pop() === name && (p.tags ?? []).includes(SERVICE_TAG),
-  );
+  const project = [...getProjects(tree).entries()].find(([, p]) => p.root.split('/').pop() === name && (p.tags ?? []).includes(SERVICE_TAG));
   if (name === '' || project === undefined) {
     throw new InvalidServiceOptionsError([
       {
         option: 'name',
-        message: `no engex service ${JSON.stringify(name)} (a project tagged ${SERVICE_TAG} in a folder of that name); ` +
+        message:
+          `no engex service ${JSON.stringify(name)} (a project tagged ${SERVICE_TAG} in a folder of that name); ` +
           `create it with \`nx g @engex/workspace-plugin:service ${name || '<name>'}\``,
       },
     ]);
@@ -64,7 +63,8 @@ export function normalizeEcrLocalOptions(tree: Tree, schema: EcrLocalGeneratorSc
     throw new InvalidServiceOptionsError([
       {
         option: 'name',
-        message: `${projectName} pushes to ${service.repository} (nx.metadata.engex.repository), not ${conventional}, ` +
+        message:
+          `${projectName} pushes to ${service.repository} (nx.metadata.engex.repository), not ${conventional}, ` +
           'which is what an entry in the engex section creates; declare that repository in Terraform by hand',
       },
     ]);

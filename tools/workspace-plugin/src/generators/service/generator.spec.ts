@@ -56,8 +56,7 @@ afterEach(() => {
   vi.mocked(installPackagesTask).mockClear();
 });
 
-const generate = (options: Partial<ServiceGeneratorSchema> & { name: string }) =>
-  serviceGenerator(tree, { skipInstall: true, ...options });
+const generate = (options: Partial<ServiceGeneratorSchema> & { name: string }) => serviceGenerator(tree, { skipInstall: true, ...options });
 
 /** Runs the generator expecting a refusal; returns the message and checks nothing was written. */
 async function refusal(options: Partial<ServiceGeneratorSchema> & { name: string }): Promise<string> {
@@ -88,11 +87,7 @@ describe('service generator', () => {
         "UPDATE tsconfig.json",
       ]
     `);
-    expect(readJson(tree, 'tsconfig.json').references).toEqual([
-      { path: './apps/halow' },
-      { path: './libs/service-kit' },
-      { path: './apps/billing' },
-    ]);
+    expect(readJson(tree, 'tsconfig.json').references).toEqual([{ path: './apps/halow' }, { path: './libs/service-kit' }, { path: './apps/billing' }]);
   });
 
   it('writes the Nx project: service and module-boundary tags, engex metadata and the esbuild bundle target', async () => {
@@ -280,11 +275,15 @@ describe('service generator', () => {
   });
 
   it('returns a task that runs npm install (linking the new package) unless --skip-install', async () => {
-    await (await generate({ name: 'billing', skipInstall: false }))();
+    await (
+      await generate({ name: 'billing', skipInstall: false })
+    )();
     expect(installPackagesTask).toHaveBeenCalledExactlyOnceWith(tree, true);
     vi.mocked(installPackagesTask).mockClear();
     tree = workspace();
-    await (await generate({ name: 'billing' }))();
+    await (
+      await generate({ name: 'billing' })
+    )();
     expect(installPackagesTask).not.toHaveBeenCalled();
   });
 });
@@ -378,7 +377,9 @@ describe('service generator --terraform-locals', () => {
     `);
     const once = readFileSync(file, 'utf8');
     tree = workspace();
-    await (await generate({ name: 'billing', terraformLocals: file }))();
+    await (
+      await generate({ name: 'billing', terraformLocals: file })
+    )();
     expect(readFileSync(file, 'utf8')).toBe(once);
     expect(logged.at(-2)).toContain('already in the engex section');
   });
@@ -387,7 +388,9 @@ describe('service generator --terraform-locals', () => {
     const file = join(dir, 'service-ecr-locals.tf');
     writeFileSync(file, LOCALS);
     vi.spyOn(process, 'cwd').mockReturnValue(dir);
-    await (await generate({ name: 'billing', terraformLocals: 'service-ecr-locals.tf' }))();
+    await (
+      await generate({ name: 'billing', terraformLocals: 'service-ecr-locals.tf' })
+    )();
     expect(readFileSync(file, 'utf8')).toContain('billing = {');
   });
 

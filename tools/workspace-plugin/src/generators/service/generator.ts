@@ -1,13 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import {
-  generateFiles,
-  installPackagesTask,
-  logger,
-  readJson,
-  updateJson,
-  type GeneratorCallback,
-  type Tree,
-} from '@nx/devkit';
+import { generateFiles, installPackagesTask, logger, readJson, updateJson, type GeneratorCallback, type Tree } from '@nx/devkit';
 import { readEcrLocalsEdit, renderEcrInstructions, writeEcrLocalsEdit } from '../../lib/read-ecr-locals.js';
 import { normalizeServiceOptions, type NormalizedServiceOptions } from './normalize-options.js';
 import type { ServiceGeneratorSchema } from './schema.js';
@@ -26,8 +18,7 @@ export const SERVICE_TEMPLATES = fileURLToPath(new URL('./files', import.meta.ur
  */
 export async function serviceGenerator(tree: Tree, schema: ServiceGeneratorSchema): Promise<GeneratorCallback> {
   const options = normalizeServiceOptions(tree, schema, process.cwd());
-  const terraform =
-    options.terraformLocals === null ? null : readEcrLocalsEdit(options.terraformLocals, options.name, options.source);
+  const terraform = options.terraformLocals === null ? null : readEcrLocalsEdit(options.terraformLocals, options.name, options.source);
 
   generateFiles(tree, SERVICE_TEMPLATES, options.projectRoot, templateVariables(options));
   registerInWorkspace(tree, options);
@@ -42,9 +33,7 @@ export async function serviceGenerator(tree: Tree, schema: ServiceGeneratorSchem
 
 export default serviceGenerator;
 
-export function templateVariables(
-  options: Pick<NormalizedServiceOptions, 'name' | 'projectName' | 'description' | 'ownerTeam' | 'port'>,
-): Record<string, unknown> {
+export function templateVariables(options: Pick<NormalizedServiceOptions, 'name' | 'projectName' | 'description' | 'ownerTeam' | 'port'>): Record<string, unknown> {
   return {
     tmpl: '',
     name: options.name,

@@ -1,11 +1,6 @@
 import { resolve } from 'node:path';
 import { getProjects, type Tree } from '@nx/devkit';
-import {
-  ConfigError,
-  SERVICE_TAG,
-  resolveServiceConfig,
-  type ConfigIssue,
-} from '@engex/workspace-config';
+import { ConfigError, SERVICE_TAG, resolveServiceConfig, type ConfigIssue } from '@engex/workspace-config';
 import { renderEcrLocal } from '../../lib/ecr-locals.js';
 import { InvalidServiceOptionsError, type OptionIssue } from '../../lib/errors.js';
 import { readTreeWorkspaceConfig } from '../../lib/read-workspace-config.js';
@@ -113,7 +108,5 @@ function optionFor(issue: ConfigIssue): string {
 }
 
 function messageFor(issue: ConfigIssue, option: string, repository: string): string {
-  return option === 'name' && issue.path.endsWith('.repository')
-    ? `ECR repository ${JSON.stringify(repository)}: ${issue.message}`
-    : issue.message;
+  return option === 'name' && issue.path.endsWith('.repository') ? `ECR repository ${JSON.stringify(repository)}: ${issue.message}` : issue.message;
 }
