@@ -55,6 +55,8 @@ describe('engex-ci nx-cache serve', () => {
   it('says loudly that a tokenless cache is open, serves, and stops on the signal with exit 0', async () => {
     const server = await serve(['--dir', 'open-store'], {}, tmp);
     expect((await fetch(`${server.url}/v1/cache/1`, { method: 'PUT', body: 'x' })).status).toBe(202);
+    // The access line follows the response; stop only once it is out, so the order below is fixed.
+    for (const end = Date.now() + 5_000; !server.output().includes('nx-cache PUT') && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
     expect(await server.stop()).toBe(0);
     expect(
       server

@@ -161,6 +161,9 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
     headersTimeout: options.headersTimeoutMs ?? NX_CACHE_DEFAULTS.headersTimeoutMs,
     requestTimeout: options.requestTimeoutMs ?? NX_CACHE_DEFAULTS.requestTimeoutMs,
   });
+  // Handlers still finishing (their access line is written after the response): close() waits for
+  // them, so a stop never drops the line of a request the client already saw answered.
+  const inFlight = new Set<Promise<void>>();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const started = clock();
     const decision = planCacheRequest(
@@ -176,7 +179,7 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
     const hash = /^\/v1\/cache\/([^/?]*)/.exec(req.url ?? '')?.[1];
     const label = hash !== undefined && NX_CACHE_HASH.test(hash) ? `${hash.slice(0, 12)}${hash.length > 12 ? '…' : ''}` : '-';
     const done = (status: number, bytes: number) => log(`nx-cache ${req.method ?? '?'} ${label} ${status} ${bytes} B ${Math.round(clock() - started)} ms`);
-    handle(decision, req, res, dir)
+    const handled = handle(decision, req, res, dir)
       .then(({ status, bytes }) => done(status, bytes))
       .catch((error: unknown) => {
         // The client went away or the disk failed: nothing was stored; say so once, without details to the client.
@@ -184,7 +187,9 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
         else res.destroy();
         done(res.headersSent ? res.statusCode : 500, 0);
         log(`nx-cache error: ${(error as Error)?.message ?? String(error)}`);
-      });
+      })
+      .finally(() => inFlight.delete(handled));
+    inFlight.add(handled);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -204,7 +209,7 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
-          resolve();
+          void Promise.allSettled([...inFlight]).then(() => resolve());
         });
         server.closeIdleConnections();
       }),
