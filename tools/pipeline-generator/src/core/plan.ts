@@ -178,6 +178,8 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
 
   const affectedNames = new Set(analysis.affected.map((a) => a.name));
   const pendingGroup = new Map<string, (CommandStep | BlockStep)[]>();
+  // The Test Engine upload, only where the workspace turned it on (its plugin fails steps on agents without the token).
+  const testCollectorRef = config.testEngine ? config.plugins.testCollector : undefined;
   for (const affected of analysis.affected) {
     const project = byName.get(affected.name);
     if (!project) continue;
@@ -193,11 +195,11 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
           jobOf,
           options,
           common,
-          testCollectorRef: config.testEngine ? config.plugins.testCollector : undefined,
+          testCollectorRef,
         }),
       );
     } else {
-      for (const task of tasks) steps.push(checkStep(task, project, jobOf, options, common, config.testEngine ? config.plugins.testCollector : undefined));
+      for (const task of tasks) steps.push(checkStep(task, project, jobOf, options, common, testCollectorRef));
     }
     const service = serviceOf(project);
     if (service) {

@@ -18,8 +18,13 @@ export function junitReports(project: WorkspaceProject, target: string): string[
  * also runs when tests fail); its token is the agent's `BUILDKITE_ANALYTICS_TOKEN`, never YAML.
  * `annotation-link` adds a build annotation linking to the run, whose page lists the failures.
  */
-export function testCollector(ref: string, reports: readonly string[]): PluginUse {
+function testCollector(ref: string, reports: readonly string[]): PluginUse {
   return { ref, config: { files: reports.length === 1 ? reports[0] : [...reports], format: 'junit', 'annotation-link': true } };
+}
+
+/** A check job's plugins: the shared ones, plus the Test Engine upload when it has reports and the workspace sends them. */
+export function checkPlugins(common: Common, testCollectorRef: string | undefined, reports: readonly string[]): Partial<Pick<CommandStep, 'plugins'>> {
+  return reports.length > 0 && testCollectorRef !== undefined ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {};
 }
 
 /** One affected Nx task (lint, typecheck, test, build, …) as a step. */
@@ -41,7 +46,7 @@ export function checkStep(
     dependsOn: task.dependsOn.map((d) => keys.get(d)).filter((k): k is string => k !== undefined),
     timeoutInMinutes: options.timeouts.task,
     ...common,
-    ...(reports.length > 0 && testCollectorRef !== undefined ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {}),
+    ...checkPlugins(common, testCollectorRef, reports),
     artifactPaths: reports,
     meta: { kind: 'nx-task', project: project.name, target: task.target, taskId: task.id },
   };

@@ -1,6 +1,6 @@
 import type { AffectedTask, WorkspaceProject } from '../affected.js';
 import type { CommandStep } from '../pipeline.js';
-import { junitReports, testCollector } from './check.js';
+import { checkPlugins, junitReports } from './check.js';
 import type { Common, PlanOptions } from './common.js';
 
 export interface ProjectChecksInput {
@@ -40,7 +40,7 @@ export function projectChecksStep(input: ProjectChecksInput): CommandStep {
     // The tasks share the job: its budget is the sum of theirs.
     timeoutInMinutes: options.timeouts.task * tasks.length,
     ...common,
-    ...(reports.length > 0 && testCollectorRef !== undefined ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {}),
+    ...checkPlugins(common, testCollectorRef, reports),
     artifactPaths: reports,
     meta: { kind: 'nx-project', project: project.name, targets: tasks.map((t) => t.target), taskIds: tasks.map((t) => t.id) },
   };
