@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerRequirement, registryRequirement } from '@engex/ci-lib/testing';
+import { dockerRequirement, registryRequirement, zstdRequirement } from '@engex/ci-lib/testing';
 import type { CommandStep, Pipeline, StepCommand } from '../src/core/pipeline.js';
 import { dependencyCachePlugin } from '../src/core/steps/common.js';
 import type { AgentStepMetrics, AgentTotals } from '../src/local/agent-metrics.js';
@@ -15,7 +15,9 @@ const CLI = join(REPO_ROOT, 'tools/pipeline-generator/src/bin.ts');
 const TSX = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const docker = dockerRequirement();
 const registry = registryRequirement();
-const skip = docker.skip || registry.skip;
+// The generated dependency cache is zstd-compressed: a fresh agent unpacks it with `tar --zstd`.
+const zstd = zstdRequirement();
+const skip = docker.skip || registry.skip || zstd.skip;
 
 const git = (cwd: string, ...args: string[]): void => {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
@@ -91,7 +93,7 @@ interface Metrics {
   steps: AgentStepMetrics[];
 }
 
-describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.reason || registry.reason})` : ''}`, { timeout: 300_000 }, () => {
+describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.reason || registry.reason || zstd.reason})` : ''}`, { timeout: 300_000 }, () => {
   const parent = mkdtempSync(join(tmpdir(), 'engex-fresh-'));
   const ws = join(parent, 'ws');
   let result: { status: number | null; stderr: string };
@@ -101,6 +103,7 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
   beforeAll(() => {
     docker.assertAvailable();
     registry.assertAvailable();
+    zstd.assertAvailable();
     tinyWorkspace(ws);
     // The lockfile, from the machine's npm cache where it can.
     const lock = spawnSync('npm', ['install', '--package-lock-only', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: ws, encoding: 'utf8', timeout: 120_000 });

@@ -9,6 +9,7 @@ export {
   sharedRequirement,
   type Requirement,
   type RequirementName,
+  zstdRequirement,
 } from './requirements.js';
 export { putManifest, uploadTestImage, type UploadedImage } from './oci-upload.js';
 export { buildScratchImage, type ScratchImageOptions } from './scratch-image.js';

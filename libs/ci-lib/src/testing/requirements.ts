@@ -20,7 +20,7 @@ export interface Requirement {
   assertAvailable(): void;
 }
 
-export type RequirementName = 'docker' | 'registry' | 'shared' | 'kubectl';
+export type RequirementName = 'docker' | 'registry' | 'shared' | 'kubectl' | 'zstd';
 
 /** ENGEX_REQUIRE as a set, from the given environment. */
 export function requiredDependencies(env: Readonly<Record<string, string | undefined>> = process.env): ReadonlySet<string> {
@@ -72,4 +72,10 @@ export function kubectlRequirement(): Requirement {
     probe.status === 0,
     `kubectl not found (${(probe.error?.message || probe.stderr || '').trim().split('\n')[0]}); render tests need \`kubectl kustomize\``,
   );
+}
+
+/** `zstd`, which `tar --zstd` runs: the dependency cache's compression (as the cache plugin needs it on agents). */
+export function zstdRequirement(): Requirement {
+  const probe = spawnSync('zstd', ['--version'], { encoding: 'utf8', timeout: 15_000 });
+  return requirement('zstd', probe.status === 0, `zstd not found (${(probe.error?.message || probe.stderr || '').trim().split('\n')[0]}); apt-get install zstd`);
 }
