@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { requiredDependencies } from '@engex/ci-lib/testing';
+import { expect, it } from 'vitest';
+import { describeNeeding } from '@engex/ci-lib/testing';
 import { commandSteps } from '../src/core/pipeline.js';
 import { planPipeline } from '../src/core/plan.js';
 import { toBuildkite } from '../src/core/render.js';
 import { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline } from '../src/core/split.js';
 import { validatePipeline } from '../src/core/validate.js';
 import { BASE_SHA, HOSTILE, analyze, planInput, syntheticPlanInput } from './fixtures.js';
-import { SCHEMA_MISSING_REASON, SCHEMA_PATH, SCHEMA_PRESENT, schemaErrors } from './schema.js';
+import { SCHEMA, schemaErrors } from './schema.js';
 
 const lastPassed = { rule: 'last-passed-build' as const, base: BASE_SHA, reason: 'last passed build.', notes: [] };
 
@@ -45,14 +45,7 @@ const scenarios = {
   }),
 };
 
-describe('the schema file', () => {
-  it(`is present when ENGEX_REQUIRE includes shared, as .ci/run sets it (${SCHEMA_PATH})`, () => {
-    if (requiredDependencies().has('shared')) expect(SCHEMA_PRESENT, SCHEMA_MISSING_REASON).toBe(true);
-    else expect(typeof SCHEMA_PRESENT).toBe('boolean');
-  });
-});
-
-describe.skipIf(!SCHEMA_PRESENT)(`Buildkite's pipeline schema${SCHEMA_PRESENT ? '' : ` (skipped: ${SCHEMA_MISSING_REASON})`}`, () => {
+describeNeeding([SCHEMA], "Buildkite's pipeline schema", () => {
   it.each(Object.entries(scenarios))('%s: valid against the schema and our own checks', (_name, input) => {
     const pipeline = planPipeline(input);
     expect(validatePipeline([pipeline])).toEqual([]);

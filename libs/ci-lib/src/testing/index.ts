@@ -1,6 +1,7 @@
 // Test helpers shared with other projects' tests; production code never imports this entry.
 export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from '../lib/local-registry.js';
 export {
+  describeNeeding,
   dockerRequirement,
   findRepoRoot,
   kubectlRequirement,

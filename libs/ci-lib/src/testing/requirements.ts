@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { beforeAll, describe } from 'vitest';
 import { findWorkspaceRoot } from '@engex/workspace-config';
 import { registryBinaryAvailable } from '../lib/local-registry.js';
 
@@ -78,4 +79,22 @@ export function kubectlRequirement(): Requirement {
 export function zstdRequirement(): Requirement {
   const probe = spawnSync('zstd', ['--version'], { encoding: 'utf8', timeout: 15_000 });
   return requirement('zstd', probe.status === 0, `zstd not found (${(probe.error?.message || probe.stderr || '').trim().split('\n')[0]}); apt-get install zstd`);
+}
+
+/**
+ * The one way a suite needs outside parts: `describeNeeding([dockerRequirement()], 'name', () => {...})`.
+ * Skipped, with every missing part's reason in its title, when something is missing and not
+ * required; run and failed in `beforeAll` when ENGEX_REQUIRE names a missing part. So a test can
+ * neither pass without its part nor skip where the run promised the part.
+ */
+export function describeNeeding(requirements: readonly Requirement[], name: string, body: () => void, options: { timeout?: number } = {}): void {
+  const skip = requirements.some((r) => r.skip);
+  const reasons = requirements.filter((r) => !r.available).map((r) => r.reason);
+  const title = skip ? `${name} (skipped: ${reasons.join('; ')})` : name;
+  describe.skipIf(skip)(title, options, () => {
+    beforeAll(() => {
+      for (const r of requirements) r.assertAvailable();
+    });
+    body();
+  });
 }
