@@ -1,144 +1,16 @@
-import http from 'node:http';
-import net from 'node:net';
-import { serviceBundle, type ServiceProcess } from '@engex/service-kit/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { serviceBundleContract } from '@engex/service-kit/testing';
 
-// The real artifact the image ships; the `test` target depends on `build`, so it is fresh.
-const bundle = serviceBundle({ bundle: new URL('../dist/main.cjs', import.meta.url), project: '@engex/halow' });
-afterEach(() => bundle.killAll());
-
-const messages = (server: ServiceProcess) => server.logs.map((r) => r['msg']);
-
-describe('the bundled server (dist/main.cjs)', () => {
-  it('answers /healthz, /version from the build env, and /hello', async () => {
-    const server = await bundle.start({
-      APP_REVISION: 'deadbeef',
-      APP_CREATED: '2024-01-01T00:00:00Z',
-      APP_SOURCE: 'https://github.com/highspot/halow',
-      APP_BUILD_URL: 'https://buildkite.com/highspot/halow/builds/1',
-      APP_VERSION: '1.0.0',
-    });
-    expect(await server.get('/healthz')).toEqual({ status: 200, body: '{"status":"ok"}' });
-    expect(JSON.parse((await server.get('/version')).body)).toEqual({
-      revision: 'deadbeef',
-      created: '2024-01-01T00:00:00Z',
-      buildUrl: 'https://buildkite.com/highspot/halow/builds/1',
-      source: 'https://github.com/highspot/halow',
-      version: '1.0.0',
-    });
-    expect(await server.get('/hello?name=x')).toEqual({ status: 200, body: '{"message":"hello, x"}' });
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
-    // Logged after the response is sent, so only certain to be there once the process is gone.
-    expect(server.logs.find((r) => r['msg'] === 'request completed' && r['route'] === '/hello')).toMatchObject({
-      level: 'info',
-      service: 'halow',
-      path: '/hello',
-      statusCode: 200,
-      reqId: expect.any(String),
-    });
-  });
-
-  it('finishes an in-flight request after SIGTERM, then exits 0', async () => {
-    const server = await bundle.start();
-    const request = await server.slowRequest({ path: '/hello', json: { name: 'slow' } });
-    server.child.kill('SIGTERM');
-    await server.waitForLog('draining');
-    request.finish();
-    expect(await request.response).toEqual({ status: 200, body: '{"message":"hello, slow"}' });
-    expect(await server.exited).toBe(0);
-    expect(messages(server)).toContain('stopped');
-  });
-
-  it('answers /readyz with 503 while draining (SHUTDOWN_DELAY_MS) and still exits 0', async () => {
-    const server = await bundle.start({ SHUTDOWN_DELAY_MS: '3000' });
-    expect(await server.get('/readyz')).toEqual({ status: 200, body: '{"status":"ready"}' });
-    const request = await server.slowRequest({ path: '/hello', json: { name: 'during-drain' } });
-    server.child.kill('SIGTERM');
-    await server.waitForLog('draining');
-    expect(await server.get('/readyz')).toEqual({ status: 503, body: '{"status":"draining"}' });
-    request.finish();
-    expect(await request.response).toEqual({ status: 200, body: '{"message":"hello, during-drain"}' });
-    expect(await server.exited).toBe(0);
-  });
-
-  it('closes idle keep-alive connections on SIGTERM instead of waiting out their 65 s', async () => {
-    const server = await bundle.start({ SHUTDOWN_TIMEOUT_MS: '30000' });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    expect((await server.get('/healthz', agent)).status).toBe(200);
-    const [socket] = Object.values(agent.freeSockets).flat();
-    const closed = new Promise<void>((resolve) => socket!.once('close', () => resolve()));
-    server.child.kill('SIGTERM');
-    await closed;
-    expect(await server.exited).toBe(0);
-    agent.destroy();
-  });
-
-  it('answers with Connection: close once SIGTERM arrives, so keep-alive clients move elsewhere', async () => {
-    const server = await bundle.start({ SHUTDOWN_DELAY_MS: '3000' });
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const connectionHeader = () =>
-      new Promise<string | undefined>((resolve, reject) => {
-        http
-          .get({ host: '127.0.0.1', port: server.port, path: '/hello?name=x', agent }, (res) => {
-            res.resume().on('end', () => resolve(res.headers['connection']));
-          })
-          .on('error', reject);
-      });
-    expect(await connectionHeader()).toBe('keep-alive');
-    server.child.kill('SIGTERM');
-    await server.waitForLog('draining');
-    expect(await connectionHeader()).toBe('close');
-    agent.destroy();
-    expect(await server.exited).toBe(0);
-  });
-
-  it('answers an undecodable path with the JSON 400 and a request id, and logs it', async () => {
-    const server = await bundle.start();
-    const res = await server.get('/hello/%zz');
-    expect(res.status).toBe(400);
-    expect(JSON.parse(res.body)).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: expect.any(String) });
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
-    expect(server.logs.find((r) => r['msg'] === 'request completed')).toMatchObject({ path: '/hello/%zz', statusCode: 400 });
-  });
-
-  it('never logs the credentials of a request with oversized headers, even at LOG_LEVEL=trace', async () => {
-    const server = await bundle.start({ LOG_LEVEL: 'trace' });
-    const token = 'pl4nted-b34rer-t0ken';
-    const socket = net.connect(server.port, '127.0.0.1');
-    socket.on('error', () => undefined).resume();
-    socket.write(`GET /hello?name=x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nCookie: sid=${token}\r\n` + `X-Filler: ${'f'.repeat(20_000)}\r\n\r\n`);
-    await new Promise((resolve) => socket.once('close', resolve));
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
-    expect(server.logs.some((r) => r['msg'] === 'client error')).toBe(true);
-    expect(JSON.stringify(server.logs)).not.toContain(token);
-  });
-
-  it('exits non-zero at once on a second signal', async () => {
-    const server = await bundle.start({ SHUTDOWN_TIMEOUT_MS: '60000' });
-    await server.slowRequest({ path: '/hello', json: { name: 'never-finished' } });
-    server.child.kill('SIGTERM');
-    await server.waitForLog('draining');
-    server.child.kill('SIGINT');
-    expect(await server.exited).toBe(1);
-    expect(messages(server)).toContain('second signal during shutdown; forcing exit');
-  });
-
-  it('exits non-zero when SHUTDOWN_TIMEOUT_MS passes with a request still in flight', async () => {
-    const server = await bundle.start({ SHUTDOWN_TIMEOUT_MS: '300' });
-    await server.slowRequest({ path: '/hello', json: { name: 'never-finished' } });
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(1);
-    expect(messages(server)).toContain('shutdown timed out; forcing exit');
-  });
-
-  it('refuses PORT=70000 with a message naming PORT and what is allowed', async () => {
-    const server = bundle.run({ PORT: '70000', LOG_LEVEL: 'noisy' });
-    expect(await server.exited).toBe(2);
-    expect(server.stderr()).toContain('PORT="70000": expected an integer from 1 to 65535');
-    expect(server.stderr()).toContain('LOG_LEVEL="noisy": expected one of fatal, error, warn, info, debug, trace, silent');
-    expect(server.logs).toEqual([]);
-  });
+// The real artifact the image ships (the `test` target depends on `build`, so it is fresh),
+// held to what every engex service's bundle promises. The routes named here are this service's
+// own: a GET, and a route that takes a JSON body for the drain tests to hold open.
+serviceBundleContract({
+  bundle: new URL('../dist/main.cjs', import.meta.url),
+  project: '@engex/halow',
+  service: 'halow',
+  get: { path: '/hello?name=x', route: '/hello', expect: { status: 200, body: '{"message":"hello, x"}' } },
+  slow: {
+    path: '/hello',
+    json: (label) => ({ name: label }),
+    expect: (label) => ({ status: 200, body: JSON.stringify({ message: `hello, ${label}` }) }),
+  },
 });

@@ -10,17 +10,25 @@ afterEach(() => {
   server = undefined;
 });
 
-/** A plain node:http server whose `/slow` answers only when `release()` is called. */
-async function serve(idleMs: number): Promise<{ port: number; drain: ConnectionDrain; release: () => void }> {
+/**
+ * A plain node:http server whose `/slow` answers only when `release()` is called; `slowArrived`
+ * resolves once the server is handling it (an event, not a sleep: under load a request can take
+ * longer than any fixed delay to arrive, and an idle socket would then be closed by the drain).
+ */
+async function serve(idleMs: number): Promise<{ port: number; drain: ConnectionDrain; release: () => void; slowArrived: Promise<void> }> {
   let release!: () => void;
+  let arrived!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
+  const slowArrived = new Promise<void>((resolve) => (arrived = resolve));
   server = http.createServer((request, response) => {
-    if (request.url === '/slow') void released.then(() => response.end('slow'));
-    else response.end('ok');
+    if (request.url === '/slow') {
+      arrived();
+      void released.then(() => response.end('slow'));
+    } else response.end('ok');
   });
   const drain = trackConnections(server, { idleMs });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as net.AddressInfo).port, drain, release };
+  return { port: (server.address() as net.AddressInfo).port, drain, release, slowArrived };
 }
 
 function request(port: number, path: string, agent: http.Agent | false = false) {
@@ -37,10 +45,11 @@ function request(port: number, path: string, agent: http.Agent | false = false) 
 
 describe('trackConnections', () => {
   it('never closes a connection under a request, however long the drain', async () => {
-    const { port, drain, release } = await serve(50);
+    const { port, drain, release, slowArrived } = await serve(50);
     const slow = request(port, '/slow');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await slowArrived;
     const closed = drain.close();
+    // Six idle periods with the request still open: a drain that closed busy sockets would have.
     await new Promise((resolve) => setTimeout(resolve, 300));
     release();
     expect(await slow).toEqual({ body: 'slow', connection: 'close' });
