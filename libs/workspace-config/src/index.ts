@@ -14,6 +14,10 @@ export {
   WORKSPACE_CONFIG_FILE,
   deployTargetFor,
   deployTargetsFor,
+  decideTrust,
+  trustedBranchesFor,
+  normalizeOverlay,
+  KUSTOMIZATION_FILES,
   APPROVALS,
   DEPLOY_WHEN,
   STEP_GRANULARITIES,
@@ -29,6 +33,8 @@ export {
   type Severity,
   type StepGranularity,
   type TagConfig,
+  type TrustDecision,
+  type TrustInput,
   type WorkspaceConfig,
 } from './lib/config.js';
 export { WORKSPACE_CONFIG_SCHEMA } from './lib/config-schema.js';
