@@ -86,7 +86,7 @@ describe('help', () => {
             Push every tag idempotently to the IMMUTABLE repository
         engex-ci image exists --project <p>
             Ask the registry whether <registry>/<repo>:<sha> exists
-        engex-ci image smoke --project <p>
+        engex-ci image smoke --project <p> [--local]
             Run the pushed image; check /healthz and that /version.revision is the commit
         engex-ci image env --project <p>
             Print the seed pipeline's image variables for this build

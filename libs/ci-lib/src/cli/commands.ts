@@ -120,12 +120,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'image smoke',
     summary: 'Run the pushed image; check /healthz and that /version.revision is the commit',
-    synopsis: '--project <p>',
+    synopsis: '--project <p> [--local]',
     details: [
       'docker pull <ref>, then docker run -d --network host -e PORT=<free port> -e HOST=127.0.0.1 <ref>;',
       'polls GET /healthz for up to 30 s, then GET /version. The container is always removed.',
+      '--local smokes the image this agent built, without a pull (untrusted builds never push it).',
     ],
-    flags: [PROJECT],
+    flags: [PROJECT, { name: 'local', type: 'boolean', description: 'Smoke the local image built on this agent; no docker pull (pull-request builds, which never push)' }],
     positionals: [],
     output: ['smoke ok <ref> revision=<sha> port=<port>'],
     env: IMAGE_ENV,

@@ -259,7 +259,7 @@ const imageExists: Handler = async (inv, io) => {
 const imageSmoke: Handler = async (inv, io) => {
   const { sha, refs, docker } = await imageSetup(inv, io);
   const port = await findFreePort();
-  const result = await smokeImage({ docker, reference: refs.dest, revision: sha, port, log: (l) => note(io, l) });
+  const result = await smokeImage({ docker, reference: refs.dest, revision: sha, port, pull: inv.flags['local'] !== true, log: (l) => note(io, l) });
   line(io, `smoke ok ${result.reference} revision=${sha} port=${result.port}`);
   return 0;
 };
