@@ -15,6 +15,7 @@ export {
   deployTargetFor,
   deployTargetsFor,
   decideTrust,
+  matchesAny,
   trustedBranchesFor,
   normalizeOverlay,
   KUSTOMIZATION_FILES,

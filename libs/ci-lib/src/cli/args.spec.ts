@@ -78,6 +78,8 @@ describe('help', () => {
       Usage: engex-ci <command> [flags]
 
       Commands:
+        engex-ci agent guard --policy <file>
+            Refuse a job this credential-holding agent must not run (the pre-command hook of trusted queues)
         engex-ci image build --project <p> [--source-date-epoch commit]
             Build the service image with every tag, OCI label and build arg computed here
         engex-ci image sbom --project <p>

@@ -32,6 +32,7 @@ import { smokeImage } from '../lib/smoke-image.js';
 import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
 import { parseTrivyReportText, type TrivyReport } from '../lib/trivy-report.js';
 import { mergeScanReports } from '../lib/scan-merge.js';
+import { agentGuard } from './agent-guard.js';
 import { findWorkspaceRoot, readServiceConfig, readWorkspaceProjects } from '@engex/workspace-config';
 
 /** Everything a command may touch, injected so tests can capture output and fake AWS. */
@@ -584,6 +585,7 @@ const nxCacheServe: Handler = async (inv, io) => {
 };
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
+  'agent guard': agentGuard,
   'nx-cache serve': nxCacheServe,
   'image sbom': sbomCommand,
   'image build': imageBuild,

@@ -521,6 +521,11 @@ export function deployTargetFor(branch: string, targets: readonly DeployTarget[]
   return targets.find((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
 }
 
+/** Whether `name` matches any of the globs, with the deploy targets' semantics (picomatch, dot files included). */
+export function matchesAny(name: string, globs: readonly string[]): boolean {
+  return globs.some((g) => picomatch.isMatch(name, g, { dot: true }));
+}
+
 /** Every target whose branch glob matches, in config order: each one deploys. */
 export function deployTargetsFor(branch: string, targets: readonly DeployTarget[]): DeployTarget[] {
   return targets.filter((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
@@ -560,7 +565,7 @@ export interface TrustDecision {
 export function decideTrust(config: Pick<WorkspaceConfig, 'trustedBranches' | 'deployTargets'>, input: TrustInput): TrustDecision {
   const patterns = trustedBranchesFor(config, input.defaultBranch);
   const list = patterns.map((p) => JSON.stringify(p)).join(', ');
-  const matches = (name: string): boolean => patterns.some((p) => picomatch.isMatch(name, p, { dot: true }));
+  const matches = (name: string): boolean => matchesAny(name, patterns);
   if (input.pullRequest !== undefined) return { zone: 'untrusted', reason: `pull request #${input.pullRequest}: pull-request code is unreviewed` };
   if (input.tag !== undefined && !matches(input.tag)) return { zone: 'untrusted', reason: `tag ${JSON.stringify(input.tag)} matches no trusted branch (${list})` };
   if (input.branch === undefined) return { zone: 'untrusted', reason: 'no branch' };
