@@ -24,7 +24,7 @@ export const STEP_GRANULARITIES: readonly StepGranularity[] = ['target', 'projec
 export const PRODUCTION_OVERLAY = 'overlays/production';
 
 /** The file names kustomize looks for in an overlay folder. */
-export const KUSTOMIZATION_FILES: readonly string[] = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
 
 /**
  * The one spelling of an overlay: `./`, empty and `.` segments, a trailing `/` and an explicit
@@ -34,7 +34,7 @@ export const KUSTOMIZATION_FILES: readonly string[] = ['kustomization.yaml', 'ku
  */
 export function normalizeOverlay(overlay: string): string {
   const parts = overlay.split('/').filter((part) => part !== '' && part !== '.');
-  if (parts.length > 1 && KUSTOMIZATION_FILES.includes(parts[parts.length - 1] as string)) parts.pop();
+  if (parts.length > 1 && (KUSTOMIZATION_FILES as readonly string[]).includes(parts[parts.length - 1] as string)) parts.pop();
   return parts.join('/');
 }
 
