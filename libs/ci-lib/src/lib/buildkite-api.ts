@@ -1,12 +1,12 @@
-import { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest } from './http-request.js';
+import { httpRequest } from './http-request.js';
+import { RetryableStatus, sendWithRetry } from './http-retry.js';
 import { InfrastructureError } from './errors.js';
-import { normalizeRetryOptions, parseRetryAfter, withRetry, type RetryOptions } from './retry.js';
+import { normalizeRetryOptions, type RetryOptions } from './retry.js';
 
 /**
  * Buildkite's REST API, read-only, as the agent guard and `image push` ask it: one GET within one
  * overall deadline, retried on 429/5xx and transient network errors. Errors name the operation
- * and host, never the token. (The pipeline generator's `readLastPassedCommit` predates this and
- * keeps its own loop; it can move onto `buildkiteGet`.)
+ * and host, never the token.
  */
 export const BUILDKITE_API_URL = 'https://api.buildkite.com';
 
@@ -33,51 +33,25 @@ export class BuildkiteApiError extends InfrastructureError {
   }
 }
 
-class RetryableStatus extends Error {
-  constructor(
-    readonly status: number,
-    readonly retryAfterMs: number | undefined,
-  ) {
-    super(`HTTP ${status}`);
-  }
-}
-
 /** GET `path` (e.g. `/v2/organizations/o/pipelines/p/builds/12`); the parsed JSON of a 200, else a BuildkiteApiError. */
 export async function buildkiteGet(path: string, options: BuildkiteApiClientOptions): Promise<unknown> {
   const base = options.baseUrl ?? BUILDKITE_API_URL;
   const url = new URL(path, base);
   const retry = normalizeRetryOptions({ ...options.retry, totalMs: options.deadlineMs });
   const operation = `Buildkite API GET ${url.pathname}`;
-  const started = retry.now();
   const outOfTime = (cause: unknown): BuildkiteApiError =>
     new BuildkiteApiError(`${operation} on ${url.host} did not finish within its ${options.deadlineMs / 1000} s deadline; check that ${url.host} is reachable.`, undefined, {
       cause,
     });
   let res;
   try {
-    res = await withRetry(
-      async () => {
-        const left = Math.max(1, options.deadlineMs - (retry.now() - started));
-        const r = await httpRequest(url, {
-          method: 'GET',
-          headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' },
-          timeoutMs: left,
-          maxBodyBytes: MAX_BODY_BYTES,
-        });
-        if (r.status === 429 || r.status === 503) throw new RetryableStatus(r.status, parseRetryAfter(r.headers['retry-after'], retry.now()));
-        if (r.status >= 500) throw new RetryableStatus(r.status, undefined);
-        return r;
-      },
-      {
-        ...retry,
-        isRetryable: (error) => error instanceof RetryableStatus || (error instanceof TransportError && TRANSIENT_CODES.has(error.code)),
-        retryAfterMs: (error) => (error instanceof RetryableStatus ? error.retryAfterMs : undefined),
-        onGiveUp: (error, reason) => (reason.kind === 'out-of-time' ? outOfTime(error) : error),
-      },
+    res = await sendWithRetry(
+      (timeoutMs) =>
+        httpRequest(url, { method: 'GET', headers: { Authorization: `Bearer ${options.token}`, Accept: 'application/json' }, timeoutMs, maxBodyBytes: MAX_BODY_BYTES }),
+      { retry, outOfTime },
     );
   } catch (error) {
     if (error instanceof BuildkiteApiError) throw error;
-    if (error instanceof TransportError && error.code === DEADLINE_CODE) throw outOfTime(error);
     if (error instanceof RetryableStatus) throw new BuildkiteApiError(`${operation} on ${url.host} answered HTTP ${error.status} after retries.`, error.status, { cause: error });
     throw new BuildkiteApiError(`${operation} on ${url.host} failed: ${(error as Error).message}`, undefined, { cause: error });
   }
