@@ -12,6 +12,7 @@ import { createRegistryClient } from './lib/registry-client.js';
 import { dockerRequirement, registryRequirement } from './testing/requirements.js';
 import { buildScratchImage, removeRegistryImages } from './testing/scratch-image.js';
 import { startLocalRegistry, type LocalRegistry } from './lib/local-registry.js';
+import { startFaultServer } from './testing/fault-server.js';
 import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
 const SHA = 'feedfacefeedfacefeedfacefeedfacefeedface';
@@ -164,12 +165,37 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
       expect(smoke.code, smoke.stderr).toBe(0);
       expect(smoke.stdout).toMatch(new RegExp(`^smoke ok ${dest.replace(/\./g, '\\.')} revision=${SHA} port=\\d+\\n$`));
 
-      // A rebuild of the same commit in a new Buildkite build differs in its labels: kept, not pushed.
+      // A rebuild of the same commit in a new Buildkite build differs in its labels. Its labels
+      // prove nothing (issue 18): without a record of a trusted build that pushed the digest, exit 3.
+      const digest = (remote as { digest: string }).digest;
       const rebuiltEnv = { ...env, BUILDKITE_BUILD_URL: 'https://buildkite.com/highspot/engex/builds/2', BUILDKITE_BUILD_NUMBER: '2' };
       expect((await cli(['image', 'build', ...project], rebuiltEnv)).code).toBe(0);
-      const kept = await cli(['image', 'push', ...project], rebuiltEnv);
-      expect(kept.code, kept.stderr).toBe(0);
-      expect(kept.stdout).toMatch(/^kept .* \(an earlier build of this commit pushed it; this rebuild sha256:[0-9a-f]{64} was not pushed because the tag is immutable\)\n/);
+      const unproven = await cli(['image', 'push', ...project], rebuiltEnv);
+      expect(unproven.code).toBe(3);
+      expect(unproven.stderr).toContain(`registry: manifest ${digest}`);
+      expect(unproven.stderr).toContain('claimed build https://buildkite.com/highspot/engex/builds/1');
+      // Buildkite (faked on 127.0.0.1) records build 1 on main, of this commit, with that digest in its meta-data: kept.
+      const api = await startFaultServer({
+        behaviours: [{ kind: 'ok', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ number: 1, branch: 'main', commit: SHA, pull_request: null }]) }],
+      });
+      try {
+        const apiEnv = {
+          ...rebuiltEnv,
+          BUILDKITE_API_TOKEN: 'bkua_read_builds_token',
+          BUILDKITE_ORGANIZATION_SLUG: 'highspot',
+          ENGEX_CI_BUILDKITE_API_URL: api.url,
+        };
+        const kept = await cli(['image', 'push', ...project], apiEnv);
+        expect(kept.code, kept.stderr).toBe(0);
+        expect(kept.stdout).toMatch(
+          /^kept .* \(an earlier trusted build of this commit pushed it, proven by build 1 on main \(Buildkite API\); this rebuild sha256:[0-9a-f]{64} was not pushed because the tag is immutable\)\n/,
+        );
+        expect(api.requests.map((r) => r.url)).toEqual([
+          `/v2/organizations/highspot/pipelines/engex/builds?commit=${SHA}&meta_data[engex%3Ademo%3Adigest]=${encodeURIComponent(digest)}&per_page=30`,
+        ]);
+      } finally {
+        await api.close();
+      }
       expect(await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA)).toEqual(remote);
     },
     300_000,

@@ -177,8 +177,9 @@ describe('engex-ci status and images against a real registry and real git', () =
     servers.push(server);
     const hanging = await createTempWorkspace({
       git: true,
-      config: { opsRepo: 'https://example.invalid/ops.git' },
-      packages: { 'apps/halow': servicePackage('@engex/halow', { opsRepo: `file:///dev/null` }) },
+      // The workspace's ops repo (a service may not point elsewhere: issue 18's narrowing rule).
+      config: { opsRepo: 'file:///dev/null' },
+      packages: { 'apps/halow': servicePackage('@engex/halow') },
     });
     try {
       // URL_RULE accepts https/ssh/file only, so the http:// remote is set through git's own url rewriting.

@@ -43,7 +43,7 @@ beforeAll(async () => {
     git: true,
     packages: {
       'apps/halow': servicePackage('@engex/halow', { description: 'halow HTTP service', port: 3000 }),
-      'apps/billing': servicePackage('@engex/billing', { repository: 'engex/billing-api' }),
+      'apps/billing': servicePackage('@engex/billing', { repository: 'engex/billing/api' }),
       'libs/ci-lib': { name: '@engex/ci-lib', nx: { tags: [] } },
     },
   });
@@ -144,7 +144,7 @@ describe('engex-ci image env', () => {
       stdout: [`VERSION=${SHA}`, `ECR_HOST=${ECR}`, 'REPO_NAME=engex/halow', `IMAGE_LOCAL=engex/halow:${SHA}`, `IMAGE_DEST=${ECR}/engex/halow:${SHA}`, ''].join('\n'),
     });
     const byName = await run(['image', 'env', '--project', '@engex/billing'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA, REGISTRY: '127.0.0.1:5000' }) });
-    expect(byName.stdout).toContain(`IMAGE_DEST=127.0.0.1:5000/engex/billing-api:${SHA}`);
+    expect(byName.stdout).toContain(`IMAGE_DEST=127.0.0.1:5000/engex/billing/api:${SHA}`);
   });
 
   it.each([

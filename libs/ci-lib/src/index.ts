@@ -23,6 +23,7 @@ export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';
  */
 export { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, type HttpRequestOptions, type HttpResponse } from './lib/http-request.js';
 export { normalizeRetryOptions, parseRetryAfter, withRetry, type GiveUpReason, type RetryOptions, type WithRetryOptions } from './lib/retry.js';
+export { RetryableStatus, sendWithRetry, type SendWithRetryOptions } from './lib/http-retry.js';
 export { MASK, redact, redactingWriter, secretsFromEnv, type RedactOptions } from './lib/redact.js';
 export { KUSTOMIZATION_FILE_NAMES, pickKustomizationFile, readImageEntry, type ImageEntry } from './lib/kustomization.js';
 export { readDeployedTags, type DeployedTagQuery, type Fact, type ReadDeployedOptions } from './lib/deploy-status.js';

@@ -14,6 +14,11 @@ export {
   WORKSPACE_CONFIG_FILE,
   deployTargetFor,
   deployTargetsFor,
+  decideTrust,
+  matchesAny,
+  trustedBranchesFor,
+  normalizeOverlay,
+  KUSTOMIZATION_FILES,
   APPROVALS,
   DEPLOY_WHEN,
   STEP_GRANULARITIES,
@@ -29,6 +34,8 @@ export {
   type Severity,
   type StepGranularity,
   type TagConfig,
+  type TrustDecision,
+  type TrustInput,
   type WorkspaceConfig,
 } from './lib/config.js';
 export { WORKSPACE_CONFIG_SCHEMA } from './lib/config-schema.js';

@@ -70,7 +70,7 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     const file = join(ws.root, svc, 'package.json');
     const original = readFileSync(file, 'utf8');
     const pkg = JSON.parse(original) as { nx: { metadata: { engex: Record<string, unknown> } } };
-    pkg.nx.metadata.engex = { ...pkg.nx.metadata.engex, repository: 'custom/svc', deployWhen: 'service' };
+    pkg.nx.metadata.engex = { ...pkg.nx.metadata.engex, repository: `engex/${svc.split('/').pop() as string}/custom`, deployWhen: 'service' };
     writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
     git(ws.root, 'commit', '--quiet', '-am', 'svc: own repository, deploy when its own checks pass');
     const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD'], { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' });
@@ -81,7 +81,7 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     const doc = parse(r.stdout) as Doc;
     const steps = doc.steps.flatMap((s) => ('group' in s ? (s['steps'] as Record<string, unknown>[]) : [s]));
     const image = steps.find((s) => s['key'] === `${slug}:image`) as { commands: string[] };
-    expect(image.commands.join('\n')).toContain('/custom/svc:');
+    expect(image.commands.join('\n')).toContain(`/engex/${svc.split('/').pop() as string}/custom:`);
     const deploy = steps.find((s) => s['key'] === `${slug}:deploy-staging`) as { depends_on: string[] };
     expect(deploy.depends_on).not.toContain('engex-checks-passed');
   });

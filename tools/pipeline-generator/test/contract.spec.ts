@@ -83,7 +83,16 @@ describeNeeding([SCHEMA], "Buildkite's pipeline schema", () => {
     for (const job of installing) {
       expect((job['commands'] as string[])[0]).toBe('test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund');
       expect((job['plugins'] as Record<string, unknown>[])[0]).toEqual({
-        'cache#v1.12.0': { backend: 's3', manifest: 'package-lock.json', path: 'node_modules', restore: 'file', save: 'file', compression: 'zstd' },
+        'cache#v1.12.0': {
+          backend: 's3',
+          manifest: 'package-lock.json',
+          path: 'node_modules',
+          restore: 'file',
+          save: 'file',
+          compression: 'zstd',
+          'key-extra': '-linux-x64-node24',
+          'soft-fail': true,
+        },
       });
     }
     // The plan job installs nothing, so it restores nothing.

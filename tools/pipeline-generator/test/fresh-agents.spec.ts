@@ -47,7 +47,7 @@ function step(key: string, commands: StepCommand[], over: Partial<CommandStep> =
     label: key,
     commands,
     dependsOn: [],
-    plugins: [dependencyCachePlugin()],
+    plugins: [dependencyCachePlugin({ platform: 'linux-x64', nodeMajor: '24', save: true })],
     timeoutInMinutes: 5,
     agents: { queue: 'default' },
     retry: [],

@@ -78,6 +78,8 @@ describe('help', () => {
       Usage: engex-ci <command> [flags]
 
       Commands:
+        engex-ci agent guard --policy <file>
+            Refuse a job this credential-holding agent must not run (the pre-command hook of trusted queues)
         engex-ci image build --project <p> [--source-date-epoch commit]
             Build the service image with every tag, OCI label and build arg computed here
         engex-ci image sbom --project <p>
@@ -86,7 +88,7 @@ describe('help', () => {
             Push every tag idempotently to the IMMUTABLE repository
         engex-ci image exists --project <p>
             Ask the registry whether <registry>/<repo>:<sha> exists
-        engex-ci image smoke --project <p>
+        engex-ci image smoke --project <p> [--local]
             Run the pushed image; check /healthz and that /version.revision is the commit
         engex-ci image env --project <p>
             Print the seed pipeline's image variables for this build

@@ -39,6 +39,35 @@ const IMAGE_ENV = [...CONTEXT_ENV, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs];
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
+    name: 'agent guard',
+    summary: 'Refuse a job this credential-holding agent must not run (the pre-command hook of trusted queues)',
+    synopsis: '--policy <file>',
+    details: [
+      'Reads the policy from a file on the agent host (absolute path, outside the checkout, not group/world-writable),',
+      'never from the repository. Refuses a pull request, and any repository, organization, pipeline, branch (or tag)',
+      'or step key the policy does not list. With "api" set it asks Buildkite for the build (pull request, branch,',
+      'commit as recorded) and, where an approval rule matches, whether the block step was unblocked by someone other',
+      'than the commit author and the build creator. Install: libs/ci-lib/agent-hooks/pre-command.',
+    ],
+    flags: [{ name: 'policy', type: 'string', value: '<file>', description: 'The host policy (JSON); default ENGEX_AGENT_POLICY' }],
+    positionals: [],
+    output: ['agent guard: allowed <pipeline> build <n> step <key> on branch <b> (<queue> queue; <what Buildkite confirmed>)'],
+    env: [
+      'ENGEX_AGENT_POLICY',
+      'BUILDKITE_ORGANIZATION_SLUG',
+      'BUILDKITE_PIPELINE_SLUG',
+      'BUILDKITE_REPO',
+      'BUILDKITE_BRANCH',
+      'BUILDKITE_TAG',
+      'BUILDKITE_PULL_REQUEST',
+      'BUILDKITE_COMMIT',
+      'BUILDKITE_BUILD_NUMBER',
+      'BUILDKITE_STEP_KEY',
+      'BUILDKITE_BUILD_CHECKOUT_PATH',
+    ],
+    exit: '0 allowed, 1 refused, 2 bad policy or usage, 4 Buildkite API unreachable (the job does not run either)',
+  },
+  {
     name: 'image build',
     summary: 'Build the service image with every tag, OCI label and build arg computed here',
     synopsis: '--project <p> [--source-date-epoch commit]',
@@ -120,12 +149,13 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'image smoke',
     summary: 'Run the pushed image; check /healthz and that /version.revision is the commit',
-    synopsis: '--project <p>',
+    synopsis: '--project <p> [--local]',
     details: [
       'docker pull <ref>, then docker run -d --network host -e PORT=<free port> -e HOST=127.0.0.1 <ref>;',
       'polls GET /healthz for up to 30 s, then GET /version. The container is always removed.',
+      '--local smokes the image this agent built, without a pull (untrusted builds never push it).',
     ],
-    flags: [PROJECT],
+    flags: [PROJECT, { name: 'local', type: 'boolean', description: 'Smoke the local image built on this agent; no docker pull (pull-request builds, which never push)' }],
     positionals: [],
     output: ['smoke ok <ref> revision=<sha> port=<port>'],
     env: IMAGE_ENV,

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DOCKERFILE, formatBytes, planDockerBuild } from '../lib/build-image.js';
-import { resolveServiceConfig, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
+import { resolveServiceConfig, trustedBranchesFor, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
 import { parseBuildContext, type BuildContext } from '../lib/context.js';
 import { deployBump } from '../lib/deploy-bump.js';
 import { readCommitRelation } from '../lib/deploy-guard.js';
@@ -13,7 +13,8 @@ import { createDocker, type Docker } from '../lib/docker.js';
 import { parseDeadlines, type Deadlines } from '../lib/deadlines.js';
 import { planEcrCheck, renderEcrCheckMarkdown, renderEcrCheckText, type RepositoryFacts } from '../lib/ecr-check.js';
 import { createEcrClient, describeEcrImages, describeEcrRepository, readEcrCredentials, type EcrClientLike, type EcrClientOptions } from '../lib/ecr-credentials.js';
-import { InfrastructureError, PolicyFailedError, ScanReportError, UsageError, type ExitCode } from '../lib/errors.js';
+import { InfrastructureError, PolicyFailedError, ScanReportError, UnprovenImageError, UsageError, type ExitCode } from '../lib/errors.js';
+import { annotateRefusedPush, createPushProver, pushRecordKey, recordPush, type PushProverOptions } from '../lib/push-proof.js';
 import { onStopRequest } from '../lib/exit-cleanup.js';
 import { NX_CACHE_DEFAULTS, startNxCacheServer } from '../lib/nx-cache-server.js';
 import { findFreePort } from '../lib/free-port.js';
@@ -32,6 +33,7 @@ import { smokeImage } from '../lib/smoke-image.js';
 import { FULL_SHA_PATTERN, assertFullSha, planTags, semverFromGitTag } from '../lib/tags.js';
 import { parseTrivyReportText, type TrivyReport } from '../lib/trivy-report.js';
 import { mergeScanReports } from '../lib/scan-merge.js';
+import { agentGuard } from './agent-guard.js';
 import { findWorkspaceRoot, readServiceConfig, readWorkspaceProjects } from '@engex/workspace-config';
 
 /** Everything a command may touch, injected so tests can capture output and fake AWS. */
@@ -58,6 +60,9 @@ export interface Invocation {
 }
 
 type Handler = (inv: Invocation, io: CliIo) => Promise<ExitCode>;
+
+/** The proof lookups of `image push` (meta-data, then Buildkite's API): each within this. */
+const PUSH_PROOF_DEADLINE_MS = 30_000;
 
 const line = (io: CliIo, text: string) => io.stdout(`${text}\n`);
 const note = (io: CliIo, text: string) => io.stderr(`${text}\n`);
@@ -230,8 +235,30 @@ const sbomCommand: Handler = async (inv, io) => {
 };
 
 const imagePush: Handler = async (inv, io) => {
-  const { sha, refs, docker } = await imageSetup(inv, io);
-  const results = await pushImage({ refs, revision: sha, docker, registry: registryClient(refs.registry, io), log: (l) => note(io, l) });
+  const { sha, refs, docker, ctx, config, service } = await imageSetup(inv, io);
+  const proving: PushProverOptions = {
+    env: { ...io.env },
+    onBuildkite: ctx.onBuildkite,
+    key: pushRecordKey(service.service),
+    revision: sha,
+    trustedBranches: trustedBranchesFor(config, ctx.defaultBranch ?? 'main'),
+    ...(ctx.api ? { api: ctx.api } : {}),
+    ...(io.env['ENGEX_CI_BUILDKITE_API_URL'] ? { apiBaseUrl: io.env['ENGEX_CI_BUILDKITE_API_URL'] } : {}),
+    deadlineMs: PUSH_PROOF_DEADLINE_MS,
+    ...(io.retry ? { retry: io.retry } : {}),
+    log: (l) => note(io, l),
+  };
+  let results;
+  try {
+    results = await pushImage({ refs, revision: sha, docker, registry: registryClient(refs.registry, io), prove: createPushProver(proving), log: (l) => note(io, l) });
+  } catch (error) {
+    if (error instanceof UnprovenImageError) {
+      await annotateRefusedPush(proving, `image-push-${service.service}`, `**${service.service}**: image push refused.\n\n\`\`\`\n${error.message}\n\`\`\`\n`);
+    }
+    throw error;
+  }
+  const pushed = results.find((r) => r.tag === sha && r.status === 'push');
+  if (pushed) await recordPush(proving, pushed.manifestDigest);
   // Before the result lines: a runner takes the last line as the step's outcome.
   const digestFile = str(inv, 'digest-file');
   if (digestFile !== undefined) {
@@ -259,7 +286,7 @@ const imageExists: Handler = async (inv, io) => {
 const imageSmoke: Handler = async (inv, io) => {
   const { sha, refs, docker } = await imageSetup(inv, io);
   const port = await findFreePort();
-  const result = await smokeImage({ docker, reference: refs.dest, revision: sha, port, log: (l) => note(io, l) });
+  const result = await smokeImage({ docker, reference: refs.dest, revision: sha, port, pull: inv.flags['local'] !== true, log: (l) => note(io, l) });
   line(io, `smoke ok ${result.reference} revision=${sha} port=${result.port}`);
   return 0;
 };
@@ -584,6 +611,7 @@ const nxCacheServe: Handler = async (inv, io) => {
 };
 
 export const HANDLERS: Readonly<Record<string, Handler>> = {
+  'agent guard': agentGuard,
   'nx-cache serve': nxCacheServe,
   'image sbom': sbomCommand,
   'image build': imageBuild,

@@ -30,6 +30,29 @@ export class ImmutableTagError extends EngexError {
   }
 }
 
+/**
+ * The registry holds another image under our tag whose labels claim this commit, and no trusted
+ * build of this pipeline is proven to have pushed it. Labels are written by whoever pushes; a
+ * digest nobody vouches for is never scanned, smoked or deployed as ours.
+ */
+export class UnprovenImageError extends EngexError {
+  readonly code = 'UNPROVEN_IMAGE';
+  readonly exitCode = EXIT_CODES.conflict;
+  constructor(
+    readonly reference: string,
+    readonly remote: { manifestDigest: string; configDigest: string; claimedBuild: string },
+    readonly local: { configDigest: string; revision: string },
+  ) {
+    super(
+      `Unproven image: ${reference} already exists with a different image whose labels claim revision ${local.revision}.\n` +
+        `  registry: manifest ${remote.manifestDigest}, image id ${remote.configDigest}, claimed build ${remote.claimedBuild}\n` +
+        `  local:    image id ${local.configDigest}, revision ${local.revision}\n` +
+        "No trusted build of this pipeline is recorded as its pusher (this build's meta-data, or a trusted build of this commit through " +
+        "Buildkite's API), and labels prove nothing. Nothing was pushed, nothing adopted. Find who pushed that digest (registry audit log) before anything else.",
+    );
+  }
+}
+
 /** Docker, git, the registry or AWS failed or is unreachable. Usually worth a retry of the job. */
 export class InfrastructureError extends EngexError {
   readonly code = 'INFRASTRUCTURE';

@@ -1,3 +1,4 @@
+import { KUSTOMIZATION_FILES } from '@engex/workspace-config';
 import { Document, Scalar, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseAllDocuments, stringify, type ScalarTag, type Tags } from 'yaml';
 import { ManifestError } from './errors.js';
 import { isValidDockerTag } from './tags.js';
@@ -34,8 +35,8 @@ export interface ImageTagEdit {
   created: boolean;
 }
 
-/** The file names kustomize accepts in a directory, in its own order. */
-export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
+/** The file names kustomize accepts in a directory, in its own order (one list, shared with the config's overlay normalisation). */
+export const KUSTOMIZATION_FILE_NAMES = KUSTOMIZATION_FILES;
 
 /**
  * Pure: which of `entries` (a directory listing of `dir`) is the kustomization. Like kustomize,

@@ -4,7 +4,7 @@ import { buildScratchImage, removeRegistryImages } from '../testing/scratch-imag
 import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
 import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { createDocker } from './docker.js';
-import { ImmutableTagError, exitCodeFor } from './errors.js';
+import { ImmutableTagError, UnprovenImageError, exitCodeFor } from './errors.js';
 import { planImageRefs, type ImageRefs } from './image-ref.js';
 import { OCI } from './labels.js';
 import { decidePush, pushImage, renderPushResult } from './push-image.js';
@@ -26,11 +26,19 @@ describe('decidePush', () => {
     ['absent', undefined, 'push'],
     ['same image id', remote('sha256:local', SHA), 'unchanged'],
     ['same image id, no label', remote('sha256:local'), 'unchanged'],
-    ['rebuild of the same commit', remote('sha256:other', SHA), 'kept-earlier-build'],
+    ['rebuild of the same commit, no proof (labels prove nothing)', remote('sha256:other', SHA), 'unproven'],
     ['another commit', remote('sha256:other', OTHER), 'conflict'],
     ['unknown source', remote('sha256:other'), 'conflict'],
   ] as const)('%s → %s', (_name, state, expected) => {
     expect(decidePush(local, state)).toBe(expected);
+  });
+
+  it('keeps an earlier build only with proof for that very digest', () => {
+    const rebuilt = remote('sha256:other', SHA);
+    expect(decidePush(local, rebuilt, { digest: 'sha256:m', by: "this build's meta-data" })).toBe('kept-earlier-build');
+    expect(decidePush(local, rebuilt, { digest: 'sha256:elsewhere', by: 'build 3' })).toBe('unproven');
+    // Proof never turns another commit's image into ours.
+    expect(decidePush(local, remote('sha256:other', OTHER), { digest: 'sha256:m', by: 'build 3' })).toBe('conflict');
   });
 });
 
@@ -47,7 +55,14 @@ describe('pushImage against a real engine and registry', () => {
   const build = async (content: string, revision: string) => {
     await buildScratchImage(engine, [refs.dest], { files: { '/app.txt': content }, labels: { [OCI.revision]: revision } });
   };
-  const push = () => pushImage({ refs, revision: SHA, docker: engine, registry: client(), log: (l) => log.push(l) });
+  /** This build's record of what it pushed (meta-data), as the CLI's prover reads it. */
+  const recorded = new Set<string>();
+  const prove = async (remote: RemoteImage) => (recorded.has(remote.manifestDigest) ? { digest: remote.manifestDigest, by: "this build's meta-data" } : undefined);
+  const push = async () => {
+    const results = await pushImage({ refs, revision: SHA, docker: engine, registry: client(), prove, log: (l) => log.push(l) });
+    for (const r of results) if (r.status === 'push') recorded.add(r.manifestDigest);
+    return results;
+  };
 
   beforeAll(async () => {
     if (skip) return;
@@ -116,11 +131,43 @@ describe('pushImage against a real engine and registry', () => {
       ['unchanged', expect.any(String)],
     ]);
     expect(results[0]!.discardedLocalId).toBe(rebuilt.id);
-    expect(renderPushResult(results[0]!)).toContain('an earlier build of this commit pushed it');
+    expect(renderPushResult(results[0]!)).toContain("an earlier trusted build of this commit pushed it, proven by this build's meta-data");
     // The local tag now names the registry's image, so a smoke test on this agent tests what was pushed.
     expect((await engine.inspectImage(refs.dest))!.id).toBe(before!.configDigest);
     expect(log.some((l) => l.includes('keeping it and pulling it'))).toBe(true);
     expect(await client().inspectImage(refs.repository, SHA)).toEqual(before);
+  });
+
+  it.skipIf(skip)('attack 2: an image another build pushed under our tag with our revision label is never adopted', async () => {
+    // A pull request (or anyone with push) pushed <sha main will build>, labelled as that commit.
+    const sha3 = 'c'.repeat(40);
+    const refs3 = planImageRefs(refs.registry, refs.repository, { primary: sha3, extra: [] });
+    await buildScratchImage(engine, [refs3.dest], {
+      files: { '/app.txt': 'attacker' },
+      labels: { [OCI.revision]: sha3, 'io.hspt.build.url': 'https://buildkite.com/highspot/engex/builds/666' },
+    });
+    await engine.push(refs3.dest);
+    const planted = await client().inspectImage(refs.repository, sha3);
+    // Main's build of that commit: its own image, and a prover that finds no trusted build of that digest.
+    await buildScratchImage(engine, [refs3.dest], { files: { '/app.txt': 'honest' }, labels: { [OCI.revision]: sha3 } });
+    const honest = (await engine.inspectImage(refs3.dest))!;
+    const asked: string[] = [];
+    const error = await pushImage({
+      refs: refs3,
+      revision: sha3,
+      docker: engine,
+      registry: client(),
+      prove: async (r) => (asked.push(r.manifestDigest), undefined),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnprovenImageError);
+    expect(exitCodeFor(error)).toBe(3);
+    const message = (error as Error).message;
+    expect(message).toContain(`registry: manifest ${planted!.manifestDigest}, image id ${planted!.configDigest}, claimed build https://buildkite.com/highspot/engex/builds/666`);
+    expect(message).toContain('labels prove nothing');
+    expect(asked).toEqual([planted!.manifestDigest]);
+    // Nothing adopted: the local tag is still main's own image (a smoke test would not run the attacker's).
+    expect((await engine.inspectImage(refs3.dest))!.id).toBe(honest.id);
+    expect(await client().inspectImage(refs.repository, sha3)).toEqual(planted);
   });
 
   it.skipIf(skip)('says to build first when the local image is missing', async () => {

@@ -57,6 +57,8 @@ describe('engex.config.schema.json', () => {
       },
     ],
     ['project step granularity', { stepGranularity: 'project' }],
+    ['trust zones', { trustedBranches: ['main', 'hotfix/**'], untrustedQueue: 'pull-requests', agents: { queue: 'ci', platform: 'linux-arm64' } }],
+    ['an overlay spelled with its kustomization file', { deployTargets: [{ branch: 'main', overlay: './overlays/staging/kustomization.yaml' }] }],
     ['an empty prefix and file URLs', { registry: { repoPrefix: '' }, opsRepo: 'file:///srv/ops.git', trivy: { failOn: ['LOW'] } }],
   ])('agrees with the parser on %s (valid)', (_name, doc) => {
     expect(validate(doc)).toBe(true);
@@ -78,6 +80,10 @@ describe('engex.config.schema.json', () => {
     ['a non-http environment url', { deployTargets: [{ branch: 'main', overlay: 'o', url: 'ftp://env' }] }],
     ['an argocd without application', { deployTargets: [{ branch: 'main', overlay: 'o', argocd: { server: 'https://a.b' } }] }],
     ['a bad deploy queue', { deployQueue: 'two words' }],
+    ['a bad untrusted queue', { untrustedQueue: 'two words' }],
+    ['no trusted branch', { trustedBranches: [] }],
+    ['a bad trusted branch', { trustedBranches: ['a b'] }],
+    ['an unknown platform', { agents: { platform: 'amiga-m68k' } }],
     ['an unknown severity', { trivy: { failOn: ['SEVERE'] } }],
     ['no severity', { trivy: { failOn: [] } }],
     ['an unpinned plugin', { plugins: { ecr: 'ecr#latest' } }],

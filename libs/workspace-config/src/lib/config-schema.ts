@@ -55,7 +55,10 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
         required: ['branch', 'overlay'],
         properties: {
           branch: text(R.BRANCH_GLOB, 'Branch name or glob (`*` within one path segment, `**` across segments).'),
-          overlay: text(R.OVERLAY, "Overlay directory in the ops repo; the bump finds its kustomization under any of kustomize's file names."),
+          overlay: text(
+            R.OVERLAY,
+            "Overlay directory in the ops repo; the bump finds its kustomization under any of kustomize's file names. Normalised before any rule applies: ./, a trailing / and an explicit kustomization file name are dropped.",
+          ),
           pinDigest: flag('Write the pushed digest next to newTag, so exactly the scanned image runs.', false),
           approval: {
             enum: [...APPROVALS],
@@ -82,7 +85,26 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
       semver: flag('Also tag the semver of a `v1.2.3` git tag build.', D.tags.semver),
     }),
     slack: object('Build notifications.', { channel: text(R.CHANNEL, 'Slack channel.', D.slack.channel) }),
-    agents: object('Buildkite agents.', { queue: text(R.QUEUE, 'Agent queue of the check steps (and every step without a queue of its own).', D.agents.queue) }),
+    agents: object('Buildkite agents.', {
+      queue: text(R.QUEUE, 'Agent queue of the check steps of trusted builds (and every trusted step without a queue of its own).', D.agents.queue),
+      platform: text(
+        R.PLATFORM,
+        "The agents' <os>-<arch> (Node's names), part of the dependency cache key: node_modules holds native packages for one platform.",
+        D.agents.platform,
+      ),
+    }),
+    trustedBranches: {
+      type: 'array',
+      minItems: 1,
+      items: text(R.BRANCH_GLOB, 'Branch name or glob.'),
+      description:
+        'Branches whose builds are trusted (never a pull request): only they run on agents.queue, dockerQueue and deployQueue. A tag build is trusted when its tag matches. Default: the default branch plus every deploy target branch.',
+    },
+    untrustedQueue: text(
+      R.QUEUE,
+      'Agent queue of every step of an untrusted build (a pull request or a branch outside trustedBranches): no push, deploy or cache-write secret. Must differ from every trusted queue.',
+      D.untrustedQueue,
+    ),
     deployQueue: text(
       R.QUEUE,
       'Agent queue of the image (build and push) and deploy steps: agents with Docker, ECR-push and ops-write credentials. Must differ from agents.queue.',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_WORKSPACE_CONFIG, deployTargetFor, deployTargetsFor, parseWorkspaceConfig, resolveServiceConfig } from './config.js';
+import { DEFAULT_WORKSPACE_CONFIG, decideTrust, deployTargetFor, deployTargetsFor, normalizeOverlay, parseWorkspaceConfig, resolveServiceConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { isSpdxExpression } from './spdx.js';
 
@@ -33,7 +33,7 @@ describe('parseWorkspaceConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const issues = (error as ConfigError).issues.map((i) => `${i.file}: ${i.path}: ${i.message}`);
     expect(issues).toEqual([
-      'engex.config.json: colour: unknown key; allowed keys are $schema, registry, source, vendor, licenses, opsRepo, deployTargets, tags, slack, agents, deployQueue, dockerQueue, plugins, trivy, nodeImage, stepGranularity, testEngine',
+      'engex.config.json: colour: unknown key; allowed keys are $schema, registry, source, vendor, licenses, opsRepo, deployTargets, tags, slack, agents, trustedBranches, untrustedQueue, deployQueue, dockerQueue, plugins, trivy, nodeImage, stepGranularity, testEngine',
       'engex.config.json: registry.account: expected a 12-digit AWS account id, got "4602"',
       'engex.config.json: registry.region: expected an AWS region such as us-east-1, got "moon"',
       'engex.config.json: deployTargets[0].overlay: is required',
@@ -125,9 +125,9 @@ describe('resolveServiceConfig', () => {
   it('applies per-project overrides from nx.metadata.engex', () => {
     const service = resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, {
       ...halow,
-      metadata: { engex: { port: 8080, repository: 'engex/halow-api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] } },
+      metadata: { engex: { port: 8080, repository: 'engex/halow/api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] } },
     });
-    expect(service).toMatchObject({ port: 8080, repository: 'engex/halow-api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] });
+    expect(service).toMatchObject({ port: 8080, repository: 'engex/halow/api', deployTargets: [{ branch: 'main', overlay: 'overlays/dev' }] });
   });
 
   it('deploys when the whole build is green unless deployWhen narrows it', () => {
@@ -166,5 +166,114 @@ describe('deployTargetFor', () => {
     ['main', 'Main', false],
   ])('%s matches %s: %s (picomatch, as in the generator)', (branch, name, matches) => {
     expect(deployTargetFor(name, [{ branch, overlay: 'o', pinDigest: false, approval: 'none' }]) !== undefined).toBe(matches);
+  });
+});
+
+describe('overlay paths are normalised before any rule (issue 18, attack 5)', () => {
+  it.each([
+    ['overlays/production/kustomization.yaml'],
+    ['overlays/./production'],
+    ['./overlays/production/'],
+    ['overlays//production/Kustomization'],
+    ['overlays/production/kustomization.yml'],
+  ])('%s is overlays/production and needs approval', (overlay) => {
+    expect(normalizeOverlay(overlay)).toBe('overlays/production');
+    const config = parseWorkspaceConfig({ deployTargets: [{ branch: 'release/*', overlay }] });
+    expect(config.deployTargets).toEqual([{ branch: 'release/*', overlay: 'overlays/production', pinDigest: false, approval: 'manual' }]);
+  });
+
+  it('two spellings of one overlay are a duplicate', () => {
+    expect(() =>
+      parseWorkspaceConfig({
+        deployTargets: [
+          { branch: 'main', overlay: 'overlays/staging' },
+          { branch: 'main', overlay: './overlays/staging/' },
+        ],
+      }),
+    ).toThrow('deployTargets[1]: duplicates deployTargets[0] (branch "main", overlay "overlays/staging")');
+  });
+
+  it('an overlay that normalises to nothing is an error', () => {
+    expect(() => parseWorkspaceConfig({ deployTargets: [{ branch: 'main', overlay: './' }] })).toThrow(
+      'deployTargets[0].overlay: expected a relative folder such as overlays/staging, got "./"',
+    );
+  });
+});
+
+describe("a service's package.json only narrows the deploy policy (issue 18, attack 6)", () => {
+  const resolve = (engex: Record<string, unknown>) => resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { ...halow, metadata: { engex } });
+
+  it('rejects a branch pattern the workspace does not deploy, naming the file, the value and what is allowed', () => {
+    expect(() => resolve({ deployTargets: [{ branch: '**', overlay: 'overlays/production', approval: 'none' }] })).toThrow(
+      'apps/halow/package.json: nx.metadata.engex.deployTargets[0].branch: "**" is not a deploy branch of engex.config.json: a service may only narrow the workspace\'s deploy policy; use one of "main", "release/*"',
+    );
+  });
+
+  it('rejects approval "none" where the workspace requires approval, whatever the overlay spelling', () => {
+    expect(() => resolve({ deployTargets: [{ branch: 'release/*', overlay: 'overlays/./production/kustomization.yaml', approval: 'none' }] })).toThrow(
+      'apps/halow/package.json: nx.metadata.engex.deployTargets[0].approval: "none" widens the workspace\'s deploy policy: engex.config.json requires approval "manual" for branch "release/*" to "overlays/production"',
+    );
+    // Any overlay of a branch the workspace gates: the service cannot move production elsewhere without approval.
+    expect(() => resolve({ deployTargets: [{ branch: 'release/*', overlay: 'overlays/prod-eu', approval: 'none' }] })).toThrow('approval: "none" widens');
+  });
+
+  it('keeps narrowing: fewer branches, more approval', () => {
+    expect(resolve({ deployTargets: [{ branch: 'main', overlay: 'overlays/staging', approval: 'manual' }] })?.deployTargets).toEqual([
+      { branch: 'main', overlay: 'overlays/staging', pinDigest: false, approval: 'manual' },
+    ]);
+    expect(resolve({ deployTargets: [{ branch: 'release/*', overlay: 'overlays/prod-eu' }] })?.deployTargets[0]?.approval).toBe('manual');
+  });
+
+  it("rejects another service's repository or ops repo", () => {
+    expect(() =>
+      resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { name: '@engex/evil', root: 'apps/evil', tags: ['engex:service'], metadata: { engex: { repository: 'engex/halow' } } }),
+    ).toThrow(
+      'apps/evil/package.json: nx.metadata.engex.repository: "engex/halow" is outside the workspace\'s naming pattern: a service may only push to "engex/evil" or a repository under "engex/evil/"',
+    );
+    expect(() =>
+      resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, {
+        name: '@engex/evil',
+        root: 'apps/evil',
+        tags: ['engex:service'],
+        metadata: { engex: { opsRepo: 'https://github.com/highspot/halow-ops.git' } },
+      }),
+    ).toThrow(
+      'apps/evil/package.json: nx.metadata.engex.opsRepo: "https://github.com/highspot/halow-ops.git" is outside the workspace\'s naming pattern "https://github.com/highspot/{service}-ops.git": this service may only deploy through "https://github.com/highspot/evil-ops.git"',
+    );
+    expect(resolve({ repository: 'engex/halow', opsRepo: 'https://github.com/highspot/{service}-ops.git' })?.opsRepo).toBe('https://github.com/highspot/halow-ops.git');
+  });
+});
+
+describe('decideTrust', () => {
+  const config = DEFAULT_WORKSPACE_CONFIG;
+  it.each([
+    [{ branch: 'main' }, 'trusted'],
+    [{ branch: 'release/2026.12' }, 'trusted'],
+    [{ branch: 'trunk' }, 'trusted'],
+    [{ branch: 'feature/x' }, 'untrusted'],
+    [{ branch: 'main', pullRequest: 7 }, 'untrusted'],
+    [{ branch: 'v1.2.3', tag: 'v1.2.3' }, 'untrusted'],
+    [{}, 'untrusted'],
+  ])('%j is %s (default: default branch plus deploy target branches)', (input, zone) => {
+    expect(decideTrust(config, { defaultBranch: 'trunk', ...input }).zone).toBe(zone);
+  });
+
+  it('says why', () => {
+    expect(decideTrust(config, { defaultBranch: 'main', branch: 'main', pullRequest: 12 }).reason).toBe('pull request #12: pull-request code is unreviewed');
+    expect(decideTrust(config, { defaultBranch: 'main', branch: 'feature/x' }).reason).toBe('branch "feature/x" matches no trusted branch ("main", "release/*")');
+  });
+
+  it('an explicit trustedBranches replaces the default', () => {
+    const only = parseWorkspaceConfig({ trustedBranches: ['main', 'v*'] });
+    expect(decideTrust(only, { defaultBranch: 'main', branch: 'release/1' }).zone).toBe('untrusted');
+    expect(decideTrust(only, { defaultBranch: 'main', branch: 'v1.2.3', tag: 'v1.2.3' }).zone).toBe('trusted');
+  });
+
+  it('the untrusted queue differs from every trusted queue', () => {
+    expect(() => parseWorkspaceConfig({ untrustedQueue: 'default' })).toThrow(
+      'untrustedQueue: must differ from agents.queue ("default"): untrusted code must never run on an agent that holds a push, deploy or cache-write secret',
+    );
+    expect(() => parseWorkspaceConfig({ dockerQueue: 'docker', untrustedQueue: 'docker' })).toThrow('untrustedQueue: must differ from dockerQueue ("docker")');
+    expect(() => parseWorkspaceConfig({ trustedBranches: [] })).toThrow('trustedBranches: expected a non-empty array');
   });
 });

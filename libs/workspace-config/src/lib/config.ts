@@ -23,6 +23,21 @@ export const STEP_GRANULARITIES: readonly StepGranularity[] = ['target', 'projec
 /** The overlay whose targets need a human by default. */
 export const PRODUCTION_OVERLAY = 'overlays/production';
 
+/** The file names kustomize looks for in an overlay folder. */
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const;
+
+/**
+ * The one spelling of an overlay: `./`, empty and `.` segments, a trailing `/` and an explicit
+ * kustomization file name are dropped. Every rule (approval, duplicates, the narrowing of a
+ * service's targets) is applied to this, so `overlays/./production/kustomization.yaml` is
+ * `overlays/production` and needs the same approval.
+ */
+export function normalizeOverlay(overlay: string): string {
+  const parts = overlay.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.length > 1 && (KUSTOMIZATION_FILES as readonly string[]).includes(parts[parts.length - 1] as string)) parts.pop();
+  return parts.join('/');
+}
+
 export interface DeployTarget {
   /** Branch name or glob, picomatch semantics (`*` matches within one path segment, `**` across segments). */
   branch: string;
@@ -72,7 +87,28 @@ export interface WorkspaceConfig {
   deployTargets: DeployTarget[];
   tags: TagConfig;
   slack: { channel: string };
-  agents: { queue: string };
+  agents: {
+    /** Agent queue of the trusted check steps. Default `default`. */
+    queue: string;
+    /**
+     * `<os>-<arch>` of every agent (Node's `process.platform`-`process.arch`), part of the
+     * dependency cache key: a restored node_modules holds native packages for one platform.
+     * Default `linux-x64`.
+     */
+    platform: string;
+  };
+  /**
+   * Branch names or globs whose builds are trusted (when they are not pull requests): only their
+   * steps run on the queues that hold credentials and the cache write rights. Absent: the
+   * pipeline's default branch plus every deploy target's branch (`trustedBranchesFor`).
+   */
+  trustedBranches?: readonly string[];
+  /**
+   * Agent queue of every step of an untrusted build (a pull request, or a branch outside
+   * `trustedBranches`): agents with Docker and read-only caches, no push, deploy or write secret.
+   * Default `untrusted`; it must differ from every trusted queue.
+   */
+  untrustedQueue: string;
   /**
    * Agent queue of the image (build + push) and deploy steps: the only agents with ECR-push and
    * ops-write credentials, and Docker. Default `deploy`; it must differ from `agents.queue`, so
@@ -115,7 +151,8 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   ],
   tags: { short: false, branch: false, pullRequest: false, semver: true },
   slack: { channel: '#engex-builds' },
-  agents: { queue: 'default' },
+  agents: { queue: 'default', platform: 'linux-x64' },
+  untrustedQueue: 'untrusted',
   deployQueue: 'deploy',
   dockerQueue: 'default',
   plugins: { ecr: 'ecr#v2.10.0', testCollector: 'test-collector#v1.11.0' },
@@ -137,12 +174,13 @@ export const CONFIG_RULES = {
   VERSION: { pattern: /^\d+\.\d+\.\d+$/, expected: 'an exact version such as 0.58.2' },
   CHANNEL: { pattern: /^#[a-z0-9._-]{1,80}$/, expected: 'a Slack channel such as #engex-builds' },
   QUEUE: { pattern: /^[A-Za-z0-9._-]{1,100}$/, expected: 'an agent queue name such as default' },
+  PLATFORM: { pattern: /^(linux|darwin|win32|freebsd)-(x64|arm64|arm|ppc64|s390x)$/, expected: '<os>-<arch> as Node names them, such as linux-x64 or linux-arm64' },
   IMAGE: { pattern: /^[a-z0-9./_:@-]+$/, expected: 'an image reference such as node:24.11.1-alpine3.22' },
   TEXT: { pattern: /^[^\n\r]{1,200}$/, expected: 'one line of text' },
   HTTP_URL: { pattern: /^https?:\/\/[^\s/?#]+[^\s]*$/, expected: 'an http:// or https:// URL such as https://halow.staging.example.com' },
   K8S_NAME: { pattern: /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, expected: 'an ArgoCD Application name such as halow-staging' },
 } as const;
-const { ACCOUNT, REGION, PREFIX, URL_RULE, OVERLAY, BRANCH_GLOB, PLUGIN, VERSION, CHANNEL, QUEUE, IMAGE, TEXT, HTTP_URL, K8S_NAME } = CONFIG_RULES;
+const { ACCOUNT, REGION, PREFIX, URL_RULE, OVERLAY, BRANCH_GLOB, PLUGIN, VERSION, CHANNEL, QUEUE, PLATFORM, IMAGE, TEXT, HTTP_URL, K8S_NAME } = CONFIG_RULES;
 
 /** Validates the parsed JSON of engex.config.json, merging it over the defaults. */
 export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE): WorkspaceConfig {
@@ -163,6 +201,8 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
     'tags',
     'slack',
     'agents',
+    'trustedBranches',
+    'untrustedQueue',
     'deployQueue',
     'dockerQueue',
     'plugins',
@@ -178,7 +218,7 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
   const slack = readObject(issues, raw, 'slack', '');
   rejectUnknownKeys(issues, slack, 'slack', ['channel']);
   const agents = readObject(issues, raw, 'agents', '');
-  rejectUnknownKeys(issues, agents, 'agents', ['queue']);
+  rejectUnknownKeys(issues, agents, 'agents', ['queue', 'platform']);
   const plugins = readObject(issues, raw, 'plugins', '');
   rejectUnknownKeys(issues, plugins, 'plugins', ['ecr', 'testCollector']);
   const trivy = readObject(issues, raw, 'trivy', '');
@@ -192,6 +232,15 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
       `must differ from agents.queue (${JSON.stringify(queue)}): pull-request code must never run on the agents that hold ECR-push and ops-write credentials`,
     );
   }
+  const dockerQueue = readString(issues, raw, 'dockerQueue', '', queue, QUEUE);
+  const untrustedQueue = readString(issues, raw, 'untrustedQueue', '', d.untrustedQueue, QUEUE);
+  const trusted = { 'agents.queue': queue, deployQueue, dockerQueue };
+  for (const [key, value] of Object.entries(trusted)) {
+    if (untrustedQueue === value) {
+      issues.add('untrustedQueue', `must differ from ${key} (${JSON.stringify(value)}): untrusted code must never run on an agent that holds a push, deploy or cache-write secret`);
+    }
+  }
+  const trustedBranches = readBranchList(issues, raw['trustedBranches'], 'trustedBranches');
   const config: WorkspaceConfig = {
     registry: {
       account: readString(issues, registry, 'account', 'registry', d.registry.account, ACCOUNT),
@@ -211,9 +260,11 @@ export function parseWorkspaceConfig(raw: unknown, file = WORKSPACE_CONFIG_FILE)
       semver: readBoolean(issues, tags, 'semver', 'tags', d.tags.semver),
     },
     slack: { channel: readString(issues, slack, 'channel', 'slack', d.slack.channel, CHANNEL) },
-    agents: { queue },
+    agents: { queue, platform: readString(issues, agents, 'platform', 'agents', d.agents.platform, PLATFORM) },
+    ...(trustedBranches ? { trustedBranches } : {}),
+    untrustedQueue,
     deployQueue,
-    dockerQueue: readString(issues, raw, 'dockerQueue', '', queue, QUEUE),
+    dockerQueue,
     plugins: {
       ecr: readString(issues, plugins, 'ecr', 'plugins', d.plugins.ecr, PLUGIN),
       testCollector: readString(issues, plugins, 'testCollector', 'plugins', d.plugins.testCollector, PLUGIN),
@@ -240,7 +291,25 @@ function readGranularity(issues: Issues, value: unknown, fallback: StepGranulari
   return fallback;
 }
 
-function readDeployTargets(issues: Issues, value: unknown, path: string, fallback: DeployTarget[]): DeployTarget[] {
+function readBranchList(issues: Issues, value: unknown, path: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0) {
+    issues.add(path, `expected a non-empty array of branch names or globs such as ["main", "release/*"], got ${describe(value)}`);
+    return undefined;
+  }
+  const out: string[] = [];
+  value.forEach((b: unknown, i) => {
+    if (typeof b === 'string' && BRANCH_GLOB.pattern.test(b)) out.push(b);
+    else issues.add(`${path}[${i}]`, `expected ${BRANCH_GLOB.expected}, got ${describe(b)}`);
+  });
+  return out;
+}
+
+/**
+ * `policy` is the workspace's targets when reading a service's: the service may only narrow them
+ * (a branch pattern the workspace has, approval at least what the workspace asks for that branch).
+ */
+function readDeployTargets(issues: Issues, value: unknown, path: string, fallback: DeployTarget[], policy?: readonly DeployTarget[]): DeployTarget[] {
   if (value === undefined) return fallback;
   if (!Array.isArray(value)) {
     issues.add(path, `expected an array of { branch, overlay }, got ${describe(value)}`);
@@ -257,17 +326,39 @@ function readDeployTargets(issues: Issues, value: unknown, path: string, fallbac
     if (entry['branch'] === undefined) issues.add(`${at}.branch`, 'is required');
     if (entry['overlay'] === undefined) issues.add(`${at}.overlay`, 'is required');
     const branch = readString(issues, entry, 'branch', at, '', BRANCH_GLOB);
-    const overlay = readString(issues, entry, 'overlay', at, '', OVERLAY).replace(/\/+$/, '');
+    const rawOverlay = readString(issues, entry, 'overlay', at, '', OVERLAY);
+    const overlay = normalizeOverlay(rawOverlay);
+    if (rawOverlay !== '' && overlay === '') issues.add(`${at}.overlay`, `expected ${OVERLAY.expected}, got ${describe(rawOverlay)}`);
     const id = `${branch}\u0000${overlay}`;
     const first = seen.get(id);
     if (first !== undefined && branch !== '' && overlay !== '') {
       issues.add(at, `duplicates ${path}[${first}] (branch ${JSON.stringify(branch)}, overlay ${JSON.stringify(overlay)}): remove one`);
     } else seen.set(id, i);
+    // Decided on the normalised overlay, so no spelling of production escapes its approval.
+    let required: Approval = overlay === PRODUCTION_OVERLAY ? 'manual' : 'none';
+    if (policy && branch !== '') {
+      const same = policy.filter((t) => t.branch === branch);
+      if (same.length === 0) {
+        const allowed = [...new Set(policy.map((t) => t.branch))].map((b) => JSON.stringify(b)).join(', ');
+        issues.add(
+          `${at}.branch`,
+          `${JSON.stringify(branch)} is not a deploy branch of ${WORKSPACE_CONFIG_FILE}: a service may only narrow the workspace's deploy policy; use one of ${allowed || '(none: the workspace deploys nothing)'}, or add the branch to ${WORKSPACE_CONFIG_FILE} deployTargets`,
+        );
+      }
+      if (same.some((t) => t.approval === 'manual')) required = 'manual';
+    }
+    let resolved: Approval = required;
     const approval = entry['approval'];
-    let resolved: Approval = overlay === PRODUCTION_OVERLAY ? 'manual' : 'none';
     if (approval !== undefined) {
       if (typeof approval === 'string' && (APPROVALS as readonly string[]).includes(approval)) resolved = approval as Approval;
       else issues.add(`${at}.approval`, `expected one of ${APPROVALS.join(', ')}, got ${describe(approval)}`);
+    }
+    if (policy && required === 'manual' && resolved === 'none') {
+      issues.add(
+        `${at}.approval`,
+        `"none" widens the workspace's deploy policy: ${WORKSPACE_CONFIG_FILE} requires approval "manual" for branch ${JSON.stringify(branch)} to ${JSON.stringify(overlay)}; remove the key or set "manual"`,
+      );
+      resolved = 'manual';
     }
     const target: DeployTarget = {
       branch,
@@ -377,6 +468,23 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
   if (repository.length < 2 || repository.length > 256) {
     issues.add(`${at}.repository`, `must be 2-256 characters, got ${repository.length}`);
   }
+  // A service's own names only: another service's repository or ops repo is a deploy right the
+  // workspace never granted (any branch can edit a package.json).
+  const ownRepository = `${ws.registry.repoPrefix}${service}`;
+  if (engex['repository'] !== undefined && repository !== ownRepository && !repository.startsWith(`${ownRepository}/`)) {
+    issues.add(
+      `${at}.repository`,
+      `${JSON.stringify(repository)} is outside the workspace's naming pattern: a service may only push to ${JSON.stringify(ownRepository)} or a repository under ${JSON.stringify(`${ownRepository}/`)}`,
+    );
+  }
+  const ownOpsRepo = ws.opsRepo.replaceAll('{service}', service);
+  const opsRepoOverride = engex['opsRepo'];
+  if (typeof opsRepoOverride === 'string' && opsRepoOverride.replaceAll('{service}', service) !== ownOpsRepo) {
+    issues.add(
+      `${at}.opsRepo`,
+      `${JSON.stringify(opsRepoOverride)} is outside the workspace's naming pattern ${JSON.stringify(ws.opsRepo)}: this service may only deploy through ${JSON.stringify(ownOpsRepo)}; change opsRepo in ${WORKSPACE_CONFIG_FILE} instead`,
+    );
+  }
   let port = 3000;
   if (engex['port'] !== undefined) {
     const p = engex['port'];
@@ -398,7 +506,7 @@ export function resolveServiceConfig(ws: WorkspaceConfig, project: ProjectInfo):
       pattern: /^[a-z0-9./_:-]+$/,
       expected: 'an image name without tag',
     }),
-    deployTargets: readDeployTargets(issues, engex['deployTargets'], `${at}.deployTargets`, ws.deployTargets),
+    deployTargets: readDeployTargets(issues, engex['deployTargets'], `${at}.deployTargets`, ws.deployTargets, ws.deployTargets),
     deployWhen,
   };
   if (issues.list.length > 0) throw new ConfigError(issues.list);
@@ -413,6 +521,11 @@ export function deployTargetFor(branch: string, targets: readonly DeployTarget[]
   return targets.find((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
 }
 
+/** Whether `name` matches any of the globs, with the deploy targets' semantics (picomatch, dot files included). */
+export function matchesAny(name: string, globs: readonly string[]): boolean {
+  return globs.some((g) => picomatch.isMatch(name, g, { dot: true }));
+}
+
 /** Every target whose branch glob matches, in config order: each one deploys. */
 export function deployTargetsFor(branch: string, targets: readonly DeployTarget[]): DeployTarget[] {
   return targets.filter((t) => picomatch.isMatch(branch, t.branch, { dot: true }));
@@ -424,4 +537,38 @@ function readSpdx(issues: Issues, raw: Record<string, unknown>, key: string, fal
   if (value === fallback || isSpdxExpression(value)) return value;
   issues.add(key, `expected an SPDX license expression such as LicenseRef-Proprietary or MIT, got ${JSON.stringify(value)}`);
   return fallback;
+}
+
+/** The branches whose builds are trusted: `trustedBranches`, else the default branch plus every deploy target's branch. */
+export function trustedBranchesFor(config: Pick<WorkspaceConfig, 'trustedBranches' | 'deployTargets'>, defaultBranch: string): string[] {
+  return config.trustedBranches ? [...config.trustedBranches] : [...new Set([defaultBranch, ...config.deployTargets.map((t) => t.branch)])];
+}
+
+/** What decides a build's trust zone; everything comes from the build's context, validated at the edge. */
+export interface TrustInput {
+  pullRequest?: number;
+  branch?: string;
+  /** The git tag of a tag build: it is checked against the trusted patterns too (anyone can tag any commit). */
+  tag?: string;
+  defaultBranch: string;
+}
+
+export interface TrustDecision {
+  zone: 'trusted' | 'untrusted';
+  reason: string;
+}
+
+/**
+ * Pure: a build is trusted only when it is not a pull request and its branch (and tag, for a tag
+ * build) matches a trusted branch pattern. Everything else runs on the untrusted queue.
+ */
+export function decideTrust(config: Pick<WorkspaceConfig, 'trustedBranches' | 'deployTargets'>, input: TrustInput): TrustDecision {
+  const patterns = trustedBranchesFor(config, input.defaultBranch);
+  const list = patterns.map((p) => JSON.stringify(p)).join(', ');
+  const matches = (name: string): boolean => matchesAny(name, patterns);
+  if (input.pullRequest !== undefined) return { zone: 'untrusted', reason: `pull request #${input.pullRequest}: pull-request code is unreviewed` };
+  if (input.tag !== undefined && !matches(input.tag)) return { zone: 'untrusted', reason: `tag ${JSON.stringify(input.tag)} matches no trusted branch (${list})` };
+  if (input.branch === undefined) return { zone: 'untrusted', reason: 'no branch' };
+  if (!matches(input.branch)) return { zone: 'untrusted', reason: `branch ${JSON.stringify(input.branch)} matches no trusted branch (${list})` };
+  return { zone: 'trusted', reason: `branch ${JSON.stringify(input.branch)} is trusted (${list}) and not a pull request` };
 }

@@ -46,3 +46,12 @@ export interface ServicePlan {
   why?: string;
   skipped?: string;
 }
+
+/** The build's trust zone as the summaries show it (`decideTrust` in @engex/workspace-config). */
+export interface ZoneSummary {
+  zone: 'trusted' | 'untrusted';
+  /** Why, e.g. `pull request #42: pull-request code is unreviewed`. */
+  reason: string;
+  /** What the zone means for this build's queues, pushes, deploys and caches. */
+  effect: string;
+}

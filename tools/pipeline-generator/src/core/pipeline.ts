@@ -16,7 +16,12 @@ export type EngexCiCall =
        */
       sourceDateEpoch?: 'commit';
     }
-  | { command: 'image smoke'; project: string }
+  | {
+      command: 'image smoke';
+      project: string;
+      /** Smoke the image this agent built, without a pull: untrusted builds never push it. */
+      local?: boolean;
+    }
   | {
       command: 'image push';
       project: string;
@@ -184,7 +189,17 @@ export type StepMeta =
   | { kind: 'nx-task'; project: string; target: string; taskId: string }
   /** Every affected task of one project in one job (`stepGranularity: "project"`). */
   | { kind: 'nx-project'; project: string; targets: readonly string[]; taskIds: readonly string[] }
-  | { kind: 'image'; project: string; service: string; image: ImageRef }
+  | {
+      kind: 'image';
+      project: string;
+      service: string;
+      image: ImageRef;
+      /**
+       * `local`: an untrusted build's image step: builds, smokes and scans the image on its own
+       * agent and pushes nothing (no scan or smoke step follows, no deploy).
+       */
+      zone?: 'local';
+    }
   | {
       kind: 'scan';
       project: string;

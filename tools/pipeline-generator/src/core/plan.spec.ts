@@ -1,3 +1,4 @@
+import { ConfigError, parseWorkspaceConfig } from '@engex/workspace-config';
 import { describe, expect, it } from 'vitest';
 import { BASE_SHA, analyze, planInput } from '../../test/fixtures.js';
 import { allSteps, commandSteps } from './pipeline.js';
@@ -21,7 +22,7 @@ describe('planPipeline', () => {
   it('pull request: the service change builds, scans and smoke-tests its image, and never deploys', () => {
     expect(yaml(planInput({ branch: 'feat/login', pullRequest: 42 }, analyze(['apps/api/src/main.ts'])))).toMatchInlineSnapshot(`
       "agents:
-        queue: default
+        queue: untrusted
       steps:
         - label: ":pipeline: Plan"
           key: engex-plan
@@ -31,7 +32,9 @@ describe('planPipeline', () => {
 
               **Base:** \`ba5e00000000\` (pull-request): pull request #42: merge-base of origin/main and HEAD.
 
-              **Affected:** 1 of 2 projects, 7 jobs.
+              **Zone:** untrusted: pull request #42: pull-request code is unreviewed; every step on untrusted: images are built, smoked and scanned there and never pushed, no deploy, the dependency cache is restored but never saved.
+
+              **Affected:** 1 of 2 projects, 5 jobs.
 
               | Project | Why |
               | --- | --- |
@@ -62,8 +65,9 @@ describe('planPipeline', () => {
                     manifest: package-lock.json
                     path: node_modules
                     restore: file
-                    save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -82,8 +86,9 @@ describe('planPipeline', () => {
                     manifest: package-lock.json
                     path: node_modules
                     restore: file
-                    save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
                 - test-collector#v1.11.0:
                     files: apps/api/reports/junit.xml
                     format: junit
@@ -108,8 +113,9 @@ describe('planPipeline', () => {
                     manifest: package-lock.json
                     path: node_modules
                     restore: file
-                    save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -117,19 +123,20 @@ describe('planPipeline', () => {
                     limit: 2
                   - exit_status: 255
                     limit: 2
-            - label: ":docker: image api"
+            - label: ":docker: image api (build, smoke, scan; not pushed)"
               key: acme-api:image
               commands:
                 - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
-                - mkdir -p reports/image
-                - "node libs/ci-lib/dist/engex-ci.cjs ecr check --project @acme/api --annotation reports/image/api-ecr.md || { ENGEX_FAILED_STATUS=$$?; buildkite-agent annotate --style error --context ecr-api < reports/image/api-ecr.md; exit \\"$$ENGEX_FAILED_STATUS\\"; }"
+                - mkdir -p reports/image reports/trivy
                 - npx nx run @acme/api:build --outputStyle=static
                 - node libs/ci-lib/dist/engex-ci.cjs image build --project @acme/api --source-date-epoch commit
-                - node libs/ci-lib/dist/engex-ci.cjs image push --project @acme/api --digest-file reports/image/api.digest
-                - buildkite-agent meta-data set engex:api:digest < reports/image/api.digest
-                - "buildkite-agent annotate --style info --context image-api '**api** pushed \`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001\`, digest (meta-data \`engex:api:digest\`): '"
-                - buildkite-agent annotate --style info --context image-api --append < reports/image/api.digest
+                - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api --local
+                - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
+                - docker run --rm -v "$$PWD"/apps/api/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > reports/trivy/api.sbom.json
+                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --sbom-report reports/trivy/api.sbom.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
+                - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
+                - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
               depends_on:
                 - acme-api:build
               plugins:
@@ -138,94 +145,21 @@ describe('planPipeline', () => {
                     manifest: package-lock.json
                     path: node_modules
                     restore: file
-                    save: file
                     compression: zstd
-                - ecr#v2.10.0:
-                    login: true
-                    account_ids: "460210468233"
-                    region: us-east-1
-              agents:
-                queue: deploy
-              timeout_in_minutes: 20
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
+              timeout_in_minutes: 30
               retry:
                 automatic:
                   - exit_status: -1
                     limit: 2
                   - exit_status: 255
                     limit: 2
-                  - exit_status: 4
-                    limit: 2
               artifact_paths:
-                - reports/image/api.digest
-                - reports/image/api-ecr.md
                 - apps/api/dist/sbom.cdx.json
-            - label: ":shield: scan api"
-              key: acme-api:scan
-              commands:
-                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
-                - npx nx run @engex/ci-lib:build --outputStyle=static
-                - mkdir -p reports/trivy
-                - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
-                - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
-                - buildkite-agent artifact download apps/api/dist/sbom.cdx.json . --step acme-api:image
-                - docker run --rm -v "$$PWD"/apps/api/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > reports/trivy/api.sbom.json
-                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --sbom-report reports/trivy/api.sbom.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
-                - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
-                - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
-              depends_on:
-                - acme-api:image
-              plugins:
-                - cache#v1.12.0:
-                    backend: s3
-                    manifest: package-lock.json
-                    path: node_modules
-                    restore: file
-                    save: file
-                    compression: zstd
-                - ecr#v2.10.0:
-                    login: true
-                    account_ids: "460210468233"
-                    region: us-east-1
-              timeout_in_minutes: 10
-              retry:
-                automatic:
-                  - exit_status: -1
-                    limit: 2
-                  - exit_status: 255
-                    limit: 2
-                  - exit_status: 4
-                    limit: 2
-              artifact_paths:
                 - reports/trivy/api.json
                 - reports/trivy/api.sbom.json
                 - reports/trivy/api.md
-            - label: ":fire_engine: smoke api"
-              key: acme-api:smoke
-              commands:
-                - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
-                - npx nx run @engex/ci-lib:build --outputStyle=static
-                - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api
-              depends_on:
-                - acme-api:image
-              plugins:
-                - cache#v1.12.0:
-                    backend: s3
-                    manifest: package-lock.json
-                    path: node_modules
-                    restore: file
-                    save: file
-                    compression: zstd
-                - ecr#v2.10.0:
-                    login: true
-                    account_ids: "460210468233"
-                    region: us-east-1
-              timeout_in_minutes: 10
-              retry:
-                automatic:
-                  - exit_status: -1
-                    limit: 2
-                  - exit_status: 255
-                    limit: 2
       notify:
         - slack:
             channels:
@@ -247,6 +181,8 @@ describe('planPipeline', () => {
               buildkite-agent annotate --style info --context engex-plan '### engex pipeline plan
 
               **Base:** \`ba5e00000000\` (last-passed-build): last passed build on "main" was at ba5e00000000.
+
+              **Zone:** trusted: branch "main" is trusted ("main", "release/*") and not a pull request; checks on default, scan and smoke on default, image push and deploys on deploy; the dependency cache is saved.
 
               **Affected:** 2 of 2 projects, 11 jobs.
 
@@ -280,6 +216,8 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -300,6 +238,8 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
                 - test-collector#v1.11.0:
                     files: libs/util/reports/junit.xml
                     format: junit
@@ -326,6 +266,8 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -349,6 +291,8 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
                 - test-collector#v1.11.0:
                     files: apps/api/reports/junit.xml
                     format: junit
@@ -377,6 +321,8 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 10
               retry:
                 automatic:
@@ -407,9 +353,11 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
                 - ecr#v2.10.0:
                     login: true
-                    account_ids: "460210468233"
+                    account-ids: "460210468233"
                     region: us-east-1
               agents:
                 queue: deploy
@@ -433,8 +381,8 @@ describe('planPipeline', () => {
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/trivy
                 - docker pull --quiet 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001
-                - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
                 - buildkite-agent artifact download apps/api/dist/sbom.cdx.json . --step acme-api:image
+                - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
                 - docker run --rm -v "$$PWD"/apps/api/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > reports/trivy/api.sbom.json
                 - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --sbom-report reports/trivy/api.sbom.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
                 - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
@@ -449,9 +397,11 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
                 - ecr#v2.10.0:
                     login: true
-                    account_ids: "460210468233"
+                    account-ids: "460210468233"
                     region: us-east-1
               timeout_in_minutes: 10
               retry:
@@ -482,9 +432,11 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
                 - ecr#v2.10.0:
                     login: true
-                    account_ids: "460210468233"
+                    account-ids: "460210468233"
                     region: us-east-1
               timeout_in_minutes: 10
               retry:
@@ -510,6 +462,8 @@ describe('planPipeline', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               agents:
                 queue: deploy
               timeout_in_minutes: 5
@@ -591,6 +545,8 @@ describe('planPipeline', () => {
                 restore: file
                 save: file
                 compression: zstd
+                key-extra: "-linux-x64-node24"
+                soft-fail: true
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -624,13 +580,11 @@ describe('planPipeline', () => {
         "acme-api:test",
         "acme-api:build <- acme-util:build",
         "acme-api:image <- acme-api:build",
-        "acme-api:scan <- acme-api:image",
-        "acme-api:smoke <- acme-api:image",
       ]
     `);
     expect(yaml(input).split('\n').slice(0, 30).join('\n')).toMatchInlineSnapshot(`
       "agents:
-        queue: default
+        queue: untrusted
       steps:
         - label: ":pipeline: Plan"
           key: engex-plan
@@ -640,7 +594,9 @@ describe('planPipeline', () => {
 
               **Base:** none, so everything runs (none): tag build ("v1.4.0"): a release rebuilds and tags every service.
 
-              **Affected:** 2 of 2 projects, 10 jobs.
+              **Zone:** untrusted: tag "v1.4.0" matches no trusted branch ("main", "release/*"); every step on untrusted: images are built, smoked and scanned there and never pushed, no deploy, the dependency cache is restored but never saved.
+
+              **Affected:** 2 of 2 projects, 8 jobs.
 
               | Project | Why |
               | --- | --- |
@@ -656,16 +612,14 @@ describe('planPipeline', () => {
                 limit: 2
               - exit_status: 255
                 limit: 2
-        - group: "@acme/util"
-          key: acme-util
-          steps:"
+        - group: "@acme/util""
     `);
   });
 
   it('nothing affected: one valid step that says so', () => {
     expect(yaml(planInput({ branch: 'feat/docs', pullRequest: 7 }, analyze(['README.md'])))).toMatchInlineSnapshot(`
       "agents:
-        queue: default
+        queue: untrusted
       steps:
         - label: ":white_check_mark: Nothing affected"
           key: engex-plan
@@ -674,6 +628,8 @@ describe('planPipeline', () => {
               buildkite-agent annotate --style info --context engex-plan '### engex pipeline plan
 
               **Base:** \`ba5e00000000\` (pull-request): pull request #42: merge-base of origin/main and HEAD.
+
+              **Zone:** untrusted: pull request #7: pull-request code is unreviewed; every step on untrusted: images are built, smoked and scanned there and never pushed, no deploy, the dependency cache is restored but never saved.
 
               **Nothing affected.** 1 changed file(s) reach no project of 2.
               - \`README.md\`'
@@ -737,8 +693,6 @@ describe('planPipeline', () => {
         "acme-api:lint",
         "acme-api:test",
         "acme-api:image",
-        "acme-api:scan <- acme-api:image",
-        "acme-api:smoke <- acme-api:image",
       ]
     `);
   });
@@ -816,6 +770,8 @@ describe('deploys: every target, gates, proof', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -846,6 +802,8 @@ describe('deploys: every target, gates, proof', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 15
               retry:
                 automatic:
@@ -870,6 +828,8 @@ describe('deploys: every target, gates, proof', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -922,6 +882,8 @@ describe('deploys: every target, gates, proof', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -1034,6 +996,8 @@ describe('deploys: every target, gates, proof', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
               timeout_in_minutes: 5
               retry:
                 automatic:
@@ -1092,6 +1056,8 @@ describe('stepGranularity "project": one job per affected project', () => {
                     restore: file
                     save: file
                     compression: zstd
+                    key-extra: "-linux-x64-node24"
+                    soft-fail: true
                 - test-collector#v1.11.0:
                     files: libs/util/reports/junit.xml
                     format: junit
@@ -1156,5 +1122,116 @@ describe('stepGranularity "project": one job per affected project', () => {
     expect(validatePipeline([pipeline])).toEqual([]);
     expect(commandSteps(pipeline).filter((s) => s.meta.kind === 'nx-project')).toEqual([]);
     expect(outline(input)).toContain('acme-util:lint <- acme-api:build');
+  });
+});
+
+describe('trust zones (issue 18)', () => {
+  const queues = (input: Parameters<typeof planPipeline>[0]): string[] => [...new Set(commandSteps(planPipeline(input)).map((s) => s.agents['queue'] as string))].sort();
+  const pluginRefs = (input: Parameters<typeof planPipeline>[0]): string[] => [...new Set(commandSteps(planPipeline(input)).flatMap((s) => s.plugins.map((p) => p.ref)))].sort();
+  const engexCalls = (input: Parameters<typeof planPipeline>[0]): string[] =>
+    commandSteps(planPipeline(input)).flatMap((s) => s.commands.flatMap((c) => (c.kind === 'engex-ci' ? [c.call.command] : [])));
+  const cacheOf = (input: Parameters<typeof planPipeline>[0]) =>
+    commandSteps(planPipeline(input))
+      .flatMap((s) => s.plugins)
+      .filter((p) => p.ref.startsWith('cache#'));
+  const all = (context: Parameters<typeof planInput>[0]) => planInput(context, analyze([], { all: '--all' }));
+
+  it('attack 1: a pull request (even --all) puts nothing on the deploy queue, logs in to no ECR and pushes, deploys nothing', () => {
+    for (const context of [{ branch: 'main', pullRequest: 123 }, { branch: 'release/9', pullRequest: 124 }, { branch: 'feature/x' }]) {
+      const input = all(context);
+      expect(queues(input)).toEqual(['untrusted']);
+      expect(pluginRefs(input)).not.toContain('ecr#v2.10.0');
+      expect(engexCalls(input)).not.toContain('image push');
+      expect(engexCalls(input)).not.toContain('deploy bump');
+      expect(engexCalls(input)).not.toContain('ecr check');
+      expect(allSteps(planPipeline(input)).filter((s) => s.type === 'block' || ['deploy', 'verify', 'scan', 'smoke'].includes(s.meta.kind))).toEqual([]);
+      // What a reviewer needs: the image is built, smoked (the local image, no pull) and scanned on the untrusted agent.
+      const image = commandSteps(planPipeline(input)).find((s) => s.key === 'acme-api:image');
+      expect(image?.meta).toMatchObject({ kind: 'image', zone: 'local' });
+      expect(image?.commands.map((c) => (c.kind === 'engex-ci' ? c.call.command : c.kind === 'trivy' ? `trivy ${c.target}` : c.kind))).toEqual([
+        'install',
+        'nx',
+        'exec',
+        'nx',
+        'image build',
+        'image smoke',
+        'trivy image',
+        'trivy sbom',
+        'scan report',
+        'annotate',
+      ]);
+      expect(image?.commands.some((c) => c.kind === 'engex-ci' && c.call.command === 'image smoke' && c.call.local === true)).toBe(true);
+    }
+  });
+
+  it('trusted builds: checks on agents.queue, scan and smoke on dockerQueue, push and deploys on deployQueue', () => {
+    const input = planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed);
+    const config = { ...input.config, dockerQueue: 'docker' };
+    const steps = commandSteps(planPipeline({ ...input, config }));
+    const queueOf = (kind: string) => [...new Set(steps.filter((s) => s.meta.kind === kind).map((s) => s.agents['queue']))];
+    expect(queueOf('nx-task')).toEqual(['default']);
+    expect(queueOf('scan')).toEqual(['docker']);
+    expect(queueOf('smoke')).toEqual(['docker']);
+    expect(queueOf('image')).toEqual(['deploy']);
+    expect(queueOf('deploy')).toEqual(['deploy']);
+    expect(steps.find((s) => s.meta.kind === 'image')?.plugins.find((p) => p.ref === 'ecr#v2.10.0')?.config).toEqual({
+      login: true,
+      'account-ids': '460210468233',
+      region: 'us-east-1',
+    });
+  });
+
+  it('attack 3: untrusted builds restore the dependency cache and never save it; the key carries OS, CPU and Node major', () => {
+    const pr = cacheOf(all({ branch: 'main', pullRequest: 123 }));
+    const main = cacheOf(planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed));
+    expect(pr.length).toBeGreaterThan(3);
+    for (const cache of pr) {
+      expect(cache.config).not.toHaveProperty('save');
+      expect(cache.config).toMatchObject({ restore: 'file', 'key-extra': '-linux-x64-node24', 'soft-fail': true });
+    }
+    for (const cache of main) expect(cache.config).toMatchObject({ restore: 'file', save: 'file', 'key-extra': '-linux-x64-node24', 'soft-fail': true });
+    const arm = planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed);
+    const armCache = cacheOf({ ...arm, config: { ...arm.config, agents: { ...arm.config.agents, platform: 'linux-arm64' }, nodeImage: 'node:22.12.0-alpine' } });
+    expect(armCache[0]?.config['key-extra']).toBe('-linux-arm64-node22');
+  });
+
+  it('attack 4: the Nx write token can live on a queue that runs only reviewed code', () => {
+    // Pull-request checks and main checks never share a queue: agents.queue runs trusted builds only.
+    const pr = commandSteps(planPipeline(all({ branch: 'feat/x', pullRequest: 5 }))).filter((s) => s.meta.kind === 'nx-task');
+    const main = commandSteps(planPipeline(planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed))).filter((s) => s.meta.kind === 'nx-task');
+    expect(new Set(pr.map((s) => s.agents['queue']))).toEqual(new Set(['untrusted']));
+    expect(new Set(main.map((s) => s.agents['queue']))).toEqual(new Set(['default']));
+  });
+
+  it('attack 5: a production overlay spelled with its kustomization file still gets the block step', () => {
+    for (const overlay of ['overlays/production/kustomization.yaml', 'overlays/./production', './overlays/production/']) {
+      const input = planInput({ branch: 'release/1.4' }, analyze(['apps/api/src/main.ts']), lastPassed);
+      const config = parseWorkspaceConfig({ deployTargets: [{ branch: 'release/*', overlay }] });
+      const steps = allSteps(planPipeline({ ...input, config }));
+      const deploy = steps.find((s) => s.meta.kind === 'deploy');
+      expect(steps.find((s) => s.type === 'block')?.key).toBe('acme-api:approve-production');
+      expect(deploy?.dependsOn).toContain('acme-api:approve-production');
+      expect(deploy?.meta).toMatchObject({ overlay: 'overlays/production' });
+    }
+  });
+
+  it("attack 6: a branch's package.json cannot grant itself deploy rights", () => {
+    const input = planInput({ branch: 'feature/x' }, analyze(['apps/api/src/main.ts']), lastPassed);
+    const widened = input.projects.map((p) =>
+      p.name === '@acme/api'
+        ? { ...p, metadata: { engex: { repository: 'engex/halow', deployTargets: [{ branch: '**', overlay: 'overlays/production', approval: 'none' }] } } }
+        : p,
+    );
+    expect(() => planPipeline({ ...input, projects: widened })).toThrow(ConfigError);
+    expect(() => planPipeline({ ...input, projects: widened })).toThrow(/apps\/api\/package\.json: nx\.metadata\.engex\.repository: "engex\/halow" is outside/);
+    // And a branch outside trustedBranches never deploys, whatever its targets say.
+    const feature = planPipeline(planInput({ branch: 'feature/x' }, analyze(['apps/api/src/main.ts']), lastPassed));
+    expect(commandSteps(feature).filter((s) => s.meta.kind === 'deploy')).toEqual([]);
+  });
+
+  it('the plan says which zone the build is in and why', () => {
+    const plan = commandSteps(planPipeline(all({ branch: 'main', pullRequest: 123 })))[0];
+    const body = plan?.commands.find((c) => c.kind === 'annotate')?.body ?? '';
+    expect(body).toContain('**Zone:** untrusted: pull request #123: pull-request code is unreviewed; every step on untrusted');
   });
 });

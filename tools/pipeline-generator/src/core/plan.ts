@@ -1,20 +1,21 @@
-import { deployTargetsFor, ecrHostFor, resolveServiceConfig, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
+import { decideTrust, deployTargetsFor, ecrHostFor, resolveServiceConfig, type ServiceConfig, type TrustDecision, type WorkspaceConfig } from '@engex/workspace-config';
 import type { AffectedAnalysis, AffectedTask, WorkspaceProject } from './affected.js';
 import { reachable, stableOrder, stronglyConnected } from './graph.js';
 import { checkStep } from './steps/check.js';
 import { projectChecksStep } from './steps/project-checks.js';
-import { dependencyCachePlugin, withDependencyCache, type PlanOptions } from './steps/common.js';
+import { dependencyCachePlugin, nodeMajorOf, withDependencyCache, type PlanOptions } from './steps/common.js';
 import { deploySteps } from './steps/deploy.js';
 import { imageStep } from './steps/image.js';
+import { localImageStep } from './steps/local-image.js';
 import { scanStep } from './steps/scan.js';
 import { smokeStep } from './steps/smoke.js';
 import { keyPart, projectSlugs } from './keys.js';
 import type { AutomaticRetry, BlockStep, CommandStep, GroupStep, ImageRef, Pipeline, PipelineStep, PluginUse, StepCommand } from './pipeline.js';
-import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
+import type { BaseSummary, BuildContext, ServicePlan, ZoneSummary } from './context.js';
 import type { Common } from './steps/common.js';
 import { planAnnotation } from './summary.js';
 
-export type { BaseSummary, BuildContext } from './context.js';
+export type { BaseSummary, BuildContext, ZoneSummary } from './context.js';
 export type { PlanOptions } from './steps/common.js';
 
 export interface PlanPipelineInput {
@@ -47,7 +48,7 @@ export function normalizePlanOptions(input: PlanOptionsInput = {}): PlanOptions 
     engexCi: input.engexCi ?? ['npx', '--no', 'engex-ci'],
     engexCiSetup: input.engexCiSetup ?? [],
     timeouts: { task: 10, image: 20, scan: 10, smoke: 10, deploy: 5, plan: 5, verifyDeadline: 10, ...input.timeouts },
-    dependencyCache: input.dependencyCache ?? dependencyCachePlugin(),
+    ...(input.dependencyCache ? { dependencyCache: input.dependencyCache } : {}),
   };
 }
 
@@ -85,25 +86,33 @@ export function planPipeline(input: PlanPipelineInput): Pipeline {
 }
 
 /** `planPipeline`, plus what happened to each affected service (for summaries). */
-export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; services: ServicePlan[]; jobs: number } {
+export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; services: ServicePlan[]; jobs: number; trust: ZoneSummary } {
   const { analysis, config, context, options } = input;
   const byName = new Map(input.projects.map((p) => [p.name, p]));
   const slugs = projectSlugs(
     input.projects.map((p) => p.name),
     [PLAN_STEP_KEY, CHECKS_GATE_KEY],
   );
+  // The trust zone decides every queue: an untrusted build (a pull request, a branch outside
+  // trustedBranches) runs every step on untrustedQueue, whose agents hold no push, deploy or
+  // cache-write secret. The agent guard on the trusted queues enforces the same rule there, since
+  // a hostile branch can edit this generator.
+  const trust = decideTrust(config, context);
+  const trusted = trust.zone === 'trusted';
+  const queue = (name: string): string => (trusted ? name : config.untrustedQueue);
   const common: Common = {
-    agents: { queue: config.agents.queue },
+    agents: { queue: queue(config.agents.queue) },
     retry: AGENT_LOST_RETRY,
     env: {},
     artifactPaths: [] as string[],
     plugins: [] as PluginUse[],
   };
   // Image push and deploy hold ECR-push and ops-write credentials: their own queue, never the PR queue.
-  const deployCommon: Common = { ...common, agents: { queue: config.deployQueue }, retry: INFRA_RETRY };
-  const verifyCommon: Common = { ...common, agents: { queue: config.deployQueue } };
-  const dockerCommon: Common = { ...common, agents: { queue: config.dockerQueue } };
+  const deployCommon: Common = { ...common, agents: { queue: queue(config.deployQueue) }, retry: INFRA_RETRY };
+  const verifyCommon: Common = { ...common, agents: { queue: queue(config.deployQueue) } };
+  const dockerCommon: Common = { ...common, agents: { queue: queue(config.dockerQueue) } };
   const scanCommon: Common = { ...dockerCommon, retry: INFRA_RETRY };
+  const dependencyCache = options.dependencyCache ?? dependencyCachePlugin({ platform: config.agents.platform, nodeMajor: nodeMajorOf(config.nodeImage), save: trusted });
 
   const taskKeys = new Map<string, string>();
   const tasksByProject = new Map<string, AffectedTask[]>();
@@ -131,14 +140,15 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   const jobOf = new Map<string, string>();
   for (const t of analysis.tasks) jobOf.set(t.id, perProject.has(t.project) ? projectJobKey(t.project) : (taskKeys.get(t.id) as string));
 
-  const deployable = deployContext(context);
+  const deployable = deployContext(context, trust);
   const imageInputsChanged = analysis.changedFiles.filter((f) => IMAGE_WORKSPACE_INPUTS.some((re) => re.test(f)));
   const groups: GroupStep[] = [];
 
   const services: ServicePlan[] = [];
+  // The ECR plugin's option is `account-ids` (ecr-buildkite-plugin v2.10.0 plugin.yml).
   const ecr: PluginUse = {
     ref: config.plugins.ecr,
-    config: { login: true, account_ids: config.registry.account, region: config.registry.region },
+    config: { login: true, 'account-ids': config.registry.account, region: config.registry.region },
   };
   /** Deploys wait until every service's checks exist, so they are attached after the groups. */
   const pending: { service: ServiceConfig; slug: string; image: ImageRef; steps: (CommandStep | BlockStep)[]; plan: ServicePlan }[] = [];
@@ -152,11 +162,14 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       repository: service.repository,
       tag: context.commit,
     };
-    const steps = [
-      imageStep(service, slug, image, ecr, build ? jobOf.get(build.id) : undefined, hasBuild, options, deployCommon, config),
-      scanStep(service, slug, image, ecr, config, options, scanCommon),
-      smokeStep(service, slug, image, ecr, options, dockerCommon),
-    ];
+    const buildKey = build ? jobOf.get(build.id) : undefined;
+    const steps = trusted
+      ? [
+          imageStep(service, slug, image, ecr, buildKey, hasBuild, options, deployCommon, config),
+          scanStep(service, slug, image, ecr, config, options, scanCommon),
+          smokeStep(service, slug, image, ecr, options, dockerCommon),
+        ]
+      : [localImageStep(service, slug, image, buildKey, hasBuild, options, dockerCommon, config)];
     const targets = deployable.ok ? deployTargetsFor(deployable.branch, service.deployTargets) : [];
     const skippedDeploy = targets.length > 0 ? undefined : deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why;
     const plan: ServicePlan = {
@@ -266,7 +279,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
 
   // Every step that installs restores the lockfile's node_modules first: one `npm ci` per lockfile.
   for (const [i, g] of groups.entries()) {
-    groups[i] = { ...g, steps: g.steps.map((s) => (s.type === 'command' ? withDependencyCache(s, options.dependencyCache) : s)) };
+    groups[i] = { ...g, steps: g.steps.map((s) => (s.type === 'command' ? withDependencyCache(s, dependencyCache) : s)) };
   }
   orderGroups(groups);
   const nothing = groups.length === 0;
@@ -274,6 +287,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
   const annotation = planAnnotation({
     base: input.base,
     context,
+    trust: describeZone(trust, config),
     analysis,
     services,
     jobs,
@@ -301,7 +315,23 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
     pipeline,
     services,
     jobs,
+    trust: describeZone(trust, config),
   };
+}
+
+/** The zone line of the summary and annotation: which zone, why, and what that means for this build. */
+function describeZone(trust: TrustDecision, config: WorkspaceConfig): ZoneSummary {
+  return trust.zone === 'trusted'
+    ? {
+        zone: 'trusted',
+        reason: trust.reason,
+        effect: `checks on ${config.agents.queue}, scan and smoke on ${config.dockerQueue}, image push and deploys on ${config.deployQueue}; the dependency cache is saved`,
+      }
+    : {
+        zone: 'untrusted',
+        reason: trust.reason,
+        effect: `every step on ${config.untrustedQueue}: images are built, smoked and scanned there and never pushed, no deploy, the dependency cache is restored but never saved`,
+      };
 }
 
 /**
@@ -341,9 +371,10 @@ function orderGroups(groups: GroupStep[]): void {
   groups.splice(0, groups.length, ...order.map((i) => groups[i] as GroupStep));
 }
 
-function deployContext(context: BuildContext): { ok: true; branch: string } | { ok: false; why: string } {
+function deployContext(context: BuildContext, trust: TrustDecision): { ok: true; branch: string } | { ok: false; why: string } {
   if (context.pullRequest !== undefined) return { ok: false, why: `pull request #${context.pullRequest} builds never deploy` };
   if (context.tag !== undefined) return { ok: false, why: 'tag builds never deploy' };
   if (context.branch === undefined) return { ok: false, why: 'no branch' };
+  if (trust.zone !== 'trusted') return { ok: false, why: `untrusted builds never deploy (${trust.reason})` };
   return { ok: true, branch: context.branch };
 }

@@ -70,7 +70,7 @@ export function engexCiArgs(call: EngexCiCall): string[] {
     case 'image build':
       return ['image', 'build', '--project', call.project, ...(call.sourceDateEpoch !== undefined ? ['--source-date-epoch', call.sourceDateEpoch] : [])];
     case 'image smoke':
-      return ['image', 'smoke', '--project', call.project];
+      return ['image', 'smoke', '--project', call.project, ...(call.local ? ['--local'] : [])];
     case 'image push':
       return ['image', 'push', '--project', call.project, ...(call.digestFile !== undefined ? ['--digest-file', call.digestFile] : [])];
     case 'ecr check':

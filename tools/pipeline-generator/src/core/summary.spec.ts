@@ -5,15 +5,17 @@ import { planAnnotation, renderSummary } from './summary.js';
 
 const base = { rule: 'pull-request' as const, base: 'b'.repeat(40), reason: 'pull request #1: merge-base.', notes: ['fetched origin/main.'] };
 const context = { commit: 'c'.repeat(40), defaultBranch: 'main', branch: 'feat/x', pullRequest: 1 };
+const trust = { zone: 'untrusted' as const, reason: 'pull request #1: pull-request code is unreviewed', effect: 'every step on untrusted' };
 
 describe('renderSummary', () => {
   it('states the base, what runs per project, and with --explain why', () => {
     const analysis = analyze(['libs/util/src/index.spec.ts', 'libs/util/src/index.ts']);
     const services = [{ project: '@acme/api', steps: ['acme-api:image', 'acme-api:scan', 'acme-api:smoke'], skipped: 'deploy: pull request #1 builds never deploy' }];
-    const input = { base, context, analysis, services, jobs: 9, uploads: 1 };
+    const input = { base, context, trust, analysis, services, jobs: 9, uploads: 1 };
     expect(renderSummary({ ...input, explain: false })).toMatchInlineSnapshot(`
       "engex-pipeline: base bbbbbbbbbbbb [pull-request] pull request #1: merge-base.
         note: fetched origin/main.
+      zone: untrusted: pull request #1: pull-request code is unreviewed; every step on untrusted.
       2 of 2 projects affected; 5 Nx tasks; 9 jobs in 1 upload(s).
         @acme/api: test, build, image, scan, smoke
         @acme/util: build, lint, test
@@ -23,6 +25,7 @@ describe('renderSummary', () => {
     expect(renderSummary({ ...input, explain: true })).toMatchInlineSnapshot(`
       "engex-pipeline: base bbbbbbbbbbbb [pull-request] pull request #1: merge-base.
         note: fetched origin/main.
+      zone: untrusted: pull request #1: pull-request code is unreviewed; every step on untrusted.
       2 of 2 projects affected; 5 Nx tasks; 9 jobs in 1 upload(s).
         @acme/api: test, build, image, scan, smoke
           via: @acme/api -> @acme/util
@@ -43,7 +46,7 @@ describe('renderSummary', () => {
   it('keeps the summary short at 1,000 projects unless --explain is given', () => {
     const input = syntheticPlanInput(1000);
     const planned = planDetailed(input);
-    const summary = { base: input.base, context: input.context, analysis: input.analysis, services: planned.services, jobs: planned.jobs, uploads: 7 };
+    const summary = { base: input.base, context: input.context, trust: planned.trust, analysis: input.analysis, services: planned.services, jobs: planned.jobs, uploads: 7 };
     const short = renderSummary({ ...summary, explain: false });
     expect(short.split('\n').length).toBeLessThan(40);
     expect(short).toContain('… and 975 more (--explain lists every project).');
@@ -56,6 +59,7 @@ describe('planAnnotation', () => {
     const text = planAnnotation({
       base: { ...base, reason: 'branch "a|b`c\nd"' },
       context,
+      trust,
       analysis: analyze(['apps/api/src/main.ts']),
       services: [{ project: '@acme/api', steps: [], skipped: 'deploy: branch "x|y" has no deploy target' }],
       jobs: 4,
@@ -66,7 +70,7 @@ describe('planAnnotation', () => {
 
   it('bounds a 1,000-project table well under the 1 MiB annotation limit', () => {
     const input = syntheticPlanInput(1000);
-    const text = planAnnotation({ base: input.base, context: input.context, analysis: input.analysis, services: [], jobs: 3013 });
+    const text = planAnnotation({ base: input.base, context: input.context, trust, analysis: input.analysis, services: [], jobs: 3013 });
     expect(text).toContain('| … | 800 more |');
     expect(Buffer.byteLength(text)).toBeLessThan(64 * 1024);
   });

@@ -1,11 +1,12 @@
 import type { AffectedAnalysis, AffectedProject } from './affected.js';
-import type { BaseSummary, BuildContext, ServicePlan } from './context.js';
+import type { BaseSummary, BuildContext, ServicePlan, ZoneSummary } from './context.js';
 
 export type { ServicePlan } from './context.js';
 
 export interface AnnotationInput {
   base: BaseSummary;
   context: BuildContext;
+  trust: ZoneSummary;
   analysis: AffectedAnalysis;
   services: readonly ServicePlan[];
   jobs: number;
@@ -23,6 +24,7 @@ export function planAnnotation(input: AnnotationInput): string {
   const lines: string[] = ['### engex pipeline plan', ''];
   lines.push(`**Base:** ${base.base ? code(base.base.slice(0, 12)) : 'none, so everything runs'} (${base.rule}): ${inline(base.reason)}`);
   for (const note of base.notes) lines.push(`- ${inline(note)}`);
+  lines.push('', `**Zone:** ${input.trust.zone}: ${inline(input.trust.reason)}; ${inline(input.trust.effect)}.`);
   lines.push('');
   const imageOnly = input.services.filter((s) => s.why !== undefined && !analysis.affected.some((a) => a.name === s.project));
   if (analysis.affected.length === 0 && imageOnly.length === 0) {
@@ -72,6 +74,7 @@ export function renderSummary(input: SummaryInput): string {
   const out: string[] = [];
   out.push(`engex-pipeline: base ${base.base ? base.base.slice(0, 12) : '(none: everything runs)'} [${base.rule}] ${base.reason}`);
   for (const n of base.notes) out.push(`  note: ${n}`);
+  out.push(`zone: ${input.trust.zone}: ${input.trust.reason}; ${input.trust.effect}.`);
   const imageOnly = input.services.filter((s) => s.why !== undefined && !analysis.affected.some((a) => a.name === s.project));
   if (analysis.affected.length === 0 && imageOnly.length === 0) {
     out.push(`Nothing affected: ${analysis.changedFiles.length} changed file(s), ${analysis.projectCount} projects, one step that says so.`);

@@ -1,4 +1,4 @@
-import { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, normalizeRetryOptions, parseRetryAfter, withRetry, type RetryOptions } from '@engex/ci-lib';
+import { RetryableStatus, httpRequest, normalizeRetryOptions, sendWithRetry, type RetryOptions } from '@engex/ci-lib';
 import type { BuildkiteApiConfig } from '@engex/workspace-config';
 import { BuildkiteApiError } from '../core/errors.js';
 
@@ -44,20 +44,10 @@ export interface BuildkiteApiOptions {
   retry?: Partial<RetryOptions>;
 }
 
-/** 429/503 (with the server's Retry-After) and other 5xx: worth a bounded retry. */
-class RetryableStatus extends Error {
-  constructor(
-    readonly status: number,
-    readonly retryAfterMs: number | undefined,
-  ) {
-    super(`HTTP ${status}${retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs / 1000)} s)` : ''}`);
-  }
-}
-
 /**
  * The commit of the newest passed build on `branch`, or undefined when the branch has none yet.
  * `GET /v2/organizations/{org}/pipelines/{pipeline}/builds?branch=…&state=passed&per_page=1`,
- * within one overall deadline, retried with ci-lib's `withRetry`. Every failure is a
+ * within one overall deadline, retried with ci-lib's `sendWithRetry`. Every failure is a
  * BuildkiteApiError whose message names the operation and host, never the token.
  */
 export async function readLastPassedCommit(http: HttpGet, api: BuildkiteApiConfig, branch: string, options: BuildkiteApiOptions = {}): Promise<string | undefined> {
@@ -79,24 +69,9 @@ export async function readLastPassedCommit(http: HttpGet, api: BuildkiteApiConfi
 
   let res: HttpGetResponse;
   try {
-    res = await withRetry(
-      async () => {
-        const left = Math.max(1, deadlineMs - (retry.now() - started));
-        const r = await http(url, { Authorization: `Bearer ${api.token}`, Accept: 'application/json' }, { timeoutMs: left });
-        if (r.status === 429 || r.status === 503) throw new RetryableStatus(r.status, parseRetryAfter(r.headers?.['retry-after'], retry.now()));
-        if (r.status >= 500) throw new RetryableStatus(r.status, undefined);
-        return r;
-      },
-      {
-        ...retry,
-        isRetryable: (error) => error instanceof RetryableStatus || (error instanceof TransportError && TRANSIENT_CODES.has(error.code)),
-        retryAfterMs: (error) => (error instanceof RetryableStatus ? error.retryAfterMs : undefined),
-        onGiveUp: (error, reason) => (reason.kind === 'out-of-time' ? outOfTime(error) : error),
-      },
-    );
+    res = await sendWithRetry((timeoutMs) => http(url, { Authorization: `Bearer ${api.token}`, Accept: 'application/json' }, { timeoutMs }), { retry, outOfTime });
   } catch (error) {
     if (error instanceof BuildkiteApiError) throw error;
-    if (error instanceof TransportError && error.code === DEADLINE_CODE) throw outOfTime(error);
     if (error instanceof RetryableStatus) {
       throw new BuildkiteApiError(`${operation} on ${host} answered ${error.message} after ${retry.attempts} attempt(s) in ${waited()}.`, { cause: error });
     }

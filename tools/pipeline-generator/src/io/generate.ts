@@ -167,7 +167,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     projects,
     jobs: planned.jobs,
     root,
-    summary: (explain) => renderSummary({ base: baseSummary, context, analysis, services: planned.services, jobs: planned.jobs, uploads: uploads.length, explain }),
+    summary: (explain) =>
+      renderSummary({ base: baseSummary, context, trust: planned.trust, analysis, services: planned.services, jobs: planned.jobs, uploads: uploads.length, explain }),
   };
 }
 

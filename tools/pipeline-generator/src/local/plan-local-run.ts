@@ -214,7 +214,14 @@ function mapStep(step: CommandStep, groups: ReadonlyMap<string, string[]>, ctx: 
     local.skip = `trivy is not on PATH: install Trivy ${meta.trivy.version} (https://trivy.dev) to scan locally; not scanned, not passed: neither the image (OS/runtime) nor its SBOM (bundled npm packages; the image step wrote and schema-validated it)`;
     return local;
   }
-  for (const command of step.commands) local.actions.push(mapCommand(command, step, ctx));
+  // An untrusted build's image step scans in place: without a local trivy its scan is skipped, not passed.
+  const scansHere = meta.kind === 'image' && meta.zone === 'local' && ctx.trivy === undefined;
+  const isScan = (c: StepCommand): boolean =>
+    c.kind === 'trivy' || (c.kind === 'engex-ci' && c.call.command === 'scan report') || (c.kind === 'annotate' && c.context.startsWith('trivy-'));
+  for (const command of step.commands) {
+    if (scansHere && isScan(command)) local.actions.push({ kind: 'omit', command: invocation(command).argv.join(' '), reason: 'trivy is not on PATH: not scanned, not passed' });
+    else local.actions.push(mapCommand(command, step, ctx));
+  }
   if (meta.kind === 'scan' && step.plugins.some((p) => DOCKER_PLUGIN.test(p.ref))) {
     notes.push(`Trivy runs from ${ctx.trivy} instead of the ${meta.trivy.containerImage} container`);
   }

@@ -14,8 +14,11 @@ export interface PlanOptions {
   engexCiSetup: readonly StepCommand[];
   /** Step timeouts in minutes; `verifyDeadline` is `deploy verify`'s own deadline (its step gets 5 more). */
   timeouts: { task: number; image: number; scan: number; smoke: number; deploy: number; plan: number; verifyDeadline: number };
-  /** Restores the installed dependencies on every step that installs (default: `dependencyCachePlugin()`). */
-  dependencyCache: PluginUse;
+  /**
+   * Restores the installed dependencies on every step that installs. Absent (the default): the
+   * planner derives it from the config and the build's trust zone (`dependencyCachePlugin`).
+   */
+  dependencyCache?: PluginUse;
 }
 
 /** The fields every command step of a pipeline shares (agents, retry, …). */
@@ -34,14 +37,34 @@ export const DEPENDENCY_CACHE_PATH = 'node_modules';
 /** Its key: the installed tree is a function of the lockfile alone (`npm ci`). */
 export const DEPENDENCY_CACHE_MANIFEST = 'package-lock.json';
 
+/** What varies the installed tree besides the lockfile: native packages are per OS, CPU and Node ABI. */
+export interface DependencyCacheOptions {
+  /** `<os>-<arch>` of the agents (config `agents.platform`), e.g. `linux-x64`. */
+  platform: string;
+  /** The Node major the agents install with, e.g. `24`. */
+  nodeMajor: string;
+  /**
+   * Trusted builds only: an untrusted build restores what trusted builds saved and never writes
+   * (a pull request that edits node_modules after install would otherwise poison main, the
+   * cache-poisoning class of CVE-2025-36852).
+   */
+  save: boolean;
+}
+
 /**
  * `node_modules` keyed by the lockfile's hash, in S3. The bucket comes from the agent's
  * environment (`BUILDKITE_PLUGIN_S3_CACHE_BUCKET`), never from the YAML, so a pull request cannot
  * point a build at another bucket. zstd, not tgz: every job restores the archive before its
  * first command, so unpacking speed is on every job's path, and zstd unpacks several times faster
  * than gzip at a smaller size (BENCHMARKS.md); agents need the `zstd` binary (GNU tar ≥ 1.31 uses it).
+ *
+ * cache#v1.12.0 (lib/shared.bash `build_key`) hashes `cache-<level>-<lockfile hash>-<path>-<compression><key-extra>`:
+ * `key-extra` is appended verbatim, so it carries the platform and Node major (an arm64 agent or
+ * another Node must not restore x64 / Node 24 native packages and skip `npm ci`). `soft-fail`
+ * (its `soft_fail_exec`: any non-signal failure of restore or save is a warning and exit 0)
+ * turns an S3 or zstd outage into a cache miss: the guarded install then runs `npm ci`.
  */
-export function dependencyCachePlugin(): PluginUse {
+export function dependencyCachePlugin(options: DependencyCacheOptions): PluginUse {
   return {
     ref: DEPENDENCY_CACHE_PLUGIN,
     config: {
@@ -49,10 +72,24 @@ export function dependencyCachePlugin(): PluginUse {
       manifest: DEPENDENCY_CACHE_MANIFEST,
       path: DEPENDENCY_CACHE_PATH,
       restore: 'file',
-      save: 'file',
+      ...(options.save ? { save: 'file' } : {}),
       compression: 'zstd',
+      'key-extra': dependencyCacheKeyExtra(options),
+      'soft-fail': true,
     },
   };
+}
+
+/** `-linux-x64-node24`: the leading dash keeps it apart from the compression in the plugin's key text. */
+export function dependencyCacheKeyExtra(options: Pick<DependencyCacheOptions, 'platform' | 'nodeMajor'>): string {
+  return `-${options.platform}-node${options.nodeMajor}`;
+}
+
+/** The Node major of `nodeImage` (`node:24.11.1-alpine3.22` → `24`): agents install with the Node the image runs. */
+export function nodeMajorOf(nodeImage: string): string {
+  const match = /(?:^|\/)node:(\d+)(?:[.-]|$)/.exec(nodeImage);
+  // An image without a Node version tag keys by its whole name: a changed base is a new key.
+  return match ? (match[1] as string) : nodeImage.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
 /** Steps share their plugin lists (the same objects): extend each list once, and keep it shared. */

@@ -1,7 +1,52 @@
 import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
-import type { CommandStep, ImageRef, PluginUse } from '../pipeline.js';
+import type { CommandStep, ImageRef, PluginUse, StepCommand } from '../pipeline.js';
 import type { Common, PlanOptions } from './common.js';
 import { sbomPath } from './image.js';
+
+/** The files of one service's scan. */
+export interface ScanFiles {
+  output: string;
+  markdown: string;
+  sbom: string;
+  sbomOutput: string;
+  containerImage: string;
+}
+
+/** Where one service's Trivy reports go. */
+export function scanFilesOf(service: ServiceConfig, config: Pick<WorkspaceConfig, 'trivy'>): ScanFiles {
+  return {
+    output: `reports/trivy/${service.service}.json`,
+    markdown: `reports/trivy/${service.service}.md`,
+    sbom: sbomPath(service),
+    sbomOutput: `reports/trivy/${service.service}.sbom.json`,
+    containerImage: `aquasec/trivy:${config.trivy.version}`,
+  };
+}
+
+/**
+ * Both Trivy scans and the gate, of an image present on this agent's engine and an SBOM in this
+ * checkout; shared by the trusted scan step (after its pull and download) and the untrusted image step.
+ */
+export function scanCommands(service: ServiceConfig, image: ImageRef, files: ScanFiles, config: Pick<WorkspaceConfig, 'trivy'>, options: PlanOptions): StepCommand[] {
+  return [
+    { kind: 'trivy', target: 'image', image, containerImage: files.containerImage, report: files.output },
+    { kind: 'trivy', target: 'sbom', sbom: files.sbom, containerImage: files.containerImage, report: files.sbomOutput },
+    {
+      kind: 'engex-ci',
+      bin: options.engexCi,
+      call: {
+        command: 'scan report',
+        report: files.output,
+        sbomReport: files.sbomOutput,
+        failOn: config.trivy.failOn,
+        ignoreUnfixed: config.trivy.ignoreUnfixed,
+        annotation: files.markdown,
+      },
+      deferFailure: true,
+    },
+    { kind: 'annotate', style: 'warning', context: `trivy-${service.service}`, bodyFile: files.markdown },
+  ];
+}
 
 /**
  * Trivy scans the pushed image (OS packages, runtime) and the image step's SBOM (the npm packages
@@ -9,11 +54,8 @@ import { sbomPath } from './image.js';
  * writes one annotation.
  */
 export function scanStep(service: ServiceConfig, slug: string, image: ImageRef, ecr: PluginUse, config: WorkspaceConfig, options: PlanOptions, common: Common): CommandStep {
-  const output = `reports/trivy/${service.service}.json`;
-  const markdown = `reports/trivy/${service.service}.md`;
-  const sbom = sbomPath(service);
-  const sbomOutput = `reports/trivy/${service.service}.sbom.json`;
-  const containerImage = `aquasec/trivy:${config.trivy.version}`;
+  const files = scanFilesOf(service, config);
+  const { output, markdown, sbom, sbomOutput, containerImage } = files;
   return {
     type: 'command',
     key: `${slug}:scan`,
@@ -23,16 +65,8 @@ export function scanStep(service: ServiceConfig, slug: string, image: ImageRef, 
       ...options.engexCiSetup,
       { kind: 'exec', argv: ['mkdir', '-p', 'reports/trivy'] },
       { kind: 'pull', image },
-      { kind: 'trivy', target: 'image', image, containerImage, report: output },
       { kind: 'artifact-download', path: sbom, step: `${slug}:image` },
-      { kind: 'trivy', target: 'sbom', sbom, containerImage, report: sbomOutput },
-      {
-        kind: 'engex-ci',
-        bin: options.engexCi,
-        call: { command: 'scan report', report: output, sbomReport: sbomOutput, failOn: config.trivy.failOn, ignoreUnfixed: config.trivy.ignoreUnfixed, annotation: markdown },
-        deferFailure: true,
-      },
-      { kind: 'annotate', style: 'warning', context: `trivy-${service.service}`, bodyFile: markdown },
+      ...scanCommands(service, image, files, config, options),
     ],
     dependsOn: [`${slug}:image`],
     timeoutInMinutes: options.timeouts.scan,

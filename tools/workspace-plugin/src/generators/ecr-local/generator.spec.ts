@@ -74,8 +74,8 @@ describe('ecr-local generator', () => {
     ['a project that is not a service', () => service('billing', {}, []), 'no engex service "billing"'],
     [
       'a service with its own repository',
-      () => service('billing', { repository: 'payments/billing' }),
-      'pushes to payments/billing (nx.metadata.engex.repository), not engex/billing',
+      () => service('billing', { repository: 'engex/billing/payments' }),
+      'pushes to engex/billing/payments (nx.metadata.engex.repository), not engex/billing',
     ],
   ])('refuses %s and writes nothing', async (_case, arrange, message) => {
     arrange();
