@@ -134,8 +134,8 @@ async function phases(o: JobOptions, log: WriteStream, say: (line: string) => vo
     : command.timedOut
       ? fail(124, `timed out after ${Math.round(o.step.timeoutMs / 60_000)} min`)
       : command.code !== 0
-        ? fail(command.code, (await lastLine(o.logFile)) ?? `the command exited ${command.code}`)
-        : { status: 'passed', install, ...((await lastLine(o.logFile)) ? { note: (await lastLine(o.logFile))! } : {}) };
+        ? fail(command.code, lastLine(command.tail) ?? `the command exited ${command.code}`)
+        : { status: 'passed', install, ...(lastLine(command.tail) !== undefined ? { note: lastLine(command.tail)! } : {}) };
 
   if (outcome.status === 'passed') {
     for (const cache of caches) {
@@ -203,12 +203,12 @@ async function installedAt(checkout: string, since: number): Promise<number | un
   return s && s.mtimeMs >= since ? Math.round(s.mtimeMs) : undefined;
 }
 
-async function lastLine(file: string): Promise<string | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const line = text
+/** The command's last output line, shortened: the summary's note (engex-ci puts its verdict at both ends of it). */
+function lastLine(tail: string): string | undefined {
+  const line = tail
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('~~~ ') && !l.startsWith('$ '))
+    .filter(Boolean)
     .pop();
   if (line === undefined) return undefined;
   return line.length > 200 ? `${line.slice(0, 90)} … ${line.slice(-105)}` : line;

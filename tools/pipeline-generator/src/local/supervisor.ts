@@ -37,6 +37,8 @@ export class StepSupervisor {
 
 export interface SpawnResult {
   code: number;
+  /** The last 8 KiB of its output, for the summary's one-line note. */
+  tail: string;
   timedOut: boolean;
   interrupted: boolean;
 }
@@ -56,7 +58,9 @@ const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGT
 /** Runs `argv` in its own process group, stdout and stderr into the job log, stdin empty. */
 export function spawnLogged(argv: readonly string[], options: SpawnLoggedOptions): Promise<SpawnResult> {
   return new Promise((resolve) => {
+    let tail = '';
     const keep = (chunk: Buffer): void => {
+      tail = (tail + chunk.toString()).slice(-8192);
       options.log.write(chunk);
       options.echo?.write(chunk);
     };
@@ -77,7 +81,7 @@ export function spawnLogged(argv: readonly string[], options: SpawnLoggedOptions
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       options.supervisor.detach();
-      resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 1) : 127), timedOut, interrupted: options.supervisor.interrupted });
+      resolve({ code: code ?? (signal ? 128 + (SIGNALS[signal] ?? 1) : 127), tail, timedOut, interrupted: options.supervisor.interrupted });
     });
   });
 }
