@@ -26,6 +26,7 @@ describe('runJob: the agent lifecycle around the command text', () => {
     commands,
     plugins: [],
     artifactPaths: [],
+    retry: [],
     notes: [],
     ...over,
   });

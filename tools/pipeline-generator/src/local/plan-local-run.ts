@@ -39,6 +39,8 @@ export interface LocalStep {
   commands: string[];
   plugins: LocalPlugin[];
   artifactPaths: string[];
+  /** Buildkite's automatic retries: a failed job whose exit status matches runs again on a fresh agent. */
+  retry: { exitStatus: number | '*'; limit: number }[];
   /** Set when the step cannot run here; the reason is printed and kept in the summary. */
   skip?: string;
   /** A block step: its prompt. It waits for approval (`--approve`). */
@@ -69,7 +71,7 @@ export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: 
   const steps = uploaded.steps.map((s): LocalStep => {
     const meta = typed.get(s.key)?.meta;
     const base = { key: s.key, label: s.label, dependsOn: expand(s.dependsOn), notes: [], ...(meta ? { meta } : {}) };
-    if (s.type === 'block') return { ...base, timeoutMs: 0, queue: '', env: {}, commands: [], plugins: [], artifactPaths: [], block: s.prompt };
+    if (s.type === 'block') return { ...base, timeoutMs: 0, queue: '', env: {}, commands: [], plugins: [], artifactPaths: [], retry: [], block: s.prompt };
     const step: LocalStep = {
       ...base,
       timeoutMs: s.timeoutInMinutes * 60_000,
@@ -78,6 +80,7 @@ export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: 
       commands: s.commands.map((c) => at(c, s.key)),
       plugins: s.plugins.map((p, i) => readPlugin(p.ref, p.config, `step ${s.key} plugins[${i}]`)),
       artifactPaths: s.artifactPaths.map((p) => at(p, s.key)),
+      retry: s.retry,
     };
     const skip = skipReason(s, typed.get(s.key), ctx);
     return skip === undefined ? step : { ...step, skip };

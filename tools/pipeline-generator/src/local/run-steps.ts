@@ -75,7 +75,17 @@ export async function runSteps(steps: readonly LocalStep[], build: LocalBuild, c
       const lines = c.split('\n');
       ctx.say(`    $ ${lines[0]}${lines.length > 1 ? ` … (${lines.length - 1} more lines)` : ''}`);
     }
-    const result = await runOne(step, i, build, ctx);
+    let result = await runOne(step, i, build, ctx);
+    // Buildkite's automatic retries (agent lost, engex-ci's infrastructure exit 4): a new job on a fresh agent.
+    const attempts = new Map<number | '*', number>();
+    for (;;) {
+      const code = result.exitCode;
+      const rule = result.status === 'failed' && code !== undefined ? step.retry.find((r) => r.exitStatus === code || r.exitStatus === '*') : undefined;
+      if (rule === undefined || (attempts.get(rule.exitStatus) ?? 0) >= rule.limit || ctx.signalled()) break;
+      attempts.set(rule.exitStatus, (attempts.get(rule.exitStatus) ?? 0) + 1);
+      ctx.say(`    exit ${code}: automatic retry ${attempts.get(rule.exitStatus)}/${rule.limit} (retry.automatic exit_status ${rule.exitStatus})`);
+      result = await runOne(step, i, build, ctx);
+    }
     push(result);
     if (result.status === 'failed' && !ctx.flags.verbose && result.log) ctx.say(await tail(result.log, 25));
   }

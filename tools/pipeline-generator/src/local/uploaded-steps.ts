@@ -28,6 +28,8 @@ export interface UploadedCommandStep {
   queue: string;
   timeoutInMinutes: number;
   artifactPaths: string[];
+  /** `retry.automatic`: a job that exits with `exitStatus` (`*`: any failure) runs again, up to `limit` times. */
+  retry: { exitStatus: number | '*'; limit: number }[];
 }
 
 export interface UploadedBlockStep {
@@ -99,8 +101,18 @@ export function readUploaded(pipeline: Pick<Pipeline, 'steps' | 'notify'>): Uplo
       queue: isObj(s['agents']) && typeof s['agents']['queue'] === 'string' ? s['agents']['queue'] : defaultQueue,
       timeoutInMinutes: typeof s['timeout_in_minutes'] === 'number' ? s['timeout_in_minutes'] : 60,
       artifactPaths: strings(s['artifact_paths'], `${path}.artifact_paths`),
+      retry: automaticRetry(s['retry']),
     });
   };
   doc['steps'].forEach((s, i) => read(s, `steps[${i}]`));
   return out;
+}
+
+function automaticRetry(retry: unknown): UploadedCommandStep['retry'] {
+  const automatic = isObj(retry) ? retry['automatic'] : undefined;
+  const rules = automatic === true ? [{}] : Array.isArray(automatic) ? automatic : [];
+  return rules.filter(isObj).map((r) => ({
+    exitStatus: typeof r['exit_status'] === 'number' ? r['exit_status'] : '*',
+    limit: typeof r['limit'] === 'number' ? r['limit'] : 2,
+  }));
 }
