@@ -123,6 +123,8 @@ async function phases(o: JobOptions, log: WriteStream, say: (line: string) => vo
     install.ms += o.clock() - t0;
   }
 
+  // Ctrl-C during the hooks or the restore (not a supervised process): the command never starts.
+  if (o.supervisor.interrupted) return { status: 'interrupted', install };
   say('~~~ Running commands');
   for (const c of o.step.commands) say(`$ ${c}`);
   const started = o.clock();
