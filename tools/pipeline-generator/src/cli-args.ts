@@ -15,6 +15,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   now: () => Date;
+  /** argv that starts this CLI's local `buildkite-agent` entry (bin.ts): what `run --local` jobs call. */
+  self?: readonly string[];
   /** Package version and commit for `--version`; a function so git runs only when asked. */
   build?: () => BuildInfo;
 }

@@ -40,8 +40,8 @@ describe('main', () => {
     [['generate', '--all', '--base', 'main'], '--all and --base contradict each other; pass one.'],
     [['run'], 'Only `run --local` exists'],
     [['run', '--local', '--all', '--base', 'main'], '--all and --base contradict each other'],
-    [['run', '--local', '--npm-cache', 'cold'], '--npm-cache applies to fresh agents: add --fresh-agents.'],
-    [['run', '--local', '--fresh-agents', '--npm-cache', 'tepid'], '--npm-cache must be cold or warm, got "tepid".'],
+    [['run', '--local', '--npm-cache', 'tepid'], '--npm-cache must be cold or warm, got "tepid".'],
+    [['run', '--local', '--bogus'], "Unknown option '--bogus'"],
     [['run', '--local', '--pipeline', 'p.json', '--all'], '--pipeline runs the given pipeline: --all, --base and --head do not apply.'],
   ])('%j is a usage error: exit 2, the reason, nothing on stdout', async (argv, reason) => {
     const r = await run(argv);
@@ -51,14 +51,13 @@ describe('main', () => {
     expect(r.stderr).not.toContain('    at ');
   });
 
-  it('run --local --fresh-agents: the caches and the npm download cache as flags, warm by default', () => {
-    expect(parseRunArgs(['--local', '--fresh-agents'])).toEqual({ all: false, verbose: false, freshAgents: { npmCache: 'warm' } });
-    expect(
-      parseRunArgs(['--local', '--fresh-agents', '--npm-cache', 'cold', '--deps-cache', 'd', '--nx-cache', 'off', '--metrics-json', 'm.json', '--pipeline', 'p.json']),
-    ).toEqual({
+  it('run --local: every job on a fresh agent (--fresh-agents is accepted and changes nothing); the caches as flags, npm warm by default', () => {
+    expect(parseRunArgs(['--local'])).toEqual({ all: false, verbose: false, agents: { npmCache: 'warm' } });
+    expect(parseRunArgs(['--local', '--fresh-agents'])).toEqual(parseRunArgs(['--local']));
+    expect(parseRunArgs(['--local', '--npm-cache', 'cold', '--deps-cache', 'd', '--nx-cache', 'off', '--metrics-json', 'm.json', '--pipeline', 'p.json'])).toEqual({
       all: false,
       verbose: false,
-      freshAgents: { npmCache: 'cold', depsCache: 'd', nxCache: 'off', metricsJson: 'm.json' },
+      agents: { npmCache: 'cold', depsCache: 'd', nxCache: 'off', metricsJson: 'm.json' },
       pipelineFile: 'p.json',
     });
   });

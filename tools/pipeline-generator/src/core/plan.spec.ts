@@ -450,6 +450,7 @@ describe('planPipeline', () => {
               commands:
                 - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
               depends_on:
@@ -532,6 +533,7 @@ describe('planPipeline', () => {
           commands:
             - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
             - npx nx run @engex/ci-lib:build --outputStyle=static
+            - mkdir -p reports/deploy
             - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
             - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
           depends_on:
@@ -757,6 +759,7 @@ describe('deploys: every target, gates, proof', () => {
               commands:
                 - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
                 - buildkite-agent meta-data set engex:api:staging:ops-commit < reports/deploy/api-staging.ops-commit
@@ -790,6 +793,7 @@ describe('deploys: every target, gates, proof', () => {
               commands:
                 - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:staging:ops-commit > reports/deploy/api-staging.ops-commit
                 - node libs/ci-lib/dist/engex-ci.cjs deploy verify --url https://api.staging.example.com --revision c0ffee0000000000000000000000000000000001 --argocd-server https://argocd.example.com --argocd-app api-staging --ops-commit-file reports/deploy/api-staging.ops-commit --timeout 10m
               depends_on:
@@ -816,6 +820,7 @@ describe('deploys: every target, gates, proof', () => {
               commands:
                 - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging-eu.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging-eu.digest --pin-digest
               depends_on:
@@ -869,6 +874,7 @@ describe('deploys: every target, gates, proof', () => {
               commands:
                 - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
               depends_on:
@@ -978,6 +984,7 @@ describe('deploys: every target, gates, proof', () => {
               commands:
                 - test -f node_modules/.package-lock.json || npm ci --no-audit --no-fund
                 - npx nx run @engex/ci-lib:build --outputStyle=static
+                - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
                 - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
               depends_on:

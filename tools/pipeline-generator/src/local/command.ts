@@ -6,31 +6,32 @@ import { runLocal, type LocalRunFlags } from './run-local.js';
 import { readPipelineFile } from './pipeline-file.js';
 
 export const RUN_USAGE = `Usage: engex-pipeline run --local [--base <ref>] [--head <ref>] [--all] [--verbose] [--approve]
-         [--fresh-agents [--deps-cache <dir>] [--nx-cache <dir>|off] [--npm-cache cold|warm] [--metrics-json <file>]]
+         [--deps-cache <dir>] [--nx-cache <dir>|off] [--npm-cache cold|warm] [--metrics-json <file>]
          [--pipeline <pipeline.json>]
 
-Generates the pipeline exactly as \`generate\` does and runs its steps on this machine, in
-depends_on order: a local registry stands in for ECR, a local bare git repo for the ops repo,
-and the local Docker engine builds the images. Nothing is left running when it ends.
+Generates the pipeline exactly as \`generate\` does and runs the uploaded YAML on this machine,
+in depends_on order, as Buildkite agents would: each job in a fresh clone of the commit (nothing
+gitignored, as after the agent's git clean), its command text interpolated as at upload and run
+under \`bash -e -c\`, a local \`buildkite-agent\` on PATH (meta-data, artifacts, annotations,
+pipeline upload) and the plugins emulated from their pinned versions. A local registry stands in
+for ECR, a local bare git repo for the ops repo, the local Docker engine builds the images.
+Nothing is left running when it ends.
 
   --base, --head, --all   as for \`generate\`
   --verbose               stream every step's output (default: progress lines, logs to files)
   --approve               unblock the deploy approvals (block steps); without it they wait,
                           and the deploys behind them do not run
-  --fresh-agents          run each step as an ephemeral Buildkite agent: a fresh clone of the
-                          commit (under the temp folder) with no node_modules and no Nx cache;
-                          only the cache plugin, artifacts, meta-data, the registry and the Nx
-                          cache carry over. Ends with per-step install and Nx-cache figures,
-                          agent time, critical path and install counts
+  --fresh-agents          accepted for older scripts: every job runs on a fresh agent anyway
   --deps-cache <dir>      the cache plugin's folder (its fs backend); default: this run's
   --nx-cache <dir>|off    the Nx cache the agents share (a stand-in for a remote cache);
                           off: each agent has only its own; default: this run's
   --npm-cache cold|warm   cold: an empty npm download cache per job; warm (default): the machine's
-  --metrics-json <file>   also write the fresh-agents figures as JSON
+  --metrics-json <file>   also write the per-job figures (install, Nx cache, critical path) as JSON
   --pipeline <file>       run this typed pipeline (JSON of the Pipeline model) instead of
                           generating one; its steps are for HEAD
 
-Environment:
+Environment (a job sees only PATH, HOME, USER, LOGNAME, SHELL, LANG, LC_*, TERM, TMPDIR, TZ,
+DOCKER_HOST and DOCKER_CONFIG of it, plus its queue's secrets):
   REGISTRY=host:port      use this registry (default: start docker-registry on a free port)
   NODE_IMAGE=<image>      base image of the shared Dockerfile (default: engex.config.json nodeImage)
   ENGEX_LOCAL_STATE=<dir> state folder (default: <workspace>/.engex-local)
@@ -61,26 +62,22 @@ export function parseRunArgs(argv: readonly string[]): LocalRunFlags {
   if (v['local'] !== true) {
     throw new UsageError('Only `run --local` exists: on Buildkite the pipeline runs through `buildkite-agent pipeline upload`.', { hint: RUN_USAGE });
   }
+  const npmCache = (v['npm-cache'] as string | undefined) ?? 'warm';
+  if (npmCache !== 'cold' && npmCache !== 'warm') throw new UsageError(`--npm-cache must be cold or warm, got ${JSON.stringify(npmCache)}.`);
   const flags: LocalRunFlags = {
     all: v['all'] === true,
     verbose: v['verbose'] === true,
+    agents: {
+      npmCache,
+      ...(typeof v['deps-cache'] === 'string' ? { depsCache: v['deps-cache'] } : {}),
+      ...(typeof v['nx-cache'] === 'string' ? { nxCache: v['nx-cache'] } : {}),
+      ...(typeof v['metrics-json'] === 'string' ? { metricsJson: v['metrics-json'] } : {}),
+    },
     ...(v['approve'] === true ? { approve: true } : {}),
     ...(typeof v['base'] === 'string' ? { base: v['base'] } : {}),
     ...(typeof v['head'] === 'string' ? { head: v['head'] } : {}),
   };
   if (flags.all && flags.base !== undefined) throw new UsageError('--all and --base contradict each other; pass one.');
-  const agentFlags = ['deps-cache', 'nx-cache', 'npm-cache', 'metrics-json'].filter((f) => v[f] !== undefined);
-  if (v['fresh-agents'] !== true && agentFlags.length > 0) throw new UsageError(`--${agentFlags[0]} applies to fresh agents: add --fresh-agents.`, { hint: RUN_USAGE });
-  if (v['fresh-agents'] === true) {
-    const npmCache = (v['npm-cache'] as string | undefined) ?? 'warm';
-    if (npmCache !== 'cold' && npmCache !== 'warm') throw new UsageError(`--npm-cache must be cold or warm, got ${JSON.stringify(npmCache)}.`);
-    flags.freshAgents = {
-      npmCache,
-      ...(typeof v['deps-cache'] === 'string' ? { depsCache: v['deps-cache'] } : {}),
-      ...(typeof v['nx-cache'] === 'string' ? { nxCache: v['nx-cache'] } : {}),
-      ...(typeof v['metrics-json'] === 'string' ? { metricsJson: v['metrics-json'] } : {}),
-    };
-  }
   if (typeof v['pipeline'] === 'string') {
     if (flags.all || flags.base !== undefined || flags.head !== undefined) throw new UsageError('--pipeline runs the given pipeline: --all, --base and --head do not apply.');
     flags.pipelineFile = v['pipeline'];
@@ -91,8 +88,10 @@ export function parseRunArgs(argv: readonly string[]): LocalRunFlags {
 /** `engex-pipeline run --local`: returns the run's exit status; errors go to the CLI's one catch. */
 export async function runLocalCommand(argv: readonly string[], io: CliIo): Promise<number> {
   const flags = parseRunArgs(argv);
+  if (io.self === undefined) throw new UsageError('run --local needs to know how to start this CLI again (its jobs call it as `buildkite-agent`): run it through bin.ts.');
   return runLocal({
     cwd: io.cwd,
+    agentCommand: io.self,
     env: io.env,
     flags,
     stderr: io.stderrStream ?? { write: (chunk) => io.stderr(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()) },
@@ -110,6 +109,7 @@ export async function runLocalCommand(argv: readonly string[], io: CliIo): Promi
         commit: result.context.commit,
         branch: result.context.branch ?? 'HEAD',
         defaultBranch: result.context.defaultBranch,
+        pullRequest: result.context.pullRequest !== undefined ? String(result.context.pullRequest) : 'false',
         summary: result.summary(false),
       };
     },

@@ -1,82 +1,69 @@
 import { describe, expect, it } from 'vitest';
-import { agentNxCacheEnv, buildStepEnv, freshAgentEnv, localBuildUrl, type LocalBuild } from './local-env.js';
+import { jobEnv, type LocalBuild } from './local-env.js';
+import { defaultQueues, readQueueNames } from './queues.js';
 
 const build: LocalBuild = {
   workspaceRoot: '/ws',
-  commit: 'b'.repeat(40),
+  commit: 'c'.repeat(40),
   branch: 'main',
   defaultBranch: 'main',
-  commitTime: '1767225600',
+  pullRequest: 'false',
   registry: '127.0.0.1:5000',
-  nodeImage: 'engex-local/node-base:20.20.2',
-  buildx: false,
-  runDir: '/ws/.engex-local/runs/r1',
+  buildx: true,
+  runDir: '/run',
 };
+const secrets = { nxCacheRead: 'read-token', nxCacheWrite: 'write-token', analytics: 'bk-token', opsRepos: { 'https://example.com/halow-ops.git': '/state/ops/halow-ops.git' } };
 
-describe('buildStepEnv', () => {
-  it('sets what a Buildkite agent would, plus the local overrides; the step env wins', () => {
-    const env = buildStepEnv({ PATH: '/usr/bin', HOME: '/home/me', BUILDKITE_AGENT_ACCESS_TOKEN: 'from-an-outer-job', BUILDKITE_BRANCH: 'outer' }, build, {
-      key: 'halow:image',
-      label: ':docker: image halow',
-      env: { EXTRA: '1', CI: 'yes' },
+describe('queues and job environments', () => {
+  it('reads the queue names defensively (untrustedQueue may be absent or malformed)', () => {
+    expect(readQueueNames({ agents: { queue: 'ci' }, deployQueue: 'ship' })).toEqual({ checks: 'ci', docker: 'ci', deploy: 'ship', untrusted: 'untrusted' });
+    expect(readQueueNames({ untrustedQueue: 7, dockerQueue: 'dock' })).toEqual({ checks: 'default', docker: 'dock', deploy: 'deploy', untrusted: 'untrusted' });
+    expect(readQueueNames(null)).toEqual({ checks: 'default', docker: 'default', deploy: 'deploy', untrusted: 'untrusted' });
+  });
+
+  it('gives the untrusted queue only the Nx read token; trusted queues the write token; only deploy reaches the ops repo', () => {
+    const queues = defaultQueues(readQueueNames({}), secrets);
+    expect(queues['untrusted']?.env).toEqual({ NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'read-token' });
+    expect(queues['default']?.env).toEqual({ NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'write-token', BUILDKITE_ANALYTICS_TOKEN: 'bk-token' });
+    expect(queues['deploy']?.env).toMatchObject({
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'url.file:///state/ops/halow-ops.git.insteadOf',
+      GIT_CONFIG_VALUE_0: 'https://example.com/halow-ops.git',
     });
-    expect(env).toMatchInlineSnapshot(`
-      {
-        "BUILDKITE_BRANCH": "main",
-        "BUILDKITE_BUILD_CHECKOUT_PATH": "/ws",
-        "BUILDKITE_BUILD_URL": "local://local/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-        "BUILDKITE_COMMIT": "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-        "BUILDKITE_LABEL": ":docker: image halow",
-        "BUILDKITE_PIPELINE_DEFAULT_BRANCH": "main",
-        "BUILDKITE_PIPELINE_SLUG": "local",
-        "BUILDKITE_PULL_REQUEST": "false",
-        "BUILDKITE_STEP_KEY": "halow:image",
-        "CI": "yes",
-        "DOCKER_BUILDKIT": "0",
-        "ENGEX_LOCAL_RUN_DIR": "/ws/.engex-local/runs/r1",
-        "EXTRA": "1",
-        "HOME": "/home/me",
-        "NODE_IMAGE": "engex-local/node-base:20.20.2",
-        "NX_DAEMON": "false",
-        "PATH": "/ws/node_modules/.bin:/usr/bin",
-        "REGISTRY": "127.0.0.1:5000",
-        "SOURCE_DATE_EPOCH": "1767225600",
-      }
-    `);
   });
 
-  it("keeps the caller's SOURCE_DATE_EPOCH, NX_DAEMON and DOCKER_BUILDKIT choices", () => {
-    const env = buildStepEnv({ SOURCE_DATE_EPOCH: '1', NX_DAEMON: 'true', DOCKER_BUILDKIT: '1' }, { ...build, buildx: false }, { key: 'k', label: 'l', env: {} });
-    expect([env['SOURCE_DATE_EPOCH'], env['NX_DAEMON'], env['DOCKER_BUILDKIT']]).toEqual(['1', 'true', '1']);
-  });
-
-  it('uses a build URL that is the same for every run of a commit, so the image is too', () => {
-    expect(localBuildUrl('c'.repeat(40))).toBe(localBuildUrl('c'.repeat(40)));
-    expect(localBuildUrl('c'.repeat(40))).toMatch(/^local:\/\//);
-  });
-
-  it("gives a fresh agent nothing of the caller's npm run, Nx cache or test contract, and the shared Nx cache with its database", () => {
+  it("a job sees only the allowlist of the caller's environment, its queue's secrets, the build and its own env", () => {
     const caller = {
       PATH: '/usr/bin',
-      HOME: '/home/me',
-      npm_config_local_prefix: '/home/me/repo',
-      npm_lifecycle_event: 'pipeline:local',
-      INIT_CWD: '/home/me/repo',
-      NX_CACHE_DIRECTORY: '/home/me/.nx-cache',
-      NX_DAEMON: 'false',
-      ENGEX_REQUIRE: 'docker,shared',
-      DOCKER_HOST: 'unix:///run/docker.sock',
+      HOME: '/home/u',
+      AWS_SECRET_ACCESS_KEY: 'leak',
+      NX_CLOUD_ACCESS_TOKEN: 'leak',
+      BUILDKITE_AGENT_ACCESS_TOKEN: 'leak',
+      npm_config_prefix: '/x',
     };
-    expect(freshAgentEnv(caller, { nxCacheDir: '/run/nx', npmCacheDir: '/run/agent-1/npm' })).toEqual({
-      PATH: '/usr/bin',
-      HOME: '/home/me',
-      NX_DAEMON: 'false',
-      DOCKER_HOST: 'unix:///run/docker.sock',
-      NX_CACHE_DIRECTORY: '/run/nx/cache',
-      NX_WORKSPACE_DATA_DIRECTORY: '/run/nx/workspace-data',
-      npm_config_cache: '/run/agent-1/npm',
+    const env = jobEnv({
+      caller,
+      build,
+      queue: 'untrusted',
+      agents: defaultQueues(readQueueNames({}), secrets)['untrusted']!,
+      step: { key: 'k', label: 'L', env: { FOO: 'bar' } },
+      checkout: '/agents/1/checkout',
+      binDir: '/agents/1/bin',
+      nxCacheDir: '/nx',
     });
-    expect(agentNxCacheEnv('/run/agent-2/nx')).toEqual({ NX_CACHE_DIRECTORY: '/run/agent-2/nx/cache', NX_WORKSPACE_DATA_DIRECTORY: '/run/agent-2/nx/workspace-data' });
-    expect(freshAgentEnv(caller, { nxCacheDir: '/run/agent-2/nx' })['npm_config_cache']).toBeUndefined();
+    expect(Object.values(env)).not.toContain('leak');
+    expect(env).toMatchObject({
+      PATH: '/agents/1/bin:/usr/bin',
+      HOME: '/home/u',
+      NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'read-token',
+      BUILDKITE_BRANCH: 'main',
+      BUILDKITE_STEP_KEY: 'k',
+      BUILDKITE_AGENT_META_DATA_QUEUE: 'untrusted',
+      ENGEX_LOCAL_AGENT_STATE: '/run',
+      REGISTRY: '127.0.0.1:5000',
+      NX_CACHE_DIRECTORY: '/nx/cache',
+      FOO: 'bar',
+    });
+    expect(Object.keys(env).filter((k) => k.startsWith('npm_'))).toEqual([]);
   });
 });

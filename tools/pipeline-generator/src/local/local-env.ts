@@ -1,28 +1,36 @@
 import { legacyBuilderEnv } from '@engex/ci-lib';
+import { AGENT_ENV } from './agent-cli.js';
+
 /**
- * The environment of a local step: the caller's env, then what a Buildkite agent would set, then
- * the local overrides, then the step's own env. Pure.
+ * A job's environment, as an agent of its queue would have it: a documented allowlist of the
+ * caller's variables (where programs, the engine and the home are; nothing else of the caller
+ * leaks into a job), the queue's own secrets, the build's `BUILDKITE_*`, then the job's `env`.
+ * Pure.
  */
 
+/** The only variables a job takes from the environment of `run --local`. */
+export const PASSED_THROUGH = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TERM', 'TMPDIR', 'TZ', 'DOCKER_HOST', 'DOCKER_CONFIG'] as const;
+
 export interface LocalBuild {
+  /** The repository the agents clone. */
   workspaceRoot: string;
-  /** Full sha of HEAD. */
+  /** Full sha of the commit. */
   commit: string;
-  /** The checked-out branch (`HEAD` when detached). */
+  /** The branch the pipeline was planned for (`HEAD` when detached). */
   branch: string;
   defaultBranch: string;
-  /** Committer time of HEAD in Unix seconds: SOURCE_DATE_EPOCH, so a re-run builds the same image. */
-  commitTime: string;
+  /** The pull request number, or `false`, as BUILDKITE_PULL_REQUEST says it. */
+  pullRequest: string;
   registry: string;
-  /** NODE_IMAGE override for the shared Dockerfile; absent: the configured default. */
+  /** NODE_IMAGE of the agent hosts (a base image built locally when there is no Docker Hub). */
   nodeImage?: string;
   /** False when `docker buildx` is absent, i.e. `docker build` needs the legacy builder. */
   buildx: boolean;
-  /** Folder of this run (logs, annotations, artifacts). */
+  /** Folder of this run (logs, annotations, artifacts, meta-data): the agents' build state. */
   runDir: string;
 }
 
-/** Pipeline slug reported by local runs (labels, annotations). */
+/** Pipeline and organization slug reported by local runs (labels, annotations, cache keys). */
 export const LOCAL_PIPELINE_SLUG = 'local';
 
 /**
@@ -33,42 +41,71 @@ export function localBuildUrl(commit: string): string {
   return `local://${LOCAL_PIPELINE_SLUG}/${commit}`;
 }
 
-export function buildStepEnv(
-  base: Readonly<Record<string, string | undefined>>,
-  build: LocalBuild,
-  step: { key: string; label: string; env: Readonly<Record<string, string>> },
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(base)) {
-    // A local run inside a Buildkite job must not inherit that job's identity.
-    if (v !== undefined && !k.startsWith('BUILDKITE')) env[k] = v;
-  }
-  const bin = `${build.workspaceRoot}/node_modules/.bin`;
-  Object.assign(env, {
+/** The agent hooks a queue's agents run, each a script path (the agent's `hooks-path`). */
+export type AgentHookName = 'environment' | 'pre-command' | 'pre-exit';
+
+/** What the agents of one queue hold: their secrets and hooks. */
+export interface QueueAgents {
+  env: Readonly<Record<string, string>>;
+  hooks: Readonly<Partial<Record<AgentHookName, string>>>;
+}
+
+/** The `BUILDKITE_*` variables of the build, as the job that uploads the pipeline sees them (upload-time interpolation). */
+export function buildEnv(build: LocalBuild): Record<string, string> {
+  return {
+    BUILDKITE: 'true',
     CI: 'true',
     BUILDKITE_BRANCH: build.branch,
     BUILDKITE_COMMIT: build.commit,
     BUILDKITE_BUILD_URL: localBuildUrl(build.commit),
     BUILDKITE_PIPELINE_SLUG: LOCAL_PIPELINE_SLUG,
+    BUILDKITE_ORGANIZATION_SLUG: LOCAL_PIPELINE_SLUG,
     BUILDKITE_PIPELINE_DEFAULT_BRANCH: build.defaultBranch,
-    BUILDKITE_PULL_REQUEST: 'false',
-    BUILDKITE_STEP_KEY: step.key,
-    BUILDKITE_LABEL: step.label,
-    BUILDKITE_BUILD_CHECKOUT_PATH: build.workspaceRoot,
-    ENGEX_LOCAL_RUN_DIR: build.runDir,
-    REGISTRY: build.registry,
-    NX_DAEMON: base['NX_DAEMON'] ?? 'false',
-    SOURCE_DATE_EPOCH: base['SOURCE_DATE_EPOCH'] ?? build.commitTime,
-    PATH: base['PATH'] ? `${bin}:${base['PATH']}` : bin,
-  });
-  if (build.nodeImage !== undefined) env['NODE_IMAGE'] = build.nodeImage;
-  Object.assign(env, legacyBuilderEnv(base, build.buildx));
-  Object.assign(env, step.env);
-  return env;
+    BUILDKITE_PULL_REQUEST: build.pullRequest,
+  };
 }
 
-/** How fresh agents share Nx task results: a folder every agent reads and writes, or none. */
-export type AgentNxCache = { kind: 'directory'; dir: string } | { kind: 'off' };
+export interface JobEnvInput {
+  /** The environment of `run --local`; only `PASSED_THROUGH` is read. */
+  caller: Readonly<Record<string, string | undefined>>;
+  build: LocalBuild;
+  queue: string;
+  agents: QueueAgents;
+  step: { key: string; label: string; env: Readonly<Record<string, string>> };
+  checkout: string;
+  /** Folder with the local `buildkite-agent` (and the ECR stand-in), first on PATH. */
+  binDir: string;
+  /** This job's Nx cache folder (the run's shared one, or the agent's own). */
+  nxCacheDir: string;
+  /** The npm download cache of this agent (cold), or absent for the machine's (warm). */
+  npmCacheDir?: string;
+}
+
+export function jobEnv(input: JobEnvInput): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of PASSED_THROUGH) {
+    const v = input.caller[name];
+    if (v !== undefined) env[name] = v;
+  }
+  Object.assign(env, input.agents.env, buildEnv(input.build), {
+    BUILDKITE_STEP_KEY: input.step.key,
+    BUILDKITE_LABEL: input.step.label,
+    BUILDKITE_BUILD_CHECKOUT_PATH: input.checkout,
+    BUILDKITE_AGENT_META_DATA_QUEUE: input.queue,
+    [AGENT_ENV.state]: input.build.runDir,
+    // Agent host configuration, not secrets: where engex-ci pushes (the ECR stand-in), the base
+    // image a machine without Docker Hub builds from, Nx without its daemon (as on CI).
+    REGISTRY: input.build.registry,
+    NX_DAEMON: 'false',
+    ...agentNxCacheEnv(input.nxCacheDir),
+    ...(input.npmCacheDir !== undefined ? { npm_config_cache: input.npmCacheDir } : {}),
+    ...(input.build.nodeImage !== undefined ? { NODE_IMAGE: input.build.nodeImage } : {}),
+  });
+  Object.assign(env, legacyBuilderEnv(input.caller, input.build.buildx));
+  Object.assign(env, input.step.env);
+  env['PATH'] = env['PATH'] ? `${input.binDir}:${env['PATH']}` : input.binDir;
+  return env;
+}
 
 /**
  * The one place a fresh agent's Nx cache is configured: the folder it reads and writes. Locally a
@@ -82,28 +119,4 @@ export type AgentNxCache = { kind: 'directory'; dir: string } | { kind: 'off' };
  */
 export function agentNxCacheEnv(dir: string): Record<string, string> {
   return { NX_CACHE_DIRECTORY: `${dir}/cache`, NX_WORKSPACE_DATA_DIRECTORY: `${dir}/workspace-data` };
-}
-
-export interface FreshAgentEnvOptions {
-  /** The Nx cache folder of this agent: the run's shared one, or (`off`) one of its own. */
-  nxCacheDir: string;
-  /** The npm download cache of this agent: a folder of its own (cold), or absent for the machine's (warm). */
-  npmCacheDir?: string;
-}
-
-/**
- * A fresh agent's environment from the caller's: nothing that ties it to the caller's checkout or
- * run. `npm run` exports `npm_*` (its prefix and config: an `npm ci` would act on the caller's
- * workspace), Nx settings point at the caller's cache, and `ENGEX_REQUIRE` is the caller's
- * contract, not an agent's: a Buildkite agent has no `../shared`, and the tests skip without it.
- */
-export function freshAgentEnv(base: Readonly<Record<string, string | undefined>>, options: FreshAgentEnvOptions): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(base)) {
-    if (/^(npm_|NX_|ENGEX_REQUIRE$|INIT_CWD$)/i.test(k) && k !== 'NX_DAEMON') continue;
-    env[k] = v;
-  }
-  Object.assign(env, agentNxCacheEnv(options.nxCacheDir));
-  if (options.npmCacheDir !== undefined) env['npm_config_cache'] = options.npmCacheDir;
-  return env;
 }

@@ -56,6 +56,8 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     commands: [
       ...options.setup,
       ...options.engexCiSetup,
+      // reports/ is gitignored: a fresh or `git clean`ed checkout has no folder for the redirect below.
+      { kind: 'exec', argv: ['mkdir', '-p', 'reports/deploy'] },
       { kind: 'meta-data', op: 'get', key: digestKeyOf(service), file: digestFile },
       {
         kind: 'engex-ci',
@@ -91,7 +93,13 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     commands: [
       ...options.setup,
       ...options.engexCiSetup,
-      ...(opsCommit ? [{ kind: 'meta-data' as const, op: 'get' as const, key: opsCommit.key, file: opsCommit.file }] : []),
+      // The verify job is a fresh checkout too: the meta-data redirect needs its folder.
+      ...(opsCommit
+        ? [
+            { kind: 'exec' as const, argv: ['mkdir', '-p', 'reports/deploy'] },
+            { kind: 'meta-data' as const, op: 'get' as const, key: opsCommit.key, file: opsCommit.file },
+          ]
+        : []),
       {
         kind: 'engex-ci',
         bin: options.engexCi,
