@@ -21,9 +21,9 @@ describe('queues and job environments', () => {
     expect(readQueueNames(null)).toEqual({ checks: 'default', docker: 'default', deploy: 'deploy', untrusted: 'untrusted' });
   });
 
-  it('gives the untrusted queue only the Nx read token; trusted queues the write token; only deploy reaches the ops repo', () => {
+  it('gives the untrusted queue only the Nx read token and the upload-only Test Engine token; trusted queues the write token; only deploy reaches the ops repo', () => {
     const queues = defaultQueues(readQueueNames({}), secrets);
-    expect(queues['untrusted']?.env).toEqual({ NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'read-token' });
+    expect(queues['untrusted']?.env).toEqual({ NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'read-token', BUILDKITE_ANALYTICS_TOKEN: 'bk-token' });
     expect(queues['default']?.env).toEqual({ NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN: 'write-token', BUILDKITE_ANALYTICS_TOKEN: 'bk-token' });
     expect(queues['deploy']?.env).toMatchObject({
       GIT_CONFIG_COUNT: '1',

@@ -39,8 +39,9 @@ export function localSecrets(opsRepos: Readonly<Record<string, string>>): LocalS
 const NX_TOKEN = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
 
 /**
- * The local defaults: the untrusted queue gets only the Nx cache read token; the trusted check
- * and docker queues the write token (and Test Engine's); the deploy queue also reaches the ops
+ * The local defaults (the root README's queue table): the untrusted queue gets the Nx cache read
+ * token and Test Engine's upload-only token; the trusted check and docker queues the write token
+ * (and Test Engine's); the deploy queue also reaches the ops
  * repos (git `insteadOf` to the local bare repos, through `GIT_CONFIG_*`, as an agent's git
  * credentials would). Queues that share a name share a holder: trusted wins over untrusted.
  */
@@ -53,7 +54,7 @@ export function defaultQueues(names: QueueNames, secrets: LocalSecrets): Record<
   });
   const trusted = { [NX_TOKEN]: secrets.nxCacheWrite, BUILDKITE_ANALYTICS_TOKEN: secrets.analytics };
   return {
-    [names.untrusted]: { env: { [NX_TOKEN]: secrets.nxCacheRead }, hooks: {} },
+    [names.untrusted]: { env: { [NX_TOKEN]: secrets.nxCacheRead, BUILDKITE_ANALYTICS_TOKEN: secrets.analytics }, hooks: {} },
     [names.checks]: { env: trusted, hooks: {} },
     [names.docker]: { env: trusted, hooks: {} },
     [names.deploy]: { env: { ...trusted, ...(ops.length > 0 ? opsGit : {}) }, hooks: {} },
