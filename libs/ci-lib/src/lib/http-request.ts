@@ -8,8 +8,10 @@ export interface HttpResponse {
 }
 
 export interface HttpRequestOptions {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'PUT';
   headers: Record<string, string>;
+  /** Request body (PUT); sent with its Content-Length. */
+  body?: Buffer;
   /**
    * Overall deadline: connect, headers and the whole body. Not an idle timer, so a peer that drips
    * one byte at a time is cut off too. Expiry rejects with code EDEADLINE (not retried).
@@ -60,7 +62,8 @@ export function httpRequest(url: URL, options: HttpRequestOptions): Promise<Http
       fn();
     };
     const fail = (error: Error): void => finish(() => reject(toTransportError(error, url, options.method)));
-    const req = send(url, { method: options.method, headers: options.headers }, (res) => {
+    const headers = options.body !== undefined ? { ...options.headers, 'Content-Length': String(options.body.length) } : options.headers;
+    const req = send(url, { method: options.method, headers }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
@@ -82,7 +85,7 @@ export function httpRequest(url: URL, options: HttpRequestOptions): Promise<Http
       req.destroy(new TransportError(DEADLINE_CODE, `${where}: not complete within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
     req.on('error', fail);
-    req.end();
+    req.end(options.body);
   });
 }
 
