@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -258,6 +259,38 @@ describe('startNxCacheServer', () => {
     const response = await put(url, '7', entry('x'));
     expect([response.status, await response.text()]).toEqual([507, 'Insufficient storage; nothing stored\n']);
     expect(await readdir(join(dir, 'full'))).toEqual([]);
+  });
+
+  it('closes connections of clients that stop reading a response (20 such GETs stayed open 75 s)', async () => {
+    const big = makeNxArchive({ files: { 'big.bin': randomBytes(16 * 1024 * 1024) } });
+    const url = await start({ writeTimeoutMs: 1_000, idleTimeoutMs: 1_000 });
+    expect((await put(url, '5a', big)).status).toBe(200);
+    const { port } = new URL(url);
+    const received = await Promise.all(
+      Array.from({ length: 20 }, () => {
+        let bytes = 0;
+        const socket = connect(Number(port), '127.0.0.1', () => {
+          socket.write(`GET /v1/cache/5a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${READ}\r\n\r\n`);
+          // Read nothing for 4 s: the response stalls in the socket buffers.
+          socket.pause();
+          setTimeout(() => socket.resume(), 4_000);
+        });
+        socket.on('data', (d: Buffer) => (bytes += d.length));
+        socket.on('error', () => {});
+        return new Promise<{ closed: boolean; bytes: number }>((resolve) => {
+          const give = setTimeout(() => {
+            socket.destroy();
+            resolve({ closed: false, bytes });
+          }, 15_000);
+          socket.on('close', () => {
+            clearTimeout(give);
+            resolve({ closed: true, bytes });
+          });
+        });
+      }),
+    );
+    // The server gave up on each stalled response: the connection ended before the whole entry.
+    expect(received.every((r) => r.closed && r.bytes < big.length)).toBe(true);
   });
 
   it('evicts entries unused for --max-age', async () => {
