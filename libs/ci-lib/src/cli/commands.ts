@@ -394,7 +394,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     positionals: [],
     output: ['Markdown, or nothing when the cache never degraded'],
     env: [],
-    exit: '0',
+    exit: '0 printed (or nothing), 2 usage',
   },
 ];
 

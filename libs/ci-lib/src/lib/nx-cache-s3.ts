@@ -44,6 +44,11 @@ export async function createS3Storage(options: S3StorageOptions): Promise<NxCach
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint, forcePathStyle: options.forcePathStyle ?? true } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
     maxAttempts: 2,
+    // Checksums only where S3 requires them: with the SDK's default a streamed PUT goes out as
+    // aws-chunked with a trailing checksum, which S3-compatible stores (s3rver, older MinIO) store
+    // as the object's bytes. The archive is checked on every read anyway.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({ connectionTimeout: 5_000, requestTimeout: deadlineMs }),
   });
   const key = (hash: string) => `${prefix}${hash}`;
