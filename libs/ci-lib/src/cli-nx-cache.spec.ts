@@ -12,7 +12,6 @@ import { hermeticEnv } from './testing/temp-workspace.js';
 // `engex-ci nx-cache serve|proxy|annotate` as the executable runs them (main + the signal's stop
 // request). Real Nx against them is in nx-cache-real-nx.spec.ts.
 
-const READ = 'pr-agents-read-token-0123456789';
 const WRITE = 'main-agents-write-token-0123456789';
 
 interface Serving {

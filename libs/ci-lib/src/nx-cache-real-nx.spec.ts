@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,16 @@ describe('real Nx with the nx-cache server', () => {
     expect(await ws.outputs()).toEqual({ a: 'made from input of a\n', b: 'made from input of b\n' });
     expect(await ws.runs()).toEqual({ a: 1, b: 1 });
     expect(lines.filter((l) => l.startsWith('nx-cache PUT'))).toHaveLength(2);
+  });
+
+  it('lets an untrusted agent run a changed task but never store it (403, which Nx accepts)', SLOW, async () => {
+    await writeFile(join(ws.root, 'libs/a/src.txt'), 'changed on a branch\n');
+    const run = await ws.agent('untrusted-change', { url: server.url, token: READ });
+    expect(run.exitCode, run.output).toBe(0);
+    expect(run.output).toContain('MAKE a RAN');
+    expect((await ws.outputs())['a']).toBe('made from changed on a branch\n');
+    expect((await readdir(join(ws.root, '.remote-store'))).filter((n) => !n.startsWith('.'))).toHaveLength(2);
+    expect(lines.filter((l) => l.startsWith('nx-cache PUT')).map((l) => l.split(' ')[3])).toEqual(['200', '200', '403']);
   });
 });
 
