@@ -105,6 +105,7 @@ const seconds = (inv: Invocation, name: string): number | undefined => {
 const nxCacheProxy: Handler = async (inv, io) => {
   const upstream = str(inv, 'upstream')!;
   const port = wholeNumber(inv, 'port', 0, 65535);
+  const answerDeadlineMs = seconds(inv, 'answer-deadline');
   const getDeadlineMs = seconds(inv, 'get-deadline');
   const putDeadlineMs = seconds(inv, 'put-deadline');
   const events = str(inv, 'events') === undefined ? undefined : resolve(io.cwd, str(inv, 'events')!);
@@ -112,6 +113,7 @@ const nxCacheProxy: Handler = async (inv, io) => {
   const proxy = await startNxCacheProxy({
     upstream,
     ...(port !== undefined ? { port } : {}),
+    ...(answerDeadlineMs !== undefined ? { answerDeadlineMs } : {}),
     ...(getDeadlineMs !== undefined ? { getDeadlineMs } : {}),
     ...(putDeadlineMs !== undefined ? { putDeadlineMs } : {}),
     log: (text) => note(io, text),

@@ -20,9 +20,15 @@ export interface NxCacheProxyOptions {
   host?: string;
   /** Default 0, a free port (read `url`). */
   port?: number;
-  /** One upstream GET, body included. Default 10 s. */
+  /**
+   * Time for the upstream to start answering a GET (its headers). Default 2 s: the server answers
+   * a GET as soon as it has checked the entry, so a silent server costs a job 2 s once (then the
+   * cooldown skips it), not a hang.
+   */
+  answerDeadlineMs?: number;
+  /** One upstream GET, body included. Default 30 s. */
   getDeadlineMs?: number;
-  /** One upstream PUT, body included. Default 30 s. */
+  /** One upstream PUT, body included (the server answers only once it has the whole body). Default 60 s. */
   putDeadlineMs?: number;
   /** After the upstream was unreachable or missed a deadline, skip it for this long. Default 60 s. */
   cooldownMs?: number;
@@ -35,7 +41,14 @@ export interface NxCacheProxyOptions {
   now?: () => number;
 }
 
-export const NX_CACHE_PROXY_DEFAULTS = { host: '127.0.0.1', getDeadlineMs: 10_000, putDeadlineMs: 30_000, cooldownMs: 60_000, maxBodyBytes: 2 * 1024 ** 3 } as const;
+export const NX_CACHE_PROXY_DEFAULTS = {
+  host: '127.0.0.1',
+  answerDeadlineMs: 2_000,
+  getDeadlineMs: 30_000,
+  putDeadlineMs: 60_000,
+  cooldownMs: 60_000,
+  maxBodyBytes: 2 * 1024 ** 3,
+} as const;
 
 /** One request Nx did not get a real answer for. */
 export interface DegradedEvent {
@@ -112,6 +125,7 @@ export async function startNxCacheProxy(options: NxCacheProxyOptions): Promise<N
     throw new NxCacheConfigError(`--upstream ${JSON.stringify(options.upstream)} is not an http(s) URL.`, { hint: 'Give the shared cache, e.g. https://nx-cache.internal:8443.' });
   }
   const getDeadlineMs = options.getDeadlineMs ?? NX_CACHE_PROXY_DEFAULTS.getDeadlineMs;
+  const answerDeadlineMs = Math.min(options.answerDeadlineMs ?? NX_CACHE_PROXY_DEFAULTS.answerDeadlineMs, getDeadlineMs);
   const putDeadlineMs = options.putDeadlineMs ?? NX_CACHE_PROXY_DEFAULTS.putDeadlineMs;
   const cooldownMs = options.cooldownMs ?? NX_CACHE_PROXY_DEFAULTS.cooldownMs;
   const maxBodyBytes = options.maxBodyBytes ?? NX_CACHE_PROXY_DEFAULTS.maxBodyBytes;
@@ -131,6 +145,7 @@ export async function startNxCacheProxy(options: NxCacheProxyOptions): Promise<N
       },
       ...(body !== undefined ? { body } : {}),
       timeoutMs: method === 'GET' ? getDeadlineMs : putDeadlineMs,
+      ...(method === 'GET' ? { answerTimeoutMs: answerDeadlineMs } : {}),
       maxBodyBytes,
     }).catch((error: unknown) => (error instanceof TransportError ? error : new TransportError('EUNKNOWN', (error as Error).message)));
 
