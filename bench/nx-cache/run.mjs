@@ -15,12 +15,12 @@
 //    agent, straight at the faulty cache (before) and through the proxy (after), against no remote
 //    cache at all.
 //
-// BENCH_AGENTS (default 32), BENCH_BUILDS (per agent, default 4), BENCH_TASKS (per build, 20).
+// BENCH_AGENTS (default 16), BENCH_BUILDS (per agent, default 3), BENCH_TASKS (per build, 20).
 // Writes bench/nx-cache/RESULTS.md.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request } from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,11 +35,11 @@ if (!existsSync(ENGEX_CI)) {
   console.error(`${ENGEX_CI} is missing: run \`npm run bench:nx-cache\` (it builds engex-ci first).`);
   process.exit(2);
 }
-const AGENTS = Number(process.env.BENCH_AGENTS ?? 32);
-const BUILDS = Number(process.env.BENCH_BUILDS ?? 4);
+const AGENTS = Number(process.env.BENCH_AGENTS ?? 16);
+const BUILDS = Number(process.env.BENCH_BUILDS ?? 3);
 const TASKS = Number(process.env.BENCH_TASKS ?? 20);
 const WRITE = 'bench-write-token-0123456789abcdef';
-const HANG_CUTOFF_MS = 20_000;
+const HANG_CUTOFF_MS = 10_000;
 const tmp = mkdtempSync(join(os.tmpdir(), 'engex-bench-nx-cache-'));
 const children = new Set();
 process.on('exit', () => {
@@ -83,19 +83,33 @@ async function startEngexCi(args, env = {}) {
   };
 }
 
-/** One HTTP exchange; never longer than `cutoffMs` (then 'hang', as Nx would hang). */
-async function exchange(url, init, cutoffMs = HANG_CUTOFF_MS) {
+/**
+ * One HTTP exchange from `localAddress` (each agent its own loopback address, as agents are hosts
+ * of their own to the server's per-address limit); never longer than `cutoffMs` (then 'hang', as
+ * Nx would hang).
+ */
+function exchange(url, { method = 'GET', headers, body }, localAddress, cutoffMs = HANG_CUTOFF_MS) {
   const started = performance.now();
-  try {
-    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(cutoffMs) });
-    const body = Buffer.from(await res.arrayBuffer());
-    return { status: res.status, body, ms: performance.now() - started };
-  } catch (error) {
-    return { status: error.name === 'TimeoutError' ? 'hang' : 'error', ms: performance.now() - started };
-  }
+  return new Promise((resolve) => {
+    const done = (result) => resolve({ ...result, ms: performance.now() - started });
+    const req = request(url, { method, headers: body ? { ...headers, 'Content-Length': body.length } : headers, localAddress, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => done({ status: res.statusCode, body: Buffer.concat(chunks) }));
+      res.on('error', () => done({ status: 'error' }));
+    });
+    req.setTimeout(cutoffMs, () => {
+      req.destroy();
+      done({ status: 'hang' });
+    });
+    req.on('error', () => done({ status: 'error' }));
+    req.end(body);
+  });
 }
 
-const ENTRIES = Array.from({ length: 40 }, (_, i) => makeNxArchive({ files: { [`dist/chunk-${i}.js`]: randomBytes(16_384 + ((i * 6_151) % 240_000)) }, terminalOutput: `built ${i}\n` }));
+const ENTRIES = Array.from({ length: 40 }, (_, i) =>
+  makeNxArchive({ files: { [`dist/chunk-${i}.js`]: randomBytes(16_384 + ((i * 6_151) % 240_000)) }, terminalOutput: `built ${i}\n` }),
+);
 const pool = Array.from({ length: 300 }, (_, i) => (1_000_000_000 + i).toString());
 
 /**
@@ -108,17 +122,26 @@ async function agent(urls, agentIndex, builds, stats) {
     const url = urls[(agentIndex + b) % urls.length];
     const hashes = Array.from({ length: TASKS }, (_, t) => (t < TASKS * 0.7 ? pool[(agentIndex * 7 + b * 13 + t * 31) % pool.length] : `${agentIndex}${b}${t}${Date.now()}`));
     let failed = false;
-    const gets = await Promise.all(hashes.map((h) => exchange(`${url}/v1/cache/${h}`, { headers })));
+    const from = `127.0.0.${2 + (agentIndex % 250)}`;
+    const gets = await Promise.all(hashes.map((h) => exchange(`${url}/v1/cache/${h}`, { headers }, from)));
     for (const g of gets) {
       stats.latencies.push(g.ms);
       stats.requests++;
-      if (g.status !== 200 && g.status !== 404) failed = true;
+      // Nx fails on any other status, and on a 200 whose body is not its gzip archive.
+      if ((g.status !== 200 && g.status !== 404) || (g.status === 200 && (g.body[0] !== 0x1f || g.body[1] !== 0x8b))) failed = true;
     }
-    const misses = hashes.filter((_, i) => gets[i].status !== 200);
+    // Nx stops at a failed read (or hangs on it): no uploads follow.
+    const misses = failed ? [] : hashes.filter((_, i) => gets[i].status !== 200);
     for (let i = 0; i < misses.length; i += 3) {
       const batch = misses.slice(i, i + 3);
       const puts = await Promise.all(
-        batch.map((h, j) => exchange(`${url}/v1/cache/${h}`, { method: 'PUT', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: ENTRIES[(i + j + agentIndex) % ENTRIES.length] })),
+        batch.map((h, j) =>
+          exchange(
+            `${url}/v1/cache/${h}`,
+            { method: 'PUT', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: ENTRIES[(i + j + agentIndex) % ENTRIES.length] },
+            from,
+          ),
+        ),
       );
       for (const p of puts) {
         stats.latencies.push(p.ms);
@@ -191,7 +214,12 @@ async function startFullDiskServer() {
   const mount = spawn('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'ignore' });
   const code = await new Promise((r) => mount.on('exit', r).on('error', () => r(1)));
   if (code !== 0) return undefined;
-  writeFileSync(join(dir, 'filler'), Buffer.alloc(200 * 1024));
+  // Fill it to the last byte: the next upload meets ENOSPC.
+  try {
+    for (let i = 0; ; i++) writeFileSync(join(dir, `filler-${i}`), Buffer.alloc(4096));
+  } catch {
+    // full
+  }
   const server = await startEngexCi(['nx-cache', 'serve', '--dir', dir], { ENGEX_NX_CACHE_WRITE_TOKEN: WRITE });
   return {
     url: server.url,
@@ -203,6 +231,12 @@ async function startFullDiskServer() {
 }
 
 const rows = [];
+const phases = [];
+let phaseStart = performance.now();
+const phase = (name) => {
+  phases.push(`${name} ${Math.round((performance.now() - phaseStart) / 1000)} s`);
+  phaseStart = performance.now();
+};
 const line = (text) => {
   console.log(text);
   rows.push(text);
@@ -218,10 +252,17 @@ const started = performance.now();
   line(`| one server, folder | ${AGENTS} × ${BUILDS} builds | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p99} | ${server.peakMiB()} | ${r.failed}/${r.builds} |`);
 }
 
+phase('folder');
+
 // 2. Two replicas on one S3 bucket.
 {
   const s3 = await startLocalS3(join(tmp, 's3'));
-  const env = { ENGEX_NX_CACHE_WRITE_TOKEN: WRITE, AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' };
+  const env = {
+    ENGEX_NX_CACHE_WRITE_TOKEN: WRITE,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
   const args = ['nx-cache', 'serve', '--s3-bucket', s3.bucket, '--s3-prefix', 'nx/', '--s3-endpoint', s3.endpoint];
   const replicas = [await startEngexCi(args, env), await startEngexCi(args, env)];
   const urls = replicas.map((r) => r.url);
@@ -229,29 +270,37 @@ const started = performance.now();
   const r = await load(urls, AGENTS, BUILDS);
   for (const replica of replicas) await replica.stop();
   await s3.close();
-  line(`| two replicas, S3 (s3rver) | ${AGENTS} × ${BUILDS} builds | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p99} | ${replicas.map((x) => x.peakMiB()).join(' + ')} | ${r.failed}/${r.builds} |`);
+  line(
+    `| two replicas, S3 (s3rver) | ${AGENTS} × ${BUILDS} builds | ${r.requests} | ${r.rps} | ${r.p50} | ${r.p99} | ${replicas.map((x) => x.peakMiB()).join(' + ')} | ${r.failed}/${r.builds} |`,
+  );
 }
+
+phase('S3');
 
 // 3. Faults, simulated agents, without and with the proxy.
 const FAULTS = ['down', '500', '403', 'not-a-tar', 'hang', '507'];
 const faultRows = [];
 for (const kind of FAULTS) {
   const fault = await startFault(kind);
-  const direct = await load([fault.url], 8, 1);
+  const direct = await load([fault.url], 4, 1);
   const proxy = await startEngexCi(['nx-cache', 'proxy', '--upstream', fault.url, '--events', join(tmp, `events-${kind}.jsonl`)]);
-  const via = await load([proxy.url], 8, 2);
+  const via = await load([proxy.url], 4, 2);
   await proxy.stop();
   await fault.close();
   faultRows.push(`| ${kind} | ${direct.failed}/${direct.builds} | ${via.failed}/${via.builds} | ${via.p99} | ${proxy.peakMiB()} |`);
   console.log(faultRows.at(-1));
 }
 
+phase('simulated faults');
+
 // 4. Real Nx: before (straight at the fault) and after (through the proxy).
 const nxRows = [];
 {
   const ws = await createNxCacheWorkspace();
   let n = 0;
-  const run = async (url) => ws.agent(`bench-${n++}`, url === undefined ? undefined : { url, token: WRITE }, HANG_CUTOFF_MS);
+  // A silent server hangs Nx for good: cut at 10 s. The others end by themselves, after Nx's own
+  // PUT retries (6 attempts, backoff up to ~20 s in all), so they get 30 s.
+  const run = async (url, cutoffMs = 30_000) => ws.agent(`bench-${n++}`, url === undefined ? undefined : { url, token: WRITE }, cutoffMs);
   const none = await run(undefined);
   nxRows.push(`| no remote cache (reference) | - | ${none.exitCode} | ${(none.ms / 1000).toFixed(1)} s |`);
   {
@@ -261,32 +310,34 @@ const nxRows = [];
     await old.close();
   }
   const full = await startFullDiskServer();
-  for (const kind of [...FAULTS, ...(full ? ['ENOSPC (tmpfs full)'] : [])]) {
+  // A real full disk when the bench may mount a tmpfs (root); else the 507 it turns into.
+  for (const kind of [...FAULTS.filter((f) => f !== '507' || !full), ...(full ? ['ENOSPC (tmpfs full)'] : [])]) {
     const fault = kind.startsWith('ENOSPC') ? full : await startFault(kind);
-    const before = await run(fault.url);
+    const before = await run(fault.url, kind === 'hang' ? HANG_CUTOFF_MS : 30_000);
     const proxy = await startEngexCi(['nx-cache', 'proxy', '--upstream', fault.url, '--events', join(tmp, `nx-events-${n}.jsonl`)]);
     const after = await run(proxy.url);
     await proxy.stop();
     await fault.close();
-    const exit = (r) => (r.exitCode === 'killed' ? `hung, killed at ${HANG_CUTOFF_MS / 1000} s` : String(r.exitCode));
+    const exit = (r) => (r.exitCode === 'killed' ? `hung, SIGKILLed at ${Math.round(r.ms / 1000)} s` : String(r.exitCode));
     nxRows.push(`| ${kind} | ${exit(before)} (${(before.ms / 1000).toFixed(1)} s) | ${exit(after)} | ${(after.ms / 1000).toFixed(1)} s |`);
     console.log(nxRows.at(-1));
   }
-  if (!full) nxRows.push('| ENOSPC | not measured: mounting a small tmpfs needs root (the 507 row is the same answer) | | |');
+  if (!full) nxRows.push('| ENOSPC | measured as its 507 above: mounting a small tmpfs needs root | | |');
   await ws.remove();
 }
 
+phase('real Nx');
 const cpus = os.cpus();
 const report = `# bench:nx-cache results
 
-${new Date().toISOString().slice(0, 16)}Z, ${cpus.length} × ${cpus[0]?.model.trim()}, Node ${process.version}, whole run ${Math.round((performance.now() - started) / 1000)} s.
+${new Date().toISOString().slice(0, 16)}Z, ${cpus.length} × ${cpus[0]?.model.trim()}, Node ${process.version}, whole run ${Math.round((performance.now() - started) / 1000)} s (${phases.join(', ')}).
 Load: ${AGENTS} agents × ${BUILDS} builds × ${TASKS} tasks (70% shared hashes), entries ${Math.round(ENTRIES[0].length / 1024)}-${Math.round(ENTRIES.at(-1).length / 1024)} KiB; servers, replicas and proxies in their own processes; s3rver in the bench process.
 
 | setup | load | requests | requests/s | p50 ms | p99 ms | peak RSS MiB | builds failed |
 | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-Faults, simulated agents (8 × 1 build straight at the fault, 8 × 2 builds through the proxy with its default deadlines):
+Faults, simulated agents (4 × 1 build straight at the fault, 4 × 2 builds through the proxy with its default deadlines):
 
 | fault | builds failed without proxy | builds failed with proxy | p99 ms with proxy | proxy peak RSS MiB |
 | --- | --- | --- | --- | --- |
