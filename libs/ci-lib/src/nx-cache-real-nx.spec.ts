@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +51,18 @@ describe('real Nx with the nx-cache server', () => {
     expect(lines.filter((l) => l.startsWith('nx-cache PUT'))).toHaveLength(2);
   });
 
+  it('serves a damaged entry to no one: a clean agent gets a miss, runs the task and stores it again', SLOW, async () => {
+    const store = join(ws.root, '.remote-store');
+    const [victim] = (await readdir(store)).filter((n) => !n.startsWith('.'));
+    // What one empty upload used to leave: an entry every agent failed on, and that no one could replace.
+    await writeFile(join(store, victim!), '');
+    const run = await ws.agent('after-poison', { url: server.url, token: WRITE });
+    expect(run.exitCode, run.output).toBe(0);
+    expect(await ws.outputs()).toEqual({ a: 'made from input of a\n', b: 'made from input of b\n' });
+    expect(lines.some((l) => l.startsWith(`nx-cache quarantined ${victim!.slice(0, 12)}`))).toBe(true);
+    expect((await readFile(join(store, victim!))).length).toBeGreaterThan(0);
+  });
+
   it('lets an untrusted agent run a changed task but never store it (403, which Nx accepts)', SLOW, async () => {
     await writeFile(join(ws.root, 'libs/a/src.txt'), 'changed on a branch\n');
     const run = await ws.agent('untrusted-change', { url: server.url, token: READ });
@@ -58,7 +70,7 @@ describe('real Nx with the nx-cache server', () => {
     expect(run.output).toContain('MAKE a RAN');
     expect((await ws.outputs())['a']).toBe('made from changed on a branch\n');
     expect((await readdir(join(ws.root, '.remote-store'))).filter((n) => !n.startsWith('.'))).toHaveLength(2);
-    expect(lines.filter((l) => l.startsWith('nx-cache PUT')).map((l) => l.split(' ')[3])).toEqual(['200', '200', '403']);
+    expect(lines.filter((l) => l.startsWith('nx-cache PUT')).map((l) => l.split(' ')[3])).toEqual(['200', '200', '200', '403']);
   });
 });
 
