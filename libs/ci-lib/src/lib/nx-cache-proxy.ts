@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { TarChecker, type ArchiveVerdict } from './nx-cache-archive.js';
-import { NX_CACHE_HASH, NxCacheConfigError, isLoopbackHost } from './nx-cache-server.js';
+import { NX_CACHE_HASH, NxCacheConfigError, isLoopbackHost, listenOn } from './nx-cache-server.js';
 import { DEADLINE_CODE, TransportError, httpRequest, type HttpResponse } from './http-request.js';
 
 /**
@@ -188,17 +188,9 @@ export async function startNxCacheProxy(options: NxCacheProxyOptions): Promise<N
     } else answer(res, outcome.status);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = await listenOn(server, host, options.port ?? 0);
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url,
     close: () =>
       new Promise<void>((resolve) => {
         // Every upstream call has its deadline, so waiting for in-flight requests is bounded too.

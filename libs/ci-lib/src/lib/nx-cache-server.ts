@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -241,10 +241,7 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
     const hash = /^\/v1\/cache\/([^/?]*)/.exec(req.url ?? '')?.[1];
     const label = hash !== undefined && NX_CACHE_HASH.test(hash) ? `${hash.slice(0, 12)}${hash.length > 12 ? '…' : ''}` : '-';
     const done = (status: number, bytes: number) => log(`nx-cache ${req.method ?? '?'} ${label} ${status} ${bytes} B ${Math.round(clock() - started)} ms`);
-    // A client that stops reading must not hold the socket and the file open forever.
-    const writeTimer = setTimeout(() => res.destroy(), writeTimeoutMs);
-    writeTimer.unref();
-    const handled = handle(decision, req, res, storage, log)
+    const handled = handle(decision, req, res, storage, log, writeTimeoutMs)
       .then(({ status, bytes }) => done(status, bytes))
       .catch((error: unknown) => {
         const code = (error as NodeJS.ErrnoException)?.code;
@@ -257,22 +254,10 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
         done(res.headersSent ? res.statusCode : 500, 0);
         log(`nx-cache error: ${(error as Error)?.message ?? String(error)}`);
       })
-      .finally(() => {
-        clearTimeout(writeTimer);
-        inFlight.delete(handled);
-      });
+      .finally(() => inFlight.delete(handled));
     inFlight.add(handled);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = await listenOn(server, host, options.port ?? 0);
   return {
     url,
     storage: storage.describe,
@@ -290,6 +275,20 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
   };
 }
 
+/** Listens (rejecting on EADDRINUSE and the like) and resolves with `http://<host>:<port>`. */
+export async function listenOn(server: Server, host: string, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : 0;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+}
+
 function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): { status: number; bytes: number } {
   const body = `${message}\n`;
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
@@ -303,6 +302,7 @@ async function handle(
   res: ServerResponse,
   storage: NxCacheStorage,
   log: (line: string) => void,
+  writeTimeoutMs: number,
 ): Promise<{ status: number; bytes: number }> {
   if (decision.kind === 'reject') {
     // An unread upload body would otherwise be parsed as the next request: close the connection.
@@ -322,7 +322,14 @@ async function handle(
         return reply(res, 404, 'The record was not found');
       }
       res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': entry.size });
-      await pipeline(createReadStream(entry.path), res);
+      // A client that stops reading must not hold the socket and the file open for long.
+      const writeTimer = setTimeout(() => res.destroy(new Error(`response not read within ${writeTimeoutMs} ms`)), writeTimeoutMs);
+      writeTimer.unref();
+      try {
+        await pipeline(createReadStream(entry.path), res);
+      } finally {
+        clearTimeout(writeTimer);
+      }
       return { status: 200, bytes: entry.size };
     } finally {
       await entry.release();
