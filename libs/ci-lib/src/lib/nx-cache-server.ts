@@ -59,6 +59,8 @@ export interface NxCacheServerOptions {
   log?: (line: string) => void;
   /** Milliseconds clock for the request durations. Default `performance.now`. */
   clock?: () => number;
+  /** Wall clock in ms, for the spool sweep and eviction ages. Default `Date.now`. */
+  now?: () => number;
 }
 
 export interface NxCacheServer {
@@ -163,6 +165,7 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
   const writeTimeoutMs = options.writeTimeoutMs ?? NX_CACHE_DEFAULTS.writeTimeoutMs;
   const log = options.log ?? (() => {});
   const clock = options.clock ?? (() => performance.now());
+  const now = options.now ?? Date.now;
   const { tokens } = options;
   if (tokens.read === undefined && tokens.write === undefined && !isLoopbackHost(host)) {
     throw new NxCacheConfigError(`Refusing an open Nx cache on ${host}: without tokens anyone who reaches it can read and poison it.`, {
@@ -182,12 +185,12 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
   const storage: NxCacheStorage = options.storage ?? folder!;
   // Uploads cut off by a crash or kill: never published, so never served. Only dead ones go: another
   // server sharing this folder may be receiving into its own spool files right now.
-  await sweepSpool(storage.spoolDir, requestTimeout, Date.now());
+  await sweepSpool(storage.spoolDir, requestTimeout, now());
   let evictTimer: NodeJS.Timeout | undefined;
   if (folder !== undefined && options.maxAgeMs !== undefined) {
     const maxAgeMs = options.maxAgeMs;
     const evict = () =>
-      folder.evictOlderThan(maxAgeMs, Date.now()).then(
+      folder.evictOlderThan(maxAgeMs, now()).then(
         (n) => n > 0 && log(`nx-cache evicted ${n} entries unused for ${Math.round(maxAgeMs / 3_600_000)} h`),
         (error: unknown) => log(`nx-cache eviction failed: ${(error as Error).message}`),
       );
