@@ -106,8 +106,12 @@ describe('help', () => {
             What runs where: per service and deploy target, the deployed commit, its age and image
         engex-ci image list --project <p> [--limit <n>] [--format table|json]
             Recent images of a service: revision label, created time, size and digest
-        engex-ci nx-cache serve --dir <path> [--port <n>] [--host <addr>]
-            Serve a self-hosted Nx remote cache (NX_SELF_HOSTED_REMOTE_CACHE_SERVER) from a directory
+        engex-ci nx-cache serve --dir <path> | --s3-bucket <name> [--port <n>] [--host <addr>]
+            Serve a self-hosted Nx remote cache (NX_SELF_HOSTED_REMOTE_CACHE_SERVER) from a directory or an S3 bucket
+        engex-ci nx-cache proxy --upstream <url> [--url-file <path>] [--events <path>]
+            Agent-local proxy to the shared Nx cache: cache trouble becomes a miss, never a failed build
+        engex-ci nx-cache annotate --events <path> [--job <label>]
+            Markdown for buildkite-agent annotate from the proxy's degraded requests (nothing when none)
 
       Global flags:
         --workspace <dir>  Workspace root (default: nearest directory at or above cwd with nx.json)

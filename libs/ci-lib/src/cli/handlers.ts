@@ -13,10 +13,9 @@ import { createDocker, type Docker } from '../lib/docker.js';
 import { parseDeadlines, type Deadlines } from '../lib/deadlines.js';
 import { planEcrCheck, renderEcrCheckMarkdown, renderEcrCheckText, type RepositoryFacts } from '../lib/ecr-check.js';
 import { createEcrClient, describeEcrImages, describeEcrRepository, readEcrCredentials, type EcrClientLike, type EcrClientOptions } from '../lib/ecr-credentials.js';
-import { InfrastructureError, PolicyFailedError, ScanReportError, UnprovenImageError, UsageError, type ExitCode } from '../lib/errors.js';
+import { PolicyFailedError, ScanReportError, UnprovenImageError, UsageError, type ExitCode } from '../lib/errors.js';
 import { annotateRefusedPush, createPushProver, pushRecordKey, recordPush, type PushProverOptions } from '../lib/push-proof.js';
-import { onStopRequest } from '../lib/exit-cleanup.js';
-import { NX_CACHE_DEFAULTS, startNxCacheServer } from '../lib/nx-cache-server.js';
+import { NX_CACHE_HANDLERS } from './nx-cache.js';
 import { findFreePort } from '../lib/free-port.js';
 import { registryTargetFor, type RegistryTarget } from '@engex/workspace-config';
 import { planImageRefs, type ImageRefs } from '../lib/image-ref.js';
@@ -59,7 +58,7 @@ export interface Invocation {
   workspace?: string;
 }
 
-type Handler = (inv: Invocation, io: CliIo) => Promise<ExitCode>;
+export type Handler = (inv: Invocation, io: CliIo) => Promise<ExitCode>;
 
 /** The proof lookups of `image push` (meta-data, then Buildkite's API): each within this. */
 const PUSH_PROOF_DEADLINE_MS = 30_000;
@@ -561,58 +560,9 @@ const imageList: Handler = async (inv, io) => {
   return 0;
 };
 
-/** Environment variables holding the cache's bearer tokens (empty counts as unset). */
-export const NX_CACHE_TOKEN_ENV = { read: 'ENGEX_NX_CACHE_READ_TOKEN', write: 'ENGEX_NX_CACHE_WRITE_TOKEN' } as const;
-
-function wholeNumber(inv: Invocation, name: string, min: number, max: number): number | undefined {
-  const text = str(inv, name);
-  if (text === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(text) || Number(text) < min || Number(text) > max)
-    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
-const nxCacheServe: Handler = async (inv, io) => {
-  const dir = resolve(io.cwd, str(inv, 'dir')!);
-  const port = wholeNumber(inv, 'port', 0, 65535);
-  const maxBodyBytes = wholeNumber(inv, 'max-body-bytes', 1, Number.MAX_SAFE_INTEGER);
-  const host = str(inv, 'host') ?? NX_CACHE_DEFAULTS.host;
-  const read = io.env[NX_CACHE_TOKEN_ENV.read] || undefined;
-  const write = io.env[NX_CACHE_TOKEN_ENV.write] || undefined;
-  const server = await startNxCacheServer({
-    dir,
-    host,
-    ...(port !== undefined ? { port } : {}),
-    ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
-    tokens: { ...(read !== undefined ? { read } : {}), ...(write !== undefined ? { write } : {}) },
-    log: (text) => note(io, text),
-  }).catch((error: unknown) => {
-    const code = (error as NodeJS.ErrnoException)?.code;
-    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-      throw new InfrastructureError(`nx-cache cannot listen on ${host}:${port ?? 0} (${code}); pick another --port or --host`, { cause: error });
-    }
-    throw error;
-  });
-  const auth =
-    read === undefined && write === undefined ? 'OPEN (no tokens)' : [read && 'read', write && 'write'].filter(Boolean).join('+') + ' token' + (read && write ? 's' : '');
-  if (auth.startsWith('OPEN')) {
-    note(
-      io,
-      `WARNING: nx-cache is OPEN: anyone who reaches ${server.url} can read and write entries. Set ${NX_CACHE_TOKEN_ENV.write} (and ${NX_CACHE_TOKEN_ENV.read}) before sharing it.`,
-    );
-  }
-  note(io, `nx-cache listening on ${server.url} dir=${dir} auth=${auth}`);
-  // The executable's first SIGINT/SIGTERM lands here (a second one kills at once).
-  await new Promise<void>((resolveStop) => onStopRequest(resolveStop));
-  note(io, 'nx-cache stopping: finishing in-flight requests');
-  await server.close();
-  note(io, 'nx-cache stopped');
-  return 0;
-};
-
 export const HANDLERS: Readonly<Record<string, Handler>> = {
   'agent guard': agentGuard,
-  'nx-cache serve': nxCacheServe,
+  ...NX_CACHE_HANDLERS,
   'image sbom': sbomCommand,
   'image build': imageBuild,
   'image push': imagePush,

@@ -8,8 +8,15 @@ export interface HttpResponse {
 }
 
 export interface HttpRequestOptions {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'PUT';
   headers: Record<string, string>;
+  /**
+   * Time until the response headers arrive (EDEADLINE when missed), within `timeoutMs`. Catches a
+   * server that accepts and never answers long before a whole-body deadline sized for big bodies.
+   */
+  answerTimeoutMs?: number;
+  /** Request body (PUT); sent with its Content-Length. */
+  body?: Buffer;
   /**
    * Overall deadline: connect, headers and the whole body. Not an idle timer, so a peer that drips
    * one byte at a time is cut off too. Expiry rejects with code EDEADLINE (not retried).
@@ -57,10 +64,13 @@ export function httpRequest(url: URL, options: HttpRequestOptions): Promise<Http
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(answerTimer);
       fn();
     };
     const fail = (error: Error): void => finish(() => reject(toTransportError(error, url, options.method)));
-    const req = send(url, { method: options.method, headers: options.headers }, (res) => {
+    const headers = options.body !== undefined ? { ...options.headers, 'Content-Length': String(options.body.length) } : options.headers;
+    const req = send(url, { method: options.method, headers }, (res) => {
+      clearTimeout(answerTimer);
       const chunks: Buffer[] = [];
       let size = 0;
       res.on('data', (chunk: Buffer) => {
@@ -81,8 +91,14 @@ export function httpRequest(url: URL, options: HttpRequestOptions): Promise<Http
     const timer = setTimeout(() => {
       req.destroy(new TransportError(DEADLINE_CODE, `${where}: not complete within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
+    const answerTimer =
+      options.answerTimeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            req.destroy(new TransportError(DEADLINE_CODE, `${where}: no answer within ${options.answerTimeoutMs} ms`));
+          }, options.answerTimeoutMs);
     req.on('error', fail);
-    req.end();
+    req.end(options.body);
   });
 }
 

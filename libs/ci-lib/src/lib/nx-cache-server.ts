@@ -1,18 +1,22 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { isIP } from 'node:net';
+import { open, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { isIP, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EXIT_CODES, EngexError } from './errors.js';
+import { checkNxArchiveFile } from './nx-cache-archive.js';
+import { createFolderStorage, spoolName, sweepSpool, type NxCacheStorage } from './nx-cache-storage.js';
 
 /**
  * A self-hosted Nx remote cache (Nx ≥ 20.8 `NX_SELF_HOSTED_REMOTE_CACHE_SERVER`), following Nx's
- * OpenAPI specification: `PUT /v1/cache/{hash}` (202 stored, 401, 403, 409 exists) and
- * `GET /v1/cache/{hash}` (200 tar, 403, 404), bearer tokens. Entries are write-once: the fix for
- * CVE-2025-36852 (a build that may write must never replace what another build stored).
+ * OpenAPI specification: `PUT /v1/cache/{hash}` (401, 403, 409 exists) and `GET /v1/cache/{hash}`
+ * (200 tar, 403, 404), bearer tokens. One deliberate difference: a stored PUT is 200, not the
+ * document's 202, because Nx's client (`http_remote_cache.rs`, `store`) accepts only 200, treats
+ * anything else as an error and retries, and the retry meets 409. Entries are write-once: the fix
+ * for CVE-2025-36852 (a build that may write must never replace what another build stored).
  */
 
 /** Bearer tokens; none at all is an open cache, refused unless bound to loopback. */
@@ -24,8 +28,20 @@ export interface NxCacheTokens {
 }
 
 export interface NxCacheServerOptions {
-  /** Where entries are stored, one file per hash; created when missing. */
-  dir: string;
+  /** Where entries are stored, one file per hash; created when missing. Ignored when `storage` is given. */
+  dir?: string;
+  /** Another backend (S3). Default: the folder `dir`. */
+  storage?: NxCacheStorage;
+  /** Folder backend: entries neither read nor written for this long are removed (checked at start, then every 1/4 of it, at most hourly). Default: never. */
+  maxAgeMs?: number;
+  /** Open connections at most; more wait in the kernel's backlog, then are dropped. Default 512. */
+  maxConnections?: number;
+  /** Open connections per client address. Default 64. */
+  maxConnectionsPerIp?: number;
+  /** A connection with no byte in either direction for this long is closed. Default 30 s. */
+  idleTimeoutMs?: number;
+  /** Time to send a whole response (a client that stops reading is cut). Default 5 min. */
+  writeTimeoutMs?: number;
   /** Default `127.0.0.1`. */
   host?: string;
   /** Default 0: a free port (read it back from `url`). */
@@ -43,11 +59,15 @@ export interface NxCacheServerOptions {
   log?: (line: string) => void;
   /** Milliseconds clock for the request durations. Default `performance.now`. */
   clock?: () => number;
+  /** Wall clock in ms, for the spool sweep and eviction ages. Default `Date.now`. */
+  now?: () => number;
 }
 
 export interface NxCacheServer {
   /** `http://<host>:<port>`, for `NX_SELF_HOSTED_REMOTE_CACHE_SERVER`. */
   url: string;
+  /** Where entries go, for the start-up line (`dir=<path>` or `s3://bucket/prefix/`). */
+  storage: string;
   /** Stops accepting, lets in-flight requests finish (up to `closeTimeoutMs`), then resolves. */
   close(): Promise<void>;
 }
@@ -58,6 +78,10 @@ export const NX_CACHE_DEFAULTS = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 15 * 60_000,
   closeTimeoutMs: 10_000,
+  maxConnections: 512,
+  maxConnectionsPerIp: 64,
+  idleTimeoutMs: 30_000,
+  writeTimeoutMs: 5 * 60_000,
 } as const;
 
 /** Nx hashes are decimal (xxhash64) or hex strings; nothing else reaches the filesystem. */
@@ -130,16 +154,19 @@ export function isLoopbackHost(host: string): boolean {
   return host === '::1';
 }
 
-const TEMP_PREFIX = '.incoming-';
-
 /** Starts the cache server; resolves once it listens. */
 export async function startNxCacheServer(options: NxCacheServerOptions): Promise<NxCacheServer> {
   const host = options.host ?? NX_CACHE_DEFAULTS.host;
   const maxBodyBytes = options.maxBodyBytes ?? NX_CACHE_DEFAULTS.maxBodyBytes;
   const closeTimeoutMs = options.closeTimeoutMs ?? NX_CACHE_DEFAULTS.closeTimeoutMs;
+  const headersTimeout = options.headersTimeoutMs ?? NX_CACHE_DEFAULTS.headersTimeoutMs;
+  const requestTimeout = options.requestTimeoutMs ?? NX_CACHE_DEFAULTS.requestTimeoutMs;
+  const perIp = options.maxConnectionsPerIp ?? NX_CACHE_DEFAULTS.maxConnectionsPerIp;
+  const writeTimeoutMs = options.writeTimeoutMs ?? NX_CACHE_DEFAULTS.writeTimeoutMs;
   const log = options.log ?? (() => {});
   const clock = options.clock ?? (() => performance.now());
-  const { tokens, dir } = options;
+  const now = options.now ?? Date.now;
+  const { tokens } = options;
   if (tokens.read === undefined && tokens.write === undefined && !isLoopbackHost(host)) {
     throw new NxCacheConfigError(`Refusing an open Nx cache on ${host}: without tokens anyone who reaches it can read and poison it.`, {
       hint: 'Set ENGEX_NX_CACHE_WRITE_TOKEN (and ENGEX_NX_CACHE_READ_TOKEN for pull-request agents), or bind to 127.0.0.1.',
@@ -153,13 +180,51 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
   if (tokens.read !== undefined && tokens.read === tokens.write) {
     throw new NxCacheConfigError('The read and write tokens are the same, so every reader could write.', { hint: 'Give pull-request agents their own read token.' });
   }
-  await mkdir(dir, { recursive: true });
-  // Uploads cut off by a crash or kill: never linked, so never served; remove them.
-  for (const name of await readdir(dir)) if (name.startsWith(TEMP_PREFIX)) await unlink(join(dir, name)).catch(() => {});
+  if (options.storage === undefined && options.dir === undefined) throw new NxCacheConfigError('The Nx cache needs a storage: --dir <path> or --s3-bucket <name>.');
+  const folder = options.storage === undefined ? await createFolderStorage(options.dir!) : undefined;
+  const storage: NxCacheStorage = options.storage ?? folder!;
+  // Uploads cut off by a crash or kill: never published, so never served. Only dead ones go: another
+  // server sharing this folder may be receiving into its own spool files right now.
+  await sweepSpool(storage.spoolDir, requestTimeout, now());
+  let evictTimer: NodeJS.Timeout | undefined;
+  if (folder !== undefined && options.maxAgeMs !== undefined) {
+    const maxAgeMs = options.maxAgeMs;
+    const evict = () =>
+      folder.evictOlderThan(maxAgeMs, now()).then(
+        (n) => n > 0 && log(`nx-cache evicted ${n} entries unused for ${Math.round(maxAgeMs / 3_600_000)} h`),
+        (error: unknown) => log(`nx-cache eviction failed: ${(error as Error).message}`),
+      );
+    await evict();
+    evictTimer = setInterval(evict, Math.min(maxAgeMs / 4, 3_600_000));
+    evictTimer.unref();
+  }
 
   const server = createServer({
-    headersTimeout: options.headersTimeoutMs ?? NX_CACHE_DEFAULTS.headersTimeoutMs,
-    requestTimeout: options.requestTimeoutMs ?? NX_CACHE_DEFAULTS.requestTimeoutMs,
+    headersTimeout,
+    requestTimeout,
+    // Node checks both timeouts on this interval (30 s by default), which is why slow headers used to
+    // be cut at ~27 s instead of 10 s.
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(headersTimeout / 4))),
+  });
+  server.maxConnections = options.maxConnections ?? NX_CACHE_DEFAULTS.maxConnections;
+  // A socket with no traffic either way (a stalled upload, a reader that stopped reading) is destroyed.
+  server.timeout = options.idleTimeoutMs ?? NX_CACHE_DEFAULTS.idleTimeoutMs;
+  server.keepAliveTimeout = Math.min(5_000, server.timeout);
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '?';
+    const open = (perAddress.get(address) ?? 0) + 1;
+    if (open > perIp) {
+      // One client (or one attacker) may not take every slot: refuse at once, before any parsing.
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) perAddress.delete(address);
+      else perAddress.set(address, left);
+    });
   });
   // Handlers still finishing (their access line is written after the response): close() waits for
   // them, so a stop never drops the line of a request the client already saw answered.
@@ -179,32 +244,29 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
     const hash = /^\/v1\/cache\/([^/?]*)/.exec(req.url ?? '')?.[1];
     const label = hash !== undefined && NX_CACHE_HASH.test(hash) ? `${hash.slice(0, 12)}${hash.length > 12 ? '…' : ''}` : '-';
     const done = (status: number, bytes: number) => log(`nx-cache ${req.method ?? '?'} ${label} ${status} ${bytes} B ${Math.round(clock() - started)} ms`);
-    const handled = handle(decision, req, res, dir)
+    const handled = handle(decision, req, res, storage, log, writeTimeoutMs)
       .then(({ status, bytes }) => done(status, bytes))
       .catch((error: unknown) => {
-        // The client went away or the disk failed: nothing was stored; say so once, without details to the client.
-        if (!res.headersSent) reply(res, 500, 'Internal error');
-        else res.destroy();
+        const code = (error as NodeJS.ErrnoException)?.code;
+        // A full disk is the operator's to fix; say so with its own status (the agent's proxy turns
+        // any of these into "not stored", never a failed build).
+        if (!res.headersSent && !res.destroyed) {
+          if (code === 'ENOSPC' || code === 'EDQUOT') reply(res, 507, 'Insufficient storage; nothing stored');
+          else reply(res, 500, 'Internal error');
+        } else res.destroy();
         done(res.headersSent ? res.statusCode : 500, 0);
         log(`nx-cache error: ${(error as Error)?.message ?? String(error)}`);
       })
       .finally(() => inFlight.delete(handled));
     inFlight.add(handled);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = await listenOn(server, host, options.port ?? 0);
   return {
     url,
+    storage: storage.describe,
     close: () =>
       new Promise<void>((resolve) => {
+        if (evictTimer) clearInterval(evictTimer);
         const timer = setTimeout(() => server.closeAllConnections(), closeTimeoutMs);
         timer.unref();
         server.close(() => {
@@ -216,6 +278,20 @@ export async function startNxCacheServer(options: NxCacheServerOptions): Promise
   };
 }
 
+/** Listens (rejecting on EADDRINUSE and the like) and resolves with `http://<host>:<port>`. */
+export async function listenOn(server: Server, host: string, port: number): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : 0;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+}
+
 function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): { status: number; bytes: number } {
   const body = `${message}\n`;
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
@@ -223,45 +299,66 @@ function reply(res: ServerResponse, status: number, message: string, headers: Re
   return { status, bytes: 0 };
 }
 
-async function handle(decision: CacheDecision, req: IncomingMessage, res: ServerResponse, dir: string): Promise<{ status: number; bytes: number }> {
+async function handle(
+  decision: CacheDecision,
+  req: IncomingMessage,
+  res: ServerResponse,
+  storage: NxCacheStorage,
+  log: (line: string) => void,
+  writeTimeoutMs: number,
+): Promise<{ status: number; bytes: number }> {
   if (decision.kind === 'reject') {
     // An unread upload body would otherwise be parsed as the next request: close the connection.
     if (req.method === 'PUT' || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.shouldKeepAlive = false;
     return reply(res, decision.status, decision.message, decision.headers);
   }
-  const file = join(dir, decision.hash);
   if (decision.kind === 'get') {
-    const size = await stat(file).then(
-      (s) => s.size,
-      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : Promise.reject(error)),
-    );
-    if (size === undefined) return reply(res, 404, 'The record was not found');
-    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size });
-    await pipeline(createReadStream(file), res);
-    return { status: 200, bytes: size };
+    const entry = await storage.fetch(decision.hash);
+    if (entry === undefined) return reply(res, 404, 'The record was not found');
+    try {
+      // Checked on every read: a damaged entry (bit rot, a partial copy, an old bad upload) is a
+      // miss and is moved aside, never served again to fail another build.
+      const verdict = await checkNxArchiveFile(entry.path);
+      if (!verdict.ok) {
+        await storage.quarantine(decision.hash);
+        log(`nx-cache quarantined ${decision.hash.slice(0, 12)}: ${verdict.reason}`);
+        return reply(res, 404, 'The record was not found');
+      }
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': entry.size });
+      // A client that stops reading must not hold the socket and the file open for long.
+      const writeTimer = setTimeout(() => res.destroy(new Error(`response not read within ${writeTimeoutMs} ms`)), writeTimeoutMs);
+      writeTimer.unref();
+      try {
+        await pipeline(createReadStream(entry.path), res);
+      } finally {
+        clearTimeout(writeTimer);
+      }
+      return { status: 200, bytes: entry.size };
+    } finally {
+      await entry.release();
+    }
   }
-  // Cheap early answer; the link below is what really guarantees write-once.
-  if (await exists(file)) {
+  // Cheap early answer; publish below is what really guarantees write-once.
+  if (await storage.has(decision.hash)) {
     res.shouldKeepAlive = false;
     return reply(res, 409, 'Cannot override an existing record');
   }
-  const temp = join(dir, `${TEMP_PREFIX}${decision.hash}-${randomBytes(6).toString('hex')}`);
+  const temp = join(storage.spoolDir, spoolName(decision.hash));
   try {
     const received = await receive(req, temp, decision.length);
     if (received !== decision.length) {
       res.shouldKeepAlive = false;
       return reply(res, 400, `Body of ${received} bytes, Content-Length said ${decision.length}; nothing stored`);
     }
-    // link(2) never replaces an existing name: of two concurrent uploads exactly one wins.
-    const won = await link(temp, file).then(
-      () => true,
-      (error: NodeJS.ErrnoException) => (error.code === 'EEXIST' ? false : Promise.reject(error)),
-    );
-    if (!won) return reply(res, 409, 'Cannot override an existing record');
-    reply(res, 202, 'Stored');
-    return { status: 202, bytes: received };
+    const verdict = await checkNxArchiveFile(temp);
+    if (!verdict.ok) return reply(res, 400, `Not an Nx cache archive: ${verdict.reason}; nothing stored`);
+    const outcome = await storage.publish(decision.hash, temp, received);
+    if (outcome === 'exists') return reply(res, 409, 'Cannot override an existing record');
+    // 200, not the OpenAPI document's 202: Nx's client accepts only 200 (see the top of this file).
+    reply(res, 200, 'Stored');
+    return { status: 200, bytes: received };
   } finally {
-    // Linked or not, the temp name goes: a truncated or refused upload leaves nothing behind.
+    // Published or not, the temp name goes: a truncated or refused upload leaves nothing behind.
     await unlink(temp).catch(() => {});
   }
 }
@@ -286,9 +383,3 @@ async function receive(req: IncomingMessage, temp: string, length: number): Prom
   }
   return received;
 }
-
-const exists = (file: string): Promise<boolean> =>
-  stat(file).then(
-    () => true,
-    () => false,
-  );
