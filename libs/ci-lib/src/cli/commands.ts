@@ -18,26 +18,28 @@ export interface CommandSpec {
   summary: string;
   /** Short form for the command list, e.g. `--project <p>`. */
   synopsis: string;
-  details: string[];
-  flags: FlagSpec[];
-  positionals: { name: string; description: string }[];
+  details: readonly string[];
+  flags: readonly FlagSpec[];
+  positionals: readonly { name: string; description: string }[];
   /** What it prints on stdout. */
-  output: string[];
+  output: readonly string[];
   /** Env variables it reads. */
   env: readonly string[];
   exit: string;
 }
 
-const PROJECT: FlagSpec = {
+// `as const` (here and on the table) keeps each name literal: `contract.ts` derives the typed
+// `EngexCiCall` from them. A flag shared between entries is declared the same way.
+const PROJECT = {
   name: 'project',
   type: 'string',
   value: '<p>',
   required: true,
   description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag',
-};
+} as const satisfies FlagSpec;
 const IMAGE_ENV = [...CONTEXT_ENV, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs];
 
-export const COMMANDS: readonly CommandSpec[] = [
+export const COMMANDS = [
   {
     name: 'image build',
     summary: 'Build the service image with every tag, OCI label and build arg computed here',
@@ -342,7 +344,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     env: ['ENGEX_NX_CACHE_READ_TOKEN', 'ENGEX_NX_CACHE_WRITE_TOKEN'],
     exit: '0 stopped by SIGINT/SIGTERM, 2 usage (bad flag, open cache on a public address, weak token), 4 cannot listen',
   },
-];
+] as const satisfies readonly CommandSpec[];
 
 /** Single-word spellings the issue asked for; `main` maps them to their two-word command. */
 export const COMMAND_ALIASES: Readonly<Record<string, readonly [string, string]>> = {

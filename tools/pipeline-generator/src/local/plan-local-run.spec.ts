@@ -101,9 +101,9 @@ const pipeline: Pipeline = {
             {
               ...engexCi({
                 command: 'scan report',
-                report: 'reports/trivy/halow.json',
+                args: ['reports/trivy/halow.json'],
                 sbomReport: 'reports/trivy/halow.sbom.json',
-                failOn: ['CRITICAL'],
+                failOn: 'CRITICAL',
                 ignoreUnfixed: false,
                 annotation: 'reports/trivy/halow.md',
               }),
@@ -296,7 +296,7 @@ describe('planLocalRun', () => {
           "actions": [
             "omit: npm ci --no-audit --no-fund (the local checkout is already installed)",
             "meta-data get engex:halow:digest reports/deploy/halow-staging.digest",
-            "npx --no engex-ci deploy bump --repo /state/ops/halow-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow --tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --project @engex/halow --digest-file reports/deploy/halow-staging.digest",
+            "npx --no engex-ci deploy bump --repo /state/ops/halow-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow --tag aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa --digest-file reports/deploy/halow-staging.digest --project @engex/halow",
           ],
           "after": "halow:test halow:scan halow:smoke",
           "key": "halow:deploy",
@@ -328,7 +328,7 @@ describe('planLocalRun', () => {
         "/usr/local/bin/trivy image --format json --quiet --scanners vuln --exit-code 0 127.0.0.1:5000/engex/halow:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa > reports/trivy/halow.json",
         "omitted: buildkite-agent artifact download apps/halow/dist/sbom.cdx.json . --step halow:image (the image step wrote apps/halow/dist/sbom.cdx.json in this checkout)",
         "/usr/local/bin/trivy sbom --format json --quiet --scanners vuln --exit-code 0 apps/halow/dist/sbom.cdx.json > reports/trivy/halow.sbom.json",
-        "npx --no engex-ci scan report reports/trivy/halow.json --sbom-report reports/trivy/halow.sbom.json --fail-on CRITICAL --annotation reports/trivy/halow.md",
+        "npx --no engex-ci scan report reports/trivy/halow.json --fail-on CRITICAL --no-ignore-unfixed --annotation reports/trivy/halow.md --sbom-report reports/trivy/halow.sbom.json",
         "annotate",
       ]
     `);

@@ -270,7 +270,7 @@ function mapCommand(command: StepCommand, step: CommandStep, ctx: LocalRunContex
       const flags = { reportsOutcome: true, deferFailure: command.deferFailure === true };
       if (command.annotateOnFailure) return { ...(exec(invocation(command), flags) as Extract<LocalAction, { kind: 'exec' }>), annotateOnFailure: command.annotateOnFailure };
       if (command.call.command === 'deploy verify') {
-        const { argocd: _argocd, opsCommitFile: _opsCommit, ...call } = command.call;
+        const { argocdServer: _server, argocdApp: _app, opsCommitFile: _opsCommit, ...call } = command.call;
         const argv = invocation({ ...command, call: { ...call, url: 'LOCAL' } }).argv;
         // The URL is the container's, known only when it runs: the runner appends it last.
         const i = argv.indexOf('--url');
