@@ -174,7 +174,7 @@ const imageBuild: Handler = async (inv, io) => {
     ...(ctx.pipelineSlug !== undefined ? { pipelineSlug: ctx.pipelineSlug } : {}),
     ...(ctx.branch !== undefined ? { branch: ctx.branch } : {}),
     baseImage: { name: nodeImage, ...(baseDigest ? { digest: baseDigest } : {}) },
-    refName: refs.tags[0] ?? sha,
+    ...((await readmeAtRevision(root, sha, service.root)) ? { documentationPath: `${service.root}/README.md` } : {}),
     sbomDigest: sbom.digest,
   });
   const plan = planDockerBuild({
@@ -209,6 +209,15 @@ async function sbomTime(ctx: BuildContext, root: string, sha: string, io: CliIo)
   if (ctx.sourceDateEpoch !== undefined) return resolveCreated(io.now(), ctx.sourceDateEpoch);
   const seconds = await commitEpoch(root, sha);
   return seconds !== undefined ? new Date(Number(seconds) * 1000) : io.now();
+}
+
+/**
+ * Whether `<service root>/README.md` is in the commit itself (not merely in the working tree), so
+ * the `documentation` label never links to a page that 404s at that revision.
+ */
+async function readmeAtRevision(root: string, sha: string, serviceRoot: string): Promise<boolean> {
+  const found = await runCommand('git', ['cat-file', '-e', `${sha}:${serviceRoot}/README.md`], { cwd: root, allowFailure: true }).catch(() => undefined);
+  return found?.exitCode === 0;
 }
 
 /** The commit's committer time in Unix seconds, or undefined when git cannot say. */
