@@ -21,6 +21,7 @@ import { registryTargetFor, type RegistryTarget } from '@engex/workspace-config'
 import { planImageRefs, type ImageRefs } from '../lib/image-ref.js';
 import { planImageMetadata, resolveCreated } from '../lib/labels.js';
 import { listEcrImages, listPlainImages, renderImagesTable } from '../lib/list-images.js';
+import { stringifyForTerminal } from '../lib/terminal-text.js';
 import { pushImage, renderPushResult } from '../lib/push-image.js';
 import { readWorkspaceConfig, type BuildInfo } from '@engex/workspace-config';
 import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
@@ -513,7 +514,7 @@ const deployStatus: Handler = async (inv, io) => {
     ...(io.retry ? { retry: io.retry } : {}),
     ...(io.env['TMPDIR'] ? { tmpRoot: io.env['TMPDIR'] } : {}),
   });
-  io.stdout(format === 'json' ? `${JSON.stringify({ now: io.now().toISOString(), rows }, null, 2)}\n` : renderStatusTable(rows));
+  io.stdout(format === 'json' ? `${stringifyForTerminal({ now: io.now().toISOString(), rows })}\n` : renderStatusTable(rows));
   return 0;
 };
 
@@ -539,7 +540,7 @@ const imageList: Handler = async (inv, io) => {
     note(io, `repository ${service.repository} does not exist on ${registry.host}; run \`engex-ci ecr check --project ${service.service}\``);
     return 1;
   }
-  io.stdout(format === 'json' ? `${JSON.stringify({ repository: `${registry.host}/${service.repository}`, images: rows }, null, 2)}\n` : renderImagesTable(rows));
+  io.stdout(format === 'json' ? `${stringifyForTerminal({ repository: `${registry.host}/${service.repository}`, images: rows })}\n` : renderImagesTable(rows));
   return 0;
 };
 
