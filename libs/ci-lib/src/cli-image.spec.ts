@@ -39,6 +39,15 @@ ENTRYPOINT ["/bin/busybox", "sh", "/start.sh"]
 `;
 const START = 'echo "{\\"revision\\":\\"$APP_REVISION\\"}" > /www/version\nexec /bin/busybox httpd -f -p "$HOST:$PORT" -h /www\n';
 
+/** The demo service's workspace files; its README decides the documentation label (see the tests). */
+const demoFiles = (): Record<string, string> => ({
+  'docker/Dockerfile': DOCKERFILE,
+  'docker/start.sh': START,
+  'apps/demo/dist/healthz': '{"status":"ok"}',
+  'apps/demo/README.md': '# demo\n',
+  ...bundleFiles('apps/demo'),
+});
+
 describe('engex-ci image build/push/exists/smoke on a real engine and registry', () => {
   const docker = dockerRequirement();
   const reg = registryRequirement();
@@ -70,13 +79,7 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
       config: { tags: { short: true, branch: false, pullRequest: false, semver: true } },
       packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },
       // A README on disk but in no commit (this workspace is not a git repository): no documentation label.
-      files: {
-        'docker/Dockerfile': DOCKERFILE,
-        'docker/start.sh': START,
-        'apps/demo/dist/healthz': '{"status":"ok"}',
-        'apps/demo/README.md': '# demo\n',
-        ...bundleFiles('apps/demo'),
-      },
+      files: demoFiles(),
     });
     await copyFile('/bin/busybox', join(ws.root, 'docker/busybox'));
     await chmod(join(ws.root, 'docker/busybox'), 0o755);
@@ -188,13 +191,7 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
       const repo = await createTempWorkspace({
         git: true,
         packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },
-        files: {
-          'docker/Dockerfile': DOCKERFILE,
-          'docker/start.sh': START,
-          'apps/demo/dist/healthz': '{"status":"ok"}',
-          'apps/demo/README.md': '# demo\n',
-          ...bundleFiles('apps/demo'),
-        },
+        files: demoFiles(),
       });
       const head = repo.head!;
       const refs = [`engex/demo:${head}`, `${registry.host}/engex/demo:${head}`];
