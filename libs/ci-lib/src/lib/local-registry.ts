@@ -84,8 +84,9 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     rmSync(workDir, { recursive: true, force: true });
   });
 
+  // Unregistered only once stopped: a process that dies in the middle (a second signal) still
+  // runs the action.
   const stop = async (): Promise<void> => {
-    forget();
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -94,6 +95,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     }
     await rm(ownsStorage ? workDir : configFile, { recursive: true, force: true });
     if (!ownsStorage) await rm(workDir, { recursive: true, force: true });
+    forget();
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
