@@ -2,21 +2,12 @@ import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readBuildInfo } from '@engex/workspace-config';
 import { main } from './cli.js';
-import { requestStop, runInterruptCleanups } from './lib/exit-cleanup.js';
+import { installSignalHandlers } from './lib/exit-cleanup.js';
 
-// A cancelled Buildkite job gets SIGTERM (Ctrl-C locally, SIGINT): remove temp clones and kill git
-// children before exiting with the conventional 128 + signal number.
-for (const [signal, code] of [
-  ['SIGINT', 130],
-  ['SIGTERM', 143],
-] as const) {
-  process.once(signal, () => {
-    // A server stops gracefully and `main` returns; `once` leaves a second signal to kill at once.
-    if (requestStop()) return;
-    runInterruptCleanups();
-    process.exit(code);
-  });
-}
+// A cancelled Buildkite job gets SIGTERM (Ctrl-C locally, SIGINT): remove temp clones and smoke
+// containers and kill git children before exiting with 128 + the signal number; a server stops
+// gracefully first, and a second signal cleans up and exits at once.
+installSignalHandlers(process);
 
 // The bundle's entry (dist/engex-ci.cjs): real process I/O around `main`.
 void main(process.argv.slice(2), {

@@ -93,6 +93,27 @@ describe('image exists against a faulty registry', () => {
   });
 });
 
+describe('images and ecr check against a registry whose tag pages never end', () => {
+  // The issue's registry: `{"tags":[]}` with a next link, forever. It took about 100k requests in
+  // 20 s before; now the first page that cannot advance ends the command.
+  const endless: FaultBehaviour = {
+    kind: 'ok',
+    headers: { 'Content-Type': 'application/json', Link: '</v2/engex/halow/tags/list?n=1000&last=>; rel="next"' },
+    body: '{"tags":[]}',
+  };
+
+  it.each([
+    ['images', ['images', '--project', 'halow'], [endless]],
+    ['ecr check', ['ecr', 'check', '--project', 'halow'], [{ kind: 'ok', body: '{}' } as const, endless]],
+  ] as const)('%s exits 4 naming the link, after a handful of requests', async (_name, argv, behaviours) => {
+    const server = await fault(...behaviours);
+    const result = await run([...argv], ws.root, hermeticEnv({ REGISTRY: server.host, BUILDKITE_COMMIT: SHA }));
+    expect(result.code, result.stderr).toBe(4);
+    expect(result.stdout + result.stderr).toContain("has no tags but links to next /v2/engex/halow/tags/list?n=1000&last=; the registry's pagination does not advance");
+    expect(server.requests.length).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('ecr login against a faulty AWS endpoint (the real SDK client)', () => {
   const testCredentials = { accessKeyId: 'AKIAFAULTTESTKEY0001', secretAccessKey: 'faultTestSecretKey/not+real0000000000000' };
   const sdk: CliIo['ecrClient'] = (region, options) => createEcrClient(region, { ...options, credentials: testCredentials });

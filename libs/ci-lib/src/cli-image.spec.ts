@@ -40,6 +40,15 @@ ENTRYPOINT ["/bin/busybox", "sh", "/start.sh"]
 `;
 const START = 'echo "{\\"revision\\":\\"$APP_REVISION\\"}" > /www/version\nexec /bin/busybox httpd -f -p "$HOST:$PORT" -h /www\n';
 
+/** The demo service's workspace files; its README decides the documentation label (see the tests). */
+const demoFiles = (): Record<string, string> => ({
+  'docker/Dockerfile': DOCKERFILE,
+  'docker/start.sh': START,
+  'apps/demo/dist/healthz': '{"status":"ok"}',
+  'apps/demo/README.md': '# demo\n',
+  ...bundleFiles('apps/demo'),
+});
+
 describe('engex-ci image build/push/exists/smoke on a real engine and registry', () => {
   const docker = dockerRequirement();
   const reg = registryRequirement();
@@ -70,7 +79,8 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
     ws = await createTempWorkspace({
       config: { tags: { short: true, branch: false, pullRequest: false, semver: true } },
       packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },
-      files: { 'docker/Dockerfile': DOCKERFILE, 'docker/start.sh': START, 'apps/demo/dist/healthz': '{"status":"ok"}', ...bundleFiles('apps/demo') },
+      // A README on disk but in no commit (this workspace is not a git repository): no documentation label.
+      files: demoFiles(),
     });
     await copyFile('/bin/busybox', join(ws.root, 'docker/busybox'));
     await chmod(join(ws.root, 'docker/busybox'), 0o755);
@@ -138,13 +148,13 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
       expect(pushedImage?.labels).toEqual({
         ...image.labels,
         [OCI.authors]: 'engex',
-        [OCI.documentation]: `https://github.com/highspot/halow/blob/${SHA}/apps/demo/README.md`,
-        [OCI.refName]: SHA,
         [OCI.licenses]: 'LicenseRef-Proprietary',
         [OCI.created]: '2026-01-01T00:00:00Z',
         'io.hspt.sbom.digest': sbomDigest,
       });
       expect(isSpdxExpression(pushedImage!.labels[OCI.licenses]!)).toBe(true);
+      expect(pushedImage?.labels).not.toHaveProperty(OCI.documentation);
+      expect(pushedImage?.labels).not.toHaveProperty('org.opencontainers.image.ref.name');
 
       const exists = await cli(['image', 'exists', ...project], env);
       const remote = await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA);
@@ -207,7 +217,7 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
       const repo = await createTempWorkspace({
         git: true,
         packages: { 'apps/demo': servicePackage('@engex/demo', { description: 'demo service', port: 3000 }) },
-        files: { 'docker/Dockerfile': DOCKERFILE, 'docker/start.sh': START, 'apps/demo/dist/healthz': '{"status":"ok"}', ...bundleFiles('apps/demo') },
+        files: demoFiles(),
       });
       const head = repo.head!;
       const refs = [`engex/demo:${head}`, `${registry.host}/engex/demo:${head}`];
@@ -230,6 +240,8 @@ describe('engex-ci image build/push/exists/smoke on a real engine and registry',
         const first = await build('2026-11-27T10:00:00Z', ['--source-date-epoch', 'commit']);
         const retried = await build('2026-11-27T11:30:00Z', ['--source-date-epoch', 'commit']);
         expect(first.labels[OCI.created]).toBe(new Date(Number(committed) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+        // The README is in the commit: the label links to it at that revision.
+        expect(first.labels[OCI.documentation]).toBe(`https://github.com/highspot/halow/blob/${head}/apps/demo/README.md`);
         // Same labels, so the legacy builder's layer cache gives the very same image (see the README on fresh agents).
         expect(retried.id).toBe(first.id);
         // The clock, without the flag: a different `created`, so a different image.

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliIo } from './cli.js';
+import { COMMANDS, type CommandSpec } from './cli/commands.js';
 import type { Docker } from './lib/docker.js';
 import type { EcrClientLike } from './lib/ecr-credentials.js';
 import { runCommand } from './lib/run-command.js';
@@ -64,6 +65,17 @@ describe('engex-ci help and usage errors', () => {
     const result = await run(['deploy', 'bump', '--help'], { cwd: ws.root });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^Usage: engex-ci deploy bump --repo <git-url> \[--overlay <dir>\] \[--path <file>\] --image <name>/);
+  });
+
+  it('prints every help page whole: the redaction every line passes leaves help text alone', async () => {
+    const pages = [['--help'], ...(COMMANDS as readonly CommandSpec[]).map((c) => [...c.name.split(' '), '--help'])];
+    for (const argv of pages) {
+      const result = await run(argv, { cwd: ws.root });
+      expect(result.code).toBe(0);
+      expect(result.stdout, argv.join(' ')).not.toContain('***');
+    }
+    const serve = await run(['nx-cache', 'serve', '--help'], { cwd: ws.root });
+    expect(serve.stdout).toContain('Tokens (Authorization: Bearer): ENGEX_NX_CACHE_WRITE_TOKEN may read and write');
   });
 
   it.each([

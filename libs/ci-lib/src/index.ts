@@ -32,3 +32,10 @@ export { gitLowSpeedArgs } from './lib/deploy-bump.js';
 
 /** A self-hosted Nx remote cache (write-once, bearer tokens): `engex-ci nx-cache serve`, and the local runner's. */
 export { NX_CACHE_DEFAULTS, NxCacheConfigError, startNxCacheServer, type NxCacheServer, type NxCacheServerOptions, type NxCacheTokens } from './lib/nx-cache-server.js';
+
+/**
+ * Signal handling shared by the executables: undo actions (temp dirs, containers, the local
+ * registry) that run on SIGINT/SIGTERM/SIGHUP, also on a second signal. A runner that handles
+ * signals itself calls `runInterruptCleanups()` before it exits on one.
+ */
+export { EXIT_SIGNALS, installSignalHandlers, onInterrupt, runInterruptCleanups } from './lib/exit-cleanup.js';

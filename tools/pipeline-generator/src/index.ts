@@ -31,7 +31,7 @@ export {
 export { escapeInterpolation, renderPipeline, renderUploads, toBuildkite, type PipelineFormat } from './core/render.js';
 export { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline } from './core/split.js';
 export { assertValidPipeline, validatePipeline } from './core/validate.js';
-export { DEFERRED_STATUS, engexCiArgs, imageReference, invocation, quoteShellArg, renderShellCommand, renderShellCommands, trivyArgs, type Invocation } from './core/shell.js';
+export { DEFERRED_STATUS, imageReference, invocation, quoteShellArg, renderShellCommand, renderShellCommands, trivyArgs, type Invocation } from './core/shell.js';
 export { analyzeAffected, type AffectedAnalysis, type AffectedProject, type AffectedTask, type SkippedTask, type WorkspaceProject } from './core/affected.js';
 export { parseBuildkiteEnv, type BuildkiteApiConfig, type BuildkiteEnv } from '@engex/workspace-config';
 export { readLastPassedCommit, type BuildkiteApiOptions, type HttpGet } from './io/buildkite-api.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../lib/errors.js';
 import { parseArgs } from './args.js';
-import { COMMANDS } from './commands.js';
+import { COMMANDS, type CommandSpec } from './commands.js';
 import { renderCommandHelp, renderRootHelp } from './help.js';
 
 describe('parseArgs', () => {
@@ -139,7 +139,7 @@ describe('help', () => {
   });
 
   it('documents every flag of every command in its own help', () => {
-    for (const command of COMMANDS) {
+    for (const command of COMMANDS as readonly CommandSpec[]) {
       const help = renderCommandHelp(command);
       expect(help.startsWith(`Usage: engex-ci ${command.name}`)).toBe(true);
       for (const flag of command.flags) expect(help).toContain(`--${flag.negatable ? '[no-]' : ''}${flag.name}`);

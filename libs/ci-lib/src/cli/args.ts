@@ -87,14 +87,14 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     if (help) return { kind: 'help', group };
     throw new UsageError(`engex-ci ${group} needs a subcommand: ${subs.join(', ')}`);
   }
-  const command = COMMANDS.find((c) => c.name === `${group} ${words[1]}`);
+  const command: CommandSpec | undefined = COMMANDS.find((c) => c.name === `${group} ${words[1]}`);
   if (!command) throw new UsageError(`unknown command "engex-ci ${group} ${words[1]}"${suggest(words[1]!, subs)}; subcommands: ${subs.join(', ')}`);
   if (help) return { kind: 'help', command };
 
   // Pass 2: the command's own flags and positionals.
   const flags: Record<string, string | boolean> = {};
   const positionals: string[] = [];
-  const known = command.flags;
+  const known: readonly FlagSpec[] = command.flags;
   const name = command.name;
   const readFlag = (token: Extract<Token, { kind: 'option' }>): void => {
     if (!token.rawName.startsWith('--')) {

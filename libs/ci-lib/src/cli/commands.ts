@@ -18,26 +18,28 @@ export interface CommandSpec {
   summary: string;
   /** Short form for the command list, e.g. `--project <p>`. */
   synopsis: string;
-  details: string[];
-  flags: FlagSpec[];
-  positionals: { name: string; description: string }[];
+  details: readonly string[];
+  flags: readonly FlagSpec[];
+  positionals: readonly { name: string; description: string }[];
   /** What it prints on stdout. */
-  output: string[];
+  output: readonly string[];
   /** Env variables it reads. */
   env: readonly string[];
   exit: string;
 }
 
-const PROJECT: FlagSpec = {
+// `as const` (here and on the table) keeps each name literal: `contract.ts` derives the typed
+// `EngexCiCall` from them. A flag shared between entries is declared the same way.
+const PROJECT = {
   name: 'project',
   type: 'string',
   value: '<p>',
   required: true,
   description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag',
-};
+} as const satisfies FlagSpec;
 const IMAGE_ENV = [...CONTEXT_ENV, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs];
 
-export const COMMANDS: readonly CommandSpec[] = [
+export const COMMANDS = [
   {
     name: 'agent guard',
     summary: 'Refuse a job this credential-holding agent must not run (the pre-command hook of trusted queues)',
@@ -427,7 +429,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     env: [],
     exit: '0 printed (or nothing), 2 usage',
   },
-];
+] as const satisfies readonly CommandSpec[];
 
 /** Single-word spellings the issue asked for; `main` maps them to their two-word command. */
 export const COMMAND_ALIASES: Readonly<Record<string, readonly [string, string]>> = {

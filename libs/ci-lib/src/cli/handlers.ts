@@ -21,6 +21,7 @@ import { registryTargetFor, type RegistryTarget } from '@engex/workspace-config'
 import { planImageRefs, type ImageRefs } from '../lib/image-ref.js';
 import { planImageMetadata, resolveCreated } from '../lib/labels.js';
 import { listEcrImages, listPlainImages, renderImagesTable } from '../lib/list-images.js';
+import { stringifyForTerminal } from '../lib/terminal-text.js';
 import { pushImage, renderPushResult } from '../lib/push-image.js';
 import { readWorkspaceConfig, type BuildInfo } from '@engex/workspace-config';
 import { createRegistryClient, type RegistryClient } from '../lib/registry-client.js';
@@ -178,7 +179,7 @@ const imageBuild: Handler = async (inv, io) => {
     ...(ctx.pipelineSlug !== undefined ? { pipelineSlug: ctx.pipelineSlug } : {}),
     ...(ctx.branch !== undefined ? { branch: ctx.branch } : {}),
     baseImage: { name: nodeImage, ...(baseDigest ? { digest: baseDigest } : {}) },
-    refName: refs.tags[0] ?? sha,
+    ...((await readmeAtRevision(root, sha, service.root)) ? { documentationPath: `${service.root}/README.md` } : {}),
     sbomDigest: sbom.digest,
   });
   const plan = planDockerBuild({
@@ -213,6 +214,15 @@ async function sbomTime(ctx: BuildContext, root: string, sha: string, io: CliIo)
   if (ctx.sourceDateEpoch !== undefined) return resolveCreated(io.now(), ctx.sourceDateEpoch);
   const seconds = await commitEpoch(root, sha);
   return seconds !== undefined ? new Date(Number(seconds) * 1000) : io.now();
+}
+
+/**
+ * Whether `<service root>/README.md` is in the commit itself (not merely in the working tree), so
+ * the `documentation` label never links to a page that 404s at that revision.
+ */
+async function readmeAtRevision(root: string, sha: string, serviceRoot: string): Promise<boolean> {
+  const found = await runCommand('git', ['cat-file', '-e', `${sha}:${serviceRoot}/README.md`], { cwd: root, allowFailure: true }).catch(() => undefined);
+  return found?.exitCode === 0;
 }
 
 /** The commit's committer time in Unix seconds, or undefined when git cannot say. */
@@ -530,7 +540,7 @@ const deployStatus: Handler = async (inv, io) => {
     ...(io.retry ? { retry: io.retry } : {}),
     ...(io.env['TMPDIR'] ? { tmpRoot: io.env['TMPDIR'] } : {}),
   });
-  io.stdout(format === 'json' ? `${JSON.stringify({ now: io.now().toISOString(), rows }, null, 2)}\n` : renderStatusTable(rows));
+  io.stdout(format === 'json' ? `${stringifyForTerminal({ now: io.now().toISOString(), rows })}\n` : renderStatusTable(rows));
   return 0;
 };
 
@@ -556,7 +566,7 @@ const imageList: Handler = async (inv, io) => {
     note(io, `repository ${service.repository} does not exist on ${registry.host}; run \`engex-ci ecr check --project ${service.service}\``);
     return 1;
   }
-  io.stdout(format === 'json' ? `${JSON.stringify({ repository: `${registry.host}/${service.repository}`, images: rows }, null, 2)}\n` : renderImagesTable(rows));
+  io.stdout(format === 'json' ? `${stringifyForTerminal({ repository: `${registry.host}/${service.repository}`, images: rows })}\n` : renderImagesTable(rows));
   return 0;
 };
 

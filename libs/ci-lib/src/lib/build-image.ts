@@ -1,7 +1,7 @@
 import type { ServiceConfig } from '@engex/workspace-config';
 import type { ImageRefs } from './image-ref.js';
 import { legacyBuilderEnv } from './docker-probe.js';
-import { renderAnnotationArgs, renderBuildArgs, renderLabelArgs, type ImageMetadata } from './labels.js';
+import { renderBuildArgs, renderLabelArgs, type ImageMetadata } from './labels.js';
 
 /** The one shared Dockerfile, relative to the workspace root (the build context). */
 export const DOCKERFILE = 'docker/Dockerfile';
@@ -32,7 +32,6 @@ export interface PlanDockerBuildInputs {
  * args, to the Dockerfile's own LABEL/ENV lines that /version reads.
  */
 export function planDockerBuild(inputs: PlanDockerBuildInputs): DockerBuildPlan {
-  const legacy = inputs.dockerBuildkit === '0' || (inputs.dockerBuildkit === undefined && !inputs.buildxAvailable);
   const args = [
     '--file',
     `${inputs.root}/${DOCKERFILE}`,
@@ -42,8 +41,9 @@ export function planDockerBuild(inputs: PlanDockerBuildInputs): DockerBuildPlan 
       PORT: String(inputs.service.port),
       ...inputs.metadata.buildArgs,
     }),
+    // Labels only, no `--annotation manifest:`: `docker push` sends a manifest the engine builds
+    // from its image store, which keeps no annotations (see the README, Tags and labels).
     ...renderLabelArgs(inputs.metadata.labels),
-    ...(legacy ? [] : renderAnnotationArgs(inputs.metadata.labels)),
     '--tag',
     inputs.refs.local,
     ...inputs.refs.tags.flatMap((tag) => ['--tag', `${inputs.refs.name}:${tag}`]),

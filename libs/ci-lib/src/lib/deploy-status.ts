@@ -12,6 +12,7 @@ import type { RegistryClient } from './registry-client.js';
 import { normalizeRetryOptions, withRetry, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
 import { FULL_SHA_PATTERN } from './tags.js';
+import { escapeControl, renderColumns } from './terminal-text.js';
 
 /**
  * A value read from its source, or why it could not be: `unreachable: …` when the source (git,
@@ -288,13 +289,7 @@ export function renderStatusTable(rows: readonly StatusRow[]): string {
     cell(r.newest, (n) => (n === 'deployed' ? '= deployed' : n === 'none' ? 'none' : `${short(n.sha)} ${shortDigest(n.digest)}`)),
     cell(r.commit, (c) => c.subject),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const format = (row: string[]) =>
-    row
-      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  const lines = [format(header), ...body.map(format)];
-  if (notes.length > 0) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
+  const lines = renderColumns(header, body);
+  if (notes.length > 0) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${escapeControl(n)}`));
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 import type { EcrRepositoryFacts } from './ecr-credentials.js';
 import { ECR_LOCALS_FILE, renderEcrLocal } from './ecr-terraform.js';
 import type { ExitCode } from './errors.js';
+import { escapeControl } from './terminal-text.js';
 
 /** What the registry said about the service's repository, read by the CLI. */
 export type RepositoryFacts =
@@ -95,7 +96,8 @@ const WIDTH = 7;
 export function renderEcrCheckText(result: EcrCheckResult): string {
   const lines = [`ecr check ${result.subject}`, ...result.findings.map((f) => `${f.level.padEnd(WIDTH)}  ${f.message}`)];
   if (result.terraform) lines.push('', `    ${result.terraform.line}`, '');
-  return `${lines.join('\n')}\n`;
+  // The subject and findings carry repository names and URIs the registry or AWS returned.
+  return `${lines.map(escapeControl).join('\n')}\n`;
 }
 
 const ICON: Record<CheckLevel, string> = { ok: ':white_check_mark:', note: ':information_source:', warning: ':warning:', error: ':x:' };
@@ -103,7 +105,7 @@ const ICON: Record<CheckLevel, string> = { ok: ':white_check_mark:', note: ':inf
 /** Pure: a Buildkite annotation (`buildkite-agent annotate --style error|warning|success`). */
 export function renderEcrCheckMarkdown(result: EcrCheckResult): string {
   const worst = result.findings.some((f) => f.level === 'error') ? 'failed' : result.findings.some((f) => f.level === 'warning') ? 'passed with warnings' : 'passed';
-  const lines = [`### ECR check ${worst}`, '', `\`${result.subject}\``, '', ...result.findings.map((f) => `- ${ICON[f.level]} ${f.message}`)];
+  const lines = [`### ECR check ${worst}`, '', `\`${escapeControl(result.subject)}\``, '', ...result.findings.map((f) => `- ${ICON[f.level]} ${escapeControl(f.message)}`)];
   if (result.terraform) lines.push('', `In \`${result.terraform.file}\`:`, '', '```hcl', result.terraform.line, '```');
   return `${lines.join('\n')}\n`;
 }

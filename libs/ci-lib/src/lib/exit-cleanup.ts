@@ -48,3 +48,27 @@ export function requestStop(): boolean {
   for (const stop of pending) stop();
   return true;
 }
+
+/** The signals an engex executable undoes its work on, with the conventional exit code 128 + n. */
+export const EXIT_SIGNALS = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * The executables' signal handling, in one place. The first SIGINT/SIGTERM/SIGHUP asks a running
+ * server to stop gracefully (`requestStop`); with none, the undo actions run and the process exits
+ * 128 + n. Every later signal runs the undo actions at once and exits: a second Ctrl-C (or a
+ * cancelled Buildkite job's SIGTERM after a Ctrl-C) must not leave containers, temp clones or
+ * registries behind, which Node's default exit on an unhandled signal would.
+ */
+export function installSignalHandlers(proc: Pick<NodeJS.Process, 'on' | 'exit'>): void {
+  let stopping = false;
+  for (const [signal, code] of Object.entries(EXIT_SIGNALS)) {
+    proc.on(signal, () => {
+      if (!stopping && requestStop()) {
+        stopping = true;
+        return;
+      }
+      runInterruptCleanups();
+      proc.exit(code);
+    });
+  }
+}

@@ -2,7 +2,11 @@ import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import { InvalidInputError } from './errors.js';
 import { assertFullSha } from './tags.js';
 
-/** Pre-defined annotation keys of the OCI image-spec (annotations.md), used as image labels. */
+/**
+ * Pre-defined annotation keys of the OCI image-spec (annotations.md), used as image labels.
+ * `ref.name` is not among them: the spec defines it for index descriptors (the name of a manifest
+ * inside an index or layout), not for an image's own config.
+ */
 export const OCI = {
   created: 'org.opencontainers.image.created',
   revision: 'org.opencontainers.image.revision',
@@ -17,7 +21,6 @@ export const OCI = {
   baseDigest: 'org.opencontainers.image.base.digest',
   authors: 'org.opencontainers.image.authors',
   documentation: 'org.opencontainers.image.documentation',
-  refName: 'org.opencontainers.image.ref.name',
 } as const;
 
 /** Our own keys, under the reverse-DNS of hspt.io as the OCI spec asks for custom keys. */
@@ -45,8 +48,11 @@ export interface LabelInputs {
   buildNumber?: number;
   pipelineSlug?: string;
   branch?: string;
-  /** The primary tag (`ref.name`), e.g. the sha. Default: the sha. */
-  refName?: string;
+  /**
+   * The service README's path in the repository when it exists at `sha` (`<root>/README.md`);
+   * `documentation` links to it at that revision, and is left out without one.
+   */
+  documentationPath?: string;
   /** `sha256:<hex>` of the SBOM file that goes into the image. */
   sbomDigest?: string;
   /** The Dockerfile's NODE_IMAGE; `digest` when known (pinned by digest, or from the local image's RepoDigests). */
@@ -110,10 +116,9 @@ export function planImageMetadata(inputs: LabelInputs): ImageMetadata {
     [OCI.licenses]: inputs.workspace.licenses,
     [OCI.baseName]: qualifyImageName(inputs.baseImage.name),
     [OCI.authors]: inputs.service.ownerTeam,
-    // The README at the exact revision, so the docs match the code in the image.
-    [OCI.documentation]: `${source}/blob/${sha}/${inputs.service.root}/README.md`,
-    [OCI.refName]: inputs.refName ?? sha,
   };
+  // The README at the exact revision, so the docs match the code in the image.
+  if (inputs.documentationPath) labels[OCI.documentation] = `${source}/blob/${sha}/${inputs.documentationPath}`;
   if (inputs.sbomDigest) labels[HSPT.sbomDigest] = inputs.sbomDigest;
   if (baseDigest) labels[OCI.baseDigest] = baseDigest;
   if (inputs.buildUrl) labels[HSPT.buildUrl] = oneLine(inputs.buildUrl);
@@ -136,17 +141,6 @@ export function renderLabelArgs(labels: Readonly<Record<string, string>>): strin
   return Object.keys(labels)
     .sort()
     .flatMap((key) => ['--label', `${key}=${labels[key]}`]);
-}
-
-/**
- * `--annotation manifest:k=v` pairs for BuildKit, so registries and tools that read manifest
- * annotations (not the config blob's labels) see the same values. The legacy builder has no such
- * flag; there the labels are the only copy.
- */
-export function renderAnnotationArgs(labels: Readonly<Record<string, string>>): string[] {
-  return Object.keys(labels)
-    .sort()
-    .flatMap((key) => ['--annotation', `manifest:${key}=${labels[key]}`]);
 }
 
 /** `--build-arg K=V` pairs in the given order; undefined values are skipped. */

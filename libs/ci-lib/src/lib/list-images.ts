@@ -3,6 +3,7 @@ import { OCI, formatRfc3339 } from './labels.js';
 import type { RegistryClient } from './registry-client.js';
 import type { Fact } from './deploy-status.js';
 import { redact } from './redact.js';
+import { renderColumns } from './terminal-text.js';
 
 export interface ImageRow {
   digest: string;
@@ -104,11 +105,5 @@ export function renderImagesTable(rows: readonly ImageRow[]): string {
       .map((t) => (/^[0-9a-f]{40}$/.test(t) ? t.slice(0, 12) : t))
       .join(', '),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const format = (row: string[]) =>
-    row
-      .map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return `${[format(header), ...body.map(format)].join('\n')}\n`;
+  return `${renderColumns(header, body).join('\n')}\n`;
 }

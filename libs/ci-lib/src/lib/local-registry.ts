@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfrastructureError } from './errors.js';
+import { onInterrupt } from './exit-cleanup.js';
 import { findFreePort } from './free-port.js';
 
 /** Debian's docker-registry 2.8 (`apt-get install docker-registry`). */
@@ -76,7 +77,15 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // An interrupted run (the executable's signal handler, also on a second Ctrl-C) must not leave
+  // the registry listening or its temp folder behind: no waiting there, so SIGKILL and rmSync.
+  const forget = onInterrupt(() => {
+    child.kill('SIGKILL');
+    rmSync(workDir, { recursive: true, force: true });
+  });
 
+  // Unregistered only once stopped: a process that dies in the middle (a second signal) still
+  // runs the action.
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
@@ -86,6 +95,7 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     }
     await rm(ownsStorage ? workDir : configFile, { recursive: true, force: true });
     if (!ownsStorage) await rm(workDir, { recursive: true, force: true });
+    forget();
   };
 
   const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);

@@ -27,12 +27,21 @@ describe('redact', () => {
     ['AWS secret keys by name', 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key = ***'],
     ['a bare AWS secret key', 'secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY leaked', 'secret *** leaked'],
     ['GitHub tokens on their own', 'token ghp_abcdefghijklmnopqrstuvwxyz0123456789 here', 'token *** here'],
+    // Help text may name the scheme before a placeholder; a real value after the scheme is still hidden.
+    ['a Bearer header with a value', 'Authorization: Bearer abcdefghijklmnop', 'Authorization: ***'],
+    ['a Bearer header with a short value', 'authorization: bearer s3cr', 'authorization: ***'],
+    ['a header whose value starts like a placeholder word', 'Authorization: Bearerish-token-1234', 'Authorization: ***'],
+    ['a cookie header', 'Cookie: session=abc; theme=dark', 'Cookie: ***'],
+    ['raw registry auth JSON', 'X-Registry-Auth: {"username":"u","password":"hunter22"}', 'X-Registry-Auth: ***"username":"u","password":"***"}'],
   ])('hides %s', (_name, input, expected) => expect(redact(input)).toBe(expected));
 
   it.each([
     ['git shas and digests', `commit=${SHA} sha256:${'a'.repeat(64)}`],
     ['prose about credentials', 'Basic credentials were rejected; run docker login --password-stdin'],
     ['plain URLs and flags', 'bumped overlays/staging/kustomization.yaml in https://github.com/o/ops.git (main); mkdir -p /x'],
+    ['help naming the header and scheme', 'Tokens (Authorization: Bearer): ENGEX_NX_CACHE_WRITE_TOKEN may read and write'],
+    ['help with a placeholder', 'send `Authorization: Bearer <token>` or Authorization: [token]'],
+    ['an already redacted header', 'Authorization: ***'],
   ])('leaves %s alone', (_name, input) => expect(redact(input)).toBe(input));
 
   it('hides known values and their base64 form', () => {

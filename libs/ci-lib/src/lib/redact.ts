@@ -34,7 +34,13 @@ const RULES: readonly [RegExp, string][] = [
   [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"<>]+@/gi, `$1${MASK}@`],
   [new RegExp(`([?&;](?:${QUERY_KEYS.join('|')})=)[^&\\s#'"<>]*`, 'gi'), `$1${MASK}`],
   // Header lines and JSON/inspect forms: `Authorization: Basic ...`, `"cookie":"..."`, `authorization='...'`.
-  [new RegExp(`(["']?)\\b(${HEADER_NAMES})\\1(\\s*[:=]\\s*)(["']?)[^\\r\\n"']+`, 'gi'), `$1$2$1$3$4${MASK}`],
+  // Everything after the colon is hidden, except a value that only names the scheme before a
+  // placeholder or punctuation: help text such as `Authorization: Bearer <token>` or
+  // `(Authorization: Bearer): ...` carries no credential and must stay readable.
+  [
+    new RegExp(`(["']?)\\b(${HEADER_NAMES})\\1(\\s*[:=]\\s*)(["']?)(?!\\s*(?:(?:bearer|basic|digest|negotiate|token)\\b\\s*)?(?:[<()[\\]]|\\*\\*\\*))[^\\r\\n"']+`, 'gi'),
+    `$1$2$1$3$4${MASK}`,
+  ],
   // A digit or base64 punctuation tells a credential from prose such as "Basic credentials".
   [/\b(Bearer|Basic)\s+(?=[A-Za-z0-9._~+/=-]*[0-9+/=])[A-Za-z0-9._~+/=-]{6,}/g, `$1 ${MASK}`],
   // Docker config JSON (`"auth": "<base64 user:pass>"`) and the other credential fields it holds.

@@ -62,14 +62,22 @@ export interface RegistryClient {
   /** `GET /v2/`: the registry answers the distribution API (auth included). Throws when it does not. */
   ping(): Promise<void>;
   /**
-   * `GET /v2/<repo>/tags/list`, following `Link: rel="next"` pages up to `maxTags`. Undefined when
-   * the registry does not know the repository (404).
+   * `GET /v2/<repo>/tags/list`, following `Link: rel="next"` pages up to `maxTags`, at most
+   * `maxPages` pages, all within the client's one deadline. Undefined when the registry does not
+   * know the repository (404). A `next` that cannot advance (from a page without tags, or to a
+   * page already read) is a RegistryError naming the link.
    */
-  listTags(repository: string, options?: { maxTags?: number }): Promise<string[] | undefined>;
+  listTags(repository: string, options?: { maxTags?: number; maxPages?: number }): Promise<string[] | undefined>;
 }
 
 /** Tags read from one repository at most; a repository with more is a registry to clean up, not list. */
 export const MAX_LISTED_TAGS = 10_000;
+
+/**
+ * Pages read at most: 10,000 tags at the 1,000 we ask for is 10 pages, and registries that cap a
+ * page lower (Docker Hub: 100) still fit. Beyond that a registry is looping, not listing.
+ */
+export const MAX_TAG_PAGES = 200;
 
 interface Challenge {
   scheme: string;
@@ -169,10 +177,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
     throw new RegistryThrottledError(`${who} answered ${res.status} (${res.status === 429 ? 'too many requests' : 'unavailable'}${asked})`, res.status, retryAfterMs);
   }
 
-  /** One logical request: auth, redirects (dropping Authorization across hosts) and retries, within one deadline. */
-  async function send(method: 'GET' | 'HEAD', path: string, accept: string): Promise<HttpResponse> {
+  /**
+   * One logical request: auth, redirects (dropping Authorization across hosts) and retries, within
+   * one deadline (`budgetMs`, default the client's; less for a page of a listing that shares it).
+   */
+  async function send(method: 'GET' | 'HEAD', path: string, accept: string, budgetMs = deadlineMs): Promise<HttpResponse> {
     const started = retry.now();
-    const remaining = (): number => Math.max(1, deadlineMs - (retry.now() - started));
+    const remaining = (): number => Math.max(1, budgetMs - (retry.now() - started));
     return withRetry(
       async () => {
         let url = new URL(`${base}${path}`);
@@ -216,7 +227,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       },
       {
         ...retry,
-        totalMs: Math.min(retry.totalMs, deadlineMs),
+        totalMs: Math.min(retry.totalMs, budgetMs),
         isRetryable,
         retryAfterMs: (error) => (error instanceof RegistryThrottledError ? error.retryAfterMs : undefined),
         onRetry: (error, attempt, delay) => log(`retrying ${method} ${path} in ${delay} ms (attempt ${attempt + 1}/${retry.attempts}): ${(error as Error).message}`),
@@ -231,7 +242,7 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       },
     ).catch((error: unknown) => {
       if (error instanceof TransportError && error.code === DEADLINE_CODE) {
-        throw new DeadlineExceededError(`registry ${method} ${path}`, options.registry.host, retry.now() - started, deadlineMs, deadlineHint('registryMs'), { cause: error });
+        throw new DeadlineExceededError(`registry ${method} ${path}`, options.registry.host, retry.now() - started, budgetMs, deadlineHint('registryMs'), { cause: error });
       }
       if (error instanceof TransportError) {
         throw new RegistryError(`cannot reach registry ${options.registry.host}: ${error.message}`, undefined, { cause: error });
@@ -326,11 +337,32 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       if (res.status !== 200) throw unexpected(`GET ${base}/v2/ (is this an OCI registry?)`, res);
     },
 
-    async listTags(repository, { maxTags = MAX_LISTED_TAGS } = {}) {
+    // Each page is bounded by its request deadline, but a registry can hand out `next` links
+    // forever (an empty page linking on answered 100k requests in 20 s): the listing as a whole
+    // gets one deadline and a page count, and a link that cannot advance is refused at once.
+    async listTags(repository, { maxTags = MAX_LISTED_TAGS, maxPages = MAX_TAG_PAGES } = {}) {
+      const started = retry.now();
       const tags: string[] = [];
+      const read = new Set<string>();
       let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
       while (path !== undefined && tags.length < maxTags) {
-        const res = await send('GET', path, 'application/json');
+        if (read.size >= maxPages) {
+          throw new RegistryError(
+            `tags list of ${repository} on ${options.registry.host}: still a next page after ${maxPages} pages (${tags.length} tags), next ${path}; the registry's pagination does not end`,
+          );
+        }
+        const left = deadlineMs - (retry.now() - started);
+        if (left <= 0) {
+          throw new DeadlineExceededError(
+            `registry tags list of ${repository} (${read.size} pages, next ${path})`,
+            options.registry.host,
+            retry.now() - started,
+            deadlineMs,
+            deadlineHint('registryMs'),
+          );
+        }
+        read.add(path);
+        const res = await send('GET', path, 'application/json', left);
         if (res.status === 404) return tags.length === 0 ? undefined : tags;
         if (res.status !== 200) throw unexpected(`GET tags of ${repository}`, res);
         let body: unknown;
@@ -341,7 +373,18 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
         }
         const page = isRecord(body) && Array.isArray(body['tags']) ? body['tags'].filter((t): t is string => typeof t === 'string') : [];
         tags.push(...page);
-        path = nextPage(header(res, 'link'), base);
+        const next = nextPage(header(res, 'link'), base);
+        if (next !== undefined && page.length === 0) {
+          throw new RegistryError(
+            `tags list of ${repository} on ${options.registry.host}: page ${read.size} (${path}) has no tags but links to next ${next}; the registry's pagination does not advance`,
+          );
+        }
+        if (next !== undefined && read.has(next)) {
+          throw new RegistryError(
+            `tags list of ${repository} on ${options.registry.host}: page ${read.size} links to next ${next}, a page already read; the registry's pagination loops`,
+          );
+        }
+        path = next;
       }
       return tags.slice(0, maxTags);
     },

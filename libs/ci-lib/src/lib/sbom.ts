@@ -4,9 +4,7 @@ import { PackageURL } from 'packageurl-js';
 import parseSpdx from 'spdx-expression-parse';
 import { SbomInputError, SbomInvalidError } from './errors.js';
 
-/** Where the SBOM sits next to the bundle, and where the Dockerfile puts it in the image. */
-export const SBOM_FILE = 'sbom.cdx.json';
-export const SBOM_IMAGE_PATH = `/app/${SBOM_FILE}`;
+export { SBOM_FILE, SBOM_IMAGE_PATH } from './file-names.js';
 /** The esbuild metafile the build writes beside the bundle (`metafile: true` in @nx/esbuild). */
 export const METAFILE = 'meta.json';
 

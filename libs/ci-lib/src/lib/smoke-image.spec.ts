@@ -56,7 +56,7 @@ describe('smokeImage against a real engine', () => {
     const log: string[] = [];
     const result = await smokeImage({ docker: engine, reference: ref, revision: SHA, port, intervalMs: 100, log: (l) => log.push(l) });
     expect(result).toMatchObject({ reference: ref, port, version: { revision: SHA } });
-    expect(log[0]).toMatch(new RegExp(`^started [0-9a-f]{12} from ${ref.replace(/[.]/g, '\\.')} on 127\\.0\\.0\\.1:${port}$`));
+    expect(log[0]).toMatch(new RegExp(`^started [0-9a-f]{12} \\(engex-smoke-${process.pid}-[0-9a-f]{8}\\) from ${ref.replace(/[.]/g, '\\.')} on 127\\.0\\.0\\.1:${port}$`));
     expect(await containersFrom(ref)).toBe('');
   });
 

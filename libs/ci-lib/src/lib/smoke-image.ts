@@ -1,5 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { Docker } from './docker.js';
 import { SmokeTestError } from './errors.js';
+import { onInterrupt } from './exit-cleanup.js';
 import { httpRequest } from './http-request.js';
 import { isRecord } from '@engex/workspace-config';
 
@@ -18,6 +21,8 @@ export interface SmokeImageOptions {
   intervalMs?: number;
   sleep?: (ms: number) => Promise<void>;
   log?: (line: string) => void;
+  /** Goes into the container name (`engex-smoke-<pid>-…`). Default: this process. */
+  pid?: number;
 }
 
 export interface SmokeResult {
@@ -38,9 +43,16 @@ export async function smokeImage(options: SmokeImageOptions): Promise<SmokeResul
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const attempts = options.attempts ?? 60;
   if (options.pull ?? true) await docker.pull(reference);
-  const container = await docker.runDetached(['--network', 'host', '--env', `PORT=${port}`, '--env', 'HOST=127.0.0.1', reference]);
-  log(`started ${container.slice(0, 12)} from ${reference} on 127.0.0.1:${port}`);
+  // Named before it exists, so a SIGINT/SIGTERM that lands while `docker run` is still starting it
+  // can remove it too: the interrupt action runs synchronously as the process exits.
+  const name = smokeContainerName(options.pid ?? process.pid);
+  const forget = onInterrupt(() => {
+    spawnSync('docker', ['rm', '--force', name], { stdio: 'ignore', timeout: 15_000 });
+  });
+  let container = name;
   try {
+    container = await docker.runDetached(['--name', name, '--network', 'host', '--env', `PORT=${port}`, '--env', 'HOST=127.0.0.1', reference]);
+    log(`started ${container.slice(0, 12)} (${name}) from ${reference} on 127.0.0.1:${port}`);
     const get = (path: string) =>
       httpRequest(new URL(`http://127.0.0.1:${port}${path}`), { method: 'GET', headers: { Accept: 'application/json' }, timeoutMs: 2000, maxBodyBytes: 1 << 20 });
     let healthy = false;
@@ -81,5 +93,11 @@ export async function smokeImage(options: SmokeImageOptions): Promise<SmokeResul
     return { reference, container, port, version: body };
   } finally {
     await docker.removeContainer(container);
+    forget();
   }
+}
+
+/** `engex-smoke-<pid>-<random>`: whose container it is, and unique per run. */
+export function smokeContainerName(pid: number): string {
+  return `engex-smoke-${pid}-${randomBytes(4).toString('hex')}`;
 }

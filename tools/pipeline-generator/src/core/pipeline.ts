@@ -5,77 +5,13 @@
  * `src/types/schema.ts`), camel-cased.
  */
 
-/** What an `engex-ci` call does, as data; `core/shell.ts` spells out its flags. */
-export type EngexCiCall =
-  | {
-      command: 'image build';
-      project: string;
-      /**
-       * `commit`: without SOURCE_DATE_EPOCH on the agent, `created` is the commit's committer time
-       * (engex-ci reads it from the checkout), so a retried job builds the same labels.
-       */
-      sourceDateEpoch?: 'commit';
-    }
-  | {
-      command: 'image smoke';
-      project: string;
-      /** Smoke the image this agent built, without a pull: untrusted builds never push it. */
-      local?: boolean;
-    }
-  | {
-      command: 'image push';
-      project: string;
-      /** Checkout-relative file that receives the pushed digest (for the step's meta-data). */
-      digestFile?: string;
-    }
-  | {
-      /** The preflight: the repository exists and is IMMUTABLE. */
-      command: 'ecr check';
-      project: string;
-      /** Checkout-relative Markdown file the result is written to. */
-      annotation: string;
-      allowMutable: boolean;
-    }
-  | {
-      command: 'scan report';
-      /** Checkout-relative Trivy JSON report. */
-      report: string;
-      /** Checkout-relative `trivy sbom` JSON report, merged with `report` into one verdict. */
-      sbomReport?: string;
-      failOn: readonly string[];
-      ignoreUnfixed: boolean;
-      /** Checkout-relative Markdown file the annotation is written to. */
-      annotation: string;
-    }
-  | {
-      command: 'deploy bump';
-      /** The ops repository (a git URL or path). */
-      repo: string;
-      /** Overlay directory inside the ops repo, e.g. `overlays/staging`. */
-      overlay: string;
-      /** The image name the kustomization lists. */
-      image: string;
-      tag: string;
-      project: string;
-      /** Checkout-relative file holding the pushed digest (read from the image step's meta-data). */
-      digestFile: string;
-      /** Write the digest next to newTag. */
-      pinDigest: boolean;
-      /** Checkout-relative file that receives the ops-repo commit (for ArgoCD's check in verify). */
-      opsCommitFile?: string;
-    }
-  | {
-      command: 'deploy verify';
-      /** The environment's base URL. */
-      url: string;
-      /** The commit that must be served. */
-      revision: string;
-      argocd?: { server: string; application: string };
-      /** Checkout-relative file holding the ops commit ArgoCD must be Synced at. */
-      opsCommitFile?: string;
-      /** Overall deadline, e.g. `10m`. */
-      timeout: string;
-    };
+import type { EngexCiCall } from '@engex/ci-lib/contract';
+
+/**
+ * What an `engex-ci` call does, as data: ci-lib owns the type, derived from the command table its
+ * CLI parses, and its `toArgv` spells it (`core/shell.ts`).
+ */
+export type { EngexCiCall };
 
 /** What Trivy scans: the pulled image (OS packages, runtime), or a checkout-relative CycloneDX SBOM. */
 export type TrivyTarget = { target: 'image'; image: ImageRef } | { target: 'sbom'; sbom: string };

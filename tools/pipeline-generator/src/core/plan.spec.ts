@@ -384,7 +384,7 @@ describe('planPipeline', () => {
                 - buildkite-agent artifact download apps/api/dist/sbom.cdx.json . --step acme-api:image
                 - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
                 - docker run --rm -v "$$PWD"/apps/api/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > reports/trivy/api.sbom.json
-                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --sbom-report reports/trivy/api.sbom.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
+                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md --sbom-report reports/trivy/api.sbom.json || ENGEX_DEFERRED_STATUS=$$?
                 - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
                 - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
               depends_on:
@@ -452,7 +452,7 @@ describe('planPipeline', () => {
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
-                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --digest-file reports/deploy/api-staging.digest --project @acme/api
               depends_on:
                 - engex-checks-passed
               plugins:
@@ -535,7 +535,7 @@ describe('planPipeline', () => {
             - npx nx run @engex/ci-lib:build --outputStyle=static
             - mkdir -p reports/deploy
             - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
-            - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
+            - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --digest-file reports/deploy/api-production.digest --project @acme/api
           depends_on:
             - engex-checks-passed
             - acme-api:approve-production
@@ -761,7 +761,7 @@ describe('deploys: every target, gates, proof', () => {
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
-                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --digest-file reports/deploy/api-staging.digest --ops-commit-file reports/deploy/api-staging.ops-commit --project @acme/api
                 - buildkite-agent meta-data set engex:api:staging:ops-commit < reports/deploy/api-staging.ops-commit
               depends_on:
                 - engex-checks-passed
@@ -822,7 +822,7 @@ describe('deploys: every target, gates, proof', () => {
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging-eu.digest
-                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging-eu.digest --pin-digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging-eu --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --digest-file reports/deploy/api-staging-eu.digest --pin-digest --project @acme/api
               depends_on:
                 - engex-checks-passed
               plugins:
@@ -876,7 +876,7 @@ describe('deploys: every target, gates, proof', () => {
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-production.digest
-                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-production.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/production --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --digest-file reports/deploy/api-production.digest --project @acme/api
               depends_on:
                 - engex-checks-passed
                 - acme-api:approve-production
@@ -986,7 +986,7 @@ describe('deploys: every target, gates, proof', () => {
                 - npx nx run @engex/ci-lib:build --outputStyle=static
                 - mkdir -p reports/deploy
                 - buildkite-agent meta-data get engex:api:digest > reports/deploy/api-staging.digest
-                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --project @acme/api --digest-file reports/deploy/api-staging.digest
+                - node libs/ci-lib/dist/engex-ci.cjs deploy bump --repo https://github.com/highspot/api-ops.git --overlay overlays/staging --image 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api --tag c0ffee0000000000000000000000000000000001 --digest-file reports/deploy/api-staging.digest --project @acme/api
               depends_on:
                 - acme-api:test
                 - acme-api:build

@@ -1,4 +1,5 @@
-import type { EngexCiCall, ImageRef, StepCommand, TrivyTarget } from './pipeline.js';
+import { SBOM_FILE, toArgv } from '@engex/ci-lib/contract';
+import type { ImageRef, StepCommand, TrivyTarget } from './pipeline.js';
 
 /**
  * The one place typed step commands become programs and shell text: `invocation` gives the
@@ -42,7 +43,7 @@ export function imageReference(image: ImageRef): string {
 }
 
 /** Where the Trivy container sees the SBOM it scans (bind-mounted read-only). */
-export const CONTAINER_SBOM = '/sbom/sbom.cdx.json';
+export const CONTAINER_SBOM = `/sbom/${SBOM_FILE}`;
 
 /**
  * Arguments after `trivy` (the image reference or SBOM file last); the Trivy container and a local
@@ -65,63 +66,6 @@ const INSTALL = ['npm', 'ci', '--no-audit', '--no-fund'] as const;
  */
 export const INSTALL_MARKER = 'node_modules/.package-lock.json';
 
-export function engexCiArgs(call: EngexCiCall): string[] {
-  switch (call.command) {
-    case 'image build':
-      return ['image', 'build', '--project', call.project, ...(call.sourceDateEpoch !== undefined ? ['--source-date-epoch', call.sourceDateEpoch] : [])];
-    case 'image smoke':
-      return ['image', 'smoke', '--project', call.project, ...(call.local ? ['--local'] : [])];
-    case 'image push':
-      return ['image', 'push', '--project', call.project, ...(call.digestFile !== undefined ? ['--digest-file', call.digestFile] : [])];
-    case 'ecr check':
-      return ['ecr', 'check', '--project', call.project, '--annotation', call.annotation, ...(call.allowMutable ? ['--allow-mutable'] : [])];
-    case 'scan report':
-      return [
-        'scan',
-        'report',
-        call.report,
-        ...(call.sbomReport !== undefined ? ['--sbom-report', call.sbomReport] : []),
-        '--fail-on',
-        call.failOn.join(','),
-        ...(call.ignoreUnfixed ? ['--ignore-unfixed'] : []),
-        '--annotation',
-        call.annotation,
-      ];
-    case 'deploy bump':
-      return [
-        'deploy',
-        'bump',
-        '--repo',
-        call.repo,
-        '--overlay',
-        call.overlay,
-        '--image',
-        call.image,
-        '--tag',
-        call.tag,
-        '--project',
-        call.project,
-        '--digest-file',
-        call.digestFile,
-        ...(call.pinDigest ? ['--pin-digest'] : []),
-        ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
-      ];
-    case 'deploy verify':
-      return [
-        'deploy',
-        'verify',
-        '--url',
-        call.url,
-        '--revision',
-        call.revision,
-        ...(call.argocd ? ['--argocd-server', call.argocd.server, '--argocd-app', call.argocd.application] : []),
-        ...(call.opsCommitFile !== undefined ? ['--ops-commit-file', call.opsCommitFile] : []),
-        '--timeout',
-        call.timeout,
-      ];
-  }
-}
-
 /** Commands are immutable and shared between steps (setup, engex-ci builds): spell each out once. */
 const invocations = new WeakMap<StepCommand, Invocation>();
 const lines = new WeakMap<StepCommand, string>();
@@ -143,7 +87,7 @@ function spellOut(command: StepCommand): Invocation {
     case 'nx-run-many':
       return { argv: [...command.nx, 'run-many', '--targets', command.targets.join(','), '--projects', command.project, '--outputStyle=static'] };
     case 'engex-ci':
-      return { argv: [...command.bin, ...engexCiArgs(command.call)] };
+      return { argv: [...command.bin, ...toArgv(command.call)] };
     case 'annotate':
       return {
         argv: [

@@ -16,7 +16,9 @@ export function junitReports(project: WorkspaceProject, target: string): string[
 /**
  * Test Engine gets each report through the pinned test-collector plugin (a pre-exit hook, so it
  * also runs when tests fail); its token is the agent's `BUILDKITE_ANALYTICS_TOKEN`, never YAML.
- * `annotation-link` adds a build annotation linking to the run, whose page lists the failures.
+ * `annotation-link` makes it add one info annotation (context `test-collector`) with a link per
+ * uploaded report to its Test Engine run; failures are on that page and in the step's log, not
+ * in the annotation (hooks/pre-exit of the pinned plugin).
  */
 function testCollector(ref: string, reports: readonly string[]): PluginUse {
   return { ref, config: { files: reports.length === 1 ? reports[0] : [...reports], format: 'junit', 'annotation-link': true } };

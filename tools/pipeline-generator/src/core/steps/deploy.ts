@@ -107,7 +107,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
           command: 'deploy verify',
           url: target.url,
           revision: image.tag,
-          ...(target.argocd ? { argocd: target.argocd } : {}),
+          ...(target.argocd ? { argocdServer: target.argocd.server, argocdApp: target.argocd.application } : {}),
           ...(opsCommit ? { opsCommitFile: opsCommit.file } : {}),
           timeout: `${options.timeouts.verifyDeadline}m`,
         },

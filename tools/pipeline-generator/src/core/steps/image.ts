@@ -1,3 +1,4 @@
+import { SBOM_FILE } from '@engex/ci-lib/contract';
 import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import type { CommandStep, ImageRef, PluginUse } from '../pipeline.js';
 import { imageReference } from '../shell.js';
@@ -64,5 +65,5 @@ export function imageStep(
 
 /** Where `image build` writes the SBOM; the image step uploads it and the scan step downloads it. */
 export function sbomPath(service: ServiceConfig): string {
-  return `${service.bundle}/sbom.cdx.json`;
+  return `${service.bundle}/${SBOM_FILE}`;
 }

@@ -36,9 +36,9 @@ export function scanCommands(service: ServiceConfig, image: ImageRef, files: Sca
       bin: options.engexCi,
       call: {
         command: 'scan report',
-        report: files.output,
+        args: [files.output],
         sbomReport: files.sbomOutput,
-        failOn: config.trivy.failOn,
+        failOn: config.trivy.failOn.join(','),
         ignoreUnfixed: config.trivy.ignoreUnfixed,
         annotation: files.markdown,
       },

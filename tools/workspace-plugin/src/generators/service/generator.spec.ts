@@ -75,6 +75,7 @@ describe('service generator', () => {
     expect(written()).toMatchInlineSnapshot(`
       [
         "CREATE apps/billing/package.json",
+        "CREATE apps/billing/README.md",
         "CREATE apps/billing/src/app.spec.ts",
         "CREATE apps/billing/src/app.ts",
         "CREATE apps/billing/src/index.ts",
@@ -241,6 +242,16 @@ describe('service generator', () => {
     `);
     expect(tree.read('apps/order-history/vitest.config.ts', 'utf8')).toContain("name: '@engex/order-history'");
     expect(tree.read('apps/order-history/src/main.spec.ts', 'utf8')).toContain("project: '@engex/order-history'");
+  });
+
+  it('writes a README: what the service is, how to run it, its routes, and the root README', async () => {
+    await generate({ name: 'order-history', port: 4100, description: 'Order history API', ownerTeam: 'orders' });
+    const readme = tree.read('apps/order-history/README.md', 'utf8')!;
+    expect(readme.split('\n').slice(0, 3)).toEqual(['# order-history', '', 'Order history API (owner: orders), on Fastify 5 and']);
+    expect(readme).toContain('npx nx run @engex/order-history:build    # → apps/order-history/dist/main.cjs');
+    expect(readme).toContain('PORT=4100 node apps/order-history/dist/main.cjs');
+    for (const route of ['`GET /hello?name=<name>`', '`POST /hello`', '`GET /healthz`', '`GET /readyz`', '`GET /version`', '`GET /metrics`']) expect(readme).toContain(route);
+    expect(readme).toContain('[root README](../../README.md)');
   });
 
   it('defaults to "<name> HTTP service", port 3000 and team engex', async () => {
