@@ -134,7 +134,7 @@ describe('planPipeline', () => {
                 - node libs/ci-lib/dist/engex-ci.cjs image smoke --project @acme/api --local
                 - docker run --rm -v /var/run/docker.sock:/var/run/docker.sock -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 image --format json --quiet --scanners vuln --exit-code 0 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/api:c0ffee0000000000000000000000000000000001 > reports/trivy/api.json
                 - docker run --rm -v "$$PWD"/apps/api/dist/sbom.cdx.json:/sbom/sbom.cdx.json:ro -v engex-trivy-cache:/root/.cache/trivy aquasec/trivy:0.58.2 sbom --format json --quiet --scanners vuln --exit-code 0 /sbom/sbom.cdx.json > reports/trivy/api.sbom.json
-                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --sbom-report reports/trivy/api.sbom.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md || ENGEX_DEFERRED_STATUS=$$?
+                - node libs/ci-lib/dist/engex-ci.cjs scan report reports/trivy/api.json --fail-on HIGH,CRITICAL --ignore-unfixed --annotation reports/trivy/api.md --sbom-report reports/trivy/api.sbom.json || ENGEX_DEFERRED_STATUS=$$?
                 - buildkite-agent annotate --style warning --context trivy-api < reports/trivy/api.md
                 - exit "$\${ENGEX_DEFERRED_STATUS:-0}"
               depends_on:
