@@ -110,7 +110,7 @@ describe('setImageTag', () => {
     const attempt = () => setImageTag(bootstrap, { image: IMAGE, tag: NEW }, 'overlays/staging/kustomization.yaml');
     expect(attempt).toThrow(ImageNotFoundError);
     expect(attempt).toThrowErrorMatchingInlineSnapshot(`
-      [ImageNotFoundError: overlays/staging/kustomization.yaml: no images[] entry deploys 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow (compared name, name without registry host, and newName with 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow).
+      [ImageNotFoundError: overlays/staging/kustomization.yaml: no images[] entry deploys 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow (compared name and newName with 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow, exactly as kustomize does).
       The file has:
         images[0]: name=engex/halw newTag=0000000000000000000000000000000000000000
         images[1]: name=busybox newTag=1.36
@@ -118,11 +118,9 @@ describe('setImageTag', () => {
     `);
   });
 
-  it('matches the name without registry host, as the base Deployment may name the container', () => {
+  it('does not match the name without its registry host: kustomize compares names as written (issue 20, finding 1)', () => {
     const short = SEED.replace(`name: ${IMAGE}`, 'name: engex/halow').replace(`newTag: ${OLD}`, 'newTag: old');
-    const edit = setImageTag(short, { image: IMAGE, tag: NEW });
-    expect(edit.entry).toEqual({ index: 0, name: 'engex/halow', matchedBy: 'name-without-registry' });
-    expect(edit.text).toBe(short.replace('newTag: old', `newTag: ${NEW}`));
+    expect(() => setImageTag(short, { image: IMAGE, tag: NEW })).toThrow(ImageNotFoundError);
   });
 
   it("matches the service's deployImageName given as an alias", () => {
