@@ -44,7 +44,8 @@ export async function findKustomizeRenderer(env: NodeJS.ProcessEnv = process.env
       if (res.exitCode === 0) return { argv, version: (/Kustomize Version: (\S+)/.exec(res.stdout)?.[1] ?? res.stdout.trim().split('\n')[0]) || 'unknown' };
       tried.push(`${probe.join(' ')} exited ${res.exitCode}`);
     } catch (error) {
-      tried.push(`${probe[0]}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (error as Error).message}`);
+      const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
+      tried.push(`${probe.join(' ')}: ${cause?.code === 'ENOENT' ? 'not found' : (error as Error).message.split('\n')[0]}`);
     }
   }
   throw new KustomizeMissingError(tried);
