@@ -61,8 +61,8 @@ export type EngexCiCall =
     }
   | {
       command: 'deploy verify';
-      /** The environment's base URL. */
-      url: string;
+      /** The environment's base URL; absent when only ArgoCD is asked. */
+      url?: string;
       /** The commit that must be served. */
       revision: string;
       argocd?: { server: string; application: string };
@@ -214,7 +214,7 @@ export type StepMeta =
       imageName: string;
       image: ImageRef;
     }
-  | { kind: 'verify'; project: string; service: string; overlay: string; url: string; image: ImageRef }
+  | { kind: 'verify'; project: string; service: string; overlay: string; url?: string; image: ImageRef }
   | { kind: 'approval'; project: string; service: string; overlay: string };
 
 export interface CommandStep {

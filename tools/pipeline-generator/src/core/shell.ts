@@ -110,8 +110,7 @@ export function engexCiArgs(call: EngexCiCall): string[] {
       return [
         'deploy',
         'verify',
-        '--url',
-        call.url,
+        ...(call.url !== undefined ? ['--url', call.url] : []),
         '--revision',
         call.revision,
         ...(call.argocd ? ['--argocd-server', call.argocd.server, '--argocd-app', call.argocd.application] : []),

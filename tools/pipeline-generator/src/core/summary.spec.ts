@@ -7,6 +7,16 @@ const base = { rule: 'pull-request' as const, base: 'b'.repeat(40), reason: 'pul
 const context = { commit: 'c'.repeat(40), defaultBranch: 'main', branch: 'feat/x', pullRequest: 1 };
 
 describe('renderSummary', () => {
+  it('names each deploy nothing verifies, in the summary and the annotation', () => {
+    const analysis = analyze(['apps/api/src/main.ts']);
+    const services = [{ project: '@acme/api', steps: ['acme-api:deploy-staging'], unverified: ['overlays/staging'] }];
+    const input = { base, context, analysis, services, jobs: 3, uploads: 1 };
+    expect(renderSummary({ ...input, explain: false })).toContain(
+      '  unverified: @acme/api → overlays/staging (its deploy target has no url or argocd, so nothing checks that it runs)\n',
+    );
+    expect(planAnnotation(input)).toContain('- `@acme/api` → `overlays/staging`: unverified');
+  });
+
   it('states the base, what runs per project, and with --explain why', () => {
     const analysis = analyze(['libs/util/src/index.spec.ts', 'libs/util/src/index.ts']);
     const services = [{ project: '@acme/api', steps: ['acme-api:image', 'acme-api:scan', 'acme-api:smoke'], skipped: 'deploy: pull request #1 builds never deploy' }];
