@@ -411,7 +411,7 @@ export class OutsideCloneError extends ManifestError {
 }
 
 /** `rel` resolved through symlinks, as a path relative to the clone; refused when it leaves the clone. */
-async function insideClone(work: string, rel: string): Promise<string> {
+export async function insideClone(work: string, rel: string): Promise<string> {
   const root = await realpath(work);
   const real = await realpath(join(work, rel));
   const inside = relative(root, real);
