@@ -164,7 +164,12 @@ function parseKustomization(text: string, file: string) {
   if (!Array.isArray(docs)) throw new ManifestError(`${file} is empty; expected a kustomization`);
   if (docs.length !== 1) throw new ManifestError(`${file} holds ${docs.length} YAML documents; a kustomization is exactly one`);
   const doc = docs[0]!;
-  if (doc.errors.length > 0) throw new ManifestError(`${file} is not valid YAML:\n${doc.errors.map((e) => `  ${describeYamlError(text, e.message, e.pos[0])}`).join('\n')}`);
+  if (doc.errors.length > 0) {
+    // Only the first error: every further one would show more of a file that may hold secrets.
+    const first = doc.errors[0]!;
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more error${doc.errors.length > 2 ? 's' : ''})` : '';
+    throw new ManifestError(`${file} is not valid YAML${more}:\n  ${describeYamlError(text, first.message, first.pos[0])}`);
+  }
   const root = doc.contents;
   if (!isMap(root)) throw new ManifestError(`${file} is not a kustomization: expected a mapping at the top level`);
   assertKustomization(root, file);
@@ -182,12 +187,14 @@ function describeYamlError(text: string, message: string, offset: number): strin
   const lineNo = text.slice(0, start).split('\n').length;
   const raw = text.slice(start, end < 0 ? undefined : end).replace(/\r$/, '');
   const shown = redactLine(raw);
-  return `line ${lineNo}, column ${offset - start + 1}: ${message.split('\n')[0]}\n    ${shown.length > 160 ? `${shown.slice(0, 157)}...` : shown}`;
+  // yaml quotes the offending token in its message (`Unexpected scalar token in YAML stream: "…"`): cut it.
+  const what = (message.split('\n')[0] ?? '').replace(/:\s*["'].*$/, '');
+  return `line ${lineNo}, column ${offset - start + 1}: ${what}\n    ${shown.length > 160 ? `${shown.slice(0, 157)}...` : shown}`;
 }
 
 /** One line of a file that may not be a kustomization: every `key: value` value is hidden, whatever the key. */
 function redactLine(line: string): string {
-  const hidden = line.replace(/^(\s*(?:-\s+)?[^:#\s][^:#]*:\s+)(\S.*)$/, '$1***');
+  const hidden = line.replace(/^(\s*(?:-\s+)?[^:=#\s][^:=#]*(?::|\s*=)\s*)(\S.*)$/, '$1***');
   return redact(hidden);
 }
 
@@ -267,7 +274,7 @@ export class YamlAliasError extends ManifestError {
 
 /** Pure: the `images[]` entries as kustomize reads them (for planImageEdits). Aliased entries are refused. */
 export function readImageEntries(text: string, file = 'kustomization.yaml'): ImageEntryFields[] {
-  const { images, entries } = parseKustomization(text, file);
+  const { doc, images, entries } = parseKustomization(text, file);
   if (isAlias(images)) throw new YamlAliasError(file, 'images');
   return entries.map((e, index) => {
     if (isAlias(e)) throw new YamlAliasError(file, `images[${index}]`);
@@ -276,7 +283,7 @@ export function readImageEntries(text: string, file = 'kustomization.yaml'): Ima
     for (const key of ['name', 'newName', 'newTag', 'digest', 'tagSuffix'] as const) {
       const node = e.get(key, true);
       // The resolved value: kustomize reads through aliases, and so must the plan.
-      const value = isAlias(node) ? node.resolve(e as never)?.toJSON() : scalarText(node);
+      const value = isAlias(node) ? scalarText(node.resolve(doc)) : scalarText(node);
       if (value !== undefined && value !== null) out[key] = String(value);
     }
     return out;
