@@ -293,10 +293,10 @@ describe.skipIf(kubectl.skip)(`deploy bump, proven by kubectl kustomize ${kubect
     await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed, env: ENV });
     await runCommand('git', ['push', '--quiet', bare, 'main'], { cwd: seed, env: ENV });
     const error = await bump(bare).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OutsideCloneError);
-    expect(exitCodeFor(error)).toBe(2);
-    expect((error as Error).message).not.toContain('FQoGZXIvYXdz');
     expect(await readFile(join(outside, 'credentials'), 'utf8')).toBe(secret);
     expect(await commits(bare)).toBe(1);
+    expect(exitCodeFor(error)).toBe(2);
+    expect((error as Error).message).not.toContain('FQoGZXIvYXdz');
+    expect(error).toBeInstanceOf(OutsideCloneError);
   });
 });
