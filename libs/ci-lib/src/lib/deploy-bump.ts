@@ -373,8 +373,9 @@ async function planFromRender(
     throw new ImageRenderMismatchError(path, o.request.image, 'no container of the rendered overlay runs it (compared the repository with and without registry host)', before);
   }
   const keys = new Set(service.map(containerKey));
-  const tags = [...new Set(service.map((c) => splitImage(c.image).tag))];
-  const current = tags.length === 1 && tags[0] ? tags[0] : undefined;
+  // What runs now, for the rollback guard: the first container's tag (containers sort before
+  // initContainers in kustomize's output), so containers that disagree never skip the guard.
+  const current = service.map((c) => splitImage(c.image).tag).find(Boolean);
   if (service.every((c) => c.image === o.want)) return { text, current, created: false, before, keys };
   const inputs = service.map((c) => writtenByKey.get(containerKey(c)) ?? c);
   const { digest } = o.request;
