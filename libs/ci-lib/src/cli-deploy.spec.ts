@@ -44,6 +44,12 @@ describe('engex-ci deploy verify', () => {
     await ws.cleanup();
   });
 
+  it('--rounds must be a whole number from 1', async () => {
+    const result = await run(['deploy', 'verify', '--url', base, '--revision', NEW, '--rounds', '0'], ws.root);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--rounds "0" must be a whole number from 1 to 100');
+  });
+
   it('exits 1 with the last answers when the old revision is still served at the deadline', async () => {
     const result = await run(['deploy', 'verify', '--url', base, '--revision', NEW, '--timeout', '300ms'], ws.root);
     expect(result.code).toBe(1);
@@ -53,7 +59,7 @@ describe('engex-ci deploy verify', () => {
   it('exits 0 once the new revision is served and ArgoCD is Synced at the ops commit, never printing the token', async () => {
     served = NEW;
     const result = await run(
-      ['deploy', 'verify', '--url', base, '--revision', NEW, '--argocd-server', base, '--argocd-app', 'halow-staging', '--ops-commit', OPS, '--timeout', '5s'],
+      ['deploy', 'verify', '--url', base, '--revision', NEW, '--argocd-server', base, '--argocd-app', 'halow-staging', '--ops-commit', OPS, '--timeout', '5s', '--rounds', '1'],
       ws.root,
       { ARGOCD_AUTH_TOKEN: TOKEN },
     );
@@ -77,6 +83,8 @@ describe('engex-ci deploy verify', () => {
       'halow-staging',
       '--ops-commit-file',
       'ops.commit',
+      '--rounds',
+      '1',
       '--timeout',
       '5s',
     ];

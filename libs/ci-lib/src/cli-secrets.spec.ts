@@ -81,9 +81,15 @@ beforeAll(async () => {
   await chmod(fakeDocker, 0o755);
   const env = hermeticEnv({ GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@example.com', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@example.com' });
   await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', join(dir, 'ops.git')], { env });
-  const seed = await createTempWorkspace({ files: { 'overlays/staging/kustomization.yaml': `kind: Kustomization\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n` } });
+  const seed = await createTempWorkspace({
+    files: {
+      'overlays/staging/kustomization.yaml': `kind: Kustomization\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
+      'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
+      'base/deployment.yaml': `kind: Deployment\napiVersion: apps/v1\nmetadata:\n  name: halow\nspec:\n  template:\n    spec:\n      containers:\n        - name: halow\n          image: ${ECR}/engex/halow:bootstrap\n`,
+    },
+  });
   await runCommand('git', ['init', '--quiet', '--initial-branch=main'], { cwd: seed.root, env });
-  await runCommand('git', ['add', 'overlays'], { cwd: seed.root, env });
+  await runCommand('git', ['add', 'overlays', 'base'], { cwd: seed.root, env });
   await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed.root, env });
   await runCommand('git', ['push', '--quiet', join(dir, 'ops.git'), 'main'], { cwd: seed.root, env });
   await seed.cleanup();
@@ -106,7 +112,8 @@ describe('no secret in any output', () => {
     expect(first.code).toBe(0);
     expect(first.out).toContain(`→ ${SHA} in https://***@git.example.invalid/ops.git (main)`);
     const second = await run(bump(tokenRepo()), ws.root, plantedEnv({ ...insteadOf(), TMPDIR: dir }));
-    expect(second.out).toMatch(/^already at .* in https:\/\/\*\*\*@git\.example\.invalid\/ops\.git \(main\); no commit\n$/);
+    // stdout and stderr together: the render's proof line on stderr comes first.
+    expect(second.out).toMatch(/\nalready at .* in https:\/\/\*\*\*@git\.example\.invalid\/ops\.git \(main\); no commit\n$/);
   });
 
   it('deploy bump failure paths: missing file, git errors with verbose curl and an auth header', async () => {

@@ -6,7 +6,7 @@ import { main } from './cli.js';
 import { runCommand } from './lib/run-command.js';
 import { startFaultServer, type FaultServer } from './testing/fault-server.js';
 import { uploadTestImage } from './testing/oci-upload.js';
-import { registryRequirement } from './testing/requirements.js';
+import { kubectlRequirement, registryRequirement } from './testing/requirements.js';
 import { startLocalRegistry as startRegistry, type LocalRegistry as RunningRegistry } from './lib/local-registry.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
@@ -36,11 +36,20 @@ async function write(root: string, files: Record<string, string>): Promise<void>
   }
 }
 
+/** The base every overlay renders: status reads what the render deploys. */
+const BASE = {
+  'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
+  'base/deployment.yaml': `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: halow\nspec:\n  template:\n    spec:\n      containers:\n        - name: halow\n          image: ${ECR}/engex/halow:bootstrap\n`,
+};
+
 const overlay = (tag: string, extra = '') =>
   `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow # the service\n    newTag: "${tag}"\n${extra}`;
 
 describe('engex-ci status and images against a real registry and real git', () => {
-  const reg = registryRequirement();
+  // status reads what the overlay renders, so it needs kubectl as much as the registry.
+  const registryOnly = registryRequirement();
+  const kubectl = kubectlRequirement();
+  const reg = { skip: registryOnly.skip || kubectl.skip, reason: `${registryOnly.reason}${kubectl.reason}` };
   let registry: RunningRegistry;
   let tmp: string;
   let ops: string;
@@ -71,7 +80,8 @@ describe('engex-ci status and images against a real registry and real git', () =
 
   beforeAll(async () => {
     if (reg.skip) return;
-    reg.assertAvailable();
+    registryOnly.assertAvailable();
+    kubectl.assertAvailable();
     registry = await startRegistry();
     tmp = await mkdtemp(join(tmpdir(), 'engex-status-test-'));
     ops = join(tmp, 'halow-ops.git');
@@ -105,7 +115,7 @@ describe('engex-ci status and images against a real registry and real git', () =
     const work = join(tmp, 'ops-work');
     await mkdir(work);
     await git(work, ['init', '--quiet', '--initial-branch=main']);
-    await write(work, { 'overlays/staging/kustomization.yml': overlay(c[2]!), 'overlays/production/Kustomization': overlay(c[1]!) });
+    await write(work, { ...BASE, 'overlays/staging/kustomization.yml': overlay(c[2]!), 'overlays/production/Kustomization': overlay(c[1]!) });
     await git(work, ['add', '.']);
     await git(work, ['commit', '--quiet', '-m', 'deploy']);
     await git(tmp, ['clone', '--quiet', '--bare', work, ops]);
@@ -202,10 +212,14 @@ describe('engex-ci status and images against a real registry and real git', () =
     await mkdir(work);
     await git(work, ['init', '--quiet', '--initial-branch=main']);
     await write(work, {
+      ...BASE,
       'overlays/staging/kustomization.yaml': overlay(c[2]!),
       'overlays/staging/kustomization.yml': overlay(c[2]!),
       'overlays/production/kustomization.yaml': overlay('bootstrap'),
       'overlays/qa/kustomization.yaml': 'kind: Kustomization\nimages:\n  - name: someone/else\n    newTag: x\n',
+      // Issue 20, finding 1: the entry names the image without registry, kustomize does not apply
+      // it, and the render still runs :bootstrap. Status says what the render says.
+      'overlays/short/kustomization.yaml': `kind: Kustomization\nresources:\n  - ../../base\nimages:\n  - name: engex/halow\n    newTag: "${c[2]!}"\n`,
     });
     await git(work, ['add', '.']);
     await git(work, ['commit', '--quiet', '-m', 'odd']);
@@ -218,6 +232,7 @@ describe('engex-ci status and images against a real registry and real git', () =
           { branch: 'release/*', overlay: 'overlays/production' },
           { branch: 'qa', overlay: 'overlays/qa' },
           { branch: 'x', overlay: 'overlays/none' },
+          { branch: 'short', overlay: 'overlays/short' },
         ],
       },
       packages: { 'apps/halow': servicePackage('@engex/halow') },
@@ -231,12 +246,13 @@ describe('engex-ci status and images against a real registry and real git', () =
         halow    overlays/production (release/*)  bootstrap  [4]  [4]     [4]    [3]           [4]
         halow    overlays/qa (qa)                 [5]        [2]  [2]     [2]    [3]           [2]
         halow    overlays/none (x)                [6]        [2]  [2]     [2]    [3]           [2]
+        halow    overlays/short (short)           bootstrap  [4]  [4]     [4]    [3]           [4]
 
         [1] overlays/staging has 2 kustomization files (kustomization.yaml, kustomization.yml); kustomize refuses that too, keep one
         [2] no deployed commit to look up (the ops repo value is missing)
         [3] unreachable: cannot reach registry 127.0.0.1:1: GET http://127.0.0.1:1/v2/engex/halow/tags/list: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1
         [4] tag bootstrap is not a commit sha
-        [5] overlays/qa/kustomization.yaml has no images[] entry for 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow
+        [5] overlays/qa/kustomization.yaml renders no container of 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow
         [6] overlays/none has no kustomization: expected one of kustomization.yaml, kustomization.yml, Kustomization; check deployTargets[].overlay
         "
       `);

@@ -11,7 +11,9 @@ import type { EcrClientLike } from './lib/ecr-credentials.js';
 import { runCommand } from './lib/run-command.js';
 import type { Secret } from './lib/secret.js';
 import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
-import { findRepoRoot, sharedRequirement } from './testing/requirements.js';
+import { findRepoRoot, kubectlRequirement, sharedRequirement } from './testing/requirements.js';
+
+const kubectl = kubectlRequirement();
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
@@ -242,17 +244,23 @@ describe('engex-ci scan report', () => {
   });
 });
 
-describe('engex-ci deploy bump', () => {
+describe.skipIf(kubectl.skip)(`engex-ci deploy bump ${kubectl.reason}`, () => {
   let dir: string;
   beforeAll(async () => {
+    kubectl.assertAvailable();
     dir = await mkdtemp(join(tmpdir(), 'engex-cli-ops-'));
     const env = hermeticEnv({ GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@example.com', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@example.com' });
     await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', join(dir, 'ops.git')], { env });
     const seed = await createTempWorkspace({
-      files: { 'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n` },
+      files: {
+        'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
+        // The bump renders the overlay (kubectl kustomize) to prove it.
+        'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
+        'base/deployment.yaml': `kind: Deployment\napiVersion: apps/v1\nmetadata:\n  name: halow\nspec:\n  template:\n    spec:\n      containers:\n        - name: halow\n          image: ${ECR}/engex/halow:bootstrap\n`,
+      },
     });
     await runCommand('git', ['init', '--quiet', '--initial-branch=main'], { cwd: seed.root, env });
-    await runCommand('git', ['add', 'overlays'], { cwd: seed.root, env });
+    await runCommand('git', ['add', 'overlays', 'base'], { cwd: seed.root, env });
     await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed.root, env });
     await runCommand('git', ['push', '--quiet', join(dir, 'ops.git'), 'main'], { cwd: seed.root, env });
     await seed.cleanup();
@@ -272,11 +280,29 @@ describe('engex-ci deploy bump', () => {
     const message = (await runCommand('git', ['log', '-1', '--format=%B', 'main'], { cwd: join(dir, 'ops.git') })).stdout;
     expect(message).toContain('Build: https://buildkite.com/highspot/engex/builds/9');
     expect(message).toContain(`Service: halow\nChange: old -> ${SHA}`);
-    expect(first.stderr).toContain('runs old: its tag is not a commit sha; cannot tell whether');
+    expect(first.stderr).toContain('runs old: its tag is not a commit sha; nothing to roll back from, deploying');
+    expect(first.stderr).toContain(`rendered by kubectl kustomize: Deployment/halow spec.template.spec.containers[0] (halow) ${ECR}/engex/halow:${SHA}`);
     expect(message).toContain(`Source: https://github.com/highspot/halow/commit/${SHA}`);
     const second = await run(argv, { cwd: ws.root, env });
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/^already at 0123456789abcdef0123456789abcdef01234567: overlays\/staging\/kustomization\.yaml .* \(main\); no commit\n$/);
+  });
+
+  it('checks for kubectl or kustomize before cloning, and --skip-render bumps without the proof, saying so', async () => {
+    // A PATH with git and nothing else: no kubectl, no kustomize.
+    const bin = await mkdtemp(join(dir, 'bin-'));
+    const git = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+    await runCommand('ln', ['-s', git, join(bin, 'git')]);
+    const argv = ['deploy', 'bump', '--repo', join(dir, 'ops.git'), '--overlay', 'overlays/staging', '--image', `${ECR}/engex/halow`, '--tag', 'e'.repeat(40)];
+    const env = hermeticEnv({ PATH: bin });
+    const missing = await run(argv, { cwd: ws.root, env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('neither kubectl nor kustomize runs here (kubectl version --client: not found; kustomize version: not found)');
+    expect(missing.stderr).toContain('or pass --skip-render');
+    const skipped = await run([...argv, '--skip-render', '--allow-rollback'], { cwd: ws.root, env });
+    expect(skipped.code).toBe(0);
+    expect(skipped.stderr).toContain('not proven by a render (--skip-render)');
+    expect(skipped.stdout).toMatch(/^bumped overlays\/staging\/kustomization\.yaml .* → e{40} in /);
   });
 
   it('takes the digest from --digest-file into the commit, and refuses a file without one', async () => {

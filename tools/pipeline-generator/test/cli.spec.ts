@@ -314,6 +314,13 @@ describe('engex-pipeline generate compares a deployable service with what its ov
     git(parent, 'init', '-q', '-b', 'main', work);
     git(work, 'remote', 'add', 'origin', bare);
     mkdirSync(join(work, 'overlays/staging'), { recursive: true });
+    // What runs is what the overlay renders (issue 20): a base with the service's Deployment.
+    mkdirSync(join(work, 'base'), { recursive: true });
+    writeFileSync(join(work, 'base/kustomization.yaml'), 'resources: [deployment.yaml]\n');
+    writeFileSync(
+      join(work, 'base/deployment.yaml'),
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: svc-1\nspec:\n  template:\n    spec:\n      containers:\n        - name: svc-1\n          image: ${image}:bootstrap\n`,
+    );
     deploy(c0);
     // The push: the service changes first, then two commits that touch no project.
     ws.commitChange(`${ws.roots.at(-1)}/src/index.js`);

@@ -150,7 +150,7 @@ describe('help', () => {
 
   it('shows the deploy bump contract', () => {
     expect(renderCommandHelp(COMMANDS.find((c) => c.name === 'deploy bump')!).split('\n')[0]).toBe(
-      'Usage: engex-ci deploy bump --repo <git-url> [--overlay <dir>] [--path <file>] --image <name> --tag <sha> [--digest <sha256:…>] [--digest-file <file>] [--ops-commit-file <file>] [--pin-digest] [--create] [--allow-rollback] [--branch <name>] [--project <p>]',
+      'Usage: engex-ci deploy bump --repo <git-url> [--overlay <dir>] [--path <file>] --image <name> --tag <sha> [--digest <sha256:…>] [--digest-file <file>] [--ops-commit-file <file>] [--pin-digest] [--create] [--skip-render] [--allow-rollback] [--branch <name>] [--project <p>]',
     );
   });
 });

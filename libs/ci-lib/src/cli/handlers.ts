@@ -375,6 +375,7 @@ const deployBumpHandler: Handler = async (inv, io) => {
     ...(digest !== undefined ? { digest } : {}),
     ...(inv.flags['pin-digest'] === true ? { pinDigest: true } : {}),
     ...(inv.flags['create'] === true ? { create: true } : {}),
+    ...(inv.flags['skip-render'] === true ? { renderer: 'skip' as const } : {}),
     relation: (current) => readCommitRelation(current, tag, { cwd: root, env: { ...io.env }, deadlineMs: deadlines.gitMs }),
     allowRollback,
     message: {
@@ -389,6 +390,8 @@ const deployBumpHandler: Handler = async (inv, io) => {
     ...(io.retry ? { retry: io.retry } : {}),
     log: (l) => note(io, l),
   });
+  if (result.proof) for (const c of result.proof.containers) note(io, `rendered by ${result.proof.renderer}: ${c.resource} ${c.path} (${c.container}) ${c.image}`);
+  else note(io, 'not proven by a render (--skip-render): check the overlay with kubectl kustomize');
   if (result.status === 'already') {
     await writeOpsCommit(io, str(inv, 'ops-commit-file'), result.commit);
     line(io, `already at ${result.tag}: ${result.path} ${result.image} in ${result.repo} (${result.branch}); no commit`);
@@ -432,6 +435,13 @@ async function readDigestFile(io: CliIo, file: string | undefined): Promise<stri
   return digest;
 }
 
+/** `--rounds`: a whole number of consecutive agreeing rounds, 1 to 100. */
+function parseRounds(value: string): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 100)) throw new UsageError(`--rounds ${JSON.stringify(value)} must be a whole number from 1 to 100 (consecutive rounds in which every source agrees)`);
+  return n;
+}
+
 /** `10m`, `90s`, `1500ms` or plain milliseconds. */
 function parseDuration(flag: string, value: string): number {
   const m = /^(\d+)(ms|s|m)?$/.exec(value);
@@ -456,6 +466,7 @@ const deployVerify: Handler = async (inv, io) => {
     revision,
     ...(server !== undefined && application !== undefined ? { argocd: { server, application, token: new Secret(token!), ...(opsCommit !== undefined ? { opsCommit } : {}) } } : {}),
     deadlineMs: parseDuration('timeout', str(inv, 'timeout') ?? '10m'),
+    ...(str(inv, 'rounds') !== undefined ? { agreeRounds: parseRounds(str(inv, 'rounds')!) } : {}),
     log: (l) => note(io, l),
   });
   line(

@@ -5,9 +5,12 @@ import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from '@engex/workspace-config';
 import { deployBump, gitLowSpeedArgs, gitRemoteHost, planDeploy, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
-import { readCommitRelation, RollbackRefusedError } from './deploy-guard.js';
+import { readCommitRelation, RollbackRefusedError, RollbackUncheckedError } from './deploy-guard.js';
 import { CommandFailedError, ManifestError, exitCodeFor } from './errors.js';
 import { runCommand } from './run-command.js';
+import { kubectlRequirement } from '../testing/requirements.js';
+
+const kubectl = kubectlRequirement();
 
 const IMAGE = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow';
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -22,7 +25,18 @@ resources:
 images:
   # the service image, bumped by CI on every main build
   - name: ${IMAGE}
-    newTag: ${'0'.repeat(40)} # bumped by CI
+    newTag: "${'0'.repeat(40)}" # bumped by CI
+`;
+const BASE_DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: halow
+spec:
+  template:
+    spec:
+      containers:
+        - name: halow
+          image: ${IMAGE}:bootstrap
 `;
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 'seed', GIT_AUTHOR_EMAIL: 'seed@example.com', GIT_COMMITTER_NAME: 'seed', GIT_COMMITTER_EMAIL: 'seed@example.com' };
 
@@ -79,7 +93,7 @@ describe('git deadline helpers', () => {
   });
 });
 
-describe('deployBump against a real bare repository', () => {
+describe.skipIf(kubectl.skip)(`deployBump against a real bare repository ${kubectl.reason}`, () => {
   let dir: string;
   let bare: string;
   const git = async (cwd: string, ...args: string[]) => (await runCommand('git', args, { cwd, env: ENV })).stdout.trim();
@@ -97,6 +111,7 @@ describe('deployBump against a real bare repository', () => {
   });
 
   beforeEach(async () => {
+    kubectl.assertAvailable();
     dir = await mkdtemp(join(tmpdir(), 'engex-bump-spec-'));
     bare = join(dir, 'halow-ops.git');
     await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare], { env: ENV });
@@ -106,6 +121,10 @@ describe('deployBump against a real bare repository', () => {
     await mkdir(join(seed, 'overlays/production'), { recursive: true });
     await writeFile(join(seed, PATH), KUSTOMIZATION);
     await writeFile(join(seed, 'overlays/production/deployment.yaml'), 'apiVersion: apps/v1\nkind: Deployment\n');
+    // What the overlays render: the bump proves every edit with kubectl kustomize.
+    await mkdir(join(seed, 'base'), { recursive: true });
+    await writeFile(join(seed, 'base/kustomization.yaml'), 'resources:\n  - deployment.yaml\n');
+    await writeFile(join(seed, 'base/deployment.yaml'), BASE_DEPLOYMENT);
     await git(seed, 'checkout', '--quiet', '-b', 'main');
     await git(seed, 'add', '.');
     await git(seed, 'commit', '--quiet', '-m', 'seed');
@@ -137,7 +156,7 @@ describe('deployBump against a real bare repository', () => {
     [
       'no entry deploys the image',
       { image: 'registry.example.com/engex/halw' },
-      /no images\[\] entry deploys registry.example.com\/engex\/halw .*\n.*The file has:\n {2}images\[0\]: name=460210468233/s,
+      /cannot deploy registry.example.com\/engex\/halw: no container of the rendered overlay runs it .*\n {2}Deployment\/halow spec.template.spec.containers\[0\] \(halow\): 460210468233.dkr.ecr.us-east-1.amazonaws.com\/engex\/halow:0{40}/s,
     ],
   ])('fails clearly and pushes nothing when %s', async (_name, over, message) => {
     const error = await deployBump(options(over)).catch((e: unknown) => e);
@@ -210,11 +229,13 @@ describe('deployBump against a real bare repository', () => {
     const relation = (next: string) => (current: string | undefined) => readCommitRelation(current, next, { cwd: source, env: ENV });
     const bump = (tag: string, over: Partial<DeployBumpOptions> = {}) =>
       deployBump(options({ tag, message: { service: 'halow', revision: tag, sourceUrl: 'https://github.com/highspot/halow' }, relation: relation(tag), ...over }));
+    /** The seeded tag is 40 zeros, a sha no repository has: only an explicit override deploys over it. */
+    const deployOver = (tag: string) => bump(tag, { allowRollback: true });
 
     it('refuses HEAD~5 after HEAD with exit 1, naming both commits and dates, and pushes nothing', async () => {
       const head = history[5]!;
       const old = history[0]!;
-      await bump(head);
+      await deployOver(head);
       const error = await bump(old).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RollbackRefusedError);
       expect(exitCodeFor(error)).toBe(1);
@@ -225,22 +246,41 @@ describe('deployBump against a real bare repository', () => {
     });
 
     it('rolls back on purpose with allowRollback, and says so', async () => {
-      await bump(history[5]!);
+      await deployOver(history[5]!);
       const log: string[] = [];
       const result = await bump(history[0]!, { allowRollback: true, log: (l) => log.push(l) });
       expect(result).toMatchObject({ status: 'bumped', previousTag: history[5] });
       expect(log.join('\n')).toMatch(/rolling overlays\/staging\/kustomization.yaml back from \w{40} \(2026-11-06T12:00:00Z\) to \w{40} \(2026-11-01T12:00:00Z\) on purpose/);
     });
 
-    it('goes forward silently, and over a tag the repository does not know with a note', async () => {
+    it('fails closed (exit 4) over a commit it cannot find; --allow-rollback deploys with a note; forward is silent', async () => {
       const log: string[] = [];
-      // The seeded tag is 40 zeros: a sha in form, but no commit of this repository.
-      await bump(history[1]!, { log: (l) => log.push(l) });
-      expect(log.join('\n')).toMatch(/runs 0{40}: that commit is not in this repository/);
+      const error = await bump(history[1]!, { log: (l) => log.push(l) }).catch((e: unknown) => e);
+      expect(await commits()).toBe(1);
+      expect(error).toBeInstanceOf(Error);
+      expect(exitCodeFor(error)).toBe(4);
+      expect(error).toBeInstanceOf(RollbackUncheckedError);
+      expect((error as Error).message).toMatch(/it runs 0{40}, and that commit is not in this checkout, and fetching it from origin failed/);
+      await bump(history[1]!, { allowRollback: true, log: (l) => log.push(l) });
+      expect(log.join('\n')).toMatch(/runs 0{40}: .*; deploying \w{40} without the ancestry check \(--allow-rollback\)/);
       log.length = 0;
       await bump(history[4]!, { log: (l) => log.push(l) });
       expect(log).toEqual([]);
       expect(parse(await show()).images[0].newTag).toBe(history[4]);
+    });
+
+    it('fails closed in a depth-1 checkout whose origin is unreachable: HEAD~1 over HEAD is not deployed (finding 3)', async () => {
+      await deployOver(history[5]!);
+      const shallow = join(dir, 'shallow');
+      await runCommand('git', ['clone', '--quiet', '--depth', '1', `file://${source}`, shallow], { env: ENV });
+      await git(shallow, 'remote', 'set-url', 'origin', join(dir, 'gone.git'));
+      const previous = history[4]!;
+      const error = await bump(previous, { relation: (current) => readCommitRelation(current, previous, { cwd: shallow, env: ENV }) }).catch((e: unknown) => e);
+      // What the cluster would run first: still HEAD, nothing pushed.
+      expect(parse(await show()).images[0].newTag).toBe(history[5]);
+      expect(await commits()).toBe(2);
+      expect(exitCodeFor(error)).toBe(4);
+      expect(error).toBeInstanceOf(RollbackUncheckedError);
     });
   });
 

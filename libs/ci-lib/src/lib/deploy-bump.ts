@@ -1,14 +1,27 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
 import { deployTargetFor } from '@engex/workspace-config';
 import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
 import { decideDirection, type CommitRelation } from './deploy-guard.js';
 import { CommandFailedError, DeadlineExceededError, InfrastructureError, ManifestError, UsageError } from './errors.js';
 import { onInterrupt } from './exit-cleanup.js';
-import { pickKustomizationFile, setImageTag, type ImageEditRequest } from './kustomization.js';
+import {
+  KustomizationTooLargeError,
+  MAX_KUSTOMIZATION_BYTES,
+  appendImageEntry,
+  assertEditRequest,
+  applyEntryEdits,
+  pickKustomizationFile,
+  readImageEntries,
+  setImageTag,
+  withoutImages,
+  type ImageEditRequest,
+} from './kustomization.js';
+import { ImageNotReachedError, ImageRenderMismatchError, isServiceImage, planImageEdits, readContainerImages, splitImage, type ContainerImage } from './kustomize-images.js';
+import { findKustomizeRenderer, renderKustomization, type KustomizeRenderer } from './kustomize-render.js';
 import { redact } from './redact.js';
 import { backoffDelay, normalizeRetryOptions, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
@@ -106,12 +119,37 @@ export interface DeployBumpOptions {
   deadlineMs?: number;
   /** Where the temp clone goes, and where leftovers of killed runs are swept. Default os.tmpdir(). */
   tmpRoot?: string;
+  /**
+   * How the overlay is rendered to prove the bump (default: found up front, `kubectl kustomize`
+   * else `kustomize build`, and a clear error when neither runs). `'skip'` bumps without the proof:
+   * only an entry whose name or newName is exactly the image is edited, and the result says so.
+   */
+  renderer?: KustomizeRenderer | 'skip';
+}
+
+/** What the render showed for the service's containers after the bump (absent with `renderer: 'skip'`). */
+export interface RenderProof {
+  renderer: string;
+  /** Every container of the service, at the new reference. */
+  containers: ContainerImage[];
 }
 
 /** `repo` in a result is redacted: it is printed. */
 export type DeployBumpResult =
-  | { status: 'bumped'; repo: string; branch: string; path: string; image: string; tag: string; previousTag?: string; created: boolean; commit: string; attempts: number }
-  | { status: 'already'; repo: string; branch: string; path: string; image: string; tag: string; commit: string };
+  | {
+      status: 'bumped';
+      repo: string;
+      branch: string;
+      path: string;
+      image: string;
+      tag: string;
+      previousTag?: string;
+      created: boolean;
+      commit: string;
+      attempts: number;
+      proof?: RenderProof;
+    }
+  | { status: 'already'; repo: string; branch: string; path: string; image: string; tag: string; commit: string; proof?: RenderProof };
 
 /** A push lost a race with another writer; anything else (auth, hooks, network) is not retried. */
 const RACE = /\(fetch first\)|\(non-fast-forward\)|failed to update ref|cannot lock ref|incorrect old value provided|\(stale info\)/;
@@ -189,25 +227,41 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     ...(options.create ? { create: true } : {}),
   };
   try {
+    assertEditRequest(request);
+    // Up front, before the clone: a deploy agent without kustomize fails in seconds with the fix.
+    const renderer = options.renderer ?? (await findKustomizeRenderer(env));
     await runCommand('git', [...lowSpeed, 'clone', '--quiet', '--depth', '1', '--no-tags', ...(options.branch ? ['--branch', options.branch] : []), '--', options.repo, work], {
       env,
       cwd: dir,
       deadline: deadline('clone'),
     });
     const branch = options.branch ?? (await git(['symbolic-ref', '--short', 'HEAD'])).stdout.trim();
-    const path = await resolveKustomization(work, overlay, safeRepo, branch);
+    const { path, renderDir } = await resolveKustomization(work, overlay, safeRepo, branch);
     const file = join(work, path);
+    const names = [options.image, ...(options.aliases ?? [])];
+    const want = `${options.image}:${options.tag}${request.digest !== undefined ? `@${request.digest}` : ''}`;
+    const render = async (label: string): Promise<ContainerImage[]> =>
+      readContainerImages(
+        await renderKustomization(renderer as KustomizeRenderer, join(work, renderDir), { env, deadlineMs: deadline('render').ms, label: `${renderDir} (${label})` }),
+      );
 
     for (let attempt = 1; ; attempt++) {
-      const text = await readFile(file, 'utf8');
-      const edit = setImageTag(text, request, path);
+      const text = await readBounded(file, path);
+      let next: { text: string; current: string | undefined; created: boolean; before?: ContainerImage[]; keys?: Set<string> };
+      if (renderer === 'skip') {
+        const edit = setImageTag(text, request, path);
+        next = { text: edit.text, current: edit.previous.tag, created: edit.created };
+      } else {
+        next = await planFromRender(text, path, file, render, { names, want, request });
+      }
+      const changed = next.text !== text;
       // Checked on every attempt: a newer deploy may have landed while this one waited.
-      if (options.relation && edit.changed) {
+      if (options.relation && changed) {
         const verdict = decideDirection({
           overlay: path,
-          current: edit.previous.tag,
+          current: next.current,
           next: options.tag,
-          relation: await options.relation(edit.previous.tag),
+          relation: await options.relation(next.current),
           allowRollback: options.allowRollback ?? false,
         });
         if (verdict.note) log(verdict.note);
@@ -217,14 +271,40 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
         image: options.image,
         tag: options.tag,
         path,
-        ...(edit.previous.tag !== undefined ? { previousTag: edit.previous.tag } : {}),
+        ...(next.current !== undefined ? { previousTag: next.current } : {}),
         ...(options.digest !== undefined ? { digest: options.digest } : {}),
       });
       const head = (await git(['rev-parse', 'HEAD'])).stdout.trim();
-      if (!edit.changed) {
-        return { status: 'already', repo: safeRepo, branch, path, image: options.image, tag: options.tag, commit: head };
+      const serviceOf = (images: ContainerImage[]) => images.filter((c) => next.keys?.has(containerKey(c)));
+      if (!changed) {
+        return {
+          status: 'already',
+          repo: safeRepo,
+          branch,
+          path,
+          image: options.image,
+          tag: options.tag,
+          commit: head,
+          ...(next.before ? { proof: { renderer: (renderer as KustomizeRenderer).argv.join(' '), containers: serviceOf(next.before) } } : {}),
+        };
       }
-      await writeFile(file, edit.text);
+      await writeFile(file, next.text);
+      let proof: RenderProof | undefined;
+      if (renderer !== 'skip') {
+        // The proof: what kustomize renders now, before anything is committed.
+        const after = await render('after the edit');
+        const byKey = new Map(next.before!.map((c) => [containerKey(c), c.image]));
+        const wrong = after.filter((c) => (next.keys!.has(containerKey(c)) ? c.image !== want : byKey.get(containerKey(c)) !== c.image));
+        if (wrong.length > 0 || after.length !== next.before!.length) {
+          throw new ImageRenderMismatchError(
+            path,
+            options.image,
+            `after the edit the render does not show exactly the service's containers at ${want} (the lines below; other containers must not change)`,
+            wrong.length > 0 ? wrong : after,
+          );
+        }
+        proof = { renderer: renderer.argv.join(' '), containers: serviceOf(after) };
+      }
       await git(['add', '--', path]);
       await git(['commit', '--quiet', '--no-verify', '-m', message]);
       const push = await git(['push', '--porcelain', 'origin', `HEAD:refs/heads/${branch}`], true);
@@ -237,10 +317,11 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
           path,
           image: options.image,
           tag: options.tag,
-          ...(edit.previous.tag !== undefined ? { previousTag: edit.previous.tag } : {}),
-          created: edit.created,
+          ...(next.current !== undefined ? { previousTag: next.current } : {}),
+          created: next.created,
           commit,
           attempts: attempt,
+          ...(proof ? { proof } : {}),
         };
       }
       const output = `${push.stderr}\n${push.stdout}`;
@@ -263,17 +344,99 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
   }
 }
 
-/** The kustomization of `overlay` in the clone, under whichever of kustomize's names it has. */
-async function resolveKustomization(work: string, overlay: string, repo: string, branch: string): Promise<string> {
+const containerKey = (c: ContainerImage): string => `${c.resource} ${c.path}`;
+
+/**
+ * The edit, decided from kustomize's own output: the render picks the service's containers and
+ * what they run now; a render without the overlay's `images` gives each image's name as the
+ * overlay's images transformer sees it, and planImageEdits follows kustomize's matching from there.
+ */
+async function planFromRender(
+  text: string,
+  path: string,
+  file: string,
+  render: (label: string) => Promise<ContainerImage[]>,
+  o: { names: readonly string[]; want: string; request: ImageEditRequest },
+): Promise<{ text: string; current: string | undefined; created: boolean; before: ContainerImage[]; keys: Set<string> }> {
+  const entries = readImageEntries(text, path);
+  const before = await render('as committed');
+  await writeFile(file, withoutImages(text, path));
+  let written: ContainerImage[];
+  try {
+    written = await render('without its images');
+  } finally {
+    await writeFile(file, text);
+  }
+  const writtenByKey = new Map(written.map((c) => [containerKey(c), c]));
+  const service = before.filter((c) => isServiceImage(c.image, o.names) || isServiceImage(writtenByKey.get(containerKey(c))?.image ?? '', o.names));
+  if (service.length === 0) {
+    throw new ImageRenderMismatchError(path, o.request.image, 'no container of the rendered overlay runs it (compared the repository with and without registry host)', before);
+  }
+  const keys = new Set(service.map(containerKey));
+  // What runs now, for the rollback guard: the first container's tag (containers sort before
+  // initContainers in kustomize's output), so containers that disagree never skip the guard.
+  const current = service.map((c) => splitImage(c.image).tag).find(Boolean);
+  if (service.every((c) => c.image === o.want)) return { text, current, created: false, before, keys };
+  const inputs = service.map((c) => writtenByKey.get(containerKey(c)) ?? c);
+  const { digest } = o.request;
+  try {
+    const edits = planImageEdits({ written: inputs, entries, image: o.request.image, tag: o.request.tag, ...(digest !== undefined ? { digest } : {}), file: path });
+    return { text: applyEntryEdits(text, edits, path), current, created: false, before, keys };
+  } catch (error) {
+    const names = [...new Set(inputs.map((c) => splitImage(c.image).name))];
+    if (!(error instanceof ImageNotReachedError) || !o.request.create || names.length !== 1 || error.unreached.length !== inputs.length) throw error;
+    const name = names[0]!;
+    const created = appendImageEntry(
+      text,
+      { name, ...(name !== o.request.image ? { newName: o.request.image } : {}), newTag: o.request.tag, ...(digest !== undefined ? { digest } : {}) },
+      path,
+    );
+    return { text: created.text, current, created: true, before, keys };
+  }
+}
+
+/** The file's text, refused before reading when it is larger than a kustomization can be. */
+async function readBounded(file: string, path: string): Promise<string> {
+  const { size } = await stat(file);
+  if (size > MAX_KUSTOMIZATION_BYTES) throw new KustomizationTooLargeError(path, size);
+  return readFile(file, 'utf8');
+}
+
+/** A path of the clone that resolves (through symlinks) outside it, or into its .git. */
+export class OutsideCloneError extends ManifestError {
+  constructor(readonly path: string) {
+    super(
+      `${path} is a symlink that resolves outside the ops repo clone (or into its .git); engex-ci edits only files of the repository. Replace the symlink with the file, or point deployTargets[].overlay at the real overlay.`,
+    );
+  }
+}
+
+/** `rel` resolved through symlinks, as a path relative to the clone; refused when it leaves the clone. */
+export async function insideClone(work: string, rel: string): Promise<string> {
+  const root = await realpath(work);
+  const real = await realpath(join(work, rel));
+  const inside = relative(root, real);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || inside === '.git' || inside.startsWith(`.git${sep}`)) throw new OutsideCloneError(rel);
+  return inside.split(sep).join('/');
+}
+
+/**
+ * The kustomization of `overlay` in the clone, under whichever of kustomize's names it has, and
+ * the directory to render. Symlinks are followed only while they stay inside the clone: the edit
+ * and `git add` go to the real file, and anything outside is refused before it is read.
+ */
+async function resolveKustomization(work: string, overlay: string, repo: string, branch: string): Promise<{ path: string; renderDir: string }> {
   let entries: string[];
   try {
+    await insideClone(work, overlay);
     entries = await readdir(join(work, overlay));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // A path to the file itself names the overlay by its kustomization.
-    if (code === 'ENOTDIR') return overlay;
+    if (code === 'ENOTDIR') return { path: await insideClone(work, overlay), renderDir: posix.dirname(overlay) };
     if (code === 'ENOENT') throw new ManifestError(`${overlay} does not exist in ${repo} (branch ${branch}); create the overlay first or fix deployTargets`);
     throw error;
   }
-  return posix.join(overlay, pickKustomizationFile(overlay, entries));
+  const name = pickKustomizationFile(overlay, entries);
+  return { path: await insideClone(work, posix.join(overlay, name)), renderDir: overlay };
 }

@@ -5,7 +5,14 @@ import { runCommand } from './run-command.js';
 
 /** How the commit being deployed relates to the one the overlay runs now, in the source repo. */
 export type CommitRelation =
-  { kind: 'same' } | { kind: 'newer' } | { kind: 'older'; currentDate: string; nextDate: string } | { kind: 'diverged' } | { kind: 'unknown'; reason: string };
+  | { kind: 'same' }
+  | { kind: 'newer' }
+  | { kind: 'older'; currentDate: string; nextDate: string }
+  | { kind: 'diverged' }
+  /** What runs is no commit at all (no tag yet, a placeholder such as `bootstrap`): nothing to go back from. */
+  | { kind: 'untracked'; reason: string }
+  /** What runs is a commit, but its ancestry could not be read (missing here, fetch failed). */
+  | { kind: 'unknown'; reason: string };
 
 export interface DirectionVerdict {
   /** Said on stderr before the bump; absent when there is nothing worth saying. */
@@ -32,9 +39,29 @@ export class RollbackRefusedError extends EngexError {
 }
 
 /**
- * Pure: may `next` replace what the overlay runs now? Only going backwards is refused, and only
- * when the repository says so; a tag the repository does not know (a placeholder, a force-push)
- * is reported and deployed over.
+ * The overlay runs a commit whose relation to the new one could not be read: deploying could be a
+ * rollback. Exit 4, so Buildkite retries the step (a fetch may pass next time).
+ */
+export class RollbackUncheckedError extends EngexError {
+  readonly code = 'ROLLBACK_UNCHECKED';
+  readonly exitCode = EXIT_CODES.infrastructure;
+  constructor(
+    readonly overlay: string,
+    readonly current: string,
+    readonly next: string,
+    readonly reason: string,
+  ) {
+    super(
+      `Cannot tell whether deploying ${next} to ${overlay} goes backwards: it runs ${current}, and ${reason}. Nothing was pushed.\n` +
+        'Fetch the history on the agent (a full clone, or an origin that answers) and retry; to deploy anyway, run with --allow-rollback or ENGEX_ALLOW_ROLLBACK=1.',
+    );
+  }
+}
+
+/**
+ * Pure: may `next` replace what the overlay runs now? Going backwards is refused (exit 1), and so is
+ * a commit whose ancestry cannot be read (exit 4): the guard fails closed. A tag that is no commit
+ * (a placeholder, no tag yet) is reported and deployed over; --allow-rollback overrides the rest.
  */
 export function decideDirection(input: { overlay: string; current: string | undefined; next: string; relation: CommitRelation; allowRollback: boolean }): DirectionVerdict {
   const { relation, current } = input;
@@ -44,8 +71,11 @@ export function decideDirection(input: { overlay: string; current: string | unde
       return {};
     case 'diverged':
       return { note: `${input.overlay} runs ${current}, which is not in the history of ${input.next} (another branch, or rewritten history); deploying over it` };
+    case 'untracked':
+      return { note: `${input.overlay} runs ${current ?? 'no tag yet'}: ${relation.reason}; nothing to roll back from, deploying` };
     case 'unknown':
-      return { note: `${input.overlay} runs ${current ?? 'no tag yet'}: ${relation.reason}; cannot tell whether ${input.next} is newer, deploying` };
+      if (input.allowRollback) return { note: `${input.overlay} runs ${current}: ${relation.reason}; deploying ${input.next} without the ancestry check (--allow-rollback)` };
+      throw new RollbackUncheckedError(input.overlay, current ?? '(none)', input.next, relation.reason);
     case 'older':
       if (input.allowRollback)
         return { note: `rolling ${input.overlay} back from ${current} (${relation.currentDate}) to ${input.next} (${relation.nextDate}) on purpose (--allow-rollback)` };
@@ -67,8 +97,8 @@ export interface ReadRelationOptions {
  * answering "unknown".
  */
 export async function readCommitRelation(current: string | undefined, next: string, options: ReadRelationOptions): Promise<CommitRelation> {
-  if (current === undefined) return { kind: 'unknown', reason: 'the entry has no newTag' };
-  if (!FULL_SHA_PATTERN.test(current)) return { kind: 'unknown', reason: 'its tag is not a commit sha' };
+  if (current === undefined) return { kind: 'untracked', reason: 'the overlay renders no tag' };
+  if (!FULL_SHA_PATTERN.test(current)) return { kind: 'untracked', reason: 'its tag is not a commit sha' };
   if (current === next) return { kind: 'same' };
   const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.gitMs;
   const started = Date.now();
@@ -89,7 +119,11 @@ export async function readCommitRelation(current: string | undefined, next: stri
     if (shallow) await git(['fetch', '--quiet', '--no-tags', '--unshallow', 'origin']);
     if (!(await has(current))) await git(['fetch', '--quiet', '--no-tags', 'origin', current]);
   }
-  if (!(await has(current))) return { kind: 'unknown', reason: 'that commit is not in this repository (force-pushed away, or from another repository)' };
+  if (!(await has(current)))
+    return {
+      kind: 'unknown',
+      reason: 'that commit is not in this checkout, and fetching it from origin failed (shallow clone, unreachable origin, force-pushed away, or another repository)',
+    };
   if (!(await has(next))) return { kind: 'unknown', reason: `the commit being deployed, ${next}, is not in this checkout` };
   if ((await git(['merge-base', '--is-ancestor', next, current])).exitCode === 0) {
     // UTC, seconds precision: both dates read the same way whatever the committers' time zones.

@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
-import { gitLowSpeedArgs, gitRemoteHost } from './deploy-bump.js';
+import { gitLowSpeedArgs, gitRemoteHost, insideClone } from './deploy-bump.js';
 import { deadlineHint } from './deadlines.js';
 import { CommandFailedError, DeadlineExceededError, ManifestError } from './errors.js';
-import { pickKustomizationFile, readImageEntry } from './kustomization.js';
+import { pickKustomizationFile } from './kustomization.js';
+import { isServiceImage, readContainerImages, splitImage } from './kustomize-images.js';
+import { findKustomizeRenderer, renderKustomization, type KustomizeRenderer } from './kustomize-render.js';
 import { redact } from './redact.js';
 import type { RegistryClient } from './registry-client.js';
 import { normalizeRetryOptions, withRetry, type RetryOptions } from './retry.js';
@@ -69,6 +71,8 @@ export interface ReadStatusOptions {
   tmpRoot?: string;
   /** First-parent commits searched for the newest image. Default 200. */
   searchDepth?: number;
+  /** How overlays are rendered (what runs is what kustomize renders). Default: found once, kubectl kustomize else kustomize build. */
+  renderer?: KustomizeRenderer;
 }
 
 const TRANSIENT_GIT = /Connection reset|Connection timed out|early EOF|The requested URL returned error: 5\d\d|RPC failed|Could not resolve host|unexpected disconnect/i;
@@ -83,6 +87,7 @@ export async function readDeployStatus(options: ReadStatusOptions): Promise<Stat
   const clones = new Map<string, Promise<Fact<string>>>();
   const tagsCache = new Map<string, Promise<Fact<Set<string>>>>();
   const git = (args: string[]) => runCommand('git', args, { cwd: options.root, env, allowFailure: true });
+  const render = overlayRenderer(options, env);
   try {
     const branch = await readBranchHead(git, options.defaultBranch);
     const rows: StatusRow[] = [];
@@ -103,7 +108,7 @@ export async function readDeployStatus(options: ReadStatusOptions): Promise<Stat
       }
       for (const target of service.deployTargets) {
         const deployed = dir.ok
-          ? await readOverlay(dir.value, target.overlay, service.deployImageName)
+          ? await readOverlay(dir.value, target.overlay, service.deployImageName, render)
           : no<{ tag: string; file: string }>(`ops repo ${redact(service.opsRepo)} ${dir.reason}`);
         const sha = deployed.ok && FULL_SHA_PATTERN.test(deployed.value.tag) ? deployed.value.tag : undefined;
         const notSha = (): string => (deployed.ok ? `tag ${deployed.value.tag} is not a commit sha` : 'no deployed commit to look up (the ops repo value is missing)');
@@ -142,17 +147,18 @@ export interface DeployedTagQuery {
   image: string;
 }
 
-export type ReadDeployedOptions = Pick<ReadStatusOptions, 'gitDeadlineMs' | 'retry' | 'env' | 'tmpRoot'>;
+export type ReadDeployedOptions = Pick<ReadStatusOptions, 'gitDeadlineMs' | 'retry' | 'env' | 'tmpRoot' | 'renderer'>;
 
 /**
  * The tag each overlay runs now, read the way `engex-ci status` reads it (one shallow clone per
- * ops repo under the git deadline, kustomize's three file names, readImageEntry), in query order.
+ * ops repo under the git deadline, kustomize's three file names, the overlay's render), in query order.
  * Never throws for an unreachable repo or a missing entry: each answer is a Fact with its reason.
  */
 export async function readDeployedTags(queries: readonly DeployedTagQuery[], options: ReadDeployedOptions): Promise<Fact<{ tag: string; file: string; digest?: string }>[]> {
   const env = { ...(options.env ?? process.env), GIT_TERMINAL_PROMPT: '0' };
   const tmp = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'engex-deployed-'));
   const clones = new Map<string, Promise<Fact<string>>>();
+  const render = overlayRenderer(options, env);
   try {
     const out: Fact<{ tag: string; file: string; digest?: string }>[] = [];
     for (const q of queries) {
@@ -162,7 +168,7 @@ export async function readDeployedTags(queries: readonly DeployedTagQuery[], opt
         clones.set(q.opsRepo, clone);
       }
       const dir = await clone;
-      out.push(dir.ok ? await readOverlay(dir.value, q.overlay, q.image) : no(`ops repo ${redact(q.opsRepo)} ${dir.reason}`));
+      out.push(dir.ok ? await readOverlay(dir.value, q.overlay, q.image, render) : no(`ops repo ${redact(q.opsRepo)} ${dir.reason}`));
     }
     return out;
   } finally {
@@ -195,15 +201,48 @@ async function cloneOps(repo: string, dir: string, options: Pick<ReadStatusOptio
   }
 }
 
-/** Finds the overlay's kustomization under kustomize's three names and reads the service's entry. */
-async function readOverlay(dir: string, overlay: string, image: string): Promise<Fact<{ tag: string; file: string; digest?: string }>> {
+type OverlayRenderer = (dir: string, overlay: string) => Promise<Fact<string>>;
+
+/** Renders overlays with one renderer, found once; without kubectl or kustomize every overlay says why. */
+function overlayRenderer(options: Pick<ReadStatusOptions, 'renderer' | 'gitDeadlineMs'>, env: NodeJS.ProcessEnv): OverlayRenderer {
+  let found: Promise<Fact<KustomizeRenderer>> | undefined;
+  return async (dir, overlay) => {
+    found ??= options.renderer ? Promise.resolve(ok(options.renderer)) : findKustomizeRenderer(env).then(ok, (e: unknown) => no<KustomizeRenderer>((e as Error).message));
+    const renderer = await found;
+    if (!renderer.ok) return renderer;
+    try {
+      return ok(await renderKustomization(renderer.value, join(dir, overlay), { env, deadlineMs: options.gitDeadlineMs, label: overlay }));
+    } catch (error) {
+      if (error instanceof ManifestError) return no(error.message);
+      throw error;
+    }
+  };
+}
+
+/**
+ * What the overlay deploys, from its render (not from the `images[]` entry, which kustomize may
+ * not apply): the reference every container of the service renders, when they agree on one.
+ */
+async function readOverlay(dir: string, overlay: string, image: string, render: OverlayRenderer): Promise<Fact<{ tag: string; file: string; digest?: string }>> {
   try {
     const listing = existsSync(join(dir, overlay)) ? await readdir(join(dir, overlay)) : [];
     const file = posix.join(overlay, pickKustomizationFile(overlay, listing));
-    const entry = readImageEntry(await readFile(join(dir, file), 'utf8'), image, file);
-    if (!entry) return no(`${file} has no images[] entry for ${image}`);
-    if (entry.newTag === undefined) return no(`${file}: images[${entry.index}] has no newTag`);
-    return ok({ tag: entry.newTag, file, ...(entry.digest !== undefined ? { digest: entry.digest } : {}) });
+    await insideClone(dir, file);
+    const rendered = await render(dir, overlay);
+    if (!rendered.ok) return rendered;
+    const refs = [
+      ...new Set(
+        readContainerImages(rendered.value)
+          .filter((c) => isServiceImage(c.image, [image]))
+          .map((c) => c.image),
+      ),
+    ];
+    if (refs.length === 0) return no(`${file} renders no container of ${image}`);
+    if (refs.length > 1) return no(`${file} renders the service's containers with different images: ${refs.join(', ')}`);
+    const { name, tag, digest } = splitImage(refs[0]!);
+    if (name !== image) return no(`${file} renders ${refs[0]}, not the service's image ${image}`);
+    if (!tag) return no(`${file} renders ${refs[0]} without a tag`);
+    return ok({ tag, file, ...(digest ? { digest } : {}) });
   } catch (error) {
     if (error instanceof ManifestError) return no(error.message);
     throw error;

@@ -54,9 +54,38 @@ describe('verifyDeployment against real HTTP servers on 127.0.0.1', () => {
     });
     const log: string[] = [];
     const result = await verifyDeployment({ url, revision: NEW, intervalMs: 10, deadlineMs: 5_000, log: (l) => log.push(l) });
-    expect(result.rounds).toBe(4);
+    // Live from round 4, then 3 agreeing rounds in a row (4, 5, 6).
+    expect(result).toMatchObject({ rounds: 6, agreed: 3 });
     expect(result.observations.map((o) => o.ok)).toEqual([true, true]);
     expect(log[0]).toContain(`version serves ${OLD}, waiting for ${NEW}`);
+  });
+
+  it('does not believe one answer: /version new on 1 request in 5 never verifies (issue 20, finding 5)', async () => {
+    let versionCalls = 0;
+    const url = await serve((req, res) => {
+      if (req.url === '/version') {
+        versionCalls++;
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ revision: versionCalls % 5 === 1 ? NEW : OLD }));
+      } else res.end('{"status":"ok"}');
+    });
+    const error = await verifyDeployment({ url, revision: NEW, intervalMs: 5, deadlineMs: 600 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DeployVerifyError);
+    expect(exitCodeFor(error)).toBe(1);
+    expect((error as Error).message).toMatch(/\(0 of 3 consecutive agreeing rounds\)/);
+    expect(versionCalls).toBeGreaterThan(5);
+  });
+
+  it('passes once every source agreed --rounds times in a row; a disagreeing round starts the count again', async () => {
+    const answers = [NEW, OLD, NEW, NEW, OLD, NEW, NEW, NEW];
+    let versionCalls = 0;
+    const url = await serve((req, res) => {
+      if (req.url === '/version') res.end(JSON.stringify({ revision: answers[versionCalls++] ?? NEW }));
+      else res.end('ok');
+    });
+    const result = await verifyDeployment({ url, revision: NEW, intervalMs: 1, deadlineMs: 5_000, agreeRounds: 3 });
+    expect(result).toMatchObject({ rounds: 8, agreed: 3 });
+    expect(await verifyDeployment({ url, revision: NEW, intervalMs: 1, deadlineMs: 5_000, agreeRounds: 1 })).toMatchObject({ rounds: 1, agreed: 1 });
   });
 
   it('also waits for ArgoCD, sending the token only in the header', async () => {
@@ -79,7 +108,8 @@ describe('verifyDeployment against real HTTP servers on 127.0.0.1', () => {
       deadlineMs: 5_000,
       log: (l) => log.push(l),
     });
-    expect(result.rounds).toBe(3);
+    // Healthy from round 3, agreed in rounds 3, 4 and 5.
+    expect(result).toMatchObject({ rounds: 5, agreed: 3 });
     expect(seen[0]).toBe(`/api/v1/applications/halow-staging Bearer ${TOKEN}`);
     expect(log.join('\n')).not.toContain(TOKEN);
   });

@@ -29,6 +29,11 @@ export interface VerifyDeploymentOptions {
   deadlineMs?: number;
   /** Pause between rounds. Default 5 s. */
   intervalMs?: number;
+  /**
+   * Consecutive rounds in which every source must agree. Default 3: during a rollout old and new
+   * pods answer behind one Service, and one lucky answer proves nothing.
+   */
+  agreeRounds?: number;
   /** Per request; never beyond the overall deadline. Default 10 s. */
   requestTimeoutMs?: number;
   get?: (url: URL, headers: Record<string, string>, timeoutMs: number) => Promise<HttpResponse>;
@@ -38,7 +43,10 @@ export interface VerifyDeploymentOptions {
 }
 
 export interface VerifyResult {
+  /** Rounds polled in all. */
   rounds: number;
+  /** The consecutive agreeing rounds that ended the wait. */
+  agreed: number;
   elapsedMs: number;
   observations: Observation[];
 }
@@ -51,9 +59,11 @@ export class DeployVerifyError extends EngexError {
     readonly revision: string,
     readonly waitedMs: number,
     readonly last: readonly Observation[],
+    readonly agreed = 0,
+    readonly needed = 1,
   ) {
     super(
-      `The deploy of ${revision} was not verified within ${Math.round(waitedMs / 1000)} s. Last answers:\n` +
+      `The deploy of ${revision} was not verified within ${Math.round(waitedMs / 1000)} s (${agreed} of ${needed} consecutive agreeing rounds). Last answers:\n` +
         last.map((o) => `  ${o.ok ? 'ok  ' : 'FAIL'} ${o.source}: ${o.detail}`).join('\n') +
         '\nThe ops repo already holds the bump: check the rollout (ArgoCD, kubectl rollout status) before retrying this step.',
     );
@@ -115,6 +125,8 @@ export async function verifyDeployment(options: VerifyDeploymentOptions): Promis
   const deadlineMs = options.deadlineMs ?? 600_000;
   const intervalMs = options.intervalMs ?? 5_000;
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const agreeRounds = options.agreeRounds ?? 3;
+  if (!Number.isInteger(agreeRounds) || agreeRounds < 1) throw new UsageError(`agreeRounds must be a whole number of at least 1, got ${agreeRounds}`);
   const get = options.get ?? defaultGet;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -131,9 +143,10 @@ export async function verifyDeployment(options: VerifyDeploymentOptions): Promis
   };
 
   let last: Observation[] = [];
+  let agreed = 0;
   for (let round = 1; ; round++) {
     // A round started with almost no time left would only report its own timeouts.
-    if (round > 1 && remaining() < MIN_ROUND_MS) throw new DeployVerifyError(options.revision, now() - start, last);
+    if (round > 1 && remaining() < MIN_ROUND_MS) throw new DeployVerifyError(options.revision, now() - start, last, agreed, agreeRounds);
     const observations: Observation[] = [];
     if (options.url !== undefined) {
       const base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
@@ -146,15 +159,19 @@ export async function verifyDeployment(options: VerifyDeploymentOptions): Promis
       observations.push(await look('argocd', url, { accept: 'application/json', authorization: `Bearer ${token.reveal()}` }, (res) => judgeArgoCd(res, opsCommit)));
     }
     const elapsedMs = now() - start;
-    if (observations.every((o) => o.ok)) return { rounds: round, elapsedMs, observations };
+    // Any disagreeing round starts the count again.
+    agreed = observations.every((o) => o.ok) ? agreed + 1 : 0;
+    if (agreed >= agreeRounds) return { rounds: round, agreed, elapsedMs, observations };
     last = observations;
-    if (remaining() <= 0) throw new DeployVerifyError(options.revision, elapsedMs, observations);
-    log(
-      `not live yet (${Math.round(elapsedMs / 1000)} s): ${observations
-        .filter((o) => !o.ok)
-        .map((o) => `${o.source} ${o.detail}`)
-        .join('; ')}`,
-    );
+    if (remaining() <= 0) throw new DeployVerifyError(options.revision, elapsedMs, observations, agreed, agreeRounds);
+    if (agreed > 0) log(`live in round ${round} (${agreed}/${agreeRounds} in a row); asking again`);
+    else
+      log(
+        `not live yet (${Math.round(elapsedMs / 1000)} s): ${observations
+          .filter((o) => !o.ok)
+          .map((o) => `${o.source} ${o.detail}`)
+          .join('; ')}`,
+      );
     await sleep(Math.min(intervalMs, Math.max(0, remaining())));
   }
 }

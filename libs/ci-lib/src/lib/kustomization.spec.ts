@@ -1,7 +1,18 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from './errors.js';
-import { ImageNotFoundError, StaleDigestError, pickKustomizationFile, setImageTag, withoutRegistry } from './kustomization.js';
+import {
+  ImageNotFoundError,
+  KustomizationTooLargeError,
+  MAX_KUSTOMIZATION_BYTES,
+  StaleDigestError,
+  YamlAliasError,
+  applyEntryEdits,
+  pickKustomizationFile,
+  readImageEntries,
+  setImageTag,
+  withoutRegistry,
+} from './kustomization.js';
 
 const IMAGE = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow';
 const OLD = '0000000000000000000000000000000000000000';
@@ -110,7 +121,7 @@ describe('setImageTag', () => {
     const attempt = () => setImageTag(bootstrap, { image: IMAGE, tag: NEW }, 'overlays/staging/kustomization.yaml');
     expect(attempt).toThrow(ImageNotFoundError);
     expect(attempt).toThrowErrorMatchingInlineSnapshot(`
-      [ImageNotFoundError: overlays/staging/kustomization.yaml: no images[] entry deploys 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow (compared name, name without registry host, and newName with 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow).
+      [ImageNotFoundError: overlays/staging/kustomization.yaml: no images[] entry deploys 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow (compared name and newName with 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow, exactly as kustomize does).
       The file has:
         images[0]: name=engex/halw newTag=0000000000000000000000000000000000000000
         images[1]: name=busybox newTag=1.36
@@ -118,11 +129,9 @@ describe('setImageTag', () => {
     `);
   });
 
-  it('matches the name without registry host, as the base Deployment may name the container', () => {
+  it('does not match the name without its registry host: kustomize compares names as written (issue 20, finding 1)', () => {
     const short = SEED.replace(`name: ${IMAGE}`, 'name: engex/halow').replace(`newTag: ${OLD}`, 'newTag: old');
-    const edit = setImageTag(short, { image: IMAGE, tag: NEW });
-    expect(edit.entry).toEqual({ index: 0, name: 'engex/halow', matchedBy: 'name-without-registry' });
-    expect(edit.text).toBe(short.replace('newTag: old', `newTag: ${NEW}`));
+    expect(() => setImageTag(short, { image: IMAGE, tag: NEW })).toThrow(ImageNotFoundError);
   });
 
   it("matches the service's deployImageName given as an alias", () => {
@@ -216,5 +225,56 @@ images:
   digest: ${digest}
   newTag: ${NEW}
 `);
+  });
+});
+
+describe('odd files (issue 20, findings 4 and 6)', () => {
+  const BOM_CRLF = `\uFEFFapiVersion: kustomize.config.k8s.io/v1beta1\r\nkind: Kustomization\r\nimages:\r\n  - name: engex/halow # short\r\n    newTag: old\r\n`;
+
+  it('edits in place in a file with a BOM and CRLF line ends, adding newName as a CRLF line after the last key', () => {
+    const out = applyEntryEdits(BOM_CRLF, [{ index: 0, newTag: NEW, newName: IMAGE }]);
+    expect(out).toBe(
+      `\uFEFFapiVersion: kustomize.config.k8s.io/v1beta1\r\nkind: Kustomization\r\nimages:\r\n  - name: engex/halow # short\r\n    newTag: ${NEW}\r\n    newName: ${IMAGE}\r\n`,
+    );
+    expect(applyEntryEdits('images:\n  - { name: engex/halow, newTag: old }\n', [{ index: 0, newTag: NEW, newName: IMAGE }])).toBe(
+      `images:\n  - { name: engex/halow, newTag: ${NEW}, newName: ${IMAGE} }\n`,
+    );
+  });
+
+  it('refuses a newTag written as an alias or carrying an anchor, never re-printing the file', () => {
+    const aliased = `\uFEFFkind: Kustomization\r\nlabels:\r\n  - pairs: { release: &tag old }\r\nimages:\r\n  - name: ${IMAGE}\r\n    newTag: *tag\r\n`;
+    expect(() => setImageTag(aliased, { image: IMAGE, tag: NEW })).toThrow(YamlAliasError);
+    expect(() => applyEntryEdits(aliased, [{ index: 0, newTag: NEW }])).toThrow(/images\[0\]\.newTag is a YAML alias or anchor/);
+    const anchored = `kind: Kustomization\nimages:\n  - name: ${IMAGE}\n    newTag: &t old\n`;
+    expect(() => applyEntryEdits(anchored, [{ index: 0, newTag: NEW }])).toThrow(YamlAliasError);
+    // Reading resolves the alias, as kustomize does: the render's current tag is "old".
+    expect(readImageEntries(aliased)[0]).toEqual({ name: IMAGE, newTag: 'old' });
+  });
+
+  it('refuses a kustomization over 1 MiB before parsing it', () => {
+    const big = `kind: Kustomization\n# ${'x'.repeat(MAX_KUSTOMIZATION_BYTES)}\n`;
+    expect(() => setImageTag(big, { image: IMAGE, tag: NEW }, 'o/kustomization.yaml')).toThrow(KustomizationTooLargeError);
+    expect(() => readImageEntries(big, 'o/kustomization.yaml')).toThrow(/o\/kustomization.yaml is \d+ bytes; a kustomization may be at most 1048576 bytes \(1 MiB\)/);
+  });
+
+  it('a YAML error shows the offending line only, with its value hidden', () => {
+    const credentials = `[default]\naws_access_key_id = ASIAEXAMPLEEXAMPLE12\nsession_token: IQoJb3JpZ2luX2VjEXAMPLE: more\nother_secret: keep-out\n`;
+    let message = '';
+    try {
+      setImageTag(credentials, { image: IMAGE, tag: NEW }, 'o/kustomization.yaml');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(
+      /^o\/kustomization.yaml is not valid YAML \(and \d+ more errors\):\n {2}line 2, column 1: Unexpected scalar at node end\n {4}aws_access_key_id = \*\*\*$/,
+    );
+    expect(message).not.toContain('IQoJb3JpZ2luX2Vj');
+    expect(message).not.toContain('keep-out');
+    expect(message).not.toContain('ASIAEXAMPLE');
+    // The finding's file: a credentials file whose first bad line is the session token.
+    const token = 'session_token: IQoJb3JpZ2luX2VjEXAMPLE: more\nkind: Kustomization\n';
+    expect(() => setImageTag(token, { image: IMAGE, tag: NEW }, 'o/kustomization.yaml')).toThrow(
+      /^o\/kustomization.yaml is not valid YAML( \(and \d+ more errors?\))?:\n {2}line 1, column \d+: [^\n"]+\n {4}session_token: \*\*\*$/,
+    );
   });
 });

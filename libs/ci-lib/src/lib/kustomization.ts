@@ -1,6 +1,8 @@
 import { KUSTOMIZATION_FILES } from '@engex/workspace-config';
-import { Document, Scalar, YAMLMap, YAMLSeq, isMap, isScalar, isSeq, parseAllDocuments, stringify, type ScalarTag, type Tags } from 'yaml';
+import { Document, Scalar, YAMLMap, YAMLSeq, isAlias, isMap, isScalar, isSeq, parseAllDocuments, stringify, type ScalarTag, type Tags } from 'yaml';
 import { ManifestError } from './errors.js';
+import type { EntryEdit, ImageEntryFields } from './kustomize-images.js';
+import { redact } from './redact.js';
 import { isValidDockerTag } from './tags.js';
 
 /** What `deploy bump` asks of one kustomization. */
@@ -20,8 +22,12 @@ export interface ImageEditRequest {
   create?: boolean;
 }
 
-/** How an `images[]` entry was found; kustomize itself compares `name` with the container image name. */
-export type ImageMatch = 'name' | 'name-without-registry' | 'newName';
+/**
+ * How an `images[]` entry was found without a render: its `name` is the image (and it sets no
+ * other newName), or its `newName` is. A name without the registry host is not a match: kustomize
+ * compares names exactly as written (finding 1 of issue 20).
+ */
+export type ImageMatch = 'name' | 'newName';
 
 export interface ImageTagEdit {
   /** The new file text (identical to the input when nothing changed). */
@@ -52,19 +58,28 @@ export function pickKustomizationFile(dir: string, entries: readonly string[]): 
 }
 
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * A kustomization above this size is refused before it is parsed: real ones are a few KiB, and
+ * the YAML parser holds several copies of a file in memory (an 11 MB one took 8.6 s and 0.8 GB).
+ */
+export const MAX_KUSTOMIZATION_BYTES = 1 << 20;
+
+/** The kustomization is larger than anything kustomize is meant to read here. */
+export class KustomizationTooLargeError extends ManifestError {
+  constructor(
+    readonly file: string,
+    readonly bytes: number,
+  ) {
+    super(
+      `${file} is ${bytes} bytes; a kustomization may be at most ${MAX_KUSTOMIZATION_BYTES} bytes (1 MiB). Move generated content into resources, or check that the overlay path names the kustomization.`,
+    );
+  }
+}
 const KUSTOMIZE_API = /^kustomize\.config\.k8s\.io\/v\d+(?:(?:alpha|beta)\d+)?$/;
 const LEGACY_KEYS = ['resources', 'bases', 'components', 'images', 'patches', 'patchesStrategicMerge'];
 
-/**
- * The repository part of an image name without its registry host, as Docker reads references:
- * the first path component is a host when it has a dot or a port, or is `localhost`.
- */
-export function withoutRegistry(name: string): string {
-  const slash = name.indexOf('/');
-  if (slash < 0) return name;
-  const first = name.slice(0, slash);
-  return first.includes('.') || first.includes(':') || first === 'localhost' ? name.slice(slash + 1) : name;
-}
+export { withoutRegistry } from './kustomize-images.js';
 
 /**
  * Pure: sets newTag (and, when pinning, digest) of the `images[]` entry that deploys `image`.
@@ -80,10 +95,8 @@ export function withoutRegistry(name: string): string {
  */
 export function setImageTag(text: string, request: ImageEditRequest, file = 'kustomization.yaml'): ImageTagEdit {
   const { image, tag, digest } = request;
-  if (!isValidDockerTag(tag)) throw new ManifestError(`--tag ${JSON.stringify(tag)} is not a valid image tag`);
-  if (!/^[^\s#@:/]+(?::\d+)?(?:\/[^\s#@:/]+)*$/.test(image)) throw new ManifestError(`--image ${JSON.stringify(image)} is not an image name (no tag, no digest)`);
-  if (digest !== undefined && !DIGEST.test(digest)) throw new ManifestError(`--digest ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`);
-  const { doc, root, images, entries } = parseKustomization(text, file);
+  assertEditRequest(request);
+  const { entries } = parseKustomization(text, file);
   const names = [image, ...(request.aliases ?? [])];
   const matches = matchImageEntries(entries, names);
   assertUnambiguous(matches, image, file);
@@ -91,17 +104,10 @@ export function setImageTag(text: string, request: ImageEditRequest, file = 'kus
   const match = matches[0];
   if (!match) {
     if (!request.create) throw new ImageNotFoundError(file, image, names, entries.map(describeEntry));
-    const created = new YAMLMap();
-    created.set('name', image);
-    created.set('newTag', tag);
-    if (digest !== undefined) created.set('digest', digest);
-    if (isSeq(images)) images.items.push(created);
-    else {
-      const list = new YAMLSeq();
-      list.items.push(created);
-      (root as YAMLMap).set('images', list);
-    }
-    return { text: render(doc, text), changed: true, entry: { index: entries.length, name: image, matchedBy: 'created' }, previous: {}, created: true };
+    return {
+      ...appendImageEntry(text, { name: image, newTag: tag, ...(digest !== undefined ? { digest } : {}) }, file),
+      entry: { index: entries.length, name: image, matchedBy: 'created' },
+    };
   }
 
   const { entry, index, matchedBy } = match;
@@ -117,26 +123,54 @@ export function setImageTag(text: string, request: ImageEditRequest, file = 'kus
   });
   if (pending.length === 0) return { text, changed: false, entry: where, previous, created: false };
 
-  const splices = pending.map(([key, value]) => ({ node: entry.get(key, true), value }));
-  if (splices.every((s) => isScalar(s.node) && s.node.range)) {
-    let out = text;
-    for (const { node, value } of splices.sort((a, b) => (b.node as Scalar).range![0] - (a.node as Scalar).range![0])) {
-      const [start, end] = (node as Scalar).range!;
-      out = out.slice(0, start) + scalarSource(value, node as Scalar) + out.slice(end);
-    }
-    return { text: out, changed: true, entry: where, previous, created: false };
+  return { text: editEntryInPlace(text, entry, index, Object.fromEntries(pending), file), changed: true, entry: where, previous, created: false };
+}
+
+/**
+ * Pure: a new `images[]` entry at the end (the list too, when there is none): a structural edit
+ * through the Document API, which keeps comments. Only with --create, for an overlay that has no entry yet.
+ */
+export function appendImageEntry(
+  text: string,
+  fields: { name: string; newName?: string; newTag: string; digest?: string },
+  file = 'kustomization.yaml',
+): { text: string; changed: true; previous: Record<string, never>; created: true } {
+  const { doc, root, images } = parseKustomization(text, file);
+  const created = new YAMLMap();
+  for (const key of ['name', 'newName', 'newTag', 'digest'] as const) if (fields[key] !== undefined) created.set(key, fields[key]);
+  if (isSeq(images)) images.items.push(created);
+  else {
+    const list = new YAMLSeq();
+    list.items.push(created);
+    (root as YAMLMap).set('images', list);
   }
-  for (const [key, value] of pending) entry.set(key, new Scalar(value));
-  return { text: render(doc, text), changed: true, entry: where, previous, created: false };
+  return { text: render(doc, text), changed: true, previous: {}, created: true };
+}
+
+/** Pure: the image, tag and digest of a bump are what a kustomization can carry; else a ManifestError naming the value. */
+export function assertEditRequest(request: Pick<ImageEditRequest, 'image' | 'tag' | 'digest'>): void {
+  const { image, tag, digest } = request;
+  if (!isValidDockerTag(tag)) throw new ManifestError(`--tag ${JSON.stringify(tag)} is not a valid image tag`);
+  if (!/^[^\s#@:/]+(?::\d+)?(?:\/[^\s#@:/]+)*$/.test(image)) throw new ManifestError(`--image ${JSON.stringify(image)} is not an image name (no tag, no digest)`);
+  if (digest !== undefined && !DIGEST.test(digest)) throw new ManifestError(`--digest ${JSON.stringify(digest)} is not a sha256 digest (sha256:<64 hex>)`);
 }
 
 /** One parsed kustomization: the Document (for structural edits) and its `images[]` entries. */
 function parseKustomization(text: string, file: string) {
-  const docs = parseAllDocuments(text, { keepSourceTokens: true, prettyErrors: true, customTags: keepNumberSource });
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_KUSTOMIZATION_BYTES) throw new KustomizationTooLargeError(file, bytes);
+  // prettyErrors off: its message quotes the lines around the error, and a file that is not what
+  // it should be (a symlink to credentials) must show no more than the one redacted line.
+  const docs = parseAllDocuments(text, { keepSourceTokens: true, prettyErrors: false, customTags: keepNumberSource });
   if (!Array.isArray(docs)) throw new ManifestError(`${file} is empty; expected a kustomization`);
   if (docs.length !== 1) throw new ManifestError(`${file} holds ${docs.length} YAML documents; a kustomization is exactly one`);
   const doc = docs[0]!;
-  if (doc.errors.length > 0) throw new ManifestError(`${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`);
+  if (doc.errors.length > 0) {
+    // Only the first error: every further one would show more of a file that may hold secrets.
+    const first = doc.errors[0]!;
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more error${doc.errors.length > 2 ? 's' : ''})` : '';
+    throw new ManifestError(`${file} is not valid YAML${more}:\n  ${describeYamlError(text, first.message, first.pos[0])}`);
+  }
   const root = doc.contents;
   if (!isMap(root)) throw new ManifestError(`${file} is not a kustomization: expected a mapping at the top level`);
   assertKustomization(root, file);
@@ -145,6 +179,24 @@ function parseKustomization(text: string, file: string) {
     throw new ManifestError(`${file}: images must be a list of { name, newTag }`);
   }
   return { doc, root, images, entries: isSeq(images) ? images.items : [] };
+}
+
+/** `line 3, column 5: <message>` and the offending line, redacted and cut: never more of the file. */
+function describeYamlError(text: string, message: string, offset: number): string {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const end = text.indexOf('\n', offset);
+  const lineNo = text.slice(0, start).split('\n').length;
+  const raw = text.slice(start, end < 0 ? undefined : end).replace(/\r$/, '');
+  const shown = redactLine(raw);
+  // yaml quotes the offending token in its message (`Unexpected scalar token in YAML stream: "…"`): cut it.
+  const what = (message.split('\n')[0] ?? '').replace(/:\s*["'].*$/, '');
+  return `line ${lineNo}, column ${offset - start + 1}: ${what}\n    ${shown.length > 160 ? `${shown.slice(0, 157)}...` : shown}`;
+}
+
+/** One line of a file that may not be a kustomization: every `key: value` value is hidden, whatever the key. */
+function redactLine(line: string): string {
+  const hidden = line.replace(/^(\s*(?:-\s+)?[^:=#\s][^:=#]*(?::|\s*=)\s*)(\S.*)$/, '$1***');
+  return redact(hidden);
 }
 
 /** Every entry that kustomize would apply to a container named one of `names`. */
@@ -188,9 +240,8 @@ export function readImageEntry(text: string, image: string, file = 'kustomizatio
 function matchEntry(entry: YAMLMap, names: readonly string[]): ImageMatch | undefined {
   const name = entry.get('name');
   const newName = entry.get('newName');
+  if (typeof newName === 'string') return names.includes(newName) ? 'newName' : undefined;
   if (typeof name === 'string' && names.includes(name)) return 'name';
-  if (typeof newName === 'string' && names.includes(newName)) return 'newName';
-  if (typeof name === 'string' && names.some((n) => withoutRegistry(n) === name)) return 'name-without-registry';
   return undefined;
 }
 
@@ -212,6 +263,106 @@ function describeEntry(entry: unknown, index: number): string {
   return `images[${index}]: ${fields.join(' ') || '(empty)'}`;
 }
 
+/** A YAML alias or anchor where the bump must edit: the edit would silently change other places too. */
+export class YamlAliasError extends ManifestError {
+  constructor(
+    readonly file: string,
+    readonly where: string,
+  ) {
+    super(`${file}: ${where} is a YAML alias or anchor; engex-ci edits values in place and will not guess what else shares it. Write the value literally in that images[] entry.`);
+  }
+}
+
+/** Pure: the `images[]` entries as kustomize reads them (for planImageEdits). Aliased entries are refused. */
+export function readImageEntries(text: string, file = 'kustomization.yaml'): ImageEntryFields[] {
+  const { doc, images, entries } = parseKustomization(text, file);
+  if (isAlias(images)) throw new YamlAliasError(file, 'images');
+  return entries.map((e, index) => {
+    if (isAlias(e)) throw new YamlAliasError(file, `images[${index}]`);
+    if (!isMap(e)) throw new ManifestError(`${file}: images[${index}] is not a mapping of name, newName, newTag, digest`);
+    const out: ImageEntryFields = {};
+    for (const key of ['name', 'newName', 'newTag', 'digest', 'tagSuffix'] as const) {
+      const node = e.get(key, true);
+      // The resolved value: kustomize reads through aliases, and so must the plan.
+      const value = isAlias(node) ? scalarText(node.resolve(doc)) : scalarText(node);
+      if (value !== undefined && value !== null) out[key] = String(value);
+    }
+    return out;
+  });
+}
+
+/** Pure: `edits` applied to the file in place, every other byte (BOM, CRLF, comments, quoting) kept. */
+export function applyEntryEdits(text: string, edits: readonly EntryEdit[], file = 'kustomization.yaml'): string {
+  const { entries } = parseKustomization(text, file);
+  // From the end of the file backwards, so earlier offsets stay valid.
+  const ordered = [...edits].sort((a, b) => b.index - a.index);
+  let out = text;
+  for (const edit of ordered) {
+    const entry = entries[edit.index];
+    if (!isMap(entry)) throw new ManifestError(`${file}: images[${edit.index}] is not a mapping`);
+    const set: Record<string, string> = {
+      newTag: edit.newTag,
+      ...(edit.digest !== undefined ? { digest: edit.digest } : {}),
+      ...(edit.newName !== undefined ? { newName: edit.newName } : {}),
+    };
+    out = editEntryInPlace(out, entry, edit.index, set, file);
+  }
+  return out;
+}
+
+/** Pure: the file without its `images` (what the overlay's images transformer gets as input), for a render. */
+export function withoutImages(text: string, file = 'kustomization.yaml'): string {
+  const { doc, root } = parseKustomization(text, file);
+  root.delete('images');
+  return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * Sets keys of one entry by splicing text: existing scalars are replaced within their source range
+ * and missing keys are inserted as a line after the entry's last pair (or `, key: v` in a flow map).
+ * Aliases and anchors are refused rather than re-printing the document.
+ */
+function editEntryInPlace(text: string, entry: YAMLMap, index: number, set: Record<string, string>, file: string): string {
+  const splices: Array<{ at: number; end: number; insert: string }> = [];
+  const missing: Array<[string, string]> = [];
+  for (const [key, value] of Object.entries(set)) {
+    const node = entry.get(key, true);
+    if (isAlias(node) || (isScalar(node) && node.anchor)) throw new YamlAliasError(file, `images[${index}].${key}`);
+    if (node === undefined || (isScalar(node) && node.value === null && !node.range?.[1])) {
+      missing.push([key, value]);
+      continue;
+    }
+    if (!isScalar(node) || !node.range) throw new ManifestError(`${file}: images[${index}].${key} is not a plain value; write it as one line (${key}: <value>)`);
+    const current = node.value;
+    if (current === value) continue;
+    splices.push({ at: node.range[0], end: node.range[1], insert: scalarSource(value, node) });
+  }
+  if (missing.length > 0) {
+    const lastPair = entry.items[entry.items.length - 1];
+    const keyNode = entry.items[0]?.key;
+    const lastValue = lastPair?.value ?? lastPair?.key;
+    if (!isScalar(lastValue) || !lastValue.range || !isScalar(keyNode) || !keyNode.range) {
+      throw new ManifestError(`${file}: images[${index}] has no plain last value to add ${missing.map(([k]) => k).join(', ')} after; add the keys by hand once`);
+    }
+    const valueEnd = lastValue.range[1];
+    if (entry.flow) {
+      splices.push({ at: valueEnd, end: valueEnd, insert: missing.map(([k, v]) => `, ${k}: ${stringify(v).trimEnd()}`).join('') });
+    } else {
+      const lineStart = text.lastIndexOf('\n', keyNode.range[0] - 1) + 1;
+      const indent = ' '.repeat(keyNode.range[0] - lineStart);
+      let lineEnd = text.indexOf('\n', valueEnd);
+      if (lineEnd < 0) lineEnd = text.length;
+      const crlf = text[lineEnd - 1] === '\r';
+      const at = crlf ? lineEnd - 1 : lineEnd;
+      const eol = crlf ? '\r\n' : '\n';
+      splices.push({ at, end: at, insert: missing.map(([k, v]) => `${eol}${indent}${k}: ${stringify(v).trimEnd()}`).join('') });
+    }
+  }
+  let out = text;
+  for (const s of splices.sort((a, b) => b.at - a.at)) out = out.slice(0, s.at) + s.insert + out.slice(s.end);
+  return out;
+}
+
 /** No `images[]` entry deploys the image: editing nothing would deploy nothing. */
 export class ImageNotFoundError extends ManifestError {
   constructor(
@@ -221,7 +372,7 @@ export class ImageNotFoundError extends ManifestError {
     readonly entries: readonly string[],
   ) {
     super(
-      `${file}: no images[] entry deploys ${image} (compared name, name without registry host, and newName with ${compared.join(', ')}).\n` +
+      `${file}: no images[] entry deploys ${image} (compared name and newName with ${compared.join(', ')}, exactly as kustomize does).\n` +
         (entries.length > 0 ? `The file has:\n${entries.map((e) => `  ${e}`).join('\n')}\n` : 'The file has no images[] entries.\n') +
         "Fix the entry's name or the service's deployImageName, or pass --create to add an entry (it only takes effect if a container uses that name).",
     );

@@ -45,6 +45,8 @@ export interface ServicePlan {
   /** Why its image is rebuilt when Nx did not say so (e.g. the shared Dockerfile changed). */
   why?: string;
   skipped?: string;
+  /** Overlays it deploys to this build with no `url` and no `argocd`: nothing verifies them. */
+  unverified?: readonly string[];
 }
 
 /** The build's trust zone as the summaries show it (`decideTrust` in @engex/workspace-config). */

@@ -165,7 +165,7 @@ export type StepMeta =
       imageName: string;
       image: ImageRef;
     }
-  | { kind: 'verify'; project: string; service: string; overlay: string; url: string; image: ImageRef }
+  | { kind: 'verify'; project: string; service: string; overlay: string; url?: string; image: ImageRef }
   | { kind: 'approval'; project: string; service: string; overlay: string };
 
 export interface CommandStep {

@@ -192,7 +192,10 @@ describe('planPipeline', () => {
               | @acme/util | changed: libs/util/src/index.ts |
 
               **Skipped:**
-              - \`@acme/api:lint\`: no change reaches its inputs'
+              - \`@acme/api:lint\`: no change reaches its inputs
+
+              **Unverified:** nothing checks that these deploys run (no \`url\` or \`argocd\` in the deploy target):
+              - \`@acme/api\` → \`overlays/staging\`: unverified'
           timeout_in_minutes: 5
           retry:
             automatic:
@@ -850,6 +853,26 @@ describe('deploys: every target, gates, proof', () => {
               concurrency: 1
       "
     `);
+  });
+
+  it('verifies a target with ArgoCD and no url (ArgoCD only), and names the target with neither as unverified (issue 20, finding 5)', () => {
+    const input = withTargets(
+      [
+        { ...staging, argocd: { server: 'https://argocd.example.com', application: 'api-staging' } },
+        { ...staging, overlay: 'overlays/staging-eu' },
+      ],
+      planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']), lastPassed),
+    );
+    const yaml = deployYaml(input);
+    expect(yaml).toContain(
+      'deploy verify --revision c0ffee0000000000000000000000000000000001 --argocd-server https://argocd.example.com --argocd-app api-staging --ops-commit-file reports/deploy/api-staging.ops-commit --timeout 10m',
+    );
+    expect(yaml).toContain('buildkite-agent meta-data set engex:api:staging:ops-commit');
+    expect(yaml).not.toContain('verify-staging-eu');
+    const plan = JSON.stringify(planPipeline(input));
+    expect(plan).toContain('**Unverified:** nothing checks that these deploys run');
+    expect(plan).toContain('- `@acme/api` → `overlays/staging-eu`: unverified');
+    expect(plan).not.toContain('`overlays/staging`: unverified');
   });
 
   it('release/*: a block step carrying commit, digest and scan locations gates the production deploy', () => {

@@ -270,6 +270,7 @@ export function planDetailed(input: PlanPipelineInput): { pipeline: Pipeline; se
       for (let i = 2; used.has(part); i++) part = `${overlayPart(target.overlay)}-${i}`;
       used.add(part);
       const d = deploySteps({ service, slug, part, target, image, waitFor, options, common: deployCommon, verifyCommon });
+      if (!d.verify) plan.unverified = [...(plan.unverified ?? []), target.overlay];
       const added = [...(d.block ? [d.block] : []), d.deploy, ...(d.verify ? [d.verify] : [])];
       (pendingGroup.get(slug) ?? steps).push(...added);
       keys.push(...added.map((s) => s.key));

@@ -8,6 +8,16 @@ const context = { commit: 'c'.repeat(40), defaultBranch: 'main', branch: 'feat/x
 const trust = { zone: 'untrusted' as const, reason: 'pull request #1: pull-request code is unreviewed', effect: 'every step on untrusted' };
 
 describe('renderSummary', () => {
+  it('names each deploy nothing verifies, in the summary and the annotation', () => {
+    const analysis = analyze(['apps/api/src/main.ts']);
+    const services = [{ project: '@acme/api', steps: ['acme-api:deploy-staging'], unverified: ['overlays/staging'] }];
+    const input = { base, context, trust, analysis, services, jobs: 3, uploads: 1 };
+    expect(renderSummary({ ...input, explain: false })).toContain(
+      '  unverified: @acme/api → overlays/staging (its deploy target has no url or argocd, so nothing checks that it runs)\n',
+    );
+    expect(planAnnotation(input)).toContain('- `@acme/api` → `overlays/staging`: unverified');
+  });
+
   it('states the base, what runs per project, and with --explain why', () => {
     const analysis = analyze(['libs/util/src/index.spec.ts', 'libs/util/src/index.ts']);
     const services = [{ project: '@acme/api', steps: ['acme-api:image', 'acme-api:scan', 'acme-api:smoke'], skipped: 'deploy: pull request #1 builds never deploy' }];

@@ -51,6 +51,11 @@ export function planAnnotation(input: AnnotationInput): string {
   }
   const unaffected = analysis.projectCount - analysis.affected.length;
   if (unaffected > 0) lines.push('', `${unaffected} unaffected project(s) do not run.`);
+  const unverified = unverifiedDeploys(input.services);
+  if (unverified.length > 0) {
+    lines.push('', `**Unverified:** nothing checks that these deploys run (no ${code('url')} or ${code('argocd')} in the deploy target):`);
+    for (const u of unverified) lines.push(`- ${code(u.project)} → ${code(u.overlay)}: unverified`);
+  }
   return lines.join('\n');
 }
 
@@ -110,7 +115,13 @@ export function renderSummary(input: SummaryInput): string {
     const skipped = analysis.skipped.length + input.services.filter((s) => s.skipped).length;
     if (skipped > 0) out.push(`${skipped} task(s)/step(s) skipped; --explain says which and why.`);
   }
+  for (const u of unverifiedDeploys(input.services)) out.push(`  unverified: ${u.project} → ${u.overlay} (its deploy target has no url or argocd, so nothing checks that it runs)`);
   return `${out.join('\n')}\n`;
+}
+
+/** Deploys of this plan that no verify step checks. */
+function unverifiedDeploys(services: readonly ServicePlan[]): Array<{ project: string; overlay: string }> {
+  return services.flatMap((s) => (s.unverified ?? []).map((overlay) => ({ project: s.project, overlay })));
 }
 
 function sample(items: readonly string[]): string {

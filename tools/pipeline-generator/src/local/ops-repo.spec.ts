@@ -11,7 +11,13 @@ const run = promisify(execFile);
 describe('renderOpsSeed', () => {
   it('seeds both overlays with comments and one images entry, as the real ops repos have', () => {
     const files = renderOpsSeed('halow', '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow');
-    expect(Object.keys(files)).toEqual(['README.md', 'base/kustomization.yaml', 'overlays/staging/kustomization.yaml', 'overlays/production/kustomization.yaml']);
+    expect(Object.keys(files)).toEqual([
+      'README.md',
+      'base/kustomization.yaml',
+      'base/deployment.yaml',
+      'overlays/staging/kustomization.yaml',
+      'overlays/production/kustomization.yaml',
+    ]);
     expect(files['overlays/staging/kustomization.yaml']).toMatchInlineSnapshot(`
       "# halow in staging. The pipeline bumps newTag below; edit the rest by hand.
       apiVersion: kustomize.config.k8s.io/v1beta1

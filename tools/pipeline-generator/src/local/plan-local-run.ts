@@ -97,7 +97,8 @@ function skipReason(step: UploadedCommandStep, typed: CommandStep | { meta: Step
     const what = meta?.kind === 'image' ? 'not built, smoked or scanned here (an untrusted build scans in the image step)' : 'not scanned, not passed';
     return `the Trivy image ${trivy} is not in the local Docker engine (\`docker pull ${trivy}\` to scan locally); ${what}: neither the image nor its SBOM`;
   }
-  if (meta?.kind === 'verify') return `deploy verify needs the service running at ${meta.url} behind ArgoCD; no cluster here (step ${step.key})`;
+  if (meta?.kind === 'verify')
+    return `deploy verify needs the service deployed${meta.url !== undefined ? ` at ${meta.url}` : ''} (and ArgoCD where set); no cluster here (step ${step.key})`;
   return undefined;
 }
 

@@ -32,8 +32,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
   const overlay = target.overlay;
   const digestFile = `reports/deploy/${service.service}-${part}.digest`;
   // ArgoCD must be Synced at the commit the bump made: the deploy step hands it to verify.
-  const opsCommit =
-    target.argocd && target.url !== undefined ? { file: `reports/deploy/${service.service}-${part}.ops-commit`, key: `engex:${service.service}:${part}:ops-commit` } : undefined;
+  const opsCommit = target.argocd ? { file: `reports/deploy/${service.service}-${part}.ops-commit`, key: `engex:${service.service}:${part}:ops-commit` } : undefined;
   const block: BlockStep | undefined =
     target.approval === 'manual'
       ? {
@@ -85,7 +84,9 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     retryManual: { permitOnPassed: false },
     meta: { kind: 'deploy', project: service.project, service: service.service, repo: service.opsRepo, overlay, imageName: service.deployImageName, image },
   };
-  if (target.url === undefined) return { ...(block ? { block } : {}), deploy };
+  // Verify whenever there is something to ask: the environment's URL, ArgoCD, or both. A target
+  // with neither gets no verify step, and the plan summary says it is unverified.
+  if (target.url === undefined && target.argocd === undefined) return { ...(block ? { block } : {}), deploy };
   const verify: CommandStep = {
     type: 'command',
     key: `${slug}:verify-${part}`,
@@ -105,7 +106,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
         bin: options.engexCi,
         call: {
           command: 'deploy verify',
-          url: target.url,
+          ...(target.url !== undefined ? { url: target.url } : {}),
           revision: image.tag,
           ...(target.argocd ? { argocdServer: target.argocd.server, argocdApp: target.argocd.application } : {}),
           ...(opsCommit ? { opsCommitFile: opsCommit.file } : {}),
@@ -117,7 +118,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     // The step's own timeout leaves room for setup around verify's deadline.
     timeoutInMinutes: options.timeouts.verifyDeadline + 5,
     ...input.verifyCommon,
-    meta: { kind: 'verify', project: service.project, service: service.service, overlay, url: target.url, image },
+    meta: { kind: 'verify', project: service.project, service: service.service, overlay, ...(target.url !== undefined ? { url: target.url } : {}), image },
   };
   return { ...(block ? { block } : {}), deploy, verify };
 }
