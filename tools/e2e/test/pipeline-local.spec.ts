@@ -24,6 +24,7 @@ const required = requiredDependencies().has('docker');
 const docker = await probeDocker(process.env);
 const repo = findRepoRoot(fileURLToPath(new URL('.', import.meta.url)));
 const BUNDLE = 'tools/pipeline-generator/dist/engex-pipeline.cjs';
+const ENGEX_CI_BUNDLE = 'libs/ci-lib/dist/engex-ci.cjs';
 const REPOSITORY = 'engex/halow';
 const MINUTES = 60_000;
 
@@ -106,14 +107,20 @@ describe.skipIf(!docker.available && !required)(`engex-pipeline run --local, end
       throw new Error('The e2e test ran inside the pipeline it started: a change made in the temp clone must not affect @engex/e2e.');
     }
     if (!docker.available) throw new Error(`ENGEX_REQUIRE includes docker, and no engine answers: ${docker.reason}`);
-    if (!existsSync(join(repo, BUNDLE))) throw new Error(`${BUNDLE} is missing: run \`npx nx run-many -t build\` first (the test target depends on it).`);
+    for (const bundle of [BUNDLE, ENGEX_CI_BUNDLE]) {
+      if (!existsSync(join(repo, bundle))) throw new Error(`${bundle} is missing: run \`npx nx run-many -t build\` first (the test target depends on it).`);
+    }
     tmp = await mkdtemp(join(tmpdir(), 'engex-e2e-'));
     nodeImage = (await buildLocalBase({ env: cleanEnv({}) })).tag;
     registry = await startLocalRegistry({ storageDir: join(tmp, 'registry') });
     ws = await cloneWorkspace(repo, join(tmp, 'ws'));
     // The clone runs its own copy of the runner bundle: a rebuild in this checkout must not pull it away mid-test.
-    await mkdir(join(ws.root, dirname(BUNDLE)), { recursive: true });
-    await copyFile(join(repo, BUNDLE), join(ws.root, BUNDLE));
+    // So does the engex-ci bundle the run's closing `engex-ci status` reads with: every job builds
+    // its own in its fresh clone, none in this checkout (as `npm run pipeline:local` builds it first).
+    for (const bundle of [BUNDLE, ENGEX_CI_BUNDLE]) {
+      await mkdir(join(ws.root, dirname(bundle)), { recursive: true });
+      await copyFile(join(repo, bundle), join(ws.root, bundle));
+    }
     ops = join(ws.root, '.engex-local/ops/halow-ops.git');
     // A one-line source change to halow, committed: the pipeline builds, pushes and deploys it.
     firstSha = await ws.commitAppend('apps/halow/src/app.ts', '// e2e: first change\n', 'e2e: change halow');
