@@ -17,7 +17,7 @@
 // there and runs only the missing ones (delete an entry to measure it again); the report says
 // which commit each was measured on.
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,9 @@ say(`NODE_IMAGE ${nodeImage}`);
 execFileSync('git', ['clone', '--quiet', root, repo]);
 // The orchestrating checkout plans with the repo's installed Nx; the agents clone it without it.
 symlinkSync(join(root, 'node_modules'), join(repo, 'node_modules'));
+// The trusted queues' agent guard runs the host's engex-ci bundle (npm run bench:agents builds it).
+mkdirSync(join(repo, 'libs', 'ci-lib', 'dist'), { recursive: true });
+copyFileSync(join(root, 'libs', 'ci-lib', 'dist', 'engex-ci.cjs'), join(repo, 'libs', 'ci-lib', 'dist', 'engex-ci.cjs'));
 appendFileSync(join(repo, '.git', 'info', 'exclude'), 'node_modules\n');
 git('config', 'user.name', 'bench');
 git('config', 'user.email', 'bench@example.com');

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, appendFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -50,6 +50,9 @@ describe.skipIf(skip)(`every generated step as uploaded text${skip ? ` (skipped:
     // The generator reads the Nx graph with this repo's installed plugins; agents never see them.
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(ws, 'node_modules'));
     appendFileSync(join(ws, '.git/info/exclude'), 'node_modules\n');
+    // The trusted queues' agent guard runs the host's engex-ci (the test target builds it first).
+    mkdirSync(join(ws, 'libs/ci-lib/dist'), { recursive: true });
+    copyFileSync(join(REPO_ROOT, 'libs/ci-lib/dist/engex-ci.cjs'), join(ws, 'libs/ci-lib/dist/engex-ci.cjs'));
     appendFileSync(join(ws, 'apps/halow/src/app.ts'), '// a halow change\n');
     git(ws, 'commit', '--quiet', '-am', 'change halow');
     sha = git(ws, 'rev-parse', 'HEAD');
@@ -58,9 +61,9 @@ describe.skipIf(skip)(`every generated step as uploaded text${skip ? ` (skipped:
   }, 120_000);
   afterAll(() => rmSync(parent, { recursive: true, force: true }), 120_000);
 
-  const runLocal = (name: string, args: string[], env: Record<string, string>): Promise<Run> =>
+  const runLocal = (name: string, args: string[], env: Record<string, string>, deps = join(parent, 'deps')): Promise<Run> =>
     new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--conditions=@engex/source', '--import', TSX, CLI, 'run', '--local', '--deps-cache', join(parent, 'deps'), ...args], {
+      const child = spawn(process.execPath, ['--conditions=@engex/source', '--import', TSX, CLI, 'run', '--local', '--deps-cache', deps, ...args], {
         cwd: ws,
         env: {
           PATH: `${stubs.bin}:${process.env['PATH'] ?? ''}`,
@@ -125,11 +128,56 @@ describe.skipIf(skip)(`every generated step as uploaded text${skip ? ` (skipped:
     expect(ran(r)).toEqual(expect.arrayContaining([':rocket: deploy halow to overlays/production']));
   });
 
+  const PR = { BUILDKITE_BRANCH: 'feat/x', BUILDKITE_PULL_REQUEST: '12', BUILDKITE_PULL_REQUEST_BASE_BRANCH: 'main' };
+  let prRun: Run;
+
   it('a pull request: checks, image and scan, no deploy', async () => {
-    const r = await runLocal('pr', ['--base', 'HEAD~1'], { BUILDKITE_BRANCH: 'feat/x', BUILDKITE_PULL_REQUEST: '12', BUILDKITE_PULL_REQUEST_BASE_BRANCH: 'main' });
+    const r = (prRun = await runLocal('pr', ['--base', 'HEAD~1'], PR));
     expectAllPassed(r);
     expect(ran(r).some((l) => l.includes('deploy'))).toBe(false);
     expect(ran(r).length).toBeGreaterThan(0);
+  });
+
+  it('an attacker: a pull request whose pipeline asks for the deploy queue and saves a tampered node_modules does nothing privileged; then main restores a clean cache and ships', async () => {
+    type Plugin = { ref: string; config: Record<string, unknown> };
+    type Step = { key: string; steps?: Step[]; agents?: { queue: string }; commands?: unknown[]; plugins?: Plugin[]; meta?: { kind: string; target?: string } };
+    const pipeline = JSON.parse(readFileSync(join(prRun.runDir, 'pipeline.json'), 'utf8')) as { steps: Step[] };
+    const steps = pipeline.steps.flatMap((s) => s.steps ?? [s]);
+    const image = steps.find((s) => s.key === 'engex-halow:image')!;
+    // The edit a hostile branch can make to its own pipeline: the credential-holding queue, and a push.
+    image.agents = { queue: 'deploy' };
+    image.commands = [...image.commands!, { kind: 'exec', argv: ['node', 'libs/ci-lib/bin/engex-ci.cjs', 'image', 'push', '--project', '@engex/halow'] }];
+    // And on its own untrusted queue: tamper with the installed tree, then ask the cache plugin to save it.
+    const check = steps.find((s) => s.meta?.kind === 'nx-task' && s.plugins?.some((p) => p.ref.startsWith('cache#')))!;
+    check.commands = [...check.commands!, { kind: 'exec', argv: ['sh', '-c', 'echo pwned > node_modules/.engex-poison'] }];
+    for (const p of check.plugins!) if (p.ref.startsWith('cache#')) p.config = { ...p.config, save: 'file' };
+    const edited = join(parent, 'attacker-pipeline.json');
+    writeFileSync(edited, JSON.stringify(pipeline));
+    const deps = join(parent, 'attacker-deps');
+    const before = readFileSync(stubs.calls, 'utf8').length;
+
+    const attack = await runLocal('attack', ['--pipeline', edited], PR, deps);
+    const attackCalls = readFileSync(stubs.calls, 'utf8').slice(before);
+    expect(attack.code, explain(attack)).not.toBe(0);
+    // The deploy queue's guard refused the pull request before its command ran: no push, no deploy.
+    const refused = log(attack, 'engex-halow:image');
+    expect(refused).toContain('agent guard: refused this job on the deploy queue');
+    expect(refused).toContain('the build is pull request "12"');
+    expect(refused).not.toContain('~~~ Running commands');
+    expect(attackCalls).not.toMatch(/engex-ci (image push|deploy bump)/);
+    // The untrusted agent may not write the cache bucket: nothing saved.
+    expect(log(attack, check.key)).toContain('AccessDenied');
+    expect(existsSync(deps) ? readdirSync(deps) : []).toEqual([]);
+
+    // The same commit on main: the guard allows it, the image is pushed and deployed, and the cache it restores is its own.
+    const main = await runLocal('after-attack', ['--base', 'HEAD~1'], { BUILDKITE_BRANCH: 'main' }, deps);
+    expectAllPassed(main);
+    expect(log(main, 'engex-halow:image')).toMatch(/agent guard: allowed local build \S+ step engex-halow:image on branch main/);
+    const mainCalls = readFileSync(stubs.calls, 'utf8').slice(before + attackCalls.length);
+    expect(mainCalls).toContain('engex-ci image push --project @engex/halow');
+    expect(mainCalls).toContain('engex-ci deploy bump');
+    expect(main.stderr).toMatch(/restored from the dependency cache/);
+    for (const entry of readdirSync(deps)) expect(readFileSync(join(deps, entry)).includes('pwned')).toBe(false);
   });
 
   it('--all on main: every step of every project', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runJob, type JobOptions } from './agent-job.js';
 import { AgentStore } from './agent-store.js';
 import type { LocalStep } from './plan-local-run.js';
+import type { LocalPlugin } from './plugin-config.js';
 import { StepSupervisor } from './supervisor.js';
 
 describe('runJob: the agent lifecycle around the command text', () => {
@@ -30,7 +31,7 @@ describe('runJob: the agent lifecycle around the command text', () => {
     notes: [],
     ...over,
   });
-  const job = (s: LocalStep, hooks: JobOptions['hooks'] = {}) =>
+  const job = (s: LocalStep, hooks: JobOptions['hooks'] = {}, cacheWrite = true) =>
     runJob({
       step: s,
       checkout: join(dir, 'checkout'),
@@ -42,10 +43,37 @@ describe('runJob: the agent lifecycle around the command text', () => {
       docker: 'docker',
       registry: '127.0.0.1:1',
       depsCache: join(dir, 'deps'),
+      cacheWrite,
       logFile: join(dir, 'job.log'),
       supervisor: new StepSupervisor(),
       clock: () => Date.now(),
     });
+
+  it('an agent without write access to the cache (the untrusted queue) never saves: denied, a warning under soft-fail, else a failed job', async () => {
+    const cache = (softFail: boolean): LocalPlugin => ({
+      kind: 'cache',
+      ref: 'cache#v1.12.0',
+      path: 'node_modules',
+      manifest: [],
+      save: ['pipeline'],
+      compression: 'none',
+      keyExtra: '',
+      softFail,
+      force: false,
+    });
+    const poison = ['mkdir -p node_modules', 'echo poisoned > node_modules/nx.js'];
+    const soft = await job(step(poison, { plugins: [cache(true)] }), {}, false);
+    expect(soft.status).toBe('passed');
+    expect(await readFile(join(dir, 'job.log'), 'utf8')).toContain('Cache save operation failed, continuing build (soft-fail enabled): AccessDenied');
+    const hard = await job(step(poison, { plugins: [cache(false)] }), {}, false);
+    expect(hard).toMatchObject({ status: 'failed', exitCode: 1 });
+    expect(hard.note).toContain('save failed: AccessDenied');
+    expect(await readdir(join(dir, 'deps')).catch(() => [])).toEqual([]);
+    // The same job on a trusted agent saves.
+    const trusted = await job(step(poison, { plugins: [cache(false)] }), {}, true);
+    expect(trusted.status).toBe('passed');
+    expect(await readdir(join(dir, 'deps'))).toHaveLength(1);
+  });
 
   it('runs the commands joined under bash -e -c: the first failing line ends the job with its status, and the log shows each line', async () => {
     const r = await job(step(['echo one > out.txt', 'false', 'echo never >> out.txt']));

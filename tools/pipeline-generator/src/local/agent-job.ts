@@ -40,6 +40,8 @@ export interface JobOptions {
   registry: string;
   /** The cache plugin's folder (its fs backend). */
   depsCache: string;
+  /** Whether this queue's agents may write it (QueueAgents.cacheWrite). */
+  cacheWrite: boolean;
   logFile: string;
   supervisor: StepSupervisor;
   echo?: { write(chunk: string | Uint8Array): unknown };
@@ -94,8 +96,13 @@ async function phases(o: JobOptions, log: WriteStream, say: (line: string) => vo
     const out = join(o.agentDir, `${name}.env`);
     // As the agent does: the hook runs in a shell whose exported variables carry into the job.
     const r = await exec(['bash', '-c', 'set -e; . "$1"; env -0 > "$2"', name, path, out], env);
-    if (r.code === 0) env = parseEnv(await readFile(out, 'utf8'));
-    return r.code;
+    if (r.code !== 0) return r.code;
+    // A hook that `exec`s or exits early leaves no after-env: the agent (hook.ExitError in its
+    // hook wrapper) keeps the job's environment as it was and goes on, and so does this.
+    const after = await readFile(out, 'utf8').catch(() => '');
+    if (after === '') say(`~~~ The ${name} hook exited early: its environment changes, if any, were not recorded`);
+    else env = parseEnv(after);
+    return 0;
   };
 
   if ((await hook('environment')) !== 0) return fail(1, 'the agent environment hook failed');
@@ -144,7 +151,7 @@ async function phases(o: JobOptions, log: WriteStream, say: (line: string) => vo
       say(`~~~ Running plugin ${cache.ref} post-command hook (emulated)`);
       const t0 = o.clock();
       try {
-        await saveCache(cache, { folder: o.depsCache, checkout: o.checkout, env: keyEnv, log: say });
+        await saveCache(cache, { folder: o.depsCache, checkout: o.checkout, env: keyEnv, log: say, writable: o.cacheWrite });
       } catch (error) {
         outcome = fail(1, `${cache.ref} save failed: ${(error as Error).message.split('\n')[0]}`);
       }

@@ -48,6 +48,12 @@ export type AgentHookName = 'environment' | 'pre-command' | 'pre-exit';
 export interface QueueAgents {
   env: Readonly<Record<string, string>>;
   hooks: Readonly<Partial<Record<AgentHookName, string>>>;
+  /**
+   * Whether these agents may write the shared caches (the dependency-cache bucket, the Nx cache):
+   * IAM and the Nx write token on a fleet. False for the untrusted queue: its cache saves are
+   * denied, and its Nx cache is the agent's own.
+   */
+  cacheWrite: boolean;
 }
 
 /** The `BUILDKITE_*` variables of the build, as the job that uploads the pipeline sees them (upload-time interpolation). */
@@ -55,6 +61,7 @@ export function buildEnv(build: LocalBuild): Record<string, string> {
   return {
     BUILDKITE: 'true',
     CI: 'true',
+    BUILDKITE_REPO: build.workspaceRoot,
     BUILDKITE_BRANCH: build.branch,
     BUILDKITE_COMMIT: build.commit,
     BUILDKITE_BUILD_URL: localBuildUrl(build.commit),

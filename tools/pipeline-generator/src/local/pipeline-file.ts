@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseBuildkiteEnv } from '@engex/workspace-config';
 import { UsageError } from '../core/errors.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { validatePipeline } from '../core/validate.js';
@@ -62,6 +63,16 @@ export async function readPipelineFile(file: string, cwd: string, env: Readonly<
     throw new UsageError(`--pipeline ${file} is not a valid pipeline (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n${issues.map((i) => `  ${i}`).join('\n')}`);
   const git = new Git(cwd, env);
   const commit = (await git.run(['rev-parse', 'HEAD'])).trim();
-  const branch = (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
-  return { pipeline: data as Pipeline, commit, branch, defaultBranch: 'main', summary: `engex-pipeline: running the pipeline in ${file} for HEAD ${commit.slice(0, 12)}` };
+  // The build is what Buildkite's variables say (a pull request's pipeline stays a pull request's
+  // build when someone hands in an edited copy); without them, the checkout's branch.
+  const bk = parseBuildkiteEnv(env);
+  const branch = bk.branch ?? (await git.run(['rev-parse', '--abbrev-ref', 'HEAD'])).trim();
+  return {
+    pipeline: data as Pipeline,
+    commit,
+    branch,
+    defaultBranch: bk.defaultBranch ?? 'main',
+    pullRequest: bk.pullRequest !== undefined ? String(bk.pullRequest) : 'false',
+    summary: `engex-pipeline: running the pipeline in ${file} for HEAD ${commit.slice(0, 12)} on ${branch}${bk.pullRequest !== undefined ? ` (pull request ${bk.pullRequest})` : ''}`,
+  };
 }

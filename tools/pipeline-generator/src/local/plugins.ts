@@ -67,6 +67,8 @@ export interface CacheRun {
   checkout: string;
   env: CacheKeyEnv;
   log: (line: string) => void;
+  /** False on agents without write access to the bucket (IAM): a save is denied, as S3 would. */
+  writable?: boolean;
 }
 
 /**
@@ -105,6 +107,7 @@ export async function restoreCache(cache: Cache, r: CacheRun): Promise<boolean> 
 export async function saveCache(cache: Cache, r: CacheRun): Promise<boolean> {
   if (cache.save.length === 0) return false;
   return softFail(cache, 'save', r, async () => {
+    if (r.writable === false) throw new Error(`AccessDenied: this queue's agents may only read the cache (s3:PutObject is for trusted queues); nothing saved`);
     if (!(await exists(join(r.checkout, cache.path)))) throw new Error(`Cache path '${cache.path}' does not exist`);
     let lowerUpdated = false;
     for (const level of CACHE_LEVELS.filter((l) => cache.save.includes(l))) {

@@ -43,9 +43,11 @@ const NX_TOKEN = 'NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN';
  * token and Test Engine's upload-only token; the trusted check and docker queues the write token
  * (and Test Engine's); the deploy queue also reaches the ops
  * repos (git `insteadOf` to the local bare repos, through `GIT_CONFIG_*`, as an agent's git
- * credentials would). Queues that share a name share a holder: trusted wins over untrusted.
+ * credentials would). Only trusted queues may write the shared caches (IAM on a fleet), and they
+ * run `guardHooks` (queue → `pre-command` path: the agent guard). Queues that share a name share a
+ * holder: trusted wins over untrusted.
  */
-export function defaultQueues(names: QueueNames, secrets: LocalSecrets): Record<string, QueueAgents> {
+export function defaultQueues(names: QueueNames, secrets: LocalSecrets, guardHooks: Readonly<Record<string, string>> = {}): Record<string, QueueAgents> {
   const ops = Object.entries(secrets.opsRepos);
   const opsGit: Record<string, string> = { GIT_CONFIG_COUNT: String(ops.length) };
   ops.forEach(([url, path], i) => {
@@ -53,10 +55,16 @@ export function defaultQueues(names: QueueNames, secrets: LocalSecrets): Record<
     opsGit[`GIT_CONFIG_VALUE_${i}`] = url;
   });
   const trusted = { [NX_TOKEN]: secrets.nxCacheWrite, BUILDKITE_ANALYTICS_TOKEN: secrets.analytics };
+  const hooks = (queue: string): QueueAgents['hooks'] => (guardHooks[queue] !== undefined ? { 'pre-command': guardHooks[queue] } : {});
   return {
-    [names.untrusted]: { env: { [NX_TOKEN]: secrets.nxCacheRead, BUILDKITE_ANALYTICS_TOKEN: secrets.analytics }, hooks: {} },
-    [names.checks]: { env: trusted, hooks: {} },
-    [names.docker]: { env: trusted, hooks: {} },
-    [names.deploy]: { env: { ...trusted, ...(ops.length > 0 ? opsGit : {}) }, hooks: {} },
+    [names.untrusted]: { env: { [NX_TOKEN]: secrets.nxCacheRead, BUILDKITE_ANALYTICS_TOKEN: secrets.analytics }, hooks: {}, cacheWrite: false },
+    [names.checks]: { env: trusted, hooks: hooks(names.checks), cacheWrite: true },
+    [names.docker]: { env: trusted, hooks: hooks(names.docker), cacheWrite: true },
+    [names.deploy]: { env: { ...trusted, ...(ops.length > 0 ? opsGit : {}) }, hooks: hooks(names.deploy), cacheWrite: true },
   };
+}
+
+/** The queues whose agents hold credentials: the ones the agent guard protects. */
+export function trustedQueueNames(names: QueueNames): string[] {
+  return [...new Set([names.checks, names.docker, names.deploy])].filter((q) => q !== names.untrusted);
 }

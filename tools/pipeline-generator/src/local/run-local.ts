@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { findWorkspaceRoot } from '@engex/workspace-config';
+import { runInterruptCleanups } from '@engex/ci-lib';
+import { findWorkspaceRoot, parseWorkspaceConfig } from '@engex/workspace-config';
 import { commandSteps, type Pipeline } from '../core/pipeline.js';
 import { Git } from '../io/git.js';
 import { AgentStore } from './agent-store.js';
@@ -11,7 +13,8 @@ import { buildEnv, type LocalBuild, type QueueAgents } from './local-env.js';
 import { ensureOpsRepo } from './ops-repo.js';
 import { planLocalRun, trivyImageOf } from './plan-local-run.js';
 import { LocalSetupError, findDocker, imagePresent, which } from './preflight.js';
-import { defaultQueues, localSecrets, readQueueNames } from './queues.js';
+import { writeGuardHooks } from './agent-guard-hooks.js';
+import { defaultQueues, localSecrets, readQueueNames, trustedQueueNames } from './queues.js';
 import { startRunRegistry } from './run-registry.js';
 import { runSteps, type Agents, type RunResult } from './run-steps.js';
 import { renderNotifications, renderSummary, runExitCode, type StepResult } from './render-summary.js';
@@ -114,9 +117,12 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) {
-      // Second signal: stop waiting. Kill what we started, then die of the signal as usual.
+      // Second signal: stop waiting. Kill what we started, then die of the signal as usual. Only
+      // synchronous cleanup runs before the process dies: the registry's (ci-lib registers a
+      // SIGKILL and the removal of its folder) and the agents' temp clones.
       supervisor.kill('SIGKILL');
-      for (const stop of stops) void stop();
+      runInterruptCleanups();
+      rmSync(agents.root, { recursive: true, force: true });
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.kill(process.pid, signal);
@@ -169,7 +175,21 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     };
     const plan = planLocalRun(generated.pipeline, { uploadEnv: buildEnv(build), presentImages });
     const config: unknown = JSON.parse(await readFile(join(root, 'engex.config.json'), 'utf8').catch(() => '{}'));
-    const queues = options.queues ?? defaultQueues(readQueueNames(config), localSecrets(opsRepos));
+    const names = readQueueNames(config);
+    const queues = options.queues ?? (await localQueues());
+    async function localQueues(): Promise<Record<string, QueueAgents>> {
+      const guards = await writeGuardHooks({
+        root,
+        hostDir: join(runDir, 'agent-hosts'),
+        config: parseWorkspaceConfig(config),
+        defaultBranch: build.defaultBranch,
+        repository: build.workspaceRoot,
+        queues: trustedQueueNames(names),
+        node: process.execPath,
+      });
+      if (guards === undefined) say('Note: this workspace ships no agent guard (libs/ci-lib/agent-hooks/pre-command): the trusted queues run unguarded.');
+      return defaultQueues(names, localSecrets(opsRepos), guards ?? {});
+    }
     say(`Running ${plan.steps.length} steps, each on a fresh agent (a clone of ${generated.commit.slice(0, 12)} under ${agents.root}); logs in ${runDir}\n`);
 
     const results = await runSteps(plan.steps, build, {

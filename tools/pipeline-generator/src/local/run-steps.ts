@@ -113,7 +113,9 @@ async function runOne(step: LocalStep, i: number, build: LocalBuild, ctx: RunSte
       return { status: 'failed', exitCode: 4, note: `fresh clone of ${build.commit.slice(0, 12)} failed: ${(error as Error).message.split('\n')[0]}`, install: none };
     }
     checkoutMs = ctx.clock() - t0;
-    const nxCacheDir = ctx.agents.nxCache.kind === 'directory' ? ctx.agents.nxCache.dir : join(agentDir, 'nx');
+    // The shared folder stands in for the remote cache; an agent that may not write it (untrusted:
+    // the read token) gets a cache of its own, so nothing it builds reaches a trusted build.
+    const nxCacheDir = ctx.agents.nxCache.kind === 'directory' && agents.cacheWrite ? ctx.agents.nxCache.dir : join(agentDir, 'nx');
     const env = jobEnv({
       caller: ctx.env,
       build,
@@ -136,6 +138,7 @@ async function runOne(step: LocalStep, i: number, build: LocalBuild, ctx: RunSte
       docker: ctx.docker,
       registry: build.registry,
       depsCache: ctx.agents.depsCache,
+      cacheWrite: agents.cacheWrite,
       logFile,
       supervisor: ctx.supervisor,
       clock: ctx.clock,
