@@ -5,11 +5,20 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { findFreePort } from '@engex/ci-lib';
-import { findRepoRoot, requiredDependencies, startLocalRegistry, uploadTestImage, type LocalRegistry } from '@engex/ci-lib/testing';
-import { LOCAL_BASE_REPOSITORY, buildLocalBase, probeDocker } from '../src/index.js';
+import {
+  describeNeeding,
+  dockerRequirement,
+  findRepoRoot,
+  kubectlRequirement,
+  registryRequirement,
+  startLocalRegistry,
+  uploadTestImage,
+  type LocalRegistry,
+} from '@engex/ci-lib/testing';
+import { LOCAL_BASE_REPOSITORY, buildLocalBase } from '../src/index.js';
 import { cloneWorkspace, type TempWorkspace } from '../src/lib/temp-workspace.js';
 
 /**
@@ -19,9 +28,10 @@ import { cloneWorkspace, type TempWorkspace } from '../src/lib/temp-workspace.js
  */
 
 const run = promisify(execFile);
-// Skipped visibly without an engine, unless the runner requires one (.ci/run: ENGEX_REQUIRE=docker,...).
-const required = requiredDependencies().has('docker');
-const docker = await probeDocker(process.env);
+// The one way a suite needs outside parts: skipped with the reason without an engine, the
+// registry or kubectl (deploy bump proves each bump with a render), failed where ENGEX_REQUIRE
+// names them (.ci/run).
+const needs = [dockerRequirement(), registryRequirement(), kubectlRequirement()];
 const repo = findRepoRoot(fileURLToPath(new URL('.', import.meta.url)));
 const BUNDLE = 'tools/pipeline-generator/dist/engex-pipeline.cjs';
 const ENGEX_CI_BUNDLE = 'libs/ci-lib/dist/engex-ci.cjs';
@@ -67,9 +77,7 @@ async function tags(host: string): Promise<string[]> {
   return ((await res.json()) as { tags: string[] | null }).tags ?? [];
 }
 
-if (!docker.available && !required) console.warn(`e2e SKIPPED: no Docker engine (${docker.reason}); with ENGEX_REQUIRE=docker this fails instead.`);
-
-describe.skipIf(!docker.available && !required)(`engex-pipeline run --local, end to end${docker.available ? '' : ` (SKIPPED: no Docker engine: ${docker.reason})`}`, () => {
+describeNeeding(needs, 'engex-pipeline run --local, end to end', () => {
   let tmp: string;
   let ws: TempWorkspace;
   let registry: LocalRegistry;
@@ -106,7 +114,6 @@ describe.skipIf(!docker.available && !required)(`engex-pipeline run --local, end
     if (process.env['ENGEX_E2E_NESTED']) {
       throw new Error('The e2e test ran inside the pipeline it started: a change made in the temp clone must not affect @engex/e2e.');
     }
-    if (!docker.available) throw new Error(`ENGEX_REQUIRE includes docker, and no engine answers: ${docker.reason}`);
     for (const bundle of [BUNDLE, ENGEX_CI_BUNDLE]) {
       if (!existsSync(join(repo, bundle))) throw new Error(`${bundle} is missing: run \`npx nx run-many -t build\` first (the test target depends on it).`);
     }

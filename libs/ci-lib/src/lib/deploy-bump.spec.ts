@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_WORKSPACE_CONFIG, resolveServiceConfig } from '@engex/workspace-config';
-import { deployBump, gitLowSpeedArgs, gitRemoteHost, planDeploy, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
+import { deployBump, gitLowSpeedArgs, gitRemoteHost, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
 import { readCommitRelation, RollbackRefusedError, RollbackUncheckedError } from './deploy-guard.js';
 import { CommandFailedError, ManifestError, exitCodeFor } from './errors.js';
 import { runCommand } from './run-command.js';
@@ -40,15 +39,7 @@ spec:
 `;
 const ENV = { ...process.env, GIT_AUTHOR_NAME: 'seed', GIT_AUTHOR_EMAIL: 'seed@example.com', GIT_COMMITTER_NAME: 'seed', GIT_COMMITTER_EMAIL: 'seed@example.com' };
 
-describe('planDeploy and the commit message', () => {
-  const halow = resolveServiceConfig(DEFAULT_WORKSPACE_CONFIG, { name: '@engex/halow', root: 'apps/halow', tags: ['engex:service'] })!;
-
-  it('picks the overlay per branch from config', () => {
-    expect(planDeploy(halow, 'main')).toEqual({ repo: 'https://github.com/highspot/halow-ops.git', overlay: 'overlays/staging', image: IMAGE });
-    expect(planDeploy(halow, 'release/2026.11')?.overlay).toBe('overlays/production');
-    expect(planDeploy(halow, 'feature/x')).toBeUndefined();
-  });
-
+describe('the commit message', () => {
   it('carries the service, old -> new, the digest, the build and the source commit link', () => {
     expect(
       renderBumpCommitMessage({

@@ -2,8 +2,6 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, posix, relative, sep } from 'node:path';
-import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
-import { deployTargetFor } from '@engex/workspace-config';
 import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
 import { decideDirection, type CommitRelation } from './deploy-guard.js';
 import { CommandFailedError, DeadlineExceededError, InfrastructureError, ManifestError, UsageError } from './errors.js';
@@ -26,22 +24,6 @@ import { redact } from './redact.js';
 import { backoffDelay, normalizeRetryOptions, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
 import { TEMP_PREFIX, sweepStaleTempDirs } from './temp-sweep.js';
-
-export interface DeployPlan {
-  /** The ops repo to clone. */
-  repo: string;
-  /** The overlay directory; its kustomization may have any of kustomize's file names. */
-  overlay: string;
-  /** The image whose `images[]` entry is bumped. */
-  image: string;
-}
-
-/** Pure: where a build of `branch` deploys this service, or undefined when the branch does not deploy. */
-export function planDeploy(service: Pick<ServiceConfig, 'opsRepo' | 'deployImageName' | 'deployTargets'>, branch: string): DeployPlan | undefined {
-  const target: DeployTarget | undefined = deployTargetFor(branch, service.deployTargets);
-  if (!target) return undefined;
-  return { repo: service.opsRepo, overlay: target.overlay, image: service.deployImageName };
-}
 
 export interface BumpMessageInputs {
   /** The service, e.g. `halow`. */

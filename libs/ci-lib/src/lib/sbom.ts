@@ -4,7 +4,7 @@ import { PackageURL } from 'packageurl-js';
 import parseSpdx from 'spdx-expression-parse';
 import { SbomInputError, SbomInvalidError } from './errors.js';
 
-export { SBOM_FILE, SBOM_IMAGE_PATH } from './file-names.js';
+export { SBOM_FILE } from './file-names.js';
 /** The esbuild metafile the build writes beside the bundle (`metafile: true` in @nx/esbuild). */
 export const METAFILE = 'meta.json';
 
