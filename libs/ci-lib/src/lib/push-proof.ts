@@ -4,15 +4,16 @@ import type { PushProof } from './push-image.js';
 import type { RemoteImage } from './registry-client.js';
 import { runCommand } from './run-command.js';
 import type { RetryOptions } from './retry.js';
+import { digestMetaDataKey } from './file-names.js';
 
 /**
  * Where a trusted build records the digest it pushed: build meta-data `engex:<service>:digest`
- * (the generator's image step reads it back for the deploy; `digestKeyOf` in the generator is
- * the same key). Only trusted agents run trusted builds' jobs (agent guard), and Buildkite
- * records which build set it, so the record is as trusted as the build that holds it.
+ * (`digestMetaDataKey`, which the generator's image and deploy steps use too). Only trusted
+ * agents run trusted builds' jobs (agent guard), and Buildkite records which build set it, so the
+ * record is as trusted as the build that holds it.
  */
 export function pushRecordKey(service: string): string {
-  return `engex:${service}:digest`;
+  return digestMetaDataKey(service);
 }
 
 export interface PushProverOptions {

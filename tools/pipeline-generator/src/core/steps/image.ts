@@ -3,6 +3,7 @@ import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import type { CommandStep, ImageRef, PluginUse } from '../pipeline.js';
 import { imageReference } from '../shell.js';
 import { nxRun, type Common, type PlanOptions } from './common.js';
+import { digestMetaDataKey } from '@engex/ci-lib/contract';
 
 /** Where the image step leaves the pushed digest; the deploy step reads it back through meta-data. */
 export function digestFileOf(service: Pick<ServiceConfig, 'service'>): string {
@@ -11,7 +12,7 @@ export function digestFileOf(service: Pick<ServiceConfig, 'service'>): string {
 
 /** The meta-data key of the pushed digest: `engex:<service>:digest`. */
 export function digestKeyOf(service: Pick<ServiceConfig, 'service'>): string {
-  return `engex:${service.service}:digest`;
+  return digestMetaDataKey(service.service);
 }
 
 /** Builds the service's image and pushes it, tagged with the commit. */
