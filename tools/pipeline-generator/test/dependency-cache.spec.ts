@@ -2,18 +2,32 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
+import { describeNeeding, requiredDependencies, type Requirement } from '@engex/ci-lib/testing';
 import { renderShellCommand } from '../src/core/shell.js';
 import { commandSteps, type PluginUse } from '../src/core/pipeline.js';
 import { planPipeline } from '../src/core/plan.js';
 import { BASE_SHA, analyze, planInput } from './fixtures.js';
 
 /**
- * The real hooks of cache#v1.12.0 (vendored, unmodified) run with the configuration the planner
- * emits, as the agent runs them: each option becomes `BUILDKITE_PLUGIN_CACHE_<OPTION>`. Only the
- * `aws` CLI is a stub (S3 cannot run here); it records every call and fails where told to.
+ * The real hooks of cache#v1.12.0 run with the configuration the planner emits, as the agent runs
+ * them: each option becomes `BUILDKITE_PLUGIN_CACHE_<OPTION>`. Only the `aws` CLI is a stub (S3
+ * cannot run here); it records every call and fails where told to. The plugin is third-party
+ * code and is never committed here: point ENGEX_CACHE_PLUGIN_DIR at a checkout of
+ * buildkite-plugins/cache-buildkite-plugin at v1.12.0 (an agent's plugin checkout works). Without
+ * it the suite is skipped with that reason; ENGEX_REQUIRE=cache-plugin makes it fail instead.
  */
-const PLUGIN = join(import.meta.dirname, 'fixtures', 'cache-buildkite-plugin-v1.12.0');
+const PLUGIN = process.env['ENGEX_CACHE_PLUGIN_DIR'] ?? '';
+const pluginHere = PLUGIN !== '' && existsSync(join(PLUGIN, 'hooks', 'pre-command'));
+const pluginRequired = requiredDependencies().has('cache-plugin');
+const cachePlugin: Requirement = {
+  available: pluginHere,
+  skip: !pluginHere && !pluginRequired,
+  reason: pluginHere ? '' : 'ENGEX_CACHE_PLUGIN_DIR does not point at a checkout of cache-buildkite-plugin v1.12.0',
+  assertAvailable() {
+    if (!pluginHere && pluginRequired) throw new Error('ENGEX_REQUIRE includes cache-plugin: set ENGEX_CACHE_PLUGIN_DIR to a checkout of cache-buildkite-plugin v1.12.0');
+  },
+};
 const lastPassed = { rule: 'last-passed-build' as const, base: BASE_SHA, reason: 'last passed build', notes: [] };
 
 let dirs: string[] = [];
@@ -92,7 +106,7 @@ function hook(name: 'pre-command' | 'post-command', checkout: string, env: Recor
 
 const calls = (log: string): string[] => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
 
-describe('the dependency cache on a real cache#v1.12.0 hook', () => {
+describeNeeding([cachePlugin], 'the dependency cache on a real cache#v1.12.0 hook', () => {
   it('a cache outage costs an npm ci, not a red build (soft-fail)', () => {
     const { plugin, install } = cacheOf({ branch: 'main' });
     const a = agent({ listing: true, copy: 'transfer-fails' });
