@@ -47,7 +47,7 @@ describe('engex-ci deploy verify', () => {
   it('--rounds must be a whole number from 1', async () => {
     const result = await run(['deploy', 'verify', '--url', base, '--revision', NEW, '--rounds', '0'], ws.root);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--rounds "0" must be a whole number from 1 to 100');
+    expect(result.stderr).toContain('--rounds must be a whole number from 1 to 100 (consecutive rounds in which every source agrees), got "0"');
   });
 
   it('exits 1 with the last answers when the old revision is still served at the deadline', async () => {

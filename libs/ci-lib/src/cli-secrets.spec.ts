@@ -27,7 +27,6 @@ const S = {
   buildUrlPassword: 'planted-build-url-password-1',
   header: 'PlantedHeaderBearer0001.abc',
   dockerPassword: 'planted-docker-password-0001',
-  ecrPassword: 'planted-ecr-password-0001',
   querySig: 'plantedsignature0001',
 };
 const SECRETS = Object.values(S);
@@ -135,7 +134,7 @@ describe('no secret in any output', () => {
 
   it('image commands: bad env values, registry throttling, docker failures', async () => {
     const badUrl = plantedEnv({ BUILDKITE_BUILD_URL: `https://bk:${S.buildUrlPassword}@buildkite.com/x y` });
-    for (const command of ['build', 'push', 'exists', 'smoke', 'env']) {
+    for (const command of ['build', 'push', 'exists', 'smoke']) {
       expect((await run(['image', command, '--project', 'halow'], ws.root, badUrl)).code).toBe(2);
     }
     expect((await run(['image', 'build', '--project', 'halow'], ws.root, plantedEnv())).code).toBe(2);
@@ -167,7 +166,7 @@ describe('no secret in any output', () => {
     expect(result.code).toBe(2);
   });
 
-  it('ecr login: an SDK error carrying keys and a signed URL, and a docker login echoing its password', async () => {
+  it('the ECR API: an SDK error carrying keys and a signed URL (ecr check, and the registry login of image exists)', async () => {
     const failing: CliIo['ecrClient'] = async () =>
       ({
         send: async () => {
@@ -177,13 +176,8 @@ describe('no secret in any output', () => {
           );
         },
       }) as EcrClientLike;
-    expect((await run(['ecr', 'login'], ws.root, plantedEnv(), { ecrClient: failing })).code).toBe(4);
-    const token = Buffer.from(`AWS:${S.ecrPassword}`).toString('base64');
-    const working: CliIo['ecrClient'] = async () => ({ send: async () => ({ authorizationData: [{ authorizationToken: token }], $metadata: {} }) }) as EcrClientLike;
-    const echoing = join(dir, 'docker-echo');
-    await writeFile(echoing, '#!/bin/sh\necho "login with password $(cat) refused; retry with docker login -u AWS -p $(echo x)" >&2\nexit 1\n');
-    await chmod(echoing, 0o755);
-    expect((await run(['ecr', 'login'], ws.root, plantedEnv(), { ecrClient: working, docker: createDocker({ binary: echoing }) })).code).toBe(4);
+    expect((await run(['ecr', 'check', '--project', 'halow'], ws.root, plantedEnv(), { ecrClient: failing })).code).toBe(4);
+    expect((await run(['image', 'exists', '--project', 'halow'], ws.root, plantedEnv(), { ecrClient: failing })).code).toBe(4);
   });
 
   it('the real bundle: a bad env value, a failing bump and a usage error', async () => {
@@ -213,7 +207,7 @@ describe('no secret in any output', () => {
           resolve(code);
         });
       });
-    expect(await node(['image', 'env', '--project', 'halow'], plantedEnv({ BUILDKITE_BUILD_URL: `https://bk:${S.buildUrlPassword}@buildkite.com/x y` }))).toBe(2);
+    expect(await node(['image', 'exists', '--project', 'halow'], plantedEnv({ BUILDKITE_BUILD_URL: `https://bk:${S.buildUrlPassword}@buildkite.com/x y` }))).toBe(2);
     expect(await node(bump(`http://x-access-token:${S.repoToken}@127.0.0.1:${gitServer.port}/ops.git`), plantedEnv({ TMPDIR: dir, ENGEX_CI_GIT_DEADLINE: '10' }))).toBe(4);
     expect(await node(['deploy', 'bump', '--repo', `https://u:${S.repoToken}@h/x.git`], plantedEnv())).toBe(2);
   });

@@ -1,15 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliIo } from './cli.js';
 import { COMMANDS, type CommandSpec } from './cli/commands.js';
 import type { Docker } from './lib/docker.js';
-import type { EcrClientLike } from './lib/ecr-credentials.js';
 import { runCommand } from './lib/run-command.js';
-import type { Secret } from './lib/secret.js';
+import { startFaultServer, type FaultServer } from './testing/fault-server.js';
 import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 import { findRepoRoot, kubectlRequirement, sharedRequirement } from './testing/requirements.js';
 
@@ -34,8 +32,8 @@ async function run(argv: string[], options: { cwd: string; env?: Record<string, 
     cwd: options.cwd,
     now: () => options.now ?? new Date('2026-11-27T10:00:00Z'),
     retry: { sleep: async () => {}, random: () => 0.5 },
-    ...(options.docker ? { docker: options.docker } : {}),
-    ...(options.ecrClient ? { ecrClient: options.ecrClient } : {}),
+    docker: options.docker,
+    ecrClient: options.ecrClient,
   });
   return { code, stdout, stderr };
 }
@@ -57,7 +55,7 @@ describe('engex-ci help and usage errors', () => {
   it('--help exits 0 and lists every command', async () => {
     const result = await run(['--help'], { cwd: ws.root });
     expect(result.code).toBe(0);
-    for (const command of ['image build', 'image push', 'image exists', 'image smoke', 'scan report', 'deploy bump', 'ecr login']) {
+    for (const command of ['image build', 'image push', 'image exists', 'image smoke', 'scan report', 'deploy bump', 'ecr check']) {
       expect(result.stdout).toContain(`engex-ci ${command}`);
     }
     expect(result.stderr).toBe('');
@@ -84,9 +82,9 @@ describe('engex-ci help and usage errors', () => {
     [['image', 'build', '--projct', 'halow'], 'engex-ci: image build: unknown flag --projct; did you mean --project?'],
     [['image', 'push'], 'engex-ci: image push: missing --project <p>'],
     [['scan', 'report', 'x.json', '--fail-on', 'SEVERE'], 'engex-ci: --fail-on: expected a comma-separated list of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL, got "SEVERE"'],
-    [['image', 'env', '--project', 'nope'], 'engex-ci: --project "nope": no such project; services in this workspace: @engex/billing, @engex/halow'],
-    [['image', 'env', '--project', 'ci-lib'], 'engex-ci: --project "ci-lib": @engex/ci-lib is not a deployable service (no "engex:service" tag in libs/ci-lib/package.json)'],
-    [['image', 'env', '--project', 'halow', '--workspace', '/nonexistent'], 'engex-ci: --workspace /nonexistent: no nx.json in /nonexistent'],
+    [['image', 'exists', '--project', 'nope'], 'engex-ci: --project "nope": no such project; services in this workspace: @engex/billing, @engex/halow'],
+    [['image', 'exists', '--project', 'ci-lib'], 'engex-ci: --project "ci-lib": @engex/ci-lib is not a deployable service (no "engex:service" tag in libs/ci-lib/package.json)'],
+    [['image', 'exists', '--project', 'halow', '--workspace', '/nonexistent'], 'engex-ci: --workspace /nonexistent: no nx.json in /nonexistent'],
   ])('%j exits 2 naming the bad flag or value', async (argv, message) => {
     const result = await run(argv, { cwd: ws.root });
     expect(result.code).toBe(2);
@@ -95,7 +93,7 @@ describe('engex-ci help and usage errors', () => {
   });
 
   it('names every bad environment variable (exit 2)', async () => {
-    const result = await run(['image', 'env', '--project', 'halow'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: 'abc', SOURCE_DATE_EPOCH: 'now' }) });
+    const result = await run(['image', 'exists', '--project', 'halow'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: 'abc', SOURCE_DATE_EPOCH: 'now' }) });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('environment: BUILDKITE_COMMIT: expected a full 40-character lowercase commit sha (or HEAD), got "abc"');
     expect(result.stderr).toContain('environment: SOURCE_DATE_EPOCH: expected whole seconds since 1970-01-01 UTC, got "now"');
@@ -103,7 +101,7 @@ describe('engex-ci help and usage errors', () => {
 
   it('reports an invalid engex.config.json with its path (exit 2)', async () => {
     const bad = await createTempWorkspace({ config: { registry: { account: '4602' } }, packages: { 'apps/halow': servicePackage('@engex/halow') } });
-    const result = await run(['image', 'env', '--project', 'halow'], { cwd: join(bad.root, 'apps/halow'), env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    const result = await run(['image', 'exists', '--project', 'halow'], { cwd: join(bad.root, 'apps/halow'), env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('engex.config.json: registry.account: expected a 12-digit AWS account id, got "4602"');
     await bad.cleanup();
@@ -111,7 +109,7 @@ describe('engex-ci help and usage errors', () => {
 
   it('refuses a workspace without engex.config.json, naming the file (exit 2, no stack)', async () => {
     const none = await createTempWorkspace({ config: null, packages: { 'apps/halow': servicePackage('@engex/halow') } });
-    const result = await run(['image', 'env', '--project', 'halow'], { cwd: none.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    const result = await run(['image', 'exists', '--project', 'halow'], { cwd: none.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`engex.config.json: (root): not found in ${none.root}`);
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -120,7 +118,7 @@ describe('engex-ci help and usage errors', () => {
 
   it('reports a config path that is a directory cleanly (exit 2, no stack)', async () => {
     const dirConfig = await createTempWorkspace({ config: null, files: { 'engex.config.json/.keep': '' }, packages: { 'apps/halow': servicePackage('@engex/halow') } });
-    const result = await run(['image', 'env', '--project', 'halow'], { cwd: dirConfig.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
+    const result = await run(['image', 'exists', '--project', 'halow'], { cwd: dirConfig.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('engex.config.json: (root): is a directory, expected a JSON file');
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -149,35 +147,36 @@ describe('engex-ci --version', () => {
   });
 });
 
-describe('engex-ci image env', () => {
-  it('prints the seed variables for ECR, finding the service by folder or project name', async () => {
-    const byFolder = await run(['image', 'env', '--project', 'halow'], { cwd: join(ws.root, 'apps'), env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
-    expect(byFolder).toEqual({
-      code: 0,
-      stderr: '',
-      stdout: [`VERSION=${SHA}`, `ECR_HOST=${ECR}`, 'REPO_NAME=engex/halow', `IMAGE_LOCAL=engex/halow:${SHA}`, `IMAGE_DEST=${ECR}/engex/halow:${SHA}`, ''].join('\n'),
-    });
-    const byName = await run(['image', 'env', '--project', '@engex/billing'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA, REGISTRY: '127.0.0.1:5000' }) });
-    expect(byName.stdout).toContain(`IMAGE_DEST=127.0.0.1:5000/engex/billing/api:${SHA}`);
+describe('engex-ci image commands: service, commit and references', () => {
+  // A registry that has nothing: `image exists` names the reference it asked for.
+  let registry: FaultServer;
+  beforeAll(async () => {
+    registry = await startFaultServer({ behaviours: [{ kind: 'status', status: 404 }] });
   });
+  afterAll(async () => registry?.close());
 
-  it.each([
-    ['cn-north-1', '460210468233.dkr.ecr.cn-north-1.amazonaws.com.cn'],
-    ['us-gov-west-1', '460210468233.dkr.ecr.us-gov-west-1.amazonaws.com'],
-  ])('puts a %s registry on its partition host (the host the pipeline YAML names)', async (region, host) => {
-    const partition = await createTempWorkspace({ config: { registry: { region } }, packages: { 'apps/halow': servicePackage('@engex/halow') } });
-    const result = await run(['image', 'env', '--project', 'halow'], { cwd: partition.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }) });
-    expect(result.stdout).toBe(
-      [`VERSION=${SHA}`, `ECR_HOST=${host}`, 'REPO_NAME=engex/halow', `IMAGE_LOCAL=engex/halow:${SHA}`, `IMAGE_DEST=${host}/engex/halow:${SHA}`, ''].join('\n'),
-    );
-    await partition.cleanup();
+  it('finds the service by folder or project name', async () => {
+    const byFolder = await run(['image', 'exists', '--project', 'halow'], { cwd: join(ws.root, 'apps'), env: hermeticEnv({ BUILDKITE_COMMIT: SHA, REGISTRY: registry.host }) });
+    expect(byFolder).toEqual({ code: 1, stderr: '', stdout: `absent ${registry.host}/engex/halow:${SHA}\n` });
+    const byName = await run(['image', 'exists', '--project', '@engex/billing'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA, REGISTRY: registry.host }) });
+    expect(byName.stdout).toBe(`absent ${registry.host}/engex/billing/api:${SHA}\n`);
+    expect(registry.requests.map((r) => r.url)).toContain(`/v2/engex/billing/api/manifests/${SHA}`);
   });
 
   it('uses the workspace HEAD when BUILDKITE_COMMIT is unset or HEAD', async () => {
-    for (const env of [hermeticEnv(), hermeticEnv({ BUILDKITE_COMMIT: 'HEAD' })]) {
-      const result = await run(['image', 'env', '--project', 'halow', '--workspace', ws.root], { cwd: tmpdir(), env });
-      expect(result.stdout).toContain(`VERSION=${ws.head}\n`);
+    for (const env of [hermeticEnv({ REGISTRY: registry.host }), hermeticEnv({ BUILDKITE_COMMIT: 'HEAD', REGISTRY: registry.host })]) {
+      const result = await run(['image', 'exists', '--project', 'halow', '--workspace', ws.root], { cwd: tmpdir(), env });
+      expect(result.stdout).toBe(`absent ${registry.host}/engex/halow:${ws.head}\n`);
     }
+  });
+
+  it('an AWS failure behind the ECR registry is exit 4 with the SDK error name', async () => {
+    const failing: CliIo['ecrClient'] = async () => ({
+      send: async () => Promise.reject(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' })),
+    });
+    const result = await run(['image', 'exists', '--project', 'halow'], { cwd: ws.root, env: hermeticEnv({ BUILDKITE_COMMIT: SHA }), ecrClient: failing });
+    expect(result.code).toBe(4);
+    expect(result.stderr).toContain('ECR GetAuthorizationToken failed: ExpiredTokenException: The security token included in the request is expired');
   });
 
   it('refuses to build without the bundle', async () => {
@@ -345,76 +344,6 @@ describe.skipIf(kubectl.skip)(`engex-ci deploy bump ${kubectl.reason}`, () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('overlay "../escape.yaml" must be a relative path inside the ops repo');
     expect((await runCommand('git', ['rev-parse', 'main'], { cwd: join(dir, 'ops.git') })).stdout).toBe(before);
-  });
-});
-
-describe('engex-ci ecr login', () => {
-  const password = 'eyJwYXlsb2FkIjoiRUNSLUxPR0lOLVNFQ1JFVCJ9-do-not-print';
-  const token = Buffer.from(`AWS:${password}`).toString('base64');
-  const fakeEcr =
-    (regions: string[]): CliIo['ecrClient'] =>
-    async (region) => {
-      regions.push(region);
-      const client: EcrClientLike = { send: async () => ({ authorizationData: [{ authorizationToken: token, expiresAt: new Date('2026-11-27T22:00:00Z') }], $metadata: {} }) };
-      return client;
-    };
-
-  it('hands the token to docker login on stdin and never prints it', async () => {
-    const logins: { host: string; username: string; password: Secret }[] = [];
-    const docker = { login: async (host: string, username: string, secret: Secret) => void logins.push({ host, username, password: secret }) } as unknown as Docker;
-    const regions: string[] = [];
-    const result = await run(['ecr', 'login'], { cwd: ws.root, docker, ecrClient: fakeEcr(regions) });
-    expect(result).toEqual({ code: 0, stdout: `logged in to ${ECR} (token expires 2026-11-27T22:00:00.000Z)\n`, stderr: '' });
-    expect(regions).toEqual(['us-east-1']);
-    expect(logins.map((l) => [l.host, l.username, l.password.reveal()])).toEqual([[ECR, 'AWS', password]]);
-    const everything = [result.stdout, result.stderr, JSON.stringify(logins), inspect(logins), String(logins[0]!.password)].join('\n');
-    expect(everything).not.toContain(password);
-    expect(everything).not.toContain(token);
-  });
-
-  it('sends the password through stdin, not argv, of the real docker CLI path', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'engex-fake-docker-'));
-    const fake = join(dir, 'docker');
-    await writeFile(fake, `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/argv"\ncat > "${dir}/stdin"\necho "Login Succeeded"\n`);
-    await chmod(fake, 0o755);
-    const { createDocker } = await import('./lib/docker.js');
-    const output: string[] = [];
-    const docker = createDocker({ binary: fake, onOutput: (t) => output.push(t) });
-    const result = await run(['ecr', 'login'], { cwd: ws.root, docker, ecrClient: fakeEcr([]) });
-    expect(result.code).toBe(0);
-    expect(await readFile(join(dir, 'argv'), 'utf8')).toBe(`login\n--username\nAWS\n--password-stdin\n${ECR}\n`);
-    expect(await readFile(join(dir, 'stdin'), 'utf8')).toBe(password);
-    expect([...output, result.stdout, result.stderr].join('')).not.toContain(password);
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('a failing docker login is exit 4 and its message carries no secret', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'engex-fake-docker-'));
-    const fake = join(dir, 'docker');
-    // A hostile tool that echoes its stdin: the runner's redaction must still hide it.
-    await writeFile(fake, '#!/bin/sh\necho "Error response from daemon: login attempt with password $(cat) failed" >&2\nexit 1\n');
-    await chmod(fake, 0o755);
-    const { createDocker } = await import('./lib/docker.js');
-    const result = await run(['ecr', 'login'], { cwd: ws.root, docker: createDocker({ binary: fake }), ecrClient: fakeEcr([]) });
-    expect(result.code).toBe(4);
-    expect(result.stderr).toContain('docker login failed (exit 1)');
-    expect(result.stderr).toContain('login attempt with password *** failed');
-    expect(result.stderr).not.toContain(password);
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('a plain REGISTRY needs no login', async () => {
-    const result = await run(['ecr', 'login'], { cwd: ws.root, env: hermeticEnv({ REGISTRY: '127.0.0.1:5000' }) });
-    expect(result).toEqual({ code: 0, stdout: 'no login needed for plain registry 127.0.0.1:5000\n', stderr: '' });
-  });
-
-  it('an AWS failure is exit 4 with the SDK error name', async () => {
-    const failing: CliIo['ecrClient'] = async () => ({
-      send: async () => Promise.reject(Object.assign(new Error('The security token included in the request is expired'), { name: 'ExpiredTokenException' })),
-    });
-    const result = await run(['ecr', 'login'], { cwd: ws.root, ecrClient: failing, docker: {} as Docker });
-    expect(result.code).toBe(4);
-    expect(result.stderr).toContain('ECR GetAuthorizationToken failed: ExpiredTokenException: The security token included in the request is expired');
   });
 });
 

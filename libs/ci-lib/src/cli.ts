@@ -1,12 +1,13 @@
-import { parseArgs } from './cli/args.js';
+import { parseArgsWith } from './cli/args.js';
 import { COMMAND_ALIASES } from './cli/commands.js';
-import { HANDLERS, type CliIo } from './cli/handlers.js';
+import { createCommandContext, type CliIo } from './cli/context.js';
+import { RUNNABLE_COMMANDS } from './cli/run-table.js';
 import { renderCommandHelp, renderGroupHelp, renderRootHelp } from './cli/help.js';
 import { EngexError, UsageError, exitCodeFor, type ExitCode } from './lib/errors.js';
 import { redactingWriter, secretsFromEnv } from './lib/redact.js';
 import { renderVersion } from '@engex/workspace-config';
 
-export type { CliIo } from './cli/handlers.js';
+export type { CliIo } from './cli/context.js';
 
 /**
  * The whole `engex-ci` executable as a function: parse, run one command, and map any error to
@@ -32,13 +33,12 @@ async function run(argv: readonly string[], io: CliIo): Promise<ExitCode> {
       io.stdout(renderVersion(io.build?.() ?? { name: 'engex-ci', version: 'unknown' }));
       return 0;
     }
-    const parsed = parseArgs(expandAlias(argv));
+    const parsed = parseArgsWith(expandAlias(argv), RUNNABLE_COMMANDS);
     if (parsed.kind === 'help') {
       io.stdout(parsed.command ? renderCommandHelp(parsed.command) : parsed.group ? renderGroupHelp(parsed.group) : renderRootHelp());
       return 0;
     }
-    const handler = HANDLERS[parsed.command.name]!;
-    return await handler({ flags: parsed.flags, positionals: parsed.positionals, ...(parsed.workspace !== undefined ? { workspace: parsed.workspace } : {}) }, io);
+    return await parsed.command.run(parsed.flags, parsed.positionals, createCommandContext(io, parsed.workspace));
   } catch (error) {
     const code = exitCodeFor(error);
     if (error instanceof EngexError) {

@@ -31,14 +31,14 @@ describe('parseArgs', () => {
     [['image', 'push', '-h'], { kind: 'help', command: expect.objectContaining({ name: 'image push' }) }],
     [['image', 'push', '--projct', 'x', '--help'], { kind: 'help', command: expect.objectContaining({ name: 'image push' }) }],
   ])('help: %j', (argv, expected) => {
-    if (expected === null) expect(() => parseArgs(argv)).toThrow('engex-ci image needs a subcommand: build, sbom, push, exists, smoke, env');
+    if (expected === null) expect(() => parseArgs(argv)).toThrow('engex-ci image needs a subcommand: build, sbom, push, exists, smoke, list');
     else expect(parseArgs(argv)).toEqual(expected);
   });
 
   it.each([
     [[], 'missing command; run engex-ci --help'],
     [['imag', 'build'], 'unknown command "imag"; did you mean image?'],
-    [['image', 'biuld'], 'unknown command "engex-ci image biuld"; did you mean build?; subcommands: build, sbom, push, exists, smoke, env'],
+    [['image', 'biuld'], 'unknown command "engex-ci image biuld"; did you mean build?; subcommands: build, sbom, push, exists, smoke, list'],
     [['image', 'build'], 'image build: missing --project <p>'],
     [['image', 'build', '--projct', 'halow'], 'image build: unknown flag --projct; did you mean --project? (flags: --project, --source-date-epoch)'],
     [['image', 'build', '--project'], 'image build: --project needs a value <p>'],
@@ -90,16 +90,12 @@ describe('help', () => {
             Ask the registry whether <registry>/<repo>:<sha> exists
         engex-ci image smoke --project <p> [--local]
             Run the pushed image; check /healthz and that /version.revision is the commit
-        engex-ci image env --project <p>
-            Print the seed pipeline's image variables for this build
         engex-ci scan report <trivy.json> [--fail-on ...] [--annotation <out.md>]
             Gate a Trivy JSON report and write a Markdown annotation
         engex-ci deploy bump --repo <git-url> --overlay <dir> --image <name> --tag <sha>
             Set an image's newTag in an ops repo overlay, commit and push
         engex-ci deploy verify --url <base-url> [--argocd-server <url> --argocd-app <name>] [--revision <sha>]
             Wait until the environment serves the new revision (and ArgoCD reports it Synced and Healthy)
-        engex-ci ecr login
-            docker login to the ECR registry with a GetAuthorizationToken password
         engex-ci ecr check --project <p> [--allow-mutable] [--annotation <out.md>]
             Preflight the service repository: it exists, is IMMUTABLE and scans on push
         engex-ci deploy status [--project <p>] [--format table|json] [--default-branch <name>] [--ops-repo <url>]

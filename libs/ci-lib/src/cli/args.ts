@@ -2,9 +2,8 @@ import { parseArgs as nodeParseArgs } from 'node:util';
 import { UsageError } from '../lib/errors.js';
 import { COMMANDS, GLOBAL_FLAGS, type CommandSpec, type FlagSpec } from './commands.js';
 
-export type ParsedArgs =
-  | { kind: 'help'; command?: CommandSpec; group?: string }
-  | { kind: 'run'; command: CommandSpec; flags: Record<string, string | boolean>; positionals: string[]; workspace?: string };
+export type ParsedArgs<C extends CommandSpec = CommandSpec> =
+  { kind: 'help'; command?: C; group?: string } | { kind: 'run'; command: C; flags: Record<string, string | boolean>; positionals: string[]; workspace?: string };
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -25,8 +24,6 @@ function suggest(input: string, candidates: readonly string[]): string {
   return best && best.d <= Math.max(2, Math.floor(input.length / 3)) ? `; did you mean ${best.c}?` : '';
 }
 
-const GROUPS = [...new Set(COMMANDS.map((c) => c.name.split(' ')[0]!))];
-
 type Token = NonNullable<ReturnType<typeof tokenize>['tokens']>[number];
 
 /**
@@ -45,8 +42,17 @@ const GLOBALS: readonly FlagSpec[] = [
   { name: 'workspace', type: 'string', description: '' },
 ];
 
-/** Pure: argv (without node and script) → a command to run or help to show. */
+/** Pure: argv (without node and script) → a command of the table to run or help to show. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
+  return parseArgsWith(argv, COMMANDS);
+}
+
+/**
+ * `parseArgs` over any table whose entries are command specs: `main` passes the runnable commands
+ * (spec + handler), so what it gets back is the command to run, not a name to look up.
+ */
+export function parseArgsWith<C extends CommandSpec>(argv: readonly string[], commands: readonly C[]): ParsedArgs<C> {
+  const groups = [...new Set(commands.map((c) => c.name.split(' ')[0]!))];
   // Pass 1: the global flags, anywhere, and the command words before any other flag.
   let help = false;
   let workspace: string | undefined;
@@ -81,13 +87,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     throw new UsageError('missing command; run engex-ci --help');
   }
   const group = words[0]!;
-  if (!GROUPS.includes(group)) throw new UsageError(`unknown command ${JSON.stringify(group)}${suggest(group, GROUPS)}; run engex-ci --help`);
-  const subs = COMMANDS.filter((c) => c.name.startsWith(`${group} `)).map((c) => c.name.split(' ')[1]!);
+  if (!groups.includes(group)) throw new UsageError(`unknown command ${JSON.stringify(group)}${suggest(group, groups)}; run engex-ci --help`);
+  const subs = commands.filter((c) => c.name.startsWith(`${group} `)).map((c) => c.name.split(' ')[1]!);
   if (words.length < 2) {
     if (help) return { kind: 'help', group };
     throw new UsageError(`engex-ci ${group} needs a subcommand: ${subs.join(', ')}`);
   }
-  const command: CommandSpec | undefined = COMMANDS.find((c) => c.name === `${group} ${words[1]}`);
+  const command: C | undefined = commands.find((c) => c.name === `${group} ${words[1]}`);
   if (!command) throw new UsageError(`unknown command "engex-ci ${group} ${words[1]}"${suggest(words[1]!, subs)}; subcommands: ${subs.join(', ')}`);
   if (help) return { kind: 'help', command };
 
@@ -134,5 +140,5 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   if (positionals.length < command.positionals.length) {
     throw new UsageError(`${name}: missing <${command.positionals[positionals.length]!.name}>`);
   }
-  return { kind: 'run', command, flags, positionals, ...(workspace !== undefined ? { workspace } : {}) };
+  return { kind: 'run', command, flags, positionals, workspace };
 }

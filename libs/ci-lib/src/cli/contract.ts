@@ -1,6 +1,7 @@
 import { UsageError } from '../lib/errors.js';
 import { parseArgs } from './args.js';
-import { COMMANDS, type CommandSpec, type FlagSpec } from './commands.js';
+import { COMMANDS } from './commands.js';
+import { argsFields, camelCase, type ArgsOf, type CommandSpec } from './spec.js';
 
 /**
  * The engex-ci call contract: a typed call per command of the table the CLI parses (`COMMANDS`),
@@ -8,28 +9,14 @@ import { COMMANDS, type CommandSpec, type FlagSpec } from './commands.js';
  * pipeline generator builds calls, never argv, so a renamed or removed flag is a type error there
  * and a failed round trip in its tests, not a red Buildkite job.
  *
- * A call carries the command, one field per flag (kebab-case name in camelCase: `--digest-file`
- * is `digestFile`; a string flag takes its text, a boolean flag `true`/`false`) and, for a command
- * with positionals, `args` in the table's order. Global flags (`--workspace`, `--help`) are not
- * part of a call.
+ * A call is the command's name plus the same typed arguments its handler receives (`ArgsOf` in
+ * spec.ts: one camelCase field per flag, `args` for positionals). Global flags (`--workspace`,
+ * `--help`) are not part of a call.
  */
-
-/** `digest-file` → `digestFile`. */
-type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
-
-type FlagValue<F extends FlagSpec> = F extends { type: 'boolean' } ? boolean : string;
-
-type FlagFields<Flags extends readonly FlagSpec[]> = {
-  [F in Flags[number] as F extends { required: true } ? CamelCase<F['name']> : never]: FlagValue<F>;
-} & {
-  [F in Flags[number] as F extends { required: true } ? never : CamelCase<F['name']>]?: FlagValue<F>;
-};
-
-type PositionalFields<P extends CommandSpec['positionals']> = P extends readonly [] ? unknown : { args: { readonly [K in keyof P]: string } };
 
 type Flatten<T> = { [K in keyof T]: T[K] };
 
-type CallOf<C extends CommandSpec> = Flatten<{ command: C['name'] } & FlagFields<C['flags']> & PositionalFields<C['positionals']>>;
+type CallOf<C extends CommandSpec> = Flatten<{ command: C['name'] } & ArgsOf<C>>;
 
 type Table = (typeof COMMANDS)[number];
 
@@ -41,10 +28,6 @@ export type EngexCiCall = { [C in Table as C['name']]: CallOf<C> }[EngexCiComman
 
 /** The call of one command, e.g. `EngexCiCallOf<'image push'>`. */
 export type EngexCiCallOf<N extends EngexCiCommand> = Extract<EngexCiCall, { command: N }>;
-
-function camelCase(name: string): string {
-  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-}
 
 function specOf(command: string): CommandSpec {
   const spec = (COMMANDS as readonly CommandSpec[]).find((c) => c.name === command);
@@ -95,10 +78,7 @@ export function parseCall(argv: readonly string[]): EngexCiCall {
   const parsed = parseArgs(argv);
   if (parsed.kind !== 'run') throw new UsageError(`${argv.join(' ')}: asks for help, not a call`);
   if (parsed.workspace !== undefined) throw new UsageError('--workspace is a global flag, not part of an engex-ci call');
-  const call: Record<string, unknown> = { command: parsed.command.name };
-  for (const [name, value] of Object.entries(parsed.flags)) call[camelCase(name)] = value;
-  if (parsed.command.positionals.length > 0) call['args'] = parsed.positionals;
-  return call as unknown as EngexCiCall;
+  return { command: parsed.command.name, ...argsFields(parsed.command, parsed.flags, parsed.positionals) } as unknown as EngexCiCall;
 }
 
 /**

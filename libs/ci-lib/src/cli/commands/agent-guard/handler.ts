@@ -2,10 +2,11 @@ import { realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { readEnv } from '@engex/workspace-config';
-import { AGENT_POLICY_ENV, GuardRefusedError, checkBuild, parseAgentPolicy, planGuard, readJobFacts } from '../lib/agent-guard.js';
-import { buildPath, buildkiteGet } from '../lib/buildkite-api.js';
-import { UsageError, type ExitCode } from '../lib/errors.js';
-import type { CliIo, Invocation } from './handlers.js';
+import { AGENT_POLICY_ENV, GuardRefusedError, checkBuild, parseAgentPolicy, planGuard, readJobFacts } from '../../../lib/agent-guard.js';
+import { buildPath, buildkiteGet } from '../../../lib/buildkite-api.js';
+import { UsageError } from '../../../lib/errors.js';
+import { defineCommand } from '../../define-command.js';
+import { AGENT_GUARD } from './command.js';
 
 /** True when `path` is `dir` or inside it. */
 function inside(path: string, dir: string): boolean {
@@ -26,8 +27,8 @@ const real = (path: string): string => {
  * run on this agent. The policy path is absolute, outside the job's checkout and not writable by
  * group or others, because the checkout is the job's branch and the job's env is its pipeline's.
  */
-export async function agentGuard(inv: Invocation, io: CliIo): Promise<ExitCode> {
-  const given = typeof inv.flags['policy'] === 'string' ? inv.flags['policy'] : readEnv(io.env, AGENT_POLICY_ENV);
+export const agentGuard = defineCommand(AGENT_GUARD, async (args, { io }) => {
+  const given = args.policy ?? readEnv(io.env, AGENT_POLICY_ENV);
   if (given === undefined) throw new UsageError(`agent guard: give the host policy file with --policy <file> (or ${AGENT_POLICY_ENV}); see libs/ci-lib/README.md, "agent guard"`);
   if (!isAbsolute(given)) throw new UsageError(`agent guard: --policy ${JSON.stringify(given)} must be an absolute path on the agent host, never a file of the checkout`);
   const policyFile = real(given);
@@ -67,8 +68,8 @@ export async function agentGuard(inv: Invocation, io: CliIo): Promise<ExitCode> 
     const build = await buildkiteGet(buildPath(policy.organization, job.pipeline as string, job.buildNumber as number), {
       token,
       deadlineMs: policy.api.deadlineSeconds * 1000,
-      ...(policy.api.baseUrl !== undefined ? { baseUrl: policy.api.baseUrl } : {}),
-      ...(io.retry ? { retry: io.retry } : {}),
+      baseUrl: policy.api.baseUrl,
+      retry: io.retry,
     });
     const found = checkBuild(build, job, approvals);
     if (found.length > 0) throw new GuardRefusedError(found, policy.queue);
@@ -81,4 +82,4 @@ export async function agentGuard(inv: Invocation, io: CliIo): Promise<ExitCode> 
     `agent guard: allowed ${job.pipeline} build ${job.buildNumber ?? '?'} step ${job.stepKey ?? '(no key)'} on ${job.tag !== undefined ? `tag ${job.tag}` : `branch ${job.branch}`} (${policy.queue} queue; ${checked})\n`,
   );
   return 0;
-}
+});
