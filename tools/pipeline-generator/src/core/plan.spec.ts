@@ -1,8 +1,9 @@
 import { ConfigError, parseWorkspaceConfig } from '@engex/workspace-config';
 import { describe, expect, it } from 'vitest';
-import { BASE_SHA, analyze, planInput } from '../../test/fixtures.js';
+import { BASE_SHA, analyze, planInput, reconfigured } from '../../test/fixtures.js';
 import { allSteps, commandSteps } from './pipeline.js';
-import { CHECKS_GATE_KEY, planPipeline } from './plan.js';
+import { planPipeline } from './plan.js';
+import { CHECKS_GATE_KEY } from './phases/job-keys.js';
 import { renderPipeline } from './render.js';
 import { validatePipeline } from './validate.js';
 
@@ -736,10 +737,8 @@ describe('deploys: every target, gates, proof', () => {
     );
     return renderPipeline({ steps, notify: [] }, 'yaml');
   }
-  const withTargets = (targets: Parameters<typeof planPipeline>[0]['config']['deployTargets'], input: Parameters<typeof planPipeline>[0]) => ({
-    ...input,
-    config: { ...input.config, deployTargets: targets },
-  });
+  const withTargets = (targets: Parameters<typeof planPipeline>[0]['config']['deployTargets'], input: Parameters<typeof planPipeline>[0]) =>
+    reconfigured(input, { config: { deployTargets: targets } });
 
   it('main with two staging targets: one deploy each, one ops-repo concurrency group, pinned digest and verify where configured', () => {
     const input = withTargets(
@@ -941,7 +940,7 @@ describe('deploys: every target, gates, proof', () => {
   const deployWaitsFor = (deployWhen: 'build' | 'service'): string[] => {
     const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen } } } : p));
     const all = [...projects, tool];
-    const input = { ...planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), projects: all };
+    const input = reconfigured(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), { projects: all });
     const steps = commandSteps(planPipeline(input));
     const deploy = steps.find((s) => s.key === 'acme-api:deploy-staging');
     // Through the checks gate, when the deploy waits for it.
@@ -973,7 +972,7 @@ describe('deploys: every target, gates, proof', () => {
 
   it('deployWhen "service" alone: no gate step', () => {
     const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen: 'service' } } } : p));
-    const input = { ...planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'], { projects }), lastPassed), projects };
+    const input = reconfigured(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'], { projects }), lastPassed), { projects });
     expect(allSteps(planPipeline(input)).map((s) => s.key)).not.toContain(CHECKS_GATE_KEY);
   });
 
@@ -994,7 +993,7 @@ describe('deploys: every target, gates, proof', () => {
   it('deployWhen "service" in the YAML: no step of the unrelated @acme/tool', () => {
     const projects = planInput({}, analyze([])).projects.map((p) => (p.name === '@acme/api' ? { ...p, metadata: { engex: { deployWhen: 'service' } } } : p));
     const all = [...projects, tool];
-    const input = { ...planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), projects: all };
+    const input = reconfigured(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts', 'tools/tool/src/main.ts'], { projects: all }), lastPassed), { projects: all });
     expect(deployYaml(input)).toMatchInlineSnapshot(`
       "agents:
         queue: deploy
@@ -1047,7 +1046,7 @@ describe('deploys: every target, gates, proof', () => {
 });
 
 describe('stepGranularity "project": one job per affected project', () => {
-  const projectMode = (input: Parameters<typeof planPipeline>[0]) => ({ ...input, config: { ...input.config, stepGranularity: 'project' as const } });
+  const projectMode = (input: Parameters<typeof planPipeline>[0]) => reconfigured(input, { config: { stepGranularity: 'project' } });
 
   it('runs the affected targets with one nx run-many and orders jobs by the task graph', () => {
     const input = projectMode(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed));
@@ -1122,7 +1121,7 @@ describe('stepGranularity "project": one job per affected project', () => {
   it('without testEngine, test steps keep their JUnit artifact and send nothing to Test Engine', () => {
     const input = planInput({}, analyze(['libs/util/src/index.ts']));
     for (const stepGranularity of ['target', 'project'] as const) {
-      const steps = commandSteps(planPipeline({ ...input, config: { ...input.config, testEngine: false, stepGranularity } }));
+      const steps = commandSteps(planPipeline(reconfigured(input, { config: { testEngine: false, stepGranularity } })));
       expect(steps.flatMap((s) => s.plugins.map((p) => p.ref)).filter((r) => r.startsWith('test-collector#'))).toEqual([]);
       expect(
         steps
@@ -1137,7 +1136,7 @@ describe('stepGranularity "project": one job per affected project', () => {
     const input = projectMode(planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed));
     const pipeline = planPipeline(input);
     expect(validatePipeline([pipeline])).toEqual([]);
-    const perTask = commandSteps(planPipeline({ ...input, config: { ...input.config, stepGranularity: 'target' } }));
+    const perTask = commandSteps(planPipeline(reconfigured(input, { config: { stepGranularity: 'target' } })));
     expect(commandSteps(pipeline).length).toBe(perTask.length - 4);
   });
 
@@ -1196,8 +1195,7 @@ describe('trust zones (issue 18)', () => {
 
   it('trusted builds: checks on agents.queue, scan and smoke on dockerQueue, push and deploys on deployQueue', () => {
     const input = planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed);
-    const config = { ...input.config, dockerQueue: 'docker' };
-    const steps = commandSteps(planPipeline({ ...input, config }));
+    const steps = commandSteps(planPipeline(reconfigured(input, { config: { dockerQueue: 'docker' } })));
     const queueOf = (kind: string) => [...new Set(steps.filter((s) => s.meta.kind === kind).map((s) => s.agents['queue']))];
     expect(queueOf('nx-task')).toEqual(['default']);
     expect(queueOf('scan')).toEqual(['docker']);
@@ -1221,7 +1219,7 @@ describe('trust zones (issue 18)', () => {
     }
     for (const cache of main) expect(cache.config).toMatchObject({ restore: 'file', save: 'file', 'key-extra': '-linux-x64-node24', 'soft-fail': true });
     const arm = planInput({ branch: 'main' }, analyze([], { all: '--all' }), lastPassed);
-    const armCache = cacheOf({ ...arm, config: { ...arm.config, agents: { ...arm.config.agents, platform: 'linux-arm64' }, nodeImage: 'node:22.12.0-alpine' } });
+    const armCache = cacheOf(reconfigured(arm, { config: { agents: { ...arm.config.agents, platform: 'linux-arm64' }, nodeImage: 'node:22.12.0-alpine' } }));
     expect(armCache[0]?.config['key-extra']).toBe('-linux-arm64-node22');
   });
 
@@ -1237,7 +1235,7 @@ describe('trust zones (issue 18)', () => {
     for (const overlay of ['overlays/production/kustomization.yaml', 'overlays/./production', './overlays/production/']) {
       const input = planInput({ branch: 'release/1.4' }, analyze(['apps/api/src/main.ts']), lastPassed);
       const config = parseWorkspaceConfig({ deployTargets: [{ branch: 'release/*', overlay }] });
-      const steps = allSteps(planPipeline({ ...input, config }));
+      const steps = allSteps(planPipeline(reconfigured(input, { config })));
       const deploy = steps.find((s) => s.meta.kind === 'deploy');
       expect(steps.find((s) => s.type === 'block')?.key).toBe('acme-api:approve-production');
       expect(deploy?.dependsOn).toContain('acme-api:approve-production');
@@ -1252,8 +1250,8 @@ describe('trust zones (issue 18)', () => {
         ? { ...p, metadata: { engex: { repository: 'engex/halow', deployTargets: [{ branch: '**', overlay: 'overlays/production', approval: 'none' }] } } }
         : p,
     );
-    expect(() => planPipeline({ ...input, projects: widened })).toThrow(ConfigError);
-    expect(() => planPipeline({ ...input, projects: widened })).toThrow(/apps\/api\/package\.json: nx\.metadata\.engex\.repository: "engex\/halow" is outside/);
+    expect(() => reconfigured(input, { projects: widened })).toThrow(ConfigError);
+    expect(() => reconfigured(input, { projects: widened })).toThrow(/apps\/api\/package\.json: nx\.metadata\.engex\.repository: "engex\/halow" is outside/);
     // And a branch outside trustedBranches never deploys, whatever its targets say.
     const feature = planPipeline(planInput({ branch: 'feature/x' }, analyze(['apps/api/src/main.ts']), lastPassed));
     expect(commandSteps(feature).filter((s) => s.meta.kind === 'deploy')).toEqual([]);
