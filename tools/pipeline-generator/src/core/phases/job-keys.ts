@@ -63,9 +63,14 @@ function tasksByProject(tasks: readonly AffectedTask[], targets: readonly string
 function taskParts(tasks: readonly AffectedTask[]): Map<AffectedTask, string> {
   const parts = new Map<AffectedTask, string>();
   const used = new Set<string>();
+  const free = (part: string): boolean => !used.has(part) && !RESERVED_PART.test(part);
   for (const t of tasks) {
-    let part = keyPart(t.target);
-    for (let i = 2; used.has(part) || RESERVED_PART.test(part); i++) part = `${keyPart(t.target)}-${i}`;
+    const base = keyPart(t.target);
+    // `deploy-x-2` is as reserved as `deploy-x` (a numbered suffix never left that pattern, and
+    // the loop never ended): such a target's parts start with `task-` instead.
+    const stem = RESERVED_PART.test(`${base}-2`) ? `task-${base}` : base;
+    let part = free(base) ? base : stem;
+    for (let i = 2; !free(part); i++) part = `${stem}-${i}`;
     used.add(part);
     parts.set(t, part);
   }
