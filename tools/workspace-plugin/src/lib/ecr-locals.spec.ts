@@ -3,6 +3,15 @@ import { EcrLocalsSectionNotFoundError, EcrLocalsUnsupportedError } from './erro
 import { insertEcrLocal, renderEcrLocal } from './ecr-locals.js';
 
 const SOURCE = 'https://github.com/highspot/halow';
+const BILLING = `billing = { mutable = "IMMUTABLE", source = "${SOURCE}" }`;
+
+/** The edit added exactly `line` right after the first line equal to `anchor`, and changed nothing else. */
+function expectOneLineAdded(before: string, after: string, anchor: string, line: string): void {
+  const lines = before.split('\n');
+  const at = lines.indexOf(anchor) + 1;
+  expect(at).toBeGreaterThan(0);
+  expect(after).toBe([...lines.slice(0, at), line, ...lines.slice(at)].join('\n'));
+}
 
 /** Shaped like the real file: one map per team, terraform-fmt'ed. */
 const LOCALS = `# Private ECR repositories, one map per team.
@@ -97,16 +106,7 @@ describe('insertEcrLocal', () => {
   }
 }
 `;
-    expect(insertEcrLocal(text, 'billing', SOURCE)).toMatchInlineSnapshot(`
-      "locals {
-        engex = {
-          zeta = { mutable = "IMMUTABLE", source = "s" }
-          alpha = { mutable = "IMMUTABLE", source = "s" }
-          billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
-        }
-      }
-      "
-    `);
+    expectOneLineAdded(text, insertEcrLocal(text, 'billing', SOURCE), '    alpha = { mutable = "IMMUTABLE", source = "s" }', `    ${BILLING}`);
   });
 
   it('does not realign a hand-formatted run', () => {
@@ -138,22 +138,8 @@ describe('insertEcrLocal', () => {
   }
 }
 `;
-    expect(insertEcrLocal(text, 'billing', SOURCE)).toMatchInlineSnapshot(`
-      "locals {
-        engex = {
-          # the first service
-          alpha = {
-            mutable = "IMMUTABLE"
-            source  = "https://github.com/highspot/alpha"
-          }
-          billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
-
-          # a later one
-          omega = { mutable = "IMMUTABLE", source = "s" }
-        }
-      }
-      "
-    `);
+    // After the closing brace of alpha's block, before omega's comment.
+    expectOneLineAdded(text, insertEcrLocal(text, 'billing', SOURCE), '    }', `    ${BILLING}`);
   });
 
   it('puts a key that sorts first right above the first entry', () => {

@@ -240,7 +240,7 @@ describe('service generator', () => {
       export const service = defineService({ name: 'order-history', defaultPort: 4100, routes });
       "
     `);
-    expect(tree.read('apps/order-history/vitest.config.ts', 'utf8')).toContain("name: '@engex/order-history'");
+    expect(tree.read('apps/order-history/vitest.config.ts', 'utf8')).toContain("projectTestConfig('@engex/order-history')");
     expect(tree.read('apps/order-history/src/main.spec.ts', 'utf8')).toContain("project: '@engex/order-history'");
   });
 
