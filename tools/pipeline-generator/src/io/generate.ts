@@ -82,8 +82,8 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     options.all
       ? allBase(git, options, env.nxHead)
       : selectBase({
-          ...(options.base !== undefined ? { base: options.base } : {}),
-          ...(options.head !== undefined ? { head: options.head } : {}),
+          base: options.base,
+          head: options.head,
           env,
           defaultBranch,
           isDeployBranch: (b) => deployTargetFor(b, config.deployTargets) !== undefined,
@@ -91,7 +91,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           git,
           http: options.http ?? nodeHttpGet,
           api: { deadlineMs: apiDeadlineMs(options.env) },
-          ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
+          apiUrl: options.apiUrl,
         }).then((s) => {
           if (s.base !== undefined && s.rule !== 'none' && !widens(s)) {
             // Settled here so a git failure waits for its turn below instead of going unhandled.
@@ -133,14 +133,14 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const branch = env.branch ?? gitBranch;
   const context: BuildContext = {
     commit: base.commit,
-    ...(branch !== undefined ? { branch } : {}),
-    ...(env.pullRequest !== undefined ? { pullRequest: env.pullRequest } : {}),
-    ...(env.tag !== undefined ? { tag: env.tag } : {}),
+    branch,
+    pullRequest: env.pullRequest,
+    tag: env.tag,
     defaultBranch,
   };
   const baseSummary: BaseSummary = {
     rule: base.rule,
-    ...(base.base !== undefined ? { base: base.base } : {}),
+    base: base.base,
     reason: base.reason,
     notes: base.notes,
   };

@@ -5,6 +5,7 @@ import { logger, writeJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EcrLocalsSectionNotFoundError, InvalidServiceOptionsError } from '../../lib/errors.js';
+import { expectTaskWritesOnce } from '../../../test/task-writes-once.js';
 import { ecrLocalGenerator } from './generator.js';
 
 const LOCALS = `locals {
@@ -41,10 +42,8 @@ afterEach(() => {
 describe('ecr-local generator', () => {
   it('declares an existing service from the returned task, and a second run changes nothing', async () => {
     service('halow');
-    const task = await ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file });
-    expect(readFileSync(file, 'utf8')).toBe(LOCALS);
-    await task();
-    expect(readFileSync(file, 'utf8')).toMatchInlineSnapshot(`
+    const once = await expectTaskWritesOnce(file, () => ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file }));
+    expect(once).toMatchInlineSnapshot(`
       "locals {
         engex = {
           alpha = { mutable = "IMMUTABLE", source = "https://github.com/highspot/alpha" }
@@ -53,11 +52,6 @@ describe('ecr-local generator', () => {
       }
       "
     `);
-    const once = readFileSync(file, 'utf8');
-    await (
-      await ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file })
-    )();
-    expect(readFileSync(file, 'utf8')).toBe(once);
     expect(logged.at(-1)).toContain('ECR repository engex/halow: already in the engex section');
   });
 

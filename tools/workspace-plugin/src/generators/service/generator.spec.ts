@@ -5,6 +5,7 @@ import { installPackagesTask, logger, readJson, writeJson, type Tree } from '@nx
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EcrLocalsSectionNotFoundError, InvalidServiceOptionsError } from '../../lib/errors.js';
+import { expectTaskWritesOnce } from '../../../test/task-writes-once.js';
 import { serviceGenerator } from './generator.js';
 import type { ServiceGeneratorSchema } from './schema.js';
 
@@ -374,10 +375,11 @@ describe('service generator --terraform-locals', () => {
   it('inserts the entry from the returned task (so --dry-run never writes it), once', async () => {
     const file = join(dir, 'service-ecr-locals.tf');
     writeFileSync(file, LOCALS);
-    const task = await generate({ name: 'billing', terraformLocals: file });
-    expect(readFileSync(file, 'utf8')).toBe(LOCALS);
-    await task();
-    expect(readFileSync(file, 'utf8')).toMatchInlineSnapshot(`
+    const once = await expectTaskWritesOnce(file, async (attempt) => {
+      if (attempt === 2) tree = workspace();
+      return generate({ name: 'billing', terraformLocals: file });
+    });
+    expect(once).toMatchInlineSnapshot(`
       "locals {
         engex = {
           billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
@@ -386,12 +388,6 @@ describe('service generator --terraform-locals', () => {
       }
       "
     `);
-    const once = readFileSync(file, 'utf8');
-    tree = workspace();
-    await (
-      await generate({ name: 'billing', terraformLocals: file })
-    )();
-    expect(readFileSync(file, 'utf8')).toBe(once);
     expect(logged.at(-2)).toContain('already in the engex section');
   });
 
