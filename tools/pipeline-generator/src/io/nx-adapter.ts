@@ -118,7 +118,7 @@ export async function readAffected(
     fileOwners: owner,
     touchedBy,
     all,
-    ...(options.allReason !== undefined ? { allReason: options.allReason } : {}),
+    allReason: options.allReason,
     targets: options.targets,
     inputSpec: (project, target) => {
       // Most projects share their inputs (target defaults, nx.json named inputs): convert once.
@@ -151,10 +151,10 @@ function toWorkspaceProject(node: ProjectGraphProjectNode): WorkspaceProject {
   for (const [name, t] of Object.entries(node.data.targets ?? {})) {
     const opts = (t.options ?? {}) as Record<string, unknown>;
     targets[name] = {
-      ...(t.executor ? { executor: t.executor } : {}),
-      ...(typeof opts['command'] === 'string' ? { command: opts['command'] } : {}),
-      ...(typeof opts['cwd'] === 'string' ? { cwd: opts['cwd'] } : {}),
-      ...(t.outputs?.length ? { outputs: [...t.outputs] } : {}),
+      executor: t.executor || undefined,
+      command: typeof opts['command'] === 'string' ? opts['command'] : undefined,
+      cwd: typeof opts['cwd'] === 'string' ? opts['cwd'] : undefined,
+      outputs: t.outputs?.length ? [...t.outputs] : undefined,
     };
   }
   return {
