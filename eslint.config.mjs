@@ -21,7 +21,8 @@ export default [
           // Off: nothing imports a lib's build output; every project reads workspace sources
           // through the @engex/source condition, and only executables are bundled.
           enforceBuildableLibDependency: false,
-          allow: [],
+          // The one vitest config every project's vitest.config.ts imports (a root file, no project).
+          allow: ['../../vitest.shared.mjs'],
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },

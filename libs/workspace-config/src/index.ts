@@ -2,6 +2,7 @@
 // naming, the Buildkite environment, the workspace root, and the errors every engex package
 // shares. It imports no other engex package.
 
+export { problemList } from './lib/problem-list.js';
 export { EXIT_CODES, ConfigError, EngexError, InvalidInputError, UsageError, exitCodeFor, type ConfigIssue, type EngexErrorOptions, type ExitCode } from './lib/errors.js';
 export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
 export { isSpdxExpression } from './lib/spdx.js';

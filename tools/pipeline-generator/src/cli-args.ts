@@ -21,6 +21,13 @@ export interface CliIo {
   build?: () => BuildInfo;
 }
 
+/** The flags that choose what the change is compared with; `generate` and `run --local` both take them. */
+export const SELECTION_FLAGS = {
+  base: { type: 'string' },
+  head: { type: 'string' },
+  all: { type: 'boolean' },
+} as const;
+
 /**
  * `node:util` `parseArgs`, with its errors (unknown option, missing value) turned into our
  * `UsageError` carrying `usage`, and empty values refused.

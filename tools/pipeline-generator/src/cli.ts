@@ -6,7 +6,7 @@ import { UsageError } from './core/errors.js';
 import { renderPipeline, renderUploads, type PipelineFormat } from './core/render.js';
 import { generate } from './io/generate.js';
 import { RUN_USAGE, runLocalCommand } from './local/index.js';
-import { parseFlags, type CliIo } from './cli-args.js';
+import { SELECTION_FLAGS, parseFlags, type CliIo } from './cli-args.js';
 
 export type { CliIo } from './cli-args.js';
 
@@ -40,9 +40,7 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   const v = parseFlags(
     argv,
     {
-      base: { type: 'string' },
-      head: { type: 'string' },
-      all: { type: 'boolean' },
+      ...SELECTION_FLAGS,
       'strict-base': { type: 'boolean' },
       explain: { type: 'boolean' },
       'out-dir': { type: 'string' },
@@ -57,9 +55,9 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
     strictBase: v['strict-base'] === true,
     format,
     explain: v['explain'] === true,
-    ...(typeof v['base'] === 'string' ? { base: v['base'] } : {}),
-    ...(typeof v['head'] === 'string' ? { head: v['head'] } : {}),
-    ...(typeof v['out-dir'] === 'string' ? { outDir: v['out-dir'] } : {}),
+    base: typeof v['base'] === 'string' ? v['base'] : undefined,
+    head: typeof v['head'] === 'string' ? v['head'] : undefined,
+    outDir: typeof v['out-dir'] === 'string' ? v['out-dir'] : undefined,
   };
   if (args.all && args.base !== undefined) throw new UsageError('--all and --base contradict each other; pass one.');
   return args;
@@ -69,8 +67,8 @@ async function runGenerate(argv: readonly string[], io: CliIo): Promise<number> 
   const args = parseGenerateArgs(argv);
   const result = await generate({
     env: io.env,
-    ...(args.base !== undefined ? { base: args.base } : {}),
-    ...(args.head !== undefined ? { head: args.head } : {}),
+    base: args.base,
+    head: args.head,
     all: args.all,
     strictBase: args.strictBase,
   });

@@ -37,25 +37,38 @@ function expectSchemaValid(doc: unknown): void {
   expect(schemaErrors(doc)).toEqual([]);
 }
 
+/**
+ * A synthetic workspace for the enclosing describe block: created before its tests (then `setup`
+ * runs), removed with its parent folder after them. `ws()` reads it once it exists.
+ */
+function syntheticWorkspace(prefix: string, size: { projects: number; services: number }, setup?: () => void): { parent: string; ws: () => SyntheticWorkspace } {
+  const parent = mkdtempSync(join(tmpdir(), prefix));
+  let created: SyntheticWorkspace | undefined;
+  const ws = (): SyntheticWorkspace => {
+    if (!created) throw new Error(`${prefix}: the synthetic workspace is read before beforeAll made it`);
+    return created;
+  };
+  beforeAll(() => {
+    created = createSyntheticWorkspace({ ...size, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
+    setup?.();
+  }, 60_000);
+  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+  return { parent, ws };
+}
+
 // Real processes: Nx reads its workspace root from the process's cwd, and stdout must carry only
 // the pipeline even when Nx prints. Usage and exit codes are tested in-process (src/cli.spec.ts).
 // Each run builds an Nx project graph in a child process; generous timeouts, no timing assertions.
 describe('engex-pipeline generate, end to end in a synthetic workspace', { timeout: 240_000 }, () => {
-  let ws: SyntheticWorkspace;
-  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-'));
-
-  beforeAll(() => {
-    ws = createSyntheticWorkspace({ projects: 12, services: 2, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
-  }, 60_000);
-  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+  const { parent, ws } = syntheticWorkspace('engex-cli-', { projects: 12, services: 2 });
 
   it('--strict-base fails (exit 1) where no base exists; without it everything runs and the summary says why', () => {
     const env = { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' };
-    const strict = run(ws.root, ['generate', '--strict-base'], env);
+    const strict = run(ws().root, ['generate', '--strict-base'], env);
     expect(strict.status).toBe(1);
     expect(strict.stdout).toBe('');
     expect(strict.stderr).toContain('No base commit could be established');
-    const loose = run(ws.root, ['generate'], env);
+    const loose = run(ws().root, ['generate'], env);
     expect(loose.status).toBe(0);
     expect(loose.stderr).toContain('[none]');
     expect(loose.stderr).toContain('12 of 12 projects affected');
@@ -65,18 +78,18 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
   });
 
   it("a service's nx.metadata.engex reaches the plan (Nx itself drops nx.metadata)", () => {
-    const svc = ws.roots.at(-1) as string;
-    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
-    const file = join(ws.root, svc, 'package.json');
+    const svc = ws().roots.at(-1) as string;
+    const slug = (ws().names.at(-1) as string).replace('@', '').replace('/', '-');
+    const file = join(ws().root, svc, 'package.json');
     const original = readFileSync(file, 'utf8');
     const pkg = JSON.parse(original) as { nx: { metadata: { engex: Record<string, unknown> } } };
     pkg.nx.metadata.engex = { ...pkg.nx.metadata.engex, repository: `engex/${svc.split('/').pop() as string}/custom`, deployWhen: 'service' };
     writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
-    git(ws.root, 'commit', '--quiet', '-am', 'svc: own repository, deploy when its own checks pass');
-    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD'], { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' });
+    git(ws().root, 'commit', '--quiet', '-am', 'svc: own repository, deploy when its own checks pass');
+    const r = run(ws().root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD'], { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' });
     // The later tests of this workspace expect its original metadata.
     writeFileSync(file, original);
-    git(ws.root, 'commit', '--quiet', '-am', 'svc: back to the defaults');
+    git(ws().root, 'commit', '--quiet', '-am', 'svc: back to the defaults');
     expect(r.status, r.stderr).toBe(0);
     const doc = parse(r.stdout) as Doc;
     const steps = doc.steps.flatMap((s) => ('group' in s ? (s['steps'] as Record<string, unknown>[]) : [s]));
@@ -87,10 +100,10 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
   });
 
   it('a spec-only change in a service runs its tests, and builds no image', () => {
-    const svc = ws.roots.at(-1) as string;
-    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
-    ws.commitChange(`${svc}/src/index.spec.js`);
-    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
+    const svc = ws().roots.at(-1) as string;
+    const slug = (ws().names.at(-1) as string).replace('@', '').replace('/', '-');
+    ws().commitChange(`${svc}/src/index.spec.js`);
+    const r = run(ws().root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
     expect(r.status).toBe(0);
     const doc = parse(r.stdout) as Doc;
     expect(keys(doc)).toEqual(['engex-plan', `${slug}:lint`, `${slug}:test`]);
@@ -100,11 +113,11 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
   });
 
   it('a root library change reaches every project; --explain prints files and dependency paths', () => {
-    ws.commitChange(ws.rootLib.source);
-    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
+    ws().commitChange(ws().rootLib.source);
+    const r = run(ws().root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('12 of 12 projects affected');
-    expect(r.stderr).toContain(`changed: ${ws.rootLib.source}`);
+    expect(r.stderr).toContain(`changed: ${ws().rootLib.source}`);
     expect(r.stderr).toMatch(/via: @syn\/svc-1 -> @syn\/lib-\d{4} -> .*@syn\/lib-0000/);
     const doc = parse(r.stdout) as Doc;
     expect(keys(doc)).toEqual(expect.arrayContaining(['syn-svc-1:image', 'syn-svc-1:scan', 'syn-svc-1:smoke', 'syn-svc-2:image']));
@@ -114,10 +127,10 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
   });
 
   it('nothing affected: one step that says so, valid for upload', () => {
-    writeFileSync(join(ws.root, 'NOTES.md'), 'notes\n');
-    git(ws.root, 'add', 'NOTES.md');
-    git(ws.root, 'commit', '-q', '-m', 'notes');
-    const r = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json']);
+    writeFileSync(join(ws().root, 'NOTES.md'), 'notes\n');
+    git(ws().root, 'add', 'NOTES.md');
+    git(ws().root, 'commit', '-q', '-m', 'notes');
+    const r = run(ws().root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json']);
     expect(r.status).toBe(0);
     const doc = JSON.parse(r.stdout) as Doc;
     expect(keys(doc)).toEqual(['engex-plan']);
@@ -134,12 +147,12 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     ['a double quote', 'quo"te.js'],
     ['a newline', 'new\nline.js'],
   ])('a commit that only adds a name with %s affects its service and plans its steps', (_what, name) => {
-    const svc = ws.roots.at(-1) as string;
-    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
-    writeFileSync(join(ws.root, svc, 'src', name), 'export const odd = true;\n');
-    git(ws.root, 'add', '-A');
-    git(ws.root, 'commit', '-q', '-m', `add ${JSON.stringify(name)}`);
-    const committed = run(ws.root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
+    const svc = ws().roots.at(-1) as string;
+    const slug = (ws().names.at(-1) as string).replace('@', '').replace('/', '-');
+    writeFileSync(join(ws().root, svc, 'src', name), 'export const odd = true;\n');
+    git(ws().root, 'add', '-A');
+    git(ws().root, 'commit', '-q', '-m', `add ${JSON.stringify(name)}`);
+    const committed = run(ws().root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
     expect(committed.status).toBe(0);
     expect(committed.stderr).not.toContain('Nothing affected');
     expect(committed.stderr).toContain(`changed: ${svc}/src/${name}`);
@@ -147,43 +160,43 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
   });
 
   it('an untracked file with a quoted name counts in the working tree', () => {
-    const svc = ws.roots.at(-1) as string;
-    const slug = (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
-    const file = join(ws.root, svc, 'src', 'ünt\tracked.js');
+    const svc = ws().roots.at(-1) as string;
+    const slug = (ws().names.at(-1) as string).replace('@', '').replace('/', '-');
+    const file = join(ws().root, svc, 'src', 'ünt\tracked.js');
     writeFileSync(file, 'export const u = 1;\n');
-    const r = run(ws.root, ['generate', '--base', 'HEAD']);
+    const r = run(ws().root, ['generate', '--base', 'HEAD']);
     rmSync(file);
     expect(r.status).toBe(0);
     expect(keys(parse(r.stdout) as Doc)).toContain(`${slug}:build`);
   });
 
   it('working tree: uncommitted and untracked files count, like nx affected', () => {
-    writeFileSync(join(ws.root, ws.leaf.source), 'export const changed = true;\n');
-    const r = run(ws.root, ['generate', '--base', 'HEAD']);
-    git(ws.root, 'checkout', '--', ws.leaf.source);
+    writeFileSync(join(ws().root, ws().leaf.source), 'export const changed = true;\n');
+    const r = run(ws().root, ['generate', '--base', 'HEAD']);
+    git(ws().root, 'checkout', '--', ws().leaf.source);
     expect(r.status).toBe(0);
-    expect(keys(parse(r.stdout) as Doc)).toContain(`${ws.leaf.name.replace('@', '').replace('/', '-')}:build`);
+    expect(keys(parse(r.stdout) as Doc)).toContain(`${ws().leaf.name.replace('@', '').replace('/', '-')}:build`);
   });
 
   it('a hostile branch name on the default-branch rules yields a valid pipeline that carries it inertly', () => {
     const branch = 'feat/$(touch pwned)`id`\'"\n🚀';
     const env = { BUILDKITE: 'true', BUILDKITE_BRANCH: branch, BUILDKITE_PIPELINE_DEFAULT_BRANCH: branch };
-    expect(run(ws.root, ['generate'], env).stderr).toContain('[parent-commit]');
+    expect(run(ws().root, ['generate'], env).stderr).toContain('[parent-commit]');
     // --all, so the "no deploy target" note carries the branch name into the annotation.
-    const r = run(ws.root, ['generate', '--all'], env);
+    const r = run(ws().root, ['generate', '--all'], env);
     expect(r.status).toBe(0);
     const doc = parse(r.stdout) as Doc;
     expect(r.stdout).toContain('$$(touch pwned)');
-    expect(readdirSync(ws.root)).not.toContain('pwned');
+    expect(readdirSync(ws().root)).not.toContain('pwned');
     expectSchemaValid(doc);
   });
 
   it('--out-dir writes one file per upload and removes stale ones', () => {
     const out = join(parent, 'generated');
-    const first = run(ws.root, ['generate', '--all', '--out-dir', out]);
+    const first = run(ws().root, ['generate', '--all', '--out-dir', out]);
     expect(first.status).toBe(0);
     writeFileSync(join(out, 'pipeline-009.yml'), 'stale');
-    const second = run(ws.root, ['generate', '--all', '--out-dir', out]);
+    const second = run(ws().root, ['generate', '--all', '--out-dir', out]);
     expect(second.status).toBe(0);
     expect(second.stdout).toBe('');
     expect(readdirSync(out)).toEqual(['pipeline-001.yml']);
@@ -195,21 +208,15 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
 // with exit 0, and bad JSON is "Failed to process project graph". Each case edits one manifest
 // in the working tree and restores it.
 describe('engex-pipeline generate refuses malformed project metadata (exit 2, file and JSON path)', { timeout: 240_000 }, () => {
-  let ws: SyntheticWorkspace;
-  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-meta-'));
-
-  beforeAll(() => {
-    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
-  }, 60_000);
-  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+  const { ws } = syntheticWorkspace('engex-cli-meta-', { projects: 4, services: 1 });
 
   const withManifest = (edit: (pkg: Record<string, unknown>) => string): Run => {
-    const svc = ws.roots.at(-1) as string;
-    const file = join(ws.root, svc, 'package.json');
+    const svc = ws().roots.at(-1) as string;
+    const file = join(ws().root, svc, 'package.json');
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, edit(JSON.parse(original) as Record<string, unknown>));
     try {
-      return run(ws.root, ['generate', '--all']);
+      return run(ws().root, ['generate', '--all']);
     } finally {
       writeFileSync(file, original);
     }
@@ -228,30 +235,25 @@ describe('engex-pipeline generate refuses malformed project metadata (exit 2, fi
     const r = withManifest(edit);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`${ws.roots.at(-1)}/package.json${message.startsWith(':') ? '' : ': '}${message}`);
+    expect(r.stderr).toContain(`${ws().roots.at(-1)}/package.json${message.startsWith(':') ? '' : ': '}${message}`);
     expect(r.stderr).not.toContain('Failed to process project graph');
   });
 
   it('the unedited workspace still generates', () => {
-    expect(run(ws.root, ['generate', '--all']).status).toBe(0);
+    expect(run(ws().root, ['generate', '--all']).status).toBe(0);
   });
 });
 
 // Every byte the CLI prints passes ci-lib's redact() at the edge: secrets planted in the env and
 // in the config's ops-repo URL never reach stdout or stderr, on success and on failure paths.
 describe('engex-pipeline prints no secret', { timeout: 240_000 }, () => {
-  let ws: SyntheticWorkspace;
-  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-secrets-'));
+  const { ws } = syntheticWorkspace('engex-cli-secrets-', { projects: 4, services: 1 }, () => {
+    writeFileSync(join(ws().root, 'engex.config.json'), JSON.stringify({ opsRepo }));
+    git(ws().root, 'commit', '-qam', 'ops repo with a token');
+  });
   const API_TOKEN = 'bkSecretToken0123456789abcdef';
   const REPO_TOKEN = 'ghp_0123456789abcdefghijABCDEFGHIJ012345';
   const opsRepo = `https://x-access-token:${REPO_TOKEN}@git.example.invalid/acme/ops.git`;
-
-  beforeAll(() => {
-    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
-    writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo }));
-    git(ws.root, 'commit', '-qam', 'ops repo with a token');
-  }, 60_000);
-  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
 
   const buildkite = {
     BUILDKITE: 'true',
@@ -270,7 +272,7 @@ describe('engex-pipeline prints no secret', { timeout: 240_000 }, () => {
     ['a usage error', ['generate', '--format', API_TOKEN], buildkite],
     ['a bad ref', ['generate', '--base', opsRepo], buildkite],
   ] as const)('%s', (_what, args, env) => {
-    const r = run(ws.root, [...args], env);
+    const r = run(ws().root, [...args], env);
     const all = r.stdout + r.stderr;
     expect(all).not.toContain(API_TOKEN);
     expect(all).not.toContain(REPO_TOKEN);
@@ -279,7 +281,7 @@ describe('engex-pipeline prints no secret', { timeout: 240_000 }, () => {
   });
 
   it('the deploy step shows the ops repo with its userinfo masked', () => {
-    const r = run(ws.root, ['generate', '--all']);
+    const r = run(ws().root, ['generate', '--all']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('https://***@git.example.invalid/acme/ops.git');
   });
@@ -289,26 +291,12 @@ describe('engex-pipeline prints no secret', { timeout: 240_000 }, () => {
 // three commits whose first one changed a service deployed nothing. The ops repo here is a local
 // bare repo; its overlay (under kustomize's second file name) runs the commit before the push.
 describe('engex-pipeline generate compares a deployable service with what its overlay runs', { timeout: 240_000 }, () => {
-  let ws: SyntheticWorkspace;
   let c0 = '';
   let work = '';
-  const parent = mkdtempSync(join(tmpdir(), 'engex-cli-deployed-'));
-  const bare = join(parent, 'ops.git');
-  const onMain = { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' };
-  const image = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/svc-1';
-
-  const deploy = (sha: string): void => {
-    writeFileSync(join(work, 'overlays/staging/kustomization.yml'), `resources: [../../base]\nimages:\n  - name: ${image}\n    newTag: "${sha}"\n`);
-    git(work, 'add', '-A');
-    git(work, 'commit', '-q', '--allow-empty', '-m', `deploy ${sha}`);
-    git(work, 'push', '-q', 'origin', 'HEAD:main');
-  };
-
-  beforeAll(() => {
-    ws = createSyntheticWorkspace({ projects: 4, services: 1, nodeModules: join(REPO_ROOT, 'node_modules'), parent });
-    writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${bare}` }));
-    git(ws.root, 'commit', '-qam', 'ops repo');
-    c0 = git(ws.root, 'rev-parse', 'HEAD').trim();
+  const { parent, ws } = syntheticWorkspace('engex-cli-deployed-', { projects: 4, services: 1 }, () => {
+    writeFileSync(join(ws().root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${bare}` }));
+    git(ws().root, 'commit', '-qam', 'ops repo');
+    c0 = git(ws().root, 'rev-parse', 'HEAD').trim();
     git(parent, 'init', '-q', '--bare', '-b', 'main', bare);
     work = join(parent, 'ops-work');
     git(parent, 'init', '-q', '-b', 'main', work);
@@ -323,29 +311,38 @@ describe('engex-pipeline generate compares a deployable service with what its ov
     );
     deploy(c0);
     // The push: the service changes first, then two commits that touch no project.
-    ws.commitChange(`${ws.roots.at(-1)}/src/index.js`);
-    writeFileSync(join(ws.root, 'NOTES.md'), 'a\n');
-    git(ws.root, 'add', '-A');
-    git(ws.root, 'commit', '-q', '-m', 'notes');
-    writeFileSync(join(ws.root, 'NOTES.md'), 'b\n');
-    git(ws.root, 'commit', '-qam', 'more notes');
-  }, 60_000);
-  afterAll(() => rmSync(parent, { recursive: true, force: true }), 60_000);
+    ws().commitChange(`${ws().roots.at(-1)}/src/index.js`);
+    writeFileSync(join(ws().root, 'NOTES.md'), 'a\n');
+    git(ws().root, 'add', '-A');
+    git(ws().root, 'commit', '-q', '-m', 'notes');
+    writeFileSync(join(ws().root, 'NOTES.md'), 'b\n');
+    git(ws().root, 'commit', '-qam', 'more notes');
+  });
+  const bare = join(parent, 'ops.git');
+  const onMain = { BUILDKITE: 'true', BUILDKITE_BRANCH: 'main', BUILDKITE_PIPELINE_DEFAULT_BRANCH: 'main' };
+  const image = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/svc-1';
 
-  const slug = (): string => (ws.names.at(-1) as string).replace('@', '').replace('/', '-');
+  const deploy = (sha: string): void => {
+    writeFileSync(join(work, 'overlays/staging/kustomization.yml'), `resources: [../../base]\nimages:\n  - name: ${image}\n    newTag: "${sha}"\n`);
+    git(work, 'add', '-A');
+    git(work, 'commit', '-q', '--allow-empty', '-m', `deploy ${sha}`);
+    git(work, 'push', '-q', 'origin', 'HEAD:main');
+  };
+
+  const slug = (): string => (ws().names.at(-1) as string).replace('@', '').replace('/', '-');
 
   it('a three-commit push whose first commit changed the service deploys it', () => {
-    const r = run(ws.root, ['generate'], onMain);
+    const r = run(ws().root, ['generate'], onMain);
     expect(r.status).toBe(0);
     expect(r.stderr).toContain(`svc-1 runs ${c0.slice(0, 12)} in overlays/staging: compared from there`);
     expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy-staging`]));
   });
 
   it('an overlay already at the parent commit keeps HEAD~1: nothing to deploy', () => {
-    const parentCommit = git(ws.root, 'rev-parse', 'HEAD~1').trim();
+    const parentCommit = git(ws().root, 'rev-parse', 'HEAD~1').trim();
     deploy(parentCommit);
     try {
-      const r = run(ws.root, ['generate'], onMain);
+      const r = run(ws().root, ['generate'], onMain);
       expect(r.status).toBe(0);
       expect(keys(parse(r.stdout) as Doc)).not.toContain(`${slug()}:deploy-staging`);
     } finally {
@@ -354,20 +351,20 @@ describe('engex-pipeline generate compares a deployable service with what its ov
   });
 
   it.each([
-    ['the ops repo is unreachable', () => writeFileSync(join(ws.root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${join(parent, 'missing.git')}` })), 'ops repo'],
+    ['the ops repo is unreachable', () => writeFileSync(join(ws().root, 'engex.config.json'), JSON.stringify({ opsRepo: `file://${join(parent, 'missing.git')}` })), 'ops repo'],
     ['the overlay runs a tag that is no commit', () => deploy('latest'), 'it runs tag "latest", not a commit sha'],
     ['the overlay runs a commit this repo does not have', () => deploy('d'.repeat(40)), 'is not a commit of this repository'],
   ])('%s: everything of the service runs, and the summary says why', (_what, setup, why) => {
-    const config = readFileSync(join(ws.root, 'engex.config.json'), 'utf8');
+    const config = readFileSync(join(ws().root, 'engex.config.json'), 'utf8');
     setup();
     try {
-      const r = run(ws.root, ['generate'], onMain);
+      const r = run(ws().root, ['generate'], onMain);
       expect(r.status).toBe(0);
       expect(r.stderr).toContain('deployed commit of overlays/staging unknown (');
       expect(r.stderr).toContain(why);
       expect(keys(parse(r.stdout) as Doc)).toEqual(expect.arrayContaining([`${slug()}:build`, `${slug()}:image`, `${slug()}:deploy-staging`]));
     } finally {
-      writeFileSync(join(ws.root, 'engex.config.json'), config);
+      writeFileSync(join(ws().root, 'engex.config.json'), config);
       deploy(c0);
     }
   });

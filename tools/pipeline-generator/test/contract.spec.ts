@@ -5,7 +5,7 @@ import { planPipeline } from '../src/core/plan.js';
 import { toBuildkite } from '../src/core/render.js';
 import { MAX_JOBS_PER_UPLOAD, jobCount, splitPipeline } from '../src/core/split.js';
 import { validatePipeline } from '../src/core/validate.js';
-import { BASE_SHA, HOSTILE, analyze, planInput, syntheticPlanInput } from './fixtures.js';
+import { BASE_SHA, HOSTILE, analyze, planInput, reconfigured, syntheticPlanInput } from './fixtures.js';
 import { SCHEMA, schemaErrors } from './schema.js';
 
 const lastPassed = { rule: 'last-passed-build' as const, base: BASE_SHA, reason: 'last passed build.', notes: [] };
@@ -27,15 +27,13 @@ const scenarios = {
       url: 'https://api.example.com',
       argocd: { server: 'https://argocd.example.com', application: 'api' },
     };
-    return { ...input, config: { ...input.config, deployTargets: [target, { ...target, overlay: 'overlays/staging-eu', approval: 'none' as const }] } };
+    return reconfigured(input, { config: { deployTargets: [target, { ...target, overlay: 'overlays/staging-eu', approval: 'none' as const }] } });
   })(),
   'stepGranularity project, default branch': (() => {
-    const input = planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed);
-    return { ...input, config: { ...input.config, stepGranularity: 'project' as const } };
+    return reconfigured(planInput({ branch: 'main' }, analyze(['libs/util/src/index.ts']), lastPassed), { config: { stepGranularity: 'project' } });
   })(),
   'stepGranularity project, everything': (() => {
-    const input = planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] });
-    return { ...input, config: { ...input.config, stepGranularity: 'project' as const } };
+    return reconfigured(planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] }), { config: { stepGranularity: 'project' } });
   })(),
   'hostile branch names': planInput({ branch: HOSTILE.join('|') }, analyze(['apps/api/src/main.ts']), {
     rule: 'branch-point',
@@ -66,8 +64,7 @@ describeNeeding([SCHEMA], "Buildkite's pipeline schema", () => {
   });
 
   it('1,000 projects, everything, stepGranularity project: one job per project, split and valid', () => {
-    const input = syntheticPlanInput(1000);
-    const pipeline = planPipeline({ ...input, config: { ...input.config, stepGranularity: 'project' } });
+    const pipeline = planPipeline(reconfigured(syntheticPlanInput(1000), { config: { stepGranularity: 'project' } }));
     const uploads = splitPipeline(pipeline);
     expect(commandSteps(pipeline).filter((s) => s.meta.kind === 'nx-project')).toHaveLength(1000);
     expect(validatePipeline(uploads)).toEqual([]);

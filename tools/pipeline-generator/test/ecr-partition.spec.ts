@@ -1,7 +1,7 @@
 import { DEFAULT_WORKSPACE_CONFIG, ecrHostFor, parseWorkspaceConfig } from '@engex/workspace-config';
 import { describe, expect, it } from 'vitest';
 import { planPipeline, renderPipeline } from '../src/index.js';
-import { analyze, planInput } from './fixtures.js';
+import { analyze, planInput, reconfigured } from './fixtures.js';
 
 // engex-ci derives ECR_HOST/IMAGE_DEST (what it pushes to) from the same ecrHostFor; its CLI
 // spec asserts the same hosts for the same regions, so YAML and push cannot disagree.
@@ -12,7 +12,7 @@ describe('ECR partitions in the generated pipeline', () => {
   ])('%s: every image reference names %s', (region, host) => {
     const config = parseWorkspaceConfig({ registry: { region } });
     expect(ecrHostFor(config.registry)).toBe(host);
-    const input = { ...planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])), config };
+    const input = reconfigured(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])), { config });
     const yaml = renderPipeline(planPipeline(input), 'yaml');
     const hosts = new Set(yaml.match(/\d{12}\.dkr[.-]ecr[^\s/:'"]*/g));
     expect([...hosts]).toEqual([host]);

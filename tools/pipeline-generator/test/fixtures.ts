@@ -1,6 +1,7 @@
-import { DEFAULT_WORKSPACE_CONFIG, SERVICE_TAG } from '@engex/workspace-config';
+import { DEFAULT_WORKSPACE_CONFIG, SERVICE_TAG, validateWorkspaceProjects, type ServiceConfig, type WorkspaceConfig } from '@engex/workspace-config';
 import { analyzeAffected, type AffectedAnalysis, type TaskNode, type WorkspaceProject } from '../src/core/affected.js';
 import { filterFiles } from '../src/io/nx-adapter.js';
+import { servicesByProject } from '../src/io/services.js';
 import { normalizePlanOptions, type BaseSummary, type BuildContext, type PlanPipelineInput } from '../src/core/plan.js';
 import type { CommandStep } from '../src/core/pipeline.js';
 
@@ -92,17 +93,31 @@ export function analyze(changedFiles: string[], options: { all?: string; project
   });
 }
 
+/** The services of `projects`, resolved as io/generate.ts does it: checked and resolved once, before planning. */
+export function servicesOf(config: WorkspaceConfig, projects: readonly WorkspaceProject[]): Map<string, ServiceConfig> {
+  return servicesByProject(validateWorkspaceProjects(config, projects), projects);
+}
+
+/** The input with another config and/or other projects, its services resolved again from them. */
+export function reconfigured(input: PlanPipelineInput, change: { config?: Partial<WorkspaceConfig>; projects?: readonly WorkspaceProject[] }): PlanPipelineInput {
+  const config = { ...input.config, ...change.config };
+  const projects = change.projects ?? input.projects;
+  return { ...input, config, projects, services: servicesOf(config, projects) };
+}
+
 export function planInput(
   context: Partial<BuildContext>,
   analysis: AffectedAnalysis,
   base: BaseSummary = { rule: 'pull-request', base: BASE_SHA, reason: 'pull request #42: merge-base of origin/main and HEAD.', notes: [] },
 ): PlanPipelineInput {
+  // Test Engine on, as in this repo's engex.config.json, so the shapes show the upload.
+  const config: WorkspaceConfig = { ...DEFAULT_WORKSPACE_CONFIG, testEngine: true };
   return {
     context: { commit: SHA, defaultBranch: 'main', ...context },
     base,
-    // Test Engine on, as in this repo's engex.config.json, so the shapes show the upload.
-    config: { ...DEFAULT_WORKSPACE_CONFIG, testEngine: true },
+    config,
     projects: PROJECTS,
+    services: servicesOf(config, PROJECTS),
     analysis,
     options: normalizePlanOptions({
       engexCi: ['node', 'libs/ci-lib/dist/engex-ci.cjs'],
@@ -151,7 +166,7 @@ export function syntheticPlanInput(n: number): PlanPipelineInput {
       return graph;
     },
   });
-  return { ...planInput({ branch: 'main' }, analysis, { rule: 'all', reason: '--all', notes: [] }), projects };
+  return reconfigured(planInput({ branch: 'main' }, analysis, { rule: 'all', reason: '--all', notes: [] }), { projects });
 }
 
 /** A minimal command step for tests of the pipeline's shape (split, validate), not its content. */

@@ -1,4 +1,4 @@
-import { SERVICE_TAG, isService, resolveServiceConfig, type ProjectInfo, type WorkspaceConfig } from './config.js';
+import { SERVICE_TAG, isService, resolveServiceConfig, type ProjectInfo, type ServiceConfig, type WorkspaceConfig } from './config.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import { Issues, describe, isRecord } from './validate.js';
 
@@ -33,11 +33,13 @@ export function validateProjectManifest(raw: unknown, root: string, issues: Issu
 
 /**
  * Pure: every project's engex settings checked the way each engex command reads them
- * (`resolveServiceConfig`, the one validator), all problems at once. `nx.metadata.engex` on a
- * project without the service tag is reported too: it would otherwise plan no image and no deploy.
+ * (`resolveServiceConfig`, the one validator), all problems at once, and the services' resolved
+ * configs, so a caller resolves each service once. `nx.metadata.engex` on a project without the
+ * service tag is reported too: it would otherwise plan no image and no deploy.
  */
-export function validateWorkspaceProjects(config: WorkspaceConfig, projects: readonly ProjectInfo[]): void {
+export function validateWorkspaceProjects(config: WorkspaceConfig, projects: readonly ProjectInfo[]): ServiceConfig[] {
   const issues: ConfigIssue[] = [];
+  const services: ServiceConfig[] = [];
   for (const project of projects) {
     if (!isService(project)) {
       if (project.metadata?.['engex'] !== undefined) {
@@ -50,11 +52,13 @@ export function validateWorkspaceProjects(config: WorkspaceConfig, projects: rea
       continue;
     }
     try {
-      resolveServiceConfig(config, project);
+      const service = resolveServiceConfig(config, project);
+      if (service) services.push(service);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       issues.push(...error.issues);
     }
   }
   if (issues.length > 0) throw new ConfigError(issues);
+  return services;
 }

@@ -1,8 +1,28 @@
+import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
+import type { AffectedAnalysis, WorkspaceProject } from './affected.js';
+import type { PlanOptions } from './steps/common.js';
+
 /**
- * What the planner and the summaries share about the build: the context it runs in, the base it
- * compares against, and what happened to each service. Both `plan.ts` and `summary.ts` read these,
- * so they live below both.
+ * What the planner, its phases and the summaries share about the build: the planner's input, the
+ * context it runs in, the base it compares against, and what happened to each service. `plan.ts`,
+ * `phases/` and `summary.ts` read these, so they live below all of them.
  */
+
+/** Everything the planner reads; the io layer gathers and checks it, the planner only reads it. */
+export interface PlanPipelineInput {
+  context: BuildContext;
+  base: BaseSummary;
+  config: WorkspaceConfig;
+  projects: readonly WorkspaceProject[];
+  /**
+   * Each deployable service's config by project name, resolved once by the io layer from its
+   * checked package.json (config errors surface there, before planning). A project without an
+   * entry is not a service.
+   */
+  services: ReadonlyMap<string, ServiceConfig>;
+  analysis: AffectedAnalysis;
+  options: PlanOptions;
+}
 
 export type BaseRule =
   /** `--base`/`--head` or NX_BASE/NX_HEAD. */

@@ -1,6 +1,6 @@
 import { canonicalCall, parseCall, type EngexCiCall } from '@engex/ci-lib/contract';
 import { describe, expect, it } from 'vitest';
-import { BASE_SHA, analyze, planInput } from '../../test/fixtures.js';
+import { BASE_SHA, analyze, planInput, reconfigured } from '../../test/fixtures.js';
 import { allSteps, type CommandStep, type StepCommand } from './pipeline.js';
 import { planPipeline, type PlanPipelineInput } from './plan.js';
 import { invocation } from './shell.js';
@@ -18,10 +18,8 @@ const change = analyze(['apps/api/src/main.ts']);
 /** Every deploy target shape: plain, pinned digest, verify with and without ArgoCD, approval. */
 function withTargets(input: PlanPipelineInput, options: { allowMutable?: boolean; ignoreUnfixed?: boolean } = {}): PlanPipelineInput {
   const config = input.config;
-  return {
-    ...input,
+  return reconfigured(input, {
     config: {
-      ...config,
       registry: { ...config.registry, allowMutable: options.allowMutable ?? config.registry.allowMutable },
       trivy: { ...config.trivy, ignoreUnfixed: options.ignoreUnfixed ?? config.trivy.ignoreUnfixed },
       deployTargets: [
@@ -37,7 +35,7 @@ function withTargets(input: PlanPipelineInput, options: { allowMutable?: boolean
         { branch: 'release/*', overlay: 'overlays/production', pinDigest: true, approval: 'manual', url: 'https://api.example.com' },
       ],
     },
-  };
+  });
 }
 
 const SCENARIOS: [string, PlanPipelineInput][] = [

@@ -4,7 +4,7 @@
  * catch prints the message and the hint and returns `exitCode`.
  */
 
-import { EngexError, type EngexErrorOptions, type ExitCode } from '@engex/workspace-config';
+import { EngexError, problemList, type EngexErrorOptions, type ExitCode } from '@engex/workspace-config';
 
 // One usage error for every engex executable: a bad flag means the same thing everywhere.
 export { UsageError } from '@engex/workspace-config';
@@ -82,9 +82,15 @@ export interface PipelineIssue {
 export class PipelineInvalidError extends GeneratorError {
   readonly code = 'PIPELINE_INVALID';
   constructor(readonly issues: readonly PipelineIssue[]) {
-    super(`The generated pipeline is invalid (${issues.length} problem${issues.length === 1 ? '' : 's'}):\n` + issues.map((i) => `  ${i.path}: ${i.message}`).join('\n'), {
-      hint: 'This is a generator bug: report it with the output of `engex-pipeline generate --format json --explain`.',
-    });
+    super(
+      problemList(
+        (count) => `The generated pipeline is invalid (${count}):`,
+        issues.map((i) => `${i.path}: ${i.message}`),
+      ),
+      {
+        hint: 'This is a generator bug: report it with the output of `engex-pipeline generate --format json --explain`.',
+      },
+    );
   }
 }
 

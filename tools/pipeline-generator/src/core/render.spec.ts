@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { HOSTILE, PROJECTS, analyze, commandStep, planInput, syntheticPlanInput } from '../../test/fixtures.js';
+import { HOSTILE, PROJECTS, analyze, commandStep, planInput, reconfigured, syntheticPlanInput } from '../../test/fixtures.js';
 import type { WorkspaceProject } from './affected.js';
 import { commandSteps, type CommandStep, type Pipeline } from './pipeline.js';
 import { planPipeline } from './plan.js';
@@ -110,15 +110,15 @@ describe('hostile names', () => {
     dirs.push(dir);
     const { branch, project } = evil(dir);
     const projects = [PROJECTS[0] as WorkspaceProject, project];
-    const input = {
-      ...planInput({ branch }, analyze(['apps/evil/src/main.ts'], { projects }), {
+    const input = reconfigured(
+      planInput({ branch }, analyze(['apps/evil/src/main.ts'], { projects }), {
         rule: 'branch-point' as const,
         base: 'b'.repeat(40),
         reason: `branch ${JSON.stringify(branch)}.`,
         notes: [],
       }),
-      projects,
-    };
+      { projects },
+    );
     const pipeline = planPipeline(input);
     expect(validatePipeline([pipeline])).toEqual([]);
     const uploaded = interpolateDeep(parse(renderPipeline(pipeline, 'yaml')), {}) as { steps: Record<string, unknown>[] };

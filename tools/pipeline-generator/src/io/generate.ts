@@ -6,9 +6,8 @@ import {
   parseBuildkiteEnv,
   readWorkspaceConfig,
   readWorkspaceProjects,
-  resolveServiceConfig,
   validateWorkspaceProjects,
-  type ProjectInfo,
+  type ServiceConfig,
   type WorkspaceConfig,
 } from '@engex/workspace-config';
 import type { AffectedAnalysis, WorkspaceProject } from '../core/affected.js';
@@ -19,6 +18,7 @@ import type { Pipeline, StepCommand } from '../core/pipeline.js';
 import { normalizePlanOptions, planDetailed, type BaseSummary, type BuildContext, type PlanOptionsInput } from '../core/plan.js';
 import { readAffected, readNxWorkspace, readProjectGraph, type ProjectGraph } from './nx-adapter.js';
 import { readDeployedBase } from './deployed-base.js';
+import { servicesByProject } from './services.js';
 import { parseDeadlines } from '@engex/ci-lib';
 import { MAX_JOBS_PER_UPLOAD, splitPipeline } from '../core/split.js';
 import { selectBase, type BaseSelection } from './select-base.js';
@@ -78,12 +78,12 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   const widens = (s: { rule: string }): boolean => env.branch !== undefined && (s.rule === 'parent-commit' || s.rule === 'last-passed-build');
   let earlyFiles: Promise<{ files: string[] } | { error: unknown }> | undefined;
   // Git work and the project graph are independent: overlap them, the changed-file list included.
-  const [selected, { graph, manifests }, gitBranch] = await Promise.all([
+  const [selected, { graph, services }, gitBranch] = await Promise.all([
     options.all
       ? allBase(git, options, env.nxHead)
       : selectBase({
-          ...(options.base !== undefined ? { base: options.base } : {}),
-          ...(options.head !== undefined ? { head: options.head } : {}),
+          base: options.base,
+          head: options.head,
           env,
           defaultBranch,
           isDeployBranch: (b) => deployTargetFor(b, config.deployTargets) !== undefined,
@@ -91,7 +91,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
           git,
           http: options.http ?? nodeHttpGet,
           api: { deadlineMs: apiDeadlineMs(options.env) },
-          ...(options.apiUrl !== undefined ? { apiUrl: options.apiUrl } : {}),
+          apiUrl: options.apiUrl,
         }).then((s) => {
           if (s.base !== undefined && s.rule !== 'none' && !widens(s)) {
             // Settled here so a git failure waits for its turn below instead of going unhandled.
@@ -112,7 +112,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     !everything && selected.base !== undefined && env.branch !== undefined && widens(selected)
       ? await readDeployedBase({
           git,
-          services: manifests.flatMap((p) => resolveServiceConfig(config, p) ?? []),
+          services,
           branch: env.branch,
           commit: selected.commit,
           buildBase: selected.base,
@@ -122,7 +122,7 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
       : undefined;
   const base = deployed ? { ...selected, base: deployed.base, notes: [...selected.notes, ...deployed.notes, ...[...deployed.forced.values()].map((w) => `${w}.`)] } : selected;
   const compareWith = everything ? undefined : base.base;
-  const { projects: nxProjects, analysis } = await readAffected(graph, nxJson, {
+  const { projects, analysis } = await readAffected(graph, nxJson, {
     ...(compareWith === undefined ? {} : { base: compareWith, changedFiles: await changedFiles(git, compareWith, base.head, earlyFiles) }),
     ...(deployed && deployed.forced.size > 0 ? { touched: deployed.forced } : {}),
     ...(base.head !== undefined ? { head: base.head } : {}),
@@ -130,29 +130,21 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
     allReason: base.rule === 'all' ? '--all' : `no base: ${base.reason}`,
   });
 
-  // Nx 23 keeps none of package.json's nx.metadata on its nodes: the engex block (repository,
-  // deployTargets, deployWhen, …) comes from the manifests checked above, matched by root.
-  const metadataByRoot = new Map(manifests.map((m) => [m.root, m.metadata]));
-  const projects = nxProjects.map((p) => {
-    const metadata = metadataByRoot.get(p.root);
-    return metadata ? { ...p, metadata: { ...p.metadata, ...metadata } } : p;
-  });
-
   const branch = env.branch ?? gitBranch;
   const context: BuildContext = {
     commit: base.commit,
-    ...(branch !== undefined ? { branch } : {}),
-    ...(env.pullRequest !== undefined ? { pullRequest: env.pullRequest } : {}),
-    ...(env.tag !== undefined ? { tag: env.tag } : {}),
+    branch,
+    pullRequest: env.pullRequest,
+    tag: env.tag,
     defaultBranch,
   };
   const baseSummary: BaseSummary = {
     rule: base.rule,
-    ...(base.base !== undefined ? { base: base.base } : {}),
+    base: base.base,
     reason: base.reason,
     notes: base.notes,
   };
-  const planned = planDetailed({ context, base: baseSummary, config, projects, analysis, options: planOptions });
+  const planned = planDetailed({ context, base: baseSummary, config, projects, services: servicesByProject(services, projects), analysis, options: planOptions });
   const uploads = splitPipeline(planned.pipeline, options.maxJobsPerUpload ?? MAX_JOBS_PER_UPLOAD);
   assertValidPipeline(uploads, options.maxJobsPerUpload ?? MAX_JOBS_PER_UPLOAD);
 
@@ -174,17 +166,18 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
 
 /**
  * The project graph, after every workspace package.json has been checked (JSON, `name`,
- * `nx.tags`, `nx.metadata.engex` by the service rules). Nx reads those fields loosely: a string
- * `nx.tags` loses the service tag and with it the image and deploy steps, and invalid JSON is
- * only "Failed to process project graph". The manifests are read beside the graph (no added
- * wall time) and their problems win over the graph's error, because they name the file.
+ * `nx.tags`, `nx.metadata.engex` by the service rules), and every service's config, resolved
+ * there once. Nx reads those fields loosely: a string `nx.tags` loses the service tag and with it
+ * the image and deploy steps, and invalid JSON is only "Failed to process project graph". The
+ * manifests are read beside the graph (no added wall time) and their problems win over the
+ * graph's error, because they name the file.
  */
-async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): Promise<{ graph: ProjectGraph; manifests: ProjectInfo[] }> {
+async function readCheckedProjectGraph(root: string, config: WorkspaceConfig): Promise<{ graph: ProjectGraph; services: ServiceConfig[] }> {
   const [manifests, graph] = await Promise.allSettled([readWorkspaceProjects(root), readProjectGraph()]);
   if (manifests.status === 'rejected') throw manifests.reason;
-  validateWorkspaceProjects(config, manifests.value);
+  const services = validateWorkspaceProjects(config, manifests.value);
   if (graph.status === 'rejected') throw graph.reason;
-  return { graph: graph.value.graph, manifests: manifests.value };
+  return { graph: graph.value.graph, services };
 }
 
 /** The list started while the graph loaded, else a fresh one. */

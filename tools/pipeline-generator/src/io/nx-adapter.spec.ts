@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomGraph } from '../../test/random-graph.js';
-import { nxTaskNodes, taskNodes, walkTaskGraph, type ProjectGraph, type ProjectGraphProjectNode } from './nx-adapter.js';
+import type { ProjectGraph, ProjectGraphProjectNode } from './nx-adapter.js';
+import { nxTaskNodes, taskNodes, walkTaskGraph } from './nx-task-graph.js';
 
 function node(name: string, targets: ProjectGraphProjectNode['data']['targets']): ProjectGraphProjectNode {
   return { name, type: 'lib', data: { root: `libs/${name}`, targets } };

@@ -1,5 +1,6 @@
 import { createProjectGraphAsync } from 'nx/src/project-graph/project-graph.js';
 import type { NxJsonConfiguration, ProjectGraph, ProjectGraphProjectNode, TaskGraph } from '@nx/devkit';
+import { taskNodes } from './nx-task-graph.js';
 import { readNxJson } from 'nx/src/config/nx-json.js';
 import { workspaceRoot } from 'nx/src/utils/workspace-root.js';
 import { calculateFileChanges, readPackageJson, type FileChange } from 'nx/src/project-graph/file-utils.js';
@@ -8,16 +9,14 @@ import { getImplicitlyTouchedProjects } from 'nx/src/project-graph/affected/loca
 import { getTouchedProjectsFromProjectGlobChanges } from 'nx/src/project-graph/affected/locators/project-glob-changes.js';
 import { getTouchedProjects as getTouchedJsProjects } from 'nx/src/plugins/js/project-graph/affected/touched-projects.js';
 import { cleanupPlugins } from 'nx/src/project-graph/plugins/get-plugins.js';
-import { createTaskGraph } from 'nx/src/tasks-runner/create-task-graph.js';
-import { createTaskId, getDependencyConfigs } from 'nx/src/tasks-runner/utils.js';
 import { expandNamedInput, filterUsingGlobPatterns, getNamedInputs, splitInputsIntoSelfAndDependencies } from 'nx/src/hasher/task-hasher.js';
 import { WorkspaceError } from '../core/errors.js';
-import { findCycle } from '../core/graph.js';
-import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type TaskNode, type WorkspaceProject, type WorkspaceTarget } from '../core/affected.js';
+import { analyzeAffected, type AffectedAnalysis, type TargetInputSpec, type WorkspaceProject, type WorkspaceTarget } from '../core/affected.js';
 
 /**
- * The one door to Nx. Every `nx/src/*` import of the generator is in this file: they are private
- * Nx modules (why Nx is pinned exactly), so an Nx upgrade is checked here and nowhere else. Types
+ * The one door to Nx. Every `nx/src/*` import of the generator is in this file and its task-graph
+ * half, nx-task-graph.ts: they are private Nx modules (why Nx is pinned exactly), so an Nx
+ * upgrade is checked there and nowhere else. Types
  * come from `@nx/devkit`, the public API. The `@nx/devkit` runtime entry is not used: it loads
  * generator utilities the pipeline never needs, and startup time is benchmarked.
  */
@@ -27,11 +26,6 @@ export type { NxJsonConfiguration, ProjectGraph, ProjectGraphProjectNode, TaskGr
 /** The workspace the generator runs in: its root (Nx's rule: nearest nx.json) and nx.json. */
 export function readNxWorkspace(): { root: string; nxJson: NxJsonConfiguration } {
   return { root: workspaceRoot, nxJson: readNxJson() };
-}
-
-/** Nx's own `createTaskGraph`, reduced to ids and dependencies (the reference `taskNodes` is checked against). */
-export function nxTaskNodes(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> {
-  return toTaskNodes(createTaskGraph(graph, {}, [...names], [...targets], undefined, {}));
 }
 
 export interface ReadAffectedOptions {
@@ -124,7 +118,7 @@ export async function readAffected(
     fileOwners: owner,
     touchedBy,
     all,
-    ...(options.allReason !== undefined ? { allReason: options.allReason } : {}),
+    allReason: options.allReason,
     targets: options.targets,
     inputSpec: (project, target) => {
       // Most projects share their inputs (target defaults, nx.json named inputs): convert once.
@@ -157,10 +151,10 @@ function toWorkspaceProject(node: ProjectGraphProjectNode): WorkspaceProject {
   for (const [name, t] of Object.entries(node.data.targets ?? {})) {
     const opts = (t.options ?? {}) as Record<string, unknown>;
     targets[name] = {
-      ...(t.executor ? { executor: t.executor } : {}),
-      ...(typeof opts['command'] === 'string' ? { command: opts['command'] } : {}),
-      ...(typeof opts['cwd'] === 'string' ? { cwd: opts['cwd'] } : {}),
-      ...(t.outputs?.length ? { outputs: [...t.outputs] } : {}),
+      executor: t.executor || undefined,
+      command: typeof opts['command'] === 'string' ? opts['command'] : undefined,
+      cwd: typeof opts['cwd'] === 'string' ? opts['cwd'] : undefined,
+      outputs: t.outputs?.length ? [...t.outputs] : undefined,
     };
   }
   return {
@@ -181,100 +175,6 @@ function projectDependencies(graph: ProjectGraph): Map<string, string[]> {
     );
   }
   return deps;
-}
-
-/**
- * Nx's task graph for `targets` of `names`, reduced to ids and dependencies. It walks the same
- * rules as Nx's `ProcessTasks` (dependsOn read through Nx's own `getDependencyConfigs`, default
- * configurations in ids, targetless projects looked through like Nx's dummy tasks) but builds no
- * task objects: `createTaskGraph` also computes every task's outputs and then prunes its dummy
- * tasks, which at 1,000 projects costs more than the rest of the generator. nx-adapter.spec.ts
- * checks the result equals `createTaskGraph`.
- */
-export function taskNodes(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> {
-  return walkTaskGraph(graph, names, targets) ?? nxTaskNodes(graph, names, targets);
-}
-
-/**
- * The walk behind `taskNodes`; undefined where Nx's answer depends on its dummy-task cycle
- * handling (a dependency cycle through a project without the target), which it does not imitate.
- */
-export function walkTaskGraph(graph: ProjectGraph, names: readonly string[], targets: readonly string[]): Map<string, TaskNode> | undefined {
-  if (hasProjectCycle(graph)) return undefined;
-  const nodes = graph.nodes;
-  const allTargetNames = [...new Set(Object.values(nodes).flatMap((n) => Object.keys(n.data.targets ?? {})))];
-  const out = new Map<string, { project: string; target: string; deps: Set<string> }>();
-  const seen = new Set<string>();
-
-  const idOf = (project: ProjectGraphProjectNode, target: string): string => {
-    const config = project.data.targets?.[target];
-    const conf = config?.defaultConfiguration !== undefined && config.configurations?.[config.defaultConfiguration] !== undefined ? config.defaultConfiguration : undefined;
-    return createTaskId(project.name, target, conf);
-  };
-  const ensure = (project: ProjectGraphProjectNode, target: string): string => {
-    const id = idOf(project, target);
-    if (!out.has(id)) {
-      out.set(id, { project: project.name, target, deps: new Set() });
-      walk(id, project.name, target, project.name);
-    }
-    return id;
-  };
-  // Nx links a dummy task to its own task when dependsOn names the target itself: a cycle.
-  let dummySelfLink = false;
-  const link = (from: string, to: string, viaDummy: boolean): void => {
-    if (from !== to) out.get(from)?.deps.add(to);
-    else if (viaDummy) dummySelfLink = true;
-  };
-  // `deriveFrom` differs from `project` when looking through a dependency without the target.
-  function walk(id: string, project: string, target: string, deriveFrom: string): void {
-    const key = `${id}\u0000${deriveFrom}`;
-    if (seen.has(key)) return;
-    seen.add(key);
-    const viaDummy = deriveFrom !== project;
-    for (const config of getDependencyConfigs({ project, target }, {}, graph, allTargetNames) ?? []) {
-      if (config.projects) {
-        for (const p of config.projects) {
-          const node = nodes[p];
-          if (node?.data.targets?.[config.target]) link(id, ensure(node, config.target), viaDummy);
-        }
-      } else if (config.dependencies) {
-        for (const dep of graph.dependencies[deriveFrom] ?? []) {
-          const node = nodes[dep.target];
-          if (!node) continue;
-          if (node.data.targets?.[config.target]) link(id, ensure(node, config.target), viaDummy);
-          else walk(id, project, target, node.name);
-        }
-      } else {
-        const node = nodes[project];
-        if (node?.data.targets?.[config.target]) link(id, ensure(node, config.target), viaDummy);
-      }
-    }
-  }
-
-  for (const name of names) {
-    const node = nodes[name];
-    if (!node) continue;
-    for (const target of targets) if (node.data.targets?.[target]) ensure(node, target);
-  }
-  const result = new Map([...out].map(([id, t]) => [id, { project: t.project, target: t.target, deps: [...t.deps] }]));
-  return dummySelfLink || hasCycle(result) ? undefined : result;
-}
-
-function hasProjectCycle(graph: ProjectGraph): boolean {
-  const nodes = Object.keys(graph.nodes);
-  return findCycle(nodes, (n) => (graph.dependencies[n] ?? []).map((e) => e.target).filter((t) => graph.nodes[t] !== undefined)) !== undefined;
-}
-
-function hasCycle(tasks: ReadonlyMap<string, TaskNode>): boolean {
-  return findCycle(tasks.keys(), (id) => tasks.get(id)?.deps ?? []) !== undefined;
-}
-
-export function toTaskNodes(tg: TaskGraph): Map<string, TaskNode> {
-  const out = new Map<string, TaskNode>();
-  for (const [id, task] of Object.entries(tg.tasks)) {
-    out.set(id, { project: task.target.project, target: task.target.target, deps: [...(tg.dependencies[id] ?? [])] });
-  }
-  return out;
 }
 
 /** Nx's default when a target declares no inputs: everything in the project and its deps. */

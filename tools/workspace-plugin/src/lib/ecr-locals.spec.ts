@@ -3,6 +3,17 @@ import { EcrLocalsSectionNotFoundError, EcrLocalsUnsupportedError } from './erro
 import { insertEcrLocal, renderEcrLocal } from './ecr-locals.js';
 
 const SOURCE = 'https://github.com/highspot/halow';
+/** A Terraform file whose only engex section holds these lines, indented one level inside it. */
+const section = (...lines: string[]): string => `locals {\n  engex = {\n${lines.map((l) => (l === '' ? '' : `    ${l}`)).join('\n')}\n  }\n}\n`;
+const BILLING = `billing = { mutable = "IMMUTABLE", source = "${SOURCE}" }`;
+
+/** The edit added exactly `line` right after the first line equal to `anchor`, and changed nothing else. */
+function expectOneLineAdded(before: string, after: string, anchor: string, line: string): void {
+  const lines = before.split('\n');
+  const at = lines.indexOf(anchor) + 1;
+  expect(at).toBeGreaterThan(0);
+  expect(after).toBe([...lines.slice(0, at), line, ...lines.slice(at)].join('\n'));
+}
 
 /** Shaped like the real file: one map per team, terraform-fmt'ed. */
 const LOCALS = `# Private ECR repositories, one map per team.
@@ -38,29 +49,14 @@ describe('renderEcrLocal', () => {
 
 describe('insertEcrLocal', () => {
   it('inserts in alphabetical order and keeps the fmt alignment of its neighbours', () => {
-    expect(insertEcrLocal(LOCALS, 'billing', SOURCE)).toMatchInlineSnapshot(`
-      "# Private ECR repositories, one map per team.
-      locals {
-        ecr_repositories = {
-          data = {
-            ingest = { mutable = "IMMUTABLE", source = "https://github.com/highspot/ingest" }
-          }
-
-          # engex platform services
-          engex = {
-            billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
-            halow   = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
-            zappa   = { mutable = "MUTABLE", source = "https://github.com/highspot/zappa" } # legacy
-          }
-        }
-      }
-
-      module "ecr" {
-        source       = "./modules/ecr"
-        repositories = local.ecr_repositories
-      }
-      "
-    `);
+    // The engex section only: that nothing outside it changes is the next test's.
+    expect(insertEcrLocal(LOCALS, 'billing', SOURCE).split('\n').slice(8, 13)).toEqual([
+      '    engex = {',
+      '      billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }',
+      '      halow   = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }',
+      '      zappa   = { mutable = "MUTABLE", source = "https://github.com/highspot/zappa" } # legacy',
+      '    }',
+    ]);
   });
 
   it('realigns the whole run when the new key is the longest, as terraform fmt would', () => {
@@ -90,33 +86,12 @@ describe('insertEcrLocal', () => {
   });
 
   it('appends at the end when the existing keys are not sorted', () => {
-    const text = `locals {
-  engex = {
-    zeta = { mutable = "IMMUTABLE", source = "s" }
-    alpha = { mutable = "IMMUTABLE", source = "s" }
-  }
-}
-`;
-    expect(insertEcrLocal(text, 'billing', SOURCE)).toMatchInlineSnapshot(`
-      "locals {
-        engex = {
-          zeta = { mutable = "IMMUTABLE", source = "s" }
-          alpha = { mutable = "IMMUTABLE", source = "s" }
-          billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
-        }
-      }
-      "
-    `);
+    const text = section('zeta = { mutable = "IMMUTABLE", source = "s" }', 'alpha = { mutable = "IMMUTABLE", source = "s" }');
+    expectOneLineAdded(text, insertEcrLocal(text, 'billing', SOURCE), '    alpha = { mutable = "IMMUTABLE", source = "s" }', `    ${BILLING}`);
   });
 
   it('does not realign a hand-formatted run', () => {
-    const text = `locals {
-  engex = {
-    aa = { mutable = "IMMUTABLE", source = "s" }
-    zzzz = { mutable = "IMMUTABLE", source = "s" }
-  }
-}
-`;
+    const text = section('aa = { mutable = "IMMUTABLE", source = "s" }', 'zzzz = { mutable = "IMMUTABLE", source = "s" }');
     expect(insertEcrLocal(text, 'mm', SOURCE).split('\n').slice(2, 5)).toEqual([
       '    aa = { mutable = "IMMUTABLE", source = "s" }',
       '    mm = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }',
@@ -125,44 +100,22 @@ describe('insertEcrLocal', () => {
   });
 
   it('steps over multi-line entries and keeps comments with the entries they describe', () => {
-    const text = `locals {
-  engex = {
-    # the first service
-    alpha = {
-      mutable = "IMMUTABLE"
-      source  = "https://github.com/highspot/alpha"
-    }
-
-    # a later one
-    omega = { mutable = "IMMUTABLE", source = "s" }
-  }
-}
-`;
-    expect(insertEcrLocal(text, 'billing', SOURCE)).toMatchInlineSnapshot(`
-      "locals {
-        engex = {
-          # the first service
-          alpha = {
-            mutable = "IMMUTABLE"
-            source  = "https://github.com/highspot/alpha"
-          }
-          billing = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
-
-          # a later one
-          omega = { mutable = "IMMUTABLE", source = "s" }
-        }
-      }
-      "
-    `);
+    const text = section(
+      '# the first service',
+      'alpha = {',
+      '  mutable = "IMMUTABLE"',
+      '  source  = "https://github.com/highspot/alpha"',
+      '}',
+      '',
+      '# a later one',
+      'omega = { mutable = "IMMUTABLE", source = "s" }',
+    );
+    // After the closing brace of alpha's block, before omega's comment.
+    expectOneLineAdded(text, insertEcrLocal(text, 'billing', SOURCE), '    }', `    ${BILLING}`);
   });
 
   it('puts a key that sorts first right above the first entry', () => {
-    const text = `locals {
-  engex = {
-    halow = { mutable = "IMMUTABLE", source = "s" }
-  }
-}
-`;
+    const text = section('halow = { mutable = "IMMUTABLE", source = "s" }');
     expect(insertEcrLocal(text, 'api-gateway', SOURCE).split('\n').slice(1, 5)).toEqual([
       '  engex = {',
       '    api-gateway = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }',

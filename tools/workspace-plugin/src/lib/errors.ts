@@ -2,7 +2,7 @@
  * Every failure the workspace plugin reports. Nx prints the message of whatever a generator
  * throws, so each message says what was wrong and how to fix it; nothing is written on error.
  */
-import { EXIT_CODES, EngexError } from '@engex/workspace-config';
+import { EXIT_CODES, EngexError, problemList } from '@engex/workspace-config';
 
 export type WorkspacePluginErrorCode = 'INVALID_OPTIONS' | 'ECR_LOCALS_SECTION_NOT_FOUND' | 'ECR_LOCALS_UNSUPPORTED';
 
@@ -23,8 +23,10 @@ export class InvalidServiceOptionsError extends WorkspacePluginError {
   readonly code = 'INVALID_OPTIONS';
   constructor(readonly issues: readonly OptionIssue[]) {
     super(
-      `Cannot generate the service (${issues.length} problem${issues.length === 1 ? '' : 's'}); nothing was written:\n` +
-        issues.map((i) => `  --${i.option}: ${i.message}`).join('\n'),
+      problemList(
+        (count) => `Cannot generate the service (${count}); nothing was written:`,
+        issues.map((i) => `--${i.option}: ${i.message}`),
+      ),
     );
   }
 }

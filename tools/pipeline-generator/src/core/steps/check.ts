@@ -25,30 +25,36 @@ function testCollector(ref: string, reports: readonly string[]): PluginUse {
 }
 
 /** A check job's plugins: the shared ones, plus the Test Engine upload when it has reports and the workspace sends them. */
-export function checkPlugins(common: Common, testCollectorRef: string | undefined, reports: readonly string[]): Partial<Pick<CommandStep, 'plugins'>> {
-  return reports.length > 0 && testCollectorRef !== undefined ? { plugins: [...common.plugins, testCollector(testCollectorRef, reports)] } : {};
+export function checkPlugins(common: Common, testCollectorRef: string | undefined, reports: readonly string[]): readonly PluginUse[] {
+  return reports.length > 0 && testCollectorRef !== undefined ? [...common.plugins, testCollector(testCollectorRef, reports)] : common.plugins;
+}
+
+/** What a check job (one task, or one project's tasks) is built from. */
+export interface ChecksInput {
+  project: WorkspaceProject;
+  /** This job's key. */
+  key: string;
+  /** Task id → the key of the job that runs it (this one, or another). */
+  jobOf: ReadonlyMap<string, string>;
+  options: PlanOptions;
+  common: Common;
+  /** The pinned Test Engine plugin, or undefined when the workspace does not send results. */
+  testCollectorRef: string | undefined;
 }
 
 /** One affected Nx task (lint, typecheck, test, build, …) as a step. */
-export function checkStep(
-  task: AffectedTask,
-  project: WorkspaceProject,
-  keys: ReadonlyMap<string, string>,
-  options: PlanOptions,
-  common: Common,
-  testCollectorRef: string | undefined,
-): CommandStep {
-  const key = keys.get(task.id) as string;
+export function checkStep(input: ChecksInput & { task: AffectedTask }): CommandStep {
+  const { task, project, key, jobOf, options, common } = input;
   const reports = junitReports(project, task.target);
   return {
     type: 'command',
     key,
     label: `${task.target} ${project.name}`,
     commands: [...options.setup, nxRun(options, project.name, task.target)],
-    dependsOn: task.dependsOn.map((d) => keys.get(d)).filter((k): k is string => k !== undefined),
+    dependsOn: task.dependsOn.flatMap((d) => jobOf.get(d) ?? []),
     timeoutInMinutes: options.timeouts.task,
     ...common,
-    ...checkPlugins(common, testCollectorRef, reports),
+    plugins: checkPlugins(common, input.testCollectorRef, reports),
     artifactPaths: reports,
     meta: { kind: 'nx-task', project: project.name, target: task.target, taskId: task.id },
   };

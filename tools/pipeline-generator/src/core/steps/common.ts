@@ -1,4 +1,5 @@
-import type { CommandStep, PluginUse, StepCommand } from '../pipeline.js';
+import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
+import type { CommandStep, ImageRef, PluginUse, StepCommand } from '../pipeline.js';
 
 /** Planner options with every default applied (see `normalizePlanOptions`). */
 export interface PlanOptions {
@@ -24,8 +25,42 @@ export interface PlanOptions {
 /** The fields every command step of a pipeline shares (agents, retry, …). */
 export type Common = Pick<CommandStep, 'agents' | 'retry' | 'env' | 'artifactPaths' | 'plugins'>;
 
-export function nxRun(options: PlanOptions, project: string, target: string, args?: readonly string[]): StepCommand {
-  return { kind: 'nx', nx: options.nx, project, target, ...(args?.length ? { args } : {}) };
+/** The image steps' extra inputs: the job of the service's build task, if it runs in this build. */
+export interface ImageStepInput extends ServiceStepInput {
+  /** The key of the job that runs the service's `build` task in this build, if any. */
+  buildKey: string | undefined;
+  /** The project has a `build` target, so the image step runs it (a cache hit when `buildKey` ran it). */
+  hasBuild: boolean;
+  config: Pick<WorkspaceConfig, 'registry' | 'trivy'>;
+}
+
+/** What every step of one service is built from: the image, scan, smoke, local image and deploy builders take this. */
+export interface ServiceStepInput {
+  service: ServiceConfig;
+  /** The project's key prefix (`engex-halow`). */
+  slug: string;
+  /** The image of this build: the service's repository, tagged with the commit. */
+  image: ImageRef;
+  options: PlanOptions;
+  /** The queue, retry and shared fields of the step being built. */
+  common: Common;
+}
+
+export function nxRun(options: PlanOptions, project: string, target: string): StepCommand {
+  return { kind: 'nx', nx: options.nx, project, target };
+}
+
+/**
+ * What a step that calls engex-ci runs first: the install, engex-ci's own setup, and the report
+ * folders it writes to (reports/ is gitignored: a fresh or `git clean`ed checkout has none).
+ */
+export function engexCiPrelude(options: PlanOptions, ...reportDirs: string[]): StepCommand[] {
+  return [...options.setup, ...options.engexCiSetup, ...(reportDirs.length > 0 ? [{ kind: 'exec' as const, argv: ['mkdir', '-p', ...reportDirs] }] : [])];
+}
+
+/** The service's own `nx run <service>:build` before its image, when the project has a build target. */
+export function buildFirst(options: PlanOptions, service: ServiceConfig, hasBuild: boolean): StepCommand[] {
+  return hasBuild ? [nxRun(options, service.project, 'build')] : [];
 }
 
 /** Buildkite's cache plugin, pinned (github.com/buildkite-plugins/cache-buildkite-plugin). */

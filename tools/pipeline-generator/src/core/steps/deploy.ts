@@ -1,7 +1,7 @@
-import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
-import type { BlockStep, CommandStep, ImageRef } from '../pipeline.js';
+import type { DeployTarget } from '@engex/workspace-config';
+import type { BlockStep, CommandStep } from '../pipeline.js';
 import { digestKeyOf } from './image.js';
-import type { Common, PlanOptions } from './common.js';
+import { engexCiPrelude, type Common, type ServiceStepInput } from './common.js';
 
 /** The deploy, its approval gate and its proof, for one service and one deploy target. */
 export interface DeploySteps {
@@ -10,25 +10,19 @@ export interface DeploySteps {
   verify?: CommandStep;
 }
 
-export interface DeployStepsInput {
-  service: ServiceConfig;
-  slug: string;
+export interface DeployStepsInput extends ServiceStepInput {
   /** Distinguishes the targets of one service in step keys, e.g. `staging`. */
   part: string;
   target: DeployTarget;
-  image: ImageRef;
   /** The checks the deploy waits for (deployWhen). */
   waitFor: readonly string[];
-  options: PlanOptions;
-  /** Deploy-queue fields (agents, retry on exit 4). */
-  common: Common;
-  /** Fields of the verify step (the deploy queue, agent-loss retries only). */
+  /** Fields of the verify step (the deploy queue, agent-loss retries only); `common` is the deploy step's (retry on exit 4 too). */
   verifyCommon: Common;
 }
 
 /** Bumps the image tag in the service's ops repo overlay; ArgoCD takes it from there. */
 export function deploySteps(input: DeployStepsInput): DeploySteps {
-  const { service, slug, part, target, image, options, common } = input;
+  const { service, slug, part, target, image, options } = input;
   const overlay = target.overlay;
   const digestFile = `reports/deploy/${service.service}-${part}.digest`;
   // ArgoCD must be Synced at the commit the bump made: the deploy step hands it to verify.
@@ -53,10 +47,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     key: `${slug}:deploy-${part}`,
     label: `:rocket: deploy ${service.service} to ${overlay}`,
     commands: [
-      ...options.setup,
-      ...options.engexCiSetup,
-      // reports/ is gitignored: a fresh or `git clean`ed checkout has no folder for the redirect below.
-      { kind: 'exec', argv: ['mkdir', '-p', 'reports/deploy'] },
+      ...engexCiPrelude(options, 'reports/deploy'),
       { kind: 'meta-data', op: 'get', key: digestKeyOf(service), file: digestFile },
       {
         kind: 'engex-ci',
@@ -70,14 +61,14 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
           project: service.project,
           digestFile,
           pinDigest: target.pinDigest,
-          ...(opsCommit ? { opsCommitFile: opsCommit.file } : {}),
+          opsCommitFile: opsCommit?.file,
         },
       },
       ...(opsCommit ? [{ kind: 'meta-data' as const, op: 'set' as const, key: opsCommit.key, file: opsCommit.file }] : []),
     ],
     dependsOn: [...input.waitFor, ...(block ? [block.key] : [])],
     timeoutInMinutes: options.timeouts.deploy,
-    ...common,
+    ...input.common,
     // One bump at a time per ops repo: concurrent pushes to it would race.
     concurrency: { group: `engex-deploy/${service.opsRepo}`, limit: 1 },
     // A passed deploy re-run from the UI would bump again outside the approval: rebuild instead.
@@ -86,30 +77,26 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
   };
   // Verify whenever there is something to ask: the environment's URL, ArgoCD, or both. A target
   // with neither gets no verify step, and the plan summary says it is unverified.
-  if (target.url === undefined && target.argocd === undefined) return { ...(block ? { block } : {}), deploy };
+  if (target.url === undefined && target.argocd === undefined) return { block, deploy };
   const verify: CommandStep = {
     type: 'command',
     key: `${slug}:verify-${part}`,
     label: `:mag: verify ${service.service} in ${overlay}`,
     commands: [
-      ...options.setup,
-      ...options.engexCiSetup,
       // The verify job is a fresh checkout too: the meta-data redirect needs its folder.
       ...(opsCommit
-        ? [
-            { kind: 'exec' as const, argv: ['mkdir', '-p', 'reports/deploy'] },
-            { kind: 'meta-data' as const, op: 'get' as const, key: opsCommit.key, file: opsCommit.file },
-          ]
-        : []),
+        ? [...engexCiPrelude(options, 'reports/deploy'), { kind: 'meta-data' as const, op: 'get' as const, key: opsCommit.key, file: opsCommit.file }]
+        : engexCiPrelude(options)),
       {
         kind: 'engex-ci',
         bin: options.engexCi,
         call: {
           command: 'deploy verify',
-          ...(target.url !== undefined ? { url: target.url } : {}),
+          url: target.url,
           revision: image.tag,
-          ...(target.argocd ? { argocdServer: target.argocd.server, argocdApp: target.argocd.application } : {}),
-          ...(opsCommit ? { opsCommitFile: opsCommit.file } : {}),
+          argocdServer: target.argocd?.server,
+          argocdApp: target.argocd?.application,
+          opsCommitFile: opsCommit?.file,
           timeout: `${options.timeouts.verifyDeadline}m`,
         },
       },
@@ -118,7 +105,7 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     // The step's own timeout leaves room for setup around verify's deadline.
     timeoutInMinutes: options.timeouts.verifyDeadline + 5,
     ...input.verifyCommon,
-    meta: { kind: 'verify', project: service.project, service: service.service, overlay, ...(target.url !== undefined ? { url: target.url } : {}), image },
+    meta: { kind: 'verify', project: service.project, service: service.service, overlay, url: target.url, image },
   };
-  return { ...(block ? { block } : {}), deploy, verify };
+  return { block, deploy, verify };
 }

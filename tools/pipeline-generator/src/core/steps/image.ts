@@ -1,9 +1,8 @@
-import { SBOM_FILE } from '@engex/ci-lib/contract';
-import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
-import type { CommandStep, ImageRef, PluginUse } from '../pipeline.js';
+import { SBOM_FILE, digestMetaDataKey } from '@engex/ci-lib/contract';
+import type { ServiceConfig } from '@engex/workspace-config';
+import type { CommandStep, PluginUse } from '../pipeline.js';
 import { imageReference } from '../shell.js';
-import { nxRun, type Common, type PlanOptions } from './common.js';
-import { digestMetaDataKey } from '@engex/ci-lib/contract';
+import { buildFirst, engexCiPrelude, type ImageStepInput } from './common.js';
 
 /** Where the image step leaves the pushed digest; the deploy step reads it back through meta-data. */
 export function digestFileOf(service: Pick<ServiceConfig, 'service'>): string {
@@ -16,17 +15,8 @@ export function digestKeyOf(service: Pick<ServiceConfig, 'service'>): string {
 }
 
 /** Builds the service's image and pushes it, tagged with the commit. */
-export function imageStep(
-  service: ServiceConfig,
-  slug: string,
-  image: ImageRef,
-  ecr: PluginUse,
-  buildKey: string | undefined,
-  hasBuild: boolean,
-  options: PlanOptions,
-  common: Common,
-  config: Pick<WorkspaceConfig, 'registry'>,
-): CommandStep {
+export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandStep {
+  const { service, slug, image, options, buildKey } = input;
   const ecrReport = `reports/image/${service.service}-ecr.md`;
   const digestFile = digestFileOf(service);
   const context = `image-${service.service}`;
@@ -35,18 +25,16 @@ export function imageStep(
     key: `${slug}:image`,
     label: `:docker: image ${service.service}`,
     commands: [
-      ...options.setup,
-      ...options.engexCiSetup,
+      ...engexCiPrelude(options, 'reports/image'),
       // The preflight: a missing or MUTABLE repository fails here, in seconds, with the Terraform line.
-      { kind: 'exec', argv: ['mkdir', '-p', 'reports/image'] },
       {
         kind: 'engex-ci',
         bin: options.engexCi,
-        call: { command: 'ecr check', project: service.project, annotation: ecrReport, allowMutable: config.registry.allowMutable },
+        call: { command: 'ecr check', project: service.project, annotation: ecrReport, allowMutable: input.config.registry.allowMutable },
         annotateOnFailure: { context: `ecr-${service.service}`, file: ecrReport },
       },
       // Each agent starts clean: the bundle comes from the Nx cache when the build step shared it.
-      ...(hasBuild ? [nxRun(options, service.project, 'build')] : []),
+      ...buildFirst(options, service, input.hasBuild),
       // A retried job builds at another time: the commit's time keeps `created`, and so the image, the same.
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project, sourceDateEpoch: 'commit' } },
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image push', project: service.project, digestFile } },
@@ -56,8 +44,8 @@ export function imageStep(
     ],
     dependsOn: buildKey ? [buildKey] : [],
     timeoutInMinutes: options.timeouts.image,
-    ...common,
-    plugins: [ecr],
+    ...input.common,
+    plugins: [input.ecr],
     // `image build` writes the CycloneDX SBOM of the bundled npm packages here (also baked into the image).
     artifactPaths: [digestFile, ecrReport, sbomPath(service)],
     meta: { kind: 'image', project: service.project, service: service.service, image },

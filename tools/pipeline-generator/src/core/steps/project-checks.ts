@@ -1,20 +1,6 @@
-import type { AffectedTask, WorkspaceProject } from '../affected.js';
+import type { AffectedTask } from '../affected.js';
 import type { CommandStep } from '../pipeline.js';
-import { checkPlugins, junitReports } from './check.js';
-import type { Common, PlanOptions } from './common.js';
-
-export interface ProjectChecksInput {
-  /** The project's affected tasks, in display order. */
-  tasks: readonly AffectedTask[];
-  project: WorkspaceProject;
-  key: string;
-  /** Task id → the key of the job that runs it (this one, or another project's). */
-  jobOf: ReadonlyMap<string, string>;
-  options: PlanOptions;
-  common: Common;
-  /** The pinned Test Engine plugin, or undefined when the workspace does not send results. */
-  testCollectorRef: string | undefined;
-}
+import { checkPlugins, junitReports, type ChecksInput } from './check.js';
 
 /**
  * Every affected task of one project in one job (`stepGranularity: "project"`): one install
@@ -22,8 +8,8 @@ export interface ProjectChecksInput {
  * test targets (nx.json), so no target needs flags of its own and a cache hit still leaves them.
  * The command defers its failure, so the job fails at the end after Nx ran every target it could.
  */
-export function projectChecksStep(input: ProjectChecksInput): CommandStep {
-  const { tasks, project, key, jobOf, options, common, testCollectorRef } = input;
+export function projectChecksStep(input: ChecksInput & { tasks: readonly AffectedTask[] }): CommandStep {
+  const { tasks, project, key, jobOf, options, common } = input;
   const dependsOn = new Set<string>();
   for (const t of tasks)
     for (const d of t.dependsOn) {
@@ -40,7 +26,7 @@ export function projectChecksStep(input: ProjectChecksInput): CommandStep {
     // The tasks share the job: its budget is the sum of theirs.
     timeoutInMinutes: options.timeouts.task * tasks.length,
     ...common,
-    ...checkPlugins(common, testCollectorRef, reports),
+    plugins: checkPlugins(common, input.testCollectorRef, reports),
     artifactPaths: reports,
     meta: { kind: 'nx-project', project: project.name, targets: tasks.map((t) => t.target), taskIds: tasks.map((t) => t.id) },
   };

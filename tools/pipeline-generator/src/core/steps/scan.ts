@@ -1,6 +1,6 @@
 import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
-import type { CommandStep, ImageRef, PluginUse, StepCommand } from '../pipeline.js';
-import type { Common, PlanOptions } from './common.js';
+import type { CommandStep, PluginUse, StepCommand } from '../pipeline.js';
+import { engexCiPrelude, type ServiceStepInput } from './common.js';
 import { sbomPath } from './image.js';
 
 /** The files of one service's scan. */
@@ -27,7 +27,8 @@ export function scanFilesOf(service: ServiceConfig, config: Pick<WorkspaceConfig
  * Both Trivy scans and the gate, of an image present on this agent's engine and an SBOM in this
  * checkout; shared by the trusted scan step (after its pull and download) and the untrusted image step.
  */
-export function scanCommands(service: ServiceConfig, image: ImageRef, files: ScanFiles, config: Pick<WorkspaceConfig, 'trivy'>, options: PlanOptions): StepCommand[] {
+export function scanCommands(input: Omit<ServiceStepInput, 'common' | 'slug'> & { files: ScanFiles; config: Pick<WorkspaceConfig, 'trivy'> }): StepCommand[] {
+  const { service, image, files, config, options } = input;
   return [
     { kind: 'trivy', target: 'image', image, containerImage: files.containerImage, report: files.output },
     { kind: 'trivy', target: 'sbom', sbom: files.sbom, containerImage: files.containerImage, report: files.sbomOutput },
@@ -53,7 +54,8 @@ export function scanCommands(service: ServiceConfig, image: ImageRef, files: Sca
  * bundled into main.cjs, invisible to an image scan); `engex-ci scan report` gates on both and
  * writes one annotation.
  */
-export function scanStep(service: ServiceConfig, slug: string, image: ImageRef, ecr: PluginUse, config: WorkspaceConfig, options: PlanOptions, common: Common): CommandStep {
+export function scanStep(input: ServiceStepInput & { ecr: PluginUse; config: Pick<WorkspaceConfig, 'trivy'> }): CommandStep {
+  const { service, slug, image, options, config } = input;
   const files = scanFilesOf(service, config);
   const { output, markdown, sbom, sbomOutput, containerImage } = files;
   return {
@@ -61,17 +63,15 @@ export function scanStep(service: ServiceConfig, slug: string, image: ImageRef, 
     key: `${slug}:scan`,
     label: `:shield: scan ${service.service}`,
     commands: [
-      ...options.setup,
-      ...options.engexCiSetup,
-      { kind: 'exec', argv: ['mkdir', '-p', 'reports/trivy'] },
+      ...engexCiPrelude(options, 'reports/trivy'),
       { kind: 'pull', image },
       { kind: 'artifact-download', path: sbom, step: `${slug}:image` },
-      ...scanCommands(service, image, files, config, options),
+      ...scanCommands({ ...input, files }),
     ],
     dependsOn: [`${slug}:image`],
     timeoutInMinutes: options.timeouts.scan,
-    ...common,
-    plugins: [ecr],
+    ...input.common,
+    plugins: [input.ecr],
     artifactPaths: [output, sbomOutput, markdown],
     meta: {
       kind: 'scan',

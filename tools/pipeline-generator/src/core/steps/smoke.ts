@@ -1,9 +1,9 @@
-import type { ServiceConfig } from '@engex/workspace-config';
-import type { CommandStep, ImageRef, PluginUse } from '../pipeline.js';
-import type { Common, PlanOptions } from './common.js';
+import type { CommandStep, PluginUse } from '../pipeline.js';
+import type { ServiceStepInput } from './common.js';
 
 /** Starts the pushed image and checks that it answers. */
-export function smokeStep(service: ServiceConfig, slug: string, image: ImageRef, ecr: PluginUse, options: PlanOptions, common: Common): CommandStep {
+export function smokeStep(input: ServiceStepInput & { ecr: PluginUse }): CommandStep {
+  const { service, slug, image, options } = input;
   return {
     type: 'command',
     key: `${slug}:smoke`,
@@ -11,8 +11,8 @@ export function smokeStep(service: ServiceConfig, slug: string, image: ImageRef,
     commands: [...options.setup, ...options.engexCiSetup, { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image smoke', project: service.project } }],
     dependsOn: [`${slug}:image`],
     timeoutInMinutes: options.timeouts.smoke,
-    ...common,
-    plugins: [ecr],
+    ...input.common,
+    plugins: [input.ecr],
     meta: { kind: 'smoke', project: service.project, service: service.service, image },
   };
 }

@@ -5,6 +5,7 @@ import { logger, writeJson, type Tree } from '@nx/devkit';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EcrLocalsSectionNotFoundError, InvalidServiceOptionsError } from '../../lib/errors.js';
+import { expectTaskWritesOnce } from '../../../test/task-writes-once.js';
 import { ecrLocalGenerator } from './generator.js';
 
 const LOCALS = `locals {
@@ -41,23 +42,9 @@ afterEach(() => {
 describe('ecr-local generator', () => {
   it('declares an existing service from the returned task, and a second run changes nothing', async () => {
     service('halow');
-    const task = await ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file });
-    expect(readFileSync(file, 'utf8')).toBe(LOCALS);
-    await task();
-    expect(readFileSync(file, 'utf8')).toMatchInlineSnapshot(`
-      "locals {
-        engex = {
-          alpha = { mutable = "IMMUTABLE", source = "https://github.com/highspot/alpha" }
-          halow = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }
-        }
-      }
-      "
-    `);
-    const once = readFileSync(file, 'utf8');
-    await (
-      await ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file })
-    )();
-    expect(readFileSync(file, 'utf8')).toBe(once);
+    const once = await expectTaskWritesOnce(file, () => ecrLocalGenerator(tree, { name: 'halow', terraformLocals: file }));
+    // The one new entry, after alpha (sorted), and nothing else changed.
+    expect(once).toBe(LOCALS.replace('\n  }\n}', '\n    halow = { mutable = "IMMUTABLE", source = "https://github.com/highspot/halow" }\n  }\n}'));
     expect(logged.at(-1)).toContain('ECR repository engex/halow: already in the engex section');
   });
 

@@ -65,8 +65,8 @@ describe('halow and the service template', () => {
     const config = ((await import(join(ROOT, HALOW, 'vitest.config.ts'))) as { default: { test: { reporters: unknown; outputFile: { junit: string } } } }).default;
     expect(config.test.reporters).toEqual(['default', 'junit']);
     expect(nxJson.targetDefaults.test.outputs).toContain(`{projectRoot}/${config.test.outputFile.junit}`);
-    // The template renders the same file (checked above), so a generated service does the same.
-    expect(rendered.get('vitest.config.ts')).toContain(`outputFile: { junit: '${config.test.outputFile.junit}' }`);
+    // The template renders the same file (checked above): a generated service uses the same shared config.
+    expect(rendered.get('vitest.config.ts')).toContain("projectTestConfig('@engex/halow')");
   });
 
   it('define the service with the name and port of its package.json metadata', () => {

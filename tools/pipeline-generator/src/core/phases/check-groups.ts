@@ -1,0 +1,33 @@
+import type { WorkspaceConfig } from '@engex/workspace-config';
+import type { PlanPipelineInput } from '../context.js';
+import type { GroupStep } from '../pipeline.js';
+import { checkStep } from '../steps/check.js';
+import { projectChecksStep } from '../steps/project-checks.js';
+import type { Common } from '../steps/common.js';
+import { projectJobKey, type JobKeys } from './job-keys.js';
+
+/**
+ * Phase 2: one group per affected project (in the analysis' order) with its check jobs: one per
+ * task, or one for all of them (`stepGranularity: "project"`). A group may be empty here: a
+ * service without affected tasks still gets its image steps in the next phase.
+ */
+export function checkGroups(
+  input: Pick<PlanPipelineInput, 'projects' | 'analysis' | 'options'> & { config: Pick<WorkspaceConfig, 'testEngine' | 'plugins'> },
+  keys: JobKeys,
+  common: Common,
+): GroupStep[] {
+  const byName = new Map(input.projects.map((p) => [p.name, p]));
+  // The Test Engine upload, only where the workspace turned it on (its plugin fails steps on agents without the token).
+  const testCollectorRef = input.config.testEngine ? input.config.plugins.testCollector : undefined;
+  return input.analysis.affected.flatMap((affected) => {
+    const project = byName.get(affected.name);
+    if (!project) return [];
+    const slug = keys.slug(project.name);
+    const tasks = keys.tasks.get(project.name) ?? [];
+    const shared = { project, jobOf: keys.jobOf, options: input.options, common, testCollectorRef };
+    const steps = keys.perProject.has(project.name)
+      ? [projectChecksStep({ ...shared, key: projectJobKey(slug), tasks })]
+      : tasks.map((task) => checkStep({ ...shared, key: keys.jobOf.get(task.id) ?? `${slug}:${task.target}`, task }));
+    return [{ type: 'group' as const, key: slug, label: project.name, project: project.name, steps }];
+  });
+}
