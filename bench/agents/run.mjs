@@ -18,10 +18,11 @@
 //         Nx caches a previous build of the base commit left (one job, `nx run-many -t lint
 //         typecheck test build`), and the machine's npm cache.
 // Each build gets its own copy of the caches, so neither pipeline reads what the other wrote, and
-// the images both built are removed after each row, so neither reuses the other's Docker layers.
+// the images of the bench's commits are removed before each build, so none reuses another's Docker layers.
 //
 // BENCH_MODES=warm,cold and BENCH_CHANGES=halow,failing,docs,service-kit,all pick a subset;
 // BENCH_SEED=1 also runs the seed-shaped baseline (baseline.mjs, two jobs, no caches) once per mode;
+// BENCH_GRANULARITY=project sets engex.config.json's stepGranularity in the clone;
 // BENCH_PROPOSED=1 also runs ours re-cut as proposed.mjs describes (a design measured before it is built).
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -95,7 +96,9 @@ git('config', 'user.email', 'bench@example.com');
 // zones): its branches are trusted in its clone, else every build would run on the untrusted queue.
 const configFile = join(repo, 'engex.config.json');
 const config = JSON.parse(readFileSync(configFile, 'utf8'));
-writeFileSync(configFile, `${JSON.stringify({ ...config, trustedBranches: ['main', 'bench-*'] }, null, 2)}\n`);
+// BENCH_GRANULARITY=project measures the config-level alternative (`stepGranularity`) the same way.
+const granularity = process.env.BENCH_GRANULARITY ? { stepGranularity: process.env.BENCH_GRANULARITY } : {};
+writeFileSync(configFile, `${JSON.stringify({ ...config, trustedBranches: ['main', 'bench-*'], ...granularity }, null, 2)}\n`);
 git('commit', '-q', '-am', 'bench: trust the bench branches');
 git('checkout', '-q', '-b', 'bench-base');
 const base = git('rev-parse', 'HEAD');
@@ -130,6 +133,8 @@ const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(B
  * pipeline and, with `verbose`, its stderr lines stamped as they arrived (the single job's first red).
  */
 function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache, verbose = false }) {
+  // No build may reuse the Docker layers of an image another build of the bench made.
+  removeImages();
   git('checkout', '-q', branch);
   const metrics = join(work, `${label}.json`);
   const state = join(work, `state-${label}`);
@@ -181,7 +186,15 @@ function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache, ver
 }
 
 const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
-const results = { startedAt: new Date().toISOString(), base, commits, nodeImage, cpus: os.cpus().length, modes: {} };
+const results = {
+  startedAt: new Date().toISOString(),
+  stepGranularity: granularity.stepGranularity ?? 'target (default)',
+  base,
+  commits,
+  nodeImage,
+  cpus: os.cpus().length,
+  modes: {},
+};
 const save = () => writeFileSync(join(work, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 /** Removes the images this bench's builds left in the shared engine (tagged with a bench commit), so no build reuses another's layers. */
@@ -213,7 +226,6 @@ for (const mode of MODES) {
   if (mode === 'warm') {
     fill = { depsCache: join(dir, 'fill-deps'), nxCache: join(dir, 'fill-nx') };
     out.fill = (await build(`${mode}-previous-build`, { branch: 'bench-base', pipeline: fillCachesPipeline({ cachePlugin, checksAgents }), npmCache, ...fill })).result;
-    removeImages();
     save();
   }
   for (const name of CHANGES) {
@@ -229,12 +241,10 @@ for (const mode of MODES) {
     const pipeline = singleJobPipeline(ours.typed, { nx: name === 'all' ? runManyArgs() : affectedArgs(base), cachePlugin, checksAgents });
     row.single = (await build(`${mode}-${name}-single`, { branch, pipeline, npmCache, verbose: true, ...caches })).result;
     dropCaches(caches);
-    removeImages();
     if (PROPOSED) {
       caches = cachesFor(dir, `${name}-proposed`, fill);
       row.proposed = (await build(`${mode}-${name}-proposed`, { branch, pipeline: proposedPipeline(ours.typed), npmCache, ...caches })).result;
       dropCaches(caches);
-      removeImages();
     }
     save();
     writeFileSync(join(here, 'RESULTS.md'), renderReport(results, { seed: SEED }).text);
@@ -242,7 +252,6 @@ for (const mode of MODES) {
   if (SEED) {
     const caches = cachesFor(dir, 'seed', undefined);
     out.seed = (await build(`${mode}-seed`, { branch: 'bench-base', pipeline: baselinePipeline({ commit: base, registry: ecr }), npmCache, ...caches, nxCache: 'off' })).result;
-    removeImages();
     save();
   }
 }
