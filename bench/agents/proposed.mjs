@@ -12,20 +12,45 @@ import { commandSteps } from './single-job.mjs';
 
 const CHECK_KINDS = new Set(['nx-task']);
 
-export function proposedPipeline(ours) {
+/** The engex-ci bundle the image steps run (libs/ci-lib/bin/engex-ci.cjs forwards to it). */
+const ENGEX_CI_BUNDLE = 'libs/ci-lib/dist/engex-ci.cjs';
+/** What `engex-ci image build` reads from a service's build: the bundle the Dockerfile copies and esbuild's metafile (its SBOM's source). */
+const serviceFiles = (service) => [`apps/${service}/dist/main.cjs`, `apps/${service}/dist/meta.json`];
+
+/**
+ * `lean: false` (BENCH_PROPOSED=1): 1 and 2 above. `lean: true` (BENCH_PROPOSED=lean): 2, and a
+ * service keeps its own `build` job, which also builds the engex-ci bundle and uploads both as
+ * artifacts; its image job then needs no node_modules at all (no restore, no Nx: it downloads the
+ * two files, builds, pushes and smokes the image), which is where our jobs spent most of their
+ * time under load (a restore is 20,000 files unpacked).
+ */
+export function proposedPipeline(ours, { lean = false } = {}) {
   const steps = commandSteps(ours);
   const groups = new Map(ours.steps.filter((s) => s.type === 'group').map((g) => [g.key, g.steps.map((s) => s.key)]));
   const imageOf = new Map(steps.filter((s) => s.meta.kind === 'image').map((s) => [s.meta.project, s]));
   const moved = new Map(); // removed key -> key of the job that does its work now
-  // Removed builds of services: no job waits for them; a job whose task needs one runs it itself
+  // Builds of services: no check job waits for them; a job whose task needs one runs it itself
   // (Nx runs a task's dependency tasks, from the shared cache when another job already built it).
   const builds = new Set();
   const merged = new Map(); // project -> its checks job
   const out = [];
+  const noNodeModules = (c) => c.kind !== 'install' && c.kind !== 'artifact-download' && !(lean && c.kind === 'nx');
   for (const step of steps) {
     const { meta } = step;
-    if (CHECK_KINDS.has(meta.kind) && meta.target === 'build' && imageOf.has(meta.project)) {
+    const image = imageOf.get(meta.project);
+    if (CHECK_KINDS.has(meta.kind) && meta.target === 'build' && image !== undefined) {
       builds.add(step.key);
+      if (!lean) continue;
+      const setup = image.commands.filter((c) => c.kind === 'nx' && c.project !== meta.project);
+      const files = [...serviceFiles(image.meta.service), ENGEX_CI_BUNDLE];
+      out.push({ ...step, commands: [...step.commands, ...setup], artifactPaths: [...step.artifactPaths, ...files] });
+      continue;
+    }
+    if (lean && meta.kind === 'image') {
+      const build = steps.find((s) => builds.has(s.key) && s.meta.project === meta.project);
+      const files = [...serviceFiles(meta.service), ENGEX_CI_BUNDLE];
+      const downloads = files.map((path) => ({ kind: 'artifact-download', path, step: build.key }));
+      out.push({ ...step, plugins: step.plugins.filter((p) => !p.ref.startsWith('cache#')), commands: [...downloads, ...step.commands.filter(noNodeModules)] });
       continue;
     }
     if (CHECK_KINDS.has(meta.kind)) {
@@ -56,7 +81,7 @@ export function proposedPipeline(ours) {
     }
     if (meta.kind === 'smoke' && imageOf.has(meta.project)) {
       const image = out.find((s) => s.key === imageOf.get(meta.project).key);
-      image.commands = [...image.commands, ...step.commands.filter((c) => c.kind !== 'install' && c.kind !== 'artifact-download')];
+      image.commands = [...image.commands, ...step.commands.filter(noNodeModules)];
       moved.set(step.key, image.key);
       continue;
     }
@@ -71,7 +96,7 @@ export function proposedPipeline(ours) {
   for (const step of out) {
     const deps = step.dependsOn
       .flatMap((d) => groups.get(d) ?? [d])
-      .filter((d) => !builds.has(d))
+      .filter((d) => !builds.has(d) || (lean && step.meta.kind === 'image'))
       .map(resolve);
     step.dependsOn = [...new Set(deps)].filter((d) => d !== step.key);
   }

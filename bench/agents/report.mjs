@@ -57,7 +57,7 @@ const r = (a, b) => (a !== undefined && b !== undefined && b > 0 ? a / b : undef
 const x = (v) => (v === undefined ? '-' : `${v.toFixed(2)}×`);
 
 /** One row's comparison of a variant (ours, or the proposed re-cut) with the single job, and the targets it meets or misses. */
-export function compareRow(mode, name, row, variant = 'ours') {
+export function compareRow(mode, name, row, variant = 'ours', proposed = undefined) {
   const o = row[variant]?.metrics?.totals;
   const b = row.single?.metrics?.totals;
   const cmp = {
@@ -66,7 +66,7 @@ export function compareRow(mode, name, row, variant = 'ours') {
     red: r(row[variant]?.firstRedMs, row.single?.firstRed?.ms),
   };
   const checks = [];
-  const who = variant === 'ours' ? '' : ` (${variant})`;
+  const who = variant === 'ours' ? '' : ` (${variant}${proposed ? `, ${proposed}` : ''})`;
   const check = (what, value, limit) => checks.push({ what: `${name} ${mode}${who}: ${what} ≤ ${limit}×`, value, limit, met: value !== undefined && value <= limit });
   const cpLimit = TARGETS.criticalPath[name];
   if (cpLimit !== undefined) check('critical path', cmp.cp, cpLimit);
@@ -91,6 +91,7 @@ export function renderReport(results, { seed }) {
   const load = (b) => (b ? `${b.loadBefore.toFixed(1)}/${b.loadAfter.toFixed(1)}` : '-');
   for (const [mode, out] of Object.entries(results.modes)) {
     lines.push(`## ${mode}`, '');
+    if (out.startedAt) lines.push(`Measured from ${out.startedAt} on base ${out.base.slice(0, 12)}.`, '');
     if (out.fill)
       lines.push(
         `Previous build (fills the caches: ${out.fill.label}): exit ${out.fill.code}, wall ${s(out.fill.metrics?.totals.agentMs)}, ${out.fill.metrics?.totals.installs ?? '-'} npm ci, load ${load(out.fill)}.`,
@@ -111,11 +112,11 @@ export function renderReport(results, { seed }) {
       const b = row.single?.metrics?.totals;
       for (const variant of VARIANTS.filter((v) => row[v] !== undefined)) {
         const o = row[variant].metrics?.totals;
-        const { cmp, checks } = compareRow(mode, name, row, variant);
+        const { cmp, checks } = compareRow(mode, name, row, variant, out.proposed);
         all.push(...checks);
         const red = name === 'failing' ? `${s(row[variant].firstRedMs)} / ${s(row.single?.firstRed?.ms)}; ${s(b?.agentMs)}` : '-';
         lines.push(
-          `| ${name} | ${variant} | ${row[variant].code} / ${row.single?.code ?? '-'} | ${row[variant].metrics?.steps.length ?? '-'} / 1 | ${s(o?.criticalPathMs)} / ${s(b?.criticalPathMs)} | ${x(cmp.cp)} | ${s(o?.agentMs)} / ${s(b?.agentMs)} | ${x(cmp.agent)} | ${o?.installs ?? '-'} / ${b?.installs ?? '-'} | ${o?.restores ?? '-'} / ${b?.restores ?? '-'} | ${red} | ${name === 'failing' ? x(cmp.red) : '-'} | ${load(row[variant])}; ${load(row.single)} |`,
+          `| ${name} | ${variant === 'proposed' && out.proposed ? `proposed (${out.proposed})` : variant} | ${row[variant].code} / ${row.single?.code ?? '-'} | ${row[variant].metrics?.steps.length ?? '-'} / 1 | ${s(o?.criticalPathMs)} / ${s(b?.criticalPathMs)} | ${x(cmp.cp)} | ${s(o?.agentMs)} / ${s(b?.agentMs)} | ${x(cmp.agent)} | ${o?.installs ?? '-'} / ${b?.installs ?? '-'} | ${o?.restores ?? '-'} / ${b?.restores ?? '-'} | ${red} | ${name === 'failing' ? x(cmp.red) : '-'} | ${load(row[variant])}; ${load(row.single)} |`,
         );
       }
     }

@@ -22,8 +22,10 @@
 //
 // BENCH_MODES=warm,cold and BENCH_CHANGES=halow,failing,docs,service-kit,all pick a subset;
 // BENCH_SEED=1 also runs the seed-shaped baseline (baseline.mjs, two jobs, no caches) once per mode;
+// BENCH_KEEP=<results.json> keeps an earlier run's other modes in the report;
 // BENCH_GRANULARITY=project sets engex.config.json's stepGranularity in the clone;
-// BENCH_PROPOSED=1 also runs ours re-cut as proposed.mjs describes (a design measured before it is built).
+// BENCH_PROPOSED=1 (or =lean) also runs ours re-cut as proposed.mjs describes (a design measured
+// before the planner is changed).
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -41,7 +43,7 @@ const LOCAL_BASE = join(root, 'tools', 'e2e', 'dist', 'engex-local-base.cjs');
 const MODES = (process.env.BENCH_MODES ?? 'warm,cold').split(',').filter(Boolean);
 const CHANGES = (process.env.BENCH_CHANGES ?? 'halow,failing,docs,service-kit,all').split(',').filter(Boolean);
 const SEED = process.env.BENCH_SEED === '1';
-const PROPOSED = process.env.BENCH_PROPOSED === '1';
+const PROPOSED = ['1', 'lean'].includes(process.env.BENCH_PROPOSED) ? { lean: process.env.BENCH_PROPOSED === 'lean' } : undefined;
 
 for (const [file, how] of [
   [GENERATOR, 'the generator'],
@@ -195,6 +197,13 @@ const results = {
   cpus: os.cpus().length,
   modes: {},
 };
+// BENCH_KEEP=<results.json of an earlier run>: keep its modes that this run does not measure, so
+// one report covers runs made at different times (each mode says when its run started).
+if (process.env.BENCH_KEEP) {
+  const kept = JSON.parse(readFileSync(process.env.BENCH_KEEP, 'utf8'));
+  for (const [mode, out] of Object.entries(kept.modes))
+    if (!MODES.includes(mode)) results.modes[mode] = { startedAt: kept.startedAt, base: kept.base, proposed: kept.proposed ?? 'in-place', ...out };
+}
 const save = () => writeFileSync(join(work, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 /** Removes the images this bench's builds left in the shared engine (tagged with a bench commit), so no build reuses another's layers. */
@@ -221,7 +230,7 @@ for (const mode of MODES) {
   const dir = join(work, mode);
   mkdirSync(dir, { recursive: true });
   const npmCache = mode === 'cold' ? 'cold' : 'warm';
-  const out = (results.modes[mode] = { rows: {} });
+  const out = (results.modes[mode] = { startedAt: new Date().toISOString(), base, proposed: results.proposed, rows: {} });
   let fill;
   if (mode === 'warm') {
     fill = { depsCache: join(dir, 'fill-deps'), nxCache: join(dir, 'fill-nx') };
@@ -243,7 +252,7 @@ for (const mode of MODES) {
     dropCaches(caches);
     if (PROPOSED) {
       caches = cachesFor(dir, `${name}-proposed`, fill);
-      row.proposed = (await build(`${mode}-${name}-proposed`, { branch, pipeline: proposedPipeline(ours.typed), npmCache, ...caches })).result;
+      row.proposed = (await build(`${mode}-${name}-proposed`, { branch, pipeline: proposedPipeline(ours.typed, PROPOSED), npmCache, ...caches })).result;
       dropCaches(caches);
     }
     save();
