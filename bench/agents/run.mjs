@@ -168,7 +168,7 @@ function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache, ver
       pending = lines.pop();
       for (const line of lines) {
         if (verbose) stamped.push({ t, line });
-        if (/^(--- \[|    (ok|FAILED|SKIPPED|not run) )/.test(plain(line))) say(`  ${plain(line).trim()}`);
+        if (/^(--- \[| {4}(ok|FAILED|SKIPPED|not run) )/.test(plain(line))) say(`  ${plain(line).trim()}`);
       }
     });
     child.on('close', (code) => {
