@@ -8,7 +8,7 @@ import type {
 } from '@aws-sdk/client-ecr';
 import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
 import { DeadlineExceededError, InfrastructureError } from './errors.js';
-import type { RegistryCredentials } from './registry-client.js';
+import type { RegistryCredentials } from './registry-transport.js';
 import { Secret } from './secret.js';
 
 /** The one method of the SDK's ECRClient we use, for the three commands we send; tests pass a fake object. */

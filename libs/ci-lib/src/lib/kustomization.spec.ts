@@ -1,18 +1,10 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from './errors.js';
-import {
-  ImageNotFoundError,
-  KustomizationTooLargeError,
-  MAX_KUSTOMIZATION_BYTES,
-  StaleDigestError,
-  YamlAliasError,
-  applyEntryEdits,
-  pickKustomizationFile,
-  readImageEntries,
-  setImageTag,
-  withoutRegistry,
-} from './kustomization.js';
+import { KustomizationTooLargeError, MAX_KUSTOMIZATION_BYTES, YamlAliasError, pickKustomizationFile, readImageEntries } from './kustomization-file.js';
+import { ImageNotFoundError, StaleDigestError, setImageTag } from './kustomization.js';
+import { applyEntryEdits } from './kustomization-splice.js';
+import { withoutRegistry } from './kustomize-images.js';
 
 const IMAGE = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow';
 const OLD = '0000000000000000000000000000000000000000';

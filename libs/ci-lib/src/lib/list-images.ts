@@ -1,7 +1,7 @@
 import type { EcrImageDetail } from './ecr-credentials.js';
 import { OCI, formatRfc3339 } from './labels.js';
 import type { RegistryClient } from './registry-client.js';
-import type { Fact } from './deploy-status.js';
+import type { Fact } from './fact.js';
 import { redact } from './redact.js';
 import { renderColumns } from './terminal-text.js';
 

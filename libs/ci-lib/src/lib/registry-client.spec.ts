@@ -9,7 +9,8 @@ import { readEcrCredentials, type EcrClientLike } from './ecr-credentials.js';
 import { startFaultServer } from '../testing/fault-server.js';
 import { DeadlineExceededError, RegistryError, RegistryThrottledError, exitCodeFor } from './errors.js';
 import { findFreePort } from './free-port.js';
-import { MANIFEST_ACCEPT, createRegistryClient, parseChallenge } from './registry-client.js';
+import { MANIFEST_ACCEPT, createRegistryClient } from './registry-client.js';
+import { parseChallenge } from './registry-transport.js';
 
 /** Instant, recorded sleeps and a fixed "random" keep retry tests fast and deterministic. */
 function fakeTimers() {
