@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadTestImage, putManifest } from '../testing/oci-upload.js';
-import { registryRequirement } from '../testing/requirements.js';
+import { describeNeeding, registryRequirement } from '../testing/requirements.js';
 import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { readEcrCredentials, type EcrClientLike } from './ecr-credentials.js';
 import { startFaultServer } from '../testing/fault-server.js';
@@ -41,18 +41,15 @@ async function serve(handler: Handler): Promise<{ host: string; hits: IncomingMe
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 
-describe('registry client against a real docker-registry', () => {
-  const need = registryRequirement();
+describeNeeding([registryRequirement()], 'registry client against a real docker-registry', () => {
   let registry: LocalRegistry;
 
   beforeAll(async () => {
-    if (need.skip) return;
-    need.assertAvailable();
     registry = await startLocalRegistry();
   });
   afterAll(async () => registry?.stop());
 
-  it.skipIf(need.skip)(`finds a missing tag absent and a pushed one with its digest ${need.reason}`, async () => {
+  it('finds a missing tag absent and a pushed one with its digest', async () => {
     const log: string[] = [];
     const client = createRegistryClient({ registry: { host: registry.host, protocol: 'http' }, log: (l) => log.push(l) });
     expect(await client.headManifest('engex/absent', 'nope')).toEqual({ exists: false });
@@ -72,7 +69,7 @@ describe('registry client against a real docker-registry', () => {
     expect(log).toContain(`HEAD http://${registry.host}/v2/engex/halow/manifests/v1 -> 200`);
   });
 
-  it.skipIf(need.skip)('resolves an OCI index to the linux/amd64 image', async () => {
+  it('resolves an OCI index to the linux/amd64 image', async () => {
     const client = createRegistryClient({ registry: { host: registry.host, protocol: 'http' } });
     const image = await uploadTestImage(registry.host, 'engex/multi', 'amd64', { mediaType: 'oci', content: 'multi' });
     const index = {

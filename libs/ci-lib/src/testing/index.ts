@@ -1,11 +1,14 @@
 // Test helpers shared with other projects' tests; production code never imports this entry.
 export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from '../lib/local-registry.js';
 export {
+  BUSYBOX,
+  busyboxRequirement,
   describeNeeding,
   dockerRequirement,
   findRepoRoot,
   kubectlRequirement,
   registryRequirement,
+  requirement,
   requiredDependencies,
   sharedRequirement,
   type Requirement,
