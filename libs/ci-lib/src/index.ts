@@ -8,8 +8,11 @@ export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type Loca
 /** The one way engex tools run a program: argv (no shell), an optional deadline, redacted output. */
 export { runCommand, type RunCommandOptions, type RunCommandResult } from './lib/run-command.js';
 
-/** A free TCP port on 127.0.0.1, for a container or server a tool starts itself. */
-export { findFreePort } from './lib/free-port.js';
+/**
+ * A free TCP port on 127.0.0.1, for a container or server a tool starts itself; `withFreePort`
+ * starts it again on a new port when another process took the first before the bind.
+ */
+export { findFreePort, withFreePort } from './lib/free-port.js';
 
 /** Is there a Docker engine, with BuildKit? Asked the same way by engex-ci, the local runner and the e2e test. */
 export { DOCKER_HELP, legacyBuilderEnv, probeDocker, type DockerStatus } from './lib/docker-probe.js';
