@@ -32,8 +32,8 @@ async function run(argv: string[], options: { cwd: string; env?: Record<string, 
     cwd: options.cwd,
     now: () => options.now ?? new Date('2026-11-27T10:00:00Z'),
     retry: { sleep: async () => {}, random: () => 0.5 },
-    ...(options.docker ? { docker: options.docker } : {}),
-    ...(options.ecrClient ? { ecrClient: options.ecrClient } : {}),
+    docker: options.docker,
+    ecrClient: options.ecrClient,
   });
   return { code, stdout, stderr };
 }

@@ -105,7 +105,7 @@ export function parseAgentPolicy(raw: unknown, file: string): AgentPolicy {
         issues.add('api.baseUrl', `expected an http(s) origin such as https://api.buildkite.com, got ${describe(baseUrl)}`);
       api = {
         tokenFile: text(a['tokenFile'], 'api.tokenFile'),
-        ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
+        baseUrl: typeof baseUrl === 'string' ? baseUrl : undefined,
         deadlineSeconds: typeof deadline === 'number' ? deadline : 20,
       };
     }
@@ -118,9 +118,9 @@ export function parseAgentPolicy(raw: unknown, file: string): AgentPolicy {
     repositories: list(raw['repositories'], 'repositories', true) ?? [],
     pipelines: list(raw['pipelines'], 'pipelines', true) ?? [],
     branches: list(raw['branches'], 'branches', true) ?? [],
-    ...(steps ? { steps } : {}),
+    steps,
     approvals: rules,
-    ...(api ? { api } : {}),
+    api,
   };
   if (issues.list.length > 0) throw new ConfigError(issues.list, { hint: POLICY_HINT });
   return policy;

@@ -88,7 +88,7 @@ export async function readEcrCredentials(client: EcrClientLike, options: ReadEcr
   return {
     username: decoded.slice(0, colon),
     password: new Secret(decoded.slice(colon + 1)),
-    ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}),
+    expiresAt: data.expiresAt,
   };
 }
 
@@ -193,8 +193,8 @@ export async function describeEcrImages(
       images.push({
         digest: d.imageDigest,
         tags: d.imageTags ?? [],
-        ...(d.imageSizeInBytes !== undefined ? { sizeBytes: d.imageSizeInBytes } : {}),
-        ...(d.imagePushedAt !== undefined ? { pushedAt: d.imagePushedAt } : {}),
+        sizeBytes: d.imageSizeInBytes,
+        pushedAt: d.imagePushedAt,
       });
     }
     nextToken = output.nextToken;
