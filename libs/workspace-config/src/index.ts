@@ -2,7 +2,18 @@
 // naming, the Buildkite environment, the workspace root, and the errors every engex package
 // shares. It imports no other engex package.
 
-export { EXIT_CODES, ConfigError, EngexError, InvalidInputError, UsageError, exitCodeFor, type ConfigIssue, type EngexErrorOptions, type ExitCode } from './lib/errors.js';
+export {
+  EXIT_CODES,
+  ConfigError,
+  EngexError,
+  InvalidInputError,
+  UsageError,
+  errorKind,
+  exitCodeFor,
+  type ConfigIssue,
+  type EngexErrorOptions,
+  type ExitCode,
+} from './lib/errors.js';
 export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
 export { isSpdxExpression } from './lib/spdx.js';
 export { readBuildInfo, renderVersion, type BuildInfo } from './lib/build-info.js';

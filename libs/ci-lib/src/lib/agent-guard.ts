@@ -1,4 +1,4 @@
-import { ConfigError, EXIT_CODES, EngexError, Issues, describeValue as describe, isRecord, matchesAny, readEnv, type Env } from '@engex/workspace-config';
+import { ConfigError, EXIT_CODES, Issues, errorKind, describeValue as describe, isRecord, matchesAny, readEnv, type Env } from '@engex/workspace-config';
 
 /**
  * `engex-ci agent guard`: the boundary where the credentials are. It runs as the Buildkite
@@ -162,9 +162,7 @@ export function readJobFacts(env: Env): JobFacts {
 }
 
 /** The guard said no. Exit 1: the agent fails the job before its command runs. */
-export class GuardRefusedError extends EngexError {
-  readonly code = 'GUARD_REFUSED';
-  readonly exitCode = EXIT_CODES.checkFailed;
+export class GuardRefusedError extends errorKind('GUARD_REFUSED', EXIT_CODES.checkFailed) {
   constructor(
     readonly reasons: readonly string[],
     queue: string,

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
-import { EXIT_CODES, EngexError } from './errors.js';
+import { EXIT_CODES, errorKind } from './errors.js';
 
 /**
  * A self-hosted Nx remote cache (Nx ≥ 20.8 `NX_SELF_HOSTED_REMOTE_CACHE_SERVER`), following Nx's
@@ -23,10 +23,7 @@ export interface NxCacheTokens {
 export const NX_CACHE_HASH = /^[0-9a-f]{1,128}$/;
 
 /** The server cannot start as configured (an open cache on a public address, a bad directory...). */
-export class NxCacheConfigError extends EngexError {
-  readonly code = 'NX_CACHE_CONFIG';
-  readonly exitCode = EXIT_CODES.usage;
-}
+export class NxCacheConfigError extends errorKind('NX_CACHE_CONFIG', EXIT_CODES.usage) {}
 
 export type Access = 'none' | 'read' | 'write';
 
