@@ -3,13 +3,14 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type CliIo } from './cli.js';
+import type { CliIo } from './cli.js';
 import type { Docker } from './lib/docker.js';
 import { createEcrClient } from './lib/ecr-credentials.js';
 import { runCommand } from './lib/run-command.js';
 import type { Secret } from './lib/secret.js';
 import { startFaultServer, type FaultBehaviour, type FaultServer } from './testing/fault-server.js';
 import { findRepoRoot } from './testing/requirements.js';
+import { runCli, type CliRun } from './testing/run-cli.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
 // The fault suite: every engex-ci network command against a peer that drips, hangs, throttles,
@@ -19,17 +20,12 @@ import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } 
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * Gave up at its deadline: the wait engex-ci reports is the whole deadline (its own clock), and no
  * request reached the server after it (the server's record), so nothing was retried past it.
  */
-function expectGaveUpAt(result: Run, server: FaultServer, deadlineMs: number): void {
+function expectGaveUpAt(result: CliRun, server: FaultServer, deadlineMs: number): void {
   const waits = [...result.stderr.matchAll(/\(waited (\d+\.\d) s\)/g)].map((m) => Number(m[1]) * 1000);
   expect(waits.length).toBeGreaterThan(0);
   for (const ms of waits) expect(ms).toBeGreaterThanOrEqual(deadlineMs - 100);
@@ -37,19 +33,8 @@ function expectGaveUpAt(result: Run, server: FaultServer, deadlineMs: number): v
   expect(server.requests.map((r) => r.at - first).filter((t) => t >= deadlineMs)).toEqual([]);
 }
 
-async function run(argv: string[], cwd: string, env: Record<string, string>, extra: Partial<CliIo> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env,
-    cwd,
-    now: () => new Date('2026-11-30T10:00:00Z'),
-    ...extra,
-  });
-  return { code, stdout, stderr };
-}
+const run = (argv: string[], cwd: string, env: Record<string, string>, extra: Partial<CliIo> = {}): Promise<CliRun> =>
+  runCli(argv, { env, cwd, now: () => new Date('2026-11-30T10:00:00Z'), ...extra });
 
 const servers: FaultServer[] = [];
 async function fault(...behaviours: FaultBehaviour[]): Promise<FaultServer> {

@@ -12,31 +12,19 @@ import { runCommand } from './lib/run-command.js';
 import type { Secret } from './lib/secret.js';
 import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 import { describeNeeding, findRepoRoot, kubectlRequirement, sharedRequirement } from './testing/requirements.js';
+import { seedOpsRepo } from './testing/ops-repo.js';
+import { runCli, type CliRun } from './testing/run-cli.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], options: { cwd: string; env?: Record<string, string>; now?: Date; docker?: Docker; ecrClient?: CliIo['ecrClient'] }): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
+const run = (argv: string[], options: { cwd: string; env?: Record<string, string>; now?: Date; docker?: Docker; ecrClient?: CliIo['ecrClient'] }): Promise<CliRun> =>
+  runCli(argv, {
+    ...options,
     env: options.env ?? hermeticEnv(),
-    cwd: options.cwd,
     now: () => options.now ?? new Date('2026-11-27T10:00:00Z'),
     retry: { sleep: async () => {}, random: () => 0.5 },
-    docker: options.docker,
-    ecrClient: options.ecrClient,
   });
-  return { code, stdout, stderr };
-}
 
 let ws: TempWorkspace;
 beforeAll(async () => {
@@ -247,21 +235,10 @@ describeNeeding([kubectlRequirement()], 'engex-ci deploy bump', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'engex-cli-ops-'));
-    const env = hermeticEnv({ GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@example.com', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@example.com' });
-    await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', join(dir, 'ops.git')], { env });
-    const seed = await createTempWorkspace({
-      files: {
-        'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
-        // The bump renders the overlay (kubectl kustomize) to prove it.
-        'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
-        'base/deployment.yaml': `kind: Deployment\napiVersion: apps/v1\nmetadata:\n  name: halow\nspec:\n  template:\n    spec:\n      containers:\n        - name: halow\n          image: ${ECR}/engex/halow:bootstrap\n`,
-      },
+    // The bump renders the overlay (kubectl kustomize) to prove it.
+    await seedOpsRepo(dir, `${ECR}/engex/halow`, {
+      'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
     });
-    await runCommand('git', ['init', '--quiet', '--initial-branch=main'], { cwd: seed.root, env });
-    await runCommand('git', ['add', 'overlays', 'base'], { cwd: seed.root, env });
-    await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed.root, env });
-    await runCommand('git', ['push', '--quiet', join(dir, 'ops.git'), 'main'], { cwd: seed.root, env });
-    await seed.cleanup();
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 
