@@ -204,19 +204,8 @@ images:
   digest: sha256:${'b'.repeat(64)}
 `;
     const digest = `sha256:${'c'.repeat(64)}`;
-    expect(setImageTag(flush, { image: IMAGE, tag: NEW, digest }).text).toBe(`apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-replicas:
-- name: halow
-  count: 007
-commonAnnotations:
-  version: 1.10
-images:
-# pinned by digest until the first bump
-- name: ${IMAGE}
-  digest: ${digest}
-  newTag: ${NEW}
-`);
+    // Only the digest line changes and newTag joins it, in the file's own flush style: 007 and 1.10 stay as written.
+    expect(setImageTag(flush, { image: IMAGE, tag: NEW, digest }).text).toBe(flush.replace(`  digest: sha256:${'b'.repeat(64)}\n`, `  digest: ${digest}\n  newTag: ${NEW}\n`));
   });
 });
 
