@@ -84,7 +84,7 @@ const build = (over: Record<string, unknown> = {}) => ({
 });
 
 async function fakeBuildkite(body: unknown): Promise<FaultServer> {
-  const server = await startFaultServer({ behaviours: [{ kind: 'ok', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }] });
+  const server = await startFaultServer({ behaviours: [{ kind: 'json', body: body }] });
   servers.push(server);
   return server;
 }

@@ -178,7 +178,7 @@ describeNeeding([dockerRequirement(), registryRequirement()], 'engex-ci image bu
     expect(unproven.stderr).toContain('claimed build https://buildkite.com/highspot/engex/builds/1');
     // Buildkite (faked on 127.0.0.1) records build 1 on main, of this commit, with that digest in its meta-data: kept.
     const api = await startFaultServer({
-      behaviours: [{ kind: 'ok', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ number: 1, branch: 'main', commit: SHA, pull_request: null }]) }],
+      behaviours: [{ kind: 'json', body: [{ number: 1, branch: 'main', commit: SHA, pull_request: null }] }],
     });
     try {
       const apiEnv = {

@@ -43,7 +43,7 @@ const options = (over: Partial<PushProverOptions> = {}): PushProverOptions => ({
 });
 
 async function api(builds: unknown): Promise<FaultServer> {
-  const server = await startFaultServer({ behaviours: [{ kind: 'ok', headers: { 'content-type': 'application/json' }, body: JSON.stringify(builds) }] });
+  const server = await startFaultServer({ behaviours: [{ kind: 'json', body: builds }] });
   servers.push(server);
   return server;
 }

@@ -14,7 +14,9 @@ export type FaultBehaviour =
   /** The socket is destroyed as soon as the request arrives. */
   | { kind: 'reset' }
   /** A normal answer. */
-  | { kind: 'ok'; status?: number; headers?: Record<string, string>; body?: string | Buffer };
+  | { kind: 'ok'; status?: number; headers?: Record<string, string>; body?: string | Buffer }
+  /** 200 with `body` as JSON: a fake API's answer. */
+  | { kind: 'json'; body: unknown };
 
 export interface FaultServerOptions {
   /** Behaviour per request, in order; the last one repeats. */
@@ -90,6 +92,9 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
       }
       case 'ok':
         res.writeHead(behaviour.status ?? 200, behaviour.headers ?? {}).end(behaviour.body ?? '');
+        return;
+      case 'json':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(behaviour.body));
         return;
     }
   };
