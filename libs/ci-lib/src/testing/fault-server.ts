@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** What the server does with one request. Every behaviour ends by itself (see `lifetimeMs`). */
 export type FaultBehaviour =
@@ -142,4 +143,20 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
         : new Promise((resolve, reject) => waiters.add({ count, resolve, reject }));
 
   return { url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, port, requests, waitForRequests, close };
+}
+
+/**
+ * For a spec whose tests each start their own fault servers: the returned function starts one,
+ * and every server it started is closed after the test that started it.
+ */
+export function faultServersPerTest(): (options: FaultServerOptions) => Promise<FaultServer> {
+  const open: FaultServer[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  return async (options) => {
+    const server = await startFaultServer(options);
+    open.push(server);
+    return server;
+  };
 }

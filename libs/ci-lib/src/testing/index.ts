@@ -17,4 +17,4 @@ export {
 } from './requirements.js';
 export { putManifest, uploadTestImage, type UploadedImage } from './oci-upload.js';
 export { buildScratchImage, type ScratchImageOptions } from './scratch-image.js';
-export { startFaultServer, type FaultBehaviour, type FaultServer, type FaultServerOptions } from './fault-server.js';
+export { faultServersPerTest, startFaultServer, type FaultBehaviour, type FaultServer, type FaultServerOptions } from './fault-server.js';
