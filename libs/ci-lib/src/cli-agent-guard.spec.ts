@@ -1,10 +1,10 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliIo } from './cli.js';
 import { checkBuild, parseAgentPolicy, planGuard, readJobFacts } from './lib/agent-guard.js';
-import { startFaultServer, type FaultServer } from './testing/fault-server.js';
+import { faultServersPerTest, type FaultServer } from './testing/fault-server.js';
 
 // The guard on the credential-holding queues (issue 18). Only Buildkite's REST API is faked, on
 // 127.0.0.1; the policy and token files are real files with real modes.
@@ -12,16 +12,12 @@ import { startFaultServer, type FaultServer } from './testing/fault-server.js';
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const TOKEN = 'bkua_planted_read_builds_token_0001';
 let dir: string;
-let servers: FaultServer[] = [];
+const fault = faultServersPerTest();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'engex-agent-guard-'));
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
 
 const policyDoc = (extra: Record<string, unknown> = {}) => ({
   queue: 'deploy',
@@ -83,11 +79,7 @@ const build = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-async function fakeBuildkite(body: unknown): Promise<FaultServer> {
-  const server = await startFaultServer({ behaviours: [{ kind: 'ok', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }] });
-  servers.push(server);
-  return server;
-}
+const fakeBuildkite = (body: unknown): Promise<FaultServer> => fault({ behaviours: [{ kind: 'json', body }] });
 
 describe('engex-ci agent guard', () => {
   beforeAll(async () => mkdir(join(dir, 'checkout'), { recursive: true }));
@@ -192,8 +184,7 @@ describe('engex-ci agent guard', () => {
     });
 
     it('an unreachable API refuses too (exit 4), within its deadline, without the token', async () => {
-      const down = await startFaultServer({ behaviours: [{ kind: 'status', status: 503 }] });
-      servers.push(down);
+      const down = await fault({ behaviours: [{ kind: 'status', status: 503 }] });
       const r = await guard(await approvalPolicy(down), deployJob());
       expect(r.code).toBe(4);
       expect(r.stderr).toContain('answered HTTP 503 after retries');

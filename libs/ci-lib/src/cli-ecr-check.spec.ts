@@ -6,8 +6,8 @@ import { main, type CliIo } from './cli.js';
 import { createEcrClient } from './lib/ecr-credentials.js';
 import { startFaultServer, type FaultServer } from './testing/fault-server.js';
 import { uploadTestImage } from './testing/oci-upload.js';
-import { registryRequirement } from './testing/requirements.js';
-import { startLocalRegistry as startRegistry, type LocalRegistry as RunningRegistry } from './lib/local-registry.js';
+import { suiteRegistry } from './testing/suite-registry.js';
+import { describeNeeding, registryRequirement } from './testing/requirements.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
 // `ecr check` against ECR faked at the SDK's endpoint (the real SDK client signs and sends
@@ -149,20 +149,13 @@ describe('engex-ci ecr check on ECR (SDK endpoint faked)', () => {
   });
 });
 
-describe('engex-ci ecr check on a plain registry (real docker-registry)', () => {
-  const reg = registryRequirement();
-  let registry: RunningRegistry;
-  beforeAll(async () => {
-    if (reg.skip) return;
-    reg.assertAvailable();
-    registry = await startRegistry();
-  });
-  afterAll(async () => registry?.stop());
+describeNeeding([registryRequirement()], 'engex-ci ecr check on a plain registry (real docker-registry)', () => {
+  const registry = suiteRegistry();
 
-  it.skipIf(reg.skip)(`says what it cannot read there instead of guessing ${reg.reason}`, async () => {
-    const before = await run(['ecr', 'check', '--project', 'halow'], { REGISTRY: registry.host });
+  it('says what it cannot read there instead of guessing', async () => {
+    const before = await run(['ecr', 'check', '--project', 'halow'], { REGISTRY: registry().host });
     expect(before.code).toBe(0);
-    expect(before.stdout.replaceAll(registry.host, '<registry>')).toMatchInlineSnapshot(`
+    expect(before.stdout.replaceAll(registry().host, '<registry>')).toMatchInlineSnapshot(`
       "ecr check engex/halow on plain registry <registry>
       ok       <registry> answers the distribution API (GET /v2/)
       note     engex/halow has no tags yet; a plain registry creates the repository on the first push
@@ -170,9 +163,9 @@ describe('engex-ci ecr check on a plain registry (real docker-registry)', () => 
       note     scan on push is an ECR feature: not checked on a plain registry
       "
     `);
-    await uploadTestImage(registry.host, 'engex/halow', 'a');
-    await uploadTestImage(registry.host, 'engex/halow', 'b');
-    const after = await run(['ecr', 'check', '--project', 'halow'], { REGISTRY: registry.host });
+    await uploadTestImage(registry().host, 'engex/halow', 'a');
+    await uploadTestImage(registry().host, 'engex/halow', 'b');
+    const after = await run(['ecr', 'check', '--project', 'halow'], { REGISTRY: registry().host });
     expect(after.stdout).toContain('ok       engex/halow exists with 2 tags\n');
   });
 

@@ -1,12 +1,12 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from './cli.js';
 import { requestStop } from './lib/exit-cleanup.js';
 import { InfrastructureError } from './lib/errors.js';
 import { startFaultServer } from './testing/fault-server.js';
 import { makeNxArchive } from './testing/nx-archive.js';
+import { suiteTempDir } from './testing/suite-temp-dir.js';
 import { hermeticEnv } from './testing/temp-workspace.js';
 
 // `engex-ci nx-cache serve|proxy|annotate` as the executable runs them (main + the signal's stop
@@ -43,16 +43,10 @@ async function serve(argv: string[], env: Record<string, string>, cwd: string, c
 }
 
 describe('engex-ci nx-cache serve', () => {
-  let tmp: string;
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'engex-nx-cache-cli-'));
-  });
-  afterAll(async () => {
-    await rm(tmp, { recursive: true, force: true });
-  });
+  const tmp = suiteTempDir('engex-nx-cache-cli-');
 
   it('says loudly that a tokenless cache is open, serves, and stops on the signal with exit 0', async () => {
-    const server = await serve(['--dir', 'open-store'], {}, tmp);
+    const server = await serve(['--dir', 'open-store'], {}, tmp());
     const body = makeNxArchive({ terminalOutput: 'x' });
     expect((await fetch(`${server.url}/v1/cache/1`, { method: 'PUT', body })).status).toBe(200);
     // The access line follows the response; stop only once it is out, so the order below is fixed.
@@ -62,7 +56,7 @@ describe('engex-ci nx-cache serve', () => {
       server
         .output()
         .replace(/:\d+/g, ':<port>')
-        .replaceAll(tmp, '<tmp>')
+        .replaceAll(tmp(), '<tmp>')
         .replace(/ \d+ ms/g, ' <ms> ms')
         .replace(/ \d+ B /g, ' <n> B '),
     ).toMatchInlineSnapshot(`
@@ -73,13 +67,13 @@ describe('engex-ci nx-cache serve', () => {
       nx-cache stopped
       "
     `);
-    expect(await readdir(join(tmp, 'open-store'))).toEqual(['1']);
+    expect(await readdir(join(tmp(), 'open-store'))).toEqual(['1']);
   });
 
   it('refuses an open cache on a public address, and bad numbers, with exit 2', async () => {
     const run = async (argv: string[], env: Record<string, string> = {}) => {
       let err = '';
-      const code = await main(['nx-cache', 'serve', ...argv], { stdout: () => {}, stderr: (t) => (err += t), env: hermeticEnv(env), cwd: tmp, now: () => new Date(0) });
+      const code = await main(['nx-cache', 'serve', ...argv], { stdout: () => {}, stderr: (t) => (err += t), env: hermeticEnv(env), cwd: tmp(), now: () => new Date(0) });
       return { code, err };
     };
     expect(await run(['--dir', 's', '--host', '0.0.0.0'])).toMatchObject({ code: 2, err: expect.stringContaining('Refusing an open Nx cache on 0.0.0.0') });
@@ -90,13 +84,13 @@ describe('engex-ci nx-cache serve', () => {
   });
 
   it('reports a port in use as an infrastructure failure (exit 4)', async () => {
-    const server = await serve(['--dir', 'busy'], { ENGEX_NX_CACHE_WRITE_TOKEN: WRITE }, tmp);
+    const server = await serve(['--dir', 'busy'], { ENGEX_NX_CACHE_WRITE_TOKEN: WRITE }, tmp());
     let err = '';
     const code = await main(['nx-cache', 'serve', '--dir', 'busy2', '--port', new URL(server.url).port], {
       stdout: () => {},
       stderr: (t) => (err += t),
       env: hermeticEnv({ ENGEX_NX_CACHE_WRITE_TOKEN: WRITE }),
-      cwd: tmp,
+      cwd: tmp(),
       now: () => new Date(0),
     });
     expect(await server.stop()).toBe(0);
@@ -106,26 +100,20 @@ describe('engex-ci nx-cache serve', () => {
 
   it('has help that names the token variables', async () => {
     let out = '';
-    expect(await main(['nx-cache', 'serve', '--help'], { stdout: (t) => (out += t), stderr: () => {}, env: {}, cwd: tmp, now: () => new Date(0) })).toBe(0);
+    expect(await main(['nx-cache', 'serve', '--help'], { stdout: (t) => (out += t), stderr: () => {}, env: {}, cwd: tmp(), now: () => new Date(0) })).toBe(0);
     expect(out).toContain('Usage: engex-ci nx-cache serve [--dir <path>] [--s3-bucket <name>]');
     expect(out).toContain('ENGEX_NX_CACHE_READ_TOKEN, ENGEX_NX_CACHE_WRITE_TOKEN');
   });
 });
 
 describe('engex-ci nx-cache proxy and annotate', () => {
-  let tmp: string;
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'engex-nx-proxy-cli-'));
-  });
-  afterAll(async () => {
-    await rm(tmp, { recursive: true, force: true });
-  });
+  const tmp = suiteTempDir('engex-nx-proxy-cli-');
 
   it('writes its URL for the hook, records each degraded request, and annotate renders them', async () => {
     const fault = await startFaultServer({ behaviours: [{ kind: 'status', status: 500 }] });
     try {
-      const proxy = await serve(['--upstream', fault.url, '--url-file', 'proxy.url', '--events', 'events.jsonl'], {}, tmp, 'proxy');
-      expect((await readFile(join(tmp, 'proxy.url'), 'utf8')).trim()).toBe(proxy.url);
+      const proxy = await serve(['--upstream', fault.url, '--url-file', 'proxy.url', '--events', 'events.jsonl'], {}, tmp(), 'proxy');
+      expect((await readFile(join(tmp(), 'proxy.url'), 'utf8')).trim()).toBe(proxy.url);
       expect((await fetch(`${proxy.url}/v1/cache/12`)).status).toBe(404);
       expect((await fetch(`${proxy.url}/v1/cache/12`, { method: 'PUT', body: makeNxArchive() })).status).toBe(200);
       expect(await proxy.stop()).toBe(0);
@@ -138,7 +126,7 @@ describe('engex-ci nx-cache proxy and annotate', () => {
       stdout: (t) => (out += t),
       stderr: () => {},
       env: {},
-      cwd: tmp,
+      cwd: tmp(),
       now: () => new Date(0),
     });
     expect(code).toBe(0);
@@ -151,13 +139,15 @@ describe('engex-ci nx-cache proxy and annotate', () => {
       "
     `);
     let none = '';
-    expect(await main(['nx-cache', 'annotate', '--events', 'missing.jsonl'], { stdout: (t) => (none += t), stderr: () => {}, env: {}, cwd: tmp, now: () => new Date(0) })).toBe(0);
+    expect(await main(['nx-cache', 'annotate', '--events', 'missing.jsonl'], { stdout: (t) => (none += t), stderr: () => {}, env: {}, cwd: tmp(), now: () => new Date(0) })).toBe(
+      0,
+    );
     expect(none).toBe('');
   });
 
   it('refuses a bad upstream and a non-loopback address with exit 2', async () => {
     let err = '';
-    const code = await main(['nx-cache', 'proxy', '--upstream', 'ftp://cache'], { stdout: () => {}, stderr: (t) => (err += t), env: {}, cwd: tmp, now: () => new Date(0) });
+    const code = await main(['nx-cache', 'proxy', '--upstream', 'ftp://cache'], { stdout: () => {}, stderr: (t) => (err += t), env: {}, cwd: tmp(), now: () => new Date(0) });
     expect([code, err]).toEqual([2, expect.stringContaining('--upstream "ftp://cache" is not an http(s) URL')]);
   });
 });

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliIo } from './cli.js';
 import { createDocker } from './lib/docker.js';
 import type { EcrClientLike } from './lib/ecr-credentials.js';
-import { runCommand } from './lib/run-command.js';
 import { startFaultServer, type FaultServer } from './testing/fault-server.js';
+import { seedOpsRepo } from './testing/ops-repo.js';
 import { findRepoRoot } from './testing/requirements.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
@@ -47,6 +47,7 @@ const plantedEnv = (extra: Record<string, string> = {}) =>
 
 const output: string[] = [];
 async function run(argv: string[], cwd: string, env: Record<string, string>, extra: Partial<CliIo> = {}): Promise<{ code: number; out: string }> {
+  // Both streams in one, in the order written: a secret split across them is still found.
   let out = '';
   const code = await main(argv, {
     stdout: (t) => (out += t),
@@ -78,20 +79,9 @@ beforeAll(async () => {
     `#!/bin/sh\ncat >/dev/null\necho "docker login --password ${S.dockerPassword} ${ECR}" >&2\necho '{"auths":{"${ECR}":{"auth":"${dockerAuth}"}}}' >&2\necho "Authorization: Bearer ${S.header}" >&2\nexit 1\n`,
   );
   await chmod(fakeDocker, 0o755);
-  const env = hermeticEnv({ GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@example.com', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@example.com' });
-  await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', join(dir, 'ops.git')], { env });
-  const seed = await createTempWorkspace({
-    files: {
-      'overlays/staging/kustomization.yaml': `kind: Kustomization\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
-      'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
-      'base/deployment.yaml': `kind: Deployment\napiVersion: apps/v1\nmetadata:\n  name: halow\nspec:\n  template:\n    spec:\n      containers:\n        - name: halow\n          image: ${ECR}/engex/halow:bootstrap\n`,
-    },
+  await seedOpsRepo(dir, `${ECR}/engex/halow`, {
+    'overlays/staging/kustomization.yaml': `kind: Kustomization\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
   });
-  await runCommand('git', ['init', '--quiet', '--initial-branch=main'], { cwd: seed.root, env });
-  await runCommand('git', ['add', 'overlays', 'base'], { cwd: seed.root, env });
-  await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed.root, env });
-  await runCommand('git', ['push', '--quiet', join(dir, 'ops.git'), 'main'], { cwd: seed.root, env });
-  await seed.cleanup();
 });
 afterAll(async () => {
   await registry?.close();

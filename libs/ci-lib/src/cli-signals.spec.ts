@@ -9,7 +9,7 @@ import { createDocker } from './lib/docker.js';
 import { startLocalRegistry, type LocalRegistry } from './lib/local-registry.js';
 import { runCommand } from './lib/run-command.js';
 import { startFaultServer, type FaultServer } from './testing/fault-server.js';
-import { dockerRequirement, findRepoRoot, registryRequirement } from './testing/requirements.js';
+import { BUSYBOX, busyboxRequirement, describeNeeding, dockerRequirement, findRepoRoot, registryRequirement } from './testing/requirements.js';
 import { buildScratchImage, removeRegistryImages } from './testing/scratch-image.js';
 import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
 
@@ -18,7 +18,6 @@ import { createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } 
 // (SIGINT to the whole process group) and a double signal.
 
 const SHA = '5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a';
-const BUSYBOX = '/bin/busybox';
 const ROOT = findRepoRoot();
 const TSX = [process.execPath, '--import', 'tsx', '--conditions', '@engex/source'];
 
@@ -32,10 +31,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 60_000): 
   }
 }
 
-describe('image smoke removes its container on any signal (real docker, real process)', () => {
-  const docker = dockerRequirement();
-  const reg = registryRequirement();
-  const skip = docker.skip || reg.skip || !existsSync(BUSYBOX);
+describeNeeding([dockerRequirement(), busyboxRequirement(), registryRequirement()], 'image smoke removes its container on any signal (real docker, real process)', () => {
   const engine = createDocker();
   let registry: LocalRegistry;
   let ws: TempWorkspace;
@@ -46,9 +42,6 @@ describe('image smoke removes its container on any signal (real docker, real pro
   const env = () => hermeticEnv({ REGISTRY: registry.host, BUILDKITE_COMMIT: SHA });
 
   beforeAll(async () => {
-    if (skip) return;
-    docker.assertAvailable();
-    reg.assertAvailable();
     registry = await startLocalRegistry();
     ws = await createTempWorkspace({ packages: { 'apps/demo': servicePackage('@engex/demo', { port: 3000 }) } });
     // Never answers /healthz: the smoke test polls for 30 s, time enough to be signalled.
@@ -64,12 +57,12 @@ describe('image smoke removes its container on any signal (real docker, real pro
     await ws?.cleanup();
   });
 
-  it.skipIf(skip).each([
+  it.each([
     ['SIGTERM', ['SIGTERM'], 143],
     ['SIGINT', ['SIGINT'], 130],
     ['a double SIGTERM', ['SIGTERM', 'SIGTERM'], 143],
   ] as const)(
-    `%s: exit 128 + n, no container left ${docker.reason}${reg.reason}`,
+    `%s: exit 128 + n, no container left`,
     async (_name, signals, code) => {
       const child = spawn(TSX[0]!, [...TSX.slice(1), ...smokeArgv()], { cwd: ROOT, env: env(), stdio: 'ignore' });
       const exited = exitOf(child);
@@ -81,27 +74,22 @@ describe('image smoke removes its container on any signal (real docker, real pro
     120_000,
   );
 
-  it.skipIf(skip)(
-    `a parent's Ctrl-C (SIGINT to the process group): no container left ${docker.reason}${reg.reason}`,
-    async () => {
-      // A shell running engex-ci in the foreground, as a terminal or the local runner does.
-      const quoted = [...TSX, ...smokeArgv()].map((a) => `'${a}'`).join(' ');
-      const shell = spawn('bash', ['-c', `${quoted}; echo "engex-ci exited $?"`], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'ignore'], detached: true });
-      let out = '';
-      shell.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = exitOf(shell);
-      await until('the smoke container', async () => (await containers()) !== '');
-      process.kill(-shell.pid!, 'SIGINT');
-      await exited;
-      expect(out).toContain('engex-ci exited 130');
-      expect(await containers()).toBe('');
-    },
-    120_000,
-  );
+  it(`a parent's Ctrl-C (SIGINT to the process group): no container left`, async () => {
+    // A shell running engex-ci in the foreground, as a terminal or the local runner does.
+    const quoted = [...TSX, ...smokeArgv()].map((a) => `'${a}'`).join(' ');
+    const shell = spawn('bash', ['-c', `${quoted}; echo "engex-ci exited $?"`], { cwd: ROOT, env: env(), stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    let out = '';
+    shell.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = exitOf(shell);
+    await until('the smoke container', async () => (await containers()) !== '');
+    process.kill(-shell.pid!, 'SIGINT');
+    await exited;
+    expect(out).toContain('engex-ci exited 130');
+    expect(await containers()).toBe('');
+  }, 120_000);
 });
 
 describe('temp clones and registries are gone after a double signal (real process)', () => {
-  const reg = registryRequirement();
   let tmp: string;
   let server: FaultServer | undefined;
   let ws: TempWorkspace;
@@ -126,8 +114,7 @@ describe('temp clones and registries are gone after a double signal (real proces
     });
     const exited = exitOf(child);
     const leftovers = async () => (await readdir(tmp)).filter((n) => n.startsWith('engex-bump-'));
-    const srv = server;
-    await until('the clone to start', async () => srv.requests.length > 0, 20_000);
+    await server.waitForRequests(1);
     expect(await leftovers()).toHaveLength(1);
     child.kill('SIGTERM');
     child.kill('SIGTERM');
@@ -135,10 +122,8 @@ describe('temp clones and registries are gone after a double signal (real proces
     expect(await leftovers()).toEqual([]);
   }, 60_000);
 
-  it.skipIf(reg.skip)(
-    `a run's registry: two SIGINTs kill it and remove its folder ${reg.reason}`,
-    async () => {
-      reg.assertAvailable();
+  describeNeeding([registryRequirement()], 'with docker-registry', () => {
+    it("a run's registry: two SIGINTs kill it and remove its folder", async () => {
       // What a runner does: the executables' signal handling, a registry, then wait for the user.
       const script = join(tmp, `registry-${randomBytes(4).toString('hex')}.mts`);
       await writeFile(
@@ -169,7 +154,6 @@ describe('temp clones and registries are gone after a double signal (real proces
       expect(await exited).toBe(130);
       await until('the registry to stop answering', async () => !(await answers()), 10_000);
       expect(existsSync(dirname(storageDir))).toBe(false);
-    },
-    60_000,
-  );
+    }, 60_000);
+  });
 });

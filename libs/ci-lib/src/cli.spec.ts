@@ -9,34 +9,20 @@ import type { Docker } from './lib/docker.js';
 import { runCommand } from './lib/run-command.js';
 import { startFaultServer, type FaultServer } from './testing/fault-server.js';
 import { bundleFiles, createTempWorkspace, hermeticEnv, servicePackage, type TempWorkspace } from './testing/temp-workspace.js';
-import { findRepoRoot, kubectlRequirement, sharedRequirement } from './testing/requirements.js';
-
-const kubectl = kubectlRequirement();
+import { describeNeeding, findRepoRoot, kubectlRequirement, sharedRequirement } from './testing/requirements.js';
+import { seedOpsRepo } from './testing/ops-repo.js';
+import { runCli, type CliRun } from './testing/run-cli.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const ECR = '460210468233.dkr.ecr.us-east-1.amazonaws.com';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(argv: string[], options: { cwd: string; env?: Record<string, string>; now?: Date; docker?: Docker; ecrClient?: CliIo['ecrClient'] }): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(argv, {
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
+const run = (argv: string[], options: { cwd: string; env?: Record<string, string>; now?: Date; docker?: Docker; ecrClient?: CliIo['ecrClient'] }): Promise<CliRun> =>
+  runCli(argv, {
+    ...options,
     env: options.env ?? hermeticEnv(),
-    cwd: options.cwd,
     now: () => options.now ?? new Date('2026-11-27T10:00:00Z'),
     retry: { sleep: async () => {}, random: () => 0.5 },
-    docker: options.docker,
-    ecrClient: options.ecrClient,
   });
-  return { code, stdout, stderr };
-}
 
 let ws: TempWorkspace;
 beforeAll(async () => {
@@ -188,48 +174,49 @@ describe('engex-ci image commands: service, commit and references', () => {
 
 describe('engex-ci scan report', () => {
   const fixtures = sharedRequirement('fixtures/trivy');
-  beforeAll(() => fixtures.assertAvailable());
   const alpine = () => join(fixtures.path, 'alpine-39-high-critical.json');
 
-  it.skipIf(fixtures.skip)(`exits 1 on a failing report, writing the annotation ${fixtures.reason}`, async () => {
-    const out = join(ws.root, 'annotation.md');
-    const result = await run(['scan', 'report', alpine(), '--annotation', 'annotation.md'], { cwd: ws.root });
-    expect(result.code).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toContain('annotation written to annotation.md');
-    expect(result.stderr).toContain('engex-ci: scan: FAILED testdata/fixtures/images/alpine-39.tar.gz: 2 findings at HIGH,CRITICAL (2 CRITICAL, 0 HIGH)');
-    const markdown = await readFile(out, 'utf8');
-    expect(markdown).toContain('### :x: Trivy: 2 findings fail the policy');
-    expect(markdown).toContain('**Trivy:** 0.58.2 \\(pinned\\)');
-  });
+  describeNeeding([fixtures], 'on the shared Trivy fixtures', () => {
+    it('exits 1 on a failing report, writing the annotation', async () => {
+      const out = join(ws.root, 'annotation.md');
+      const result = await run(['scan', 'report', alpine(), '--annotation', 'annotation.md'], { cwd: ws.root });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toContain('annotation written to annotation.md');
+      expect(result.stderr).toContain('engex-ci: scan: FAILED testdata/fixtures/images/alpine-39.tar.gz: 2 findings at HIGH,CRITICAL (2 CRITICAL, 0 HIGH)');
+      const markdown = await readFile(out, 'utf8');
+      expect(markdown).toContain('### :x: Trivy: 2 findings fail the policy');
+      expect(markdown).toContain('**Trivy:** 0.58.2 \\(pinned\\)');
+    });
 
-  it.skipIf(fixtures.skip)('exits 0 on a passing report, Markdown on stdout', async () => {
-    const result = await run(['scan', 'report', join(fixtures.path, 'npm-lockfile-medium.json')], { cwd: ws.root });
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^### :white_check_mark: Trivy: passed\n/);
-    expect(result.stderr).toBe('scan: passed testdata/fixtures/repo/npm (no unwaived findings at HIGH,CRITICAL)\n');
-  });
+    it('exits 0 on a passing report, Markdown on stdout', async () => {
+      const result = await run(['scan', 'report', join(fixtures.path, 'npm-lockfile-medium.json')], { cwd: ws.root });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^### :white_check_mark: Trivy: passed\n/);
+      expect(result.stderr).toBe('scan: passed testdata/fixtures/repo/npm (no unwaived findings at HIGH,CRITICAL)\n');
+    });
 
-  it.skipIf(fixtures.skip)('merges a trivy sbom report into the same verdict; a missing one is exit 2', async () => {
-    const npm = join(fixtures.path, 'npm-lockfile-medium.json');
-    const merged = await run(['scan', 'report', npm, '--sbom-report', alpine()], { cwd: ws.root });
-    expect(merged.code).toBe(1);
-    expect(merged.stderr).toContain('scan: FAILED testdata/fixtures/repo/npm + testdata/fixtures/images/alpine-39.tar.gz: 2 findings at HIGH,CRITICAL');
-    expect(merged.stdout).toContain('| Severity | Found in | Title |');
-    expect(merged.stdout).toContain('| CRITICAL | bundled npm (SBOM) |');
-    const missing = await run(['scan', 'report', npm, '--sbom-report', 'nope.json'], { cwd: ws.root });
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('nope.json');
-  });
+    it('merges a trivy sbom report into the same verdict; a missing one is exit 2', async () => {
+      const npm = join(fixtures.path, 'npm-lockfile-medium.json');
+      const merged = await run(['scan', 'report', npm, '--sbom-report', alpine()], { cwd: ws.root });
+      expect(merged.code).toBe(1);
+      expect(merged.stderr).toContain('scan: FAILED testdata/fixtures/repo/npm + testdata/fixtures/images/alpine-39.tar.gz: 2 findings at HIGH,CRITICAL');
+      expect(merged.stdout).toContain('| Severity | Found in | Title |');
+      expect(merged.stdout).toContain('| CRITICAL | bundled npm (SBOM) |');
+      const missing = await run(['scan', 'report', npm, '--sbom-report', 'nope.json'], { cwd: ws.root });
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('nope.json');
+    });
 
-  it.skipIf(fixtures.skip)('honours the workspace .trivyignore until its expiry date (the date passed in)', async () => {
-    await writeFile(join(ws.root, '.trivyignore'), 'CVE-2019-14697 exp:2026-12-01\n');
-    try {
-      expect((await run(['scan', 'report', alpine()], { cwd: ws.root, now: new Date('2026-11-30T23:00:00Z') })).code).toBe(0);
-      expect((await run(['scan', 'report', alpine()], { cwd: ws.root, now: new Date('2026-12-01T00:00:00Z') })).code).toBe(1);
-    } finally {
-      await rm(join(ws.root, '.trivyignore'));
-    }
+    it('honours the workspace .trivyignore until its expiry date (the date passed in)', async () => {
+      await writeFile(join(ws.root, '.trivyignore'), 'CVE-2019-14697 exp:2026-12-01\n');
+      try {
+        expect((await run(['scan', 'report', alpine()], { cwd: ws.root, now: new Date('2026-11-30T23:00:00Z') })).code).toBe(0);
+        expect((await run(['scan', 'report', alpine()], { cwd: ws.root, now: new Date('2026-12-01T00:00:00Z') })).code).toBe(1);
+      } finally {
+        await rm(join(ws.root, '.trivyignore'));
+      }
+    });
   });
 
   it('an unreadable or invalid report is exit 2, never a pass', async () => {
@@ -243,26 +230,14 @@ describe('engex-ci scan report', () => {
   });
 });
 
-describe.skipIf(kubectl.skip)(`engex-ci deploy bump ${kubectl.reason}`, () => {
+describeNeeding([kubectlRequirement()], 'engex-ci deploy bump', () => {
   let dir: string;
   beforeAll(async () => {
-    kubectl.assertAvailable();
     dir = await mkdtemp(join(tmpdir(), 'engex-cli-ops-'));
-    const env = hermeticEnv({ GIT_AUTHOR_NAME: 's', GIT_AUTHOR_EMAIL: 's@example.com', GIT_COMMITTER_NAME: 's', GIT_COMMITTER_EMAIL: 's@example.com' });
-    await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', join(dir, 'ops.git')], { env });
-    const seed = await createTempWorkspace({
-      files: {
-        'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
-        // The bump renders the overlay (kubectl kustomize) to prove it.
-        'base/kustomization.yaml': 'resources:\n  - deployment.yaml\n',
-        'base/deployment.yaml': `kind: Deployment\napiVersion: apps/v1\nmetadata:\n  name: halow\nspec:\n  template:\n    spec:\n      containers:\n        - name: halow\n          image: ${ECR}/engex/halow:bootstrap\n`,
-      },
+    // The bump renders the overlay (kubectl kustomize) to prove it.
+    await seedOpsRepo(dir, `${ECR}/engex/halow`, {
+      'overlays/staging/kustomization.yaml': `kind: Kustomization\n# bumped by CI\nresources:\n  - ../../base\nimages:\n  - name: ${ECR}/engex/halow\n    newTag: old\n`,
     });
-    await runCommand('git', ['init', '--quiet', '--initial-branch=main'], { cwd: seed.root, env });
-    await runCommand('git', ['add', 'overlays', 'base'], { cwd: seed.root, env });
-    await runCommand('git', ['commit', '--quiet', '-m', 'seed'], { cwd: seed.root, env });
-    await runCommand('git', ['push', '--quiet', join(dir, 'ops.git'), 'main'], { cwd: seed.root, env });
-    await seed.cleanup();
   });
   afterAll(async () => rm(dir, { recursive: true, force: true }));
 

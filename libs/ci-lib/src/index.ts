@@ -8,8 +8,11 @@ export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type Loca
 /** The one way engex tools run a program: argv (no shell), an optional deadline, redacted output. */
 export { runCommand, type RunCommandOptions, type RunCommandResult } from './lib/run-command.js';
 
-/** A free TCP port on 127.0.0.1, for a container or server a tool starts itself. */
-export { findFreePort } from './lib/free-port.js';
+/**
+ * A free TCP port on 127.0.0.1, for a container or server a tool starts itself; `withFreePort`
+ * starts it again on a new port when another process took the first before the bind.
+ */
+export { findFreePort, withFreePort } from './lib/free-port.js';
 
 /** Is there a Docker engine, with BuildKit? Asked the same way by engex-ci, the local runner and the e2e test. */
 export { DOCKER_HELP, legacyBuilderEnv, probeDocker, type DockerStatus } from './lib/docker-probe.js';
@@ -19,19 +22,16 @@ export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';
 
 /**
  * The shared network discipline, for the pipeline generator's Buildkite API and ops-repo reads:
- * one overall deadline per request, one retry loop, one redaction pass, one kustomization reader.
+ * one overall deadline per request, one retry loop, one redaction pass, one reader of what an overlay deploys.
  */
 export { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, type HttpRequestOptions, type HttpResponse } from './lib/http-request.js';
 export { normalizeRetryOptions, parseRetryAfter, withRetry, type GiveUpReason, type RetryOptions, type WithRetryOptions } from './lib/retry.js';
 export { RetryableStatus, sendWithRetry, type SendWithRetryOptions } from './lib/http-retry.js';
 export { MASK, redact, redactingWriter, secretsFromEnv, type RedactOptions } from './lib/redact.js';
-export { KUSTOMIZATION_FILE_NAMES, pickKustomizationFile, readImageEntry, type ImageEntry } from './lib/kustomization.js';
-export { readDeployedTags, type DeployedTagQuery, type Fact, type ReadDeployedOptions } from './lib/deploy-status.js';
+export { readDeployedTags, type DeployedTagQuery, type ReadDeployedOptions } from './lib/deployed-tags.js';
+export type { Fact } from './lib/fact.js';
 export { DEFAULT_DEADLINES, DEADLINE_ENV, parseDeadlines, type Deadlines } from './lib/deadlines.js';
-export { gitLowSpeedArgs } from './lib/deploy-bump.js';
-
-/** A self-hosted Nx remote cache (write-once, bearer tokens): `engex-ci nx-cache serve`, and the local runner's. */
-export { NX_CACHE_DEFAULTS, NxCacheConfigError, startNxCacheServer, type NxCacheServer, type NxCacheServerOptions, type NxCacheTokens } from './lib/nx-cache-server.js';
+export { gitLowSpeedArgs } from './lib/ops-clone.js';
 
 /**
  * Signal handling shared by the executables: undo actions (temp dirs, containers, the local

@@ -3,7 +3,18 @@
 // shares. It imports no other engex package.
 
 export { problemList } from './lib/problem-list.js';
-export { EXIT_CODES, ConfigError, EngexError, InvalidInputError, UsageError, exitCodeFor, type ConfigIssue, type EngexErrorOptions, type ExitCode } from './lib/errors.js';
+export {
+  EXIT_CODES,
+  ConfigError,
+  EngexError,
+  InvalidInputError,
+  UsageError,
+  errorKind,
+  exitCodeFor,
+  type ConfigIssue,
+  type EngexErrorOptions,
+  type ExitCode,
+} from './lib/errors.js';
 export { Issues, describe as describeValue, isRecord } from './lib/validate.js';
 export { isSpdxExpression } from './lib/spdx.js';
 export { readBuildInfo, renderVersion, type BuildInfo } from './lib/build-info.js';

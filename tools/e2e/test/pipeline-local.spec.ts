@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { findFreePort } from '@engex/ci-lib';
+import { withFreePort } from '@engex/ci-lib';
 import {
   describeNeeding,
   dockerRequirement,
@@ -198,15 +198,24 @@ describeNeeding(needs, 'engex-pipeline run --local, end to end', () => {
   it('(2) a container from the pushed image answers /healthz, reports the sha on /version, and is not root', async () => {
     const image = `${registry.host}/${REPOSITORY}:${firstSha}`;
     await run('docker', ['pull', '--quiet', image]);
-    const port = await findFreePort();
-    const id = (await run('docker', ['run', '-d', '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', image])).stdout.trim();
-    try {
-      let health: Response | undefined;
-      for (let i = 0; i < 60 && health?.status !== 200; i++) {
-        health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-        if (health?.status !== 200) await new Promise((r) => setTimeout(r, 500));
+    // Host networking: a port free when asked may be bound by another process before the service
+    // binds it; then the service exits with EADDRINUSE and runs again on a new port.
+    const { id, port } = await withFreePort(async (port) => {
+      const id = (await run('docker', ['run', '-d', '--network', 'host', '-e', `PORT=${port}`, '-e', 'HOST=127.0.0.1', image])).stdout.trim();
+      for (let i = 0; i < 60; i++) {
+        if ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200) return { id, port };
+        const running = (await run('docker', ['inspect', '--format', '{{.State.Running}}', id])).stdout.trim() === 'true';
+        if (!running) {
+          const logs = await run('docker', ['logs', id]).catch((e: { stderr?: string }) => ({ stdout: '', stderr: e.stderr ?? '' }));
+          await run('docker', ['rm', '-f', id]).catch(() => undefined);
+          throw new Error(`the container exited before answering /healthz:\n${logs.stdout}${logs.stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
       }
-      expect(health?.status).toBe(200);
+      await run('docker', ['rm', '-f', id]).catch(() => undefined);
+      throw new Error(`no 200 from /healthz on port ${port} after 60 tries`);
+    });
+    try {
       const version = (await (await fetch(`http://127.0.0.1:${port}/version`)).json()) as { revision: string };
       expect(version.revision).toBe(firstSha);
       const uid = (await run('docker', ['exec', id, 'id', '-u'])).stdout.trim();

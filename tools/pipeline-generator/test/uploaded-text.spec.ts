@@ -3,8 +3,8 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerRequirement, registryRequirement } from '@engex/ci-lib/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, dockerRequirement, registryRequirement } from '@engex/ci-lib/testing';
 import { REPO_ROOT } from './schema.js';
 import { writeStubTools } from './stub-tools.js';
 
@@ -19,9 +19,6 @@ import { writeStubTools } from './stub-tools.js';
 
 const CLI = join(REPO_ROOT, 'tools/pipeline-generator/src/bin.ts');
 const TSX = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const docker = dockerRequirement();
-const registry = registryRequirement();
-const skip = docker.skip || registry.skip;
 
 const git = (cwd: string, ...args: string[]): string => {
   const r = spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd, encoding: 'utf8' });
@@ -36,15 +33,13 @@ interface Run {
   registry: string;
 }
 
-describe.skipIf(skip)(`every generated step as uploaded text${skip ? ` (skipped: ${docker.reason || registry.reason})` : ''}`, { timeout: 900_000 }, () => {
+describeNeeding([dockerRequirement(), registryRequirement()], 'every generated step as uploaded text', { timeout: 900_000 }, () => {
   const parent = mkdtempSync(join(tmpdir(), 'engex-uploaded-'));
   const ws = join(parent, 'ws');
   let stubs: { bin: string; calls: string };
   let sha: string;
 
   beforeAll(() => {
-    docker.assertAvailable();
-    registry.assertAvailable();
     git(parent, 'clone', '--quiet', REPO_ROOT, ws);
     git(ws, 'checkout', '--quiet', '-B', 'main', git(REPO_ROOT, 'rev-parse', 'HEAD'));
     // The generator reads the Nx graph with this repo's installed plugins; agents never see them.

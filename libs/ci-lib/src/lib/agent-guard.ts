@@ -1,4 +1,4 @@
-import { ConfigError, EXIT_CODES, EngexError, Issues, describeValue as describe, isRecord, matchesAny, readEnv, type Env } from '@engex/workspace-config';
+import { ConfigError, EXIT_CODES, Issues, errorKind, describeValue as describe, isRecord, matchesAny, readEnv, type Env } from '@engex/workspace-config';
 
 /**
  * `engex-ci agent guard`: the boundary where the credentials are. It runs as the Buildkite
@@ -105,7 +105,7 @@ export function parseAgentPolicy(raw: unknown, file: string): AgentPolicy {
         issues.add('api.baseUrl', `expected an http(s) origin such as https://api.buildkite.com, got ${describe(baseUrl)}`);
       api = {
         tokenFile: text(a['tokenFile'], 'api.tokenFile'),
-        ...(typeof baseUrl === 'string' ? { baseUrl } : {}),
+        baseUrl: typeof baseUrl === 'string' ? baseUrl : undefined,
         deadlineSeconds: typeof deadline === 'number' ? deadline : 20,
       };
     }
@@ -118,9 +118,9 @@ export function parseAgentPolicy(raw: unknown, file: string): AgentPolicy {
     repositories: list(raw['repositories'], 'repositories', true) ?? [],
     pipelines: list(raw['pipelines'], 'pipelines', true) ?? [],
     branches: list(raw['branches'], 'branches', true) ?? [],
-    ...(steps ? { steps } : {}),
+    steps,
     approvals: rules,
-    ...(api ? { api } : {}),
+    api,
   };
   if (issues.list.length > 0) throw new ConfigError(issues.list, { hint: POLICY_HINT });
   return policy;
@@ -162,9 +162,7 @@ export function readJobFacts(env: Env): JobFacts {
 }
 
 /** The guard said no. Exit 1: the agent fails the job before its command runs. */
-export class GuardRefusedError extends EngexError {
-  readonly code = 'GUARD_REFUSED';
-  readonly exitCode = EXIT_CODES.checkFailed;
+export class GuardRefusedError extends errorKind('GUARD_REFUSED', EXIT_CODES.checkFailed) {
   constructor(
     readonly reasons: readonly string[],
     queue: string,

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deployBump, gitLowSpeedArgs, gitRemoteHost, renderBumpCommitMessage, type DeployBumpOptions } from './deploy-bump.js';
+import { renderBumpCommitMessage } from './deploy-bump-message.js';
+import { deployBump, type DeployBumpOptions } from './deploy-bump.js';
+import { gitLowSpeedArgs, gitRemoteHost } from './ops-clone.js';
 import { readCommitRelation, RollbackRefusedError, RollbackUncheckedError } from './deploy-guard.js';
 import { CommandFailedError, ManifestError, exitCodeFor } from './errors.js';
 import { runCommand } from './run-command.js';
-import { kubectlRequirement } from '../testing/requirements.js';
-
-const kubectl = kubectlRequirement();
+import { describeNeeding, kubectlRequirement } from '../testing/requirements.js';
 
 const IMAGE = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow';
 const SHA = '0123456789abcdef0123456789abcdef01234567';
@@ -84,7 +84,7 @@ describe('git deadline helpers', () => {
   });
 });
 
-describe.skipIf(kubectl.skip)(`deployBump against a real bare repository ${kubectl.reason}`, () => {
+describeNeeding([kubectlRequirement()], 'deployBump against a real bare repository', () => {
   let dir: string;
   let bare: string;
   const git = async (cwd: string, ...args: string[]) => (await runCommand('git', args, { cwd, env: ENV })).stdout.trim();
@@ -102,7 +102,6 @@ describe.skipIf(kubectl.skip)(`deployBump against a real bare repository ${kubec
   });
 
   beforeEach(async () => {
-    kubectl.assertAvailable();
     dir = await mkdtemp(join(tmpdir(), 'engex-bump-spec-'));
     bare = join(dir, 'halow-ops.git');
     await runCommand('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare], { env: ENV });

@@ -1,66 +1,21 @@
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { join } from 'node:path';
 import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
+import { renderBumpCommitMessage, type BumpMessageInputs } from './deploy-bump-message.js';
+import { containerKey, planFromRender, type RenderedEdit } from './deploy-bump-render.js';
 import { decideDirection, type CommitRelation } from './deploy-guard.js';
-import { CommandFailedError, DeadlineExceededError, InfrastructureError, ManifestError, UsageError } from './errors.js';
+import { CommandFailedError, DeadlineExceededError, InfrastructureError, UsageError } from './errors.js';
 import { onInterrupt } from './exit-cleanup.js';
-import {
-  KustomizationTooLargeError,
-  MAX_KUSTOMIZATION_BYTES,
-  appendImageEntry,
-  assertEditRequest,
-  applyEntryEdits,
-  pickKustomizationFile,
-  readImageEntries,
-  setImageTag,
-  withoutImages,
-  type ImageEditRequest,
-} from './kustomization.js';
-import { ImageNotReachedError, ImageRenderMismatchError, isServiceImage, planImageEdits, readContainerImages, splitImage, type ContainerImage } from './kustomize-images.js';
+import { assertEditRequest, setImageTag, type ImageEditRequest } from './kustomization.js';
+import { ImageRenderMismatchError, readContainerImages, type ContainerImage } from './kustomize-images.js';
 import { findKustomizeRenderer, renderKustomization, type KustomizeRenderer } from './kustomize-render.js';
+import { gitLowSpeedArgs, gitRemoteHost, readBounded, resolveKustomization } from './ops-clone.js';
 import { redact } from './redact.js';
 import { backoffDelay, normalizeRetryOptions, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
 import { TEMP_PREFIX, sweepStaleTempDirs } from './temp-sweep.js';
-
-export interface BumpMessageInputs {
-  /** The service, e.g. `halow`. */
-  service: string;
-  image: string;
-  tag: string;
-  /** The tag the overlay ran before, when it had one. */
-  previousTag?: string;
-  /** The pushed manifest digest, when known. */
-  digest?: string;
-  /** The kustomization file that was edited, relative to the ops repo root. */
-  path: string;
-  /** The source commit being deployed. */
-  revision: string;
-  buildUrl?: string;
-  /** Source repository URL (config `source`); `/commit/<revision>` is appended. */
-  sourceUrl: string;
-}
-
-/** Pure: the ops commit message: what changed, from which build, and what exactly now runs. */
-export function renderBumpCommitMessage(inputs: BumpMessageInputs): string {
-  const overlay = posix.dirname(inputs.path);
-  const source = inputs.sourceUrl.replace(/\.git$/, '').replace(/\/+$/, '');
-  return [
-    `Deploy ${inputs.service} ${inputs.tag.slice(0, 12)} to ${overlay}`,
-    '',
-    `Set the newTag of ${inputs.image} to ${inputs.tag} in ${inputs.path}.`,
-    '',
-    `Service: ${inputs.service}`,
-    `Change: ${inputs.previousTag ?? '(no tag)'} -> ${inputs.tag}`,
-    `Digest: ${inputs.digest ?? '(not recorded)'}`,
-    `Revision: ${inputs.revision}`,
-    `Build: ${inputs.buildUrl ?? '(local run)'}`,
-    `Source: ${source}/commit/${inputs.revision}`,
-    '',
-  ].join('\n');
-}
 
 export interface DeployBumpOptions {
   repo: string;
@@ -136,31 +91,6 @@ export type DeployBumpResult =
 /** A push lost a race with another writer; anything else (auth, hooks, network) is not retried. */
 const RACE = /\(fetch first\)|\(non-fast-forward\)|failed to update ref|cannot lock ref|incorrect old value provided|\(stale info\)/;
 
-/** Git aborts a transfer slower than this many bytes/s for `lowSpeedTime` (curl's low-speed limit). */
-const LOW_SPEED_LIMIT = 1000;
-
-/** Pure: the host a git URL talks to, for messages (`https://u:t@h/x` → `h`, `git@h:x` → `h`, a path stays a path). */
-export function gitRemoteHost(repo: string): string {
-  try {
-    const url = new URL(repo);
-    if (url.host) return url.host;
-  } catch {
-    // Not a URL: scp-like or a local path.
-  }
-  const scp = /^(?:[^@/\s]+@)?([^:/\s]+):(?!\/\/)/.exec(repo);
-  return scp ? scp[1]! : redact(repo);
-}
-
-/**
- * Pure: `-c` options that make git itself give up on a stalled HTTP transfer (30 s under 1 KB/s).
- * Never shorter than the deadline's whole seconds, so with a short deadline ours fires first and
- * the message names the operation, host and time.
- */
-export function gitLowSpeedArgs(deadlineMs: number): string[] {
-  const seconds = Math.max(1, Math.min(30, Math.ceil(deadlineMs / 1000)));
-  return ['-c', `http.lowSpeedLimit=${LOW_SPEED_LIMIT}`, '-c', `http.lowSpeedTime=${seconds}`];
-}
-
 /**
  * Clones the ops repo shallowly into a temp dir, sets the image tag, commits and pushes. When
  * another bump landed first, fetches, re-applies the edit on the new tip and pushes again
@@ -204,9 +134,9 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
   const request: ImageEditRequest = {
     image: options.image,
     tag: options.tag,
-    ...(options.pinDigest && options.digest !== undefined ? { digest: options.digest } : {}),
-    ...(options.aliases ? { aliases: options.aliases } : {}),
-    ...(options.create ? { create: true } : {}),
+    digest: options.pinDigest ? options.digest : undefined,
+    aliases: options.aliases,
+    create: options.create,
   };
   try {
     assertEditRequest(request);
@@ -229,7 +159,7 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
 
     for (let attempt = 1; ; attempt++) {
       const text = await readBounded(file, path);
-      let next: { text: string; current: string | undefined; created: boolean; before?: ContainerImage[]; keys?: Set<string> };
+      let next: Pick<RenderedEdit, 'text' | 'current' | 'created'> & Partial<RenderedEdit>;
       if (renderer === 'skip') {
         const edit = setImageTag(text, request, path);
         next = { text: edit.text, current: edit.previous.tag, created: edit.created };
@@ -253,8 +183,8 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
         image: options.image,
         tag: options.tag,
         path,
-        ...(next.current !== undefined ? { previousTag: next.current } : {}),
-        ...(options.digest !== undefined ? { digest: options.digest } : {}),
+        previousTag: next.current,
+        digest: options.digest,
       });
       const head = (await git(['rev-parse', 'HEAD'])).stdout.trim();
       const serviceOf = (images: ContainerImage[]) => images.filter((c) => next.keys?.has(containerKey(c)));
@@ -267,7 +197,7 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
           image: options.image,
           tag: options.tag,
           commit: head,
-          ...(next.before ? { proof: { renderer: (renderer as KustomizeRenderer).argv.join(' '), containers: serviceOf(next.before) } } : {}),
+          proof: next.before && { renderer: (renderer as KustomizeRenderer).argv.join(' '), containers: serviceOf(next.before) },
         };
       }
       await writeFile(file, next.text);
@@ -299,11 +229,11 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
           path,
           image: options.image,
           tag: options.tag,
-          ...(next.current !== undefined ? { previousTag: next.current } : {}),
+          previousTag: next.current,
           created: next.created,
           commit,
           attempts: attempt,
-          ...(proof ? { proof } : {}),
+          proof,
         };
       }
       const output = `${push.stderr}\n${push.stdout}`;
@@ -324,101 +254,4 @@ export async function deployBump(options: DeployBumpOptions): Promise<DeployBump
     await rm(dir, { recursive: true, force: true });
     forget();
   }
-}
-
-const containerKey = (c: ContainerImage): string => `${c.resource} ${c.path}`;
-
-/**
- * The edit, decided from kustomize's own output: the render picks the service's containers and
- * what they run now; a render without the overlay's `images` gives each image's name as the
- * overlay's images transformer sees it, and planImageEdits follows kustomize's matching from there.
- */
-async function planFromRender(
-  text: string,
-  path: string,
-  file: string,
-  render: (label: string) => Promise<ContainerImage[]>,
-  o: { names: readonly string[]; want: string; request: ImageEditRequest },
-): Promise<{ text: string; current: string | undefined; created: boolean; before: ContainerImage[]; keys: Set<string> }> {
-  const entries = readImageEntries(text, path);
-  const before = await render('as committed');
-  await writeFile(file, withoutImages(text, path));
-  let written: ContainerImage[];
-  try {
-    written = await render('without its images');
-  } finally {
-    await writeFile(file, text);
-  }
-  const writtenByKey = new Map(written.map((c) => [containerKey(c), c]));
-  const service = before.filter((c) => isServiceImage(c.image, o.names) || isServiceImage(writtenByKey.get(containerKey(c))?.image ?? '', o.names));
-  if (service.length === 0) {
-    throw new ImageRenderMismatchError(path, o.request.image, 'no container of the rendered overlay runs it (compared the repository with and without registry host)', before);
-  }
-  const keys = new Set(service.map(containerKey));
-  // What runs now, for the rollback guard: the first container's tag (containers sort before
-  // initContainers in kustomize's output), so containers that disagree never skip the guard.
-  const current = service.map((c) => splitImage(c.image).tag).find(Boolean);
-  if (service.every((c) => c.image === o.want)) return { text, current, created: false, before, keys };
-  const inputs = service.map((c) => writtenByKey.get(containerKey(c)) ?? c);
-  const { digest } = o.request;
-  try {
-    const edits = planImageEdits({ written: inputs, entries, image: o.request.image, tag: o.request.tag, ...(digest !== undefined ? { digest } : {}), file: path });
-    return { text: applyEntryEdits(text, edits, path), current, created: false, before, keys };
-  } catch (error) {
-    const names = [...new Set(inputs.map((c) => splitImage(c.image).name))];
-    if (!(error instanceof ImageNotReachedError) || !o.request.create || names.length !== 1 || error.unreached.length !== inputs.length) throw error;
-    const name = names[0]!;
-    const created = appendImageEntry(
-      text,
-      { name, ...(name !== o.request.image ? { newName: o.request.image } : {}), newTag: o.request.tag, ...(digest !== undefined ? { digest } : {}) },
-      path,
-    );
-    return { text: created.text, current, created: true, before, keys };
-  }
-}
-
-/** The file's text, refused before reading when it is larger than a kustomization can be. */
-async function readBounded(file: string, path: string): Promise<string> {
-  const { size } = await stat(file);
-  if (size > MAX_KUSTOMIZATION_BYTES) throw new KustomizationTooLargeError(path, size);
-  return readFile(file, 'utf8');
-}
-
-/** A path of the clone that resolves (through symlinks) outside it, or into its .git. */
-export class OutsideCloneError extends ManifestError {
-  constructor(readonly path: string) {
-    super(
-      `${path} is a symlink that resolves outside the ops repo clone (or into its .git); engex-ci edits only files of the repository. Replace the symlink with the file, or point deployTargets[].overlay at the real overlay.`,
-    );
-  }
-}
-
-/** `rel` resolved through symlinks, as a path relative to the clone; refused when it leaves the clone. */
-export async function insideClone(work: string, rel: string): Promise<string> {
-  const root = await realpath(work);
-  const real = await realpath(join(work, rel));
-  const inside = relative(root, real);
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || inside === '.git' || inside.startsWith(`.git${sep}`)) throw new OutsideCloneError(rel);
-  return inside.split(sep).join('/');
-}
-
-/**
- * The kustomization of `overlay` in the clone, under whichever of kustomize's names it has, and
- * the directory to render. Symlinks are followed only while they stay inside the clone: the edit
- * and `git add` go to the real file, and anything outside is refused before it is read.
- */
-async function resolveKustomization(work: string, overlay: string, repo: string, branch: string): Promise<{ path: string; renderDir: string }> {
-  let entries: string[];
-  try {
-    await insideClone(work, overlay);
-    entries = await readdir(join(work, overlay));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // A path to the file itself names the overlay by its kustomization.
-    if (code === 'ENOTDIR') return { path: await insideClone(work, overlay), renderDir: posix.dirname(overlay) };
-    if (code === 'ENOENT') throw new ManifestError(`${overlay} does not exist in ${repo} (branch ${branch}); create the overlay first or fix deployTargets`);
-    throw error;
-  }
-  const name = pickKustomizationFile(overlay, entries);
-  return { path: await insideClone(work, posix.join(overlay, name)), renderDir: overlay };
 }

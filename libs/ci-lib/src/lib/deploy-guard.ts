@@ -1,5 +1,5 @@
 import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
-import { DeadlineExceededError, EXIT_CODES, EngexError } from './errors.js';
+import { DeadlineExceededError, EXIT_CODES, errorKind } from './errors.js';
 import { FULL_SHA_PATTERN } from './tags.js';
 import { runCommand } from './run-command.js';
 
@@ -23,9 +23,7 @@ export interface DirectionVerdict {
  * The commit being deployed is an ancestor of what the overlay runs now: a rebuild of an old
  * build, or an old branch build that finished late. Deploying it would silently go backwards.
  */
-export class RollbackRefusedError extends EngexError {
-  readonly code = 'ROLLBACK_REFUSED';
-  readonly exitCode = EXIT_CODES.checkFailed;
+export class RollbackRefusedError extends errorKind('ROLLBACK_REFUSED', EXIT_CODES.checkFailed) {
   constructor(
     readonly overlay: string,
     readonly current: { sha: string; date: string },
@@ -42,9 +40,7 @@ export class RollbackRefusedError extends EngexError {
  * The overlay runs a commit whose relation to the new one could not be read: deploying could be a
  * rollback. Exit 4, so Buildkite retries the step (a fetch may pass next time).
  */
-export class RollbackUncheckedError extends EngexError {
-  readonly code = 'ROLLBACK_UNCHECKED';
-  readonly exitCode = EXIT_CODES.infrastructure;
+export class RollbackUncheckedError extends errorKind('ROLLBACK_UNCHECKED', EXIT_CODES.infrastructure) {
   constructor(
     readonly overlay: string,
     readonly current: string,

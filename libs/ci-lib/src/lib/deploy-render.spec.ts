@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kubectlRequirement } from '../testing/requirements.js';
-import { deployBump, OutsideCloneError, type DeployBumpOptions } from './deploy-bump.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, kubectlRequirement } from '../testing/requirements.js';
+import { deployBump, type DeployBumpOptions } from './deploy-bump.js';
+import { OutsideCloneError } from './ops-clone.js';
 import { exitCodeFor, ManifestError } from './errors.js';
 import { readContainerImages } from './kustomize-images.js';
 import { runCommand } from './run-command.js';
@@ -166,15 +167,13 @@ const LAYOUTS: Layout[] = [
   },
 ];
 
-const kubectl = kubectlRequirement();
 const isService = (image: string) => image.includes('halow');
 
-describe.skipIf(kubectl.skip)(`deploy bump, proven by kubectl kustomize ${kubectl.reason}`, () => {
+describeNeeding([kubectlRequirement()], 'deploy bump, proven by kubectl kustomize', () => {
   let dir: string;
   const table: string[] = [];
 
   beforeAll(async () => {
-    kubectl.assertAvailable();
     dir = await mkdtemp(join(tmpdir(), 'engex-render-spec-'));
   });
 

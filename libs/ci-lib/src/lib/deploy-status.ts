@@ -1,41 +1,14 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { DeployTarget, ServiceConfig } from '@engex/workspace-config';
-import { gitLowSpeedArgs, gitRemoteHost, insideClone } from './deploy-bump.js';
-import { deadlineHint } from './deadlines.js';
-import { CommandFailedError, DeadlineExceededError, ManifestError } from './errors.js';
-import { pickKustomizationFile } from './kustomization.js';
-import { isServiceImage, readContainerImages, splitImage } from './kustomize-images.js';
-import { findKustomizeRenderer, renderKustomization, type KustomizeRenderer } from './kustomize-render.js';
+import { createOverlayReader, type Deployed, type ReadDeployedOptions } from './deployed-tags.js';
+import { no, ok, unreachable, type Fact } from './fact.js';
 import { redact } from './redact.js';
 import type { RegistryClient } from './registry-client.js';
-import { normalizeRetryOptions, withRetry, type RetryOptions } from './retry.js';
 import { runCommand } from './run-command.js';
 import { FULL_SHA_PATTERN } from './tags.js';
 import { escapeControl, renderColumns } from './terminal-text.js';
-
-/**
- * A value read from its source, or why it could not be: `unreachable: …` when the source (git,
- * ops repo, registry) did not answer, another reason when it answered without the value. Never a guess.
- */
-export type Fact<T> = { ok: true; value: T } | { ok: false; reason: string };
-
-const ok = <T>(value: T): Fact<T> => ({ ok: true, value });
-const no = <T>(reason: string): Fact<T> => ({ ok: false, reason });
-const unreachable = <T>(error: unknown): Fact<T> => no(`unreachable: ${oneLine(error)}`);
-
-function oneLine(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const lines = message
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  // git's own diagnosis is its last `fatal:` line; the rest is the command echo.
-  const fatal = lines.filter((l) => /^(fatal|error):/.test(l)).pop();
-  return redact(fatal && lines[0] ? `${lines[0].replace(/:$/, '')}: ${fatal}` : lines.join(' '));
-}
 
 export interface StatusRow {
   service: string;
@@ -43,7 +16,7 @@ export interface StatusRow {
   target: DeployTarget;
   opsRepo: string;
   /** The overlay's tag for the service image, and the file it was read from. */
-  deployed: Fact<{ tag: string; file: string; digest?: string }>;
+  deployed: Fact<Deployed>;
   /** The deployed commit in the source repo. */
   commit: Fact<{ sha: string; subject: string; committedAt: string; ageSeconds: number }>;
   /** Commits of the default branch not in the deployed commit. */
@@ -55,7 +28,7 @@ export interface StatusRow {
   newest: Fact<{ sha: string; digest: string } | 'deployed' | 'none'>;
 }
 
-export interface ReadStatusOptions {
+export interface ReadStatusOptions extends ReadDeployedOptions {
   services: readonly ServiceConfig[];
   /** The workspace (source) repository. */
   root: string;
@@ -63,19 +36,9 @@ export interface ReadStatusOptions {
   defaultBranch: string;
   registry: RegistryClient;
   now: Date;
-  /** Overall deadline of one git operation against the ops repo (clone), in ms. */
-  gitDeadlineMs: number;
-  /** Git over the network: the ops clone's retries on transient failures. */
-  retry?: Partial<RetryOptions>;
-  env?: NodeJS.ProcessEnv;
-  tmpRoot?: string;
   /** First-parent commits searched for the newest image. Default 200. */
   searchDepth?: number;
-  /** How overlays are rendered (what runs is what kustomize renders). Default: found once, kubectl kustomize else kustomize build. */
-  renderer?: KustomizeRenderer;
 }
-
-const TRANSIENT_GIT = /Connection reset|Connection timed out|early EOF|The requested URL returned error: 5\d\d|RPC failed|Could not resolve host|unexpected disconnect/i;
 
 /**
  * One status row per service and deploy target, each value read from its own source under a
@@ -84,20 +47,13 @@ const TRANSIENT_GIT = /Connection reset|Connection timed out|early EOF|The reque
 export async function readDeployStatus(options: ReadStatusOptions): Promise<StatusRow[]> {
   const env = { ...(options.env ?? process.env), GIT_TERMINAL_PROMPT: '0' };
   const tmp = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'engex-status-'));
-  const clones = new Map<string, Promise<Fact<string>>>();
   const tagsCache = new Map<string, Promise<Fact<Set<string>>>>();
   const git = (args: string[]) => runCommand('git', args, { cwd: options.root, env, allowFailure: true });
-  const render = overlayRenderer(options, env);
+  const readOverlay = createOverlayReader(options, env, tmp);
   try {
     const branch = await readBranchHead(git, options.defaultBranch);
     const rows: StatusRow[] = [];
     for (const service of options.services) {
-      let clone = clones.get(service.opsRepo);
-      if (!clone) {
-        clone = cloneOps(service.opsRepo, join(tmp, String(clones.size)), options, env);
-        clones.set(service.opsRepo, clone);
-      }
-      const dir = await clone;
       let tags = tagsCache.get(service.repository);
       if (!tags) {
         tags = options.registry.listTags(service.repository).then(
@@ -107,9 +63,7 @@ export async function readDeployStatus(options: ReadStatusOptions): Promise<Stat
         tagsCache.set(service.repository, tags);
       }
       for (const target of service.deployTargets) {
-        const deployed = dir.ok
-          ? await readOverlay(dir.value, target.overlay, service.deployImageName, render)
-          : no<{ tag: string; file: string }>(`ops repo ${redact(service.opsRepo)} ${dir.reason}`);
+        const deployed = await readOverlay({ opsRepo: service.opsRepo, overlay: target.overlay, image: service.deployImageName });
         const sha = deployed.ok && FULL_SHA_PATTERN.test(deployed.value.tag) ? deployed.value.tag : undefined;
         const notSha = (): string => (deployed.ok ? `tag ${deployed.value.tag} is not a commit sha` : 'no deployed commit to look up (the ops repo value is missing)');
         const commit: StatusRow['commit'] = sha ? await readCommit(git, sha, options.now) : no(notSha());
@@ -139,115 +93,6 @@ export async function readDeployStatus(options: ReadStatusOptions): Promise<Stat
 }
 
 type Git = (args: string[]) => ReturnType<typeof runCommand>;
-
-export interface DeployedTagQuery {
-  opsRepo: string;
-  overlay: string;
-  /** `images[].name` to look up (the service's deployImageName). */
-  image: string;
-}
-
-export type ReadDeployedOptions = Pick<ReadStatusOptions, 'gitDeadlineMs' | 'retry' | 'env' | 'tmpRoot' | 'renderer'>;
-
-/**
- * The tag each overlay runs now, read the way `engex-ci status` reads it (one shallow clone per
- * ops repo under the git deadline, kustomize's three file names, the overlay's render), in query order.
- * Never throws for an unreachable repo or a missing entry: each answer is a Fact with its reason.
- */
-export async function readDeployedTags(queries: readonly DeployedTagQuery[], options: ReadDeployedOptions): Promise<Fact<{ tag: string; file: string; digest?: string }>[]> {
-  const env = { ...(options.env ?? process.env), GIT_TERMINAL_PROMPT: '0' };
-  const tmp = await mkdtemp(join(options.tmpRoot ?? tmpdir(), 'engex-deployed-'));
-  const clones = new Map<string, Promise<Fact<string>>>();
-  const render = overlayRenderer(options, env);
-  try {
-    const out: Fact<{ tag: string; file: string; digest?: string }>[] = [];
-    for (const q of queries) {
-      let clone = clones.get(q.opsRepo);
-      if (!clone) {
-        clone = cloneOps(q.opsRepo, join(tmp, String(clones.size)), options, env);
-        clones.set(q.opsRepo, clone);
-      }
-      const dir = await clone;
-      out.push(dir.ok ? await readOverlay(dir.value, q.overlay, q.image, render) : no(`ops repo ${redact(q.opsRepo)} ${dir.reason}`));
-    }
-    return out;
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-}
-
-async function cloneOps(repo: string, dir: string, options: Pick<ReadStatusOptions, 'gitDeadlineMs' | 'retry'>, env: NodeJS.ProcessEnv): Promise<Fact<string>> {
-  const started = Date.now();
-  const host = gitRemoteHost(repo);
-  const retry = normalizeRetryOptions({ attempts: 2, ...options.retry });
-  try {
-    await withRetry(
-      async () => {
-        await rm(dir, { recursive: true, force: true });
-        const remaining = Math.max(1, options.gitDeadlineMs - (Date.now() - started));
-        await runCommand('git', [...gitLowSpeedArgs(remaining), 'clone', '--quiet', '--depth', '1', '--no-tags', '--single-branch', '--', repo, dir], {
-          env,
-          deadline: {
-            ms: remaining,
-            error: () => new DeadlineExceededError('git clone of the ops repo', host, Date.now() - started, options.gitDeadlineMs, deadlineHint('gitMs')),
-          },
-        });
-      },
-      { ...retry, totalMs: Math.min(retry.totalMs, options.gitDeadlineMs), isRetryable: (e) => e instanceof CommandFailedError && TRANSIENT_GIT.test(e.output) },
-    );
-    return ok(dir);
-  } catch (error) {
-    return unreachable(error);
-  }
-}
-
-type OverlayRenderer = (dir: string, overlay: string) => Promise<Fact<string>>;
-
-/** Renders overlays with one renderer, found once; without kubectl or kustomize every overlay says why. */
-function overlayRenderer(options: Pick<ReadStatusOptions, 'renderer' | 'gitDeadlineMs'>, env: NodeJS.ProcessEnv): OverlayRenderer {
-  let found: Promise<Fact<KustomizeRenderer>> | undefined;
-  return async (dir, overlay) => {
-    found ??= options.renderer ? Promise.resolve(ok(options.renderer)) : findKustomizeRenderer(env).then(ok, (e: unknown) => no<KustomizeRenderer>((e as Error).message));
-    const renderer = await found;
-    if (!renderer.ok) return renderer;
-    try {
-      return ok(await renderKustomization(renderer.value, join(dir, overlay), { env, deadlineMs: options.gitDeadlineMs, label: overlay }));
-    } catch (error) {
-      if (error instanceof ManifestError) return no(error.message);
-      throw error;
-    }
-  };
-}
-
-/**
- * What the overlay deploys, from its render (not from the `images[]` entry, which kustomize may
- * not apply): the reference every container of the service renders, when they agree on one.
- */
-async function readOverlay(dir: string, overlay: string, image: string, render: OverlayRenderer): Promise<Fact<{ tag: string; file: string; digest?: string }>> {
-  try {
-    const listing = existsSync(join(dir, overlay)) ? await readdir(join(dir, overlay)) : [];
-    const file = posix.join(overlay, pickKustomizationFile(overlay, listing));
-    await insideClone(dir, file);
-    const rendered = await render(dir, overlay);
-    if (!rendered.ok) return rendered;
-    const refs = [
-      ...new Set(
-        readContainerImages(rendered.value)
-          .filter((c) => isServiceImage(c.image, [image]))
-          .map((c) => c.image),
-      ),
-    ];
-    if (refs.length === 0) return no(`${file} renders no container of ${image}`);
-    if (refs.length > 1) return no(`${file} renders the service's containers with different images: ${refs.join(', ')}`);
-    const { name, tag, digest } = splitImage(refs[0]!);
-    if (name !== image) return no(`${file} renders ${refs[0]}, not the service's image ${image}`);
-    if (!tag) return no(`${file} renders ${refs[0]} without a tag`);
-    return ok({ tag, file, ...(digest ? { digest } : {}) });
-  } catch (error) {
-    if (error instanceof ManifestError) return no(error.message);
-    throw error;
-  }
-}
 
 async function readBranchHead(git: Git, name: string): Promise<Fact<{ name: string; head: string }>> {
   for (const ref of [`refs/remotes/origin/${name}`, `refs/heads/${name}`]) {

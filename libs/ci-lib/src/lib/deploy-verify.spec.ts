@@ -43,15 +43,27 @@ describe('verifyDeployment against real HTTP servers on 127.0.0.1', () => {
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
-  it('waits through the rollout until /version reports the new revision and /readyz is 200', async () => {
-    let versionCalls = 0;
+  /** A service mid-rollout: /version answers `revisionAt(n)` on its n-th call, /readyz `ready(n)` after n /version calls. */
+  async function serveRollout(revisionAt: (call: number) => string, ready: (calls: number) => [status: number, body: string] = () => [200, '{"status":"ok"}']) {
+    let calls = 0;
     const url = await serve((req, res) => {
-      if (req.url === '/version') {
-        versionCalls++;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ revision: versionCalls < 3 ? OLD : NEW }));
-      } else res.writeHead(versionCalls < 4 ? 503 : 200).end(versionCalls < 4 ? '{"status":"draining"}' : '{"status":"ok"}');
+      if (req.url !== '/version') {
+        const [status, body] = ready(calls);
+        res.writeHead(status).end(body);
+        return;
+      }
+      calls++;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ revision: revisionAt(calls) }));
     });
+    return { url, calls: () => calls };
+  }
+
+  it('waits through the rollout until /version reports the new revision and /readyz is 200', async () => {
+    const { url } = await serveRollout(
+      (call) => (call < 3 ? OLD : NEW),
+      (calls) => (calls < 4 ? [503, '{"status":"draining"}'] : [200, '{"status":"ok"}']),
+    );
     const log: string[] = [];
     const result = await verifyDeployment({ url, revision: NEW, intervalMs: 10, deadlineMs: 5_000, log: (l) => log.push(l) });
     // Live from round 4, then 3 agreeing rounds in a row (4, 5, 6).
@@ -61,28 +73,17 @@ describe('verifyDeployment against real HTTP servers on 127.0.0.1', () => {
   });
 
   it('does not believe one answer: /version new on 1 request in 5 never verifies (issue 20, finding 5)', async () => {
-    let versionCalls = 0;
-    const url = await serve((req, res) => {
-      if (req.url === '/version') {
-        versionCalls++;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ revision: versionCalls % 5 === 1 ? NEW : OLD }));
-      } else res.end('{"status":"ok"}');
-    });
+    const { url, calls } = await serveRollout((call) => (call % 5 === 1 ? NEW : OLD));
     const error = await verifyDeployment({ url, revision: NEW, intervalMs: 5, deadlineMs: 600 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DeployVerifyError);
     expect(exitCodeFor(error)).toBe(1);
     expect((error as Error).message).toMatch(/\(0 of 3 consecutive agreeing rounds\)/);
-    expect(versionCalls).toBeGreaterThan(5);
+    expect(calls()).toBeGreaterThan(5);
   });
 
   it('passes once every source agreed --rounds times in a row; a disagreeing round starts the count again', async () => {
     const answers = [NEW, OLD, NEW, NEW, OLD, NEW, NEW, NEW];
-    let versionCalls = 0;
-    const url = await serve((req, res) => {
-      if (req.url === '/version') res.end(JSON.stringify({ revision: answers[versionCalls++] ?? NEW }));
-      else res.end('ok');
-    });
+    const { url } = await serveRollout((call) => answers[call - 1] ?? NEW);
     const result = await verifyDeployment({ url, revision: NEW, intervalMs: 1, deadlineMs: 5_000, agreeRounds: 3 });
     expect(result).toMatchObject({ rounds: 8, agreed: 3 });
     expect(await verifyDeployment({ url, revision: NEW, intervalMs: 1, deadlineMs: 5_000, agreeRounds: 1 })).toMatchObject({ rounds: 1, agreed: 1 });

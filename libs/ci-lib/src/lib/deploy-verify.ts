@@ -1,4 +1,4 @@
-import { EXIT_CODES, EngexError, UsageError } from './errors.js';
+import { EXIT_CODES, UsageError, errorKind } from './errors.js';
 import { httpRequest, type HttpResponse } from './http-request.js';
 import type { Secret } from './secret.js';
 
@@ -52,9 +52,7 @@ export interface VerifyResult {
 }
 
 /** The deadline passed before every source agreed that the new revision is live. */
-export class DeployVerifyError extends EngexError {
-  readonly code = 'DEPLOY_NOT_VERIFIED';
-  readonly exitCode = EXIT_CODES.checkFailed;
+export class DeployVerifyError extends errorKind('DEPLOY_NOT_VERIFIED', EXIT_CODES.checkFailed) {
   constructor(
     readonly revision: string,
     readonly waitedMs: number,

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerRequirement } from '../testing/requirements.js';
+import { describeNeeding, dockerRequirement } from '../testing/requirements.js';
 import { legacyBuilderEnv, probeDocker } from './docker-probe.js';
 
 describe('legacyBuilderEnv', () => {
@@ -33,10 +33,10 @@ describe('probeDocker', () => {
       reason: 'DOCKER_HOST=unix:///nope.sock: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?',
     });
   });
+});
 
-  const docker = dockerRequirement();
-  it.skipIf(docker.skip)(`reports the real engine's version and whether buildx is there ${docker.reason}`, async () => {
-    docker.assertAvailable();
+describeNeeding([dockerRequirement()], 'probeDocker against the real engine', () => {
+  it("reports the real engine's version and whether buildx is there", async () => {
     const status = await probeDocker(process.env);
     expect(status).toMatchObject({ available: true, serverVersion: expect.stringMatching(/^\d+\.\d+/), buildx: expect.any(Boolean) });
   });

@@ -8,7 +8,7 @@ import type {
 } from '@aws-sdk/client-ecr';
 import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
 import { DeadlineExceededError, InfrastructureError } from './errors.js';
-import type { RegistryCredentials } from './registry-client.js';
+import type { RegistryCredentials } from './registry-transport.js';
 import { Secret } from './secret.js';
 
 /** The one method of the SDK's ECRClient we use, for the three commands we send; tests pass a fake object. */
@@ -88,7 +88,7 @@ export async function readEcrCredentials(client: EcrClientLike, options: ReadEcr
   return {
     username: decoded.slice(0, colon),
     password: new Secret(decoded.slice(colon + 1)),
-    ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}),
+    expiresAt: data.expiresAt,
   };
 }
 
@@ -193,8 +193,8 @@ export async function describeEcrImages(
       images.push({
         digest: d.imageDigest,
         tags: d.imageTags ?? [],
-        ...(d.imageSizeInBytes !== undefined ? { sizeBytes: d.imageSizeInBytes } : {}),
-        ...(d.imagePushedAt !== undefined ? { pushedAt: d.imagePushedAt } : {}),
+        sizeBytes: d.imageSizeInBytes,
+        pushedAt: d.imagePushedAt,
       });
     }
     nextToken = output.nextToken;

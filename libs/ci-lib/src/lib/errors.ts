@@ -3,18 +3,21 @@
  * data and says how to fix the problem; the base, the shared usage/config/input errors and the
  * exit-code table come from @engex/workspace-config, and engex-ci maps them in its one catch.
  */
-import { EXIT_CODES, EngexError } from '@engex/workspace-config';
+import { EXIT_CODES, errorKind } from '@engex/workspace-config';
 import { redact } from './redact.js';
 
-export { ConfigError, EXIT_CODES, EngexError, InvalidInputError, UsageError, exitCodeFor, type ConfigIssue, type ExitCode } from '@engex/workspace-config';
+export { ConfigError, EXIT_CODES, EngexError, InvalidInputError, UsageError, errorKind, exitCodeFor, type ConfigIssue, type ExitCode } from '@engex/workspace-config';
+
+/** The two images of a tag conflict, one line each, as both conflict errors print them. */
+function bothImages(registry: string, manifestDigest: string, local: { configDigest: string; revision: string }): string {
+  return `  registry: manifest ${manifestDigest}, ${registry}\n  local:    image id ${local.configDigest}, revision ${local.revision}\n`;
+}
 
 /**
  * The registry already holds a different image under an IMMUTABLE tag. Nothing was pushed;
  * overwriting is impossible by design, so a human has to decide.
  */
-export class ImmutableTagError extends EngexError {
-  readonly code = 'IMMUTABLE_TAG_CONFLICT';
-  readonly exitCode = EXIT_CODES.conflict;
+export class ImmutableTagError extends errorKind('IMMUTABLE_TAG_CONFLICT', EXIT_CODES.conflict) {
   constructor(
     readonly reference: string,
     readonly remote: { manifestDigest: string; configDigest?: string; revision?: string },
@@ -22,8 +25,7 @@ export class ImmutableTagError extends EngexError {
   ) {
     super(
       `Immutable tag conflict: ${reference} already exists with a different image.\n` +
-        `  registry: manifest ${remote.manifestDigest}, image id ${remote.configDigest ?? 'unknown'}, revision label ${remote.revision ?? '(none)'}\n` +
-        `  local:    image id ${local.configDigest}, revision ${local.revision}\n` +
+        bothImages(`image id ${remote.configDigest ?? 'unknown'}, revision label ${remote.revision ?? '(none)'}`, remote.manifestDigest, local) +
         'Nothing was pushed. The tag is the commit sha, so a different image under it means it was built from other ' +
         'content; find who pushed it before deleting anything, and never retag.',
     );
@@ -35,9 +37,7 @@ export class ImmutableTagError extends EngexError {
  * build of this pipeline is proven to have pushed it. Labels are written by whoever pushes; a
  * digest nobody vouches for is never scanned, smoked or deployed as ours.
  */
-export class UnprovenImageError extends EngexError {
-  readonly code = 'UNPROVEN_IMAGE';
-  readonly exitCode = EXIT_CODES.conflict;
+export class UnprovenImageError extends errorKind('UNPROVEN_IMAGE', EXIT_CODES.conflict) {
   constructor(
     readonly reference: string,
     readonly remote: { manifestDigest: string; configDigest: string; claimedBuild: string },
@@ -45,8 +45,7 @@ export class UnprovenImageError extends EngexError {
   ) {
     super(
       `Unproven image: ${reference} already exists with a different image whose labels claim revision ${local.revision}.\n` +
-        `  registry: manifest ${remote.manifestDigest}, image id ${remote.configDigest}, claimed build ${remote.claimedBuild}\n` +
-        `  local:    image id ${local.configDigest}, revision ${local.revision}\n` +
+        bothImages(`image id ${remote.configDigest}, claimed build ${remote.claimedBuild}`, remote.manifestDigest, local) +
         "No trusted build of this pipeline is recorded as its pusher (this build's meta-data, or a trusted build of this commit through " +
         "Buildkite's API), and labels prove nothing. Nothing was pushed, nothing adopted. Find who pushed that digest (registry audit log) before anything else.",
     );
@@ -54,10 +53,7 @@ export class UnprovenImageError extends EngexError {
 }
 
 /** Docker, git, the registry or AWS failed or is unreachable. Usually worth a retry of the job. */
-export class InfrastructureError extends EngexError {
-  readonly code = 'INFRASTRUCTURE';
-  readonly exitCode = EXIT_CODES.infrastructure;
-}
+export class InfrastructureError extends errorKind('INFRASTRUCTURE', EXIT_CODES.infrastructure) {}
 
 /** A registry answered with an error we do not retry, or kept failing after retries. */
 export class RegistryError extends InfrastructureError {
@@ -84,27 +80,16 @@ export class CommandFailedError extends InfrastructureError {
 }
 
 /** The scan gate rejected the image. The annotation lists the failing findings. */
-export class PolicyFailedError extends EngexError {
-  readonly code = 'POLICY_FAILED';
-  readonly exitCode = EXIT_CODES.checkFailed;
-}
+export class PolicyFailedError extends errorKind('POLICY_FAILED', EXIT_CODES.checkFailed) {}
 
 /** The built image did not answer /healthz or reported the wrong revision. */
-export class SmokeTestError extends EngexError {
-  readonly code = 'SMOKE_FAILED';
-  readonly exitCode = EXIT_CODES.checkFailed;
-}
+export class SmokeTestError extends errorKind('SMOKE_FAILED', EXIT_CODES.checkFailed) {}
 
 /** A deploy manifest is missing, is not a kustomization, or cannot be edited unambiguously. */
-export class ManifestError extends EngexError {
-  readonly code = 'MANIFEST_INVALID';
-  readonly exitCode = EXIT_CODES.usage;
-}
+export class ManifestError extends errorKind('MANIFEST_INVALID', EXIT_CODES.usage) {}
 
 /** A Trivy JSON report that cannot be read or is not the schema we gate on: never a pass. */
-export class ScanReportError extends EngexError {
-  readonly code = 'SCAN_REPORT_INVALID';
-  readonly exitCode = EXIT_CODES.usage;
+export class ScanReportError extends errorKind('SCAN_REPORT_INVALID', EXIT_CODES.usage) {
   constructor(
     readonly file: string,
     readonly problems: readonly string[],
@@ -121,9 +106,7 @@ export class ScanReportError extends EngexError {
  * The esbuild metafile or the lockfile cannot describe the bundle: no SBOM rather than a wrong one
  * (a package missing from the SBOM is a package the scan never sees).
  */
-export class SbomInputError extends EngexError {
-  readonly code = 'SBOM_INPUT_INVALID';
-  readonly exitCode = EXIT_CODES.usage;
+export class SbomInputError extends errorKind('SBOM_INPUT_INVALID', EXIT_CODES.usage) {
   constructor(readonly problems: readonly string[]) {
     super(
       `Cannot build the SBOM (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
@@ -134,9 +117,7 @@ export class SbomInputError extends EngexError {
 }
 
 /** The generated SBOM failed the CycloneDX schema: a bug in the generator, never shipped. */
-export class SbomInvalidError extends EngexError {
-  readonly code = 'SBOM_SCHEMA_INVALID';
-  readonly exitCode = EXIT_CODES.usage;
+export class SbomInvalidError extends errorKind('SBOM_SCHEMA_INVALID', EXIT_CODES.usage) {
   constructor(readonly details: unknown) {
     super(
       `The generated SBOM does not validate against the CycloneDX 1.6 schema: ${JSON.stringify(details)}. This is a bug in engex-ci's SBOM generator; report it with the metafile.`,

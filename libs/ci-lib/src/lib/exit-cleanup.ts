@@ -1,23 +1,34 @@
+/** A set of callbacks: `add` registers one and returns its own unregister; `drain` empties the set and returns its callbacks, oldest first. */
+function callbacks() {
+  const set = new Set<() => void>();
+  return {
+    add(fn: () => void): () => void {
+      set.add(fn);
+      return () => {
+        set.delete(fn);
+      };
+    },
+    drain(): Array<() => void> {
+      const all = [...set];
+      set.clear();
+      return all;
+    },
+  };
+}
+
 /**
  * Undo actions for an interrupted run: temp clones to remove, child process groups to kill. The
  * executable's SIGINT/SIGTERM handler runs them (synchronously, as the process is about to exit);
  * normal completion unregisters each one after doing the same work itself.
  */
-const actions = new Set<() => void>();
+const actions = callbacks();
 
 /** Registers `action`; the returned function unregisters it. */
-export function onInterrupt(action: () => void): () => void {
-  actions.add(action);
-  return () => {
-    actions.delete(action);
-  };
-}
+export const onInterrupt = actions.add;
 
 /** Runs every registered action once, newest first (kill the git child before removing its clone). */
 export function runInterruptCleanups(): void {
-  const pending = [...actions].reverse();
-  actions.clear();
-  for (const action of pending) {
+  for (const action of actions.drain().reverse()) {
     try {
       action();
     } catch {
@@ -30,23 +41,16 @@ export function runInterruptCleanups(): void {
  * Long-running commands (`nx-cache serve`) stop themselves on the first SIGINT/SIGTERM, letting
  * in-flight work finish, instead of the immediate exit above.
  */
-const stoppers = new Set<() => void>();
+const stoppers = callbacks();
 
 /** Registers `stop`; the returned function unregisters it. */
-export function onStopRequest(stop: () => void): () => void {
-  stoppers.add(stop);
-  return () => {
-    stoppers.delete(stop);
-  };
-}
+export const onStopRequest = stoppers.add;
 
 /** Asks every registered command to stop; false when none is listening (then exit as usual). */
 export function requestStop(): boolean {
-  if (stoppers.size === 0) return false;
-  const pending = [...stoppers];
-  stoppers.clear();
+  const pending = stoppers.drain();
   for (const stop of pending) stop();
-  return true;
+  return pending.length > 0;
 }
 
 /** The signals an engex executable undoes its work on, with the conventional exit code 128 + n. */

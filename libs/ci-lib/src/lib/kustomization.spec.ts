@@ -1,18 +1,10 @@
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ManifestError } from './errors.js';
-import {
-  ImageNotFoundError,
-  KustomizationTooLargeError,
-  MAX_KUSTOMIZATION_BYTES,
-  StaleDigestError,
-  YamlAliasError,
-  applyEntryEdits,
-  pickKustomizationFile,
-  readImageEntries,
-  setImageTag,
-  withoutRegistry,
-} from './kustomization.js';
+import { KustomizationTooLargeError, MAX_KUSTOMIZATION_BYTES, YamlAliasError, pickKustomizationFile, readImageEntries } from './kustomization-file.js';
+import { ImageNotFoundError, StaleDigestError, setImageTag } from './kustomization.js';
+import { applyEntryEdits } from './kustomization-splice.js';
+import { withoutRegistry } from './kustomize-images.js';
 
 const IMAGE = '460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow';
 const OLD = '0000000000000000000000000000000000000000';
@@ -61,24 +53,8 @@ describe('setImageTag', () => {
   it('creates the entry when absent only with create, keeping comments', () => {
     const edit = setImageTag(SEED, { image: 'engex/other', tag: NEW, create: true });
     expect(edit.created).toBe(true);
-    expect(edit.text).toMatchInlineSnapshot(`
-      "# Staging overlay for halow. Managed by humans AND engex-ci.
-      apiVersion: kustomize.config.k8s.io/v1beta1
-      kind: Kustomization
-
-      resources:
-        - ../../base # the shared deployment
-
-      images:
-        # The service image: engex-ci deploy bump sets newTag.
-        - name: 460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow
-          newTag: 0000000000000000000000000000000000000000 # bumped by CI
-        - name: busybox
-          newTag: "1.36"
-        - name: engex/other
-          newTag: 0123456789abcdef0123456789abcdef01234567
-      "
-    `);
+    // A structural edit re-prints the file: every comment stays (the space before one is yaml's), and the entry is appended.
+    expect(edit.text).toBe(`${SEED.replace('../../base   #', '../../base #')}  - name: engex/other\n    newTag: ${NEW}\n`);
   });
 
   it('creates the images list when there is none', () => {
@@ -212,19 +188,8 @@ images:
   digest: sha256:${'b'.repeat(64)}
 `;
     const digest = `sha256:${'c'.repeat(64)}`;
-    expect(setImageTag(flush, { image: IMAGE, tag: NEW, digest }).text).toBe(`apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-replicas:
-- name: halow
-  count: 007
-commonAnnotations:
-  version: 1.10
-images:
-# pinned by digest until the first bump
-- name: ${IMAGE}
-  digest: ${digest}
-  newTag: ${NEW}
-`);
+    // Only the digest line changes and newTag joins it, in the file's own flush style: 007 and 1.10 stay as written.
+    expect(setImageTag(flush, { image: IMAGE, tag: NEW, digest }).text).toBe(flush.replace(`  digest: sha256:${'b'.repeat(64)}\n`, `  digest: ${digest}\n  newTag: ${NEW}\n`));
   });
 });
 

@@ -78,7 +78,7 @@ spec: { containers: [{ name: no, image: c:3 }] }
 
 describe('planImageEdits', () => {
   const plan = (written: ContainerImage[], entries: Parameters<typeof planImageEdits>[0]['entries'], digest?: string) =>
-    planImageEdits({ written, entries, image: IMAGE, tag: SHA, ...(digest ? { digest } : {}), file: 'o/kustomization.yaml' });
+    planImageEdits({ written, entries, image: IMAGE, tag: SHA, digest, file: 'o/kustomization.yaml' });
 
   it('sets newTag on the entry kustomize applies last', () => {
     expect(plan([at(`${IMAGE}:bootstrap`)], [{ name: IMAGE, newTag: 'old' }])).toEqual([{ index: 0, newTag: SHA }]);

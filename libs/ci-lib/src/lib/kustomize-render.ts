@@ -1,4 +1,4 @@
-import { EXIT_CODES, EngexError, ManifestError } from './errors.js';
+import { EXIT_CODES, ManifestError, errorKind } from './errors.js';
 import { redact } from './redact.js';
 import { runCommand } from './run-command.js';
 
@@ -11,9 +11,7 @@ export interface KustomizeRenderer {
 }
 
 /** Neither `kubectl` nor `kustomize` runs here: the bump cannot prove what it deploys. */
-export class KustomizeMissingError extends EngexError {
-  readonly code = 'KUSTOMIZE_MISSING';
-  readonly exitCode = EXIT_CODES.usage;
+export class KustomizeMissingError extends errorKind('KUSTOMIZE_MISSING', EXIT_CODES.usage) {
   constructor(readonly tried: readonly string[]) {
     super(
       `deploy bump renders the overlay to prove the bump, but neither kubectl nor kustomize runs here (${tried.join('; ')}). ` +

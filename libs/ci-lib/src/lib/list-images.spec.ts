@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startFaultServer, type FaultServer } from '../testing/fault-server.js';
 import { uploadTestImage } from '../testing/oci-upload.js';
-import { registryRequirement } from '../testing/requirements.js';
+import { describeNeeding, registryRequirement } from '../testing/requirements.js';
 import { startLocalRegistry as startRegistry, type LocalRegistry as RunningRegistry } from './local-registry.js';
 import { createEcrClient, describeEcrImages } from './ecr-credentials.js';
 import { listEcrImages, renderImagesTable } from './list-images.js';
@@ -15,13 +15,10 @@ const credentials = { accessKeyId: 'AKIALISTIMAGESTEST01', secretAccessKey: 'lis
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 
-describe('listEcrImages', () => {
-  const reg = registryRequirement();
+describeNeeding([registryRequirement()], 'listEcrImages', () => {
   let registry: RunningRegistry;
   let ecr: FaultServer;
   beforeAll(async () => {
-    if (reg.skip) return;
-    reg.assertAvailable();
     registry = await startRegistry();
   });
   afterAll(async () => {
@@ -29,7 +26,7 @@ describe('listEcrImages', () => {
     await registry?.stop();
   });
 
-  it.skipIf(reg.skip)(`orders by push time, takes the limit, and reads each revision label ${reg.reason}`, async () => {
+  it('orders by push time, takes the limit, and reads each revision label', async () => {
     const a = await uploadTestImage(registry.host, 'engex/halow', A, { content: 'a', labels: { 'org.opencontainers.image.revision': A }, created: '2026-11-28T10:00:00Z' });
     const b = await uploadTestImage(registry.host, 'engex/halow', B, { content: 'b', labels: { 'org.opencontainers.image.revision': B }, created: '2026-11-29T10:00:00Z' });
     const gone = `sha256:${'0'.repeat(64)}`;

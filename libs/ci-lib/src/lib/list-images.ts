@@ -1,7 +1,7 @@
 import type { EcrImageDetail } from './ecr-credentials.js';
 import { OCI, formatRfc3339 } from './labels.js';
 import type { RegistryClient } from './registry-client.js';
-import type { Fact } from './deploy-status.js';
+import type { Fact } from './fact.js';
 import { redact } from './redact.js';
 import { renderColumns } from './terminal-text.js';
 
@@ -29,7 +29,7 @@ async function revisionOf(registry: RegistryClient, repository: string, referenc
     return {
       revision: label ? { ok: true, value: label } : { ok: false, reason: 'no revision label' },
       size: image.size,
-      ...(image.created !== undefined ? { created: image.created } : {}),
+      created: image.created,
     };
   } catch (error) {
     return { revision: fail(error) };
@@ -57,7 +57,7 @@ export async function listPlainImages(registry: RegistryClient, repository: stri
       digest: image.manifestDigest,
       tags: [tag],
       revision: label ? { ok: true, value: label } : { ok: false, reason: 'no revision label' },
-      ...(image.created !== undefined ? { created: image.created } : {}),
+      created: image.created,
       sizeBytes: image.size,
     });
   }
@@ -74,8 +74,8 @@ export async function listEcrImages(details: readonly EcrImageDetail[], registry
       digest: d.digest,
       tags: [...d.tags],
       revision: read.revision,
-      ...((read.created ?? d.pushedAt) !== undefined ? { created: read.created ?? formatRfc3339(d.pushedAt!) } : {}),
-      ...(d.sizeBytes !== undefined ? { sizeBytes: d.sizeBytes } : {}),
+      created: read.created ?? (d.pushedAt && formatRfc3339(d.pushedAt)),
+      sizeBytes: d.sizeBytes,
     });
   }
   return rows;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfrastructureError } from './errors.js';
 import { onInterrupt } from './exit-cleanup.js';
-import { findFreePort } from './free-port.js';
+import { withFreePort } from './free-port.js';
 
 /** Debian's docker-registry 2.8 (`apt-get install docker-registry`). */
 export const REGISTRY_BINARY = '/usr/bin/docker-registry';
@@ -29,6 +29,8 @@ export interface LocalRegistryOptions {
   storageDir?: string;
   /** How long to wait for `GET /v2/` to answer. Default 10 s. */
   readyTimeoutMs?: number;
+  /** Where ports come from (tests hand out a taken one first). Default findFreePort. */
+  findPort?: () => Promise<number>;
 }
 
 export function registryBinaryAvailable(binary = REGISTRY_BINARY): boolean {
@@ -49,8 +51,19 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
   const ownsStorage = options.storageDir === undefined;
   const storageDir = options.storageDir ?? join(workDir, 'data');
   await mkdir(storageDir, { recursive: true });
-  const port = await findFreePort();
-  const host = `127.0.0.1:${port}`;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+  try {
+    // The port is free when asked, but another process may bind it first: then the registry exits
+    // with "address already in use" and starts again on a new one.
+    return await withFreePort((port) => serve(binary, workDir, storageDir, ownsStorage, `127.0.0.1:${port}`, readyTimeoutMs), { find: options.findPort });
+  } catch (error) {
+    await rm(workDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** One registry process on `host`; resolves when it answers, rejects (process stopped) when it exits first or never answers. */
+async function serve(binary: string, workDir: string, storageDir: string, ownsStorage: boolean, host: string, readyTimeoutMs: number): Promise<LocalRegistry> {
   const configFile = join(workDir, 'config.yml');
   await writeFile(
     configFile,
@@ -83,25 +96,29 @@ export async function startLocalRegistry(options: LocalRegistryOptions = {}): Pr
     child.kill('SIGKILL');
     rmSync(workDir, { recursive: true, force: true });
   });
-
-  // Unregistered only once stopped: a process that dies in the middle (a second signal) still
-  // runs the action.
-  const stop = async (): Promise<void> => {
+  const kill = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(timer);
     }
+  };
+
+  // Unregistered only once stopped: a process that dies in the middle (a second signal) still
+  // runs the action.
+  const stop = async (): Promise<void> => {
+    await kill();
     await rm(ownsStorage ? workDir : configFile, { recursive: true, force: true });
     if (!ownsStorage) await rm(workDir, { recursive: true, force: true });
     forget();
   };
 
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 10_000);
+  const deadline = Date.now() + readyTimeoutMs;
   while (!(await answers(host))) {
     if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
+      await kill();
+      forget();
       throw new InfrastructureError(`docker-registry did not start on ${host}:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 50));

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { TarChecker, type ArchiveVerdict } from './nx-cache-archive.js';
-import { NX_CACHE_HASH, NxCacheConfigError, isLoopbackHost, listenOn } from './nx-cache-server.js';
+import { NX_CACHE_HASH, NxCacheConfigError, isLoopbackHost } from './nx-cache-protocol.js';
+import { listenOn } from './nx-cache-server.js';
 import { DEADLINE_CODE, TransportError, httpRequest, type HttpResponse } from './http-request.js';
 
 /**
@@ -143,9 +144,9 @@ export async function startNxCacheProxy(options: NxCacheProxyOptions): Promise<N
         ...(method === 'PUT' ? { 'Content-Type': 'application/octet-stream' } : {}),
         ...(authorization !== undefined ? { Authorization: authorization } : {}),
       },
-      ...(body !== undefined ? { body } : {}),
+      body,
       timeoutMs: method === 'GET' ? getDeadlineMs : putDeadlineMs,
-      ...(method === 'GET' ? { answerTimeoutMs: answerDeadlineMs } : {}),
+      answerTimeoutMs: method === 'GET' ? answerDeadlineMs : undefined,
       maxBodyBytes,
     }).catch((error: unknown) => (error instanceof TransportError ? error : new TransportError('EUNKNOWN', (error as Error).message)));
 

@@ -10,7 +10,8 @@ import { createFolderStorage, planSpoolSweep } from './nx-cache-storage.js';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeNxArchive } from '../testing/nx-archive.js';
-import { NxCacheConfigError, accessFor, isLoopbackHost, planCacheRequest, startNxCacheServer, type NxCacheServer } from './nx-cache-server.js';
+import { NxCacheConfigError, accessFor, isLoopbackHost, planCacheRequest } from './nx-cache-protocol.js';
+import { startNxCacheServer, type NxCacheServer } from './nx-cache-server.js';
 
 const READ = 'read-token-0123456789abcdef';
 const WRITE = 'write-token-0123456789abcdef';
@@ -19,8 +20,7 @@ const TOKENS = { read: READ, write: WRITE };
 const entry = (tag: string) => makeNxArchive({ files: { 'out/result.txt': tag }, terminalOutput: tag });
 
 describe('planCacheRequest', () => {
-  const plan = (method: string, url: string, authorization?: string, contentLength?: string) =>
-    planCacheRequest({ method, url, ...(authorization ? { authorization } : {}), ...(contentLength !== undefined ? { contentLength } : {}) }, TOKENS, 1000);
+  const plan = (method: string, url: string, authorization?: string, contentLength?: string) => planCacheRequest({ method, url, authorization, contentLength }, TOKENS, 1000);
 
   it('follows the OpenAPI spec for every token on GET and PUT', () => {
     const matrix = [undefined, 'Bearer wrong-token-xxxxxxxxxxxx', `Bearer ${READ}`, `Bearer ${WRITE}`, `Basic ${WRITE}`].map((auth) => [

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildScratchImage, removeRegistryImages } from '../testing/scratch-image.js';
-import { dockerRequirement, registryRequirement } from '../testing/requirements.js';
+import { describeNeeding, dockerRequirement, registryRequirement } from '../testing/requirements.js';
 import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
 import { createDocker } from './docker.js';
 import { ImmutableTagError, UnprovenImageError, exitCodeFor } from './errors.js';
@@ -42,10 +42,7 @@ describe('decidePush', () => {
   });
 });
 
-describe('pushImage against a real engine and registry', () => {
-  const docker = dockerRequirement();
-  const reg = registryRequirement();
-  const skip = docker.skip || reg.skip;
+describeNeeding([dockerRequirement(), registryRequirement()], 'pushImage against a real engine and registry', () => {
   const engine = createDocker();
   let registry: LocalRegistry;
   let refs: ImageRefs;
@@ -65,9 +62,6 @@ describe('pushImage against a real engine and registry', () => {
   };
 
   beforeAll(async () => {
-    if (skip) return;
-    docker.assertAvailable();
-    reg.assertAvailable();
     registry = await startLocalRegistry();
     refs = planImageRefs({ kind: 'plain', host: registry.host, protocol: 'http' }, `engex/push-${randomBytes(4).toString('hex')}`, { primary: SHA, extra: ['1.4.0'] });
   }, 60_000);
@@ -77,7 +71,7 @@ describe('pushImage against a real engine and registry', () => {
     await registry?.stop();
   });
 
-  it.skipIf(skip)(`pushes an absent tag, then is a no-op for the same image ${docker.reason}${reg.reason}`, async () => {
+  it('pushes an absent tag, then is a no-op for the same image', async () => {
     await build('one', SHA);
     const local = (await engine.inspectImage(refs.dest))!;
     const first = await push();
@@ -97,7 +91,7 @@ describe('pushImage against a real engine and registry', () => {
     expect(renderPushResult(second[0]!)).toMatch(/^unchanged .* \(already in the registry; nothing pushed\)$/);
   });
 
-  it.skipIf(skip)('refuses a different image under the same tag, naming both digests, and pushes nothing', async () => {
+  it('refuses a different image under the same tag, naming both digests, and pushes nothing', async () => {
     // Someone pushed an image of other source under the sha this job builds.
     const sha2 = 'b'.repeat(40);
     const refs2 = planImageRefs(refs.registry, refs.repository, { primary: sha2, extra: [] });
@@ -120,7 +114,7 @@ describe('pushImage against a real engine and registry', () => {
     expect(await client().inspectImage(refs.repository, sha2)).toEqual(foreign);
   });
 
-  it.skipIf(skip)('keeps the earlier image when a retry rebuilt the same commit differently', async () => {
+  it('keeps the earlier image when a retry rebuilt the same commit differently', async () => {
     const before = await client().inspectImage(refs.repository, SHA);
     await build('rebuilt with another timestamp', SHA);
     const rebuilt = (await engine.inspectImage(refs.dest))!;
@@ -138,7 +132,7 @@ describe('pushImage against a real engine and registry', () => {
     expect(await client().inspectImage(refs.repository, SHA)).toEqual(before);
   });
 
-  it.skipIf(skip)('attack 2: an image another build pushed under our tag with our revision label is never adopted', async () => {
+  it('attack 2: an image another build pushed under our tag with our revision label is never adopted', async () => {
     // A pull request (or anyone with push) pushed <sha main will build>, labelled as that commit.
     const sha3 = 'c'.repeat(40);
     const refs3 = planImageRefs(refs.registry, refs.repository, { primary: sha3, extra: [] });
@@ -170,7 +164,7 @@ describe('pushImage against a real engine and registry', () => {
     expect(await client().inspectImage(refs.repository, sha3)).toEqual(planted);
   });
 
-  it.skipIf(skip)('says to build first when the local image is missing', async () => {
+  it('says to build first when the local image is missing', async () => {
     const missing = { ...refs, dest: `${refs.name}:${OTHER}` };
     await expect(pushImage({ refs: missing, revision: SHA, docker: engine, registry: client() })).rejects.toThrow(/no local image .* run `engex-ci image build`/);
   });

@@ -92,7 +92,7 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult[]
     const digest = (remote as RemoteImage).manifestDigest;
     if (!proofs.has(digest)) proofs.set(digest, await options.prove?.(remote as RemoteImage));
     const proof = proofs.get(digest);
-    return { decision: decidePush(localKey(image), remote, proof), ...(proof ? { proof } : {}) };
+    return { decision: decidePush(localKey(image), remote, proof), proof };
   };
   const refuse = (tag: string, remote: RemoteImage, decision: PushDecision, image: LocalImage): Error =>
     decision === 'unproven' ? unproven(refs, tag, remote, image, revision) : conflict(refs, tag, remote, image, revision);
@@ -133,8 +133,8 @@ export async function pushImage(options: PushImageOptions): Promise<PushResult[]
       manifestDigest: remote!.manifestDigest,
       configDigest: remote!.configDigest,
       size: remote!.size,
-      ...(tag === primary && discardedLocalId ? { discardedLocalId } : {}),
-      ...(tag === primary && primaryProof ? { provenBy: primaryProof.by } : {}),
+      discardedLocalId: tag === primary ? discardedLocalId : undefined,
+      provenBy: tag === primary ? primaryProof?.by : undefined,
     });
   };
 

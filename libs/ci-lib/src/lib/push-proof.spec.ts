@@ -1,8 +1,8 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultServer, type FaultServer } from '../testing/fault-server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { faultServersPerTest, type FaultServer } from '../testing/fault-server.js';
 import { createPushProver, recordPush, type PushProverOptions } from './push-proof.js';
 import type { RemoteImage } from './registry-client.js';
 
@@ -13,7 +13,7 @@ const SHA = '0123456789abcdef0123456789abcdef01234567';
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 const remote: RemoteImage = { manifestDigest: DIGEST, configDigest: 'sha256:c', labels: {}, size: 1 };
 let dir: string;
-let servers: FaultServer[] = [];
+const fault = faultServersPerTest();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'engex-push-proof-'));
@@ -25,10 +25,6 @@ beforeAll(async () => {
   await chmod(join(dir, 'buildkite-agent'), 0o755);
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
 
 const options = (over: Partial<PushProverOptions> = {}): PushProverOptions => ({
   env: { PATH: `${dir}:${process.env['PATH'] ?? ''}` },
@@ -42,11 +38,7 @@ const options = (over: Partial<PushProverOptions> = {}): PushProverOptions => ({
   ...over,
 });
 
-async function api(builds: unknown): Promise<FaultServer> {
-  const server = await startFaultServer({ behaviours: [{ kind: 'ok', headers: { 'content-type': 'application/json' }, body: JSON.stringify(builds) }] });
-  servers.push(server);
-  return server;
-}
+const api = (builds: unknown): Promise<FaultServer> => fault({ behaviours: [{ kind: 'json', body: builds }] });
 
 describe('createPushProver', () => {
   it("a retry: this build's meta-data, recorded right after the push, proves the digest", async () => {

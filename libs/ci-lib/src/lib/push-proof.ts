@@ -69,8 +69,8 @@ export function createPushProver(options: PushProverOptions): (remote: RemoteIma
     const builds = await buildkiteGet(path, {
       token,
       deadlineMs: options.deadlineMs,
-      ...(options.apiBaseUrl ? { baseUrl: options.apiBaseUrl } : {}),
-      ...(options.retry ? { retry: options.retry } : {}),
+      baseUrl: options.apiBaseUrl || undefined,
+      retry: options.retry,
     });
     for (const build of Array.isArray(builds) ? builds : []) {
       if (!isRecord(build)) continue;

@@ -1,15 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uploadTestImage, putManifest } from '../testing/oci-upload.js';
-import { registryRequirement } from '../testing/requirements.js';
-import { startLocalRegistry, type LocalRegistry } from './local-registry.js';
+import { describeNeeding, registryRequirement } from '../testing/requirements.js';
+import { suiteRegistry } from '../testing/suite-registry.js';
 import { readEcrCredentials, type EcrClientLike } from './ecr-credentials.js';
 import { startFaultServer } from '../testing/fault-server.js';
 import { DeadlineExceededError, RegistryError, RegistryThrottledError, exitCodeFor } from './errors.js';
 import { findFreePort } from './free-port.js';
-import { MANIFEST_ACCEPT, createRegistryClient, parseChallenge } from './registry-client.js';
+import { MANIFEST_ACCEPT, createRegistryClient } from './registry-client.js';
+import { parseChallenge } from './registry-transport.js';
 
 /** Instant, recorded sleeps and a fixed "random" keep retry tests fast and deterministic. */
 function fakeTimers() {
@@ -40,22 +41,14 @@ async function serve(handler: Handler): Promise<{ host: string; hits: IncomingMe
 
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 
-describe('registry client against a real docker-registry', () => {
-  const need = registryRequirement();
-  let registry: LocalRegistry;
+describeNeeding([registryRequirement()], 'registry client against a real docker-registry', () => {
+  const registry = suiteRegistry();
 
-  beforeAll(async () => {
-    if (need.skip) return;
-    need.assertAvailable();
-    registry = await startLocalRegistry();
-  });
-  afterAll(async () => registry?.stop());
-
-  it.skipIf(need.skip)(`finds a missing tag absent and a pushed one with its digest ${need.reason}`, async () => {
+  it('finds a missing tag absent and a pushed one with its digest', async () => {
     const log: string[] = [];
-    const client = createRegistryClient({ registry: { host: registry.host, protocol: 'http' }, log: (l) => log.push(l) });
+    const client = createRegistryClient({ registry: { host: registry().host, protocol: 'http' }, log: (l) => log.push(l) });
     expect(await client.headManifest('engex/absent', 'nope')).toEqual({ exists: false });
-    const image = await uploadTestImage(registry.host, 'engex/halow', 'v1', { labels: { 'org.opencontainers.image.revision': 'abc' } });
+    const image = await uploadTestImage(registry().host, 'engex/halow', 'v1', { labels: { 'org.opencontainers.image.revision': 'abc' } });
     expect(await client.headManifest('engex/halow', 'v1')).toEqual({
       exists: true,
       digest: image.manifestDigest,
@@ -68,18 +61,18 @@ describe('registry client against a real docker-registry', () => {
       size: image.size,
     });
     expect(await client.inspectImage('engex/halow', 'missing')).toBeUndefined();
-    expect(log).toContain(`HEAD http://${registry.host}/v2/engex/halow/manifests/v1 -> 200`);
+    expect(log).toContain(`HEAD http://${registry().host}/v2/engex/halow/manifests/v1 -> 200`);
   });
 
-  it.skipIf(need.skip)('resolves an OCI index to the linux/amd64 image', async () => {
-    const client = createRegistryClient({ registry: { host: registry.host, protocol: 'http' } });
-    const image = await uploadTestImage(registry.host, 'engex/multi', 'amd64', { mediaType: 'oci', content: 'multi' });
+  it('resolves an OCI index to the linux/amd64 image', async () => {
+    const client = createRegistryClient({ registry: { host: registry().host, protocol: 'http' } });
+    const image = await uploadTestImage(registry().host, 'engex/multi', 'amd64', { mediaType: 'oci', content: 'multi' });
     const index = {
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.index.v1+json',
       manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: image.manifestDigest, size: 1, platform: { os: 'linux', architecture: 'amd64' } }],
     };
-    const indexDigest = await putManifest(registry.host, 'engex/multi', 'v1', index.mediaType, index);
+    const indexDigest = await putManifest(registry().host, 'engex/multi', 'v1', index.mediaType, index);
     expect(await client.headManifest('engex/multi', 'v1')).toMatchObject({ exists: true, digest: indexDigest });
     expect(await client.inspectImage('engex/multi', 'v1')).toMatchObject({ manifestDigest: indexDigest, configDigest: image.configDigest });
     await expect(client.inspectImage('engex/multi', 'v1', { os: 'linux', architecture: 'arm64' })).rejects.toThrow(/index without a linux\/arm64 image/);

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_DEADLINES, deadlineHint } from './deadlines.js';
-import { DeadlineExceededError, RegistryError, RegistryThrottledError } from './errors.js';
-import { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, type HttpResponse } from './http-request.js';
-import { normalizeRetryOptions, parseRetryAfter, withRetry, type RetryOptions } from './retry.js';
-import type { Secret } from './secret.js';
+import { RegistryError } from './errors.js';
+import { listTags } from './registry-tags.js';
+import { createRegistryTransport, header, type RegistryClientOptions } from './registry-transport.js';
 import { isRecord } from '@engex/workspace-config';
+
+export type { RegistryClientOptions } from './registry-transport.js';
 
 export const MEDIA_TYPES = {
   ociIndex: 'application/vnd.oci.image.index.v1+json',
@@ -18,26 +18,6 @@ export const MEDIA_TYPES = {
  * never matches what `docker push` reported.
  */
 export const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerList, MEDIA_TYPES.dockerManifest].join(', ');
-
-export interface RegistryCredentials {
-  username: string;
-  password: Secret;
-}
-
-export interface RegistryClientOptions {
-  /** Host (with port) and protocol, e.g. from `registryTargetFor`. */
-  registry: { host: string; protocol: 'http' | 'https' };
-  /** Basic credentials (ECR's token), fetched once on first use; none for a plain registry. */
-  credentials?: () => Promise<RegistryCredentials>;
-  retry?: Partial<RetryOptions>;
-  /** One line per request and per retry; never headers or credentials. */
-  log?: (line: string) => void;
-  /**
-   * Overall deadline of one logical request: auth, redirects, retries and the whole body. Default
-   * 60 s (`DEFAULT_DEADLINES.registryMs`). Expiry is a DeadlineExceededError (exit 4).
-   */
-  deadlineMs?: number;
-}
 
 export type ManifestHead = { exists: false } | { exists: true; digest: string; mediaType?: string };
 
@@ -70,45 +50,6 @@ export interface RegistryClient {
   listTags(repository: string, options?: { maxTags?: number; maxPages?: number }): Promise<string[] | undefined>;
 }
 
-/** Tags read from one repository at most; a repository with more is a registry to clean up, not list. */
-export const MAX_LISTED_TAGS = 10_000;
-
-/**
- * Pages read at most: 10,000 tags at the 1,000 we ask for is 10 pages, and registries that cap a
- * page lower (Docker Hub: 100) still fit. Beyond that a registry is looping, not listing.
- */
-export const MAX_TAG_PAGES = 200;
-
-interface Challenge {
-  scheme: string;
-  params: Record<string, string>;
-}
-
-/** Parses `Bearer realm="...",service="...",scope="..."`. */
-export function parseChallenge(header: string | string[] | undefined): Challenge | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) return undefined;
-  const match = /^\s*(\S+)\s*(.*)$/.exec(value);
-  if (!match) return undefined;
-  const params: Record<string, string> = {};
-  for (const m of match[2]!.matchAll(/([A-Za-z_]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))/g)) {
-    params[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? '';
-  }
-  return { scheme: match[1]!.toLowerCase(), params };
-}
-
-/** 429 and every 5xx are worth asking again; other 4xx will not change by asking again. */
-function isRetryable(error: unknown): boolean {
-  if (error instanceof TransportError) return TRANSIENT_CODES.has(error.code);
-  if (error instanceof RegistryThrottledError) return true;
-  return error instanceof RegistryError && error.status !== undefined && error.status >= 500;
-}
-
-function header(res: HttpResponse, name: string): string | undefined {
-  const value = res.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function sha256(body: Buffer): string {
   return `sha256:${createHash('sha256').update(body).digest('hex')}`;
 }
@@ -118,143 +59,13 @@ function sha256(body: Buffer): string {
  * Basic auth when credentials are given, an anonymous or Basic-backed Bearer token when the
  * registry challenges for one, bounded jittered retries on 5xx and transient network errors,
  * never on 4xx (a 4xx will not change by asking again).
+ *//**
+ * One code path for every registry, ECR or plain: the OCI distribution API through one transport
+ * (auth, redirects, retries, one deadline per logical request; see registry-transport.ts).
  */
 export function createRegistryClient(options: RegistryClientOptions): RegistryClient {
-  const retry = normalizeRetryOptions(options.retry);
-  const log = options.log ?? (() => {});
-  const deadlineMs = options.deadlineMs ?? DEFAULT_DEADLINES.registryMs;
-  const base = `${options.registry.protocol}://${options.registry.host}`;
-  let credentials: Promise<RegistryCredentials> | undefined;
-  let bearer: string | undefined;
-
-  const getCredentials = async (): Promise<RegistryCredentials | undefined> => {
-    if (!options.credentials) return undefined;
-    credentials ??= options.credentials();
-    return credentials;
-  };
-
-  const basicHeader = (c: RegistryCredentials): string => `Basic ${Buffer.from(`${c.username}:${c.password.reveal()}`).toString('base64')}`;
-
-  async function fetchBearer(challenge: Challenge, creds: RegistryCredentials | undefined, timeoutMs: number): Promise<string> {
-    const realm = challenge.params['realm'];
-    if (!realm || !/^https?:\/\//.test(realm)) {
-      throw new RegistryError(`${options.registry.host} asked for a Bearer token without a usable realm; cannot authenticate`, 401);
-    }
-    const url = new URL(realm);
-    for (const key of ['service', 'scope']) {
-      const value = challenge.params[key];
-      if (value) url.searchParams.set(key, value);
-    }
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    if (creds) headers['Authorization'] = basicHeader(creds);
-    const res = await httpRequest(url, { method: 'GET', headers, timeoutMs, maxBodyBytes: 1 << 20 });
-    log(`GET ${url.origin}${url.pathname} (token) -> ${res.status}`);
-    throwIfThrottled(res, `token service ${url.origin}`);
-    if (res.status >= 500) throw new RegistryError(`token service ${url.origin} answered ${res.status}`, res.status);
-    if (res.status !== 200) {
-      throw new RegistryError(
-        `token service ${url.origin} refused a token (${res.status}) for ${options.registry.host}; ` +
-          (creds ? 'the credentials were rejected' : 'it needs credentials, which engex-ci only has for ECR'),
-        res.status,
-      );
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(res.body.toString('utf8'));
-    } catch {
-      throw new RegistryError(`token service ${url.origin} returned a body that is not JSON`, res.status);
-    }
-    const token = isRecord(body) ? (body['token'] ?? body['access_token']) : undefined;
-    if (typeof token !== 'string' || token === '') throw new RegistryError(`token service ${url.origin} returned no token`, res.status);
-    return token;
-  }
-
-  /** 429 and 503 carry the server's own wait; withRetry honours it. */
-  function throwIfThrottled(res: HttpResponse, who: string): void {
-    if (res.status !== 429 && res.status !== 503) return;
-    const retryAfterMs = parseRetryAfter(res.headers['retry-after'], retry.now());
-    const asked = retryAfterMs !== undefined ? `, Retry-After ${Math.round(retryAfterMs / 1000)} s` : '';
-    throw new RegistryThrottledError(`${who} answered ${res.status} (${res.status === 429 ? 'too many requests' : 'unavailable'}${asked})`, res.status, retryAfterMs);
-  }
-
-  /**
-   * One logical request: auth, redirects (dropping Authorization across hosts) and retries, within
-   * one deadline (`budgetMs`, default the client's; less for a page of a listing that shares it).
-   */
-  async function send(method: 'GET' | 'HEAD', path: string, accept: string, budgetMs = deadlineMs): Promise<HttpResponse> {
-    const started = retry.now();
-    const remaining = (): number => Math.max(1, budgetMs - (retry.now() - started));
-    return withRetry(
-      async () => {
-        let url = new URL(`${base}${path}`);
-        let authTried = false;
-        for (let hop = 0; hop < 6; hop++) {
-          const sameHost = url.host === options.registry.host;
-          const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'engex-ci' };
-          const creds = await getCredentials();
-          if (sameHost) {
-            if (bearer) headers['Authorization'] = `Bearer ${bearer}`;
-            else if (creds) headers['Authorization'] = basicHeader(creds);
-          }
-          const res = await httpRequest(url, { method, headers, timeoutMs: remaining(), maxBodyBytes: 16 << 20 });
-          log(`${method} ${url.origin}${url.pathname} -> ${res.status}`);
-          throwIfThrottled(res, `${method} ${url.origin}${url.pathname}`);
-          if (res.status === 401 && sameHost && !authTried) {
-            authTried = true;
-            const challenge = parseChallenge(res.headers['www-authenticate']);
-            if (challenge?.scheme === 'bearer') {
-              bearer = await fetchBearer(challenge, creds, remaining());
-              hop--;
-              continue;
-            }
-            throw new RegistryError(
-              creds
-                ? `${options.registry.host} rejected the registry credentials (401); the ECR token may have expired, run the step again`
-                : `${options.registry.host} requires authentication (401 ${challenge?.scheme ?? 'without a challenge'}); engex-ci authenticates only to ECR (unset REGISTRY) or to open registries`,
-              401,
-            );
-          }
-          if ([301, 302, 303, 307, 308].includes(res.status)) {
-            const location = header(res, 'location');
-            if (!location) throw new RegistryError(`${method} ${url.pathname}: redirect ${res.status} without Location`, res.status);
-            url = new URL(location, url);
-            continue;
-          }
-          if (res.status >= 500) throw new RegistryError(`${method} ${url.origin}${url.pathname}: registry error ${res.status}`, res.status);
-          return res;
-        }
-        throw new RegistryError(`${method} ${path}: too many redirects`);
-      },
-      {
-        ...retry,
-        totalMs: Math.min(retry.totalMs, budgetMs),
-        isRetryable,
-        retryAfterMs: (error) => (error instanceof RegistryThrottledError ? error.retryAfterMs : undefined),
-        onRetry: (error, attempt, delay) => log(`retrying ${method} ${path} in ${delay} ms (attempt ${attempt + 1}/${retry.attempts}): ${(error as Error).message}`),
-        onGiveUp: (error, reason) =>
-          reason.kind === 'retry-after-too-long' && error instanceof RegistryThrottledError
-            ? new RegistryThrottledError(
-                `${error.message}; that is longer than the ${Math.round(retry.maxRetryAfterMs / 1000)} s engex-ci waits, so it gave up. Retry the step later.`,
-                error.status ?? 429,
-                reason.retryAfterMs,
-              )
-            : error,
-      },
-    ).catch((error: unknown) => {
-      if (error instanceof TransportError && error.code === DEADLINE_CODE) {
-        throw new DeadlineExceededError(`registry ${method} ${path}`, options.registry.host, retry.now() - started, budgetMs, deadlineHint('registryMs'), { cause: error });
-      }
-      if (error instanceof TransportError) {
-        throw new RegistryError(`cannot reach registry ${options.registry.host}: ${error.message}`, undefined, { cause: error });
-      }
-      throw error;
-    });
-  }
-
-  function unexpected(what: string, res: HttpResponse): RegistryError {
-    const detail = res.body.length > 0 && res.body.length < 2000 ? `: ${res.body.toString('utf8').trim()}` : '';
-    return new RegistryError(`${what}: unexpected ${res.status}${detail}`, res.status);
-  }
+  const transport = createRegistryTransport(options);
+  const { send, unexpected, base } = transport;
 
   const manifestPath = (repository: string, reference: string): string => `/v2/${repository}/manifests/${reference}`;
 
@@ -329,72 +140,13 @@ export function createRegistryClient(options: RegistryClientOptions): RegistryCl
       } catch {
         throw new RegistryError(`config blob ${configDigest} of ${repository}:${reference} is not JSON`);
       }
-      return { manifestDigest: top.digest, configDigest, labels, size, ...(created !== undefined ? { created } : {}) };
+      return { manifestDigest: top.digest, configDigest, labels, size, created };
     },
 
     async ping() {
       const res = await send('GET', '/v2/', 'application/json');
       if (res.status !== 200) throw unexpected(`GET ${base}/v2/ (is this an OCI registry?)`, res);
     },
-
-    // Each page is bounded by its request deadline, but a registry can hand out `next` links
-    // forever (an empty page linking on answered 100k requests in 20 s): the listing as a whole
-    // gets one deadline and a page count, and a link that cannot advance is refused at once.
-    async listTags(repository, { maxTags = MAX_LISTED_TAGS, maxPages = MAX_TAG_PAGES } = {}) {
-      const started = retry.now();
-      const tags: string[] = [];
-      const read = new Set<string>();
-      let path: string | undefined = `/v2/${repository}/tags/list?n=1000`;
-      while (path !== undefined && tags.length < maxTags) {
-        if (read.size >= maxPages) {
-          throw new RegistryError(
-            `tags list of ${repository} on ${options.registry.host}: still a next page after ${maxPages} pages (${tags.length} tags), next ${path}; the registry's pagination does not end`,
-          );
-        }
-        const left = deadlineMs - (retry.now() - started);
-        if (left <= 0) {
-          throw new DeadlineExceededError(
-            `registry tags list of ${repository} (${read.size} pages, next ${path})`,
-            options.registry.host,
-            retry.now() - started,
-            deadlineMs,
-            deadlineHint('registryMs'),
-          );
-        }
-        read.add(path);
-        const res = await send('GET', path, 'application/json', left);
-        if (res.status === 404) return tags.length === 0 ? undefined : tags;
-        if (res.status !== 200) throw unexpected(`GET tags of ${repository}`, res);
-        let body: unknown;
-        try {
-          body = JSON.parse(res.body.toString('utf8'));
-        } catch {
-          throw new RegistryError(`tags list of ${repository} is not JSON`);
-        }
-        const page = isRecord(body) && Array.isArray(body['tags']) ? body['tags'].filter((t): t is string => typeof t === 'string') : [];
-        tags.push(...page);
-        const next = nextPage(header(res, 'link'), base);
-        if (next !== undefined && page.length === 0) {
-          throw new RegistryError(
-            `tags list of ${repository} on ${options.registry.host}: page ${read.size} (${path}) has no tags but links to next ${next}; the registry's pagination does not advance`,
-          );
-        }
-        if (next !== undefined && read.has(next)) {
-          throw new RegistryError(
-            `tags list of ${repository} on ${options.registry.host}: page ${read.size} links to next ${next}, a page already read; the registry's pagination loops`,
-          );
-        }
-        path = next;
-      }
-      return tags.slice(0, maxTags);
-    },
+    listTags: (repository, listOptions) => listTags(transport, repository, listOptions),
   };
-}
-
-/** Pure: the path of `Link: </v2/x/tags/list?n=1000&last=y>; rel="next"` on the same registry. */
-export function nextPage(link: string | undefined, base: string): string | undefined {
-  const match = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
-  if (!match) return undefined;
-  const url = new URL(match[1]!, base);
-  return url.origin === new URL(base).origin ? `${url.pathname}${url.search}` : undefined;
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeadlineExceededError, RegistryError } from './errors.js';
-import { createRegistryClient, nextPage } from './registry-client.js';
+import { createRegistryClient } from './registry-client.js';
+import { nextPage } from './registry-tags.js';
 import { startFaultServer, type FaultBehaviour, type FaultServer } from '../testing/fault-server.js';
 
 let server: FaultServer | undefined;

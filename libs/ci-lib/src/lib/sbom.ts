@@ -157,8 +157,8 @@ function readLockPackages(lockfile: unknown, problems: string[]): Map<string, Lo
     if (typeof raw['version'] !== 'string') continue;
     result.set(path, {
       version: raw['version'],
-      ...(typeof raw['integrity'] === 'string' ? { integrity: raw['integrity'] } : {}),
-      ...(typeof raw['license'] === 'string' ? { license: raw['license'] } : {}),
+      integrity: typeof raw['integrity'] === 'string' ? raw['integrity'] : undefined,
+      license: typeof raw['license'] === 'string' ? raw['license'] : undefined,
     });
   }
   return result;

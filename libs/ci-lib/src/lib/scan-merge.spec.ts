@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { renderScanMarkdown, renderScanSummary } from './render-scan-markdown.js';
 import { mergeScanReports } from './scan-merge.js';
 import { evaluateScan, type ScanPolicy } from './scan-policy.js';
 import { parseTrivyReport, parseTrivyReportText } from './trivy-report.js';
-import { sharedRequirement } from '../testing/requirements.js';
+import { describeNeeding, sharedRequirement } from '../testing/requirements.js';
 
 const fixtures = sharedRequirement('fixtures/trivy');
 const policy: ScanPolicy = { failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true, ignores: [], today: '2026-11-27' };
@@ -55,10 +55,8 @@ function sbomScan(lockfileReport: Record<string, unknown>): unknown {
   };
 }
 
-describe('the gate on a merged image + SBOM scan', () => {
-  beforeAll(() => fixtures.assertAvailable());
-
-  it.skipIf(fixtures.skip)(`fails on the bundled npm CRITICAL the image scan cannot see, and says where each came from ${fixtures.reason}`, () => {
+describeNeeding([fixtures], 'the gate on a merged image + SBOM scan', () => {
+  it('fails on the bundled npm CRITICAL the image scan cannot see, and says where each came from', () => {
     const image = parseTrivyReportText(readFileSync(join(fixtures.path, 'alpine-39-high-critical.json'), 'utf8'), 'image.json');
     const sbom = parseTrivyReport(sbomScan(JSON.parse(readFileSync(join(fixtures.path, 'npm-lockfile-medium.json'), 'utf8')) as Record<string, unknown>), 'sbom.json');
     expect(evaluateScan(image, policy).failing.map((f) => f.pkgName)).not.toContain('fastify');

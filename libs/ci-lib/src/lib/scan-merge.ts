@@ -21,7 +21,7 @@ export function mergeScanReports(image: TrivyReport, sbom: TrivyReport): TrivyRe
   return {
     artifactName: `${image.artifactName} + ${sbom.artifactName}`,
     artifactType: `${image.artifactType} + ${sbom.artifactType}`,
-    ...(image.scannerVersion !== undefined ? { scannerVersion: image.scannerVersion } : sbom.scannerVersion !== undefined ? { scannerVersion: sbom.scannerVersion } : {}),
+    scannerVersion: image.scannerVersion ?? sbom.scannerVersion,
     findings: [...byKey.values()],
   };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { sharedRequirement } from '../testing/requirements.js';
+import { describe, expect, it } from 'vitest';
+import { describeNeeding, sharedRequirement } from '../testing/requirements.js';
 import { DEFAULT_WORKSPACE_CONFIG } from '@engex/workspace-config';
 import { ScanReportError, UsageError, exitCodeFor } from './errors.js';
 import { escapeMarkdown, renderScanMarkdown, renderScanSummary } from './render-scan-markdown.js';
@@ -16,10 +16,8 @@ const load = (name: string): TrivyReport => {
 
 const policy: ScanPolicy = { failOn: DEFAULT_WORKSPACE_CONFIG.trivy.failOn, ignoreUnfixed: true, ignores: [], today: '2026-11-27' };
 
-describe('real Trivy reports from ../shared/fixtures/trivy', () => {
-  beforeAll(() => fixtures.assertAvailable());
-
-  it.skipIf(fixtures.skip)(`fails alpine 3.9 on its two CRITICAL findings ${fixtures.reason}`, () => {
+describeNeeding([fixtures], 'real Trivy reports from ../shared/fixtures/trivy', () => {
+  it('fails alpine 3.9 on its two CRITICAL findings', () => {
     const evaluation = evaluateScan(load('alpine-39-high-critical.json'), policy);
     expect(evaluation.passed).toBe(false);
     expect(evaluation.counts).toEqual({ UNKNOWN: 0, LOW: 0, MEDIUM: 0, HIGH: 0, CRITICAL: 2 });
@@ -45,7 +43,7 @@ describe('real Trivy reports from ../shared/fixtures/trivy', () => {
     `);
   });
 
-  it.skipIf(fixtures.skip)('passes the npm lockfile with one MEDIUM finding, and fails it when MEDIUM is in --fail-on', () => {
+  it('passes the npm lockfile with one MEDIUM finding, and fails it when MEDIUM is in --fail-on', () => {
     const report = load('npm-lockfile-medium.json');
     const passed = evaluateScan(report, policy);
     expect(passed.passed).toBe(true);
@@ -70,7 +68,7 @@ describe('real Trivy reports from ../shared/fixtures/trivy', () => {
     );
   });
 
-  it.skipIf(fixtures.skip)('honours .trivyignore with expiry, against the date passed in', () => {
+  it('honours .trivyignore with expiry, against the date passed in', () => {
     const report = load('alpine-39-high-critical.json');
     const ignores = parseTrivyIgnore('# accepted until the base image moves\nCVE-2019-14697 exp:2026-12-01\n');
     const before = evaluateScan(report, { ...policy, ignores, today: '2026-11-30' });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { Docker } from './docker.js';
 import { SmokeTestError } from './errors.js';
 import { onInterrupt } from './exit-cleanup.js';
+import { withFreePort } from './free-port.js';
 import { httpRequest } from './http-request.js';
 import { isRecord } from '@engex/workspace-config';
 
@@ -12,8 +13,11 @@ export interface SmokeImageOptions {
   reference: string;
   /** The sha /version must report. */
   revision: string;
-  /** A free port on 127.0.0.1 (the container shares the host network). */
-  port: number;
+  /**
+   * The port on 127.0.0.1 the service listens on (the container shares the host network). Default:
+   * a free one, and a new one when another process took it before the container bound it.
+   */
+  port?: number;
   /** `docker pull` first so the registry's image is what gets tested. Default true. */
   pull?: boolean;
   /** Polls of /healthz before giving up. Default 60 (about 30 s with the default interval). */
@@ -23,6 +27,8 @@ export interface SmokeImageOptions {
   log?: (line: string) => void;
   /** Goes into the container name (`engex-smoke-<pid>-…`). Default: this process. */
   pid?: number;
+  /** Where ports come from without `port` (tests hand out a taken one first). Default findFreePort. */
+  findPort?: () => Promise<number>;
 }
 
 export interface SmokeResult {
@@ -38,11 +44,18 @@ export interface SmokeResult {
  * the agents' engines run without a bridge. The container is always removed.
  */
 export async function smokeImage(options: SmokeImageOptions): Promise<SmokeResult> {
-  const { docker, reference, revision, port } = options;
+  if (options.pull ?? true) await options.docker.pull(options.reference);
+  if (options.port !== undefined) return smokeOnPort(options, options.port);
+  // A port free when asked may be bound by someone else before the container binds it: the
+  // service then exits with EADDRINUSE, and the smoke test runs again on a new port.
+  return withFreePort((port) => smokeOnPort(options, port), { find: options.findPort });
+}
+
+async function smokeOnPort(options: SmokeImageOptions, port: number): Promise<SmokeResult> {
+  const { docker, reference, revision } = options;
   const log = options.log ?? (() => {});
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const attempts = options.attempts ?? 60;
-  if (options.pull ?? true) await docker.pull(reference);
   // Named before it exists, so a SIGINT/SIGTERM that lands while `docker run` is still starting it
   // can remove it too: the interrupt action runs synchronously as the process exits.
   const name = smokeContainerName(options.pid ?? process.pid);

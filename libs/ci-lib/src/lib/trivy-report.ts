@@ -89,15 +89,15 @@ export function parseTrivyReport(raw: unknown, file: string): TrivyReport {
         fixedVersion: optionalString(problems, v, 'FixedVersion', vat) ?? '',
         severity: severity as Severity,
         title: optionalString(problems, v, 'Title', vat) || shorten(optionalString(problems, v, 'Description', vat) ?? ''),
-        ...(primaryUrl ? { primaryUrl } : {}),
-        ...(status ? { status } : {}),
+        primaryUrl: primaryUrl || undefined,
+        status: status || undefined,
       });
     });
   });
   if (problems.length > 0) throw new ScanReportError(file, problems);
   const trivy = raw['Trivy'];
   const scannerVersion = isRecord(trivy) && typeof trivy['Version'] === 'string' ? trivy['Version'] : undefined;
-  return { artifactName, artifactType, ...(scannerVersion ? { scannerVersion } : {}), findings };
+  return { artifactName, artifactType, scannerVersion: scannerVersion || undefined, findings };
 }
 
 /** OS advisories often have no Title; the start of the Description stands in for it. */

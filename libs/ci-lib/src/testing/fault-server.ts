@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** What the server does with one request. Every behaviour ends by itself (see `lifetimeMs`). */
 export type FaultBehaviour =
@@ -14,7 +15,9 @@ export type FaultBehaviour =
   /** The socket is destroyed as soon as the request arrives. */
   | { kind: 'reset' }
   /** A normal answer. */
-  | { kind: 'ok'; status?: number; headers?: Record<string, string>; body?: string | Buffer };
+  | { kind: 'ok'; status?: number; headers?: Record<string, string>; body?: string | Buffer }
+  /** 200 with `body` as JSON: a fake API's answer. */
+  | { kind: 'json'; body: unknown };
 
 export interface FaultServerOptions {
   /** Behaviour per request, in order; the last one repeats. */
@@ -28,8 +31,13 @@ export interface FaultServer {
   url: string;
   host: string;
   port: number;
-  /** Requests seen so far: method, path (with query) and headers. */
-  requests: { method: string; url: string; headers: IncomingMessage['headers'] }[];
+  /**
+   * Requests seen so far: method, path (with query), headers, and when it arrived (ms on the
+   * server's monotonic clock), so a test can check what the client did when, without timing itself.
+   */
+  requests: { method: string; url: string; headers: IncomingMessage['headers']; at: number }[];
+  /** Resolves once `count` requests have arrived; rejects if the server closes first. */
+  waitForRequests(count: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +52,7 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
   const timers = new Set<NodeJS.Timeout>();
   const requests: FaultServer['requests'] = [];
   let closed = false;
+  const waiters = new Set<{ count: number; resolve: () => void; reject: (error: Error) => void }>();
 
   const later = (ms: number, fn: () => void): void => {
     const timer = setTimeout(() => {
@@ -85,11 +94,19 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
       case 'ok':
         res.writeHead(behaviour.status ?? 200, behaviour.headers ?? {}).end(behaviour.body ?? '');
         return;
+      case 'json':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(behaviour.body));
+        return;
     }
   };
 
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, at: performance.now() });
+    for (const w of waiters) {
+      if (requests.length < w.count) continue;
+      waiters.delete(w);
+      w.resolve();
+    }
     const behaviour = options.behaviours[Math.min(requests.length - 1, options.behaviours.length - 1)]!;
     // Read (and drop) the request body so POSTs (the AWS SDK) are "fully sent" from the client's side.
     req.resume();
@@ -108,6 +125,8 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    for (const w of waiters) w.reject(new Error(`fault server closed after ${requests.length} of ${w.count} awaited requests`));
+    waiters.clear();
     for (const timer of timers) clearTimeout(timer);
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -116,5 +135,28 @@ export async function startFaultServer(options: FaultServerOptions): Promise<Fau
   lifetime.unref();
   server.on('close', () => clearTimeout(lifetime));
 
-  return { url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, port, requests, close };
+  const waitForRequests = (count: number): Promise<void> =>
+    requests.length >= count
+      ? Promise.resolve()
+      : closed
+        ? Promise.reject(new Error(`fault server closed after ${requests.length} of ${count} awaited requests`))
+        : new Promise((resolve, reject) => waiters.add({ count, resolve, reject }));
+
+  return { url: `http://127.0.0.1:${port}`, host: `127.0.0.1:${port}`, port, requests, waitForRequests, close };
+}
+
+/**
+ * For a spec whose tests each start their own fault servers: the returned function starts one,
+ * and every server it started is closed after the test that started it.
+ */
+export function faultServersPerTest(): (options: FaultServerOptions) => Promise<FaultServer> {
+  const open: FaultServer[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  return async (options) => {
+    const server = await startFaultServer(options);
+    open.push(server);
+    return server;
+  };
 }

@@ -44,7 +44,7 @@ export async function uploadTestImage(
     JSON.stringify({
       architecture: 'amd64',
       os: 'linux',
-      ...(options.created !== undefined ? { created: options.created } : {}),
+      created: options.created,
       config: { Labels: options.labels ?? {} },
       rootfs: { type: 'layers', diff_ids: [diffId] },
     }),

@@ -9,15 +9,20 @@ import { registryBinaryAvailable } from '../lib/local-registry.js';
  * Whether a test's outside dependency is here. A missing one skips the test visibly (with the
  * reason in its name), on a laptop and on a Buildkite agent alike. Where the dependency is part
  * of the contract, the runner names it in ENGEX_REQUIRE (a comma list: `.ci/run` sets
- * `docker,registry,shared,kubectl`), and then a missing one fails on `assertAvailable()`.
+ * `docker,registry,shared,kubectl,zstd`), and then a missing one fails the suite. Tests gate
+ * through describeNeeding only.
  * CI=true alone decides nothing: Buildkite sets it on every agent, with or without Docker.
  */
 export interface Requirement {
   available: boolean;
-  /** true when the tests should be skipped (missing, and not required). */
+  /**
+   * true when the tests should be skipped (missing, and not required). With assertAvailable, the
+   * old two-step protocol: describeNeeding is the one way now; these two stay only until
+   * pipeline-generator's fresh-agents, cli and dependency-cache specs move to it.
+   */
   skip: boolean;
   reason: string;
-  /** Call in beforeAll: throws the reason when missing and required. */
+  /** Throws the reason when missing and required (describeNeeding calls it in beforeAll). */
   assertAvailable(): void;
 }
 
@@ -33,7 +38,11 @@ export function requiredDependencies(env: Readonly<Record<string, string | undef
   );
 }
 
-function requirement(name: RequirementName, available: boolean, reason: string): Requirement {
+/**
+ * A part of its own (a plugin checkout, a tool of one suite) under the same rules: skipped with
+ * `reason` when missing, failed when ENGEX_REQUIRE names `name`. Pass it to describeNeeding.
+ */
+export function requirement(name: RequirementName | (string & {}), available: boolean, reason: string): Requirement {
   const required = requiredDependencies().has(name);
   return {
     available,
@@ -75,6 +84,13 @@ export function kubectlRequirement(): Requirement {
   );
 }
 
+/** A static busybox the docker tests copy into scratch images (their stand-in for a service); part of the docker requirement. */
+export const BUSYBOX = '/bin/busybox';
+
+export function busyboxRequirement(): Requirement {
+  return requirement('docker', existsSync(BUSYBOX), `${BUSYBOX} missing; apt-get install busybox-static`);
+}
+
 /** `zstd`, which `tar --zstd` runs: the dependency cache's compression (as the cache plugin needs it on agents). */
 export function zstdRequirement(): Requirement {
   const probe = spawnSync('zstd', ['--version'], { encoding: 'utf8', timeout: 15_000 });
@@ -87,7 +103,16 @@ export function zstdRequirement(): Requirement {
  * required; run and failed in `beforeAll` when ENGEX_REQUIRE names a missing part. So a test can
  * neither pass without its part nor skip where the run promised the part.
  */
-export function describeNeeding(requirements: readonly Requirement[], name: string, body: () => void, options: { timeout?: number } = {}): void {
+export function describeNeeding(requirements: readonly Requirement[], name: string, body: () => void, options?: { timeout?: number }): void;
+/** The same, with the options before the body, as vitest's `describe(name, options, fn)`. */
+export function describeNeeding(requirements: readonly Requirement[], name: string, options: { timeout?: number }, body: () => void): void;
+export function describeNeeding(
+  requirements: readonly Requirement[],
+  name: string,
+  first: (() => void) | { timeout?: number },
+  second?: (() => void) | { timeout?: number },
+): void {
+  const [body, options] = typeof first === 'function' ? [first, (second ?? {}) as { timeout?: number }] : [second as () => void, first];
   const skip = requirements.some((r) => r.skip);
   const reasons = requirements.filter((r) => !r.available).map((r) => r.reason);
   const title = skip ? `${name} (skipped: ${reasons.join('; ')})` : name;

@@ -46,7 +46,7 @@ export async function createTempWorkspace(options: TempWorkspaceOptions = {}): P
     await runCommand('git', ['commit', '--quiet', '-m', 'init'], { cwd: root, env });
     head = (await runCommand('git', ['rev-parse', 'HEAD'], { cwd: root, env })).stdout.trim();
   }
-  return { root, ...(head ? { head } : {}), cleanup: () => rm(root, { recursive: true, force: true }) };
+  return { root, head: head || undefined, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
 /**

@@ -35,5 +35,5 @@ export function readBuildInfo(name: string, packageDir: string): BuildInfo {
   } catch {
     // Not a checkout, or no git: reported as unknown.
   }
-  return { name, version, ...(commit ? { commit } : {}) };
+  return { name, version, commit };
 }

@@ -38,16 +38,25 @@ export abstract class EngexError extends Error {
   }
 }
 
+/**
+ * The base of one kind of error, with its stable code and exit code fixed once:
+ * `class UsageError extends errorKind('USAGE', EXIT_CODES.usage) {}`. A kind that carries data
+ * adds its fields and message in its own constructor.
+ */
+export function errorKind<const C extends string, const E extends ExitCode>(code: C, exitCode: E) {
+  return class extends EngexError {
+    readonly code: C = code;
+    readonly exitCode: E = exitCode;
+  };
+}
+
 /** Unknown errors are bugs or environment failures; they map to 4 so a retry is possible. */
 export function exitCodeFor(error: unknown): ExitCode {
   return error instanceof EngexError ? error.exitCode : EXIT_CODES.infrastructure;
 }
 
 /** A bad flag, argument or value given to an engex executable. */
-export class UsageError extends EngexError {
-  readonly code = 'USAGE';
-  readonly exitCode = EXIT_CODES.usage;
-}
+export class UsageError extends errorKind('USAGE', EXIT_CODES.usage) {}
 
 export interface ConfigIssue {
   /** The file the bad value came from, relative to the workspace root (`environment` for env vars). */
@@ -60,9 +69,7 @@ export interface ConfigIssue {
 const CONFIG_HINT = 'Fix the values above; the allowed forms are documented in README.md#configuration.';
 
 /** engex.config.json, a project's `nx.metadata.engex` or the environment holds values we cannot use. */
-export class ConfigError extends EngexError {
-  readonly code = 'CONFIG_INVALID';
-  readonly exitCode = EXIT_CODES.usage;
+export class ConfigError extends errorKind('CONFIG_INVALID', EXIT_CODES.usage) {
   constructor(
     readonly issues: readonly ConfigIssue[],
     options: EngexErrorOptions = {},
@@ -79,9 +86,7 @@ export class ConfigError extends EngexError {
  * A value from the build context (commit, branch, tag, registry host, repository name...) that
  * cannot be used as given. `subject` names where it came from, e.g. `BUILDKITE_COMMIT`.
  */
-export class InvalidInputError extends EngexError {
-  readonly code = 'INVALID_INPUT';
-  readonly exitCode = EXIT_CODES.usage;
+export class InvalidInputError extends errorKind('INVALID_INPUT', EXIT_CODES.usage) {
   constructor(
     readonly subject: string,
     readonly value: string,
