@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { describeNeeding, requiredDependencies, type Requirement } from '@engex/ci-lib/testing';
+import { describeNeeding, requirement } from '@engex/ci-lib/testing';
 import { renderShellCommand } from '../src/core/shell.js';
 import { commandSteps, type PluginUse } from '../src/core/pipeline.js';
 import { planPipeline } from '../src/core/plan.js';
@@ -19,15 +19,7 @@ import { BASE_SHA, analyze, planInput } from './fixtures.js';
  */
 const PLUGIN = process.env['ENGEX_CACHE_PLUGIN_DIR'] ?? '';
 const pluginHere = PLUGIN !== '' && existsSync(join(PLUGIN, 'hooks', 'pre-command'));
-const pluginRequired = requiredDependencies().has('cache-plugin');
-const cachePlugin: Requirement = {
-  available: pluginHere,
-  skip: !pluginHere && !pluginRequired,
-  reason: pluginHere ? '' : 'ENGEX_CACHE_PLUGIN_DIR does not point at a checkout of cache-buildkite-plugin v1.12.0',
-  assertAvailable() {
-    if (!pluginHere && pluginRequired) throw new Error('ENGEX_REQUIRE includes cache-plugin: set ENGEX_CACHE_PLUGIN_DIR to a checkout of cache-buildkite-plugin v1.12.0');
-  },
-};
+const cachePlugin = requirement('cache-plugin', pluginHere, 'ENGEX_CACHE_PLUGIN_DIR does not point at a checkout of cache-buildkite-plugin v1.12.0');
 const lastPassed = { rule: 'last-passed-build' as const, base: BASE_SHA, reason: 'last passed build', notes: [] };
 
 let dirs: string[] = [];

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerRequirement, registryRequirement, zstdRequirement } from '@engex/ci-lib/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeNeeding, dockerRequirement, registryRequirement, zstdRequirement } from '@engex/ci-lib/testing';
 import type { CommandStep, Pipeline, StepCommand } from '../src/core/pipeline.js';
 import { dependencyCachePlugin } from '../src/core/steps/common.js';
 import type { AgentStepMetrics, AgentTotals } from '../src/local/agent-metrics.js';
@@ -13,11 +13,8 @@ import { REPO_ROOT } from './schema.js';
 const CLI = join(REPO_ROOT, 'tools/pipeline-generator/src/bin.ts');
 // By path: the CLI runs in the tiny workspace, where `tsx` does not resolve.
 const TSX = pathToFileURL(join(REPO_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const docker = dockerRequirement();
-const registry = registryRequirement();
 // The generated dependency cache is zstd-compressed: a fresh agent unpacks it with `tar --zstd`.
-const zstd = zstdRequirement();
-const skip = docker.skip || registry.skip || zstd.skip;
+const needs = [dockerRequirement(), registryRequirement(), zstdRequirement()];
 
 const git = (cwd: string, ...args: string[]): void => {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
@@ -93,7 +90,7 @@ interface Metrics {
   steps: AgentStepMetrics[];
 }
 
-describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.reason || registry.reason || zstd.reason})` : ''}`, { timeout: 300_000 }, () => {
+describeNeeding(needs, 'run --local --fresh-agents', { timeout: 300_000 }, () => {
   const parent = mkdtempSync(join(tmpdir(), 'engex-fresh-'));
   const ws = join(parent, 'ws');
   let result: { status: number | null; stderr: string };
@@ -101,9 +98,6 @@ describe.skipIf(skip)(`run --local --fresh-agents${skip ? ` (skipped: ${docker.r
   let alone: Metrics;
 
   beforeAll(() => {
-    docker.assertAvailable();
-    registry.assertAvailable();
-    zstd.assertAvailable();
     tinyWorkspace(ws);
     // The lockfile, from the machine's npm cache where it can.
     const lock = spawnSync('npm', ['install', '--package-lock-only', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: ws, encoding: 'utf8', timeout: 120_000 });

@@ -13,6 +13,7 @@ export {
   sharedRequirement,
   type Requirement,
   type RequirementName,
+  usable,
   zstdRequirement,
 } from './requirements.js';
 export { putManifest, uploadTestImage, type UploadedImage } from './oci-upload.js';

@@ -14,16 +14,12 @@ import { registryBinaryAvailable } from '../lib/local-registry.js';
  * CI=true alone decides nothing: Buildkite sets it on every agent, with or without Docker.
  */
 export interface Requirement {
+  /** The ENGEX_REQUIRE name that makes a missing part a failure. */
+  name: string;
   available: boolean;
-  /**
-   * true when the tests should be skipped (missing, and not required). With assertAvailable, the
-   * old two-step protocol: describeNeeding is the one way now; these two stay only until
-   * pipeline-generator's fresh-agents, cli and dependency-cache specs move to it.
-   */
-  skip: boolean;
+  /** ENGEX_REQUIRE names it: missing means failed, never skipped. */
+  required: boolean;
   reason: string;
-  /** Throws the reason when missing and required (describeNeeding calls it in beforeAll). */
-  assertAvailable(): void;
 }
 
 export type RequirementName = 'docker' | 'registry' | 'shared' | 'kubectl' | 'zstd';
@@ -43,15 +39,21 @@ export function requiredDependencies(env: Readonly<Record<string, string | undef
  * `reason` when missing, failed when ENGEX_REQUIRE names `name`. Pass it to describeNeeding.
  */
 export function requirement(name: RequirementName | (string & {}), available: boolean, reason: string): Requirement {
-  const required = requiredDependencies().has(name);
-  return {
-    available,
-    skip: !available && !required,
-    reason: available ? '' : reason,
-    assertAvailable() {
-      if (!available && required) throw new Error(`ENGEX_REQUIRE includes ${name}: ${reason}`);
-    },
-  };
+  return { name, available, required: requiredDependencies().has(name), reason: available ? '' : reason };
+}
+
+function assertAvailable(r: Requirement): void {
+  if (!r.available && r.required) throw new Error(`ENGEX_REQUIRE includes ${r.name}: ${r.reason}`);
+}
+
+/**
+ * For an extra check inside a test that asserts its behaviour anyway (e.g. schema-validating an
+ * output): true when the part is here, false when it is missing and not required, and a throw
+ * when ENGEX_REQUIRE names it. Whole suites that need a part use describeNeeding.
+ */
+export function usable(r: Requirement): boolean {
+  assertAvailable(r);
+  return r.available;
 }
 
 export function dockerRequirement(): Requirement {
@@ -113,12 +115,12 @@ export function describeNeeding(
   second?: (() => void) | { timeout?: number },
 ): void {
   const [body, options] = typeof first === 'function' ? [first, (second ?? {}) as { timeout?: number }] : [second as () => void, first];
-  const skip = requirements.some((r) => r.skip);
+  const skip = requirements.some((r) => !r.available && !r.required);
   const reasons = requirements.filter((r) => !r.available).map((r) => r.reason);
   const title = skip ? `${name} (skipped: ${reasons.join('; ')})` : name;
   describe.skipIf(skip)(title, options, () => {
     beforeAll(() => {
-      for (const r of requirements) r.assertAvailable();
+      for (const r of requirements) assertAvailable(r);
     });
     body();
   });
