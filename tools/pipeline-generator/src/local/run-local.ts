@@ -5,7 +5,6 @@ import type { Pipeline } from '../core/pipeline.js';
 import type { Selection } from '../cli-args.js';
 import { Git } from '../io/git.js';
 import { writeGuardHooks } from './agent-guard-hooks.js';
-import { AgentStore } from './agent-store.js';
 import type { AgentFlags } from './agents.js';
 import { openLocalInfra, type LocalInfra } from './local-infra.js';
 import { buildEnv, type LocalBuild, type QueueAgents } from './local-env.js';
@@ -104,11 +103,8 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
     const results = await runSteps(plan.steps, {
       env,
       build,
-      agents: infra.agents,
+      infra,
       queues,
-      store: new AgentStore(build.runDir),
-      supervisor: infra.supervisor,
-      runDir: build.runDir,
       agentCommand: options.agentCommand,
       docker: docker.bin,
       approve: flags.approve,
@@ -116,7 +112,6 @@ export async function runLocal(options: RunLocalOptions): Promise<number> {
       stderr: options.stderr,
       say,
       clock,
-      signalled: infra.signalled,
     });
     await report({
       generated,

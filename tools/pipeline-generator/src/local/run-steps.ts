@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Agent, AgentPool } from './agents.js';
-import type { AgentStore } from './agent-store.js';
+import type { Agent } from './agents.js';
+import { AgentStore } from './agent-store.js';
 import { runJob, type JobOutcome } from './agent-job.js';
 import { parseNxTasks, type AgentStepMetrics } from './agent-metrics.js';
 import { jobEnv, type LocalBuild, type QueueAgents } from './local-env.js';
@@ -10,7 +10,7 @@ import { renderStepEnd, renderStepStart, formatDuration, type StepResult, type S
 import { tail } from './report-agents.js';
 import type { TextSink } from './run-local.js';
 import { decideStep, retryRule, type RetryRule } from './schedule.js';
-import type { StepSupervisor } from './supervisor.js';
+import type { LocalInfra } from './local-infra.js';
 
 export type RunResult = StepResult & { agent?: AgentStepMetrics };
 
@@ -19,12 +19,9 @@ export interface RunStepsContext {
   /** The environment of `run --local` (a job takes only its allowlist). */
   env: Readonly<Record<string, string | undefined>>;
   build: LocalBuild;
-  /** The agent seam: every job runs on an agent from here. */
-  agents: AgentPool;
+  /** The agents (the seam every job runs through), the running job's supervisor, the interrupt. */
+  infra: Pick<LocalInfra, 'agents' | 'supervisor' | 'signalled'>;
   queues: Readonly<Record<string, QueueAgents>>;
-  store: AgentStore;
-  supervisor: StepSupervisor;
-  runDir: string;
   /** argv of the local `buildkite-agent`. */
   agentCommand: readonly string[];
   docker: string;
@@ -34,11 +31,11 @@ export interface RunStepsContext {
   stderr: TextSink;
   say: (line: string) => void;
   clock: () => number;
-  signalled: () => NodeJS.Signals | undefined;
 }
 
 /** Runs the steps in order, one at a time, as `decideStep` says: each command step a job on a new agent of its queue. */
 export async function runSteps(steps: readonly LocalStep[], ctx: RunStepsContext): Promise<RunResult[]> {
+  const job = { ...ctx, store: new AgentStore(ctx.build.runDir) };
   const results: RunResult[] = [];
   const settled = new Map<string, StepStatus>();
   const settle = (r: RunResult, announce: boolean): void => {
@@ -47,7 +44,7 @@ export async function runSteps(steps: readonly LocalStep[], ctx: RunStepsContext
     if (announce) ctx.say(renderStepEnd(r));
   };
   for (const [i, step] of steps.entries()) {
-    const decision = decideStep(step, settled, { interrupted: ctx.signalled() !== undefined, approve: ctx.approve });
+    const decision = decideStep(step, settled, { interrupted: ctx.infra.signalled() !== undefined, approve: ctx.approve });
     const base = { key: step.key, label: step.label };
     if (decision.kind === 'settle' && decision.announce !== 'reached') {
       settle({ ...base, status: decision.status, durationMs: 0, note: decision.note }, decision.announce === 'end-only');
@@ -60,7 +57,7 @@ export async function runSteps(steps: readonly LocalStep[], ctx: RunStepsContext
       settle({ ...base, status: decision.status, durationMs: 0, note: decision.note }, true);
       continue;
     }
-    const result = await runWithRetries(decision.step, i, ctx);
+    const result = await runWithRetries(decision.step, i, job);
     settle(result, true);
     if (result.status === 'failed' && !ctx.verbose && result.log) ctx.say(await tail(result.log, 25));
   }
@@ -68,7 +65,9 @@ export async function runSteps(steps: readonly LocalStep[], ctx: RunStepsContext
 }
 
 /** The job, and Buildkite's automatic retries of it (agent lost, engex-ci's infrastructure exit 4), each on a new agent. */
-async function runWithRetries(step: LocalCommandStep, i: number, ctx: RunStepsContext): Promise<RunResult> {
+type JobContext = RunStepsContext & { store: AgentStore };
+
+async function runWithRetries(step: LocalCommandStep, i: number, ctx: JobContext): Promise<RunResult> {
   // The shell lines the job runs, first line of each (the step log has them whole).
   for (const c of step.commands) {
     const lines = c.split('\n');
@@ -76,7 +75,7 @@ async function runWithRetries(step: LocalCommandStep, i: number, ctx: RunStepsCo
   }
   let result = await runOne(step, i, ctx);
   const attempts = new Map<RetryRule['exitStatus'], number>();
-  for (let rule = retryRule(step, result, attempts); rule !== undefined && !ctx.signalled(); rule = retryRule(step, result, attempts)) {
+  for (let rule = retryRule(step, result, attempts); rule !== undefined && !ctx.infra.signalled(); rule = retryRule(step, result, attempts)) {
     attempts.set(rule.exitStatus, (attempts.get(rule.exitStatus) ?? 0) + 1);
     ctx.say(`    exit ${result.exitCode}: automatic retry ${attempts.get(rule.exitStatus)}/${rule.limit} (retry.automatic exit_status ${rule.exitStatus})`);
     result = await runOne(step, i, ctx);
@@ -84,8 +83,8 @@ async function runWithRetries(step: LocalCommandStep, i: number, ctx: RunStepsCo
   return result;
 }
 
-async function runOne(step: LocalCommandStep, i: number, ctx: RunStepsContext): Promise<RunResult> {
-  const logFile = join(ctx.runDir, 'logs', `${step.key.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
+async function runOne(step: LocalCommandStep, i: number, ctx: JobContext): Promise<RunResult> {
+  const logFile = join(ctx.build.runDir, 'logs', `${step.key.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
   const t0 = ctx.clock();
   const ticker = startTicker(ctx, step, t0);
   let checkoutMs = 0;
@@ -98,7 +97,7 @@ async function runOne(step: LocalCommandStep, i: number, ctx: RunStepsContext): 
     }
     let agent: Agent;
     try {
-      agent = await ctx.agents.start({ index: i, key: step.key, queue });
+      agent = await ctx.infra.agents.start({ index: i, key: step.key, queue });
     } catch (error) {
       return { status: 'failed', exitCode: 4, note: `fresh clone of ${ctx.build.commit.slice(0, 12)} failed: ${(error as Error).message.split('\n')[0]}`, install: none };
     }
@@ -114,15 +113,15 @@ async function runOne(step: LocalCommandStep, i: number, ctx: RunStepsContext): 
         agentCommand: ctx.agentCommand,
         docker: ctx.docker,
         registry: ctx.build.registry,
-        depsCache: ctx.agents.caches.depsCache,
+        depsCache: ctx.infra.agents.caches.depsCache,
         cacheWrite: queue.cacheWrite,
         logFile,
-        supervisor: ctx.supervisor,
+        supervisor: ctx.infra.supervisor,
         clock: ctx.clock,
         echo: ctx.verbose ? ctx.stderr : undefined,
       });
     } finally {
-      await ctx.agents.release(agent);
+      await ctx.infra.agents.release(agent);
     }
   })().finally(() => ticker());
   const durationMs = ctx.clock() - t0;
