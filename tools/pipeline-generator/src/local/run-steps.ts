@@ -64,9 +64,9 @@ export async function runSteps(steps: readonly LocalStep[], ctx: RunStepsContext
   return results;
 }
 
-/** The job, and Buildkite's automatic retries of it (agent lost, engex-ci's infrastructure exit 4), each on a new agent. */
 type JobContext = RunStepsContext & { store: AgentStore };
 
+/** The job, and Buildkite's automatic retries of it (agent lost, engex-ci's infrastructure exit 4), each on a new agent. */
 async function runWithRetries(step: LocalCommandStep, i: number, ctx: JobContext): Promise<RunResult> {
   // The shell lines the job runs, first line of each (the step log has them whole).
   for (const c of step.commands) {

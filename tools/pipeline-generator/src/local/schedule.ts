@@ -20,7 +20,11 @@ export interface ScheduleState {
 /** What happens to one step: a job starts, or the step settles without one. */
 export type StepDecision =
   | { kind: 'run'; step: LocalCommandStep }
-  /** Settled without a job; `announce`: it gets its header and notes, as a step that was reached. */
+  /**
+   * Settled without a job. `announce`, what the progress shows: `reached`, the step's header,
+   * notes and result (a block, a skip); `end-only`, its result line (kept from running by a
+   * dependency); `silent`, nothing (after an interrupt; the summary still lists it).
+   */
   | { kind: 'settle'; status: StepStatus; note: string; announce: 'reached' | 'end-only' | 'silent' };
 
 /** The statuses that let a dependent step run. */
