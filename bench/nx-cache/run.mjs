@@ -16,17 +16,18 @@
 //    cache at all.
 //
 // BENCH_AGENTS (default 16), BENCH_BUILDS (per agent, default 3), BENCH_TASKS (per build, 20).
-// Writes bench/nx-cache/RESULTS.md.
+// Writes bench/nx-cache/RESULTS.md. The faulty caches of parts 3 and 4 are in faults.mjs.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, request } from 'node:http';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeNxArchive } from '../../libs/ci-lib/src/testing/nx-archive.ts';
 import { createNxCacheWorkspace } from '../../libs/ci-lib/src/testing/nx-workspace.ts';
 import { S3RVER_CREDENTIALS, startLocalS3 } from '../../libs/ci-lib/src/testing/s3-server.ts';
+import { FAULTS, startFault, startFullDiskServer } from './faults.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -164,72 +165,6 @@ async function load(urls, agents, builds) {
   return { ...stats, seconds: Math.round(seconds * 10) / 10, rps: Math.round(stats.requests / seconds), p50: pct(50), p99: pct(99) };
 }
 
-/** A shared cache that misbehaves one way, on loopback. */
-async function startFault(kind) {
-  if (kind === 'down') {
-    const s = createServer();
-    await new Promise((r) => s.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${s.address().port}`;
-    await new Promise((r) => s.close(r));
-    return { url, close: async () => {} };
-  }
-  const sockets = new Set();
-  const server = createServer((req, res) => {
-    req.resume();
-    if (kind === 'hang') return;
-    if (kind === 'old-202') {
-      // The server before this change: 202 for a stored PUT, then 409 for Nx's retry.
-      if (req.method === 'PUT') {
-        const status = server.stored.has(req.url) ? 409 : 202;
-        server.stored.add(req.url);
-        server.puts++;
-        return res.writeHead(status).end();
-      }
-      return res.writeHead(404).end();
-    }
-    const status = { 500: 500, 403: 403, 'not-a-tar': 200, 507: req.method === 'PUT' ? 507 : 404 }[kind];
-    res.writeHead(status, { 'Content-Type': 'text/html' }).end(kind === 'not-a-tar' ? '<html>captive portal</html>' : '');
-  });
-  server.stored = new Set();
-  server.puts = 0;
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    puts: () => server.puts,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((r) => server.close(r));
-    },
-  };
-}
-
-/** A server whose --dir is a 256 KiB tmpfs: a real ENOSPC. Needs root; else undefined. */
-async function startFullDiskServer() {
-  const dir = join(tmp, 'full-disk');
-  mkdirSync(dir);
-  const mount = spawn('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'ignore' });
-  const code = await new Promise((r) => mount.on('exit', r).on('error', () => r(1)));
-  if (code !== 0) return undefined;
-  // Fill it to the last byte: the next upload meets ENOSPC.
-  try {
-    for (let i = 0; ; i++) writeFileSync(join(dir, `filler-${i}`), Buffer.alloc(4096));
-  } catch {
-    // full
-  }
-  const server = await startEngexCi(['nx-cache', 'serve', '--dir', dir], { ENGEX_NX_CACHE_WRITE_TOKEN: WRITE });
-  return {
-    url: server.url,
-    close: async () => {
-      await server.stop();
-      spawn('umount', [dir], { stdio: 'ignore' });
-    },
-  };
-}
-
 const rows = [];
 const phases = [];
 let phaseStart = performance.now();
@@ -278,7 +213,6 @@ phase('folder');
 phase('S3');
 
 // 3. Faults, simulated agents, without and with the proxy.
-const FAULTS = ['down', '500', '403', 'not-a-tar', 'hang', '507'];
 const faultRows = [];
 for (const kind of FAULTS) {
   const fault = await startFault(kind);
@@ -309,7 +243,7 @@ const nxRows = [];
     nxRows.push(`| server answering a stored PUT with 202 (the old serve) | exit ${r.exitCode}, ${old.puts()} PUTs for 2 tasks | - | ${(r.ms / 1000).toFixed(1)} s |`);
     await old.close();
   }
-  const full = await startFullDiskServer();
+  const full = await startFullDiskServer(join(tmp, 'full-disk'), (dir) => startEngexCi(['nx-cache', 'serve', '--dir', dir], { ENGEX_NX_CACHE_WRITE_TOKEN: WRITE }));
   // A real full disk when the bench may mount a tmpfs (root); else the 507 it turns into.
   for (const kind of [...FAULTS.filter((f) => f !== '507' || !full), ...(full ? ['ENOSPC (tmpfs full)'] : [])]) {
     const fault = kind.startsWith('ENOSPC') ? full : await startFault(kind);

@@ -48,3 +48,20 @@ export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]
   }
   return values as Record<string, string | boolean | undefined>;
 }
+
+/** `--base`, `--head`, `--all`: which change a subcommand plans for, the same for both. */
+export const SELECTION_OPTIONS = { base: { type: 'string' }, head: { type: 'string' }, all: { type: 'boolean' } } as const;
+
+export interface Selection {
+  base?: string;
+  head?: string;
+  all: boolean;
+}
+
+/** The selection flags `parseFlags` read with `SELECTION_OPTIONS`, checked against each other. */
+export function readSelection(values: Readonly<Record<string, string | boolean | undefined>>): Selection {
+  const text = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+  const selection = { base: text(values['base']), head: text(values['head']), all: values['all'] === true };
+  if (selection.all && selection.base !== undefined) throw new UsageError('--all and --base contradict each other; pass one.');
+  return selection;
+}

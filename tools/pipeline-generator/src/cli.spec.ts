@@ -52,11 +52,12 @@ describe('main', () => {
   });
 
   it('run --local: every job on a fresh agent (--fresh-agents is accepted and changes nothing); the caches as flags, npm warm by default', () => {
-    expect(parseRunArgs(['--local'])).toEqual({ all: false, verbose: false, agents: { npmCache: 'warm' } });
+    expect(parseRunArgs(['--local'])).toEqual({ all: false, verbose: false, approve: false, agents: { npmCache: 'warm' } });
     expect(parseRunArgs(['--local', '--fresh-agents'])).toEqual(parseRunArgs(['--local']));
     expect(parseRunArgs(['--local', '--npm-cache', 'cold', '--deps-cache', 'd', '--nx-cache', 'off', '--metrics-json', 'm.json', '--pipeline', 'p.json'])).toEqual({
       all: false,
       verbose: false,
+      approve: false,
       agents: { npmCache: 'cold', depsCache: 'd', nxCache: 'off', metricsJson: 'm.json' },
       pipelineFile: 'p.json',
     });

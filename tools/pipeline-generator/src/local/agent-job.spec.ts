@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runJob, type JobOptions } from './agent-job.js';
 import { AgentStore } from './agent-store.js';
-import type { LocalStep } from './plan-local-run.js';
+import type { LocalCommandStep } from './plan-local-run.js';
 import type { LocalPlugin } from './plugin-config.js';
 import { StepSupervisor } from './supervisor.js';
 
@@ -17,7 +17,8 @@ describe('runJob: the agent lifecycle around the command text', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  const step = (commands: string[], over: Partial<LocalStep> = {}): LocalStep => ({
+  const step = (commands: string[], over: Partial<LocalCommandStep> = {}): LocalCommandStep => ({
+    type: 'command',
     key: 'k',
     label: 'k',
     dependsOn: [],
@@ -31,7 +32,7 @@ describe('runJob: the agent lifecycle around the command text', () => {
     notes: [],
     ...over,
   });
-  const job = (s: LocalStep, hooks: JobOptions['hooks'] = {}, cacheWrite = true) =>
+  const job = (s: LocalCommandStep, hooks: JobOptions['hooks'] = {}, cacheWrite = true) =>
     runJob({
       step: s,
       checkout: join(dir, 'checkout'),

@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import type { AgentStore } from './agent-store.js';
 import type { InstallKind } from './agent-metrics.js';
 import type { AgentHookName } from './local-env.js';
-import type { LocalStep } from './plan-local-run.js';
+import type { LocalCommandStep } from './plan-local-run.js';
 import type { LocalPlugin } from './plugin-config.js';
 import { recordTestUpload, restoreCache, saveCache, type CacheKeyEnv } from './plugins.js';
 import { registryAnswers } from './preflight.js';
@@ -21,12 +19,11 @@ import { spawnLogged, type StepSupervisor } from './supervisor.js';
  * uploaded text; nothing here knows what a step does.
  */
 
-const run = promisify(execFile);
 /** The agent's default shell for a job's command (`shell` in the agent config). */
 export const AGENT_SHELL = ['bash', '-e', '-c'] as const;
 
 export interface JobOptions {
-  step: LocalStep;
+  step: LocalCommandStep;
   checkout: string;
   /** Folder of this agent (its bin folder, hook env files); removed by the caller. */
   agentDir: string;
@@ -87,7 +84,7 @@ async function phases(o: JobOptions, log: WriteStream, say: (line: string) => vo
   );
   let env = o.env;
   const exec = (argv: readonly string[], e: Record<string, string>) =>
-    spawnLogged(argv, { cwd: o.checkout, env: e, log, ...(o.echo ? { echo: o.echo } : {}), supervisor: o.supervisor, timeoutMs: deadline - o.clock() });
+    spawnLogged(argv, { cwd: o.checkout, env: e, log, echo: o.echo, supervisor: o.supervisor, timeoutMs: deadline - o.clock() });
   const fail = (exitCode: number, note: string): JobOutcome => ({ status: o.supervisor.interrupted ? 'interrupted' : 'failed', exitCode, note, install });
   const hook = async (name: AgentHookName): Promise<number> => {
     const path = o.hooks[name];
@@ -144,7 +141,7 @@ async function phases(o: JobOptions, log: WriteStream, say: (line: string) => vo
       ? fail(124, `timed out after ${Math.round(o.step.timeoutMs / 60_000)} min`)
       : command.code !== 0
         ? fail(command.code, lastLine(command.tail) ?? `the command exited ${command.code}`)
-        : { status: 'passed', install, ...(lastLine(command.tail) !== undefined ? { note: lastLine(command.tail)! } : {}) };
+        : { status: 'passed', install, note: lastLine(command.tail) };
 
   if (outcome.status === 'passed') {
     for (const cache of caches) {
@@ -221,12 +218,4 @@ function lastLine(tail: string): string | undefined {
     .pop();
   if (line === undefined) return undefined;
   return line.length > 200 ? `${line.slice(0, 90)} … ${line.slice(-105)}` : line;
-}
-
-/** A fresh checkout of `commit` in `dir`, as after the agent's checkout and `git clean`: nothing gitignored, nothing untracked. */
-export async function cloneAgent(repo: string, commit: string, dir: string, env: NodeJS.ProcessEnv): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  // A local clone hard-links the objects; the working tree is new, as an agent's checkout is.
-  await run('git', ['clone', '--quiet', '--no-checkout', repo, dir], { env, timeout: 120_000 });
-  await run('git', ['-C', dir, 'checkout', '--quiet', '--detach', commit], { env, timeout: 120_000 });
 }

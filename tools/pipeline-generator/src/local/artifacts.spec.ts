@@ -1,7 +1,7 @@
-import { mkdtemp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/temp-dir.js';
 import { artifactMatcher, collectArtifacts, globBase } from './artifacts.js';
 
 describe('artifactMatcher', () => {
@@ -19,12 +19,8 @@ describe('artifactMatcher', () => {
 });
 
 describe('collectArtifacts', () => {
-  const dirs: string[] = [];
-  afterEach(async () => Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true }))));
-
   it('copies the matching files, keeping their paths', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'engex-artifacts-'));
-    dirs.push(root);
+    const root = await tempDir('engex-artifacts-');
     await mkdir(join(root, 'ws/reports/junit'), { recursive: true });
     await writeFile(join(root, 'ws/reports/junit/halow.xml'), '<x/>');
     await writeFile(join(root, 'ws/reports/junit/notes.txt'), '');

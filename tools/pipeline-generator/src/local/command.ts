@@ -1,6 +1,6 @@
 import { generate } from '../io/generate.js';
 import { UsageError } from '../core/errors.js';
-import { parseFlags, type CliIo } from '../cli-args.js';
+import { SELECTION_OPTIONS, parseFlags, readSelection, type CliIo } from '../cli-args.js';
 import { resolve } from 'node:path';
 import { runLocal, type LocalRunFlags } from './run-local.js';
 import { readPipelineFile } from './pipeline-file.js';
@@ -44,10 +44,8 @@ export function parseRunArgs(argv: readonly string[]): LocalRunFlags {
   const v = parseFlags(
     argv,
     {
+      ...SELECTION_OPTIONS,
       local: { type: 'boolean' },
-      base: { type: 'string' },
-      head: { type: 'string' },
-      all: { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       approve: { type: 'boolean' },
       'fresh-agents': { type: 'boolean' },
@@ -64,23 +62,16 @@ export function parseRunArgs(argv: readonly string[]): LocalRunFlags {
   }
   const npmCache = (v['npm-cache'] as string | undefined) ?? 'warm';
   if (npmCache !== 'cold' && npmCache !== 'warm') throw new UsageError(`--npm-cache must be cold or warm, got ${JSON.stringify(npmCache)}.`);
+  const text = (name: string): string | undefined => (typeof v[name] === 'string' ? v[name] : undefined);
   const flags: LocalRunFlags = {
-    all: v['all'] === true,
+    ...readSelection(v),
     verbose: v['verbose'] === true,
-    agents: {
-      npmCache,
-      ...(typeof v['deps-cache'] === 'string' ? { depsCache: v['deps-cache'] } : {}),
-      ...(typeof v['nx-cache'] === 'string' ? { nxCache: v['nx-cache'] } : {}),
-      ...(typeof v['metrics-json'] === 'string' ? { metricsJson: v['metrics-json'] } : {}),
-    },
-    ...(v['approve'] === true ? { approve: true } : {}),
-    ...(typeof v['base'] === 'string' ? { base: v['base'] } : {}),
-    ...(typeof v['head'] === 'string' ? { head: v['head'] } : {}),
+    approve: v['approve'] === true,
+    agents: { npmCache, depsCache: text('deps-cache'), nxCache: text('nx-cache'), metricsJson: text('metrics-json') },
+    pipelineFile: text('pipeline'),
   };
-  if (flags.all && flags.base !== undefined) throw new UsageError('--all and --base contradict each other; pass one.');
-  if (typeof v['pipeline'] === 'string') {
-    if (flags.all || flags.base !== undefined || flags.head !== undefined) throw new UsageError('--pipeline runs the given pipeline: --all, --base and --head do not apply.');
-    flags.pipelineFile = v['pipeline'];
+  if (flags.pipelineFile !== undefined && (flags.all || flags.base !== undefined || flags.head !== undefined)) {
+    throw new UsageError('--pipeline runs the given pipeline: --all, --base and --head do not apply.');
   }
   return flags;
 }
@@ -98,12 +89,7 @@ export async function runLocalCommand(argv: readonly string[], io: CliIo): Promi
     now: io.now,
     generate: async (f, env) => {
       if (f.pipelineFile !== undefined) return readPipelineFile(resolve(io.cwd, f.pipelineFile), io.cwd, env);
-      const result = await generate({
-        env,
-        ...(f.base !== undefined ? { base: f.base } : {}),
-        ...(f.head !== undefined ? { head: f.head } : {}),
-        all: f.all,
-      });
+      const result = await generate({ env, base: f.base, head: f.head, all: f.all });
       return {
         pipeline: result.pipeline,
         commit: result.context.commit,

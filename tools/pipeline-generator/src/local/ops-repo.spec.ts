@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/temp-dir.js';
 import { ensureOpsRepo, renderOpsSeed } from './ops-repo.js';
 
 const run = promisify(execFile);
@@ -34,12 +33,8 @@ describe('renderOpsSeed', () => {
 });
 
 describe('ensureOpsRepo', () => {
-  const dirs: string[] = [];
-  afterEach(async () => Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true }))));
-
   it('creates a bare repo with one seed commit on main, once', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'engex-ops-'));
-    dirs.push(dir);
+    const dir = await tempDir('engex-ops-');
     const path = join(dir, 'state/ops/halow-ops.git');
     expect(await ensureOpsRepo(path, 'halow', 'example.com/engex/halow', process.env)).toEqual({ path, created: true });
     expect(await ensureOpsRepo(path, 'halow', 'example.com/engex/halow', process.env)).toEqual({ path, created: false });

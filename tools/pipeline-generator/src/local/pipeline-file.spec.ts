@@ -9,7 +9,7 @@ describe('--pipeline: a typed pipeline read from JSON', () => {
           {
             type: 'command',
             key: 'a',
-            commands: [{ kind: 'install' }, { kind: 'rm -rf' }],
+            commands: [{ kind: 'install' }, { kind: 'rm -rf' }, { kind: 'nx-run-many' }],
             dependsOn: 'b',
             plugins: [],
             retry: [],
@@ -26,7 +26,7 @@ describe('--pipeline: a typed pipeline read from JSON', () => {
       'notify: expected an array',
       'steps[0].dependsOn: expected an array of strings',
       'steps[0].timeoutInMinutes: expected a positive number',
-      'steps[0].commands[1].kind: expected one of install, nx, engex-ci, meta-data, annotate, pull, artifact-download, trivy, exec',
+      'steps[0].commands[1].kind: expected one of install, nx, nx-run-many, engex-ci, meta-data, annotate, pull, artifact-download, trivy, exec',
       'steps[1].steps[0].type: expected command or block, got "group"',
     ]);
     expect(pipelineShapeIssues([])).toEqual(['(root): expected an object with steps and notify, got []']);

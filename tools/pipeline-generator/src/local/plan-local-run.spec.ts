@@ -2,14 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { Pipeline } from '../core/pipeline.js';
 import { planPipeline } from '../core/plan.js';
 import { analyze, commandStep, planInput } from '../../test/fixtures.js';
-import { LocalPlanError, orderSteps, planLocalRun, type LocalRunContext } from './plan-local-run.js';
+import { LocalPlanError, orderSteps, planLocalRun, type LocalCommandStep, type LocalRunContext, type LocalRunPlan } from './plan-local-run.js';
 
+const commandSteps = (p: LocalRunPlan): LocalCommandStep[] => p.steps.filter((s): s is LocalCommandStep => s.type === 'command');
 const ctx: LocalRunContext = { uploadEnv: { BUILDKITE_BRANCH: 'main', BUILDKITE_COMMIT: 'c0ffee' }, presentImages: new Set() };
 
 describe('planLocalRun', () => {
   const generated = planPipeline(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])));
   const plan = planLocalRun(generated, ctx);
-  const step = (key: string) => plan.steps.find((s) => s.key === key)!;
+  const step = (key: string) => commandSteps(plan).find((s) => s.key === key)!;
 
   it('runs the uploaded text after interpolation: $$ becomes $, nothing else of the typed commands', () => {
     const scan = step('acme-api:scan');
@@ -30,8 +31,12 @@ describe('planLocalRun', () => {
     });
     expect(step('acme-api:scan').skip).toMatch(/^the Trivy image aquasec\/trivy:\S+ is not in the local Docker engine/);
     const withTrivy = planLocalRun(generated, { ...ctx, presentImages: new Set([(step('acme-api:scan').meta as { trivy: { containerImage: string } }).trivy.containerImage]) });
-    expect(withTrivy.steps.find((s) => s.key === 'acme-api:scan')?.skip).toBeUndefined();
-    expect(plan.steps.filter((s) => s.skip !== undefined).map((s) => s.key)).toEqual(['acme-api:scan']);
+    expect(commandSteps(withTrivy).find((s) => s.key === 'acme-api:scan')?.skip).toBeUndefined();
+    expect(
+      commandSteps(plan)
+        .filter((s) => s.skip !== undefined)
+        .map((s) => s.key),
+    ).toEqual(['acme-api:scan']);
   });
 
   it('interpolates $VAR from the upload environment and fails loudly where Buildkite would', () => {
@@ -40,10 +45,10 @@ describe('planLocalRun', () => {
       steps: [commandStep('a', [], { commands: commands.map((c) => ({ kind: 'exec' as const, argv: ['sh', '-c', c] })) })],
     });
     // The generator escapes every `$`; an unescaped one in a typed pipeline would be interpolated at upload.
-    expect(planLocalRun(p(['echo "$HOME"']), ctx).steps[0]?.commands).toEqual([`sh -c 'echo "$HOME"'`]);
+    expect(commandSteps(planLocalRun(p(['echo "$HOME"']), ctx))[0]?.commands).toEqual([`sh -c 'echo "$HOME"'`]);
     const raw = { notify: [], steps: [commandStep('a', [], { env: { WHERE: 'on $BUILDKITE_BRANCH' } })] } as Pipeline;
     expect(() => planLocalRun({ ...raw, steps: [commandStep('a', [], { plugins: [{ ref: 'docker#v5.0.0', config: {} }] })] }, ctx)).toThrow(LocalPlanError);
-    expect(planLocalRun(raw, ctx).steps[0]?.env).toEqual({ WHERE: 'on $BUILDKITE_BRANCH' });
+    expect(commandSteps(planLocalRun(raw, ctx))[0]?.env).toEqual({ WHERE: 'on $BUILDKITE_BRANCH' });
   });
 
   it('orders by depends_on, keeping pipeline order among ready steps, and rejects cycles and unknown steps', () => {

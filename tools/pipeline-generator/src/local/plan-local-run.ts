@@ -5,6 +5,7 @@ import { stableOrder } from '../core/graph.js';
 import { interpolate } from './interpolate.js';
 import { readPlugin, type LocalPlugin } from './plugin-config.js';
 import { readUploaded, type UploadedCommandStep } from './uploaded-steps.js';
+import { unreachable } from './unreachable.js';
 
 export { LocalPlanError } from '../core/errors.js';
 
@@ -25,11 +26,19 @@ export interface LocalRunContext {
   presentImages: ReadonlySet<string>;
 }
 
-export interface LocalStep {
+/** What every local step has, command or block. */
+interface LocalStepBase {
   key: string;
   label: string;
   /** Command-step keys (group keys expanded) this step waits for. */
   dependsOn: string[];
+  notes: string[];
+  meta?: StepMeta;
+}
+
+/** A command step: a job on an agent of its queue. */
+export interface LocalCommandStep extends LocalStepBase {
+  type: 'command';
   timeoutMs: number;
   /** The queue whose agents run it, and whose environment and hooks it gets. */
   queue: string;
@@ -43,11 +52,15 @@ export interface LocalStep {
   retry: { exitStatus: number | '*'; limit: number }[];
   /** Set when the step cannot run here; the reason is printed and kept in the summary. */
   skip?: string;
-  /** A block step: its prompt. It waits for approval (`--approve`). */
-  block?: string;
-  notes: string[];
-  meta?: StepMeta;
 }
+
+/** A block step: no job; it waits for approval (`--approve`). */
+export interface LocalBlockStep extends LocalStepBase {
+  type: 'block';
+  prompt: string;
+}
+
+export type LocalStep = LocalCommandStep | LocalBlockStep;
 
 export interface LocalRunPlan {
   /** In execution order: every step after the steps it depends on, otherwise pipeline order. */
@@ -69,21 +82,26 @@ export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: 
   };
   const pipelineEnv = Object.fromEntries(Object.entries(uploaded.env).map(([k, v]) => [k, interpolate(v, ctx.uploadEnv)]));
   const steps = uploaded.steps.map((s): LocalStep => {
-    const meta = typed.get(s.key)?.meta;
-    const base = { key: s.key, label: s.label, dependsOn: expand(s.dependsOn), notes: [], ...(meta ? { meta } : {}) };
-    if (s.type === 'block') return { ...base, timeoutMs: 0, queue: '', env: {}, commands: [], plugins: [], artifactPaths: [], retry: [], block: s.prompt };
-    const step: LocalStep = {
-      ...base,
-      timeoutMs: s.timeoutInMinutes * 60_000,
-      queue: s.queue,
-      env: { ...pipelineEnv, ...Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, at(v, s.key)])) },
-      commands: s.commands.map((c) => at(c, s.key)),
-      plugins: s.plugins.map((p, i) => readPlugin(p.ref, p.config, `step ${s.key} plugins[${i}]`)),
-      artifactPaths: s.artifactPaths.map((p) => at(p, s.key)),
-      retry: s.retry,
-    };
-    const skip = skipReason(s, typed.get(s.key), ctx);
-    return skip === undefined ? step : { ...step, skip };
+    const base = { key: s.key, label: s.label, dependsOn: expand(s.dependsOn), notes: [], meta: typed.get(s.key)?.meta };
+    switch (s.type) {
+      case 'block':
+        return { ...base, type: 'block', prompt: s.prompt };
+      case 'command':
+        return {
+          ...base,
+          type: 'command',
+          timeoutMs: s.timeoutInMinutes * 60_000,
+          queue: s.queue,
+          env: { ...pipelineEnv, ...Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, at(v, s.key)])) },
+          commands: s.commands.map((c) => at(c, s.key)),
+          plugins: s.plugins.map((p, i) => readPlugin(p.ref, p.config, `step ${s.key} plugins[${i}]`)),
+          artifactPaths: s.artifactPaths.map((p) => at(p, s.key)),
+          retry: s.retry,
+          skip: skipReason(s, typed.get(s.key), ctx),
+        };
+      default:
+        return unreachable(s);
+    }
   });
   return { steps: orderSteps(steps), notify: pipeline.notify };
 }

@@ -95,7 +95,7 @@ export function readPlugin(ref: string, config: Config, where: string): LocalPlu
         ref,
         path: path as string,
         manifest,
-        ...(restore ? { restore } : {}),
+        restore,
         save,
         compression: compression as 'none' | 'tgz' | 'zstd',
         keyExtra: String(keyExtra),
@@ -136,8 +136,8 @@ export function readPlugin(ref: string, config: Config, where: string): LocalPlu
         files: list(config['files'], 'files'),
         format: format as 'junit' | 'json',
         tokenEnv: String(tokenEnv),
-        ...(typeof config['branches'] === 'string' ? { branches: config['branches'] } : {}),
-        ...(typeof config['exclude-branches'] === 'string' ? { excludeBranches: config['exclude-branches'] } : {}),
+        branches: typeof config['branches'] === 'string' ? config['branches'] : undefined,
+        excludeBranches: typeof config['exclude-branches'] === 'string' ? config['exclude-branches'] : undefined,
       });
     }
   }

@@ -3,30 +3,35 @@ import { join } from 'node:path';
 import { agentTotals, renderAgentReport, type AgentStepMetrics } from './agent-metrics.js';
 import type { LocalStep } from './plan-local-run.js';
 import { formatDuration } from './render-summary.js';
-import type { Agents, RunResult } from './run-steps.js';
+import type { RunResult } from './run-steps.js';
+import type { AgentCaches } from './agents.js';
+
+export interface AgentReportInput {
+  caches: AgentCaches;
+  steps: readonly LocalStep[];
+  results: readonly RunResult[];
+  runDir: string;
+  say: (line: string) => void;
+  elapsedMs: number;
+  /** `--metrics-json`: also written here. */
+  metricsJson: string | undefined;
+}
 
 /** The agents' table and totals, on stderr and as JSON (run folder, and `--metrics-json`). */
-export async function reportAgents(
-  agents: Agents,
-  steps: readonly LocalStep[],
-  results: readonly RunResult[],
-  runDir: string,
-  say: (line: string) => void,
-  keptDeps: boolean,
-  elapsedMs: number,
-): Promise<void> {
-  const byKey = new Map(steps.map((s) => [s.key, s]));
-  const measured = results
-    .filter((r): r is RunResult & { agent: AgentStepMetrics } => r.agent !== undefined)
-    .map((r) => ({ ...r.agent, dependsOn: byKey.get(r.key)?.dependsOn ?? [] }));
+export async function reportAgents(r: AgentReportInput): Promise<void> {
+  const byKey = new Map(r.steps.map((s) => [s.key, s]));
+  const measured = r.results
+    .filter((x): x is RunResult & { agent: AgentStepMetrics } => x.agent !== undefined)
+    .map((x) => ({ ...x.agent, dependsOn: byKey.get(x.key)?.dependsOn ?? [] }));
   const totals = agentTotals(measured);
-  const depsCache = keptDeps ? agents.depsCache : `${agents.depsCache} (this run's)`;
-  const nxCache = agents.nxCache.kind === 'off' ? "off (each agent's own)" : agents.nxCache.dir;
-  say(renderAgentReport({ steps: measured, totals, npmCache: agents.npmCache, depsCache, nxCache }).trimEnd());
-  say(`  steps ran one at a time here: elapsed ${formatDuration(elapsedMs)}; the critical path is what a fleet with free agents would take`);
-  const json = `${JSON.stringify({ npmCache: agents.npmCache, depsCache: agents.depsCache, nxCache, elapsedMs, totals, steps: measured }, null, 2)}\n`;
-  await writeFile(join(runDir, 'agents.json'), json);
-  if (agents.metricsJson) await writeFile(agents.metricsJson, json);
+  const { caches } = r;
+  const depsCache = caches.depsCacheKept ? caches.depsCache : `${caches.depsCache} (this run's)`;
+  const nxCache = caches.nxCache.kind === 'off' ? "off (each agent's own)" : caches.nxCache.dir;
+  r.say(renderAgentReport({ steps: measured, totals, npmCache: caches.npmCache, depsCache, nxCache }).trimEnd());
+  r.say(`  steps ran one at a time here: elapsed ${formatDuration(r.elapsedMs)}; the critical path is what a fleet with free agents would take`);
+  const json = `${JSON.stringify({ npmCache: caches.npmCache, depsCache: caches.depsCache, nxCache, elapsedMs: r.elapsedMs, totals, steps: measured }, null, 2)}\n`;
+  await writeFile(join(r.runDir, 'agents.json'), json);
+  if (r.metricsJson !== undefined) await writeFile(r.metricsJson, json);
 }
 
 export async function tail(file: string, lines: number): Promise<string> {

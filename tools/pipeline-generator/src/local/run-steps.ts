@@ -1,149 +1,128 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AgentStore } from './agent-store.js';
-import { cloneAgent, runJob, type JobOutcome } from './agent-job.js';
+import type { Agent } from './agents.js';
+import { AgentStore } from './agent-store.js';
+import { runJob, type JobOutcome } from './agent-job.js';
 import { parseNxTasks, type AgentStepMetrics } from './agent-metrics.js';
 import { jobEnv, type LocalBuild, type QueueAgents } from './local-env.js';
-import type { LocalStep } from './plan-local-run.js';
-import { renderStepEnd, renderStepStart, formatDuration, type StepResult } from './render-summary.js';
+import type { LocalCommandStep, LocalStep } from './plan-local-run.js';
+import { renderStepEnd, renderStepStart, formatDuration, type StepResult, type StepStatus } from './render-summary.js';
 import { tail } from './report-agents.js';
-import type { RunLocalOptions } from './run-local.js';
-import type { StepSupervisor } from './supervisor.js';
-
-/** A run's agents, normalized: every folder exists. */
-export interface Agents {
-  /** Temporary folder of this run's clones (and default caches); removed at the end. */
-  root: string;
-  depsCache: string;
-  nxCache: { kind: 'directory'; dir: string } | { kind: 'off' };
-  npmCache: 'cold' | 'warm';
-  metricsJson?: string;
-}
+import type { TextSink } from './run-local.js';
+import { decideStep, retryRule, type RetryRule } from './schedule.js';
+import type { LocalInfra } from './local-infra.js';
 
 export type RunResult = StepResult & { agent?: AgentStepMetrics };
 
-export interface RunStepsContext extends RunLocalOptions {
-  agents: Agents;
+/** What the loop needs of the run; `runLocal` builds it once. */
+export interface RunStepsContext {
+  /** The environment of `run --local` (a job takes only its allowlist). */
+  env: Readonly<Record<string, string | undefined>>;
+  build: LocalBuild;
+  /** The agents (the seam every job runs through), the running job's supervisor, the interrupt. */
+  infra: Pick<LocalInfra, 'agents' | 'supervisor' | 'signalled'>;
   queues: Readonly<Record<string, QueueAgents>>;
-  store: AgentStore;
-  supervisor: StepSupervisor;
-  runDir: string;
+  /** argv of the local `buildkite-agent`. */
+  agentCommand: readonly string[];
   docker: string;
+  approve: boolean;
+  /** Every step's output to `stderr` as well as its log. */
+  verbose: boolean;
+  stderr: TextSink;
   say: (line: string) => void;
   clock: () => number;
-  signalled: () => NodeJS.Signals | undefined;
 }
 
-/** Runs the steps in order, one at a time, each command step as a job on a fresh agent of its queue. */
-export async function runSteps(steps: readonly LocalStep[], build: LocalBuild, ctx: RunStepsContext): Promise<RunResult[]> {
+/** Runs the steps in order, one at a time, as `decideStep` says: each command step a job on a new agent of its queue. */
+export async function runSteps(steps: readonly LocalStep[], ctx: RunStepsContext): Promise<RunResult[]> {
+  const job = { ...ctx, store: new AgentStore(ctx.build.runDir) };
   const results: RunResult[] = [];
-  const byKey = new Map<string, StepResult>();
-  const push = (r: RunResult, announce = true): void => {
+  const settled = new Map<string, StepStatus>();
+  const settle = (r: RunResult, announce: boolean): void => {
     results.push(r);
-    byKey.set(r.key, r);
+    settled.set(r.key, r.status);
     if (announce) ctx.say(renderStepEnd(r));
   };
   for (const [i, step] of steps.entries()) {
+    const decision = decideStep(step, settled, { interrupted: ctx.infra.signalled() !== undefined, approve: ctx.approve });
     const base = { key: step.key, label: step.label };
-    if (ctx.signalled()) {
-      push({ ...base, status: 'blocked', durationMs: 0, note: 'run interrupted' }, false);
-      continue;
-    }
-    const failedDep = step.dependsOn.map((d) => byKey.get(d)).find((r) => r && r.status !== 'passed' && r.status !== 'skipped');
-    if (failedDep) {
-      const why = failedDep.status === 'blocked' ? 'not run' : failedDep.status === 'waiting' ? 'waiting for approval' : failedDep.status;
-      push({ ...base, status: 'blocked', durationMs: 0, note: `needs ${failedDep.key} (${why})` });
+    if (decision.kind === 'settle' && decision.announce !== 'reached') {
+      settle({ ...base, status: decision.status, durationMs: 0, note: decision.note }, decision.announce === 'end-only');
       continue;
     }
     ctx.say(renderStepStart(i + 1, steps.length, step.label, step.key));
     for (const n of step.notes) ctx.say(`    ${n}`);
-    if (step.block !== undefined) {
-      for (const l of step.block.split('\n')) ctx.say(`    ${l}`);
-      push(
-        ctx.flags.approve
-          ? { ...base, status: 'passed', durationMs: 0, note: 'approved (--approve)' }
-          : { ...base, status: 'waiting', durationMs: 0, note: 'waiting for approval: rerun with --approve to unblock' },
-      );
+    if (step.type === 'block') for (const l of step.prompt.split('\n')) ctx.say(`    ${l}`);
+    if (decision.kind === 'settle') {
+      settle({ ...base, status: decision.status, durationMs: 0, note: decision.note }, true);
       continue;
     }
-    if (step.skip !== undefined) {
-      push({ ...base, status: 'skipped', durationMs: 0, note: step.skip });
-      continue;
-    }
-    // The shell lines the job runs, first line of each (the step log has them whole).
-    for (const c of step.commands) {
-      const lines = c.split('\n');
-      ctx.say(`    $ ${lines[0]}${lines.length > 1 ? ` … (${lines.length - 1} more lines)` : ''}`);
-    }
-    let result = await runOne(step, i, build, ctx);
-    // Buildkite's automatic retries (agent lost, engex-ci's infrastructure exit 4): a new job on a fresh agent.
-    const attempts = new Map<number | '*', number>();
-    for (;;) {
-      const code = result.exitCode;
-      const rule = result.status === 'failed' && code !== undefined ? step.retry.find((r) => r.exitStatus === code || r.exitStatus === '*') : undefined;
-      if (rule === undefined || (attempts.get(rule.exitStatus) ?? 0) >= rule.limit || ctx.signalled()) break;
-      attempts.set(rule.exitStatus, (attempts.get(rule.exitStatus) ?? 0) + 1);
-      ctx.say(`    exit ${code}: automatic retry ${attempts.get(rule.exitStatus)}/${rule.limit} (retry.automatic exit_status ${rule.exitStatus})`);
-      result = await runOne(step, i, build, ctx);
-    }
-    push(result);
-    if (result.status === 'failed' && !ctx.flags.verbose && result.log) ctx.say(await tail(result.log, 25));
+    const result = await runWithRetries(decision.step, i, job);
+    settle(result, true);
+    if (result.status === 'failed' && !ctx.verbose && result.log) ctx.say(await tail(result.log, 25));
   }
   return results;
 }
 
-async function runOne(step: LocalStep, i: number, build: LocalBuild, ctx: RunStepsContext): Promise<RunResult> {
-  const safeKey = step.key.replace(/[^A-Za-z0-9._-]/g, '_');
-  const logFile = join(ctx.runDir, 'logs', `${safeKey}.log`);
-  const agentDir = join(ctx.agents.root, 'agents', `${String(i + 1).padStart(3, '0')}-${safeKey}`);
-  const checkout = join(agentDir, 'checkout');
+type JobContext = RunStepsContext & { store: AgentStore };
+
+/** The job, and Buildkite's automatic retries of it (agent lost, engex-ci's infrastructure exit 4), each on a new agent. */
+async function runWithRetries(step: LocalCommandStep, i: number, ctx: JobContext): Promise<RunResult> {
+  // The shell lines the job runs, first line of each (the step log has them whole).
+  for (const c of step.commands) {
+    const lines = c.split('\n');
+    ctx.say(`    $ ${lines[0]}${lines.length > 1 ? ` … (${lines.length - 1} more lines)` : ''}`);
+  }
+  let result = await runOne(step, i, ctx);
+  const attempts = new Map<RetryRule['exitStatus'], number>();
+  for (let rule = retryRule(step, result, attempts); rule !== undefined && !ctx.infra.signalled(); rule = retryRule(step, result, attempts)) {
+    attempts.set(rule.exitStatus, (attempts.get(rule.exitStatus) ?? 0) + 1);
+    ctx.say(`    exit ${result.exitCode}: automatic retry ${attempts.get(rule.exitStatus)}/${rule.limit} (retry.automatic exit_status ${rule.exitStatus})`);
+    result = await runOne(step, i, ctx);
+  }
+  return result;
+}
+
+async function runOne(step: LocalCommandStep, i: number, ctx: JobContext): Promise<RunResult> {
+  const logFile = join(ctx.build.runDir, 'logs', `${step.key.replace(/[^A-Za-z0-9._-]/g, '_')}.log`);
   const t0 = ctx.clock();
   const ticker = startTicker(ctx, step, t0);
   let checkoutMs = 0;
+  const none = { kind: 'none' as const, ms: 0, saveMs: 0 };
   const outcome = await (async (): Promise<JobOutcome> => {
-    const agents = ctx.queues[step.queue];
-    const none = { kind: 'none' as const, ms: 0, saveMs: 0 };
-    if (agents === undefined) {
+    const queue = ctx.queues[step.queue];
+    if (queue === undefined) {
       // On Buildkite the job would wait forever for an agent; here it fails and says so.
       return { status: 'failed', exitCode: 1, note: `no agent serves queue ${JSON.stringify(step.queue)} (local queues: ${Object.keys(ctx.queues).join(', ')})`, install: none };
     }
+    let agent: Agent;
     try {
-      await cloneAgent(build.workspaceRoot, build.commit, checkout, { PATH: ctx.env['PATH'] ?? '', HOME: ctx.env['HOME'] ?? '' });
+      agent = await ctx.infra.agents.start({ index: i, key: step.key, queue });
     } catch (error) {
-      return { status: 'failed', exitCode: 4, note: `fresh clone of ${build.commit.slice(0, 12)} failed: ${(error as Error).message.split('\n')[0]}`, install: none };
+      return { status: 'failed', exitCode: 4, note: `fresh clone of ${ctx.build.commit.slice(0, 12)} failed: ${(error as Error).message.split('\n')[0]}`, install: none };
     }
     checkoutMs = ctx.clock() - t0;
-    // The shared folder stands in for the remote cache; an agent that may not write it (untrusted:
-    // the read token) gets a cache of its own, so nothing it builds reaches a trusted build.
-    const nxCacheDir = ctx.agents.nxCache.kind === 'directory' && agents.cacheWrite ? ctx.agents.nxCache.dir : join(agentDir, 'nx');
-    const env = jobEnv({
-      caller: ctx.env,
-      build,
-      queue: step.queue,
-      agents,
-      step,
-      checkout,
-      binDir: join(agentDir, 'bin'),
-      nxCacheDir,
-      ...(ctx.agents.npmCache === 'cold' ? { npmCacheDir: join(agentDir, 'npm-cache') } : {}),
-    });
-    return runJob({
-      step,
-      checkout,
-      agentDir,
-      env,
-      hooks: agents.hooks,
-      store: ctx.store,
-      agentCommand: ctx.agentCommand,
-      docker: ctx.docker,
-      registry: build.registry,
-      depsCache: ctx.agents.depsCache,
-      cacheWrite: agents.cacheWrite,
-      logFile,
-      supervisor: ctx.supervisor,
-      clock: ctx.clock,
-      ...(ctx.flags.verbose ? { echo: ctx.stderr } : {}),
-    });
+    try {
+      return await runJob({
+        step,
+        checkout: agent.checkout,
+        agentDir: agent.dir,
+        env: jobEnv({ caller: ctx.env, build: ctx.build, queue: step.queue, agents: queue, step, ...agent }),
+        hooks: queue.hooks,
+        store: ctx.store,
+        agentCommand: ctx.agentCommand,
+        docker: ctx.docker,
+        registry: ctx.build.registry,
+        depsCache: ctx.infra.agents.caches.depsCache,
+        cacheWrite: queue.cacheWrite,
+        logFile,
+        supervisor: ctx.infra.supervisor,
+        clock: ctx.clock,
+        echo: ctx.verbose ? ctx.stderr : undefined,
+      });
+    } finally {
+      await ctx.infra.agents.release(agent);
+    }
   })().finally(() => ticker());
   const durationMs = ctx.clock() - t0;
   const nx = parseNxTasks(await readFile(logFile, 'utf8').catch(() => ''));
@@ -159,23 +138,12 @@ async function runOne(step: LocalStep, i: number, build: LocalBuild, ctx: RunSte
     nxExecuted: nx.executed,
     nxCached: nx.cached,
   };
-  // Agents are ephemeral: nothing of this one is left for the next job but what it uploaded and saved.
-  await rm(agentDir, { recursive: true, force: true });
-  return {
-    agent,
-    key: step.key,
-    label: step.label,
-    status: outcome.status,
-    durationMs,
-    ...(outcome.exitCode !== undefined ? { exitCode: outcome.exitCode } : {}),
-    ...(outcome.note !== undefined ? { note: outcome.note } : {}),
-    log: logFile,
-  };
+  return { agent, key: step.key, label: step.label, status: outcome.status, durationMs, exitCode: outcome.exitCode, note: outcome.note, log: logFile };
 }
 
 /** Elapsed time while a step runs: a rewritten line on a terminal, a line every 30 s otherwise. */
-function startTicker(ctx: RunStepsContext, step: LocalStep, t0: number): () => void {
-  if (ctx.flags.verbose) return () => undefined;
+function startTicker(ctx: RunStepsContext, step: LocalCommandStep, t0: number): () => void {
+  if (ctx.verbose) return () => undefined;
   const tty = ctx.stderr.isTTY === true;
   const timer = setInterval(
     () => {

@@ -14,8 +14,13 @@ export class StepSupervisor {
     this.child = undefined;
   }
 
-  /** Sends `signal` to the running command and everything it started (its process group). */
-  kill(signal: NodeJS.Signals): void {
+  /**
+   * Sends `signal` to the running command and everything it started (its process group). With
+   * `only`, only while that command is still the one running: a delayed SIGKILL meant for a job
+   * that already ended must not reach the next job's command.
+   */
+  kill(signal: NodeJS.Signals, only?: ChildProcess): void {
+    if (only !== undefined && only !== this.child) return;
     const pid = this.child?.pid;
     if (pid === undefined || this.child?.exitCode !== null) return;
     try {
@@ -29,9 +34,7 @@ export class StepSupervisor {
     this.interrupted = true;
     this.kill('SIGTERM');
     const child = this.child;
-    setTimeout(() => {
-      if (child && child === this.child) this.kill('SIGKILL');
-    }, 5000).unref();
+    if (child) setTimeout(() => this.kill('SIGKILL', child), 5000).unref();
   }
 }
 
@@ -49,8 +52,10 @@ export interface SpawnLoggedOptions {
   log: WriteStream;
   echo?: { write(chunk: string | Uint8Array): unknown };
   supervisor: StepSupervisor;
-  /** Milliseconds until SIGTERM (then SIGKILL 10 s later): the step's `timeout_in_minutes`. */
+  /** Milliseconds until SIGTERM (then SIGKILL `killAfterMs` later): the step's `timeout_in_minutes`. */
   timeoutMs: number;
+  /** From the timeout's SIGTERM to SIGKILL; default 10 s. */
+  killAfterMs?: number;
 }
 
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
@@ -72,8 +77,8 @@ export function spawnLogged(argv: readonly string[], options: SpawnLoggedOptions
     const timer = setTimeout(
       () => {
         timedOut = true;
-        options.supervisor.kill('SIGTERM');
-        setTimeout(() => options.supervisor.kill('SIGKILL'), 10_000).unref();
+        options.supervisor.kill('SIGTERM', child);
+        setTimeout(() => options.supervisor.kill('SIGKILL', child), options.killAfterMs ?? 10_000).unref();
       },
       Math.max(options.timeoutMs, 1),
     );

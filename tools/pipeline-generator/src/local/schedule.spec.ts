@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { LocalBlockStep, LocalCommandStep } from './plan-local-run.js';
+import type { StepStatus } from './render-summary.js';
+import { decideStep, retryRule, type ScheduleState } from './schedule.js';
+
+const command = (key: string, over: Partial<LocalCommandStep> = {}): LocalCommandStep => ({
+  type: 'command',
+  key,
+  label: key,
+  dependsOn: [],
+  notes: [],
+  timeoutMs: 60_000,
+  queue: 'default',
+  env: {},
+  commands: ['true'],
+  plugins: [],
+  artifactPaths: [],
+  retry: [],
+  ...over,
+});
+const block = (key: string, dependsOn: string[] = []): LocalBlockStep => ({ type: 'block', key, label: key, dependsOn, notes: [], prompt: 'Deploy?' });
+const running: ScheduleState = { interrupted: false, approve: false };
+const settled = (entries: Record<string, StepStatus>): ReadonlyMap<string, StepStatus> => new Map(Object.entries(entries));
+
+describe('decideStep: what runs next', () => {
+  it('runs a command step whose dependencies passed or were skipped with a reason', () => {
+    const step = command('b', { dependsOn: ['a', 'scan'] });
+    expect(decideStep(step, settled({ a: 'passed', scan: 'skipped' }), running)).toEqual({ kind: 'run', step });
+  });
+
+  it.each<[StepStatus, string]>([
+    ['failed', 'needs a (failed)'],
+    ['blocked', 'needs a (not run)'],
+    ['waiting', 'needs a (waiting for approval)'],
+    ['interrupted', 'needs a (interrupted)'],
+  ])('does not run a step whose dependency is %s, and names it', (status, note) => {
+    for (const step of [command('b', { dependsOn: ['a'] }), block('b', ['a'])]) {
+      expect(decideStep(step, settled({ a: status }), running)).toEqual({ kind: 'settle', status: 'blocked', note, announce: 'end-only' });
+    }
+  });
+
+  it('names the first dependency, in depends_on order, that keeps a step from running', () => {
+    const step = command('c', { dependsOn: ['a', 'b'] });
+    expect(decideStep(step, settled({ a: 'passed', b: 'failed' }), running)).toMatchObject({ note: 'needs b (failed)' });
+    expect(decideStep(step, settled({ a: 'waiting', b: 'failed' }), running)).toMatchObject({ note: 'needs a (waiting for approval)' });
+  });
+
+  it('skips a step that cannot run here, with its reason, once its dependencies are done', () => {
+    const step = command('scan', { dependsOn: ['image'], skip: 'no Trivy image' });
+    expect(decideStep(step, settled({ image: 'passed' }), running)).toEqual({ kind: 'settle', status: 'skipped', note: 'no Trivy image', announce: 'reached' });
+    expect(decideStep(step, settled({ image: 'failed' }), running)).toMatchObject({ status: 'blocked' });
+  });
+
+  it('lets a block step wait for approval, or pass under --approve', () => {
+    expect(decideStep(block('approve'), settled({}), running)).toEqual({
+      kind: 'settle',
+      status: 'waiting',
+      note: 'waiting for approval: rerun with --approve to unblock',
+      announce: 'reached',
+    });
+    expect(decideStep(block('approve'), settled({}), { ...running, approve: true })).toEqual({
+      kind: 'settle',
+      status: 'passed',
+      note: 'approved (--approve)',
+      announce: 'reached',
+    });
+  });
+
+  it('starts nothing after an interrupt, silently, whatever the step', () => {
+    for (const step of [command('a'), block('b'), command('c', { skip: 'x' })]) {
+      expect(decideStep(step, settled({}), { interrupted: true, approve: true })).toEqual({ kind: 'settle', status: 'blocked', note: 'run interrupted', announce: 'silent' });
+    }
+  });
+});
+
+describe('retryRule: retry.automatic', () => {
+  const step = command('a', {
+    retry: [
+      { exitStatus: 4, limit: 2 },
+      { exitStatus: '*', limit: 1 },
+    ],
+  });
+
+  it('picks the first rule matching the exit status, "*" for any failure, until its limit', () => {
+    expect(retryRule(step, { status: 'failed', exitCode: 4 }, new Map())).toEqual({ exitStatus: 4, limit: 2 });
+    expect(retryRule(step, { status: 'failed', exitCode: 4 }, new Map([[4, 1]]))).toEqual({ exitStatus: 4, limit: 2 });
+    expect(retryRule(step, { status: 'failed', exitCode: 4 }, new Map([[4, 2]]))).toBeUndefined();
+    expect(retryRule(step, { status: 'failed', exitCode: 1 }, new Map())).toEqual({ exitStatus: '*', limit: 1 });
+    expect(retryRule(step, { status: 'failed', exitCode: 1 }, new Map([['*', 1]]))).toBeUndefined();
+  });
+
+  it('never retries a pass, an interrupted job or a failure without an exit status', () => {
+    expect(retryRule(step, { status: 'passed', exitCode: 0 }, new Map())).toBeUndefined();
+    expect(retryRule(step, { status: 'interrupted', exitCode: 4 }, new Map())).toBeUndefined();
+    expect(retryRule(step, { status: 'failed' }, new Map())).toBeUndefined();
+    expect(retryRule(command('b'), { status: 'failed', exitCode: 4 }, new Map())).toBeUndefined();
+  });
+});
