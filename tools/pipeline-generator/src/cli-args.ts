@@ -21,13 +21,6 @@ export interface CliIo {
   build?: () => BuildInfo;
 }
 
-/** The flags that choose what the change is compared with; `generate` and `run --local` both take them. */
-export const SELECTION_FLAGS = {
-  base: { type: 'string' },
-  head: { type: 'string' },
-  all: { type: 'boolean' },
-} as const;
-
 /**
  * `node:util` `parseArgs`, with its errors (unknown option, missing value) turned into our
  * `UsageError` carrying `usage`, and empty values refused.
@@ -49,7 +42,7 @@ export function parseFlags<T extends NonNullable<Parameters<typeof parseArgs>[0]
   return values as Record<string, string | boolean | undefined>;
 }
 
-/** `--base`, `--head`, `--all`: which change a subcommand plans for, the same for both. */
+/** `--base`, `--head`, `--all`: which change `generate` and `run --local` plan for, the same for both. */
 export const SELECTION_OPTIONS = { base: { type: 'string' }, head: { type: 'string' }, all: { type: 'boolean' } } as const;
 
 export interface Selection {

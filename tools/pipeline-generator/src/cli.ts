@@ -6,7 +6,7 @@ import { UsageError } from './core/errors.js';
 import { renderPipeline, renderUploads, type PipelineFormat } from './core/render.js';
 import { generate } from './io/generate.js';
 import { RUN_USAGE, runLocalCommand } from './local/index.js';
-import { SELECTION_FLAGS, parseFlags, type CliIo } from './cli-args.js';
+import { SELECTION_OPTIONS, parseFlags, readSelection, type CliIo } from './cli-args.js';
 
 export type { CliIo } from './cli-args.js';
 
@@ -40,7 +40,7 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   const v = parseFlags(
     argv,
     {
-      ...SELECTION_FLAGS,
+      ...SELECTION_OPTIONS,
       'strict-base': { type: 'boolean' },
       explain: { type: 'boolean' },
       'out-dir': { type: 'string' },
@@ -50,17 +50,13 @@ export function parseGenerateArgs(argv: readonly string[]): GenerateArgs {
   );
   const format = (v['format'] as string | undefined) ?? 'yaml';
   if (format !== 'yaml' && format !== 'json') throw new UsageError(`--format must be yaml or json, got ${JSON.stringify(format)}.`);
-  const args: GenerateArgs = {
-    all: v['all'] === true,
+  return {
+    ...readSelection(v),
     strictBase: v['strict-base'] === true,
     format,
     explain: v['explain'] === true,
-    base: typeof v['base'] === 'string' ? v['base'] : undefined,
-    head: typeof v['head'] === 'string' ? v['head'] : undefined,
     outDir: typeof v['out-dir'] === 'string' ? v['out-dir'] : undefined,
   };
-  if (args.all && args.base !== undefined) throw new UsageError('--all and --base contradict each other; pass one.');
-  return args;
 }
 
 async function runGenerate(argv: readonly string[], io: CliIo): Promise<number> {
