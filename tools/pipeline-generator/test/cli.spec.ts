@@ -120,7 +120,7 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     expect(r.stderr).toContain(`changed: ${ws().rootLib.source}`);
     expect(r.stderr).toMatch(/via: @syn\/svc-1 -> @syn\/lib-\d{4} -> .*@syn\/lib-0000/);
     const doc = parse(r.stdout) as Doc;
-    expect(keys(doc)).toEqual(expect.arrayContaining(['syn-svc-1:image', 'syn-svc-1:scan', 'syn-svc-1:smoke', 'syn-svc-2:image']));
+    expect(keys(doc)).toEqual(expect.arrayContaining(['syn-svc-1:image', 'syn-svc-1:scan', 'syn-svc-2:image']));
     // Locally the branch is git's (main here), so the preview includes main's staging deploy.
     expect(keys(doc)).toContain('syn-svc-1:deploy-staging');
     expectSchemaValid(doc);
@@ -391,7 +391,7 @@ describe('engex-pipeline generate --all at 1,000 projects', { timeout: 600_000 }
       for (const s of steps) for (const d of (s['depends_on'] as string[] | undefined) ?? []) expect(seen.has(d)).toBe(true);
       expectSchemaValid(doc);
     }
-    // plan, lint/test/build per project, image/scan/smoke/deploy per service, the checks gate
-    expect(seen.size).toBe(1 + 1000 * 3 + 3 * 4 + 1);
+    // plan, lint/test/build per project, image/scan/deploy per service, the checks gate
+    expect(seen.size).toBe(1 + 1000 * 3 + 3 * 3 + 1);
   });
 });

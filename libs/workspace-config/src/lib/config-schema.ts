@@ -110,7 +110,7 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
       'Agent queue of the image (build and push) and deploy steps: agents with Docker, ECR-push and ops-write credentials. Must differ from agents.queue.',
       D.deployQueue,
     ),
-    dockerQueue: text(R.QUEUE, 'Agent queue of the scan and smoke steps (Docker, no push). Default: agents.queue.'),
+    dockerQueue: text(R.QUEUE, 'Agent queue of the scan steps (Docker, no push). Default: agents.queue.'),
     plugins: object('Pinned Buildkite plugins.', {
       ecr: text(R.PLUGIN, 'The ECR login plugin.', D.plugins.ecr),
       testCollector: text(R.PLUGIN, "The Test Engine upload of each test step's JUnit report (token: the agent's BUILDKITE_ANALYTICS_TOKEN).", D.plugins.testCollector),

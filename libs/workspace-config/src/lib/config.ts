@@ -115,7 +115,7 @@ export interface WorkspaceConfig {
    * pull-request code never runs where those credentials are.
    */
   deployQueue: string;
-  /** Agent queue of the steps that need Docker without pushing (scan, smoke). Default `agents.queue`. */
+  /** Agent queue of the steps that need Docker without pushing (scan; the smoke test runs in the image job). Default `agents.queue`. */
   dockerQueue: string;
   /** Pinned Buildkite plugins. Trivy runs as a pinned container (`trivy.version`), not a plugin. */
   plugins: {

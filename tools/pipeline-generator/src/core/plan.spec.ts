@@ -100,9 +100,8 @@ describe('what runs', () => {
         'acme-api:build',
         'acme-api:image <- acme-api:build',
         'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
         'acme-api:deploy-production <- engex-checks-passed acme-api:approve-production',
-        'engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke',
+        'engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:image acme-api:scan',
       ],
     ],
     ['tag build: everything runs and nothing deploys', tag, everyTask],
@@ -112,9 +111,8 @@ describe('what runs', () => {
       [
         ...everyTask,
         'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
         'acme-api:deploy-staging <- engex-checks-passed',
-        'engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-util:lint acme-util:test acme-util:build',
+        'engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:image acme-api:scan acme-util:lint acme-util:test acme-util:build',
       ],
     ],
     [
@@ -130,14 +128,7 @@ describe('what runs', () => {
     [
       "the shared Dockerfile, in no project's inputs, rebuilds every service image on its own",
       planInput({ branch: 'main' }, analyze(['docker/Dockerfile']), lastPassed),
-      [
-        'engex-plan',
-        'acme-api:image',
-        'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
-        'acme-api:deploy-staging <- engex-checks-passed',
-        'engex-checks-passed <- acme-api:scan acme-api:smoke',
-      ],
+      ['engex-plan', 'acme-api:image', 'acme-api:scan <- acme-api:image', 'acme-api:deploy-staging <- engex-checks-passed', 'engex-checks-passed <- acme-api:image acme-api:scan'],
     ],
     [
       'stepGranularity "project": one job per project, ordered by the task graph',
@@ -148,9 +139,8 @@ describe('what runs', () => {
         'acme-api:tasks <- acme-util:tasks',
         'acme-api:image <- acme-api:tasks',
         'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
         'acme-api:deploy-staging <- engex-checks-passed',
-        'engex-checks-passed <- acme-api:tasks acme-api:scan acme-api:smoke acme-util:tasks',
+        'engex-checks-passed <- acme-api:tasks acme-api:image acme-api:scan acme-util:tasks',
       ],
     ],
   ])('%s', (_name, input, expected) => {
@@ -228,7 +218,7 @@ describe('deploys: every target, gates, proof', () => {
     const deploy = steps.find((s) => s.key === 'acme-api:deploy-staging');
     return (deploy?.dependsOn ?? []).flatMap((k) => (k === CHECKS_GATE_KEY ? [...(steps.find((s) => s.key === k)?.dependsOn ?? [])] : [k]));
   };
-  const closure = ['acme-api:test', 'acme-api:build', 'acme-api:scan', 'acme-api:smoke', 'acme-util:lint', 'acme-util:test', 'acme-util:build'];
+  const closure = ['acme-api:test', 'acme-api:build', 'acme-api:image', 'acme-api:scan', 'acme-util:lint', 'acme-util:test', 'acme-util:build'];
 
   it('deployWhen "build" (default): the deploy waits for every check of the build, also of projects the service does not use', () => {
     expect(deployWaitsFor(withTool('build'))).toEqual([...closure.slice(0, 4), 'acme-tool:test', ...closure.slice(4)]);
@@ -303,7 +293,7 @@ describe('trust zones (issue 18)', () => {
       expect(queues(input)).toEqual(['untrusted']);
       expect(pluginRefs(input)).not.toContain('ecr#v2.10.0');
       for (const call of ['image push', 'deploy bump', 'ecr check']) expect(engexCalls(input)).not.toContain(call);
-      expect(allSteps(plan(input)).filter((s) => s.type === 'block' || ['deploy', 'verify', 'scan', 'smoke'].includes(s.meta.kind))).toEqual([]);
+      expect(allSteps(plan(input)).filter((s) => s.type === 'block' || ['deploy', 'verify', 'scan'].includes(s.meta.kind))).toEqual([]);
       // What a reviewer needs: the image is built, smoked (the local image, no pull) and scanned on the untrusted agent.
       const image = commandSteps(plan(input)).find((s) => s.key === 'acme-api:image');
       expect(image?.meta).toMatchObject({ kind: 'image', zone: 'local' });
@@ -323,10 +313,10 @@ describe('trust zones (issue 18)', () => {
     },
   );
 
-  it('trusted builds: checks on agents.queue, scan and smoke on dockerQueue, push and deploys on deployQueue', () => {
+  it('trusted builds: checks on agents.queue, scan on dockerQueue, image (push and smoke) and deploys on deployQueue', () => {
     const steps = commandSteps(plan(reconfigured(mainAll, { config: { dockerQueue: 'docker' } })));
     const queueOf = (kind: string) => [...new Set(steps.filter((s) => s.meta.kind === kind).map((s) => s.agents['queue']))];
-    expect(['nx-task', 'scan', 'smoke', 'image', 'deploy'].map(queueOf)).toEqual([['default'], ['docker'], ['docker'], ['deploy'], ['deploy']]);
+    expect(['nx-task', 'scan', 'image', 'deploy'].map(queueOf)).toEqual([['default'], ['docker'], ['deploy'], ['deploy']]);
     expect(steps.find((s) => s.meta.kind === 'image')?.plugins.find((p) => p.ref === 'ecr#v2.10.0')?.config).toEqual({
       login: true,
       'account-ids': '460210468233',
