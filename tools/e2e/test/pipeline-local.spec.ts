@@ -103,10 +103,14 @@ describeNeeding(needs, 'engex-pipeline run --local, end to end', () => {
 
   const opsGit = async (args: string[]): Promise<string> => (await run('git', ['--git-dir', ops, ...args])).stdout.trim();
   const stepKinds = async (runDir: string): Promise<string[]> => {
-    type Meta = { kind: string; target?: string };
+    type Meta = { kind: string; target?: string; targets?: string[] };
     type Step = { steps?: Step[]; meta?: Meta };
     const pipeline = JSON.parse(await readFile(join(runDir, 'pipeline.json'), 'utf8')) as { steps: Step[] };
-    return pipeline.steps.flatMap((s): Step[] => s.steps ?? [s]).map((s) => (s.meta?.kind === 'nx-task' ? `nx:${s.meta.target}` : (s.meta?.kind ?? '?')));
+    return pipeline.steps
+      .flatMap((s): Step[] => s.steps ?? [s])
+      .flatMap((s) =>
+        s.meta?.kind === 'nx-task' ? [`nx:${s.meta.target}`] : s.meta?.kind === 'nx-project' ? (s.meta.targets ?? []).map((t) => `nx:${t}`) : [s.meta?.kind ?? '?'],
+      );
   };
   const explain = (r: PipelineRun): string => `exit ${r.code}\n${r.stderr.slice(-6000)}`;
 

@@ -130,7 +130,7 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
     stepGranularity: {
       enum: [...STEP_GRANULARITIES],
       description:
-        'How affected Nx tasks become Buildkite jobs: `target`, one job per task; `project`, one job per affected project running its affected targets with `nx run-many` (fewer installs, coarser retries).',
+        "How affected Nx tasks become Buildkite jobs. `checks` (the default): one job per affected project running its affected targets with `nx run-many`, except a service's `build`, which keeps a job of its own that its image job waits for; `target`: one job per task (finer retries, an install per task); `project`: one job per affected project, a service's `build` included.",
       default: D.stepGranularity,
     },
     testEngine: flag(
