@@ -106,7 +106,7 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     const r = run(ws().root, ['generate', '--base', 'HEAD~1', '--head', 'HEAD', '--explain']);
     expect(r.status).toBe(0);
     const doc = parse(r.stdout) as Doc;
-    expect(keys(doc)).toEqual(['engex-plan', `${slug}:lint`, `${slug}:test`]);
+    expect(keys(doc)).toEqual(['engex-plan', `${slug}:tasks`]);
     expect(r.stderr).toContain('skipped build: no change reaches its inputs');
     expect(r.stderr).toContain('skipped image: no build input changed');
     expectSchemaValid(doc);
@@ -175,7 +175,9 @@ describe('engex-pipeline generate, end to end in a synthetic workspace', { timeo
     const r = run(ws().root, ['generate', '--base', 'HEAD']);
     git(ws().root, 'checkout', '--', ws().leaf.source);
     expect(r.status).toBe(0);
-    expect(keys(parse(r.stdout) as Doc)).toContain(`${ws().leaf.name.replace('@', '').replace('/', '-')}:build`);
+    const doc = parse(r.stdout) as Doc;
+    expect(keys(doc)).toContain(`${ws().leaf.name.replace('@', '').replace('/', '-')}:tasks`);
+    expect(r.stdout).toMatch(new RegExp(`nx run-many --targets \\S*build\\S* --projects ${ws().leaf.name}`));
   });
 
   it('a hostile branch name on the default-branch rules yields a valid pipeline that carries it inertly', () => {

@@ -144,7 +144,15 @@ describe.skipIf(skip)(`every generated step as uploaded text${skip ? ` (skipped:
 
   it('an attacker: a pull request whose pipeline asks for the deploy queue and saves a tampered node_modules does nothing privileged; then main restores a clean cache and ships', async () => {
     type Plugin = { ref: string; config: Record<string, unknown> };
-    type Step = { key: string; steps?: Step[]; agents?: { queue: string }; commands?: unknown[]; plugins?: Plugin[]; meta?: { kind: string; target?: string } };
+    type Step = {
+      key: string;
+      steps?: Step[];
+      agents?: { queue: string };
+      commands?: unknown[];
+      plugins?: Plugin[];
+      dependsOn?: string[];
+      meta?: { kind: string; target?: string };
+    };
     const pipeline = JSON.parse(readFileSync(join(prRun.runDir, 'pipeline.json'), 'utf8')) as { steps: Step[] };
     const steps = pipeline.steps.flatMap((s) => s.steps ?? [s]);
     const image = steps.find((s) => s.key === 'engex-halow:image')!;
@@ -152,7 +160,10 @@ describe.skipIf(skip)(`every generated step as uploaded text${skip ? ` (skipped:
     image.agents = { queue: 'deploy' };
     image.commands = [...image.commands!, { kind: 'exec', argv: ['node', 'libs/ci-lib/bin/engex-ci.cjs', 'image', 'push', '--project', '@engex/halow'] }];
     // And on its own untrusted queue: tamper with the installed tree, then ask the cache plugin to save it.
-    const check = steps.find((s) => s.meta?.kind === 'nx-task' && s.plugins?.some((p) => p.ref.startsWith('cache#')))!;
+    // A check job the image does not wait for (its failed save must not keep the image job from being tried).
+    const check = steps.find(
+      (s) => ['nx-task', 'nx-project'].includes(s.meta?.kind ?? '') && !image.dependsOn?.includes(s.key) && s.plugins?.some((p) => p.ref.startsWith('cache#')),
+    )!;
     check.commands = [...check.commands!, { kind: 'exec', argv: ['sh', '-c', 'echo pwned > node_modules/.engex-poison'] }];
     for (const p of check.plugins!) if (p.ref.startsWith('cache#')) p.config = { ...p.config, save: 'file' };
     const edited = join(parent, 'attacker-pipeline.json');

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { analyze, planInput, reconfigured } from '../../test/fixtures.js';
+import { planPipeline } from '../core/plan.js';
 import { pipelineShapeIssues } from './pipeline-file.js';
 
 describe('--pipeline: a typed pipeline read from JSON', () => {
@@ -26,10 +28,15 @@ describe('--pipeline: a typed pipeline read from JSON', () => {
       'notify: expected an array',
       'steps[0].dependsOn: expected an array of strings',
       'steps[0].timeoutInMinutes: expected a positive number',
-      'steps[0].commands[1].kind: expected one of install, nx, engex-ci, meta-data, annotate, pull, artifact-download, trivy, exec',
+      'steps[0].commands[1].kind: expected one of install, nx, nx-run-many, engex-ci, meta-data, annotate, pull, artifact-download, trivy, exec',
       'steps[1].steps[0].type: expected command or block, got "group"',
     ]);
     expect(pipelineShapeIssues([])).toEqual(['(root): expected an object with steps and notify, got []']);
     expect(pipelineShapeIssues({ notify: [], steps: [] })).toEqual([]);
+  });
+
+  it.each(['checks', 'target', 'project'] as const)('accepts what the planner plans (stepGranularity %s), every command kind included', (stepGranularity) => {
+    const input = reconfigured(planInput({ branch: 'main' }, analyze([], { all: '--all' })), { config: { stepGranularity } });
+    expect(pipelineShapeIssues(JSON.parse(JSON.stringify(planPipeline(input))))).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import type { LocalGenerated } from './run-local.js';
  * baseline), run through the same local runner as a generated one.
  */
 
-const COMMAND_KINDS = new Set(['install', 'nx', 'engex-ci', 'meta-data', 'annotate', 'pull', 'artifact-download', 'trivy', 'exec']);
+const COMMAND_KINDS = new Set(['install', 'nx', 'nx-run-many', 'engex-ci', 'meta-data', 'annotate', 'pull', 'artifact-download', 'trivy', 'exec']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
