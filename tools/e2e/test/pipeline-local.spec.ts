@@ -265,8 +265,11 @@ describeNeeding(needs, 'engex-pipeline run --local, end to end', () => {
       const opsHead = await opsGit(['rev-parse', 'main']);
       const again = await runPipeline(['--base', 'HEAD~1']);
       expect(again.code, explain(again)).toBe(0);
-      // The image step's note is engex-ci's verdict: the digest was already in the registry.
-      expect(again.stderr).toMatch(/ok\s+\S+\s+:docker: image halow\s+(unchanged .*already in the registry; nothing pushed|kept .*an earlier build of the same commit pushed it)/);
+      // engex-ci's push verdict, in the image job's log: the digest was already in the registry. The
+      // job's note is its last line, the smoke test's verdict, since the smoke test ends the job.
+      const imageLog = await readFile(join(again.runDir, 'logs', 'engex-halow_image.log'), 'utf8');
+      expect(imageLog).toMatch(/unchanged .*already in the registry; nothing pushed|kept .*an earlier build of the same commit pushed it/);
+      expect(again.stderr).toMatch(/ok\s+\S+\s+:docker: image halow\s+smoke ok /);
       expect(await tagDigest(registry.host, firstSha)).toBe(digest);
       expect(await opsGit(['rev-parse', 'main'])).toBe(opsHead);
     },
