@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseBuildkiteEnv } from '@engex/workspace-config';
 import { UsageError } from '../core/errors.js';
-import type { Pipeline } from '../core/pipeline.js';
+import type { Pipeline, StepCommand } from '../core/pipeline.js';
 import { validatePipeline } from '../core/validate.js';
 import { Git } from '../io/git.js';
 import type { LocalGenerated } from './run-local.js';
@@ -11,7 +11,20 @@ import type { LocalGenerated } from './run-local.js';
  * baseline), run through the same local runner as a generated one.
  */
 
-const COMMAND_KINDS = new Set(['install', 'nx', 'nx-run-many', 'engex-ci', 'meta-data', 'annotate', 'pull', 'artifact-download', 'trivy', 'exec']);
+/** Every `StepCommand` kind: a record keyed by the union, so a new kind does not compile until it is listed. */
+const KINDS: Record<StepCommand['kind'], true> = {
+  install: true,
+  nx: true,
+  'nx-run-many': true,
+  'engex-ci': true,
+  'meta-data': true,
+  annotate: true,
+  pull: true,
+  'artifact-download': true,
+  trivy: true,
+  exec: true,
+};
+const COMMAND_KINDS: ReadonlySet<string> = new Set(Object.keys(KINDS));
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
