@@ -190,7 +190,7 @@ function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache, ver
 const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const results = {
   startedAt: new Date().toISOString(),
-  stepGranularity: granularity.stepGranularity ?? 'target (default)',
+  stepGranularity: granularity.stepGranularity ?? 'checks (default)',
   base,
   commits,
   nodeImage,

@@ -35,6 +35,9 @@ const scenarios = {
   'stepGranularity project, everything': (() => {
     return reconfigured(planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] }), { config: { stepGranularity: 'project' } });
   })(),
+  'stepGranularity target, everything': (() => {
+    return reconfigured(planInput({ branch: 'main' }, analyze([], { all: '--all' }), { rule: 'all', reason: '--all', notes: [] }), { config: { stepGranularity: 'target' } });
+  })(),
   'hostile branch names': planInput({ branch: HOSTILE.join('|') }, analyze(['apps/api/src/main.ts']), {
     rule: 'branch-point',
     base: BASE_SHA,
@@ -50,8 +53,8 @@ describeNeeding([SCHEMA], "Buildkite's pipeline schema", () => {
     expect(schemaErrors(toBuildkite(pipeline))).toEqual([]);
   });
 
-  it('1,000 projects, everything: split into uploads that each pass the schema and stay under 500 jobs', () => {
-    const pipeline = planPipeline(syntheticPlanInput(1000));
+  it('1,000 projects, everything, one job per task: split into uploads that each pass the schema and stay under 500 jobs', () => {
+    const pipeline = planPipeline(reconfigured(syntheticPlanInput(1000), { config: { stepGranularity: 'target' } }));
     const uploads = splitPipeline(pipeline);
     expect(jobCount(pipeline)).toBeGreaterThan(3000);
     expect(uploads.length).toBeGreaterThan(6);

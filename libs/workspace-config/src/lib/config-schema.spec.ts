@@ -57,6 +57,7 @@ describe('engex.config.schema.json', () => {
       },
     ],
     ['project step granularity', { stepGranularity: 'project' }],
+    ['target step granularity', { stepGranularity: 'target' }],
     ['trust zones', { trustedBranches: ['main', 'hotfix/**'], untrustedQueue: 'pull-requests', agents: { queue: 'ci', platform: 'linux-arm64' } }],
     ['an overlay spelled with its kustomization file', { deployTargets: [{ branch: 'main', overlay: './overlays/staging/kustomization.yaml' }] }],
     ['an empty prefix and file URLs', { registry: { repoPrefix: '' }, opsRepo: 'file:///srv/ops.git', trivy: { failOn: ['LOW'] } }],

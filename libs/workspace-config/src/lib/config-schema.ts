@@ -110,7 +110,7 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
       'Agent queue of the image (build and push) and deploy steps: agents with Docker, ECR-push and ops-write credentials. Must differ from agents.queue.',
       D.deployQueue,
     ),
-    dockerQueue: text(R.QUEUE, 'Agent queue of the scan and smoke steps (Docker, no push). Default: agents.queue.'),
+    dockerQueue: text(R.QUEUE, 'Agent queue of the scan steps (Docker, no push). Default: agents.queue.'),
     plugins: object('Pinned Buildkite plugins.', {
       ecr: text(R.PLUGIN, 'The ECR login plugin.', D.plugins.ecr),
       testCollector: text(R.PLUGIN, "The Test Engine upload of each test step's JUnit report (token: the agent's BUILDKITE_ANALYTICS_TOKEN).", D.plugins.testCollector),
@@ -130,7 +130,7 @@ export const WORKSPACE_CONFIG_SCHEMA: JsonSchema = {
     stepGranularity: {
       enum: [...STEP_GRANULARITIES],
       description:
-        'How affected Nx tasks become Buildkite jobs: `target`, one job per task; `project`, one job per affected project running its affected targets with `nx run-many` (fewer installs, coarser retries).',
+        "How affected Nx tasks become Buildkite jobs. `checks` (the default): one job per affected project running its affected targets with `nx run-many`, except a service's `build`, which keeps a job of its own that its image job waits for; `target`: one job per task (finer retries, an install per task); `project`: one job per affected project, a service's `build` included.",
       default: D.stepGranularity,
     },
     testEngine: flag(

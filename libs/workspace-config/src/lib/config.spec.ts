@@ -68,10 +68,11 @@ describe('parseWorkspaceConfig', () => {
     expect(deployTargetsFor('main', config.deployTargets).map((t) => t.overlay)).toEqual(['overlays/staging', 'overlays/staging-eu']);
   });
 
-  it('stepGranularity: target by default, project when asked, anything else named with what it accepts', () => {
-    expect(parseWorkspaceConfig({}).stepGranularity).toBe('target');
+  it('stepGranularity: checks by default, target or project when asked, anything else named with what it accepts', () => {
+    expect(parseWorkspaceConfig({}).stepGranularity).toBe('checks');
+    expect(parseWorkspaceConfig({ stepGranularity: 'target' }).stepGranularity).toBe('target');
     expect(parseWorkspaceConfig({ stepGranularity: 'project' }).stepGranularity).toBe('project');
-    expect(() => parseWorkspaceConfig({ stepGranularity: 'task' })).toThrow('engex.config.json: stepGranularity: expected one of target, project, got "task"');
+    expect(() => parseWorkspaceConfig({ stepGranularity: 'task' })).toThrow('engex.config.json: stepGranularity: expected one of checks, target, project, got "task"');
   });
 
   it('testEngine: off by default (the plugin fails a step on an agent without the token), a boolean when set', () => {

@@ -17,8 +17,8 @@ export type Approval = 'none' | 'manual';
 export const APPROVALS: readonly Approval[] = ['none', 'manual'];
 
 /** How the affected Nx tasks become Buildkite jobs (see `WorkspaceConfig.stepGranularity`). */
-export type StepGranularity = 'target' | 'project';
-export const STEP_GRANULARITIES: readonly StepGranularity[] = ['target', 'project'];
+export type StepGranularity = 'checks' | 'target' | 'project';
+export const STEP_GRANULARITIES: readonly StepGranularity[] = ['checks', 'target', 'project'];
 
 /** The overlay whose targets need a human by default. */
 export const PRODUCTION_OVERLAY = 'overlays/production';
@@ -115,7 +115,7 @@ export interface WorkspaceConfig {
    * pull-request code never runs where those credentials are.
    */
   deployQueue: string;
-  /** Agent queue of the steps that need Docker without pushing (scan, smoke). Default `agents.queue`. */
+  /** Agent queue of the steps that need Docker without pushing (scan; the smoke test runs in the image job). Default `agents.queue`. */
   dockerQueue: string;
   /** Pinned Buildkite plugins. Trivy runs as a pinned container (`trivy.version`), not a plugin. */
   plugins: {
@@ -127,8 +127,12 @@ export interface WorkspaceConfig {
   /** Default base image for the shared Dockerfile (`NODE_IMAGE` build-arg). */
   nodeImage: string;
   /**
-   * `target` (default): one job per affected Nx task. `project`: one job per affected project,
-   * running its affected targets with `nx run-many` (one install per project instead of per task).
+   * `checks` (default): one job per affected project running its affected targets with
+   * `nx run-many`, except a service's `build`, which keeps a job of its own so its image job
+   * starts as soon as it is built. `target`: one job per affected Nx task. `project`: one job per
+   * affected project, every target in it, a service's `build` too. `checks` is the default
+   * because bench:agents (BENCHMARKS.md, issue 23) measured every job paying a clone and a
+   * dependency restore: per-target jobs cost more agent time and a later first red.
    */
   stepGranularity: StepGranularity;
   /**
@@ -158,7 +162,7 @@ export const DEFAULT_WORKSPACE_CONFIG: WorkspaceConfig = {
   plugins: { ecr: 'ecr#v2.10.0', testCollector: 'test-collector#v1.11.0' },
   trivy: { version: '0.58.2', failOn: ['HIGH', 'CRITICAL'], ignoreUnfixed: true },
   nodeImage: 'node:24.11.1-alpine3.22',
-  stepGranularity: 'target',
+  stepGranularity: 'checks',
   testEngine: false,
 };
 

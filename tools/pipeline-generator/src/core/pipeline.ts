@@ -132,7 +132,7 @@ export type StepMeta =
       image: ImageRef;
       /**
        * `local`: an untrusted build's image step: builds, smokes and scans the image on its own
-       * agent and pushes nothing (no scan or smoke step follows, no deploy).
+       * agent and pushes nothing (no scan step follows, no deploy).
        */
       zone?: 'local';
     }
@@ -152,7 +152,6 @@ export type StepMeta =
         sbomOutput: string;
       };
     }
-  | { kind: 'smoke'; project: string; service: string; image: ImageRef }
   | {
       kind: 'deploy';
       project: string;

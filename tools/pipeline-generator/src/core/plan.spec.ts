@@ -35,6 +35,7 @@ function annotation(input: PlanPipelineInput): string {
 
 const withTargets = (targets: DeployTarget[], input: PlanPipelineInput): PlanPipelineInput => reconfigured(input, { config: { deployTargets: targets } });
 const projectMode = (input: PlanPipelineInput): PlanPipelineInput => reconfigured(input, { config: { stepGranularity: 'project' } });
+const targetMode = (input: PlanPipelineInput): PlanPipelineInput => reconfigured(input, { config: { stepGranularity: 'target' } });
 const release = planInput({ branch: 'release/1.4' }, apiChange, { ...lastPassed, reason: 'last passed build on "release/1.4" was at ba5e00000000.' });
 const tag = planInput({ branch: 'v1.4.0', tag: 'v1.4.0' }, analyze([], { all: 'no base: tag build ("v1.4.0"): a release rebuilds and tags every service.' }), {
   rule: 'none',
@@ -65,6 +66,8 @@ describe('goldens', () => {
     ],
     // One job per affected project: one nx run-many, jobs ordered by the task graph.
     ['step-granularity-project', projectMode(planInput({ branch: 'main' }, utilChange, lastPassed))],
+    // One job per affected task, depends_on from the task graph.
+    ['step-granularity-target', targetMode(planInput({ branch: 'main' }, utilChange, lastPassed))],
     // One valid step that says so.
     ['nothing-affected', planInput({ branch: 'feat/docs', pullRequest: 7 }, analyze(['README.md']))],
   ])('%s', async (name, input) => {
@@ -79,30 +82,20 @@ describe('goldens', () => {
 
 describe('what runs', () => {
   /** Every task and the image: what a build that runs everything starts with. */
-  const everyTask = [
-    'engex-plan',
-    'acme-util:lint',
-    'acme-util:test',
-    'acme-util:build',
-    'acme-api:lint',
-    'acme-api:test',
-    'acme-api:build <- acme-util:build',
-    'acme-api:image <- acme-api:build',
-  ];
+  const everyTask = ['engex-plan', 'acme-util:tasks', 'acme-api:tasks', 'acme-api:build <- acme-util:tasks', 'acme-api:image <- acme-api:build'];
   it.each<[string, PlanPipelineInput, string[]]>([
     [
       'release branch: the production deploy waits for its approval and the checks gate',
       release,
       [
         'engex-plan',
-        'acme-api:lint',
-        'acme-api:test',
+        // stepGranularity "checks" (the default): lint and test share a job; the build has its own, which the image waits for.
+        'acme-api:tasks',
         'acme-api:build',
         'acme-api:image <- acme-api:build',
         'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
         'acme-api:deploy-production <- engex-checks-passed acme-api:approve-production',
-        'engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke',
+        'engex-checks-passed <- acme-api:tasks acme-api:build acme-api:image acme-api:scan',
       ],
     ],
     ['tag build: everything runs and nothing deploys', tag, everyTask],
@@ -112,32 +105,24 @@ describe('what runs', () => {
       [
         ...everyTask,
         'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
         'acme-api:deploy-staging <- engex-checks-passed',
-        'engex-checks-passed <- acme-api:lint acme-api:test acme-api:build acme-api:scan acme-api:smoke acme-util:lint acme-util:test acme-util:build',
+        'engex-checks-passed <- acme-api:tasks acme-api:build acme-api:image acme-api:scan acme-util:tasks',
       ],
     ],
     [
       'a spec-only change runs the tests but builds no image: production inputs did not change',
       planInput({ branch: 'main' }, analyze(['apps/api/src/main.spec.ts']), lastPassed),
-      ['engex-plan', 'acme-api:lint', 'acme-api:test'],
+      ['engex-plan', 'acme-api:tasks'],
     ],
     [
       'a Dockerfile change rebuilds images even when no build input changed',
       planInput({ branch: 'feat/base-image', pullRequest: 9 }, analyze(['docker/Dockerfile', 'apps/api/src/main.spec.ts'])),
-      ['engex-plan', 'acme-api:lint', 'acme-api:test', 'acme-api:image'],
+      ['engex-plan', 'acme-api:tasks', 'acme-api:image'],
     ],
     [
       "the shared Dockerfile, in no project's inputs, rebuilds every service image on its own",
       planInput({ branch: 'main' }, analyze(['docker/Dockerfile']), lastPassed),
-      [
-        'engex-plan',
-        'acme-api:image',
-        'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
-        'acme-api:deploy-staging <- engex-checks-passed',
-        'engex-checks-passed <- acme-api:scan acme-api:smoke',
-      ],
+      ['engex-plan', 'acme-api:image', 'acme-api:scan <- acme-api:image', 'acme-api:deploy-staging <- engex-checks-passed', 'engex-checks-passed <- acme-api:image acme-api:scan'],
     ],
     [
       'stepGranularity "project": one job per project, ordered by the task graph',
@@ -148,9 +133,8 @@ describe('what runs', () => {
         'acme-api:tasks <- acme-util:tasks',
         'acme-api:image <- acme-api:tasks',
         'acme-api:scan <- acme-api:image',
-        'acme-api:smoke <- acme-api:image',
         'acme-api:deploy-staging <- engex-checks-passed',
-        'engex-checks-passed <- acme-api:tasks acme-api:scan acme-api:smoke acme-util:tasks',
+        'engex-checks-passed <- acme-api:tasks acme-api:image acme-api:scan acme-util:tasks',
       ],
     ],
   ])('%s', (_name, input, expected) => {
@@ -174,7 +158,7 @@ describe('what runs', () => {
       [
         '**Base:** none, so everything runs (none): tag build ("v1.4.0"): a release rebuilds and tags every service.',
         '**Zone:** untrusted: tag "v1.4.0" matches no trusted branch ("main", "release/*"); every step on untrusted',
-        '**Affected:** 2 of 2 projects, 8 jobs.',
+        '**Affected:** 2 of 2 projects, 5 jobs.',
         '- `@acme/api` deploy: tag builds never deploy',
       ],
     ],
@@ -228,10 +212,10 @@ describe('deploys: every target, gates, proof', () => {
     const deploy = steps.find((s) => s.key === 'acme-api:deploy-staging');
     return (deploy?.dependsOn ?? []).flatMap((k) => (k === CHECKS_GATE_KEY ? [...(steps.find((s) => s.key === k)?.dependsOn ?? [])] : [k]));
   };
-  const closure = ['acme-api:test', 'acme-api:build', 'acme-api:scan', 'acme-api:smoke', 'acme-util:lint', 'acme-util:test', 'acme-util:build'];
+  const closure = ['acme-api:tasks', 'acme-api:build', 'acme-api:image', 'acme-api:scan', 'acme-util:tasks'];
 
   it('deployWhen "build" (default): the deploy waits for every check of the build, also of projects the service does not use', () => {
-    expect(deployWaitsFor(withTool('build'))).toEqual([...closure.slice(0, 4), 'acme-tool:test', ...closure.slice(4)]);
+    expect(deployWaitsFor(withTool('build'))).toEqual([...closure.slice(0, 4), 'acme-tool:tasks', ...closure.slice(4)]);
   });
 
   it('deployWhen "service": the deploy waits for the checks of its dependency closure only, dependencies included, and no gate', () => {
@@ -271,9 +255,11 @@ describe('stepGranularity "project"', () => {
     expect(junit(steps)).toEqual(['apps/api/reports/junit.xml', 'libs/util/reports/junit.xml']);
   });
 
-  it('needs fewer jobs than one per task', () => {
+  it('needs fewer jobs than one per task; "checks" (the default) one more than "project", for the service\'s build', () => {
     const input = planInput({ branch: 'main' }, everything, lastPassed);
-    expect(commandSteps(plan(projectMode(input))).length).toBe(commandSteps(plan(input)).length - 4);
+    const jobs = (i: PlanPipelineInput): number => commandSteps(plan(i)).length;
+    expect(jobs(projectMode(input))).toBe(jobs(targetMode(input)) - 4);
+    expect(jobs(input)).toBe(jobs(projectMode(input)) + 1);
   });
 
   it('projects whose tasks depend on each other both ways keep one job per task', () => {
@@ -303,7 +289,7 @@ describe('trust zones (issue 18)', () => {
       expect(queues(input)).toEqual(['untrusted']);
       expect(pluginRefs(input)).not.toContain('ecr#v2.10.0');
       for (const call of ['image push', 'deploy bump', 'ecr check']) expect(engexCalls(input)).not.toContain(call);
-      expect(allSteps(plan(input)).filter((s) => s.type === 'block' || ['deploy', 'verify', 'scan', 'smoke'].includes(s.meta.kind))).toEqual([]);
+      expect(allSteps(plan(input)).filter((s) => s.type === 'block' || ['deploy', 'verify', 'scan'].includes(s.meta.kind))).toEqual([]);
       // What a reviewer needs: the image is built, smoked (the local image, no pull) and scanned on the untrusted agent.
       const image = commandSteps(plan(input)).find((s) => s.key === 'acme-api:image');
       expect(image?.meta).toMatchObject({ kind: 'image', zone: 'local' });
@@ -323,10 +309,10 @@ describe('trust zones (issue 18)', () => {
     },
   );
 
-  it('trusted builds: checks on agents.queue, scan and smoke on dockerQueue, push and deploys on deployQueue', () => {
+  it('trusted builds: checks on agents.queue, scan on dockerQueue, image (push and smoke) and deploys on deployQueue', () => {
     const steps = commandSteps(plan(reconfigured(mainAll, { config: { dockerQueue: 'docker' } })));
     const queueOf = (kind: string) => [...new Set(steps.filter((s) => s.meta.kind === kind).map((s) => s.agents['queue']))];
-    expect(['nx-task', 'scan', 'smoke', 'image', 'deploy'].map(queueOf)).toEqual([['default'], ['docker'], ['docker'], ['deploy'], ['deploy']]);
+    expect(['nx-task', 'scan', 'image', 'deploy'].map(queueOf)).toEqual([['default'], ['docker'], ['deploy'], ['deploy']]);
     expect(steps.find((s) => s.meta.kind === 'image')?.plugins.find((p) => p.ref === 'ecr#v2.10.0')?.config).toEqual({
       login: true,
       'account-ids': '460210468233',

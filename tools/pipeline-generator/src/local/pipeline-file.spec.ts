@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { analyze, planInput, reconfigured } from '../../test/fixtures.js';
+import { planPipeline } from '../core/plan.js';
 import { pipelineShapeIssues } from './pipeline-file.js';
 
 describe('--pipeline: a typed pipeline read from JSON', () => {
@@ -31,5 +33,10 @@ describe('--pipeline: a typed pipeline read from JSON', () => {
     ]);
     expect(pipelineShapeIssues([])).toEqual(['(root): expected an object with steps and notify, got []']);
     expect(pipelineShapeIssues({ notify: [], steps: [] })).toEqual([]);
+  });
+
+  it.each(['checks', 'target', 'project'] as const)('accepts what the planner plans (stepGranularity %s), every command kind included', (stepGranularity) => {
+    const input = reconfigured(planInput({ branch: 'main' }, analyze([], { all: '--all' })), { config: { stepGranularity } });
+    expect(pipelineShapeIssues(JSON.parse(JSON.stringify(planPipeline(input))))).toEqual([]);
   });
 });

@@ -8,8 +8,9 @@ import { projectJobKey, type JobKeys } from './job-keys.js';
 
 /**
  * Phase 2: one group per affected project (in the analysis' order) with its check jobs: one per
- * task, or one for all of them (`stepGranularity: "project"`). A group may be empty here: a
- * service without affected tasks still gets its image steps in the next phase.
+ * task, or one shared job (`stepGranularity` `checks` or `project`) and one per task kept apart
+ * (`checks`: a service's build). A group may be empty here: a service without affected tasks
+ * still gets its image steps in the next phase.
  */
 export function checkGroups(
   input: Pick<PlanPipelineInput, 'projects' | 'analysis' | 'options'> & { config: Pick<WorkspaceConfig, 'testEngine' | 'plugins'> },
@@ -25,9 +26,12 @@ export function checkGroups(
     const slug = keys.slug(project.name);
     const tasks = keys.tasks.get(project.name) ?? [];
     const shared = { project, jobOf: keys.jobOf, options: input.options, common, testCollectorRef };
-    const steps = keys.perProject.has(project.name)
-      ? [projectChecksStep({ ...shared, key: projectJobKey(slug), tasks })]
-      : tasks.map((task) => checkStep({ ...shared, key: keys.jobOf.get(task.id) ?? `${slug}:${task.target}`, task }));
+    const key = projectJobKey(slug);
+    const together = keys.perProject.has(project.name) ? tasks.filter((t) => keys.jobOf.get(t.id) === key) : [];
+    const steps = [
+      ...(together.length > 0 ? [projectChecksStep({ ...shared, key, tasks: together, ownTasks: new Set(tasks.map((t) => t.id)) })] : []),
+      ...tasks.filter((t) => !together.includes(t)).map((task) => checkStep({ ...shared, key: keys.jobOf.get(task.id) ?? `${slug}:${task.target}`, task })),
+    ];
     return [{ type: 'group' as const, key: slug, label: project.name, project: project.name, steps }];
   });
 }

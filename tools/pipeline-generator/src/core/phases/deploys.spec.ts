@@ -23,7 +23,7 @@ describe('deploys', () => {
   it("one gate for the build's checks; each target's deploy waits for it; the same overlay twice gets a numbered key", () => {
     const d = phase(main([staging, { ...staging, approval: 'manual' }]));
     expect(d.gate?.key).toBe(CHECKS_GATE_KEY);
-    expect(d.gate?.dependsOn).toEqual(['acme-api:lint', 'acme-api:test', 'acme-api:build', 'acme-api:scan', 'acme-api:smoke']);
+    expect(d.gate?.dependsOn).toEqual(['acme-api:tasks', 'acme-api:build', 'acme-api:image', 'acme-api:scan']);
     expect(d.byProject.get('@acme/api')?.steps.map((s) => `${s.key} <- ${s.dependsOn.join(' ')}`)).toEqual([
       'acme-api:deploy-staging <- engex-checks-passed',
       'acme-api:approve-staging-2 <- engex-checks-passed',

@@ -20,8 +20,8 @@ export interface Deploys {
   byProject: ReadonlyMap<string, ServiceDeploys>;
 }
 
-/** The step kinds a deploy waits for: every check, and the image's scan and smoke test. */
-const CHECK_KINDS: readonly string[] = ['nx-task', 'nx-project', 'scan', 'smoke'];
+/** The step kinds a deploy waits for: every check, the image (its job ends with the smoke test) and its scan. */
+const CHECK_KINDS: readonly string[] = ['nx-task', 'nx-project', 'image', 'scan'];
 
 /**
  * Phase 4: each deploy target's approval, deploy and verify steps, and the checks gate. A deploy

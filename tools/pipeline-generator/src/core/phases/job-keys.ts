@@ -18,31 +18,39 @@ export interface JobKeys {
   slug(project: string): string;
   /** Each project's affected tasks, in the order of `options.targets`. */
   tasks: ReadonlyMap<string, readonly AffectedTask[]>;
-  /** Projects whose tasks share one job (`stepGranularity: "project"`); the others get one job per task. */
+  /**
+   * Projects whose tasks share one job (`stepGranularity` `checks` or `project`); the others get
+   * one job per task. Under `checks`, a service's `build` still has a job of its own.
+   */
   perProject: ReadonlySet<string>;
   /** Task id → the key of the job that runs it. */
   jobOf: ReadonlyMap<string, string>;
 }
 
-/** The key of a project's one job under `stepGranularity: "project"`. */
+/** The key of a project's shared job (`stepGranularity` `checks` or `project`). */
 export function projectJobKey(slug: string): string {
   return `${slug}:tasks`;
 }
 
 /** Phase 1: the keys of every project and every check job, before any step exists. */
-export function jobKeys(input: Pick<PlanPipelineInput, 'projects' | 'analysis' | 'options'> & { config: Pick<WorkspaceConfig, 'stepGranularity'> }): JobKeys {
+export function jobKeys(input: Pick<PlanPipelineInput, 'projects' | 'analysis' | 'options' | 'services'> & { config: Pick<WorkspaceConfig, 'stepGranularity'> }): JobKeys {
   const slugs = projectSlugs(
     input.projects.map((p) => p.name),
     [PLAN_STEP_KEY, CHECKS_GATE_KEY],
   );
   const slug = (project: string): string => slugs.get(project) ?? keyPart(project);
   const tasks = tasksByProject(input.analysis.tasks, input.options.targets);
-  // stepGranularity "project": one job per project; a task's dependency is the job that runs it.
-  const perProject = input.config.stepGranularity === 'project' ? projectsOutsideJobCycles(tasks) : new Set<string>();
+  // One job per project; a task's dependency is the job that runs it.
+  const granularity = input.config.stepGranularity;
+  const perProject = granularity === 'target' ? new Set<string>() : projectsOutsideJobCycles(tasks);
+  // Under `checks`, a service's build keeps its own job: the image job waits for the build only,
+  // not for the project's lint and tests (they run beside it), so the image starts sooner.
+  const apart = (t: AffectedTask): boolean => granularity === 'checks' && t.target === 'build' && input.services.has(t.project);
   const jobOf = new Map<string, string>();
   for (const [project, list] of tasks) {
-    if (perProject.has(project)) for (const t of list) jobOf.set(t.id, projectJobKey(slug(project)));
-    else for (const [t, part] of taskParts(list)) jobOf.set(t.id, `${slug(project)}:${part}`);
+    const own = perProject.has(project) ? list.filter(apart) : list;
+    for (const [t, part] of taskParts(own)) jobOf.set(t.id, `${slug(project)}:${part}`);
+    if (perProject.has(project)) for (const t of list) if (!apart(t)) jobOf.set(t.id, projectJobKey(slug(project)));
   }
   return { slug, tasks, perProject, jobOf };
 }

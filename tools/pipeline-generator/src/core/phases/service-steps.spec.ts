@@ -15,9 +15,12 @@ function phase(input: PlanPipelineInput) {
 }
 
 describe('serviceSteps', () => {
-  it("appends a trusted build's image, scan and smoke steps to the service's group, with its deploy targets", () => {
+  it("appends a trusted build's image and scan steps to the service's group, with its deploy targets; the image job ends with the smoke test", () => {
     const { groups, services } = phase(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts']), lastPassed));
-    expect(groups.map((g) => g.steps.map((s) => s.key))).toEqual([['acme-api:lint', 'acme-api:test', 'acme-api:build', 'acme-api:image', 'acme-api:scan', 'acme-api:smoke']]);
+    expect(groups.map((g) => g.steps.map((s) => s.key))).toEqual([['acme-api:tasks', 'acme-api:build', 'acme-api:image', 'acme-api:scan']]);
+    const image = groups[0]?.steps.find((s) => s.key === 'acme-api:image');
+    const calls = image?.type === 'command' ? image.commands.flatMap((c) => (c.kind === 'engex-ci' ? [c.call.command] : [])) : [];
+    expect(calls).toEqual(['ecr check', 'image build', 'image push', 'image smoke']);
     expect(services.map((s) => [s.project, s.targets.map((t) => t.overlay), s.skipped])).toEqual([['@acme/api', ['overlays/staging'], undefined]]);
   });
 
@@ -28,7 +31,7 @@ describe('serviceSteps', () => {
 
   it('a change no build input sees skips the image, and says so', () => {
     const { groups, services } = phase(planInput({ branch: 'main' }, analyze(['apps/api/src/main.spec.ts']), lastPassed));
-    expect(groups.flatMap((g) => g.steps.map((s) => s.meta.kind))).toEqual(['nx-task', 'nx-task']);
+    expect(groups.flatMap((g) => g.steps.map((s) => s.meta.kind))).toEqual(['nx-project']);
     expect(services).toMatchObject([{ project: '@acme/api', steps: [], targets: [], skipped: 'image: no build input changed (only non-production files did)' }]);
   });
 

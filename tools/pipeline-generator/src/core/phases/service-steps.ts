@@ -4,7 +4,6 @@ import type { CommandStep, GroupStep, ImageRef, PluginUse } from '../pipeline.js
 import { imageStep } from '../steps/image.js';
 import { localImageStep } from '../steps/local-image.js';
 import { scanStep } from '../steps/scan.js';
-import { smokeStep } from '../steps/smoke.js';
 import type { JobKeys } from './job-keys.js';
 import type { Zone } from './zone.js';
 
@@ -18,7 +17,7 @@ export interface ServiceJobs {
   service: ServiceConfig;
   slug: string;
   image: ImageRef;
-  /** Image, scan and smoke (trusted), or the one local image step (untrusted); none when no image is built. */
+  /** Image (built, pushed and smoked) and scan (trusted), or the one local image step (untrusted); none when no image is built. */
   steps: readonly CommandStep[];
   /** The deploy targets this build bumps (none when it builds no image or does not deploy). */
   targets: readonly DeployTarget[];
@@ -29,7 +28,7 @@ export interface ServiceJobs {
 }
 
 /**
- * Phase 3: the image, scan and smoke steps of every service whose image this build makes, added
+ * Phase 3: the image and scan steps of every service whose image this build makes, added
  * to its project's group (a group of its own for a service only the shared Dockerfile touched),
  * and what each service skips. Groups left empty are dropped.
  */
@@ -96,7 +95,7 @@ function serviceJobs(
     const build = (keys.tasks.get(project) ?? []).find((t) => t.target === 'build');
     const base = { service, slug, image, options, buildKey: build && keys.jobOf.get(build.id), hasBuild: hasBuild(project), config };
     const steps = zone.trusted
-      ? [imageStep({ ...base, ecr, common: zone.deploy }), scanStep({ ...base, ecr, common: zone.scan }), smokeStep({ ...base, ecr, common: zone.docker })]
+      ? [imageStep({ ...base, ecr, common: zone.deploy }), scanStep({ ...base, ecr, common: zone.scan })]
       : [localImageStep({ ...base, common: zone.docker })];
     const targets = deployable.ok ? deployTargetsFor(deployable.branch, service.deployTargets) : [];
     const skipped = targets.length > 0 ? undefined : `deploy: ${deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why}`;

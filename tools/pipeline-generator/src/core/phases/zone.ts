@@ -26,7 +26,7 @@ export interface Zone {
   deploy: Common;
   /** Deploy verification: the deploy queue, agent-loss retries only. */
   verify: Common;
-  /** Smoke tests and the untrusted image step (dockerQueue). */
+  /** The untrusted image step (dockerQueue). */
   docker: Common;
   /** Scans: the docker queue, retried on exit 4 (the registry pull). */
   scan: Common;
@@ -66,7 +66,7 @@ function describeZone(trust: TrustDecision, config: WorkspaceConfig): ZoneSummar
     ? {
         zone: 'trusted',
         reason: trust.reason,
-        effect: `checks on ${config.agents.queue}, scan and smoke on ${config.dockerQueue}, image push and deploys on ${config.deployQueue}; the dependency cache is saved`,
+        effect: `checks on ${config.agents.queue}, scans on ${config.dockerQueue}, images (build, push, smoke test) and deploys on ${config.deployQueue}; the dependency cache is saved`,
       }
     : {
         zone: 'untrusted',

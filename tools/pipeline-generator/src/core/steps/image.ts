@@ -14,7 +14,12 @@ export function digestKeyOf(service: Pick<ServiceConfig, 'service'>): string {
   return digestMetaDataKey(service.service);
 }
 
-/** Builds the service's image and pushes it, tagged with the commit. */
+/**
+ * Builds the service's image, pushes it, tagged with the commit, and smokes the pushed image: the
+ * smoke test is one command after the push, so a job of its own cost a clone, a restore and an Nx
+ * start-up on the critical path for seconds of work (BENCHMARKS.md, bench:agents). A deploy waits
+ * for this step, so it still only ever takes a smoked image.
+ */
 export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandStep {
   const { service, slug, image, options, buildKey } = input;
   const ecrReport = `reports/image/${service.service}-ecr.md`;
@@ -41,9 +46,10 @@ export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandSt
       { kind: 'meta-data', op: 'set', key: digestKeyOf(service), file: digestFile },
       { kind: 'annotate', style: 'info', context, body: `**${service.service}** pushed \`${imageReference(image)}\`, digest (meta-data \`${digestKeyOf(service)}\`): ` },
       { kind: 'annotate', style: 'info', context, bodyFile: digestFile, append: true },
+      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image smoke', project: service.project } },
     ],
     dependsOn: buildKey ? [buildKey] : [],
-    timeoutInMinutes: options.timeouts.image,
+    timeoutInMinutes: options.timeouts.image + options.timeouts.smoke,
     ...input.common,
     plugins: [input.ecr],
     // `image build` writes the CycloneDX SBOM of the bundled npm packages here (also baked into the image).

@@ -3,17 +3,20 @@ import type { CommandStep } from '../pipeline.js';
 import { checkPlugins, junitReports, type ChecksInput } from './check.js';
 
 /**
- * Every affected task of one project in one job (`stepGranularity: "project"`): one install
+ * Affected tasks of one project in one job (`stepGranularity` `checks` or `project`): one install
  * instead of one per task. One `nx run-many` runs the targets: JUnit reports are Nx outputs of the
  * test targets (nx.json), so no target needs flags of its own and a cache hit still leaves them.
  * The command defers its failure, so the job fails at the end after Nx ran every target it could.
  */
-export function projectChecksStep(input: ChecksInput & { tasks: readonly AffectedTask[] }): CommandStep {
+export function projectChecksStep(input: ChecksInput & { tasks: readonly AffectedTask[]; ownTasks: ReadonlySet<string> }): CommandStep {
   const { tasks, project, key, jobOf, options, common } = input;
   const dependsOn = new Set<string>();
   for (const t of tasks)
     for (const d of t.dependsOn) {
-      const job = jobOf.get(d);
+      // A task of this project in another job (`checks`: a service's build) is not waited for:
+      // run-many runs it here first, as a dependency (a cache hit once its own job shared it).
+      // Waiting would chain two jobs, two restores, before the first test result.
+      const job = input.ownTasks.has(d) ? undefined : jobOf.get(d);
       if (job !== undefined && job !== key) dependsOn.add(job);
     }
   const reports = tasks.flatMap((t) => junitReports(project, t.target));
