@@ -66,7 +66,7 @@ export function renderCommandHelp(command: CommandSpec): string {
   const usage = [`engex-ci ${command.name}`, ...command.positionals.map((p) => `<${p.name}>`), ...command.flags.map((f) => (f.required ? flagLabel(f) : `[${flagLabel(f)}]`))].join(
     ' ',
   );
-  const lines = [`Usage: ${usage}`, '', command.summary + '.', '', ...command.details.map((d) => d), ''];
+  const lines = [`Usage: ${usage}`, '', command.summary + '.', '', ...command.details.split('\n'), ''];
   if (command.positionals.length > 0) lines.push('Arguments:', ...pad(command.positionals.map((p) => [`<${p.name}>`, p.description])), '');
   lines.push('Flags:', ...pad([...command.flags, ...GLOBAL_FLAGS].map((f) => [flagLabel(f), `${f.description}${f.required ? ' (required)' : ''}`])), '');
   lines.push('Output:', ...command.output.map((o) => `  ${o}`), '');

@@ -22,7 +22,8 @@ export interface CommandSpec {
   summary: string;
   /** Short form for the command list, e.g. `--project <p>`. */
   synopsis: string;
-  details: readonly string[];
+  /** The paragraph `--help` prints after the summary. */
+  details: string;
   flags: readonly FlagSpec[];
   positionals: readonly { name: string; description: string }[];
   /** What it prints on stdout. */
@@ -32,17 +33,74 @@ export interface CommandSpec {
   exit: string;
 }
 
-// Each command's spec is declared `as const ... satisfies CommandSpec` so its names stay literal:
-// the types below turn them into the command's typed arguments. A flag shared between commands is
-// declared once here.
+/**
+ * What a command module writes: `flags` is its help's flag table, one flag per line, label and
+ * description apart by two or more spaces. The label says everything the parser needs:
+ *
+ *     --tag <sha>               required, takes a value
+ *     [--digest <sha256:…>]     optional, takes a value
+ *     [--create]                a switch
+ *     [--[no-]ignore-unfixed]   a switch that also has its --no- form
+ *
+ * The table the reader sees is the one that parses: no second list of names to keep in step.
+ */
+export type CommandSource = Omit<CommandSpec, 'flags'> & { flags: string };
 
-export const PROJECT_FLAG = {
-  name: 'project',
-  type: 'string',
-  value: '<p>',
-  required: true,
-  description: 'Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag',
-} as const satisfies FlagSpec;
+type TrimStart<S extends string> = S extends ` ${infer R}` ? TrimStart<R> : S;
+type FlagOfLabel<L extends string, D extends string> = L extends `[--[no-]${infer N}]`
+  ? { name: N; type: 'boolean'; negatable: true; description: D }
+  : L extends `[--${infer N} ${infer V}]`
+    ? { name: N; type: 'string'; value: V; description: D }
+    : L extends `[--${infer N}]`
+      ? { name: N; type: 'boolean'; description: D }
+      : L extends `--${infer N} ${infer V}`
+        ? { name: N; type: 'string'; value: V; required: true; description: D }
+        : never;
+type FlagOfLine<Line extends string> = TrimStart<Line> extends `${infer L}  ${infer D}` ? FlagOfLabel<L, TrimStart<D>> : never;
+type AddFlag<Acc extends readonly FlagSpec[], Line extends string> = [FlagOfLine<Line>] extends [never] ? Acc : [...Acc, FlagOfLine<Line>];
+/** The flag table's text → its flags, as literal types (what `ArgsOf` reads). */
+export type FlagsOf<S extends string, Acc extends readonly FlagSpec[] = []> = S extends `${infer Line}\n${infer Rest}` ? FlagsOf<Rest, AddFlag<Acc, Line>> : AddFlag<Acc, S>;
+
+const FLAG_LINE = /^(?:\[--\[no-\]([a-z0-9-]+)\]|\[--([a-z0-9-]+)(?: (\S+))?\]|--([a-z0-9-]+) (\S+)) {2,}(\S.*)$/;
+
+/** Runtime twin of `FlagsOf`; a line it cannot read is a bug in a command module, reported at load. */
+export function parseFlagTable(text: string, command: string): FlagSpec[] {
+  const flags: FlagSpec[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const m = FLAG_LINE.exec(line);
+    if (!m)
+      throw new Error(`${command}: cannot read flag line ${JSON.stringify(line)}; write "--name <value>  description", "[--name <value>]  …", "[--name]  …" or "[--[no-]name]  …"`);
+    const [, negatable, optional, optionalValue, required, requiredValue, description] = m;
+    const flag: FlagSpec = negatable
+      ? { name: negatable, type: 'boolean', negatable: true, description: description! }
+      : optional
+        ? optionalValue
+          ? { name: optional, type: 'string', value: optionalValue, description: description! }
+          : { name: optional, type: 'boolean', description: description! }
+        : { name: required!, type: 'string', value: requiredValue!, required: true, description: description! };
+    if (flags.some((f) => f.name === flag.name)) throw new Error(`${command}: --${flag.name} is in the flag table twice`);
+    flags.push(flag);
+  }
+  return flags;
+}
+
+/** Prose written indented inside a template literal → the paragraph, without the indent or the blank ends. */
+export function dedent(text: string): string {
+  const lines = text.replace(/^\s*\n|\n\s*$/g, '').split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
+  return lines.map((l) => l.slice(indent).trimEnd()).join('\n');
+}
+
+/** A command module's source → its spec, with the flag table parsed (and typed) once. */
+export function defineSpec<const S extends CommandSource>(source: S): Omit<S, 'flags'> & { flags: FlagsOf<S['flags']> } {
+  return { ...source, details: dedent(source.details), flags: parseFlagTable(source.flags, source.name) as unknown as FlagsOf<S['flags']> };
+}
+
+// A flag shared between commands is one line of their flag tables, declared once here.
+
+export const PROJECT_FLAG = '--project <p>  Nx project name (@engex/halow) or service folder name (halow); must carry the engex:service tag';
 
 export const IMAGE_ENV = [...CONTEXT_ENV, DEADLINE_ENV.registryMs, DEADLINE_ENV.awsMs];
 export const AWS_ENV = 'AWS_* (the SDK default credential chain; AWS_ENDPOINT_URL_ECR)';

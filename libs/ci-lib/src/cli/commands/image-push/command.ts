@@ -1,20 +1,23 @@
-import { PROJECT_FLAG, IMAGE_ENV, type CommandSpec } from '../../spec.js';
+import { PROJECT_FLAG, IMAGE_ENV, defineSpec } from '../../spec.js';
 
-export const IMAGE_PUSH = {
+export const IMAGE_PUSH = defineSpec({
   name: 'image push',
   summary: 'Push every tag idempotently to the IMMUTABLE repository',
   synopsis: '--project <p>',
-  details: [
-    'Checks every tag in the registry before pushing anything, comparing image ids (config digests):',
-    '  same image              -> "unchanged", nothing pushed',
-    '  absent                  -> docker push, then the registry is asked again',
-    '  other image, same commit (a retried/rebuilt job) -> "kept": the earlier image stays, nothing pushed,',
-    '                             the local tag is re-pointed at it (docker pull)',
-    '  other image, other or unknown commit -> immutability conflict, exit 3, nothing pushed',
-    'Auth: ECR GetAuthorizationToken (AWS credentials of the agent); none for REGISTRY=host:port.',
-    'With --digest-file, writes the manifest digest of the commit tag to <file> (for buildkite-agent meta-data).',
-  ],
-  flags: [PROJECT_FLAG, { name: 'digest-file', type: 'string', value: '<file>', description: "Write the commit tag's manifest digest (sha256:…) to this file" }],
+  details: `
+    Checks every tag in the registry before pushing anything, comparing image ids (config digests):
+      same image              -> "unchanged", nothing pushed
+      absent                  -> docker push, then the registry is asked again
+      other image, same commit (a retried/rebuilt job) -> "kept": the earlier image stays, nothing pushed,
+                                 the local tag is re-pointed at it (docker pull)
+      other image, other or unknown commit -> immutability conflict, exit 3, nothing pushed
+    Auth: ECR GetAuthorizationToken (AWS credentials of the agent); none for REGISTRY=host:port.
+    With --digest-file, writes the manifest digest of the commit tag to <file> (for buildkite-agent meta-data).
+  `,
+  flags: `
+    ${PROJECT_FLAG}
+    [--digest-file <file>]  Write the commit tag's manifest digest (sha256:…) to this file
+  `,
   positionals: [],
   output: [
     'pushed <ref>@<manifest digest> image=<sha256:id> size=<bytes>',
@@ -23,4 +26,4 @@ export const IMAGE_PUSH = {
   ],
   env: IMAGE_ENV,
   exit: '0 pushed or already there, 2 usage/config (no local image), 3 immutability conflict, 4 registry/docker failure',
-} as const satisfies CommandSpec;
+});
