@@ -1,7 +1,6 @@
 import { InfrastructureError } from './errors.js';
 import { buildxAvailable } from './docker-probe.js';
 import { runCommand } from './run-command.js';
-import type { Secret } from './secret.js';
 import { isRecord } from '@engex/workspace-config';
 
 export interface LocalImage {
@@ -23,7 +22,6 @@ export interface Docker {
   /** Returns the manifest digest docker reports, when it reports one. */
   push(ref: string): Promise<{ digest?: string }>;
   pull(ref: string): Promise<void>;
-  login(host: string, username: string, password: Secret): Promise<void>;
   /** `docker run -d ...`; returns the container id. */
   runDetached(args: readonly string[]): Promise<string>;
   isRunning(container: string): Promise<boolean>;
@@ -67,7 +65,7 @@ export function parsePushDigest(output: string): string | undefined {
 export function createDocker(options: DockerOptions = {}): Docker {
   const binary = options.binary ?? 'docker';
   const env = options.env ?? process.env;
-  const run = (args: readonly string[], extra: { onOutput?: (t: string) => void; input?: Secret; secrets?: Secret[]; allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {}) =>
+  const run = (args: readonly string[], extra: { onOutput?: (t: string) => void; allowFailure?: boolean; env?: NodeJS.ProcessEnv } = {}) =>
     runCommand(binary, args, { env: extra.env ?? env, ...extra });
 
   return {
@@ -92,9 +90,6 @@ export function createDocker(options: DockerOptions = {}): Docker {
     },
     async pull(ref) {
       await run(['pull', ref], { onOutput: options.onOutput });
-    },
-    async login(host, username, password) {
-      await run(['login', '--username', username, '--password-stdin', host], { input: password });
     },
     async runDetached(args) {
       const result = await run(['run', '-d', ...args]);

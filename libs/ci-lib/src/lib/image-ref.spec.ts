@@ -5,15 +5,11 @@ import { planImageRefs } from './image-ref.js';
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 
 describe('planImageRefs', () => {
-  it('reproduces the seed env for ECR', () => {
+  it('names the ECR image by the commit, locally and in the registry, primary tag first', () => {
     const refs = planImageRefs(registryTargetFor(DEFAULT_WORKSPACE_CONFIG), 'engex/halow', { primary: SHA, extra: ['1.4.0'] });
-    expect(refs.env).toEqual({
-      VERSION: SHA,
-      ECR_HOST: '460210468233.dkr.ecr.us-east-1.amazonaws.com',
-      REPO_NAME: 'engex/halow',
-      IMAGE_LOCAL: `engex/halow:${SHA}`,
-      IMAGE_DEST: `460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow:${SHA}`,
-    });
+    expect(refs.local).toBe(`engex/halow:${SHA}`);
+    expect(refs.name).toBe('460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow');
+    expect(refs.dest).toBe(`460210468233.dkr.ecr.us-east-1.amazonaws.com/engex/halow:${SHA}`);
     expect(refs.tags).toEqual([SHA, '1.4.0']);
     expect(refs.registry).toMatchObject({ kind: 'ecr', protocol: 'https' });
   });

@@ -1,15 +1,6 @@
 import { validateRepositoryName, type RegistryTarget } from '@engex/workspace-config';
 import type { PlannedTags } from './tags.js';
 
-/** The environment the seed pipeline exported; kept by name so existing scripts keep working. */
-export interface SeedImageEnv {
-  VERSION: string;
-  ECR_HOST: string;
-  REPO_NAME: string;
-  IMAGE_LOCAL: string;
-  IMAGE_DEST: string;
-}
-
 export interface ImageRefs {
   registry: RegistryTarget;
   repository: string;
@@ -21,22 +12,13 @@ export interface ImageRefs {
   dest: string;
   /** Every tag pushed, primary first. */
   tags: string[];
-  env: SeedImageEnv;
 }
 
-/** Pure: all image references of one build, and the seed's env, computed in this one place. */
+/** Pure: all image references of one build, computed in this one place. */
 export function planImageRefs(registry: RegistryTarget, repository: string, tags: PlannedTags): ImageRefs {
   validateRepositoryName(repository);
   const name = `${registry.host}/${repository}`;
   const local = `${repository}:${tags.primary}`;
   const dest = `${name}:${tags.primary}`;
-  return {
-    registry,
-    repository,
-    name,
-    local,
-    dest,
-    tags: [tags.primary, ...tags.extra],
-    env: { VERSION: tags.primary, ECR_HOST: registry.host, REPO_NAME: repository, IMAGE_LOCAL: local, IMAGE_DEST: dest },
-  };
+  return { registry, repository, name, local, dest, tags: [tags.primary, ...tags.extra] };
 }
