@@ -3,10 +3,10 @@
 // and the shared errors live in @engex/workspace-config.
 
 /** The local runner (`engex-pipeline run --local`) pushes its images to this registry. */
-export { REGISTRY_BINARY, registryBinaryAvailable, startLocalRegistry, type LocalRegistry, type LocalRegistryOptions } from './lib/local-registry.js';
+export { startLocalRegistry, type LocalRegistry } from './lib/local-registry.js';
 
 /** The one way engex tools run a program: argv (no shell), an optional deadline, redacted output. */
-export { runCommand, type RunCommandOptions, type RunCommandResult } from './lib/run-command.js';
+export { runCommand } from './lib/run-command.js';
 
 /**
  * A free TCP port on 127.0.0.1, for a container or server a tool starts itself; `withFreePort`
@@ -24,13 +24,13 @@ export { ECR_LOCALS_FILE, renderEcrLocal } from './lib/ecr-terraform.js';
  * The shared network discipline, for the pipeline generator's Buildkite API and ops-repo reads:
  * one overall deadline per request, one retry loop, one redaction pass, one reader of what an overlay deploys.
  */
-export { DEADLINE_CODE, TRANSIENT_CODES, TransportError, httpRequest, type HttpRequestOptions, type HttpResponse } from './lib/http-request.js';
-export { normalizeRetryOptions, parseRetryAfter, withRetry, type GiveUpReason, type RetryOptions, type WithRetryOptions } from './lib/retry.js';
-export { RetryableStatus, sendWithRetry, type SendWithRetryOptions } from './lib/http-retry.js';
-export { MASK, redact, redactingWriter, secretsFromEnv, type RedactOptions } from './lib/redact.js';
-export { readDeployedTags, type DeployedTagQuery, type ReadDeployedOptions } from './lib/deployed-tags.js';
+export { httpRequest } from './lib/http-request.js';
+export { normalizeRetryOptions, withRetry, type RetryOptions } from './lib/retry.js';
+export { RetryableStatus, sendWithRetry } from './lib/http-retry.js';
+export { redact, redactingWriter, secretsFromEnv } from './lib/redact.js';
+export { readDeployedTags, type DeployedTagQuery } from './lib/deployed-tags.js';
 export type { Fact } from './lib/fact.js';
-export { DEFAULT_DEADLINES, DEADLINE_ENV, parseDeadlines, type Deadlines } from './lib/deadlines.js';
+export { DEFAULT_DEADLINES, parseDeadlines, type Deadlines } from './lib/deadlines.js';
 export { gitLowSpeedArgs } from './lib/ops-clone.js';
 
 /**
@@ -38,4 +38,4 @@ export { gitLowSpeedArgs } from './lib/ops-clone.js';
  * registry) that run on SIGINT/SIGTERM/SIGHUP, also on a second signal. A runner that handles
  * signals itself calls `runInterruptCleanups()` before it exits on one.
  */
-export { EXIT_SIGNALS, installSignalHandlers, onInterrupt, runInterruptCleanups } from './lib/exit-cleanup.js';
+export { runInterruptCleanups } from './lib/exit-cleanup.js';

@@ -29,34 +29,23 @@ export {
   decideTrust,
   matchesAny,
   trustedBranchesFor,
-  normalizeOverlay,
   KUSTOMIZATION_FILES,
-  APPROVALS,
-  DEPLOY_WHEN,
-  STEP_GRANULARITIES,
-  PRODUCTION_OVERLAY,
   isService,
   parseWorkspaceConfig,
   resolveServiceConfig,
   type DeployTarget,
-  type Approval,
-  type DeployWhen,
-  type ProjectInfo,
   type ServiceConfig,
   type Severity,
-  type StepGranularity,
   type TagConfig,
   type TrustDecision,
-  type TrustInput,
   type WorkspaceConfig,
 } from './lib/config.js';
-export { WORKSPACE_CONFIG_SCHEMA } from './lib/config-schema.js';
 export { readWorkspaceConfig } from './lib/read-config.js';
-export { findServiceProject, readServiceConfig, readWorkspaceProjects } from './lib/read-projects.js';
-export { validateProjectManifest, validateWorkspaceProjects } from './lib/project-manifest.js';
-export { WORKSPACE_MARKER, findWorkspaceRoot } from './lib/workspace-root.js';
+export { readServiceConfig, readWorkspaceProjects } from './lib/read-projects.js';
+export { validateWorkspaceProjects } from './lib/project-manifest.js';
+export { findWorkspaceRoot } from './lib/workspace-root.js';
 
-export { ecrHostFor, parseEcrHost, validateRepositoryName, type EcrRegistry } from './lib/ecr.js';
-export { ecrImageName, isLoopbackHost, parseRegistryOverride, registryTargetFor, type RegistryConfig, type RegistryTarget } from './lib/registry.js';
+export { ecrHostFor, validateRepositoryName } from './lib/ecr.js';
+export { isLoopbackHost, parseRegistryOverride, registryTargetFor, type RegistryTarget } from './lib/registry.js';
 
-export { BUILDKITE_ENV, ENV_HINT, collectBuildkiteEnv, parseBuildkiteEnv, readEnv, type BuildkiteApiConfig, type BuildkiteEnv, type Env } from './lib/buildkite-env.js';
+export { ENV_HINT, collectBuildkiteEnv, parseBuildkiteEnv, readEnv, type BuildkiteApiConfig, type BuildkiteEnv, type Env } from './lib/buildkite-env.js';
