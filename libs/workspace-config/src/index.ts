@@ -12,6 +12,7 @@ export {
   errorKind,
   exitCodeFor,
   type ConfigIssue,
+  type PathIssue,
   type EngexErrorOptions,
   type ExitCode,
 } from './lib/errors.js';

@@ -37,6 +37,8 @@ const BUNDLE = 'tools/pipeline-generator/dist/engex-pipeline.cjs';
 const ENGEX_CI_BUNDLE = 'libs/ci-lib/dist/engex-ci.cjs';
 const REPOSITORY = 'engex/halow';
 const MINUTES = 60_000;
+/** A test that runs the pipeline (again): it gets the pipeline's time, where the others need the default. */
+const itRunsThePipeline = (name: string, body: () => Promise<void>): void => it(name, body, 15 * MINUTES);
 
 const OCI = 'org.opencontainers.image';
 
@@ -150,18 +152,14 @@ describeNeeding(needs, 'engex-pipeline run --local, end to end', () => {
 
   let first: PipelineRun;
 
-  it(
-    'runs the pipeline of a halow change: tests, image (build, push, smoke), scan, deploy',
-    async () => {
-      first = await runPipeline(['--base', 'HEAD~1']);
-      expect(first.code, explain(first)).toBe(0);
-      expect(await stepKinds(first.runDir)).toEqual(expect.arrayContaining(['nx:test', 'nx:build', 'image', 'scan', 'deploy']));
-      // Without the Trivy image in the engine the scan is reported as skipped, never as passed.
-      if (/SKIPPED\s+\S+\s+:shield: scan halow/.test(first.stderr))
-        expect(first.stderr).toMatch(/:shield: scan halow\s+the Trivy image aquasec\/trivy:\S+ is not in the local Docker engine/);
-    },
-    15 * MINUTES,
-  );
+  itRunsThePipeline('runs the pipeline of a halow change: tests, image (build, push, smoke), scan, deploy', async () => {
+    first = await runPipeline(['--base', 'HEAD~1']);
+    expect(first.code, explain(first)).toBe(0);
+    expect(await stepKinds(first.runDir)).toEqual(expect.arrayContaining(['nx:test', 'nx:build', 'image', 'scan', 'deploy']));
+    // Without the Trivy image in the engine the scan is reported as skipped, never as passed.
+    if (/SKIPPED\s+\S+\s+:shield: scan halow/.test(first.stderr))
+      expect(first.stderr).toMatch(/:shield: scan halow\s+the Trivy image aquasec\/trivy:\S+ is not in the local Docker engine/);
+  });
 
   it('(1) pushed <registry>/engex/halow:<full sha> with every OCI label at the right value', async () => {
     const manifestRes = await registryGet(registry.host, `${REPOSITORY}/manifests/${firstSha}`, MANIFEST_ACCEPT);
@@ -267,56 +265,44 @@ describeNeeding(needs, 'engex-pipeline run --local, end to end', () => {
     expect(status).toContain(firstSha.slice(0, 7));
   });
 
-  it(
-    '(4) a second run of the same commit pushes nothing and commits nothing',
-    async () => {
-      const digest = await tagDigest(registry.host, firstSha);
-      const opsHead = await opsGit(['rev-parse', 'main']);
-      const again = await runPipeline(['--base', 'HEAD~1']);
-      expect(again.code, explain(again)).toBe(0);
-      // engex-ci's push verdict, in the image job's log: the digest was already in the registry. The
-      // job's note is its last line, the smoke test's verdict, since the smoke test ends the job.
-      const imageLog = await readFile(join(again.runDir, 'logs', 'engex-halow_image.log'), 'utf8');
-      expect(imageLog).toMatch(/unchanged .*already in the registry; nothing pushed|kept .*an earlier build of the same commit pushed it/);
-      expect(again.stderr).toMatch(/ok\s+\S+\s+:docker: image halow\s+smoke ok /);
-      expect(await tagDigest(registry.host, firstSha)).toBe(digest);
-      expect(await opsGit(['rev-parse', 'main'])).toBe(opsHead);
-    },
-    15 * MINUTES,
-  );
+  itRunsThePipeline('(4) a second run of the same commit pushes nothing and commits nothing', async () => {
+    const digest = await tagDigest(registry.host, firstSha);
+    const opsHead = await opsGit(['rev-parse', 'main']);
+    const again = await runPipeline(['--base', 'HEAD~1']);
+    expect(again.code, explain(again)).toBe(0);
+    // engex-ci's push verdict, in the image job's log: the digest was already in the registry. The
+    // job's note is its last line, the smoke test's verdict, since the smoke test ends the job.
+    const imageLog = await readFile(join(again.runDir, 'logs', 'engex-halow_image.log'), 'utf8');
+    expect(imageLog).toMatch(/unchanged .*already in the registry; nothing pushed|kept .*an earlier build of the same commit pushed it/);
+    expect(again.stderr).toMatch(/ok\s+\S+\s+:docker: image halow\s+smoke ok /);
+    expect(await tagDigest(registry.host, firstSha)).toBe(digest);
+    expect(await opsGit(['rev-parse', 'main'])).toBe(opsHead);
+  });
 
-  it(
-    '(5) a tag that already points at a different image fails with exit 3 and changes nothing',
-    async () => {
-      const sha = await ws.commitAppend('apps/halow/src/app.ts', '// e2e: conflicting change\n', 'e2e: change halow again');
-      const squatter = await uploadTestImage(registry.host, REPOSITORY, sha, { content: 'not the halow image' });
-      const tagsBefore = (await tags(registry.host)).sort();
-      const opsHead = await opsGit(['rev-parse', 'main']);
-      const conflict = await runPipeline(['--base', 'HEAD~1']);
-      expect(conflict.code, explain(conflict)).toBe(3);
-      expect(conflict.stderr).toMatch(/FAILED\s+\S+\s+:docker: image halow/);
-      expect(conflict.stderr).toContain(squatter.manifestDigest);
-      expect(conflict.stderr).toMatch(/not run\s+\S+\s+:rocket: deploy halow/);
-      expect(await tagDigest(registry.host, sha)).toBe(squatter.manifestDigest);
-      expect((await tags(registry.host)).sort()).toEqual(tagsBefore);
-      expect(await opsGit(['rev-parse', 'main'])).toBe(opsHead);
-    },
-    15 * MINUTES,
-  );
+  itRunsThePipeline('(5) a tag that already points at a different image fails with exit 3 and changes nothing', async () => {
+    const sha = await ws.commitAppend('apps/halow/src/app.ts', '// e2e: conflicting change\n', 'e2e: change halow again');
+    const squatter = await uploadTestImage(registry.host, REPOSITORY, sha, { content: 'not the halow image' });
+    const tagsBefore = (await tags(registry.host)).sort();
+    const opsHead = await opsGit(['rev-parse', 'main']);
+    const conflict = await runPipeline(['--base', 'HEAD~1']);
+    expect(conflict.code, explain(conflict)).toBe(3);
+    expect(conflict.stderr).toMatch(/FAILED\s+\S+\s+:docker: image halow/);
+    expect(conflict.stderr).toContain(squatter.manifestDigest);
+    expect(conflict.stderr).toMatch(/not run\s+\S+\s+:rocket: deploy halow/);
+    expect(await tagDigest(registry.host, sha)).toBe(squatter.manifestDigest);
+    expect((await tags(registry.host)).sort()).toEqual(tagsBefore);
+    expect(await opsGit(['rev-parse', 'main'])).toBe(opsHead);
+  });
 
-  it(
-    '(6) a spec-only change runs the tests and builds no image',
-    async () => {
-      const sha = await ws.commitAppend('apps/halow/src/app.spec.ts', '// e2e: spec-only change\n', 'e2e: touch a halow spec');
-      const tagsBefore = (await tags(registry.host)).sort();
-      const specOnly = await runPipeline(['--base', 'HEAD~1']);
-      expect(specOnly.code, explain(specOnly)).toBe(0);
-      const kinds = await stepKinds(specOnly.runDir);
-      expect(kinds).toContain('nx:test');
-      expect(kinds.filter((k) => ['image', 'scan', 'deploy'].includes(k))).toEqual([]);
-      expect(await tagDigest(registry.host, sha)).toBeUndefined();
-      expect((await tags(registry.host)).sort()).toEqual(tagsBefore);
-    },
-    15 * MINUTES,
-  );
+  itRunsThePipeline('(6) a spec-only change runs the tests and builds no image', async () => {
+    const sha = await ws.commitAppend('apps/halow/src/app.spec.ts', '// e2e: spec-only change\n', 'e2e: touch a halow spec');
+    const tagsBefore = (await tags(registry.host)).sort();
+    const specOnly = await runPipeline(['--base', 'HEAD~1']);
+    expect(specOnly.code, explain(specOnly)).toBe(0);
+    const kinds = await stepKinds(specOnly.runDir);
+    expect(kinds).toContain('nx:test');
+    expect(kinds.filter((k) => ['image', 'scan', 'deploy'].includes(k))).toEqual([]);
+    expect(await tagDigest(registry.host, sha)).toBeUndefined();
+    expect((await tags(registry.host)).sort()).toEqual(tagsBefore);
+  });
 });

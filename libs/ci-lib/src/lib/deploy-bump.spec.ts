@@ -73,10 +73,12 @@ describe('git deadline helpers', () => {
   it.each([
     ['https://x-access-token:tok@github.com/o/ops.git', 'github.com'],
     ['http://127.0.0.1:8080/ops.git', '127.0.0.1:8080'],
-    ['git@github.com:o/ops.git', 'github.com'],
     ['ssh://git@github.com/o/ops.git', 'github.com'],
-    ['/srv/git/ops.git', '/srv/git/ops.git'],
-  ])('the host of %s is %s', (repo, host) => expect(gitRemoteHost(repo)).toBe(host));
+  ])('the host of the URL %s is %s', (repo, host) => expect(gitRemoteHost(repo)).toBe(host));
+
+  it('the host of an scp-like remote is before the colon', () => expect(gitRemoteHost('git@github.com:o/ops.git')).toBe('github.com'));
+
+  it('a local path has no host: it stands for itself', () => expect(gitRemoteHost('/srv/git/ops.git')).toBe('/srv/git/ops.git'));
 
   it('git gives up on a stalled transfer after 30 s, or the deadline if shorter', () => {
     expect(gitLowSpeedArgs(120_000)).toEqual(['-c', 'http.lowSpeedLimit=1000', '-c', 'http.lowSpeedTime=30']);

@@ -150,13 +150,14 @@ describe('setImageTag', () => {
 });
 
 describe('withoutRegistry', () => {
+  // Docker's rule: the first component is a registry when it has a dot or a port, or is localhost.
   it.each([
     [IMAGE, 'engex/halow'],
     ['127.0.0.1:5000/engex/halow', 'engex/halow'],
     ['localhost/halow', 'halow'],
-    ['engex/halow', 'engex/halow'],
-    ['halow', 'halow'],
   ])('%s -> %s', (name, expected) => expect(withoutRegistry(name)).toBe(expected));
+
+  it.each(['engex/halow', 'halow'])('keeps %s, which names no registry', (name) => expect(withoutRegistry(name)).toBe(name));
 });
 
 describe('pickKustomizationFile', () => {

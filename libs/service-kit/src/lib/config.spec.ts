@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseServiceConfig, readBuildInfo } from './config.js';
+import { parseServiceConfig, readBuildInfo, type ServiceConfig } from './config.js';
 import { ServiceConfigError } from './errors.js';
 
 const parse = (env: Record<string, string | undefined>) => parseServiceConfig(env, { port: 3000 });
@@ -33,24 +33,18 @@ describe('parseServiceConfig', () => {
   });
 
   it('reads valid values', () => {
-    const config = parse({
-      PORT: '65535',
-      HOST: '::',
-      LOG_LEVEL: 'debug',
-      SHUTDOWN_TIMEOUT_MS: '2500',
-      SHUTDOWN_DELAY_MS: '1000',
-      HEADERS_TIMEOUT_MS: '500',
-      REQUEST_TIMEOUT_MS: '500',
-    });
-    expect(config).toMatchObject({
-      port: 65535,
-      host: '::',
-      logLevel: 'debug',
-      shutdownTimeoutMs: 2500,
-      shutdownDelayMs: 1000,
-      headersTimeoutMs: 500,
-      requestTimeoutMs: 500,
-    });
+    // Each variable, a valid value and what it sets; all set at once, as some bound others.
+    const valid: [variable: string, value: string, field: keyof ServiceConfig, parsed: unknown][] = [
+      ['PORT', '65535', 'port', 65535],
+      ['HOST', '::', 'host', '::'],
+      ['LOG_LEVEL', 'debug', 'logLevel', 'debug'],
+      ['SHUTDOWN_TIMEOUT_MS', '2500', 'shutdownTimeoutMs', 2500],
+      ['SHUTDOWN_DELAY_MS', '1000', 'shutdownDelayMs', 1000],
+      ['HEADERS_TIMEOUT_MS', '500', 'headersTimeoutMs', 500],
+      ['REQUEST_TIMEOUT_MS', '500', 'requestTimeoutMs', 500],
+    ];
+    const config = parse(Object.fromEntries(valid.map(([variable, value]) => [variable, value])));
+    expect(config).toMatchObject(Object.fromEntries(valid.map(([, , field, parsed]) => [field, parsed])));
   });
 
   it.each([['HEADERS_TIMEOUT_MS'], ['REQUEST_TIMEOUT_MS']])('rejects %s=0 and non-numbers', (variable) => {
@@ -106,15 +100,10 @@ describe('parseServiceConfig', () => {
   });
 
   it('lists every bad variable in one error, not only the first', () => {
-    const error = issuesOf({
-      PORT: '70000',
-      HOST: 'not a host',
-      LOG_LEVEL: 'verbose',
-      SHUTDOWN_TIMEOUT_MS: '0',
-      SHUTDOWN_DELAY_MS: 'soon',
-    });
+    const bad = { PORT: '70000', HOST: 'not a host', LOG_LEVEL: 'verbose', SHUTDOWN_TIMEOUT_MS: '0', SHUTDOWN_DELAY_MS: 'soon' };
+    const error = issuesOf(bad);
     expect(error.name).toBe('ServiceConfigError');
-    expect(error.issues.map((i) => i.variable)).toEqual(['PORT', 'HOST', 'LOG_LEVEL', 'SHUTDOWN_TIMEOUT_MS', 'SHUTDOWN_DELAY_MS']);
+    expect(error.issues.map((i) => i.variable)).toEqual(Object.keys(bad));
     expect(error.message).toMatchInlineSnapshot(`
       "Invalid service configuration (5 problems):
         PORT="70000": expected an integer from 1 to 65535
@@ -129,21 +118,9 @@ describe('parseServiceConfig', () => {
 
 describe('readBuildInfo', () => {
   it('reads the APP_* variables the image sets', () => {
-    expect(
-      readBuildInfo({
-        APP_REVISION: 'abc123',
-        APP_CREATED: '2024-01-02T03:04:05Z',
-        APP_SOURCE: 'https://example.com/repo',
-        APP_BUILD_URL: 'https://ci.example.com/builds/7',
-        APP_VERSION: '1.2.3',
-      }),
-    ).toEqual({
-      revision: 'abc123',
-      created: '2024-01-02T03:04:05Z',
-      source: 'https://example.com/repo',
-      buildUrl: 'https://ci.example.com/builds/7',
-      version: '1.2.3',
-    });
+    const info = { revision: 'abc123', created: '2024-01-02T03:04:05Z', source: 'https://example.com/repo', buildUrl: 'https://ci.example.com/builds/7', version: '1.2.3' };
+    const env = { APP_REVISION: info.revision, APP_CREATED: info.created, APP_SOURCE: info.source, APP_BUILD_URL: info.buildUrl, APP_VERSION: info.version };
+    expect(readBuildInfo(env)).toEqual(info);
   });
 
   it("says 'unknown' for unset or empty values", () => {

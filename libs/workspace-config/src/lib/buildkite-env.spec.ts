@@ -82,22 +82,17 @@ describe('parseBuildkiteEnv', () => {
   });
 
   it('reports every bad variable at once, by name, and never echoes the token', () => {
-    const found = problems({
-      BUILDKITE_COMMIT: 'not-a-sha',
-      BUILDKITE_PULL_REQUEST: '12abc',
-      BUILDKITE_BUILD_URL: 'javascript:alert(1)',
-      BUILDKITE_BUILD_NUMBER: 'seven',
-      BUILDKITE_ORGANIZATION_SLUG: 'Acme Inc',
-      BUILDKITE_API_TOKEN: 'bkua_secret value',
-    });
-    expect(found).toEqual([
-      'environment: BUILDKITE_COMMIT: expected a full 40-character lowercase commit sha (or HEAD), got "not-a-sha"',
-      'environment: BUILDKITE_BUILD_URL: expected an http(s):// or local:// URL, got "javascript:alert(1)"',
-      'environment: BUILDKITE_BUILD_NUMBER: expected a build number, got "seven"',
-      'environment: BUILDKITE_ORGANIZATION_SLUG: expected a Buildkite slug (lowercase letters, digits, dashes), got "Acme Inc"',
-      'environment: BUILDKITE_PULL_REQUEST: expected "false" or a pull request number, got "12abc"',
-      'environment: BUILDKITE_API_TOKEN: expected a Buildkite API access token (letters, digits, "_" and "-")',
-    ]);
+    // Each bad variable, its value and the problem reported about it, in the order they are reported.
+    const bad = [
+      ['BUILDKITE_COMMIT', 'not-a-sha', 'expected a full 40-character lowercase commit sha (or HEAD), got "not-a-sha"'],
+      ['BUILDKITE_BUILD_URL', 'javascript:alert(1)', 'expected an http(s):// or local:// URL, got "javascript:alert(1)"'],
+      ['BUILDKITE_BUILD_NUMBER', 'seven', 'expected a build number, got "seven"'],
+      ['BUILDKITE_ORGANIZATION_SLUG', 'Acme Inc', 'expected a Buildkite slug (lowercase letters, digits, dashes), got "Acme Inc"'],
+      ['BUILDKITE_PULL_REQUEST', '12abc', 'expected "false" or a pull request number, got "12abc"'],
+      ['BUILDKITE_API_TOKEN', 'bkua_secret value', 'expected a Buildkite API access token (letters, digits, "_" and "-")'],
+    ] as const;
+    const found = problems(Object.fromEntries(bad.map(([variable, value]) => [variable, value])));
+    expect(found).toEqual(bad.map(([variable, , problem]) => `environment: ${variable}: ${problem}`));
     expect(found.join('\n')).not.toContain('secret value');
   });
 

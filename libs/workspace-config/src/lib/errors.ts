@@ -58,12 +58,16 @@ export function exitCodeFor(error: unknown): ExitCode {
 /** A bad flag, argument or value given to an engex executable. */
 export class UsageError extends errorKind('USAGE', EXIT_CODES.usage) {}
 
-export interface ConfigIssue {
-  /** The file the bad value came from, relative to the workspace root (`environment` for env vars). */
-  file: string;
-  /** Dotted path inside the file, e.g. `registry.account`, or the variable name. */
+/** One problem at one place of a document: a config file, the environment, a generated pipeline. */
+export interface PathIssue {
+  /** Where inside the document, e.g. `registry.account`, a variable name or `steps[3].depends_on[1]`. */
   path: string;
   message: string;
+}
+
+export interface ConfigIssue extends PathIssue {
+  /** The file the bad value came from, relative to the workspace root (`environment` for env vars). */
+  file: string;
 }
 
 const CONFIG_HINT = 'Fix the values above; the allowed forms are documented in README.md#configuration.';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_WORKSPACE_CONFIG } from './config.js';
-import { ConfigError, exitCodeFor } from './errors.js';
+import { configFailure } from '../../test/config-failure.js';
 import { readWorkspaceConfig } from './read-config.js';
 
 let root: string;
@@ -12,15 +12,7 @@ beforeEach(async () => {
 });
 afterEach(() => rm(root, { recursive: true, force: true }));
 
-async function failure(): Promise<ConfigError> {
-  const error = await readWorkspaceConfig(root).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  expect(exitCodeFor(error)).toBe(2);
-  return error as ConfigError;
-}
+const failure = () => configFailure(readWorkspaceConfig(root));
 
 describe('readWorkspaceConfig', () => {
   it('reads the file, ignoring its $schema reference', async () => {

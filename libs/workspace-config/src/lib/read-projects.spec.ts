@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, exitCodeFor } from './errors.js';
+import { configFailure } from '../../test/config-failure.js';
 import { readWorkspaceProjects } from './read-projects.js';
 
 let root: string;
@@ -17,15 +17,7 @@ async function manifest(dir: string, text: string): Promise<void> {
   await writeFile(join(root, dir, 'package.json'), text);
 }
 
-async function failure(): Promise<string> {
-  const error = await readWorkspaceProjects(root).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  expect(exitCodeFor(error)).toBe(2);
-  return (error as ConfigError).message;
-}
+const failure = async () => (await configFailure(readWorkspaceProjects(root))).message;
 
 describe('readWorkspaceProjects', () => {
   it('reads every workspace package', async () => {

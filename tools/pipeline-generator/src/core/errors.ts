@@ -4,7 +4,7 @@
  * catch prints the message and the hint and returns `exitCode`.
  */
 
-import { EngexError, problemList, type EngexErrorOptions, type ExitCode } from '@engex/workspace-config';
+import { EngexError, problemList, type EngexErrorOptions, type ExitCode, type PathIssue } from '@engex/workspace-config';
 
 // One usage error for every engex executable: a bad flag means the same thing everywhere.
 export { UsageError } from '@engex/workspace-config';
@@ -72,11 +72,8 @@ export class WorkspaceError extends GeneratorError {
   readonly code = 'WORKSPACE_INVALID';
 }
 
-export interface PipelineIssue {
-  /** Where in the pipeline, e.g. `steps[3].steps[0].depends_on[1]`. */
-  path: string;
-  message: string;
-}
+/** A problem in the generated pipeline; its path is inside the pipeline, e.g. `steps[3].steps[0].depends_on[1]`. */
+export type PipelineIssue = PathIssue;
 
 /** The generated pipeline failed its own checks; a bug in the generator, never in the change. */
 export class PipelineInvalidError extends GeneratorError {

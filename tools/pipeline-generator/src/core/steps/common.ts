@@ -58,6 +58,27 @@ export function engexCiPrelude(options: PlanOptions, ...reportDirs: string[]): S
   return [...options.setup, ...options.engexCiSetup, ...(reportDirs.length > 0 ? [{ kind: 'exec' as const, argv: ['mkdir', '-p', ...reportDirs] }] : [])];
 }
 
+/** A service step that calls engex-ci, as its builder describes it; `serviceEngexCiStep` adds the rest. */
+export type ServiceEngexCiStep = Omit<CommandStep, 'type' | 'key' | 'commands' | keyof Common> &
+  Partial<Pick<CommandStep, 'plugins' | 'artifactPaths'>> & {
+    /** The key after the service's slug: `image` keys the step `engex-halow:image`. */
+    job: string;
+    /** The report folders the step's engex-ci calls write to; the prelude creates them. */
+    reportDirs: readonly string[];
+    /** What runs after engex-ci's prelude. */
+    commands: readonly StepCommand[];
+  };
+
+/**
+ * One of a service's engex-ci steps (image, scan, deploy): keyed `<slug>:<job>`, engex-ci's prelude
+ * before its own commands, and the build's shared fields (`common`) under the step's own plugins
+ * and artifacts, so each builder states only what is its own.
+ */
+export function serviceEngexCiStep(input: Pick<ServiceStepInput, 'slug' | 'options' | 'common'>, step: ServiceEngexCiStep): CommandStep {
+  const { job, reportDirs, commands, ...own } = step;
+  return { type: 'command', key: `${input.slug}:${job}`, commands: [...engexCiPrelude(input.options, ...reportDirs), ...commands], ...input.common, ...own };
+}
+
 /** The service's own `nx run <service>:build` before its image, when the project has a build target. */
 export function buildFirst(options: PlanOptions, service: ServiceConfig, hasBuild: boolean): StepCommand[] {
   return hasBuild ? [nxRun(options, service.project, 'build')] : [];

@@ -1,7 +1,7 @@
 import type { DeployTarget } from '@engex/workspace-config';
 import type { BlockStep, CommandStep } from '../pipeline.js';
 import { digestKeyOf } from './image.js';
-import { engexCiPrelude, type Common, type ServiceStepInput } from './common.js';
+import { engexCiPrelude, serviceEngexCiStep, type Common, type ServiceStepInput } from './common.js';
 
 /** The deploy, its approval gate and its proof, for one service and one deploy target. */
 export interface DeploySteps {
@@ -42,12 +42,11 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
           meta: { kind: 'approval', project: service.project, service: service.service, overlay },
         }
       : undefined;
-  const deploy: CommandStep = {
-    type: 'command',
-    key: `${slug}:deploy-${part}`,
+  const deploy = serviceEngexCiStep(input, {
+    job: `deploy-${part}`,
     label: `:rocket: deploy ${service.service} to ${overlay}`,
+    reportDirs: ['reports/deploy'],
     commands: [
-      ...engexCiPrelude(options, 'reports/deploy'),
       { kind: 'meta-data', op: 'get', key: digestKeyOf(service), file: digestFile },
       {
         kind: 'engex-ci',
@@ -68,13 +67,12 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     ],
     dependsOn: [...input.waitFor, ...(block ? [block.key] : [])],
     timeoutInMinutes: options.timeouts.deploy,
-    ...input.common,
     // One bump at a time per ops repo: concurrent pushes to it would race.
     concurrency: { group: `engex-deploy/${service.opsRepo}`, limit: 1 },
     // A passed deploy re-run from the UI would bump again outside the approval: rebuild instead.
     retryManual: { permitOnPassed: false },
     meta: { kind: 'deploy', project: service.project, service: service.service, repo: service.opsRepo, overlay, imageName: service.deployImageName, image },
-  };
+  });
   // Verify whenever there is something to ask: the environment's URL, ArgoCD, or both. A target
   // with neither gets no verify step, and the plan summary says it is unverified.
   if (target.url === undefined && target.argocd === undefined) return { block, deploy };

@@ -2,7 +2,7 @@ import { SBOM_FILE, digestMetaDataKey } from '@engex/ci-lib/contract';
 import type { ServiceConfig } from '@engex/workspace-config';
 import type { CommandStep, PluginUse } from '../pipeline.js';
 import { imageReference } from '../shell.js';
-import { buildFirst, engexCiPrelude, type ImageStepInput } from './common.js';
+import { buildFirst, serviceEngexCiStep, type ImageStepInput } from './common.js';
 
 /** Where the image step leaves the pushed digest; the deploy step reads it back through meta-data. */
 export function digestFileOf(service: Pick<ServiceConfig, 'service'>): string {
@@ -21,16 +21,15 @@ export function digestKeyOf(service: Pick<ServiceConfig, 'service'>): string {
  * for this step, so it still only ever takes a smoked image.
  */
 export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandStep {
-  const { service, slug, image, options, buildKey } = input;
+  const { service, image, options, buildKey } = input;
   const ecrReport = `reports/image/${service.service}-ecr.md`;
   const digestFile = digestFileOf(service);
   const context = `image-${service.service}`;
-  return {
-    type: 'command',
-    key: `${slug}:image`,
+  return serviceEngexCiStep(input, {
+    job: 'image',
     label: `:docker: image ${service.service}`,
+    reportDirs: ['reports/image'],
     commands: [
-      ...engexCiPrelude(options, 'reports/image'),
       // The preflight: a missing or MUTABLE repository fails here, in seconds, with the Terraform line.
       {
         kind: 'engex-ci',
@@ -50,12 +49,11 @@ export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandSt
     ],
     dependsOn: buildKey ? [buildKey] : [],
     timeoutInMinutes: options.timeouts.image + options.timeouts.smoke,
-    ...input.common,
     plugins: [input.ecr],
     // `image build` writes the CycloneDX SBOM of the bundled npm packages here (also baked into the image).
     artifactPaths: [digestFile, ecrReport, sbomPath(service)],
     meta: { kind: 'image', project: service.project, service: service.service, image },
-  };
+  });
 }
 
 /** Where `image build` writes the SBOM; the image step uploads it and the scan step downloads it. */

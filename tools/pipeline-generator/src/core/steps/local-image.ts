@@ -1,5 +1,5 @@
 import type { CommandStep } from '../pipeline.js';
-import { buildFirst, engexCiPrelude, type ImageStepInput } from './common.js';
+import { buildFirst, serviceEngexCiStep, type ImageStepInput } from './common.js';
 import { sbomPath } from './image.js';
 import { scanCommands, scanFilesOf } from './scan.js';
 
@@ -11,14 +11,13 @@ import { scanCommands, scanFilesOf } from './scan.js';
  * no `ecr check` (it needs AWS credentials), no meta-data: nothing here can vouch for a digest.
  */
 export function localImageStep(input: ImageStepInput): CommandStep {
-  const { service, slug, image, options, buildKey } = input;
+  const { service, image, options, buildKey } = input;
   const scan = scanFilesOf(service, input.config);
-  return {
-    type: 'command',
-    key: `${slug}:image`,
+  return serviceEngexCiStep(input, {
+    job: 'image',
     label: `:docker: image ${service.service} (build, smoke, scan; not pushed)`,
+    reportDirs: ['reports/image', 'reports/trivy'],
     commands: [
-      ...engexCiPrelude(options, 'reports/image', 'reports/trivy'),
       ...buildFirst(options, service, input.hasBuild),
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project, sourceDateEpoch: 'commit' } },
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image smoke', project: service.project, local: true } },
@@ -26,9 +25,8 @@ export function localImageStep(input: ImageStepInput): CommandStep {
     ],
     dependsOn: buildKey ? [buildKey] : [],
     timeoutInMinutes: options.timeouts.image + options.timeouts.scan,
-    ...input.common,
     plugins: [],
     artifactPaths: [sbomPath(service), scan.output, scan.sbomOutput, scan.markdown],
     meta: { kind: 'image', project: service.project, service: service.service, image, zone: 'local' },
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import type { ServiceConfig, WorkspaceConfig } from '@engex/workspace-config';
 import type { CommandStep, PluginUse, StepCommand } from '../pipeline.js';
-import { engexCiPrelude, type ServiceStepInput } from './common.js';
+import { serviceEngexCiStep, type ServiceStepInput } from './common.js';
 import { sbomPath } from './image.js';
 
 /** The files of one service's scan. */
@@ -58,19 +58,13 @@ export function scanStep(input: ServiceStepInput & { ecr: PluginUse; config: Pic
   const { service, slug, image, options, config } = input;
   const files = scanFilesOf(service, config);
   const { output, markdown, sbom, sbomOutput, containerImage } = files;
-  return {
-    type: 'command',
-    key: `${slug}:scan`,
+  return serviceEngexCiStep(input, {
+    job: 'scan',
     label: `:shield: scan ${service.service}`,
-    commands: [
-      ...engexCiPrelude(options, 'reports/trivy'),
-      { kind: 'pull', image },
-      { kind: 'artifact-download', path: sbom, step: `${slug}:image` },
-      ...scanCommands({ ...input, files }),
-    ],
+    reportDirs: ['reports/trivy'],
+    commands: [{ kind: 'pull', image }, { kind: 'artifact-download', path: sbom, step: `${slug}:image` }, ...scanCommands({ ...input, files })],
     dependsOn: [`${slug}:image`],
     timeoutInMinutes: options.timeouts.scan,
-    ...input.common,
     plugins: [input.ecr],
     artifactPaths: [output, sbomOutput, markdown],
     meta: {
@@ -80,5 +74,5 @@ export function scanStep(input: ServiceStepInput & { ecr: PluginUse; config: Pic
       image,
       trivy: { version: config.trivy.version, containerImage, output, sbom, sbomOutput },
     },
-  };
+  });
 }
