@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ServiceConfigError, ServiceStartError } from './errors.js';
 import { describeStartupFailure, startService, type RunningService } from './run-service.js';
 import { defineService } from './service.js';
+import { freePort } from './service-process.js';
 import { fixedProcessProbe } from './test-app.js';
 
 /** A request the test holds open: the route answers only when `release()` is called. */
@@ -28,14 +29,6 @@ const service = defineService({
     });
   },
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function get(port: number, path: string, agent: http.Agent | false = false): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
@@ -147,14 +140,20 @@ let signals: EventEmitter;
 
 async function start(env: Record<string, string> = {}, logDestination = silent): Promise<RunningService> {
   signals = new EventEmitter();
-  const port = await freePort();
-  running = await startService(service, {
-    env: { HOST: '127.0.0.1', PORT: String(port), ...env },
-    signals: signals as never,
-    probe: fixedProcessProbe(),
-    logDestination,
-  });
-  return running;
+  // As serviceBundle's start: a new port when another process took the free one before the bind.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      running = await startService(service, {
+        env: { HOST: '127.0.0.1', PORT: String(await freePort()), ...env },
+        signals: signals as never,
+        probe: fixedProcessProbe(),
+        logDestination,
+      });
+      return running;
+    } catch (error) {
+      if (attempt === 3 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
 }
 
 afterEach(async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,32 @@ describe('serviceBundle', () => {
   it('rejects waitForLog with the exit code and stderr when the process exits first', async () => {
     const server = script('crash', `process.stderr.write('PORT is bad\\n'); process.exit(3);`).run();
     await expect(server.waitForLog('Server listening at')).rejects.toThrow('exited with 3 before logging "Server listening at"; stderr: PORT is bad');
+  });
+
+  it('starts again on a new port when another process took the free one before the bind', async () => {
+    // The first process "loses the race" (exits with EADDRINUSE, as Node words it); a marker file
+    // makes only the first attempt fail, so the test shows start() moved on to a second port.
+    const marker = join(dir, 'lost-race');
+    const server = await script(
+      'port-race',
+      `const fs = require('node:fs');
+      if (!fs.existsSync(${JSON.stringify(marker)})) {
+        fs.writeFileSync(${JSON.stringify(marker)}, process.env.PORT);
+        process.stderr.write('listen EADDRINUSE: address already in use 127.0.0.1:' + process.env.PORT + '\\n');
+        process.exit(1);
+      }
+      require('node:http').createServer().listen(Number(process.env.PORT), process.env.HOST, () => ${log(`{ msg: 'Server listening at ' + process.env.PORT }`)});`,
+    ).start();
+    const lost = Number(readFileSync(marker, 'utf8'));
+    expect(server.logs).toEqual([{ msg: `Server listening at ${server.port}` }]);
+    expect(server.port).not.toBe(lost);
+  });
+
+  it('does not retry a port the caller chose, nor any other failure', async () => {
+    const taken = script('taken', `process.stderr.write('listen EADDRINUSE: address already in use\\n'); process.exit(1);`);
+    await expect(taken.start({ PORT: '4001' })).rejects.toThrow('exited with 1 before logging "Server listening at"; stderr: listen EADDRINUSE');
+    const other = script('other', `process.stderr.write('PORT is bad\\n'); process.exit(2);`);
+    await expect(other.start()).rejects.toThrow('exited with 2 before logging "Server listening at"; stderr: PORT is bad');
   });
 
   it('starts on a free port, and holds a slow request in flight until it is finished', async () => {

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 // bundle carries it. It imports nothing from vitest; the spec wires `killAll` to its own afterEach.
 
 const HOST = '127.0.0.1';
+/** How many free ports `start` tries before it gives up on a port race. */
+const START_ATTEMPTS = 3;
 /** What Fastify logs once the server accepts connections. */
 const LISTENING = 'Server listening at';
 
@@ -114,9 +116,18 @@ export function serviceBundle(options: ServiceBundleOptions): ServiceBundle {
   return {
     run,
     async start(env = {}) {
-      const server = run({ PORT: String(await freePort()), ...env });
-      await server.waitForLog(LISTENING);
-      return server;
+      // Another process can take the free port between freePort's answer and the service's bind (seen
+      // on a CI machine running three suites at once): then the service exits with EADDRINUSE, and a
+      // new port is asked for. A PORT the caller chose is its own business and is not retried.
+      for (let attempt = 1; ; attempt++) {
+        const server = run({ PORT: String(await freePort()), ...env });
+        try {
+          await server.waitForLog(LISTENING);
+          return server;
+        } catch (error) {
+          if (env['PORT'] !== undefined || attempt === START_ATTEMPTS || !/EADDRINUSE/.test(server.stderr())) throw error;
+        }
+      }
     },
     killAll() {
       for (const child of started.splice(0)) {
@@ -214,7 +225,8 @@ function readResult(res: http.IncomingMessage): Promise<HttpResult> {
   });
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on right now; another process may take it before you bind (see `start`). */
+export async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
   const { port } = server.address() as net.AddressInfo;
