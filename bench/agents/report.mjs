@@ -81,7 +81,7 @@ export function renderReport(results, { seed }) {
   const lines = [
     '# bench:agents results',
     '',
-    `Written by \`npm run bench:agents\` (bench/agents/run.mjs), started ${results.startedAt}. ${results.cpus} CPUs; load average (1 min) before/after each build in the table. Base ${results.base.slice(0, 12)}; ours with stepGranularity ${results.stepGranularity ?? 'target (default)'}.`,
+    `Written by \`npm run bench:agents\` (bench/agents/run.mjs), started ${results.startedAt}. ${results.cpus} CPUs; load average (1 min) before/after each build in the table. Base ${results.base.slice(0, 12)}${results.services ? ` (services: ${results.services.join(', ')})` : ''}; ours with stepGranularity ${results.stepGranularity ?? 'target (default)'}.`,
     'ours: the generated pipeline. single: the Nx-guide single job (bench/agents/single-job.mjs) on one agent, same dependency cache, same Nx cache, same image work. proposed (BENCH_PROPOSED=1): ours re-cut as bench/agents/proposed.mjs describes.',
     'Critical path: the longest depends_on chain of measured job walls (what a fleet with free agents takes; the single job: its wall). Agent time: the sum of job walls.',
     'First red: ours, the earliest end of a failed job with free agents; single, when the failed Nx task ended (its `> nx run` block, printed at task exit) counted from the job start. "job red" is when the single job itself ended red (what Buildkite shows as the job status).',

@@ -10,8 +10,10 @@
 //   halow        a one-line halow change (apps/halow/src/app.ts, a comment)
 //   failing      a halow change that breaks a halow test: time to the first red signal
 //   docs         a docs-only change (README.md)
-//   service-kit  a service-kit change (libs/service-kit/src/index.ts)
+//   service-kit  a service-kit change (libs/service-kit/src/index.ts), under two services
 //   all          `--all` (ours) / `nx run-many` (single) on the halow change's commit
+// When service-kit or all is selected, the base commit adds a second service, invoices, made by the
+// repo's own generator (`nx g @engex/workspace-plugin:service`): every row of that run has two.
 // Modes:
 //   cold  every build an empty npm download cache (per job), dependency cache and Nx cache;
 //   warm  the second build of the same lockfile: a copy, for each build, of the dependency and
@@ -23,11 +25,12 @@
 // BENCH_MODES=warm,cold and BENCH_CHANGES=halow,failing,docs,service-kit,all pick a subset;
 // BENCH_SEED=1 also runs the seed-shaped baseline (baseline.mjs, two jobs, no caches) once per mode;
 // BENCH_KEEP=<results.json> keeps an earlier run's other modes in the report;
-// BENCH_GRANULARITY=project sets engex.config.json's stepGranularity in the clone;
+// BENCH_GRANULARITY=project sets engex.config.json's stepGranularity in the clone (the
+//   config-level alternative, measured the same way);
 // BENCH_PROPOSED=1 (or =lean) also runs ours re-cut as proposed.mjs describes (a design measured
 // before the planner is changed).
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,12 +99,34 @@ git('config', 'user.name', 'bench');
 git('config', 'user.email', 'bench@example.com');
 // The bench measures trusted builds (images pushed, the dependency cache saved, issue 18's trust
 // zones): its branches are trusted in its clone, else every build would run on the untrusted queue.
+// They are added to the default (workspace-config's trustedBranchesFor), so release/* stays trusted
+// as the repo's tests expect; the `all` row still runs bootstrap.spec, which pins the list exactly.
 const configFile = join(repo, 'engex.config.json');
 const config = JSON.parse(readFileSync(configFile, 'utf8'));
-// BENCH_GRANULARITY=project measures the config-level alternative (`stepGranularity`) the same way.
 const granularity = process.env.BENCH_GRANULARITY ? { stepGranularity: process.env.BENCH_GRANULARITY } : {};
-writeFileSync(configFile, `${JSON.stringify({ ...config, trustedBranches: ['main', 'bench-*'], ...granularity }, null, 2)}\n`);
+const trustedBranches = [...(config.trustedBranches ?? ['main', ...config.deployTargets.map((t) => t.branch)]), 'bench-*'];
+writeFileSync(configFile, `${JSON.stringify({ ...config, trustedBranches, ...granularity }, null, 2)}\n`);
 git('commit', '-q', '-am', 'bench: trust the bench branches');
+
+// Adds a service with the repo's generator and commits it, with package-lock.json listing the new
+// workspace (else the agents' `npm ci` refuses the commit). npm writes node_modules/.package-lock.json
+// even with --package-lock-only, and the clone's node_modules is the host's: the link is away meanwhile.
+function addService(name) {
+  const run = (cmd, args) => execFileSync(cmd, args, { cwd: repo, env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  run('npx', ['nx', 'g', '@engex/workspace-plugin:service', name, '--skip-install', '--description', 'bench second service', '--owner-team', 'engex']);
+  unlinkSync(join(repo, 'node_modules'));
+  try {
+    run('npm', ['install', '--package-lock-only', '--ignore-scripts', '--offline', '--no-audit', '--no-fund']);
+  } finally {
+    symlinkSync(join(root, 'node_modules'), join(repo, 'node_modules'));
+  }
+  git('add', '-A');
+  git('commit', '-q', '-m', `bench: a second service, ${name}, so a service-kit change affects two`);
+  return name;
+}
+// Not billing: workspace-plugin's integration spec generates billing in a copy of the repo (`all` runs it).
+const services = ['halow'];
+if (CHANGES.includes('service-kit') || CHANGES.includes('all')) services.push(addService('invoices'));
 git('checkout', '-q', '-b', 'bench-base');
 const base = git('rev-parse', 'HEAD');
 const commits = {};
@@ -113,6 +138,7 @@ for (const name of Object.keys(CHANGE_FILES)) {
   git('commit', '-q', '-am', `bench: ${name} change`);
   commits[name] = git('rev-parse', 'HEAD');
 }
+
 const ecr = `${config.registry.account}.dkr.ecr.${config.registry.region}.amazonaws.com`;
 const checksAgents = { queue: config.agents?.queue ?? 'default' };
 // Our cache plugin config, as the generator renders it: the single job and the previous build restore with it.
@@ -192,6 +218,7 @@ const results = {
   startedAt: new Date().toISOString(),
   stepGranularity: granularity.stepGranularity ?? 'checks (default)',
   base,
+  services,
   commits,
   nodeImage,
   cpus: os.cpus().length,
