@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFile, chmod, readFile } from 'node:fs/promises';
+import { copyFile, chmod, readFile, rm } from 'node:fs/promises';
 import { isSpdxExpression } from '@engex/workspace-config';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +200,31 @@ describeNeeding([dockerRequirement(), registryRequirement()], 'engex-ci image bu
     }
     expect(await createRegistryClient({ registry: { host: registry.host, protocol: 'http' } }).headManifest('engex/demo', SHA)).toEqual(remote);
   }, 300_000);
+
+  it('--built-sbom bakes the SBOM `image sbom` wrote, and refuses one that is missing or of another commit', async () => {
+    const env = { BUILDKITE_COMMIT: SHA };
+    const file = join(ws.root, 'apps/demo/dist/sbom.cdx.json');
+    await rm(file, { force: true });
+    const missing = await cli(['image', 'build', ...project, '--built-sbom'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--built-sbom: apps/demo/dist/sbom.cdx.json: not found.');
+    expect(missing.stderr).toContain('npx nx run @engex/demo:build && engex-ci image sbom --project @engex/demo');
+
+    const written = await cli(['image', 'sbom', ...project], env);
+    expect(written.code, written.stderr).toBe(0);
+    const other = await cli(['image', 'build', ...project, '--built-sbom'], { BUILDKITE_COMMIT: SHA2 });
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(`metadata.component.version is "${SHA}", expected this commit ${SHA2}`);
+
+    const text = await readFile(file, 'utf8');
+    const digest = `sha256:${createHash('sha256').update(text).digest('hex')}`;
+    const built = await cli(['image', 'build', ...project, '--built-sbom'], env);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stderr).toContain(`sbom apps/demo/dist/sbom.cdx.json ${digest} packages=1`);
+    expect((await engine.inspectImage(`${registry.host}/engex/demo:${SHA}`))!.labels['io.hspt.sbom.digest']).toBe(digest);
+    // Baked as written: not rewritten by the build.
+    expect(await readFile(file, 'utf8')).toBe(text);
+  }, 180_000);
 
   it(`--source-date-epoch commit: two builds of one commit at different times give the same image`, async () => {
     const repo = await createTempWorkspace({

@@ -116,6 +116,21 @@ export class SbomInputError extends errorKind('SBOM_INPUT_INVALID', EXIT_CODES.u
   }
 }
 
+/** `image build --built-sbom`: the SBOM the build job wrote is missing or is not this build's. */
+export class BuiltSbomError extends errorKind('SBOM_BUILT_MISMATCH', EXIT_CODES.usage) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    project: string,
+  ) {
+    super(
+      `--built-sbom: ${file}: ${problem}.\n` +
+        `Write it after the bundle, in the same job and commit: npx nx run ${project}:build && engex-ci image sbom --project ${project}; ` +
+        'or leave out --built-sbom to write it here (needs node_modules).',
+    );
+  }
+}
+
 /** The generated SBOM failed the CycloneDX schema: a bug in the generator, never shipped. */
 export class SbomInvalidError extends errorKind('SBOM_SCHEMA_INVALID', EXIT_CODES.usage) {
   constructor(readonly details: unknown) {

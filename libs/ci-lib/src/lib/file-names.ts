@@ -4,6 +4,9 @@
  * in the image (/app/sbom.cdx.json) by hand, as a COPY cannot import; `cli-image.spec.ts` builds through it.
  */
 
+/** The service bundle in `<service root>/dist/` that docker/Dockerfile copies (the esbuild metafile's output key). */
+export const BUNDLE_FILE = 'main.cjs';
+
 /** The CycloneDX SBOM `image sbom` writes next to the bundle (`<service root>/dist/`). */
 export const SBOM_FILE = 'sbom.cdx.json';
 

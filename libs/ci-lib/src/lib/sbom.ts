@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from './built-sbom.js';
 import { Contrib, Enums, Models, Serialize, Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { PackageURL } from 'packageurl-js';
 import parseSpdx from 'spdx-expression-parse';
@@ -91,10 +91,6 @@ export function planSbom(inputs: PlanSbomInputs): Sbom {
 export async function validateSbom(json: string): Promise<void> {
   const error = await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(json);
   if (error !== null) throw new SbomInvalidError(error);
-}
-
-export function sha256(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
 }
 
 const SRI_ALGORITHMS: Record<string, Enums.HashAlgorithm> = {

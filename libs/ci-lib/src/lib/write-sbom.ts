@@ -2,10 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServiceConfig } from '@engex/workspace-config';
 import { SbomInputError } from './errors.js';
+import { BUNDLE_FILE } from './file-names.js';
 import { METAFILE, SBOM_FILE, planSbom, validateSbom, type Sbom } from './sbom.js';
-
-/** The bundle file the shared Dockerfile copies: the metafile's output key. */
-export const BUNDLE_FILE = 'main.cjs';
 
 export interface WriteSbomOptions {
   /** Absolute workspace root (holds package-lock.json). */

@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DOCKERFILE, formatBytes, planDockerBuild } from '../../../lib/build-image.js';
+import { readBuiltSbom } from '../../../lib/built-sbom.js';
 import { UsageError } from '../../../lib/errors.js';
 import { planImageMetadata } from '../../../lib/labels.js';
 import { runCommand } from '../../../lib/run-command.js';
@@ -32,7 +33,9 @@ export const imageBuild = defineCommand(IMAGE_BUILD, async (args, ctx) => {
       throw new UsageError(`--source-date-epoch commit: \`git show -s --format=%ct ${sha}\` failed in ${root}; build in a checkout that has the commit, or set SOURCE_DATE_EPOCH`);
   }
   // The SBOM's time is the same commit time (or SOURCE_DATE_EPOCH) even without --source-date-epoch.
-  const sbom = await writeServiceSbom(ctx, service, sha);
+  // The image job that starts from the build job's artifacts has no node_modules: it bakes that
+  // job's SBOM (the CycloneDX library, external to the bundle, is never loaded then).
+  const sbom = args.builtSbom ? await readBuiltSbom({ root, service, sha }) : await writeServiceSbom(ctx, service, sha);
   ctx.note(`sbom ${sbom.file} ${sbom.digest} packages=${sbom.packages.length}`);
   const nodeImage = build.nodeImage ?? config.nodeImage;
   const base = await docker.inspectImage(nodeImage);
