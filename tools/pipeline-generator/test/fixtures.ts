@@ -122,6 +122,7 @@ export function planInput(
     options: normalizePlanOptions({
       engexCi: ['node', 'libs/ci-lib/dist/engex-ci.cjs'],
       engexCiSetup: [{ kind: 'nx', nx: ['npx', 'nx'], project: '@engex/ci-lib', target: 'build', setup: true }],
+      engexCiBundle: 'libs/ci-lib/dist/engex-ci.cjs',
     }),
   };
 }

@@ -17,8 +17,22 @@ export function writeStubTools(dir: string, realDocker: string): { bin: string; 
     chmodSync(join(bin, name), 0o755);
   };
   write('npm', `if [ "$1" = ci ]; then mkdir -p node_modules && printf '{}' > node_modules/.package-lock.json; fi\n`);
-  write('npx', `case "$1 $2" in "nx run"|"nx run-many") exit 0 ;; *) echo "npx stub: unexpected npx $*" >&2; exit 97 ;; esac\n`);
-  write('node', `if [ "$1" = libs/ci-lib/bin/engex-ci.cjs ]; then shift; exec '${bin}/engex-ci' "$@"; fi\nexec '${process.execPath}' "$@"\n`);
+  // A build writes its outputs, as Nx would: the artifacts a service's build job hands its image job.
+  write(
+    'npx',
+    `case "$1 $2 $3" in
+  "nx run @engex/ci-lib:build") mkdir -p libs/ci-lib/dist && echo '// stub' > libs/ci-lib/dist/engex-ci.cjs ;;
+  "nx run @engex/"*":build") d="apps/\${3#@engex/}"; d="\${d%:build}"; if [ -d "$d" ]; then mkdir -p "$d/dist" && echo '// stub' > "$d/dist/main.cjs"; fi ;;
+  "nx run "*|"nx run-many "*) : ;;
+  *) echo "npx stub: unexpected npx $*" >&2; exit 97 ;;
+esac
+`,
+  );
+  // The committed shim needs the bundle beside it (built here, or downloaded from the build job), as the real one does.
+  write(
+    'node',
+    `if [ "$1" = libs/ci-lib/bin/engex-ci.cjs ]; then test -s libs/ci-lib/dist/engex-ci.cjs || { echo 'engex-ci: not built yet' >&2; exit 2; }; shift; exec '${bin}/engex-ci' "$@"; fi\nexec '${process.execPath}' "$@"\n`,
+  );
   write(
     'engex-ci',
     `opt() { local name=$1; shift; while [ $# -gt 0 ]; do if [ "$1" = "$name" ]; then printf '%s' "$2"; return; fi; shift; done; return 1; }
@@ -26,7 +40,10 @@ cmd="$1 \${2:-}"
 shift 2 || shift
 case "$cmd" in
   "ecr check") : ;;
-  "image build") p=$(opt --project "$@"); d="apps/\${p#@engex/}/dist"; mkdir -p "$d"; echo '{"bomFormat":"CycloneDX"}' > "$d/sbom.cdx.json" ;;
+  "image sbom") p=$(opt --project "$@"); d="apps/\${p#@engex/}/dist"; test -s "$d/main.cjs"; echo '{"bomFormat":"CycloneDX"}' > "$d/sbom.cdx.json" ;;
+  "image build") p=$(opt --project "$@"); d="apps/\${p#@engex/}/dist"
+    # --built-sbom: the build job's bundle and SBOM must have arrived as artifacts.
+    if [[ " $* " == *" --built-sbom "* ]]; then test -s "$d/main.cjs"; test -s "$d/sbom.cdx.json"; else mkdir -p "$d"; echo '{"bomFormat":"CycloneDX"}' > "$d/sbom.cdx.json"; fi ;;
   "image push") f=$(opt --digest-file "$@"); printf 'sha256:%064d\\n' 7 > "$f" ;;
   "image smoke") : ;;
   "scan report") test -s "$1"; test -s "$(opt --sbom-report "$@")"; echo '| scan |' > "$(opt --annotation "$@")" ;;

@@ -107,6 +107,12 @@ describeNeeding([dockerRequirement(), registryRequirement()], 'every generated s
     const image = log(r, 'engex-halow:image');
     expect(image.indexOf('image smoke --project @engex/halow')).toBeGreaterThan(image.indexOf('image push --project @engex/halow'));
     expect(image.indexOf('image push --project @engex/halow')).toBeGreaterThan(-1);
+    // The image job starts from the build job's artifacts: engex-ci, the bundle and its SBOM; no install, no Nx.
+    expect(image).toContain('$ buildkite-agent artifact download libs/ci-lib/dist/engex-ci.cjs . --step engex-halow:build');
+    expect(image).toContain('$ buildkite-agent artifact download apps/halow/dist/sbom.cdx.json . --step engex-halow:build');
+    expect(image).toContain('image build --project @engex/halow --source-date-epoch commit --built-sbom');
+    expect(image).not.toMatch(/^\$ .*(npm ci|npx nx)/m);
+    expect(log(r, 'engex-halow:build')).toContain('image sbom --project @engex/halow');
     expect(uploadedCommands(r, 'engex-halow:deploy-staging')).toContain('meta-data');
     // The deploy step read the digest the image step set, through the local buildkite-agent, into a folder it made itself.
     expect(log(r, 'engex-halow:deploy-staging')).toContain('$ buildkite-agent meta-data get engex:halow:digest > reports/deploy/halow-staging.digest');

@@ -69,7 +69,16 @@ describe('every engex-ci call the planner emits parses back to the same call', (
   it('the scenarios reach every command the planner uses, and every flag it can set', () => {
     const calls: EngexCiCall[] = SCENARIOS.flatMap(([, input]) => engexCiCommands(input).map((c) => c.command.call));
     const seen = new Set(calls.flatMap((call) => Object.keys(call).map((field) => `${call.command} ${field}`)));
-    expect([...new Set(calls.map((c) => c.command))].sort()).toEqual(['deploy bump', 'deploy verify', 'ecr check', 'image build', 'image push', 'image smoke', 'scan report']);
+    expect([...new Set(calls.map((c) => c.command))].sort()).toEqual([
+      'deploy bump',
+      'deploy verify',
+      'ecr check',
+      'image build',
+      'image push',
+      'image sbom',
+      'image smoke',
+      'scan report',
+    ]);
     for (const field of [
       'deploy bump pinDigest',
       'deploy bump opsCommitFile',
@@ -77,6 +86,7 @@ describe('every engex-ci call the planner emits parses back to the same call', (
       'deploy verify opsCommitFile',
       'scan report sbomReport',
       'image push digestFile',
+      'image build builtSbom',
     ]) {
       expect(seen, field).toContain(field);
     }

@@ -293,11 +293,12 @@ describe('trust zones (issue 18)', () => {
       // What a reviewer needs: the image is built, smoked (the local image, no pull) and scanned on the untrusted agent.
       const image = commandSteps(plan(input)).find((s) => s.key === 'acme-api:image');
       expect(image?.meta).toMatchObject({ kind: 'image', zone: 'local' });
+      // No install and no Nx: engex-ci, the bundle and its SBOM come from the build job's artifacts.
       expect(image?.commands.map((c) => (c.kind === 'engex-ci' ? c.call.command : c.kind === 'trivy' ? `trivy ${c.target}` : c.kind))).toEqual([
-        'install',
-        'nx',
+        'artifact-download',
         'exec',
-        'nx',
+        'artifact-download',
+        'artifact-download',
         'image build',
         'image smoke',
         'trivy image',
@@ -320,9 +321,37 @@ describe('trust zones (issue 18)', () => {
     });
   });
 
+  it("image, scan and deploy jobs start from the build job's artifacts (no install, restore or Nx); without a build job the image job builds", () => {
+    const steps = commandSteps(plan(mainAll));
+    const build = steps.find((s) => s.key === 'acme-api:build')!;
+    expect(build.commands.at(-1)).toMatchObject({ kind: 'engex-ci', call: { command: 'image sbom', project: '@acme/api' } });
+    expect(build.artifactPaths).toEqual(['apps/api/dist/main.cjs', 'apps/api/dist/sbom.cdx.json', 'libs/ci-lib/dist/engex-ci.cjs']);
+    for (const key of ['acme-api:image', 'acme-api:scan', 'acme-api:deploy-staging']) {
+      const step = steps.find((s) => s.key === key)!;
+      expect(step.commands[0], key).toEqual({ kind: 'artifact-download', path: 'libs/ci-lib/dist/engex-ci.cjs', step: 'acme-api:build' });
+      expect(
+        step.commands.filter((c) => ['install', 'nx', 'nx-run-many'].includes(c.kind)),
+        key,
+      ).toEqual([]);
+      expect(
+        step.plugins.filter((p) => p.ref.startsWith('cache#')),
+        key,
+      ).toEqual([]);
+    }
+    const image = steps.find((s) => s.key === 'acme-api:image')!;
+    expect(image.commands).toContainEqual({ kind: 'artifact-download', path: 'apps/api/dist/sbom.cdx.json', step: 'acme-api:build' });
+    expect(image.commands).toContainEqual(expect.objectContaining({ call: expect.objectContaining({ command: 'image build', builtSbom: true }) }));
+    // A Dockerfile-only change runs no build job: the image job installs, builds, and writes the SBOM itself.
+    const dockerOnly = commandSteps(plan(planInput({ branch: 'main' }, analyze(['docker/Dockerfile']), lastPassed))).find((s) => s.key === 'acme-api:image')!;
+    expect(dockerOnly.commands.map((c) => (c.kind === 'engex-ci' ? c.call.command : c.kind))).toEqual(expect.arrayContaining(['install', 'nx', 'ecr check', 'image build']));
+    expect(dockerOnly.commands).toContainEqual(expect.objectContaining({ call: expect.objectContaining({ command: 'image build', builtSbom: undefined }) }));
+    expect(dockerOnly.plugins.some((p) => p.ref.startsWith('cache#'))).toBe(true);
+  });
+
   it('attack 3: untrusted builds restore the dependency cache and never save it; the key carries OS, CPU and Node major', () => {
     const pr = cacheOf(planInput({ branch: 'main', pullRequest: 123 }, everything));
-    expect(pr.length).toBeGreaterThan(3);
+    // Every check job restores (the image jobs take the build job's artifacts instead).
+    expect(pr.length).toBeGreaterThan(2);
     for (const cache of pr) {
       expect(cache.config).not.toHaveProperty('save');
       expect(cache.config).toMatchObject({ restore: 'file', 'key-extra': '-linux-x64-node24', 'soft-fail': true });

@@ -18,6 +18,7 @@ export interface PlanOptionsInput {
   nx?: readonly string[];
   engexCi?: readonly string[];
   engexCiSetup?: readonly StepCommand[];
+  engexCiBundle?: string;
   timeouts?: Partial<PlanOptions['timeouts']>;
   dependencyCache?: PluginUse;
 }
@@ -32,6 +33,7 @@ export function normalizePlanOptions(input: PlanOptionsInput = {}): PlanOptions 
     nx: input.nx ?? ['npx', 'nx'],
     engexCi: input.engexCi ?? ['npx', '--no', 'engex-ci'],
     engexCiSetup: input.engexCiSetup ?? [],
+    engexCiBundle: input.engexCiBundle,
     timeouts: { task: 10, image: 20, scan: 10, smoke: 10, deploy: 5, plan: 5, verifyDeadline: 10, ...input.timeouts },
     dependencyCache: input.dependencyCache,
   };

@@ -230,6 +230,21 @@ async function engexCiFor(
     return {};
   }
   if (typeof bin !== 'string') return {};
-  const setup: StepCommand[] = lib.data.targets?.['build'] ? [{ kind: 'nx', nx: ['npx', 'nx'], project: lib.name, target: 'build', setup: true }] : [];
-  return { engexCi: ['node', posix.join(lib.data.root, bin)], engexCiSetup: setup };
+  const build = lib.data.targets?.['build'];
+  const setup: StepCommand[] = build ? [{ kind: 'nx', nx: ['npx', 'nx'], project: lib.name, target: 'build', setup: true }] : [];
+  const bundle = build ? bundleOf(build) : undefined;
+  return { engexCi: ['node', posix.join(lib.data.root, bin)], engexCiSetup: setup, ...(bundle !== undefined ? { engexCiBundle: bundle } : {}) };
+}
+
+/**
+ * The one file ci-lib's esbuild build writes (`outputPath`/`outputFileName`, every third-party
+ * package bundled): what a build job can hand to jobs without node_modules. Anything else (another
+ * executor, a split bundle) gives undefined, and those jobs install as before.
+ */
+function bundleOf(build: unknown): string | undefined {
+  const target = build as { executor?: unknown; options?: { outputPath?: unknown; outputFileName?: unknown; thirdParty?: unknown; bundle?: unknown } };
+  const o = target.options ?? {};
+  if (target.executor !== '@nx/esbuild:esbuild' || o.bundle === false || o.thirdParty !== true) return undefined;
+  if (typeof o.outputPath !== 'string' || typeof o.outputFileName !== 'string') return undefined;
+  return posix.join(o.outputPath, o.outputFileName);
 }

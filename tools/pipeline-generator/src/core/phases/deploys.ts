@@ -80,7 +80,21 @@ function serviceDeploys(s: ServiceJobs, waitFor: readonly string[], options: Pla
     let part = overlayPart(target.overlay);
     for (let i = 2; used.has(part); i++) part = `${overlayPart(target.overlay)}-${i}`;
     used.add(part);
-    return { target, ...deploySteps({ service: s.service, slug: s.slug, image: s.image, part, target, waitFor, options, common: zone.deploy, verifyCommon: zone.verify }) };
+    return {
+      target,
+      ...deploySteps({
+        service: s.service,
+        slug: s.slug,
+        image: s.image,
+        engexCiFrom: s.engexCiFrom,
+        part,
+        target,
+        waitFor,
+        options,
+        common: zone.deploy,
+        verifyCommon: zone.verify,
+      }),
+    };
   });
   return {
     steps: perTarget.flatMap((d) => [d.block, d.deploy, d.verify].filter((x): x is CommandStep | BlockStep => x !== undefined)),

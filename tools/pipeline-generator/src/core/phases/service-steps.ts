@@ -1,7 +1,7 @@
 import { deployTargetsFor, ecrHostFor, type DeployTarget, type ServiceConfig } from '@engex/workspace-config';
 import type { PlanPipelineInput } from '../context.js';
-import type { CommandStep, GroupStep, ImageRef, PluginUse } from '../pipeline.js';
-import { imageStep } from '../steps/image.js';
+import type { BlockStep, CommandStep, GroupStep, ImageRef, PluginUse } from '../pipeline.js';
+import { imageStep, withImageInputs } from '../steps/image.js';
 import { localImageStep } from '../steps/local-image.js';
 import { scanStep } from '../steps/scan.js';
 import type { JobKeys } from './job-keys.js';
@@ -23,6 +23,8 @@ export interface ServiceJobs {
   targets: readonly DeployTarget[];
   /** Why its image is rebuilt when Nx did not say so. */
   why?: string;
+  /** The build job that hands this service's steps engex-ci's bundle (see `ServiceStepInput.engexCiFrom`). */
+  engexCiFrom?: string;
   /** What it does not get, and why (`image: …` or `deploy: …`). */
   skipped?: string;
 }
@@ -56,10 +58,20 @@ export function serviceSteps(input: PlanPipelineInput, keys: JobKeys, zone: Zone
           return service ? [jobs(p.name, service, imageWhy)] : [];
         })
       : [];
-  const stepsOf = new Map(affectedServices.map((s) => [s.project, s.steps]));
+  const byProject = new Map(affectedServices.map((s) => [s.project, s]));
+  // The build job of a service whose steps take its artifacts also writes and uploads them.
+  const own =
+    (s: ServiceJobs | undefined) =>
+    (step: CommandStep | BlockStep): CommandStep | BlockStep =>
+      step.type === 'command' && s?.engexCiFrom === step.key ? withImageInputs(step, { service: s.service, options: input.options }) : step;
   return {
     groups: [
-      ...checks.map((g) => ({ ...g, steps: [...g.steps, ...(stepsOf.get(g.project) ?? [])] })).filter((g) => g.steps.length > 0),
+      ...checks
+        .map((g) => {
+          const s = byProject.get(g.project);
+          return { ...g, steps: [...g.steps.map(own(s)), ...(s?.steps ?? [])] };
+        })
+        .filter((g) => g.steps.length > 0),
       ...imageOnly.map((s) => ({ type: 'group' as const, key: s.slug, label: s.project, project: s.project, steps: s.steps })),
     ],
     services: [...affectedServices, ...imageOnly],
@@ -93,12 +105,15 @@ function serviceJobs(
     const slug = keys.slug(project);
     const image = imageOf(input, service);
     const build = (keys.tasks.get(project) ?? []).find((t) => t.target === 'build');
-    const base = { service, slug, image, options, buildKey: build && keys.jobOf.get(build.id), hasBuild: hasBuild(project), config };
+    const buildKey = build && keys.jobOf.get(build.id);
+    // Where engex-ci is this workspace's own bundle, the build job hands it over (`withImageInputs`).
+    const engexCiFrom = options.engexCiBundle !== undefined ? buildKey : undefined;
+    const base = { service, slug, image, options, buildKey, engexCiFrom, hasBuild: hasBuild(project), config };
     const steps = zone.trusted
       ? [imageStep({ ...base, ecr, common: zone.deploy }), scanStep({ ...base, ecr, common: zone.scan })]
       : [localImageStep({ ...base, common: zone.docker })];
     const targets = deployable.ok ? deployTargetsFor(deployable.branch, service.deployTargets) : [];
     const skipped = targets.length > 0 ? undefined : `deploy: ${deployable.ok ? `branch ${JSON.stringify(deployable.branch)} has no deploy target` : deployable.why}`;
-    return { project, service, slug, image, steps, targets, why, skipped };
+    return { project, service, slug, image, steps, targets, why, skipped, engexCiFrom };
   };
 }

@@ -13,6 +13,12 @@ export interface PlanOptions {
   engexCi: readonly string[];
   /** Makes `engexCi` runnable (e.g. builds its bundle); after `setup`. */
   engexCiSetup: readonly StepCommand[];
+  /**
+   * The checkout-relative bundle `engexCi` runs, self-contained (no node_modules), when this
+   * workspace builds engex-ci itself: a service's build job uploads it, and that service's image,
+   * scan and deploy jobs download it instead of installing. Absent when engex-ci is installed.
+   */
+  engexCiBundle?: string;
   /** Step timeouts in minutes; `verifyDeadline` is `deploy verify`'s own deadline (its step gets 5 more). */
   timeouts: { task: number; image: number; scan: number; smoke: number; deploy: number; plan: number; verifyDeadline: number };
   /**
@@ -29,7 +35,7 @@ export type Common = Pick<CommandStep, 'agents' | 'retry' | 'env' | 'artifactPat
 export interface ImageStepInput extends ServiceStepInput {
   /** The key of the job that runs the service's `build` task in this build, if any. */
   buildKey: string | undefined;
-  /** The project has a `build` target, so the image step runs it (a cache hit when `buildKey` ran it). */
+  /** The project has a `build` target, so the image step runs it when no build job hands it the bundle. */
   hasBuild: boolean;
   config: Pick<WorkspaceConfig, 'registry' | 'trivy'>;
 }
@@ -44,6 +50,12 @@ export interface ServiceStepInput {
   options: PlanOptions;
   /** The queue, retry and shared fields of the step being built. */
   common: Common;
+  /**
+   * The service's build job in this build, when it hands this service's steps engex-ci's bundle,
+   * the service's bundle and its SBOM as artifacts (`withImageInputs`): they then skip the
+   * dependency restore, the install and every Nx run.
+   */
+  engexCiFrom?: string;
 }
 
 export function nxRun(options: PlanOptions, project: string, target: string): StepCommand {
@@ -51,11 +63,17 @@ export function nxRun(options: PlanOptions, project: string, target: string): St
 }
 
 /**
- * What a step that calls engex-ci runs first: the install, engex-ci's own setup, and the report
- * folders it writes to (reports/ is gitignored: a fresh or `git clean`ed checkout has none).
+ * What a step that calls engex-ci runs first: engex-ci's bundle from the service's build job, or
+ * else the install and engex-ci's own setup; then the report folders it writes to (reports/ is
+ * gitignored: a fresh or `git clean`ed checkout has none).
  */
-export function engexCiPrelude(options: PlanOptions, ...reportDirs: string[]): StepCommand[] {
-  return [...options.setup, ...options.engexCiSetup, ...(reportDirs.length > 0 ? [{ kind: 'exec' as const, argv: ['mkdir', '-p', ...reportDirs] }] : [])];
+export function engexCiPrelude(input: Pick<ServiceStepInput, 'options' | 'engexCiFrom'>, ...reportDirs: string[]): StepCommand[] {
+  const { options, engexCiFrom } = input;
+  const engexCi: StepCommand[] =
+    engexCiFrom !== undefined && options.engexCiBundle !== undefined
+      ? [{ kind: 'artifact-download', path: options.engexCiBundle, step: engexCiFrom }]
+      : [...options.setup, ...options.engexCiSetup];
+  return [...engexCi, ...(reportDirs.length > 0 ? [{ kind: 'exec' as const, argv: ['mkdir', '-p', ...reportDirs] }] : [])];
 }
 
 /** A service step that calls engex-ci, as its builder describes it; `serviceEngexCiStep` adds the rest. */
@@ -74,14 +92,9 @@ export type ServiceEngexCiStep = Omit<CommandStep, 'type' | 'key' | 'commands' |
  * before its own commands, and the build's shared fields (`common`) under the step's own plugins
  * and artifacts, so each builder states only what is its own.
  */
-export function serviceEngexCiStep(input: Pick<ServiceStepInput, 'slug' | 'options' | 'common'>, step: ServiceEngexCiStep): CommandStep {
+export function serviceEngexCiStep(input: Pick<ServiceStepInput, 'slug' | 'options' | 'common' | 'engexCiFrom'>, step: ServiceEngexCiStep): CommandStep {
   const { job, reportDirs, commands, ...own } = step;
-  return { type: 'command', key: `${input.slug}:${job}`, commands: [...engexCiPrelude(input.options, ...reportDirs), ...commands], ...input.common, ...own };
-}
-
-/** The service's own `nx run <service>:build` before its image, when the project has a build target. */
-export function buildFirst(options: PlanOptions, service: ServiceConfig, hasBuild: boolean): StepCommand[] {
-  return hasBuild ? [nxRun(options, service.project, 'build')] : [];
+  return { type: 'command', key: `${input.slug}:${job}`, commands: [...engexCiPrelude(input, ...reportDirs), ...commands], ...input.common, ...own };
 }
 
 /** Buildkite's cache plugin, pinned (github.com/buildkite-plugins/cache-buildkite-plugin). */

@@ -83,8 +83,8 @@ export function deploySteps(input: DeployStepsInput): DeploySteps {
     commands: [
       // The verify job is a fresh checkout too: the meta-data redirect needs its folder.
       ...(opsCommit
-        ? [...engexCiPrelude(options, 'reports/deploy'), { kind: 'meta-data' as const, op: 'get' as const, key: opsCommit.key, file: opsCommit.file }]
-        : engexCiPrelude(options)),
+        ? [...engexCiPrelude(input, 'reports/deploy'), { kind: 'meta-data' as const, op: 'get' as const, key: opsCommit.key, file: opsCommit.file }]
+        : engexCiPrelude(input)),
       {
         kind: 'engex-ci',
         bin: options.engexCi,

@@ -1,8 +1,8 @@
-import { SBOM_FILE, digestMetaDataKey } from '@engex/ci-lib/contract';
+import { BUNDLE_FILE, SBOM_FILE, digestMetaDataKey } from '@engex/ci-lib/contract';
 import type { ServiceConfig } from '@engex/workspace-config';
-import type { CommandStep, PluginUse } from '../pipeline.js';
+import type { CommandStep, PluginUse, StepCommand } from '../pipeline.js';
 import { imageReference } from '../shell.js';
-import { buildFirst, serviceEngexCiStep, type ImageStepInput } from './common.js';
+import { nxRun, serviceEngexCiStep, type ImageStepInput, type ServiceStepInput } from './common.js';
 
 /** Where the image step leaves the pushed digest; the deploy step reads it back through meta-data. */
 export function digestFileOf(service: Pick<ServiceConfig, 'service'>): string {
@@ -25,6 +25,7 @@ export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandSt
   const ecrReport = `reports/image/${service.service}-ecr.md`;
   const digestFile = digestFileOf(service);
   const context = `image-${service.service}`;
+  const inputs = imageInputs(input);
   return serviceEngexCiStep(input, {
     job: 'image',
     label: `:docker: image ${service.service}`,
@@ -37,10 +38,9 @@ export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandSt
         call: { command: 'ecr check', project: service.project, annotation: ecrReport, allowMutable: input.config.registry.allowMutable },
         annotateOnFailure: { context: `ecr-${service.service}`, file: ecrReport },
       },
-      // Each agent starts clean: the bundle comes from the Nx cache when the build step shared it.
-      ...buildFirst(options, service, input.hasBuild),
+      ...inputs.commands,
       // A retried job builds at another time: the commit's time keeps `created`, and so the image, the same.
-      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project, sourceDateEpoch: 'commit' } },
+      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project, sourceDateEpoch: 'commit', builtSbom: inputs.builtSbom } },
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image push', project: service.project, digestFile } },
       { kind: 'meta-data', op: 'set', key: digestKeyOf(service), file: digestFile },
       { kind: 'annotate', style: 'info', context, body: `**${service.service}** pushed \`${imageReference(image)}\`, digest (meta-data \`${digestKeyOf(service)}\`): ` },
@@ -56,7 +56,39 @@ export function imageStep(input: ImageStepInput & { ecr: PluginUse }): CommandSt
   });
 }
 
-/** Where `image build` writes the SBOM; the image step uploads it and the scan step downloads it. */
-export function sbomPath(service: ServiceConfig): string {
+/** Where `image sbom` writes the SBOM; the image step uploads it and the scan step downloads it. */
+export function sbomPath(service: Pick<ServiceConfig, 'bundle'>): string {
   return `${service.bundle}/${SBOM_FILE}`;
+}
+
+/**
+ * What an image job builds from. From the service's build job (`engexCiFrom`): the bundle and its
+ * SBOM, downloaded, and `image build --built-sbom` bakes that SBOM, so the job runs no install, no
+ * dependency restore and no Nx: on a halow change the restore and the Nx start-up were most of
+ * the image job's time before its Docker build (BENCHMARKS.md, bench:agents). Otherwise (no build
+ * job in this build, or engex-ci installed from npm) the service's own `nx run <service>:build`,
+ * a cache hit when another job built it, and `image build` writes the SBOM.
+ */
+export function imageInputs(input: ImageStepInput): { commands: StepCommand[]; builtSbom?: true } {
+  const { service, options, engexCiFrom } = input;
+  if (engexCiFrom !== undefined && options.engexCiBundle !== undefined) {
+    const files = [`${service.bundle}/${BUNDLE_FILE}`, sbomPath(service)];
+    return { commands: files.map((path) => ({ kind: 'artifact-download', path, step: engexCiFrom })), builtSbom: true };
+  }
+  return { commands: input.hasBuild ? [nxRun(options, service.project, 'build')] : [] };
+}
+
+/**
+ * The service's build job, made to hand its image, scan and deploy jobs what they need: after the
+ * build, engex-ci's own build and `image sbom` (it needs node_modules, which this job has), and
+ * uploads of the service's bundle, its SBOM and engex-ci's bundle.
+ */
+export function withImageInputs(step: CommandStep, input: Pick<ServiceStepInput, 'service' | 'options'>): CommandStep {
+  const { service, options } = input;
+  if (options.engexCiBundle === undefined) return step;
+  return {
+    ...step,
+    commands: [...step.commands, ...options.engexCiSetup, { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image sbom', project: service.project } }],
+    artifactPaths: [...step.artifactPaths, `${service.bundle}/${BUNDLE_FILE}`, sbomPath(service), options.engexCiBundle],
+  };
 }

@@ -1,6 +1,6 @@
 import type { CommandStep } from '../pipeline.js';
-import { buildFirst, serviceEngexCiStep, type ImageStepInput } from './common.js';
-import { sbomPath } from './image.js';
+import { serviceEngexCiStep, type ImageStepInput } from './common.js';
+import { imageInputs, sbomPath } from './image.js';
 import { scanCommands, scanFilesOf } from './scan.js';
 
 /**
@@ -13,13 +13,14 @@ import { scanCommands, scanFilesOf } from './scan.js';
 export function localImageStep(input: ImageStepInput): CommandStep {
   const { service, image, options, buildKey } = input;
   const scan = scanFilesOf(service, input.config);
+  const inputs = imageInputs(input);
   return serviceEngexCiStep(input, {
     job: 'image',
     label: `:docker: image ${service.service} (build, smoke, scan; not pushed)`,
     reportDirs: ['reports/image', 'reports/trivy'],
     commands: [
-      ...buildFirst(options, service, input.hasBuild),
-      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project, sourceDateEpoch: 'commit' } },
+      ...inputs.commands,
+      { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image build', project: service.project, sourceDateEpoch: 'commit', builtSbom: inputs.builtSbom } },
       { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image smoke', project: service.project, local: true } },
       ...scanCommands({ ...input, files: scan }),
     ],
