@@ -45,5 +45,8 @@ describe('jobKeys', () => {
     const tasks = [task('@acme/util', 'build'), task('@acme/api', 'build', ['@acme/util:build']), task('@acme/api', 'test', ['@acme/api:build'])];
     const keys = jobKeys({ ...input, analysis: { ...input.analysis, tasks } });
     expect(Object.fromEntries(keys.jobOf)).toEqual({ '@acme/util:build': 'acme-util:tasks', '@acme/api:build': 'acme-api:build', '@acme/api:test': 'acme-api:tasks' });
+    // No checks job waits for another, so a project-level cycle cannot deadlock: each project keeps its one job.
+    const cycle = [...tasks, task('@acme/util', 'lint', ['@acme/api:test'])];
+    expect([...jobKeys({ ...input, analysis: { ...input.analysis, tasks: cycle } }).perProject].sort()).toEqual(['@acme/api', '@acme/util']);
   });
 });

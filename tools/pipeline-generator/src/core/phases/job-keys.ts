@@ -19,8 +19,9 @@ export interface JobKeys {
   /** Each project's affected tasks, in the order of `options.targets`. */
   tasks: ReadonlyMap<string, readonly AffectedTask[]>;
   /**
-   * Projects whose tasks share one job (`stepGranularity` `checks` or `project`); the others get
-   * one job per task. Under `checks`, a service's `build` still has a job of its own.
+   * Projects whose tasks share one job (`stepGranularity` `checks`: every project, as no checks
+   * job waits for another; `project`: those outside a job cycle); the others get one job per
+   * task. Under `checks`, a service's `build` still has a job of its own.
    */
   perProject: ReadonlySet<string>;
   /** Task id → the key of the job that runs it. */
@@ -42,7 +43,9 @@ export function jobKeys(input: Pick<PlanPipelineInput, 'projects' | 'analysis' |
   const tasks = tasksByProject(input.analysis.tasks, input.options.targets);
   // One job per project; a task's dependency is the job that runs it.
   const granularity = input.config.stepGranularity;
-  const perProject = granularity === 'target' ? new Set<string>() : projectsOutsideJobCycles(tasks);
+  // Under `checks` no checks job waits for another (phases/check-groups.ts), so no two can wait
+  // for each other: every project gets its one job.
+  const perProject = granularity === 'target' ? new Set<string>() : granularity === 'checks' ? new Set(tasks.keys()) : projectsOutsideJobCycles(tasks);
   // Under `checks`, a service's build keeps its own job: the image job waits for the build only,
   // not for the project's lint and tests (they run beside it), so the image starts sooner.
   const apart = (t: AffectedTask): boolean => granularity === 'checks' && t.target === 'build' && input.services.has(t.project);

@@ -34,8 +34,11 @@ export interface ChecksInput {
   project: WorkspaceProject;
   /** This job's key. */
   key: string;
-  /** Task id → the key of the job that runs it (this one, or another). */
-  jobOf: ReadonlyMap<string, string>;
+  /**
+   * Task id → the key of the job this job waits for when it needs that task: the job that runs
+   * it (`target`, `project`), or none (`checks`: Nx runs the dependency in this job).
+   */
+  waitFor: ReadonlyMap<string, string>;
   options: PlanOptions;
   common: Common;
   /** The pinned Test Engine plugin, or undefined when the workspace does not send results. */
@@ -44,14 +47,14 @@ export interface ChecksInput {
 
 /** One affected Nx task (lint, typecheck, test, build, …) as a step. */
 export function checkStep(input: ChecksInput & { task: AffectedTask }): CommandStep {
-  const { task, project, key, jobOf, options, common } = input;
+  const { task, project, key, waitFor, options, common } = input;
   const reports = junitReports(project, task.target);
   return {
     type: 'command',
     key,
     label: `${task.target} ${project.name}`,
     commands: [...options.setup, nxRun(options, project.name, task.target)],
-    dependsOn: task.dependsOn.flatMap((d) => jobOf.get(d) ?? []),
+    dependsOn: task.dependsOn.flatMap((d) => waitFor.get(d) ?? []),
     timeoutInMinutes: options.timeouts.task,
     ...common,
     plugins: checkPlugins(common, input.testCollectorRef, reports),

@@ -8,17 +8,10 @@ import { checkPlugins, junitReports, type ChecksInput } from './check.js';
  * test targets (nx.json), so no target needs flags of its own and a cache hit still leaves them.
  * The command defers its failure, so the job fails at the end after Nx ran every target it could.
  */
-export function projectChecksStep(input: ChecksInput & { tasks: readonly AffectedTask[]; ownTasks: ReadonlySet<string> }): CommandStep {
-  const { tasks, project, key, jobOf, options, common } = input;
-  const dependsOn = new Set<string>();
-  for (const t of tasks)
-    for (const d of t.dependsOn) {
-      // A task of this project in another job (`checks`: a service's build) is not waited for:
-      // run-many runs it here first, as a dependency (a cache hit once its own job shared it).
-      // Waiting would chain two jobs, two restores, before the first test result.
-      const job = input.ownTasks.has(d) ? undefined : jobOf.get(d);
-      if (job !== undefined && job !== key) dependsOn.add(job);
-    }
+export function projectChecksStep(input: ChecksInput & { tasks: readonly AffectedTask[] }): CommandStep {
+  const { tasks, project, key, waitFor, options, common } = input;
+  // Under `checks` this waits for nothing (`waitFor` is empty: run-many runs the dependency tasks here).
+  const dependsOn = new Set(tasks.flatMap((t) => t.dependsOn.flatMap((d) => waitFor.get(d) ?? [])).filter((job) => job !== key));
   const reports = tasks.flatMap((t) => junitReports(project, t.target));
   return {
     type: 'command',
