@@ -29,6 +29,7 @@ describe('runJob: the agent lifecycle around the command text', () => {
     plugins: [],
     artifactPaths: [],
     retry: [],
+    cancelOnBuildFailing: false,
     notes: [],
     ...over,
   });
