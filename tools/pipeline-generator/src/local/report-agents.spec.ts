@@ -1,19 +1,13 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/temp-dir.js';
 import type { AgentStepMetrics } from './agent-metrics.js';
 import type { LocalStep } from './plan-local-run.js';
 import { reportAgents } from './report-agents.js';
 import type { RunResult } from './run-steps.js';
 
 describe('reportAgents: the metrics JSON bench:agents reads', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'engex-report-agents-'));
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
-
   const agent = (key: string, status: string, wallMs: number): AgentStepMetrics => ({
     key,
     label: key,
@@ -29,6 +23,7 @@ describe('reportAgents: the metrics JSON bench:agents reads', () => {
   const step = (key: string, dependsOn: string[]): LocalStep => ({ type: 'block', key, label: key, dependsOn, notes: [], prompt: '' });
 
   it('lists each canceled job with its dependencies beside the measured ones (it has no wall to measure)', async () => {
+    const dir = await tempDir('engex-report-agents-');
     const results: RunResult[] = [
       { key: 'checks', label: 'checks', status: 'failed', durationMs: 45_000, exitCode: 1, agent: agent('checks', 'failed', 45_000) },
       { key: 'build', label: 'build', status: 'passed', durationMs: 30_000, agent: agent('build', 'passed', 30_000) },

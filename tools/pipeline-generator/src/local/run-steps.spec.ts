@@ -1,52 +1,28 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { localCommandStep } from '../../test/local-step.js';
+import { tempDir } from '../../test/temp-dir.js';
 import { openFreshCloneAgents, type AgentPool } from './agents.js';
 import type { LocalCommandStep } from './plan-local-run.js';
 import { runExitCode, renderSummary } from './render-summary.js';
 import { runSteps, type RunStepsContext } from './run-steps.js';
 import { StepSupervisor } from './supervisor.js';
 
-const command = (key: string, commands: string[], over: Partial<LocalCommandStep> = {}): LocalCommandStep => ({
-  type: 'command',
-  key,
-  label: key,
-  dependsOn: [],
-  notes: [],
-  timeoutMs: 60_000,
-  queue: 'default',
-  env: {},
-  commands,
-  plugins: [],
-  artifactPaths: [],
-  retry: [],
-  cancelOnBuildFailing: false,
-  ...over,
-});
+const command = (key: string, commands: string[], over: Partial<LocalCommandStep> = {}): LocalCommandStep => localCommandStep(key, { commands, ...over });
 
 describe('runSteps: cancel_on_build_failing on fresh agents (real clones, real jobs)', () => {
-  let dir: string;
-  let commit: string;
-  let pool: AgentPool;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'engex-run-steps-'));
+  /** Runs `steps` on fresh clones of a one-commit repo; the keys of the jobs an agent was started for, and every progress line. */
+  async function run(steps: LocalCommandStep[]) {
+    const dir = await tempDir('engex-run-steps-');
     const git = (...args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
     git('init', '-q', '-b', 'main');
     await writeFile(join(dir, 'README.md'), 'x\n');
     git('add', '-A');
     git('-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'x');
-    commit = git('rev-parse', 'HEAD');
-    pool = await openFreshCloneAgents({ flags: { npmCache: 'warm' }, cwd: dir, repo: dir, commit, env: process.env });
-  });
-  afterEach(async () => {
-    await pool.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  /** Runs `steps`; the keys of the jobs an agent was started for, and every progress line. */
-  async function run(steps: LocalCommandStep[]) {
+    const commit = git('rev-parse', 'HEAD');
+    const pool = await openFreshCloneAgents({ flags: { npmCache: 'warm' }, cwd: dir, repo: dir, commit, env: process.env });
     const started: string[] = [];
     const lines: string[] = [];
     const agents: AgentPool = { ...pool, start: (job) => (started.push(job.key), pool.start(job)) };
@@ -63,8 +39,11 @@ describe('runSteps: cancel_on_build_failing on fresh agents (real clones, real j
       say: (line) => void lines.push(line),
       clock: () => Date.now(),
     };
-    const results = await runSteps(steps, ctx);
-    return { results, started, lines };
+    try {
+      return { results: await runSteps(steps, ctx), started, lines, commit };
+    } finally {
+      await pool.close();
+    }
   }
 
   // The failing row's shape: checks fail while nothing depends on them; the image would follow the build.
@@ -76,7 +55,7 @@ describe('runSteps: cancel_on_build_failing on fresh agents (real clones, real j
   ];
 
   it('never starts a cancel_on_build_failing job once another failed, shows it canceled, and the build fails', async () => {
-    const { results, started, lines } = await run(steps('exit 3'));
+    const { results, started, lines, commit } = await run(steps('exit 3'));
     expect(results.map((r) => [r.key, r.status, r.note])).toEqual([
       ['checks', 'failed', expect.anything()],
       // Buildkite runs the other jobs of a failing build: only the flagged step is canceled.

@@ -1,24 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { LocalBlockStep, LocalCommandStep } from './plan-local-run.js';
+import { localCommandStep as command } from '../../test/local-step.js';
+import type { LocalBlockStep } from './plan-local-run.js';
 import type { StepStatus } from './render-summary.js';
 import { decideStep, retryRule, type ScheduleState } from './schedule.js';
 
-const command = (key: string, over: Partial<LocalCommandStep> = {}): LocalCommandStep => ({
-  type: 'command',
-  key,
-  label: key,
-  dependsOn: [],
-  notes: [],
-  timeoutMs: 60_000,
-  queue: 'default',
-  env: {},
-  commands: ['true'],
-  plugins: [],
-  artifactPaths: [],
-  retry: [],
-  cancelOnBuildFailing: false,
-  ...over,
-});
 const block = (key: string, dependsOn: string[] = []): LocalBlockStep => ({ type: 'block', key, label: key, dependsOn, notes: [], prompt: 'Deploy?' });
 const running: ScheduleState = { interrupted: false, approve: false };
 const settled = (entries: Record<string, StepStatus>): ReadonlyMap<string, StepStatus> => new Map(Object.entries(entries));
