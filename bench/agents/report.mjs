@@ -12,21 +12,46 @@ export const TARGETS = {
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
 export const plain = (line) => line.replace(ANSI, '');
 
+/** When each job starts and ends with free agents: after its dependencies (a step not measured, e.g. skipped, at 0). */
+const fleetStart = (finish, dependsOn) => Math.max(0, ...dependsOn.map((d) => finish.get(d) ?? 0));
+
 /**
  * Ours' first red signal with free agents: the earliest a failing job can end, i.e. the longest
  * depends_on chain of measured walls that ends at a failed job (Buildkite shows the build as
  * failing from that moment). `steps` come in execution order, each after its dependencies.
  */
 export function firstRedOfJobs(steps) {
+  return fleetOfJobs(steps).red;
+}
+
+function fleetOfJobs(steps) {
   const finish = new Map();
   let red;
   for (const s of steps) {
-    const at = Math.max(0, ...s.dependsOn.map((d) => finish.get(d) ?? 0)) + s.wallMs;
+    const at = fleetStart(finish, s.dependsOn) + s.wallMs;
     finish.set(s.key, at);
     if (s.status === 'failed' && (red === undefined || at < red)) red = at;
   }
-  return red;
+  return { finish, red };
 }
+
+/**
+ * What the jobs canceled by `cancel_on_build_failing` cost a fleet. The local runner runs one job
+ * at a time and never starts them (no wall), but free agents start each when its dependencies
+ * end, and it runs until the build turns failing (the first red), if that is later. `metrics` is
+ * the runner's agents.json: `canceled` lists those jobs with their dependencies (each one's
+ * dependencies ended: the runner leaves a job whose dependency did not pass "not run").
+ */
+export function canceledAgentMs(metrics) {
+  const canceled = metrics?.canceled ?? [];
+  if (canceled.length === 0) return 0;
+  const { finish, red } = fleetOfJobs(metrics.steps);
+  if (red === undefined) return 0;
+  return canceled.reduce((ms, c) => ms + Math.max(0, red - fleetStart(finish, c.dependsOn)), 0);
+}
+
+/** Agent time: the sum of job walls, plus what canceled jobs cost a fleet. */
+export const agentMsOf = (metrics) => (metrics?.totals === undefined ? undefined : metrics.totals.agentMs + canceledAgentMs(metrics));
 
 /**
  * The single job's first red signal: when the first failed Nx task ended, from the job's start.
@@ -62,7 +87,7 @@ export function compareRow(mode, name, row, variant = 'ours', proposed = undefin
   const b = row.single?.metrics?.totals;
   const cmp = {
     cp: r(o?.criticalPathMs, b?.criticalPathMs),
-    agent: r(o?.agentMs, b?.agentMs),
+    agent: r(agentMsOf(row[variant]?.metrics), agentMsOf(row.single?.metrics)),
     red: r(row[variant]?.firstRedMs, row.single?.firstRed?.ms),
   };
   const checks = [];
@@ -83,7 +108,7 @@ export function renderReport(results, { seed }) {
     '',
     `Written by \`npm run bench:agents\` (bench/agents/run.mjs), started ${results.startedAt}. ${results.cpus} CPUs; load average (1 min) before/after each build in the table. Base ${results.base.slice(0, 12)}${results.services ? ` (services: ${results.services.join(', ')})` : ''}; ours with stepGranularity ${results.stepGranularity ?? 'target (default)'}.`,
     'ours: the generated pipeline. single: the Nx-guide single job (bench/agents/single-job.mjs) on one agent, same dependency cache, same Nx cache, same image work. proposed (BENCH_PROPOSED=1): ours re-cut as bench/agents/proposed.mjs describes.',
-    'Critical path: the longest depends_on chain of measured job walls (what a fleet with free agents takes; the single job: its wall). Agent time: the sum of job walls.',
+    'Critical path: the longest depends_on chain of measured job walls (what a fleet with free agents takes; the single job: its wall). Agent time: the sum of job walls, plus, for each job canceled by `cancel_on_build_failing` (never started here, jobs run one at a time), max(0, first red - when its dependencies ended): what it would run on a fleet before the cancel.',
     'First red: ours, the earliest end of a failed job with free agents; single, when the failed Nx task ended (its `> nx run` block, printed at task exit) counted from the job start. "job red" is when the single job itself ended red (what Buildkite shows as the job status).',
     '',
   ];
@@ -116,7 +141,7 @@ export function renderReport(results, { seed }) {
         all.push(...checks);
         const red = name === 'failing' ? `${s(row[variant].firstRedMs)} / ${s(row.single?.firstRed?.ms)}; ${s(b?.agentMs)}` : '-';
         lines.push(
-          `| ${name} | ${variant === 'proposed' && out.proposed ? `proposed (${out.proposed})` : variant} | ${row[variant].code} / ${row.single?.code ?? '-'} | ${row[variant].metrics?.steps.length ?? '-'} / 1 | ${s(o?.criticalPathMs)} / ${s(b?.criticalPathMs)} | ${x(cmp.cp)} | ${s(o?.agentMs)} / ${s(b?.agentMs)} | ${x(cmp.agent)} | ${o?.installs ?? '-'} / ${b?.installs ?? '-'} | ${o?.restores ?? '-'} / ${b?.restores ?? '-'} | ${red} | ${name === 'failing' ? x(cmp.red) : '-'} | ${load(row[variant])}; ${load(row.single)} |`,
+          `| ${name} | ${variant === 'proposed' && out.proposed ? `proposed (${out.proposed})` : variant} | ${row[variant].code} / ${row.single?.code ?? '-'} | ${row[variant].metrics?.steps.length ?? '-'}${row[variant].metrics?.canceled?.length ? ` (+${row[variant].metrics.canceled.length} canceled)` : ''} / 1 | ${s(o?.criticalPathMs)} / ${s(b?.criticalPathMs)} | ${x(cmp.cp)} | ${s(agentMsOf(row[variant].metrics))} / ${s(agentMsOf(row.single?.metrics))} | ${x(cmp.agent)} | ${o?.installs ?? '-'} / ${b?.installs ?? '-'} | ${o?.restores ?? '-'} / ${b?.restores ?? '-'} | ${red} | ${name === 'failing' ? x(cmp.red) : '-'} | ${load(row[variant])}; ${load(row.single)} |`,
         );
       }
     }

@@ -36,7 +36,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baselinePipeline } from './baseline.mjs';
 import { proposedPipeline } from './proposed.mjs';
-import { firstRedOfJobs, firstRedOfSingleJob, plain, renderReport } from './report.mjs';
+import { agentMsOf, canceledAgentMs, firstRedOfJobs, firstRedOfSingleJob, plain, renderReport } from './report.mjs';
 import { affectedArgs, cachePluginOf, fillCachesPipeline, runManyArgs, singleJobPipeline } from './single-job.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -196,7 +196,7 @@ function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache, ver
       pending = lines.pop();
       for (const line of lines) {
         if (verbose) stamped.push({ t, line });
-        if (/^(--- \[| {4}(ok|FAILED|SKIPPED|not run) )/.test(plain(line))) say(`  ${plain(line).trim()}`);
+        if (/^(--- \[| {4}(ok|FAILED|SKIPPED|CANCELED|not run) )/.test(plain(line))) say(`  ${plain(line).trim()}`);
       }
     });
     child.on('close', (code) => {
@@ -208,7 +208,7 @@ function build(label, { branch, pipeline, all, depsCache, nxCache, npmCache, ver
       if (data) result.firstRedMs = firstRedOfJobs(data.steps);
       if (verbose) result.firstRed = firstRedOfSingleJob(stamped);
       say(
-        `  exit ${code}; ${data ? `critical path ${s(data.totals.criticalPathMs)}, agent time ${s(data.totals.agentMs)}, ${data.totals.installs} npm ci, ${data.totals.restores} restores, ${data.totals.nxExecuted} Nx tasks ran / ${data.totals.nxCached} cached` : 'no metrics'}${result.firstRedMs !== undefined ? `; first red ${s(result.firstRedMs)}` : ''}${result.firstRed ? `; first red (Nx task ${result.firstRed.tasks.join(', ')}) ${s(result.firstRed.ms)}` : ''}`,
+        `  exit ${code}; ${data ? `critical path ${s(data.totals.criticalPathMs)}, agent time ${s(agentMsOf(data))}${canceledAgentMs(data) > 0 ? ` (${s(canceledAgentMs(data))} of it canceled jobs on a fleet)` : ''}, ${data.totals.installs} npm ci, ${data.totals.restores} restores, ${data.totals.nxExecuted} Nx tasks ran / ${data.totals.nxCached} cached` : 'no metrics'}${result.firstRedMs !== undefined ? `; first red ${s(result.firstRedMs)}` : ''}${result.firstRed ? `; first red (Nx task ${result.firstRed.tasks.join(', ')}) ${s(result.firstRed.ms)}` : ''}`,
       );
       resolve({ result, typed });
     });

@@ -185,6 +185,11 @@ export interface CommandStep {
   concurrency?: { group: string; limit: number };
   /** Buildkite's manual retry; absent: Buildkite's default (allowed). */
   retryManual?: { permitOnPassed: boolean; reason?: string };
+  /**
+   * Buildkite's `cancel_on_build_failing`: once any job of the build has failed, this job is
+   * canceled (running) or never started (waiting). Absent: Buildkite's default (false).
+   */
+  cancelOnBuildFailing?: boolean;
   meta: StepMeta;
 }
 

@@ -68,6 +68,15 @@ describe('renderPipeline', () => {
     expect(uploadedSteps(mixed as { steps: Record<string, unknown>[] }).find((s) => s['key'] === 'engex-plan')?.['agents']).toEqual({ queue: 'small' });
   });
 
+  it('cancels the image work of a failing build (image, scan, local image), never a check or a deploy', () => {
+    const flagged = (input: Parameters<typeof planPipeline>[0]): string[] =>
+      uploadedSteps(toBuildkite(planPipeline(input)) as { steps: Record<string, unknown>[] })
+        .filter((s) => s['cancel_on_build_failing'] === true)
+        .map((s) => String(s['key']));
+    expect(flagged(planInput({ branch: 'main' }, analyze(['apps/api/src/main.ts'])))).toEqual(['acme-api:image', 'acme-api:scan']);
+    expect(flagged(planInput({ branch: 'feat/login', pullRequest: 42 }, analyze(['apps/api/src/main.ts'])))).toEqual(['acme-api:image']);
+  });
+
   it('writes YAML that reads back exactly as toBuildkite, for every shape of step', () => {
     const hostile = planPipeline(planInput({ branch: HOSTILE.join('$') }, analyze([], { all: HOSTILE.join('\n') })));
     const [plan, ...rest] = hostile.steps;

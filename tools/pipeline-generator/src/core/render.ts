@@ -77,6 +77,7 @@ function commandToBuildkite(step: CommandStep, sharedAgents: Readonly<Record<str
   if (step.plugins.length > 0) out['plugins'] = shared(step.plugins, (plugins) => plugins.map((p) => ({ [e(p.ref)]: escapeDeep(p.config) })));
   if (sharedAgents === undefined || !sameAgents(step.agents, sharedAgents)) out['agents'] = shared(step.agents, escapeDeep);
   out['timeout_in_minutes'] = step.timeoutInMinutes;
+  if (step.cancelOnBuildFailing === true) out['cancel_on_build_failing'] = true;
   if (step.retry.length > 0 && step.retryManual === undefined) {
     out['retry'] = shared(step.retry, (retry) => ({ automatic: retry.map((r) => ({ exit_status: r.exitStatus, limit: r.limit })) }));
   } else if (step.retry.length > 0 || step.retryManual !== undefined) {

@@ -8,6 +8,7 @@ import { AgentStore } from './agent-store.js';
 import type { LocalCommandStep } from './plan-local-run.js';
 import type { LocalPlugin } from './plugin-config.js';
 import { StepSupervisor } from './supervisor.js';
+import { localCommandStep } from '../../test/local-step.js';
 
 describe('runJob: the agent lifecycle around the command text', () => {
   let dir: string;
@@ -17,21 +18,7 @@ describe('runJob: the agent lifecycle around the command text', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
-  const step = (commands: string[], over: Partial<LocalCommandStep> = {}): LocalCommandStep => ({
-    type: 'command',
-    key: 'k',
-    label: 'k',
-    dependsOn: [],
-    timeoutMs: 60_000,
-    queue: 'q',
-    env: {},
-    commands,
-    plugins: [],
-    artifactPaths: [],
-    retry: [],
-    notes: [],
-    ...over,
-  });
+  const step = (commands: string[], over: Partial<LocalCommandStep> = {}): LocalCommandStep => localCommandStep('k', { queue: 'q', commands, ...over });
   const job = (s: LocalCommandStep, hooks: JobOptions['hooks'] = {}, cacheWrite = true) =>
     runJob({
       step: s,

@@ -69,6 +69,7 @@ describe('agent metrics', () => {
     const report = renderAgentReport({
       steps: [metrics('build', { install: 'npm ci', installMs: 17_000, nxExecuted: ['a:build'] })],
       totals,
+      canceled: [{ key: 'image', label: 'image', dependsOn: ['build'] }],
       npmCache: 'cold',
       depsCache: '/c',
       nxCache: 'off',
@@ -81,6 +82,7 @@ describe('agent metrics', () => {
         agent time 50.5s (sum of job walls); critical path 50.0s (longest depends_on chain of measured walls: build -> image)
         installs: 1 npm ci, 1 restored from the dependency cache; Nx tasks: 3 ran, 1 from cache
         Nx tasks that ran in more than one job: @engex/ci-lib:build
+        canceled, never started here (cancel_on_build_failing): image
       "
     `);
   });

@@ -27,6 +27,17 @@ export interface AgentStepMetrics {
   nxCached: string[];
 }
 
+/**
+ * A job canceled before it started (`cancel_on_build_failing`, the build failing): no wall here.
+ * On a fleet it may have run from when its dependencies ended until the first red; bench:agents
+ * charges that from the measured walls.
+ */
+export interface CanceledJob {
+  key: string;
+  label: string;
+  dependsOn: readonly string[];
+}
+
 export interface AgentTotals {
   /** Sum of every job's wall: what a fleet of agents is busy for. */
   agentMs: number;
@@ -94,6 +105,7 @@ export function agentTotals(steps: readonly (AgentStepMetrics & { dependsOn: rea
 export interface AgentReportInput {
   steps: readonly AgentStepMetrics[];
   totals: AgentTotals;
+  canceled: readonly CanceledJob[];
   /** `cold`: every job had an empty npm download cache; `warm`: the machine's. */
   npmCache: 'cold' | 'warm';
   /** Where the dependency cache and the Nx cache live (or `off`). */
@@ -127,6 +139,7 @@ export function renderAgentReport(input: AgentReportInput): string {
     `  agent time ${formatDuration(t.agentMs)} (sum of job walls); critical path ${formatDuration(t.criticalPathMs)} (longest depends_on chain of measured walls: ${t.criticalPath.join(' -> ') || '-'})`,
     `  installs: ${t.installs} npm ci, ${t.restores} restored from the dependency cache; Nx tasks: ${t.nxExecuted} ran, ${t.nxCached} from cache`,
     ...(t.executedTwice.length > 0 ? [`  Nx tasks that ran in more than one job: ${t.executedTwice.join(', ')}`] : []),
+    ...(input.canceled.length > 0 ? [`  canceled, never started here (cancel_on_build_failing): ${input.canceled.map((c) => c.key).join(', ')}`] : []),
     '',
   ].join('\n');
 }

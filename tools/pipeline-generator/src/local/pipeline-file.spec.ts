@@ -20,6 +20,7 @@ describe('--pipeline: a typed pipeline read from JSON', () => {
             meta: {},
             artifactPaths: [],
             timeoutInMinutes: 0,
+            cancelOnBuildFailing: 'yes',
           },
           { type: 'group', key: 'g', steps: [{ type: 'group', key: 'nested', steps: [] }] },
         ],
@@ -28,6 +29,7 @@ describe('--pipeline: a typed pipeline read from JSON', () => {
       'notify: expected an array',
       'steps[0].dependsOn: expected an array of strings',
       'steps[0].timeoutInMinutes: expected a positive number',
+      'steps[0].cancelOnBuildFailing: expected true or false, got "yes"',
       'steps[0].commands[1].kind: expected one of install, nx, nx-run-many, engex-ci, meta-data, annotate, pull, artifact-download, trivy, exec',
       'steps[1].steps[0].type: expected command or block, got "group"',
     ]);

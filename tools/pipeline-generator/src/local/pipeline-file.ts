@@ -52,6 +52,8 @@ export function pipelineShapeIssues(data: unknown): string[] {
     for (const field of ['plugins', 'retry'] as const) if (!Array.isArray(s[field])) issues.push(`${path}.${field}: expected an array`);
     for (const field of ['agents', 'env', 'meta'] as const) if (!isObject(s[field])) issues.push(`${path}.${field}: expected an object`);
     if (typeof s['timeoutInMinutes'] !== 'number' || s['timeoutInMinutes'] <= 0) issues.push(`${path}.timeoutInMinutes: expected a positive number`);
+    if (s['cancelOnBuildFailing'] !== undefined && typeof s['cancelOnBuildFailing'] !== 'boolean')
+      issues.push(`${path}.cancelOnBuildFailing: expected true or false, got ${JSON.stringify(s['cancelOnBuildFailing'])}`);
     if (!Array.isArray(s['commands'])) return void issues.push(`${path}.commands: expected an array`);
     s['commands'].forEach((c, i) => {
       if (!isObject(c) || !COMMAND_KINDS.has(c['kind'] as string)) issues.push(`${path}.commands[${i}].kind: expected one of ${[...COMMAND_KINDS].join(', ')}`);

@@ -34,6 +34,14 @@ describe('planLocalRun', () => {
     ).toEqual(['acme-api:scan']);
   });
 
+  it("reads each step's cancel_on_build_failing from the uploaded YAML: the image and scan steps, no check or deploy", () => {
+    expect(
+      commandSteps(plan)
+        .filter((s) => s.cancelOnBuildFailing)
+        .map((s) => s.key),
+    ).toEqual(['acme-api:image', 'acme-api:scan']);
+  });
+
   it('interpolates $VAR from the upload environment and fails loudly where Buildkite would', () => {
     const p = (commands: string[]): Pick<Pipeline, 'steps' | 'notify'> => ({
       notify: [],

@@ -52,6 +52,8 @@ export interface LocalCommandStep extends LocalStepBase {
   retry: { exitStatus: number | '*'; limit: number }[];
   /** Set when the step cannot run here; the reason is printed and kept in the summary. */
   skip?: string;
+  /** `cancel_on_build_failing`: once a job of the build failed, the step is canceled instead of started. */
+  cancelOnBuildFailing: boolean;
 }
 
 /** A block step: no job; it waits for approval (`--approve`). */
@@ -97,6 +99,7 @@ export function planLocalRun(pipeline: Pick<Pipeline, 'steps' | 'notify'>, ctx: 
           plugins: s.plugins.map((p, i) => readPlugin(p.ref, p.config, `step ${s.key} plugins[${i}]`)),
           artifactPaths: s.artifactPaths.map((p) => at(p, s.key)),
           retry: s.retry,
+          cancelOnBuildFailing: s.cancelOnBuildFailing,
           skip: skipReason(s, typed.get(s.key), ctx),
         };
       default:

@@ -53,6 +53,8 @@ describe('runExitCode', () => {
     expect(runExitCode([{ key: 'k', label: 'l', status: 'failed', durationMs: 1, exitCode: 3 }])).toBe(3);
     expect(runExitCode([{ key: 'k', label: 'l', status: 'failed', durationMs: 1, exitCode: 137 }])).toBe(1);
     expect(runExitCode([{ key: 'k', label: 'l', status: 'interrupted', durationMs: 1 }])).toBe(130);
+    // A canceled step fails the build, as on Buildkite, even when nothing else reports a status.
+    expect(runExitCode([{ key: 'k', label: 'l', status: 'canceled', durationMs: 0 }])).toBe(1);
   });
 });
 

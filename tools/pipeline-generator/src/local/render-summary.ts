@@ -1,7 +1,11 @@
 /** What the live progress and the final table say. Pure: results and durations are data. */
 
-/** `waiting`: a block step nobody approved (`--approve` approves them); neither passed nor failed. */
-export type StepStatus = 'passed' | 'failed' | 'skipped' | 'blocked' | 'interrupted' | 'waiting';
+/**
+ * `waiting`: a block step nobody approved (`--approve` approves them); neither passed nor failed.
+ * `canceled`: a `cancel_on_build_failing` step once another job failed; it fails the build, as
+ * Buildkite's canceled job does (the build had already failed).
+ */
+export type StepStatus = 'passed' | 'failed' | 'skipped' | 'blocked' | 'interrupted' | 'waiting' | 'canceled';
 
 export interface StepResult {
   key: string;
@@ -42,6 +46,7 @@ const MARK: Record<StepStatus, string> = {
   blocked: 'not run',
   interrupted: 'INTERRUPTED',
   waiting: 'WAITING',
+  canceled: 'CANCELED',
 };
 
 export function renderStepStart(index: number, total: number, label: string, key: string): string {
@@ -55,11 +60,11 @@ export function renderStepEnd(result: StepResult): string {
   return parts.join(' · ');
 }
 
-/** The run's exit status: the first failing step's exit status, 130 when interrupted, else 0. */
+/** The run's exit status: the first failing step's exit status, 130 when interrupted, 1 for a canceled step alone, else 0. */
 export function runExitCode(results: readonly StepResult[]): number {
   if (results.some((r) => r.status === 'interrupted')) return 130;
   const failed = results.find((r) => r.status === 'failed');
-  if (!failed) return 0;
+  if (!failed) return results.some((r) => r.status === 'canceled') ? 1 : 0;
   return failed.exitCode !== undefined && failed.exitCode > 0 && failed.exitCode < 126 ? failed.exitCode : 1;
 }
 
@@ -80,6 +85,7 @@ export function renderSummary(input: RunSummaryInput): string {
     `${count('failed')} failed`,
     `${count('skipped')} skipped`,
     `${count('blocked')} not run`,
+    ...(count('canceled') > 0 ? [`${count('canceled')} canceled`] : []),
     ...(count('waiting') > 0 ? [`${count('waiting')} waiting for approval`] : []),
   ];
   const out = [

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { agentTotals, renderAgentReport, type AgentStepMetrics } from './agent-metrics.js';
+import { agentTotals, renderAgentReport, type AgentStepMetrics, type CanceledJob } from './agent-metrics.js';
 import type { LocalStep } from './plan-local-run.js';
 import { formatDuration } from './render-summary.js';
 import type { RunResult } from './run-steps.js';
@@ -24,12 +24,13 @@ export async function reportAgents(r: AgentReportInput): Promise<void> {
     .filter((x): x is RunResult & { agent: AgentStepMetrics } => x.agent !== undefined)
     .map((x) => ({ ...x.agent, dependsOn: byKey.get(x.key)?.dependsOn ?? [] }));
   const totals = agentTotals(measured);
+  const canceled = r.results.filter((x) => x.status === 'canceled').map((x): CanceledJob => ({ key: x.key, label: x.label, dependsOn: byKey.get(x.key)?.dependsOn ?? [] }));
   const { caches } = r;
   const depsCache = caches.depsCacheKept ? caches.depsCache : `${caches.depsCache} (this run's)`;
   const nxCache = caches.nxCache.kind === 'off' ? "off (each agent's own)" : caches.nxCache.dir;
-  r.say(renderAgentReport({ steps: measured, totals, npmCache: caches.npmCache, depsCache, nxCache }).trimEnd());
+  r.say(renderAgentReport({ steps: measured, totals, canceled, npmCache: caches.npmCache, depsCache, nxCache }).trimEnd());
   r.say(`  steps ran one at a time here: elapsed ${formatDuration(r.elapsedMs)}; the critical path is what a fleet with free agents would take`);
-  const json = `${JSON.stringify({ npmCache: caches.npmCache, depsCache: caches.depsCache, nxCache, elapsedMs: r.elapsedMs, totals, steps: measured }, null, 2)}\n`;
+  const json = `${JSON.stringify({ npmCache: caches.npmCache, depsCache: caches.depsCache, nxCache, elapsedMs: r.elapsedMs, totals, steps: measured, canceled }, null, 2)}\n`;
   await writeFile(join(r.runDir, 'agents.json'), json);
   if (r.metricsJson !== undefined) await writeFile(r.metricsJson, json);
 }

@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { LocalBlockStep, LocalCommandStep } from './plan-local-run.js';
+import { localCommandStep as command } from '../../test/local-step.js';
+import type { LocalBlockStep } from './plan-local-run.js';
 import type { StepStatus } from './render-summary.js';
 import { decideStep, retryRule, type ScheduleState } from './schedule.js';
 
-const command = (key: string, over: Partial<LocalCommandStep> = {}): LocalCommandStep => ({
-  type: 'command',
-  key,
-  label: key,
-  dependsOn: [],
-  notes: [],
-  timeoutMs: 60_000,
-  queue: 'default',
-  env: {},
-  commands: ['true'],
-  plugins: [],
-  artifactPaths: [],
-  retry: [],
-  ...over,
-});
 const block = (key: string, dependsOn: string[] = []): LocalBlockStep => ({ type: 'block', key, label: key, dependsOn, notes: [], prompt: 'Deploy?' });
 const running: ScheduleState = { interrupted: false, approve: false };
 const settled = (entries: Record<string, StepStatus>): ReadonlyMap<string, StepStatus> => new Map(Object.entries(entries));
@@ -66,6 +52,38 @@ describe('decideStep: what runs next', () => {
     });
   });
 
+  describe('cancel_on_build_failing: once a job failed for good, the build is failing', () => {
+    const image = command('image', { dependsOn: ['build'], cancelOnBuildFailing: true });
+    const canceled = { kind: 'settle', status: 'canceled', note: 'canceled: checks failed (cancel_on_build_failing)', announce: 'end-only' };
+
+    it('cancels such a step instead of starting it, naming the first job that failed', () => {
+      expect(decideStep(image, settled({ checks: 'failed', build: 'passed', lint: 'failed' }), running)).toEqual(canceled);
+      // A step that could not run here is canceled all the same: on Buildkite it would have started.
+      expect(decideStep({ ...image, skip: 'no Trivy image' }, settled({ checks: 'failed', build: 'passed' }), running)).toEqual(canceled);
+    });
+
+    it('leaves a step whose own dependency did not pass not run, naming it: it would not have started', () => {
+      expect(decideStep(image, settled({ build: 'failed' }), running)).toEqual({ kind: 'settle', status: 'blocked', note: 'needs build (failed)', announce: 'end-only' });
+      expect(decideStep(image, settled({ checks: 'failed', build: 'blocked' }), running)).toMatchObject({ status: 'blocked', note: 'needs build (not run)' });
+    });
+
+    it('starts it while nothing failed: a skipped, blocked, waiting or canceled step does not make the build fail', () => {
+      expect(decideStep(image, settled({ build: 'passed', scan: 'skipped', deploy: 'blocked', approve: 'waiting', other: 'canceled' }), running)).toEqual({
+        kind: 'run',
+        step: image,
+      });
+    });
+
+    it('starts every other step of a failing build, and a dependent of a canceled step names it', () => {
+      const build = command('build');
+      expect(decideStep(build, settled({ checks: 'failed' }), running)).toEqual({ kind: 'run', step: build });
+      expect(decideStep(command('deploy', { dependsOn: ['image'] }), settled({ checks: 'failed', image: 'canceled' }), running)).toMatchObject({
+        status: 'blocked',
+        note: 'needs image (canceled)',
+      });
+    });
+  });
+
   it('starts nothing after an interrupt, silently, whatever the step', () => {
     for (const step of [command('a'), block('b'), command('c', { skip: 'x' })]) {
       expect(decideStep(step, settled({}), { interrupted: true, approve: true })).toEqual({ kind: 'settle', status: 'blocked', note: 'run interrupted', announce: 'silent' });
@@ -89,9 +107,10 @@ describe('retryRule: retry.automatic', () => {
     expect(retryRule(step, { status: 'failed', exitCode: 1 }, new Map([['*', 1]]))).toBeUndefined();
   });
 
-  it('never retries a pass, an interrupted job or a failure without an exit status', () => {
+  it('never retries a pass, an interrupted or canceled job or a failure without an exit status', () => {
     expect(retryRule(step, { status: 'passed', exitCode: 0 }, new Map())).toBeUndefined();
     expect(retryRule(step, { status: 'interrupted', exitCode: 4 }, new Map())).toBeUndefined();
+    expect(retryRule(step, { status: 'canceled', exitCode: 4 }, new Map())).toBeUndefined();
     expect(retryRule(step, { status: 'failed' }, new Map())).toBeUndefined();
     expect(retryRule(command('b'), { status: 'failed', exitCode: 4 }, new Map())).toBeUndefined();
   });

@@ -7,7 +7,12 @@ import { unreachable } from './unreachable.js';
  * agents. A step waits for every step it depends on (`depends_on`, groups expanded); one that
  * did not pass (failed, not run, interrupted, waiting for approval) keeps it from running, and a
  * step skipped with a reason counts as done. A block step passes when approved and otherwise
- * waits. Buildkite's `wait` and `soft_fail` are not in the pipeline model, so they have no rule.
+ * waits. Buildkite's `wait` and `soft_fail` are not in the pipeline model, so they have no rule:
+ * a job that failed (its automatic retries used up) has failed for good, and the build is failing.
+ * Then a step with `cancel_on_build_failing` whose dependencies are done is canceled instead of
+ * started. Jobs run one at a time here, so none is running when another fails: the only cancel to
+ * emulate is of a step not started yet (on a fleet it may have been running until the first red;
+ * bench:agents charges that time).
  */
 
 export interface ScheduleState {
@@ -38,6 +43,10 @@ export function decideStep(step: LocalStep, settled: ReadonlyMap<string, StepSta
     const why = status === 'blocked' ? 'not run' : status === 'waiting' ? 'waiting for approval' : status;
     return { kind: 'settle', status: 'blocked', note: `needs ${dep} (${why})`, announce: 'end-only' };
   }
+  // After the dependencies: a step kept from running by one (a failed build job) is not run either
+  // way, so a canceled step is one whose dependencies all ended (bench:agents' fleet charge relies on it).
+  const red = step.type === 'command' && step.cancelOnBuildFailing ? firstFailed(settled) : undefined;
+  if (red !== undefined) return { kind: 'settle', status: 'canceled', note: `canceled: ${red} failed (cancel_on_build_failing)`, announce: 'end-only' };
   switch (step.type) {
     case 'block':
       return state.approve
@@ -48,6 +57,12 @@ export function decideStep(step: LocalStep, settled: ReadonlyMap<string, StepSta
     default:
       return unreachable(step);
   }
+}
+
+/** The first step that failed for good, i.e. what turned the build failing; undefined while it is not. */
+export function firstFailed(settled: ReadonlyMap<string, StepStatus>): string | undefined {
+  for (const [key, status] of settled) if (status === 'failed') return key;
+  return undefined;
 }
 
 export type RetryRule = LocalCommandStep['retry'][number];

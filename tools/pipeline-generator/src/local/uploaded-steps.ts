@@ -30,6 +30,8 @@ export interface UploadedCommandStep {
   artifactPaths: string[];
   /** `retry.automatic`: a job that exits with `exitStatus` (`*`: any failure) runs again, up to `limit` times. */
   retry: { exitStatus: number | '*'; limit: number }[];
+  /** `cancel_on_build_failing` (the schema also allows `"true"`); default false. */
+  cancelOnBuildFailing: boolean;
 }
 
 export interface UploadedBlockStep {
@@ -102,6 +104,7 @@ export function readUploaded(pipeline: Pick<Pipeline, 'steps' | 'notify'>): Uplo
       timeoutInMinutes: typeof s['timeout_in_minutes'] === 'number' ? s['timeout_in_minutes'] : 60,
       artifactPaths: strings(s['artifact_paths'], `${path}.artifact_paths`),
       retry: automaticRetry(s['retry']),
+      cancelOnBuildFailing: s['cancel_on_build_failing'] === true || s['cancel_on_build_failing'] === 'true',
     });
   };
   doc['steps'].forEach((s, i) => read(s, `steps[${i}]`));

@@ -26,6 +26,8 @@ export function localImageStep(input: ImageStepInput): CommandStep {
     ],
     dependsOn: buildKey ? [buildKey] : [],
     timeoutInMinutes: options.timeouts.image + options.timeouts.scan,
+    // As the trusted image step (image.ts): a red build's image is not built, smoked or scanned.
+    cancelOnBuildFailing: true,
     plugins: [],
     artifactPaths: [sbomPath(service), scan.output, scan.sbomOutput, scan.markdown],
     meta: { kind: 'image', project: service.project, service: service.service, image, zone: 'local' },

@@ -65,6 +65,8 @@ export function scanStep(input: ServiceStepInput & { ecr: PluginUse; config: Pic
     commands: [{ kind: 'pull', image }, { kind: 'artifact-download', path: sbom, step: `${slug}:image` }, ...scanCommands({ ...input, files })],
     dependsOn: [`${slug}:image`],
     timeoutInMinutes: options.timeouts.scan,
+    // As the image step (image.ts): no scan of a red build's image.
+    cancelOnBuildFailing: true,
     plugins: [input.ecr],
     artifactPaths: [output, sbomOutput, markdown],
     meta: {
