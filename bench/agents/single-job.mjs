@@ -48,7 +48,8 @@ const job = ({ key, label, commands, plugins, agents, env = {}, artifactPaths = 
  * The single job for the build `ours` plans. `nx`: the Nx command's arguments after `npx nx`
  * (`['affected', ..., '--base=<sha>', '--head=HEAD']`, or `['run-many', ...]` for `--all`).
  *
- * Left out, and why: scan steps (Trivy is not installed here, so the runner skips ours, 0 s; a
+ * Our build jobs' image inputs (engex-ci's build, `image sbom`) come right after the checks. Left
+ * out, and why: scan steps (Trivy is not installed here, so the runner skips ours, 0 s; a
  * Trivy command inside the single job would make the runner skip the whole job); `artifact
  * download` of a file an earlier step of ours uploaded (in one job the file is already in the
  * checkout); the plan annotation, the checks gate and deploy verify (no work here). Deploy steps
@@ -63,7 +64,10 @@ export function singleJobPipeline(ours, { nx, cachePlugin, checksAgents }) {
   for (const step of after) for (const p of step.plugins) if (!p.ref.startsWith('cache#') && !plugins.some((q) => q.ref === p.ref)) plugins.push(p);
   const withImages = after.find((s) => s.meta.kind === 'image');
   const commands = [{ kind: 'install' }, { kind: 'exec', argv: ['npx', 'nx', ...nx, '--outputStyle=static'] }];
-  for (const step of after) commands.push(...step.commands.filter((c) => c.kind !== 'install' && c.kind !== 'artifact-download'));
+  // What our build jobs add for the image work (engex-ci's own build, `image sbom`): in one job,
+  // after the checks and before the images, each once (steps share command objects).
+  commands.push(...new Set(commandSteps(ours).flatMap((s) => s.commands.filter(isImageInput))));
+  for (const step of after) commands.push(...step.commands.filter((c) => c.kind !== 'install' && c.kind !== 'artifact-download' && !isImageInput(c)));
   return {
     notify: [],
     steps: [
@@ -81,6 +85,9 @@ export function singleJobPipeline(ours, { nx, cachePlugin, checksAgents }) {
     ],
   };
 }
+
+/** engex-ci's own build (an `nx` setup command) or an `image sbom` call: image inputs, not checks. */
+const isImageInput = (c) => (c.kind === 'nx' && c.setup === true) || (c.kind === 'engex-ci' && c.call.command === 'image sbom');
 
 /** `nx affected` against the build's base (the last green commit), as Nx's CI guide writes it. */
 export const affectedArgs = (base) => ['affected', '-t', ...CHECK_TARGETS, `--base=${base}`, '--head=HEAD'];
