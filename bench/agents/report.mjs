@@ -107,7 +107,7 @@ export function renderReport(results, { seed }) {
     '# bench:agents results',
     '',
     `Written by \`npm run bench:agents\` (bench/agents/run.mjs), started ${results.startedAt}. ${results.cpus} CPUs; load average (1 min) before/after each build in the table. Base ${results.base.slice(0, 12)}${results.services ? ` (services: ${results.services.join(', ')})` : ''}; ours with stepGranularity ${results.stepGranularity ?? 'target (default)'}.`,
-    'ours: the generated pipeline. single: the Nx-guide single job (bench/agents/single-job.mjs) on one agent, same dependency cache, same Nx cache, same image work. proposed (BENCH_PROPOSED=1): ours re-cut as bench/agents/proposed.mjs describes.',
+    "ours: the generated pipeline. single: the Nx-guide single job (bench/agents/single-job.mjs) on one agent, same dependency cache, same Nx cache, same image work. proposed (older results only): ours re-cut as proposed.mjs described, a design the generator has since adopted (a service's image job from its build job's artifacts).",
     'Critical path: the longest depends_on chain of measured job walls (what a fleet with free agents takes; the single job: its wall). Agent time: the sum of job walls, plus, for each job canceled by `cancel_on_build_failing` (never started here, jobs run one at a time), max(0, first red - when its dependencies ended): what it would run on a fleet before the cancel.',
     'First red: ours, the earliest end of a failed job with free agents; single, when the failed Nx task ended (its `> nx run` block, printed at task exit) counted from the job start. "job red" is when the single job itself ended red (what Buildkite shows as the job status).',
     '',

@@ -27,15 +27,12 @@
 // BENCH_KEEP=<results.json> keeps an earlier run's other modes in the report;
 // BENCH_GRANULARITY=project sets engex.config.json's stepGranularity in the clone (the
 //   config-level alternative, measured the same way);
-// BENCH_PROPOSED=1 (or =lean) also runs ours re-cut as proposed.mjs describes (a design measured
-// before the planner is changed).
 import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { baselinePipeline } from './baseline.mjs';
-import { proposedPipeline } from './proposed.mjs';
 import { agentMsOf, canceledAgentMs, firstRedOfJobs, firstRedOfSingleJob, plain, renderReport } from './report.mjs';
 import { affectedArgs, cachePluginOf, fillCachesPipeline, runManyArgs, singleJobPipeline } from './single-job.mjs';
 
@@ -46,7 +43,6 @@ const LOCAL_BASE = join(root, 'tools', 'e2e', 'dist', 'engex-local-base.cjs');
 const MODES = (process.env.BENCH_MODES ?? 'warm,cold').split(',').filter(Boolean);
 const CHANGES = (process.env.BENCH_CHANGES ?? 'halow,failing,docs,service-kit,all').split(',').filter(Boolean);
 const SEED = process.env.BENCH_SEED === '1';
-const PROPOSED = ['1', 'lean'].includes(process.env.BENCH_PROPOSED) ? { lean: process.env.BENCH_PROPOSED === 'lean' } : undefined;
 
 for (const [file, how] of [
   [GENERATOR, 'the generator'],
@@ -259,7 +255,7 @@ for (const mode of MODES) {
   const dir = join(work, mode);
   mkdirSync(dir, { recursive: true });
   const npmCache = mode === 'cold' ? 'cold' : 'warm';
-  const out = (results.modes[mode] = { startedAt: new Date().toISOString(), base, proposed: results.proposed, rows: {} });
+  const out = (results.modes[mode] = { startedAt: new Date().toISOString(), base, rows: {} });
   let fill;
   if (mode === 'warm') {
     fill = { depsCache: join(dir, 'fill-deps'), nxCache: join(dir, 'fill-nx') };
@@ -279,11 +275,6 @@ for (const mode of MODES) {
     const pipeline = singleJobPipeline(ours.typed, { nx: name === 'all' ? runManyArgs() : affectedArgs(base), cachePlugin, checksAgents });
     row.single = (await build(`${mode}-${name}-single`, { branch, pipeline, npmCache, verbose: true, ...caches })).result;
     dropCaches(caches);
-    if (PROPOSED) {
-      caches = cachesFor(dir, `${name}-proposed`, fill);
-      row.proposed = (await build(`${mode}-${name}-proposed`, { branch, pipeline: proposedPipeline(ours.typed, PROPOSED), npmCache, ...caches })).result;
-      dropCaches(caches);
-    }
     save();
     writeFileSync(join(here, 'RESULTS.md'), renderReport(results, { seed: SEED }).text);
   }
