@@ -40,7 +40,7 @@ describe('parseArgs', () => {
     [['imag', 'build'], 'unknown command "imag"; did you mean image?'],
     [['image', 'biuld'], 'unknown command "engex-ci image biuld"; did you mean build?; subcommands: build, sbom, push, exists, smoke, list'],
     [['image', 'build'], 'image build: missing --project <p>'],
-    [['image', 'build', '--projct', 'halow'], 'image build: unknown flag --projct; did you mean --project? (flags: --project, --source-date-epoch)'],
+    [['image', 'build', '--projct', 'halow'], 'image build: unknown flag --projct; did you mean --project? (flags: --project, --source-date-epoch, --built-sbom)'],
     [['image', 'build', '--project'], 'image build: --project needs a value <p>'],
     [['image', 'build', '--project', '--workspace', 'x'], 'image build: --project needs a value <p>'],
     [['image', 'build', '--project='], 'image build: --project must not be empty'],
@@ -48,7 +48,7 @@ describe('parseArgs', () => {
     [['image', 'build', '--project', 'a', 'extra'], 'image build: unexpected argument "extra"'],
     [['image', 'build', '-p', 'a'], 'image build: unknown flag -p; flags are --long only'],
     [['image', 'build', '-xyz'], 'image build: unknown flag -xyz; flags are --long only'],
-    [['image', 'build', '--project', 'a', '--no-project'], 'image build: unknown flag --no-project; did you mean --project? (flags: --project, --source-date-epoch)'],
+    [['image', 'build', '--project', 'a', '--no-project'], 'image build: unknown flag --no-project; did you mean --project? (flags: --project, --source-date-epoch, --built-sbom)'],
     [['scan', 'report', 'a.json', '--ignore-unfixed', '--no-ignore-unfixed'], 'scan report: --ignore-unfixed given twice'],
     [['scan', 'report'], 'scan report: missing <trivy.json>'],
     [['scan', 'report', 'a.json', '--ignore-unfixed=yes'], 'scan report: --ignore-unfixed takes no value'],
@@ -80,7 +80,7 @@ describe('help', () => {
       Commands:
         engex-ci agent guard --policy <file>
             Refuse a job this credential-holding agent must not run (the pre-command hook of trusted queues)
-        engex-ci image build --project <p> [--source-date-epoch commit]
+        engex-ci image build --project <p> [--source-date-epoch commit] [--built-sbom]
             Build the service image with every tag, OCI label and build arg computed here
         engex-ci image sbom --project <p>
             Write the CycloneDX SBOM of the npm packages bundled into the service
