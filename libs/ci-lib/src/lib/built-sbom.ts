@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ServiceConfig } from '@engex/workspace-config';
+import { isRecord, type ServiceConfig } from '@engex/workspace-config';
 import { BuiltSbomError } from './errors.js';
 import { SBOM_FILE } from './file-names.js';
 
@@ -45,13 +45,13 @@ export async function readBuiltSbom(options: { root: string; service: Pick<Servi
   } catch (e) {
     fail(`not JSON (${(e as Error).message})`);
   }
-  const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-  const root_ = record(bom);
-  if (root_['bomFormat'] !== 'CycloneDX') fail(`bomFormat is ${JSON.stringify(root_['bomFormat'])}, expected "CycloneDX"`);
-  const component = record(record(root_['metadata'])['component']);
+  const record = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
+  const doc = record(bom);
+  if (doc['bomFormat'] !== 'CycloneDX') fail(`bomFormat is ${JSON.stringify(doc['bomFormat'])}, expected "CycloneDX"`);
+  const component = record(record(doc['metadata'])['component']);
   if (component['name'] !== service.service) fail(`metadata.component.name is ${JSON.stringify(component['name'])}, expected ${JSON.stringify(service.service)}`);
   if (component['version'] !== sha) fail(`metadata.component.version is ${JSON.stringify(component['version'])}, expected this commit ${sha}`);
-  const components = Array.isArray(root_['components']) ? root_['components'] : [];
+  const components = Array.isArray(doc['components']) ? doc['components'] : [];
   const packages = components
     .map((c) => record(c)['purl'])
     .filter((p): p is string => typeof p === 'string' && p.startsWith('pkg:npm/'))

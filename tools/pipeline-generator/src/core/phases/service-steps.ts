@@ -1,6 +1,7 @@
 import { deployTargetsFor, ecrHostFor, type DeployTarget, type ServiceConfig } from '@engex/workspace-config';
 import type { PlanPipelineInput } from '../context.js';
 import type { BlockStep, CommandStep, GroupStep, ImageRef, PluginUse } from '../pipeline.js';
+import type { EngexCiFrom } from '../steps/common.js';
 import { imageStep, withImageInputs } from '../steps/image.js';
 import { localImageStep } from '../steps/local-image.js';
 import { scanStep } from '../steps/scan.js';
@@ -24,7 +25,7 @@ export interface ServiceJobs {
   /** Why its image is rebuilt when Nx did not say so. */
   why?: string;
   /** The build job that hands this service's steps engex-ci's bundle (see `ServiceStepInput.engexCiFrom`). */
-  engexCiFrom?: string;
+  engexCiFrom?: EngexCiFrom;
   /** What it does not get, and why (`image: …` or `deploy: …`). */
   skipped?: string;
 }
@@ -63,7 +64,7 @@ export function serviceSteps(input: PlanPipelineInput, keys: JobKeys, zone: Zone
   const own =
     (s: ServiceJobs | undefined) =>
     (step: CommandStep | BlockStep): CommandStep | BlockStep =>
-      step.type === 'command' && s?.engexCiFrom === step.key ? withImageInputs(step, { service: s.service, options: input.options }) : step;
+      step.type === 'command' && s?.engexCiFrom?.step === step.key ? withImageInputs(step, { service: s.service, options: input.options, engexCiFrom: s.engexCiFrom }) : step;
   return {
     groups: [
       ...checks
@@ -107,7 +108,7 @@ function serviceJobs(
     const build = (keys.tasks.get(project) ?? []).find((t) => t.target === 'build');
     const buildKey = build && keys.jobOf.get(build.id);
     // Where engex-ci is this workspace's own bundle, the build job hands it over (`withImageInputs`).
-    const engexCiFrom = options.engexCiBundle !== undefined ? buildKey : undefined;
+    const engexCiFrom = buildKey !== undefined && options.engexCiBundle !== undefined ? { step: buildKey, bundle: options.engexCiBundle } : undefined;
     const base = { service, slug, image, options, buildKey, engexCiFrom, hasBuild: hasBuild(project), config };
     const steps = zone.trusted
       ? [imageStep({ ...base, ecr, common: zone.deploy }), scanStep({ ...base, ecr, common: zone.scan })]

@@ -51,11 +51,18 @@ export interface ServiceStepInput {
   /** The queue, retry and shared fields of the step being built. */
   common: Common;
   /**
-   * The service's build job in this build, when it hands this service's steps engex-ci's bundle,
-   * the service's bundle and its SBOM as artifacts (`withImageInputs`): they then skip the
-   * dependency restore, the install and every Nx run.
+   * The service's build job in this build (`step`) and the engex-ci bundle it uploads (`bundle`,
+   * `PlanOptions.engexCiBundle`), when it hands this service's steps engex-ci, the service's
+   * bundle and its SBOM as artifacts (`withImageInputs`): they then skip the dependency restore,
+   * the install and every Nx run.
    */
-  engexCiFrom?: string;
+  engexCiFrom?: EngexCiFrom;
+}
+
+/** Where a service's steps download engex-ci from: its build job's key and the bundle's path. */
+export interface EngexCiFrom {
+  step: string;
+  bundle: string;
 }
 
 export function nxRun(options: PlanOptions, project: string, target: string): StepCommand {
@@ -69,10 +76,7 @@ export function nxRun(options: PlanOptions, project: string, target: string): St
  */
 export function engexCiPrelude(input: Pick<ServiceStepInput, 'options' | 'engexCiFrom'>, ...reportDirs: string[]): StepCommand[] {
   const { options, engexCiFrom } = input;
-  const engexCi: StepCommand[] =
-    engexCiFrom !== undefined && options.engexCiBundle !== undefined
-      ? [{ kind: 'artifact-download', path: options.engexCiBundle, step: engexCiFrom }]
-      : [...options.setup, ...options.engexCiSetup];
+  const engexCi: StepCommand[] = engexCiFrom ? [{ kind: 'artifact-download', path: engexCiFrom.bundle, step: engexCiFrom.step }] : [...options.setup, ...options.engexCiSetup];
   return [...engexCi, ...(reportDirs.length > 0 ? [{ kind: 'exec' as const, argv: ['mkdir', '-p', ...reportDirs] }] : [])];
 }
 

@@ -2,7 +2,7 @@ import { BUNDLE_FILE, SBOM_FILE, digestMetaDataKey } from '@engex/ci-lib/contrac
 import type { ServiceConfig } from '@engex/workspace-config';
 import type { CommandStep, PluginUse, StepCommand } from '../pipeline.js';
 import { imageReference } from '../shell.js';
-import { nxRun, serviceEngexCiStep, type ImageStepInput, type ServiceStepInput } from './common.js';
+import { nxRun, serviceEngexCiStep, type EngexCiFrom, type ImageStepInput, type ServiceStepInput } from './common.js';
 
 /** Where the image step leaves the pushed digest; the deploy step reads it back through meta-data. */
 export function digestFileOf(service: Pick<ServiceConfig, 'service'>): string {
@@ -75,9 +75,9 @@ export function sbomPath(service: Pick<ServiceConfig, 'bundle'>): string {
  */
 export function imageInputs(input: ImageStepInput): { commands: StepCommand[]; builtSbom?: true } {
   const { service, options, engexCiFrom } = input;
-  if (engexCiFrom !== undefined && options.engexCiBundle !== undefined) {
+  if (engexCiFrom) {
     const files = [`${service.bundle}/${BUNDLE_FILE}`, sbomPath(service)];
-    return { commands: files.map((path) => ({ kind: 'artifact-download', path, step: engexCiFrom })), builtSbom: true };
+    return { commands: files.map((path) => ({ kind: 'artifact-download', path, step: engexCiFrom.step })), builtSbom: true };
   }
   return { commands: input.hasBuild ? [nxRun(options, service.project, 'build')] : [] };
 }
@@ -87,12 +87,11 @@ export function imageInputs(input: ImageStepInput): { commands: StepCommand[]; b
  * build, engex-ci's own build and `image sbom` (it needs node_modules, which this job has), and
  * uploads of the service's bundle, its SBOM and engex-ci's bundle.
  */
-export function withImageInputs(step: CommandStep, input: Pick<ServiceStepInput, 'service' | 'options'>): CommandStep {
-  const { service, options } = input;
-  if (options.engexCiBundle === undefined) return step;
+export function withImageInputs(step: CommandStep, input: Pick<ServiceStepInput, 'service' | 'options'> & { engexCiFrom: EngexCiFrom }): CommandStep {
+  const { service, options, engexCiFrom } = input;
   return {
     ...step,
     commands: [...step.commands, ...options.engexCiSetup, { kind: 'engex-ci', bin: options.engexCi, call: { command: 'image sbom', project: service.project } }],
-    artifactPaths: [...step.artifactPaths, `${service.bundle}/${BUNDLE_FILE}`, sbomPath(service), options.engexCiBundle],
+    artifactPaths: [...step.artifactPaths, `${service.bundle}/${BUNDLE_FILE}`, sbomPath(service), engexCiFrom.bundle],
   };
 }
